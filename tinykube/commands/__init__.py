@@ -1,0 +1,1 @@
+"""Subcommands of the `tinykube` command, one module each."""

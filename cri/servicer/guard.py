@@ -1,0 +1,133 @@
+"""What every RPC shares: error mapping (once, here), deadlines, mutation logs and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.message import Message
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from cri.errors import CRIError
+
+log = logging.getLogger("tinykube.cri")
+
+R = TypeVar("R", bound=Message)
+Req = TypeVar("Req", bound=Message)
+
+
+class RpcMetrics:
+    """Per-RPC count by code and latency histogram, in a registry of their own."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.calls = Counter(
+            "cri_rpc_total", "CRI RPCs served, by method and code", ["method", "code"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "cri_rpc_duration_seconds", "CRI RPC latency", ["method"], registry=self.registry
+        )
+
+    def observe(self, method: str, code: grpc.StatusCode, seconds: float) -> None:
+        self.calls.labels(method=method, code=code.name).inc()
+        self.latency.labels(method=method).observe(seconds)
+
+
+def _ids(message: Message) -> str:
+    parts = [
+        f"{field.name}={value}"
+        for field, value in message.ListFields()
+        if field.name.endswith("_id") and isinstance(value, str)
+    ]
+    return " ".join(parts)
+
+
+async def _abort(context: grpc.aio.ServicerContext[Any, Any], method: str, exc: BaseException) -> None:
+    if isinstance(exc, CRIError):
+        code, message = exc.code, exc.message
+    elif isinstance(exc, TimeoutError):
+        code, message = grpc.StatusCode.DEADLINE_EXCEEDED, f"{method}: deadline exceeded"
+    else:
+        log.exception("%s failed unexpectedly", method, exc_info=exc)
+        code, message = grpc.StatusCode.INTERNAL, f"{method}: internal error: {type(exc).__name__}: {exc}"
+    await context.abort(code, message)
+
+
+class Guard:
+    """Wraps servicer methods; the only place CRI errors become gRPC statuses."""
+
+    def __init__(self, metrics: RpcMetrics) -> None:
+        self.metrics = metrics
+
+    def unary(
+        self, *, mutating: bool = False
+    ) -> Callable[[Callable[[Any, Req], Awaitable[R]]], Callable[..., Awaitable[R]]]:
+        """Decorate ``async def Rpc(self, request) -> response``."""
+        guard = self
+
+        def decorate(handler: Callable[[Any, Req], Awaitable[R]]) -> Callable[..., Awaitable[R]]:
+            method = handler.__name__
+
+            @functools.wraps(handler)
+            async def wrapper(self: Any, request: Req, context: grpc.aio.ServicerContext[Req, R]) -> R:
+                started = time.monotonic()
+                code = grpc.StatusCode.OK
+                try:
+                    async with asyncio.timeout(context.time_remaining()):
+                        response = await handler(self, request)
+                except asyncio.CancelledError:
+                    code = grpc.StatusCode.CANCELLED
+                    raise
+                except BaseException as exc:
+                    code = exc.code if isinstance(exc, CRIError) else grpc.StatusCode.INTERNAL
+                    if isinstance(exc, TimeoutError):
+                        code = grpc.StatusCode.DEADLINE_EXCEEDED
+                    await _abort(context, method, exc)
+                    raise AssertionError("unreachable: abort raises") from exc
+                finally:
+                    guard.metrics.observe(method, code, time.monotonic() - started)
+                if mutating:
+                    log.info("%s %s %s", method, _ids(request), _ids(response))
+                else:
+                    log.debug("%s %s", method, _ids(request))
+                return response
+
+            return wrapper
+
+        return decorate
+
+    def stream(
+        self,
+    ) -> Callable[[Callable[[Any, Req], AsyncIterator[R]]], Callable[..., AsyncIterator[R]]]:
+        """Decorate ``async def Rpc(self, request)`` generators (server-streaming RPCs)."""
+        guard = self
+
+        def decorate(handler: Callable[[Any, Req], AsyncIterator[R]]) -> Callable[..., AsyncIterator[R]]:
+            method = handler.__name__
+
+            @functools.wraps(handler)
+            async def wrapper(
+                self: Any, request: Req, context: grpc.aio.ServicerContext[Req, R]
+            ) -> AsyncIterator[R]:
+                started = time.monotonic()
+                code = grpc.StatusCode.OK
+                try:
+                    async for item in handler(self, request):
+                        yield item
+                except asyncio.CancelledError:
+                    code = grpc.StatusCode.CANCELLED
+                    raise
+                except BaseException as exc:
+                    code = exc.code if isinstance(exc, CRIError) else grpc.StatusCode.INTERNAL
+                    await _abort(context, method, exc)
+                finally:
+                    guard.metrics.observe(method, code, time.monotonic() - started)
+
+            return wrapper
+
+        return decorate

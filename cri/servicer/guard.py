@@ -39,11 +39,15 @@ class RpcMetrics:
 
 
 def _ids(message: Message) -> str:
-    parts = [
-        f"{field.name}={value}"
-        for field, value in message.ListFields()
-        if field.name.endswith("_id") and isinstance(value, str)
-    ]
+    """The identifying fields of a request or response, for the one log line per mutation."""
+    parts = []
+    for field, value in message.ListFields():
+        if field.name.endswith("_id") or field.name == "image_ref":
+            parts.append(f"{field.name}={value}")
+        elif field.name == "image" and isinstance(value, Message):
+            parts.append(f"image={getattr(value, 'image', '')}")
+        elif field.name == "config" and isinstance(value, Message) and value.HasField("metadata"):
+            parts.append(f"name={getattr(value, 'metadata').name}")
     return " ".join(parts)
 
 

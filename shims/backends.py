@@ -1,0 +1,53 @@
+"""The shims the `tinykube shim` command can run, each built from an optional config file."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+from cri.backend import ImageBackend, RuntimeBackend
+
+
+@dataclass(frozen=True, kw_only=True)
+class Backends:
+    runtime: RuntimeBackend
+    images: ImageBackend
+
+
+BackendFactory = Callable[[Path | None], AbstractAsyncContextManager[Backends]]
+
+# name -> "module:function"; the function is an async context manager factory taking the config path.
+REGISTRY: dict[str, str] = {
+    "fake": "shims.fake.daemon:open_backends",
+    "runc": "shims.runc.daemon:open_backends",
+    "containerd": "shims.containerd.daemon:open_backends",
+    "podman": "shims.podman.daemon:open_backends",
+}
+
+
+def available() -> list[str]:
+    names = []
+    for name, target in REGISTRY.items():
+        module = target.split(":")[0]
+        if importlib.util.find_spec(module.rsplit(".", 1)[0]) is not None:
+            names.append(name)
+    return names
+
+
+def load(name: str) -> BackendFactory:
+    if name not in REGISTRY:
+        raise KeyError(f"unknown backend {name!r}; known: {', '.join(sorted(REGISTRY))}")
+    module_name, _, function = REGISTRY[name].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise KeyError(f"backend {name!r} is not available in this build ({exc.name} missing)") from exc
+    factory: BackendFactory = getattr(module, function)
+    return factory
+
+
+__all__ = ["AsyncIterator", "BackendFactory", "Backends", "available", "load"]

@@ -47,7 +47,8 @@ def _ids(message: Message) -> str:
         elif field.name == "image" and isinstance(value, Message):
             parts.append(f"image={getattr(value, 'image', '')}")
         elif field.name == "config" and isinstance(value, Message) and value.HasField("metadata"):
-            parts.append(f"name={getattr(value, 'metadata').name}")
+            metadata: Any = getattr(value, "metadata", None)
+            parts.append(f"name={metadata.name}")
     return " ".join(parts)
 
 

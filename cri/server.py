@@ -63,6 +63,7 @@ class CRIServer:
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         self._metrics_runner: web.AppRunner | None = None
         self.tcp_port: int | None = None
+        self.metrics_port: int | None = None
 
     async def start(self) -> None:
         if self.options.socket is not None:
@@ -90,7 +91,10 @@ class CRIServer:
         app.router.add_get("/metrics", metrics)
         self._metrics_runner = web.AppRunner(app, access_log=None)
         await self._metrics_runner.setup()
-        await web.TCPSite(self._metrics_runner, host or "127.0.0.1", int(port)).start()
+        site = web.TCPSite(self._metrics_runner, host or "127.0.0.1", int(port))
+        await site.start()
+        sockets = self._metrics_runner.addresses
+        self.metrics_port = int(sockets[0][1]) if sockets else None
 
     async def stop(self) -> None:
         """Refuse new calls, let running ones finish for ``drain_seconds``, then close."""

@@ -1,0 +1,63 @@
+"""The CRI server: socket permissions, health, metrics, graceful stop."""
+
+from __future__ import annotations
+
+import stat
+
+import aiohttp
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from cri.server import CRIServer, ServerOptions
+from shims.fake import FakeImages, FakeRuntime
+from tests.cri.conftest import Served
+
+
+def test_socket_is_0660_in_a_0750_directory(served: Served) -> None:
+    assert stat.S_IMODE(served.socket.stat().st_mode) == 0o660
+    assert stat.S_IMODE(served.socket.parent.stat().st_mode) == 0o750
+    assert stat.S_ISSOCK(served.socket.stat().st_mode)
+
+
+async def test_health_reports_both_cri_services_serving(served: Served) -> None:
+    async with grpc.aio.insecure_channel(f"unix://{served.socket}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        for service in ("", "runtime.v1.RuntimeService", "runtime.v1.ImageService"):
+            response = await stub.Check(health_pb2.HealthCheckRequest(service=service))
+            assert response.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_metrics_count_rpcs_by_code(served: Served) -> None:
+    await served.client.version()
+    await served.client.stop_container("0123456789ab")
+    families = {m.name: m for m in served.server.metrics.registry.collect()}
+    samples = {
+        (s.labels["method"], s.labels["code"]): s.value
+        for s in families["cri_rpc"].samples
+        if s.name == "cri_rpc_total"
+    }
+    assert samples[("Version", "OK")] == 1
+    assert samples[("StopContainer", "OK")] == 1
+
+
+async def test_metrics_are_served_over_http() -> None:
+    server = CRIServer(
+        FakeRuntime(), FakeImages(), ServerOptions(tcp_address="127.0.0.1:0", metrics_address="127.0.0.1:0")
+    )
+    await server.start()
+    try:
+        port = server.metrics_port
+        assert port is not None
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{port}/metrics") as reply,
+        ):
+            body = await reply.text()
+        assert "cri_rpc_duration_seconds" in body
+    finally:
+        await server.stop()
+
+
+async def test_stop_removes_the_socket(served: Served) -> None:
+    await served.server.stop()
+    assert not served.socket.exists()

@@ -1,0 +1,183 @@
+"""Structured output as crictl writes it: protojson of CRI messages, Go's JSON, YAML and templates.
+
+crictl marshals CRI messages with protojson (lowerCamelCase names, unpopulated fields included,
+64-bit integers as strings, enums by name) and, for ``inspect*``/``info``, re-marshals the result
+through Go maps, which sorts every object's keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from cri.convert import to_proto
+
+_STRING_INTEGERS = frozenset(
+    {
+        FieldDescriptor.TYPE_INT64,
+        FieldDescriptor.TYPE_UINT64,
+        FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_FIXED64,
+        FieldDescriptor.TYPE_SFIXED64,
+    }
+)
+_HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+OUTPUT_FORMATS = ("json", "yaml", "go-template")
+
+
+class OutputError(Exception):
+    """An output option or template that cannot be honoured (shown to the user as is)."""
+
+
+def message_data(message: Message) -> dict[str, Any]:
+    """protojson with EmitUnpopulated, in declaration order."""
+    return {field.json_name: _field_data(message, field) for field in _fields(message.DESCRIPTOR)}
+
+
+def _fields(descriptor: Descriptor) -> list[FieldDescriptor]:
+    return list(descriptor.fields)
+
+
+def _field_data(message: Message, field: FieldDescriptor) -> Any:
+    value = getattr(message, field.name)
+    if _is_map(field):
+        value_field = field.message_type.fields_by_name["value"]
+        return {str(k): _scalar(value_field, value[k]) for k in sorted(value)}
+    if field.is_repeated:
+        return [_scalar(field, item) for item in value]
+    if field.type == FieldDescriptor.TYPE_MESSAGE and not message.HasField(field.name):
+        return None
+    return _scalar(field, value)
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    return (
+        field.type == FieldDescriptor.TYPE_MESSAGE
+        and field.message_type is not None
+        and field.message_type.GetOptions().map_entry
+    )
+
+
+def _scalar(field: FieldDescriptor, value: Any) -> Any:
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        return message_data(value)
+    if field.type in _STRING_INTEGERS:
+        return str(value)
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        enum_value = field.enum_type.values_by_number.get(value)
+        return enum_value.name if enum_value is not None else value
+    if field.type == FieldDescriptor.TYPE_BYTES:
+        return base64.b64encode(value).decode()
+    if field.type in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
+        return _go_float(value)
+    return value
+
+
+def _go_float(value: float) -> float | int:
+    return int(value) if value.is_integer() and abs(value) < 1e21 else value
+
+
+def domain_data(obj: Any, message_cls: type[Message]) -> dict[str, Any]:
+    """A domain object as crictl prints the CRI message that carries it."""
+    return message_data(to_proto(obj, message_cls))
+
+
+def rfc3339nano(ns: int | None) -> str:
+    """Go's ``time.Unix(0, ns).Format(time.RFC3339Nano)`` in local time; None is the zero time."""
+    if ns is None:
+        return "0001-01-01T00:00:00Z"
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC).astimezone()
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if nanos:
+        text += "." + f"{nanos:09d}".rstrip("0")
+    offset = moment.utcoffset() or datetime.timedelta(0)
+    if not offset:
+        return text + "Z"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    return f"{text}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def go_json(data: Any, *, indent: bool = True) -> str:
+    """encoding/json (HTML-safe escaping) with ``json.Indent(.., "", "  ")`` when ``indent``."""
+    text = json.dumps(
+        _normalise(data),
+        indent=2 if indent else None,
+        ensure_ascii=False,
+        separators=None if indent else (",", ":"),
+    )
+    for char, escape in _HTML_ESCAPES.items():
+        text = text.replace(char, escape)
+    return text
+
+
+def _normalise(data: Any) -> Any:
+    if isinstance(data, float):
+        return _go_float(data)
+    if isinstance(data, Mapping):
+        return {k: _normalise(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_normalise(v) for v in data]
+    return data
+
+
+def sort_keys(data: Any) -> Any:
+    """What a round trip through Go's ``map[string]any`` does: sort every object's keys."""
+    if isinstance(data, Mapping):
+        return {k: sort_keys(data[k]) for k in sorted(data)}
+    if isinstance(data, list):
+        return [sort_keys(v) for v in data]
+    return data
+
+
+def parse_info_value(text: str) -> Any:
+    """Runtimes send verbose ``info`` values as JSON text; anything else is shown as a string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def status_document(
+    status: Any, info: Mapping[str, str], *, runtime_handlers: list[Any] | None = None
+) -> dict[str, Any]:
+    """crictl's outputStatusInfo: ``status``, optional ``runtimeHandlers``, then each info key."""
+    document: dict[str, Any] = {}
+    if status is not None:
+        document["status"] = status
+    if runtime_handlers:
+        document["runtimeHandlers"] = runtime_handlers
+    for key in sorted(info):
+        document[key] = parse_info_value(info[key])
+    return sort_keys(document)
+
+
+def go_yaml(data: Any) -> str:
+    """sigs.k8s.io/yaml's JSONToYAML: sorted keys, block style, double quotes where needed."""
+    from cri.crictl.yamlout import dump_yaml
+
+    return dump_yaml(_normalise(data))
+
+
+def emit(data: Any, output: str, template: str, out: TextIO, *, sort: bool = False) -> None:
+    """Print ``data`` as json, yaml or go-template (table output is each command's own)."""
+    if output == "json":
+        out.write(go_json(sort_keys(data) if sort else data) + "\n")
+    elif output == "yaml":
+        out.write(go_yaml(sort_keys(data) if sort else data) + "\n")
+    elif output == "go-template":
+        from cri.crictl.gotemplate import TemplateError, render
+
+        try:
+            out.write(render(template, json.loads(go_json(data, indent=False))) + "\n")
+        except TemplateError as exc:
+            raise OutputError(str(exc)) from None
+    else:
+        raise OutputError(f"unsupported output format {output!r}")

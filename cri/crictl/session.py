@@ -1,0 +1,164 @@
+"""One crictl run: its settings, output streams, clock and (lazily) its CRI connections."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TextIO
+
+from cri.crictl.config import DEFAULT_ENDPOINTS, Settings
+
+if TYPE_CHECKING:
+    from cri.client import CRIClient
+    from cri.errors import CRIError
+
+
+class CommandError(Exception):
+    """What crictl reports as a fatal error; ``exit_code`` is the process's exit status."""
+
+    def __init__(self, message: str, *, exit_code: int = 1, quiet: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+        self.quiet = quiet
+
+
+def quote(text: str) -> str:
+    """Go's ``%q`` for the texts crictl quotes in its messages."""
+    import json
+
+    return json.dumps(text, ensure_ascii=False)
+
+
+def rpc_text(exc: CRIError) -> str:
+    """A gRPC status as Go prints it: ``rpc error: code = NotFound desc = ...``."""
+    code = "".join(part.capitalize() for part in exc.code.name.split("_"))
+    if code == "Ok":
+        code = "OK"
+    return f"rpc error: code = {code} desc = {exc.message}"
+
+
+@contextmanager
+def context(what: str) -> Iterator[None]:
+    """Turn a CRI error into crictl's ``<what>: rpc error: ...`` message."""
+    from cri.errors import CRIError
+
+    try:
+        yield
+    except CRIError as exc:
+        raise CommandError(f"{what}: {rpc_text(exc)}") from None
+
+
+@dataclass
+class Session:
+    settings: Settings
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    now_ns: Callable[[], int] = time.time_ns
+    started: float = field(default_factory=time.monotonic)
+    _runtime: CRIClient | None = None
+    _images: CRIClient | None = None
+
+    def warn(self, message: str) -> None:
+        self.log("warning", message)
+
+    def debug(self, message: str) -> None:
+        if self.settings.debug:
+            self.log("debug", message)
+
+    def log(self, level: str, message: str) -> None:
+        """logrus's text format: ``LEVL[0000] msg`` on a terminal, key=value otherwise."""
+        if _isatty(self.err):
+            elapsed = int(time.monotonic() - self.started)
+            self.err.write(f"{level[:4].upper()}[{elapsed:04d}] {message}\n")
+        else:
+            from cri.crictl.formats import rfc3339nano
+
+            stamp = rfc3339nano(self.now_ns() // 1_000_000_000 * 1_000_000_000)
+            self.err.write(f'time="{stamp}" level={level} msg={_logfmt_quote(message)}\n')
+
+    async def runtime(self) -> CRIClient:
+        if self._runtime is None:
+            self._runtime = await self._connect(self.settings.runtime_endpoints, "runtime")
+        return self._runtime
+
+    async def images(self) -> CRIClient:
+        if self._images is None:
+            if self.settings.image_endpoints == self.settings.runtime_endpoints and self._runtime:
+                return self._runtime
+            self._images = await self._connect(self.settings.image_endpoints, "image")
+        return self._images
+
+    async def _connect(self, endpoints: tuple[str, ...], kind: str) -> CRIClient:
+        from cri.client import CRIClient
+        from cri.errors import CRIError
+
+        if self.settings.endpoints_defaulted and endpoints == DEFAULT_ENDPOINTS:
+            self.warn(
+                f"{kind} connect using default endpoints: [{' '.join(endpoints)}]. "
+                "As the default settings are now deprecated, you should set the endpoint instead."
+            )
+        failures = []
+        for endpoint in endpoints:
+            self.debug(f"get {kind} connection to {endpoint}")
+            problem = _unix_socket_problem(endpoint)
+            if problem is not None:
+                failures.append(f"validate CRI v1 {kind} API for endpoint {endpoint!r}: {problem}")
+                continue
+            try:
+                return await CRIClient.connect(
+                    endpoint, timeout=self.settings.timeout, connect_timeout=self.settings.timeout
+                )
+            except (CRIError, ValueError) as exc:
+                text = rpc_text(exc) if isinstance(exc, CRIError) else str(exc)
+                failures.append(f"validate CRI v1 {kind} API for endpoint {endpoint!r}: {text}")
+        raise CommandError("validate service connection: " + "; ".join(failures))
+
+    async def close(self) -> None:
+        for client in {id(c): c for c in (self._runtime, self._images) if c is not None}.values():
+            await client.close()
+
+
+def _unix_socket_problem(endpoint: str) -> str | None:
+    """A fast, precise reason a unix endpoint cannot be reached (gRPC would just retry)."""
+    if endpoint.startswith("unix://"):
+        path = endpoint[len("unix://") :]
+    elif endpoint.startswith("/"):
+        path = endpoint
+    else:
+        return None
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(1.0)
+        probe.connect(path)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        if exc.errno in (errno.EAGAIN, errno.EINPROGRESS):
+            return None
+        return (
+            "rpc error: code = Unavailable desc = connection error: desc = "
+            f'"transport: Error while dialing: dial unix {path}: connect: {reason.lower()}"'
+        )
+    finally:
+        probe.close()
+    return None
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _logfmt_quote(text: str) -> str:
+    import json
+
+    return json.dumps(text, ensure_ascii=False)

@@ -1,0 +1,9 @@
+"""`tinykube crictl ...`: the crictl-compatible CLI (see ``cri.crictl``)."""
+
+from __future__ import annotations
+
+
+def main(argv: list[str]) -> int:
+    from cri.crictl.app import main as crictl_main
+
+    return crictl_main(argv)

@@ -356,6 +356,8 @@ def build_parser() -> _Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for build in (_containers, _pods, _images, _runtime, _streams, _monitoring):
         build(sub)
+    for choice in sub._choices_actions:
+        sub.choices[choice.dest].description = choice.help
     return parser
 
 

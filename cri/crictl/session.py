@@ -66,6 +66,17 @@ class Session:
     _runtime: CRIClient | None = None
     _images: CRIClient | None = None
 
+    def write_stream(self, stream: str, data: bytes) -> None:
+        """Container output as bytes: stdout's to our stdout, stderr's to our stderr."""
+        target = self.err if stream == "stderr" else self.out
+        binary = getattr(target, "buffer", None)
+        if binary is not None:
+            target.flush()
+            binary.write(data)
+            binary.flush()
+        else:
+            target.write(data.decode(errors="replace"))
+
     def warn(self, message: str) -> None:
         self.log("warning", message)
 

@@ -80,7 +80,9 @@ async def crictl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, utc: None) -> 
     monkeypatch.setattr(
         "shims.fake.runtime.new_id", lambda: hashlib.sha256(f"object-{next(counter)}".encode()).hexdigest()
     )
-    monkeypatch.setattr("shims.fake.runtime.time", types.SimpleNamespace(time_ns=_Clock().time_ns))
+    clock = types.SimpleNamespace(time_ns=_Clock().time_ns)
+    monkeypatch.setattr("shims.fake.runtime.time", clock)
+    monkeypatch.setattr("shims.fake.images.time", clock)
     images = FakeImages()
     runtime = FakeRuntime(images, images.faults)
     socket = tmp_path / "run" / "cri.sock"

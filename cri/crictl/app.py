@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import importlib
 import os
@@ -14,7 +15,7 @@ from cri.crictl import cli
 from cri.crictl.config import ConfigError, resolve_settings
 from cri.crictl.session import CommandError, Session, rpc_text
 
-Handler = Callable[[Session, object], Awaitable[int | None]]
+Handler = Callable[[Session, argparse.Namespace], Awaitable[int | None]]
 
 
 def main(argv: list[str]) -> int:
@@ -42,7 +43,7 @@ async def run(
         return 1
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
-    if args.version:
+    if args.global_version:
         from tinykube import __version__
 
         out.write(f"crictl version {__version__}\n")
@@ -54,9 +55,9 @@ async def run(
         settings = resolve_settings(
             runtime_flag=args.runtime_endpoint,
             image_flag=args.image_endpoint,
-            timeout_flag=args.timeout,
-            debug_flag=args.debug,
-            config_flag=args.config,
+            timeout_flag=args.global_timeout,
+            debug_flag=args.global_debug,
+            config_flag=args.global_config,
             environ=dict(os.environ if environ is None else environ),
         )
     except ConfigError as exc:
@@ -66,7 +67,7 @@ async def run(
     return await _dispatch(session, args)
 
 
-async def _dispatch(session: Session, args: object) -> int:
+async def _dispatch(session: Session, args: argparse.Namespace) -> int:
     from cri.errors import CRIError
 
     module_name, _, function = str(args.handler).partition(":")
@@ -87,9 +88,3 @@ async def _dispatch(session: Session, args: object) -> int:
     finally:
         await session.close()
     return status or 0
-
-
-def usage_error(args: object, message: str) -> cli.UsageError:
-    """The error for wrong arguments to the subcommand that ``args`` came from."""
-    parser = args.command_parser
-    return cli.UsageError(message, parser.format_help())

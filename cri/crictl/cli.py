@@ -343,16 +343,19 @@ def _monitoring(sub: argparse._SubParsersAction[_Parser]) -> None:
 
 def build_parser() -> _Parser:
     parser = _Parser(prog=PROG, description="client for CRI")
-    parser.add_argument("-c", "--config", default=None, help="Location of the client config file")
-    parser.add_argument("-D", "--debug", action="store_true", help="Enable debug mode")
-    parser.add_argument("-i", "--image-endpoint", default=None, help="Endpoint of CRI image manager service")
-    parser.add_argument(
-        "-r", "--runtime-endpoint", default=None, help="Endpoint of CRI container runtime service"
+    add = parser.add_argument
+    add("-c", "--config", dest="global_config", default=None, help="Location of the client config file")
+    add("-D", "--debug", dest="global_debug", action="store_true", help="Enable debug mode")
+    add("-i", "--image-endpoint", default=None, help="Endpoint of CRI image manager service")
+    add("-r", "--runtime-endpoint", default=None, help="Endpoint of CRI container runtime service")
+    add(
+        "-t",
+        "--timeout",
+        dest="global_timeout",
+        default=None,
+        help="Timeout of connecting to the server (2s)",
     )
-    parser.add_argument(
-        "-t", "--timeout", default=None, help="Timeout of connecting to the server (e.g. 2s, 20s)"
-    )
-    parser.add_argument("-v", "--version", action="store_true", help="print the version")
+    add("-v", "--version", dest="global_version", action="store_true", help="print the version")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for build in (_containers, _pods, _images, _runtime, _streams, _monitoring):
         build(sub)

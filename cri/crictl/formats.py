@@ -17,6 +17,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from cri.convert import to_proto
+from cri.crictl.session import CommandError
 
 _STRING_INTEGERS = frozenset(
     {
@@ -31,7 +32,7 @@ _HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2
 OUTPUT_FORMATS = ("json", "yaml", "go-template")
 
 
-class OutputError(Exception):
+class OutputError(CommandError):
     """An output option or template that cannot be honoured (shown to the user as is)."""
 
 
@@ -40,20 +41,26 @@ def message_data(message: Message) -> dict[str, Any]:
     return {field.json_name: _field_data(message, field) for field in _fields(message.DESCRIPTOR)}
 
 
-def _fields(descriptor: Descriptor) -> list[FieldDescriptor]:
-    return list(descriptor.fields)
+def _fields(descriptor: Any) -> list[FieldDescriptor]:
+    fields: list[FieldDescriptor] = list(descriptor.fields)
+    return fields
 
 
 def _field_data(message: Message, field: FieldDescriptor) -> Any:
     value = getattr(message, field.name)
     if _is_map(field):
-        value_field = field.message_type.fields_by_name["value"]
+        value_field = _message_type(field).fields_by_name["value"]
         return {str(k): _scalar(value_field, value[k]) for k in sorted(value)}
     if field.is_repeated:
         return [_scalar(field, item) for item in value]
     if field.type == FieldDescriptor.TYPE_MESSAGE and not message.HasField(field.name):
         return None
     return _scalar(field, value)
+
+
+def _message_type(field: FieldDescriptor) -> Descriptor:
+    assert field.message_type is not None
+    return field.message_type
 
 
 def _is_map(field: FieldDescriptor) -> bool:
@@ -70,6 +77,7 @@ def _scalar(field: FieldDescriptor, value: Any) -> Any:
     if field.type in _STRING_INTEGERS:
         return str(value)
     if field.type == FieldDescriptor.TYPE_ENUM:
+        assert field.enum_type is not None
         enum_value = field.enum_type.values_by_number.get(value)
         return enum_value.name if enum_value is not None else value
     if field.type == FieldDescriptor.TYPE_BYTES:
@@ -156,7 +164,8 @@ def status_document(
         document["runtimeHandlers"] = runtime_handlers
     for key in sorted(info):
         document[key] = parse_info_value(info[key])
-    return sort_keys(document)
+    sorted_document: dict[str, Any] = sort_keys(document)
+    return sorted_document
 
 
 def go_yaml(data: Any) -> str:

@@ -68,6 +68,8 @@ def _lex(template: str) -> list[tuple[str, str]]:
             items.append(("trim", ""))
         pos = match.end()
     tail = template[pos:]
+    if "{{" in tail:
+        raise TemplateError("unclosed action")
     if items and items[-1][0] == "trim":
         items.pop()
         tail = tail.lstrip()

@@ -121,7 +121,7 @@ class Session:
             self.debug(f"get {kind} connection to {endpoint}")
             problem = _unix_socket_problem(endpoint)
             if problem is not None:
-                failures.append(f"validate CRI v1 {kind} API for endpoint {endpoint!r}: {problem}")
+                failures.append(f"validate CRI v1 {kind} API for endpoint {quote(endpoint)}: {problem}")
                 continue
             try:
                 return await CRIClient.connect(
@@ -129,7 +129,7 @@ class Session:
                 )
             except (CRIError, ValueError) as exc:
                 text = rpc_text(exc) if isinstance(exc, CRIError) else str(exc)
-                failures.append(f"validate CRI v1 {kind} API for endpoint {endpoint!r}: {text}")
+                failures.append(f"validate CRI v1 {kind} API for endpoint {quote(endpoint)}: {text}")
         raise CommandError("validate service connection: " + "; ".join(failures))
 
     async def close(self) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import itertools
 import time
 import types
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,24 @@ from shims.fake import FakeImages, FakeRuntime
 EPOCH_NS = 1_764_000_000_000_000_000  # 2025-11-24T16:00:00Z
 HOUR_NS = 3600 * 1_000_000_000
 GOLDEN = Path(__file__).parent / "golden"
+
+
+class WatchedOutput(io.StringIO):
+    """A StringIO that wakes waiters on every write, so tests wait on its content, not on time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._written = asyncio.Event()
+
+    def write(self, text: str) -> int:
+        self._written.set()
+        return super().write(text)
+
+    async def wait_until(self, predicate: Callable[[str], bool], timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not predicate(self.getvalue()):
+                self._written.clear()
+                await self._written.wait()
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from cri import domain as d
 from tests.crictl import scenario
-from tests.crictl.conftest import Crictl
+from tests.crictl.conftest import Crictl, WatchedOutput
 
 
 async def test_ids_may_be_unique_prefixes(crictl: Crictl, tmp_path: Path) -> None:
@@ -172,41 +173,25 @@ async def test_events_stream_one_document_per_event(crictl: Crictl, tmp_path: Pa
 
     from cri.crictl.app import run
 
-    out = io.StringIO()
-    watcher = asyncio.create_task(
-        run(
-            [
-                "-r",
-                f"unix://{crictl.socket}",
-                "events",
-                "-o",
-                "go-template",
-                "--template",
-                "{{.containerEventType}} {{.containerId}}",
-            ],
-            out=out,
-            err=io.StringIO(),
-            environ={},
-        )
-    )
-    await _until(lambda: _subscribed(crictl))
+    subscribed = asyncio.Event()
+    subscribe = crictl.runtime.container_events
+
+    def container_events() -> AsyncIterator[d.ContainerEvent]:
+        events = subscribe()
+        subscribed.set()
+        return events
+
+    crictl.runtime.container_events = container_events  # type: ignore[method-assign]
+    out = WatchedOutput()
+    template = "{{.containerEventType}} {{.containerId}}"
+    argv = ["-r", f"unix://{crictl.socket}", "events", "-o", "go-template", "--template", template]
+    watcher = asyncio.create_task(run(argv, out=out, err=io.StringIO(), environ={}))
+    await asyncio.wait_for(subscribed.wait(), 10)
     pod = scenario.pod_config(tmp_path, "evt", "default", tmp_path / "logs")
     pod_id = (await crictl.ok("runp", str(pod))).strip()
-    await _until(lambda: out.getvalue().count("\n") >= 2)
+    await out.wait_until(lambda text: text.count("\n") >= 2)
     watcher.cancel()
-    lines = out.getvalue().splitlines()
-    assert lines[:2] == [f"CONTAINER_CREATED_EVENT {pod_id}", f"CONTAINER_STARTED_EVENT {pod_id}"]
-
-
-def _subscribed(crictl: Crictl) -> bool:
-    return any(call.method == "container_events" for call in crictl.runtime.faults.calls)
-
-
-async def _until(condition: object, timeout: float = 10.0) -> None:
-    import asyncio
-
-    async def wait() -> None:
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(wait(), timeout)
+    assert out.getvalue().splitlines()[:2] == [
+        f"CONTAINER_CREATED_EVENT {pod_id}",
+        f"CONTAINER_STARTED_EVENT {pod_id}",
+    ]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cri.crictl.app import run
 from tests.crictl import scenario
-from tests.crictl.conftest import Crictl
+from tests.crictl.conftest import Crictl, WatchedOutput
 
 LINES = (
     "2025-11-24T16:00:01.5Z stdout F first\n"
@@ -62,7 +62,7 @@ async def test_follow_streams_new_lines_until_the_container_exits(crictl: Crictl
     state = await scenario.build(crictl, tmp_path)
     log = _log(tmp_path, "web", "server")
     log.write_text("2025-11-24T16:00:01Z stdout F before\n")
-    out = io.StringIO()
+    out = WatchedOutput()
     follower = asyncio.create_task(
         run(
             ["-r", f"unix://{crictl.socket}", "logs", "-f", state.server],
@@ -71,20 +71,12 @@ async def test_follow_streams_new_lines_until_the_container_exits(crictl: Crictl
             environ={},
         )
     )
-    await _until(lambda: out.getvalue() == "before\n")
+    await out.wait_until(lambda text: text == "before\n")
     with log.open("a") as handle:
         handle.write("2025-11-24T16:00:02Z stdout F after\n2025-11-24T16:00:03Z stdout P unfin")
-    await _until(lambda: out.getvalue() == "before\nafter\n")
+    await out.wait_until(lambda text: text == "before\nafter\n")
     with log.open("a") as handle:
         handle.write("ished\n2025-11-24T16:00:04Z stdout F !\n")
     crictl.runtime.exit_container(state.server, 0)
     assert await asyncio.wait_for(follower, 10) == 0
     assert out.getvalue() == "before\nafter\nunfinished!\n"
-
-
-async def _until(condition: object, timeout: float = 10.0) -> None:
-    async def wait() -> None:
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(wait(), timeout)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
+import asyncio
 
 import pytest
 
@@ -121,7 +121,8 @@ async def test_completion_scripts_list_commands_and_flags(tmp_path: object) -> N
     assert "complete -F _tinykube_crictl crictl" in scripts["bash"].replace("-o default ", "")
     assert scripts["zsh"].startswith("#compdef crictl tinykube")
     assert "complete -c crictl -f -n '__fish_use_subcommand' -a ps -d 'List containers'" in scripts["fish"]
-    checked = subprocess.run(
-        ["bash", "-n"], input=scripts["bash"], text=True, capture_output=True, check=False
+    checker = await asyncio.create_subprocess_exec(
+        "bash", "-n", stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    assert checked.returncode == 0, checked.stderr
+    _, errors = await checker.communicate(scripts["bash"].encode())
+    assert checker.returncode == 0, errors.decode()

@@ -72,9 +72,9 @@ async def port_forward(session: Session, args: argparse.Namespace) -> int:
     client = await session.runtime()
     from cri.crictl.port_forward import forward
 
-    async def new_url() -> str:
+    async def new_url(remote: int) -> str:
         with context(f"port forward for pod {quote(args.pod)}"):
-            return await client.port_forward(args.pod, [remote for _, remote in pairs])
+            return await client.port_forward(args.pod, [remote])
 
     await forward(session, new_url, pairs, address=args.address, transport=args.transport)
     return 0

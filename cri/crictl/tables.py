@@ -6,14 +6,14 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 TRUNCATED_ID_LENGTH = 13
-MIN_WIDTH, PADDING = 10, 3
+MIN_WIDTH, PADDING = 20, 3
 DECIMAL_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
 POD_NAME_LABEL = "io.kubernetes.pod.name"
 POD_NAMESPACE_LABEL = "io.kubernetes.pod.namespace"
 
 
 class Table:
-    """``tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)``: every cell but a line's last is padded."""
+    """``tabwriter.NewWriter(out, 20, 1, 3, ' ', 0)``: every cell but a line's last is padded."""
 
     def __init__(self) -> None:
         self._rows: list[Sequence[str]] = []

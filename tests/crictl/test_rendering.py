@@ -62,7 +62,7 @@ def test_table_pads_every_column_but_the_last() -> None:
     table = Table()
     table.add_row(["A", "LONGER HEADER", "LAST"])
     table.add_row(["a-very-long-cell", "b", ""])
-    widths = (len("a-very-long-cell") + 3, len("LONGER HEADER") + 3)
+    widths = (max(20, len("a-very-long-cell") + 3), max(20, len("LONGER HEADER") + 3))
     expected = [
         "A".ljust(widths[0]) + "LONGER HEADER".ljust(widths[1]) + "LAST",
         "a-very-long-cell".ljust(widths[0]) + "b".ljust(widths[1]),

@@ -1,0 +1,244 @@
+"""The scripted crictl session, run as users run it (`tinykube crictl` processes) against endpoints.
+
+pull, runp, create, start, ps, pods, inspect, inspectp, inspecti, exec -s, exec, logs, stats, stop,
+rm, stopp, rmp, rmi. The fake shim runs in the default (unit) run; containerd's built-in CRI and the
+runc shim are integration targets (CI starts containerd; images come from the local registry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from shims import backends
+
+CONTAINERD = os.environ.get("CRICTL_CONTAINERD_ENDPOINT", "unix:///run/containerd/containerd.sock")
+BUSYBOX = "docker.io/library/busybox:1.36"
+
+
+@dataclass(frozen=True)
+class Target:
+    endpoint: str
+    runs_processes: bool  # exec output, logs and stats come from a real process
+    streams: bool  # the runtime serves exec over its streaming server
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def _tinykube() -> list[str]:
+    found = shutil.which("tinykube", path=str(Path(sys.executable).parent))
+    return [found] if found else [sys.executable, "-m", "tinykube.main"]
+
+
+class Cli:
+    def __init__(self, target: Target, tmp: Path) -> None:
+        self.target = target
+        self.env = {**os.environ, "CRI_CONFIG_FILE": str(tmp / "crictl.yaml")}
+
+    async def __call__(self, *argv: str) -> Run:
+        process = await asyncio.create_subprocess_exec(
+            *_tinykube(),
+            "crictl",
+            "-r",
+            self.target.endpoint,
+            "--timeout",
+            "60s",
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self.env,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 120)
+        assert process.returncode is not None
+        return Run(process.returncode, out.decode(), err.decode())
+
+    async def ok(self, *argv: str) -> str:
+        result = await self(*argv)
+        assert result.code == 0, f"crictl {' '.join(argv)}: {result.err}"
+        assert "Traceback" not in result.err
+        return result.out
+
+
+async def _serve_shim(backend: str, tmp: Path) -> AsyncIterator[Target]:
+    if backend not in backends.available():
+        pytest.skip(f"the {backend} shim is not in this build")
+    socket = tmp / "run" / f"{backend}.sock"
+    process = await asyncio.create_subprocess_exec(
+        *_tinykube(),
+        "shim",
+        "--backend",
+        backend,
+        "--socket",
+        str(socket),
+        "--log-level",
+        "warning",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    target = Target(f"unix://{socket}", runs_processes=backend != "fake", streams=backend != "fake")
+    try:
+        await _until_serving(target.endpoint)
+        yield target
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 30)
+
+
+async def _until_serving(endpoint: str, timeout: float = 30.0) -> None:
+    """gRPC waits for the channel to become ready (the socket may not exist yet)."""
+    from cri.client import CRIClient
+
+    client = await CRIClient.connect(endpoint, connect_timeout=timeout)
+    await client.close()
+
+
+@pytest.fixture(
+    params=[
+        "fake",
+        pytest.param("containerd", marks=pytest.mark.integration),
+        pytest.param("runc", marks=pytest.mark.integration),
+    ]
+)
+async def target(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Target]:
+    if request.param == "containerd":
+        socket = CONTAINERD.removeprefix("unix://")
+        if not await asyncio.to_thread(Path(socket).exists):
+            pytest.fail(
+                f"containerd's CRI is not serving at {CONTAINERD}: start it with .ci/services.sh start"
+            )
+        yield Target(CONTAINERD, runs_processes=True, streams=True)
+        return
+    async for served in _serve_shim(request.param, tmp_path):
+        yield served
+
+
+def _configs(tmp: Path) -> tuple[Path, Path]:
+    pod = {
+        "metadata": {
+            "name": "crictl-session",
+            "namespace": "crictl-test",
+            "uid": str(uuid.uuid4()),
+            "attempt": 0,
+        },
+        "log_directory": str(tmp / "logs"),
+        "labels": {"suite": "crictl"},
+        "linux": {"security_context": {"namespace_options": {"network": "NODE"}}},
+    }
+    container = {
+        "metadata": {"name": "main"},
+        "image": {"image": BUSYBOX},
+        "command": ["sh", "-c", "echo started; exec sleep 3600"],
+        "log_path": "main/0.log",
+        "labels": {"io.kubernetes.container.name": "main"},
+        "linux": {},
+    }
+    pod_path, container_path = tmp / "pod.json", tmp / "container.yaml"
+    pod_path.write_text(json.dumps(pod))
+    container_path.write_text(json.dumps(container))  # JSON is YAML too
+    return pod_path, container_path
+
+
+async def _eventually_logs(cli: Cli, container: str, text: str, timeout: float = 30.0) -> str:
+    async def wait() -> str:
+        while True:
+            result = await cli("logs", container)
+            if result.code == 0 and text in result.out:
+                return result.out
+            await asyncio.sleep(0.2)
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
+async def test_scripted_session(target: Target, tmp_path: Path) -> None:
+    cli = Cli(target, tmp_path)
+    pod_config, container_config = _configs(tmp_path)
+
+    pulled = await cli.ok("pull", BUSYBOX)
+    assert pulled.startswith("Image is up to date for sha256:")
+    image_id = pulled.split()[-1]
+
+    pod = (await cli.ok("runp", str(pod_config))).strip()
+    try:
+        await _session(cli, target, pod, image_id, pod_config, container_config)
+    finally:
+        await cli("rmp", "-f", pod)
+    assert (await cli.ok("pods", "-q", "--id", pod)) == ""
+    assert f"Deleted: {BUSYBOX}" in await cli.ok("rmi", BUSYBOX)
+
+
+async def _session(
+    cli: Cli, target: Target, pod: str, image_id: str, pod_config: Path, container_config: Path
+) -> None:
+    container = (await cli.ok("create", pod, str(container_config), str(pod_config))).strip()
+    assert len(pod) == 64 and len(container) == 64
+    assert (await cli.ok("start", container)).strip() == container
+
+    ps = (await cli.ok("ps", "--pod", pod)).splitlines()
+    assert ps[0].split() == [
+        "CONTAINER",
+        "IMAGE",
+        "CREATED",
+        "STATE",
+        "NAME",
+        "ATTEMPT",
+        "POD",
+        "ID",
+        "POD",
+        "NAMESPACE",
+    ]
+    assert ps[1].split()[:1] == [container[:13]] and "Running" in ps[1] and pod[:13] in ps[1]
+    pods = (await cli.ok("pods", "--id", pod)).splitlines()
+    assert pods[1].split()[0] == pod[:13] and "Ready" in pods[1] and "crictl-session" in pods[1]
+
+    status = json.loads(await cli.ok("inspect", container[:13]))["status"]
+    assert (status["id"], status["state"], status["metadata"]["name"]) == (
+        container,
+        "CONTAINER_RUNNING",
+        "main",
+    )
+    by_ref = json.loads(await cli.ok("inspecti", status["imageRef"]))["status"]  # an id or a repo digest
+    assert by_ref["id"] == image_id
+    pod_status = json.loads(await cli.ok("inspectp", pod))["status"]
+    assert (pod_status["id"], pod_status["state"]) == (pod, "SANDBOX_READY")
+    image = json.loads(await cli.ok("inspecti", BUSYBOX))["status"]
+    assert image["id"] == image_id and BUSYBOX in image["repoTags"]
+
+    echoed = await cli("exec", "-s", container, "echo", "hello")
+    assert echoed.code == 0, echoed.err
+    failed = await cli("exec", "-s", container, "sh", "-c", "exit 3")
+    assert failed.code == (3 if target.runs_processes else 0)
+    streamed = await cli("exec", "--transport", "websocket", container, "echo", "streamed")
+    if target.streams:
+        assert (streamed.code, streamed.out) == (0, "streamed\n"), streamed.err
+    else:
+        assert streamed.code == 1 and "code = Unimplemented" in streamed.err
+    if target.runs_processes:
+        assert echoed.out == "hello\n"
+        assert "started\n" in await _eventually_logs(cli, container, "started")
+        stats = json.loads(await cli.ok("stats", "-o", "json", "--id", container))["stats"]
+        assert [s["attributes"]["id"] for s in stats] == [container]
+    else:
+        missing_log = await cli("logs", container)
+        assert missing_log.code == 1 and "main/0.log" in missing_log.err
+
+    assert (await cli.ok("stop", container)).strip() == container
+    assert "Exited" in (await cli.ok("ps", "-a", "--id", container))
+    assert (await cli.ok("rm", container)).strip() == container
+    assert (await cli.ok("ps", "-aq", "--pod", pod)) == ""
+    assert (await cli.ok("stopp", pod)) == f"Stopped sandbox {pod}\n"
+    assert (await cli.ok("rmp", pod)) == f"Removed sandbox {pod}\n"

@@ -35,3 +35,14 @@ def check_output(output: str, allowed: Sequence[str]) -> str:
     if output not in allowed:
         raise CommandError(f"unsupported output format {output!r}: use one of {', '.join(allowed)}")
     return output
+
+
+def call_timeout(text: str, *, default: float) -> float:
+    """A ``--cancel-timeout``/``--pull-timeout`` value in seconds; 0 means ``default``."""
+    from cri.crictl.config import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    return seconds if seconds > 0 else default

@@ -10,8 +10,7 @@ from typing import Any
 
 from cri import domain as d
 from cri.client import CRIClient
-from cri.crictl.arguments import check_output, parse_labels, require_ids
-from cri.crictl.config import parse_duration
+from cri.crictl.arguments import call_timeout, check_output, parse_labels, require_ids
 from cri.crictl.formats import OUTPUT_FORMATS, domain_data, emit, rfc3339nano, status_document
 from cri.crictl.images import pull_for_container
 from cri.crictl.session import CommandError, Session, context, quote, rpc_text
@@ -45,11 +44,6 @@ STATE_NAMES = {
 _RAM = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?$", re.I)
 
 
-def _call_timeout(text: str) -> float | None:
-    seconds = parse_duration(text)
-    return seconds if seconds > 0 else None
-
-
 # create / run / start / stop / rm
 
 
@@ -63,7 +57,10 @@ async def _create(session: Session, args: argparse.Namespace, pod_id: str, *, pu
     client = await session.runtime()
     with context("creating container"):
         return await client.create_container(
-            pod_id, config, pod_config, timeout=_call_timeout(args.cancel_timeout)
+            pod_id,
+            config,
+            pod_config,
+            timeout=call_timeout(args.cancel_timeout, default=session.settings.timeout),
         )
 
 
@@ -78,7 +75,11 @@ async def run(session: Session, args: argparse.Namespace) -> int:
     pod_config = load_pod_config(args.pod_config)
     client = await session.runtime()
     with context("run pod sandbox"):
-        pod_id = await client.run_pod_sandbox(pod_config, runtime_handler=args.runtime)
+        pod_id = await client.run_pod_sandbox(
+            pod_config,
+            runtime_handler=args.runtime,
+            timeout=call_timeout(args.cancel_timeout, default=2 * session.settings.timeout),
+        )
     pull = (args.with_pull or not session.settings.disable_pull_on_run) and not args.no_pull
     container_id = await _create(session, args, pod_id, pull=pull)
     with context("starting the container"):

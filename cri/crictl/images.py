@@ -9,8 +9,7 @@ import time
 from typing import Any
 
 from cri import domain as d
-from cri.crictl.arguments import check_output, require_ids
-from cri.crictl.config import parse_duration
+from cri.crictl.arguments import call_timeout, check_output, require_ids
 from cri.crictl.formats import OUTPUT_FORMATS, domain_data, emit, status_document
 from cri.crictl.session import CommandError, Session, context, quote
 from cri.crictl.specs import load_pod_config
@@ -58,7 +57,7 @@ async def _pull(
     auth: d.AuthConfig | None,
     pod_config: d.PodSandboxConfig | None,
     annotations: dict[str, str],
-    timeout: float | None,
+    timeout: float,
 ) -> str:
     client = await session.images()
     spec = d.ImageSpec(image=image, annotations=annotations)
@@ -100,9 +99,11 @@ class _Progress:
         self.session.err.flush()
 
 
-def _pull_timeout(text: str) -> float | None:
-    seconds = parse_duration(text)
-    return seconds if seconds > 0 else None
+def _pull_timeout(text: str) -> float:
+    """crictl pulls without a deadline unless ``--pull-timeout`` sets one."""
+    from cri.client import NO_DEADLINE
+
+    return call_timeout(text, default=NO_DEADLINE)
 
 
 async def pull(session: Session, args: argparse.Namespace) -> int:

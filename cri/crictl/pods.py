@@ -8,8 +8,7 @@ from typing import Any
 
 from cri import domain as d
 from cri.client import CRIClient
-from cri.crictl.arguments import check_output, parse_labels, require_ids
-from cri.crictl.config import parse_duration
+from cri.crictl.arguments import call_timeout, check_output, parse_labels, require_ids
 from cri.crictl.formats import OUTPUT_FORMATS, domain_data, emit, rfc3339nano, status_document
 from cri.crictl.session import CommandError, Session, context, quote
 from cri.crictl.specs import load_pod_config
@@ -21,17 +20,14 @@ POD_STATES = {"ready": d.PodSandboxState.SANDBOX_READY, "notready": d.PodSandbox
 POD_STATE_TEXT = {d.PodSandboxState.SANDBOX_READY: "Ready", d.PodSandboxState.SANDBOX_NOTREADY: "NotReady"}
 
 
-def _call_timeout(text: str) -> float | None:
-    seconds = parse_duration(text)
-    return seconds if seconds > 0 else None
-
-
 async def runp(session: Session, args: argparse.Namespace) -> int:
     config = load_pod_config(args.pod_config)
     client = await session.runtime()
     with context("run pod sandbox"):
         pod_id = await client.run_pod_sandbox(
-            config, runtime_handler=args.runtime, timeout=_call_timeout(args.cancel_timeout)
+            config,
+            runtime_handler=args.runtime,
+            timeout=call_timeout(args.cancel_timeout, default=2 * session.settings.timeout),
         )
     session.out.write(f"{pod_id}\n")
     return 0

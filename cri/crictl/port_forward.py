@@ -32,7 +32,10 @@ async def forward(
     servers = []
     connections: set[asyncio.Task[None]] = set()
     for local, remote in pairs:
-        server = await asyncio.start_server(_handler(session, new_url, remote, connections), host, local)
+        try:
+            server = await asyncio.start_server(_handler(session, new_url, remote, connections), host, local)
+        except OSError as exc:
+            raise CommandError(f"unable to listen on port {local}: {exc.strerror or exc}") from None
         bound = server.sockets[0].getsockname()[1]
         session.out.write(f"Forwarding from {host}:{bound} -> {remote}\n")
         session.out.flush()

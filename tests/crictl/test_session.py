@@ -242,3 +242,70 @@ async def _session(
     assert (await cli.ok("ps", "-aq", "--pod", pod)) == ""
     assert (await cli.ok("stopp", pod)) == f"Stopped sandbox {pod}\n"
     assert (await cli.ok("rmp", pod)) == f"Removed sandbox {pod}\n"
+
+
+async def test_port_forward_reaches_a_server_in_the_pod(target: Target, tmp_path: Path) -> None:
+    cli = Cli(target, tmp_path)
+    pod_config, container_config = _configs(tmp_path)
+    container = json.loads(container_config.read_text())
+    container["command"] = ["sh", "-c", "while true; do echo hello-from-pod | nc -l -p 18555; done"]
+    container_config.write_text(json.dumps(container))
+    await cli.ok("pull", BUSYBOX)
+    pod = (await cli.ok("runp", str(pod_config))).strip()
+    try:
+        container_id = (await cli.ok("create", pod, str(container_config), str(pod_config))).strip()
+        await cli.ok("start", container_id)
+        await _forward_and_read(cli, target, pod)
+    finally:
+        await cli("rmp", "-f", pod)
+
+
+async def _forward_and_read(cli: Cli, target: Target, pod: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        *_tinykube(),
+        "crictl",
+        "-r",
+        target.endpoint,
+        "port-forward",
+        "--transport",
+        "websocket",
+        pod,
+        ":18555",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=cli.env,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        banner = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        assert banner.startswith("Forwarding from 127.0.0.1:") and banner.endswith(" -> 18555\n"), banner
+        local_port = int(banner.split(":")[1].split(" ")[0])
+        received = await _read_once(local_port, retry=target.streams)
+        if target.streams:
+            assert received == b"hello-from-pod\n"
+        else:
+            assert received == b""
+            error = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
+            assert "code = Unimplemented" in error
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 30)
+
+
+async def _read_once(port: int, *, retry: bool) -> bytes:
+    """What the pod's server sends on one connection, read until it closes (retried while it starts)."""
+
+    async def attempt() -> bytes:
+        while True:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            data = await reader.read()
+            writer.close()
+            await writer.wait_closed()
+            if data or not retry:
+                return data
+            await asyncio.sleep(0.2)  # the pod's nc may not listen yet: connect again
+
+    try:
+        return await asyncio.wait_for(attempt(), 5)
+    except TimeoutError:
+        return b""

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from cri.crictl import cli
 from cri.crictl.config import ConfigError, resolve_settings
-from cri.crictl.session import CommandError, Session, rpc_text
+from cri.crictl.session import CommandError, Logger, Session, rpc_text
 
 Handler = Callable[[Session, argparse.Namespace], Awaitable[int | None]]
 
@@ -61,7 +61,7 @@ async def run(
             environ=dict(os.environ if environ is None else environ),
         )
     except ConfigError as exc:
-        Session(settings=None, out=out, err=err, now_ns=now_ns).log("fatal", str(exc))  # type: ignore[arg-type]
+        Logger(err=err, now_ns=now_ns).log("fatal", str(exc))
         return 1
     session = Session(settings=settings, out=out, err=err, stdin=stdin or sys.stdin, now_ns=now_ns)
     return await _dispatch(session, args)

@@ -11,7 +11,7 @@ from typing import Any
 from cri import domain as d
 from cri.client import CRIClient
 from cri.crictl.arguments import call_timeout, check_output, parse_labels, require_ids
-from cri.crictl.formats import OUTPUT_FORMATS, domain_data, emit, rfc3339nano, status_document
+from cri.crictl.formats import OUTPUT_FORMATS, domain_data, emit, status_document
 from cri.crictl.images import pull_for_container
 from cri.crictl.session import CommandError, Session, context, quote, rpc_text
 from cri.crictl.specs import load_container_config, load_pod_config
@@ -24,7 +24,7 @@ from cri.crictl.tables import (
     truncate_id,
     truncate_image,
 )
-from cri.crictl.timefmt import go_time
+from cri.crictl.timefmt import go_time, rfc3339nano
 from cri.errors import CRIError
 from cri.v1 import api_pb2 as pb
 

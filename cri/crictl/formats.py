@@ -8,7 +8,6 @@ through Go maps, which sorts every object's keys.
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 from collections.abc import Mapping
 from typing import Any, TextIO
@@ -94,23 +93,6 @@ def _go_float(value: float) -> float | int:
 def domain_data(obj: Any, message_cls: type[Message]) -> dict[str, Any]:
     """A domain object as crictl prints the CRI message that carries it."""
     return message_data(to_proto(obj, message_cls))
-
-
-def rfc3339nano(ns: int | None) -> str:
-    """Go's ``time.Unix(0, ns).Format(time.RFC3339Nano)`` in local time; None is the zero time."""
-    if ns is None:
-        return "0001-01-01T00:00:00Z"
-    seconds, nanos = divmod(ns, 1_000_000_000)
-    moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC).astimezone()
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if nanos:
-        text += "." + f"{nanos:09d}".rstrip("0")
-    offset = moment.utcoffset() or datetime.timedelta(0)
-    if not offset:
-        return text + "Z"
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
-    return f"{text}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def go_json(data: Any, *, indent: bool = True) -> str:

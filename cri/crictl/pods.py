@@ -9,11 +9,11 @@ from typing import Any
 from cri import domain as d
 from cri.client import CRIClient
 from cri.crictl.arguments import call_timeout, check_output, parse_labels, require_ids
-from cri.crictl.formats import OUTPUT_FORMATS, domain_data, emit, rfc3339nano, status_document
+from cri.crictl.formats import OUTPUT_FORMATS, domain_data, emit, status_document
 from cri.crictl.session import CommandError, Session, context, quote
 from cri.crictl.specs import load_pod_config
 from cri.crictl.tables import Table, ago, sorted_pairs, truncate_id
-from cri.crictl.timefmt import go_time
+from cri.crictl.timefmt import go_time, rfc3339nano
 from cri.v1 import api_pb2 as pb
 
 POD_STATES = {"ready": d.PodSandboxState.SANDBOX_READY, "notready": d.PodSandboxState.SANDBOX_NOTREADY}

@@ -55,6 +55,30 @@ def context(what: str) -> Iterator[None]:
         raise CommandError(f"{what}: {rpc_text(exc)}") from None
 
 
+@dataclass(frozen=True, kw_only=True)
+class Logger:
+    """logrus's text format: ``LEVL[0000] msg`` on a terminal, ``time=... level=... msg=...`` otherwise."""
+
+    err: TextIO
+    now_ns: Callable[[], int] = time.time_ns
+    started: float = field(default_factory=time.monotonic)
+    verbose: bool = False
+
+    def log_debug(self, message: str) -> None:
+        if self.verbose:
+            self.log("debug", message)
+
+    def log(self, level: str, message: str) -> None:
+        if _isatty(self.err):
+            elapsed = int(time.monotonic() - self.started)
+            self.err.write(f"{level[:4].upper()}[{elapsed:04d}] {message}\n")
+            return
+        from cri.crictl.timefmt import rfc3339nano
+
+        stamp = rfc3339nano(self.now_ns() // 1_000_000_000 * 1_000_000_000)
+        self.err.write(f'time="{stamp}" level={level} msg={_logfmt_quote(message)}\n')
+
+
 @dataclass
 class Session:
     settings: Settings
@@ -77,23 +101,18 @@ class Session:
         else:
             target.write(data.decode(errors="replace"))
 
+    @property
+    def logger(self) -> Logger:
+        return Logger(err=self.err, now_ns=self.now_ns, started=self.started, verbose=self.settings.debug)
+
     def warn(self, message: str) -> None:
-        self.log("warning", message)
+        self.logger.log("warning", message)
 
     def debug(self, message: str) -> None:
-        if self.settings.debug:
-            self.log("debug", message)
+        self.logger.log_debug(message)
 
     def log(self, level: str, message: str) -> None:
-        """logrus's text format: ``LEVL[0000] msg`` on a terminal, key=value otherwise."""
-        if _isatty(self.err):
-            elapsed = int(time.monotonic() - self.started)
-            self.err.write(f"{level[:4].upper()}[{elapsed:04d}] {message}\n")
-        else:
-            from cri.crictl.formats import rfc3339nano
-
-            stamp = rfc3339nano(self.now_ns() // 1_000_000_000 * 1_000_000_000)
-            self.err.write(f'time="{stamp}" level={level} msg={_logfmt_quote(message)}\n')
+        self.logger.log(level, message)
 
     async def runtime(self) -> CRIClient:
         if self._runtime is None:
@@ -118,15 +137,18 @@ class Session:
             )
         failures = []
         for endpoint in endpoints:
-            self.debug(f"get {kind} connection to {endpoint}")
+            self.debug(f"get {kind} connection")
+            self.debug(f"connect using endpoint {endpoint!r} with '{self.settings.timeout:g}s' timeout")
             problem = _unix_socket_problem(endpoint)
             if problem is not None:
                 failures.append(f"validate CRI v1 {kind} API for endpoint {quote(endpoint)}: {problem}")
                 continue
             try:
-                return await CRIClient.connect(
+                client = await CRIClient.connect(
                     endpoint, timeout=self.settings.timeout, connect_timeout=self.settings.timeout
                 )
+                self.debug(f"connected successfully using endpoint: {endpoint}")
+                return client
             except (CRIError, ValueError) as exc:
                 text = rpc_text(exc) if isinstance(exc, CRIError) else str(exc)
                 failures.append(f"validate CRI v1 {kind} API for endpoint {quote(endpoint)}: {text}")

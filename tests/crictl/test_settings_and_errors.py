@@ -178,3 +178,11 @@ async def test_help_and_version(crictl: Crictl) -> None:
     assert (await crictl("--version")).out.startswith("crictl version ")
     bare = await crictl()
     assert bare.code == 0 and "inspectp" in bare.out
+
+
+async def test_debug_reports_the_connection(crictl: Crictl) -> None:
+    result = await crictl("-D", "version")
+    assert result.code == 0
+    assert f"connect using endpoint 'unix://{crictl.socket}' with '2s' timeout" in result.err
+    assert "level=debug" in result.err
+    assert "level=debug" not in (await crictl("version")).err

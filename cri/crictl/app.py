@@ -23,6 +23,9 @@ def main(argv: list[str]) -> int:
         return asyncio.run(run(argv))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `crictl ps | head`: the reader left, as SIGPIPE ends a Go program
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 async def run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -126,3 +127,22 @@ async def test_completion_scripts_list_commands_and_flags(tmp_path: object) -> N
     )
     _, errors = await checker.communicate(scripts["bash"].encode())
     assert checker.returncode == 0, errors.decode()
+
+
+async def test_bash_completion_completes_commands_and_flags(tmp_path: Path) -> None:
+    import io
+
+    from cri.crictl.app import run
+
+    out = io.StringIO()
+    assert await run(["completion"], out=out, err=io.StringIO(), environ={}) == 0
+    script = tmp_path / "crictl.bash"
+    script.write_text(out.getvalue())
+    probe = (
+        f"source {script}; "
+        'COMP_WORDS=(tinykube crictl ins); COMP_CWORD=2; _tinykube_crictl; echo "${COMPREPLY[@]}"; '
+        'COMP_WORDS=(crictl ps --no); COMP_CWORD=2; _tinykube_crictl; echo "${COMPREPLY[@]}"'
+    )
+    shell = await asyncio.create_subprocess_exec("bash", "-c", probe, stdout=asyncio.subprocess.PIPE)
+    completions, _ = await shell.communicate()
+    assert completions.decode().splitlines() == ["inspect inspectp inspecti", "--no-trunc"]

@@ -83,7 +83,7 @@ async def _dispatch(session: Session, args: argparse.Namespace) -> int:
         return 1
     except CommandError as exc:
         if not exc.quiet:
-            session.log("fatal", exc.message)
+            session.log(exc.level, exc.message)
         return exc.exit_code
     except CRIError as exc:
         session.log("fatal", rpc_text(exc))

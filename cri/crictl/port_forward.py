@@ -1,20 +1,28 @@
-"""port-forward: listen locally and carry each accepted connection to the pod over WebSocket.
+"""port-forward: listen locally and carry each accepted connection to a port of the pod.
 
-Each local connection gets its own PortForward URL (tokens are single-use) and one WebSocket
-(``v4.channel.k8s.io``): channel 0 carries data, channel 1 errors; the server first sends the port
-number (uint16 little-endian) on both.
+SPDY (crictl's default): one upgraded connection for the whole session; per local connection an
+error stream (half-closed at once) and a data stream, both with headers ``port`` and ``requestid``.
+WebSocket: each local connection gets its own PortForward URL (tokens are single-use) and one
+WebSocket (``v4.channel.k8s.io``): channel 0 carries data, channel 1 errors, and the server first
+sends the port number (uint16 little-endian) on both.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import itertools
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 
 from cri.crictl.session import CommandError, Session
 from cri.crictl.stream_client import websocket_url
+
+if TYPE_CHECKING:
+    from cri.crictl.spdy_transport import SpdyConnection
 
 PROTOCOL = "v4.channel.k8s.io"
 DATA, ERROR = 0, 1
@@ -26,21 +34,84 @@ async def forward(
     session: Session, new_url: NewUrl, pairs: list[tuple[int, int]], *, address: str, transport: str
 ) -> None:
     """Serve every ``(local, remote)`` pair until cancelled (Ctrl-C)."""
-    if transport != "websocket":
-        session.warn("the SPDY transport is not available in this build: using websocket")
     host = "127.0.0.1" if address == "localhost" else address
+    if transport == "websocket":
+        await _listen(session, host, pairs, lambda remote: _WebSocketCarrier(new_url, remote))
+        return
+    from cri.crictl.spdy_transport import PORT_FORWARD_PROTOCOL, SpdyConnection
+
+    connection = await SpdyConnection.upgrade(await new_url(0), (PORT_FORWARD_PROTOCOL,))
+    request_ids = itertools.count()
+    try:
+        listening = asyncio.create_task(
+            _listen(session, host, pairs, lambda remote: _SpdyCarrier(connection, remote, request_ids))
+        )
+        lost = asyncio.create_task(connection.closed.wait())
+        done, _ = await asyncio.wait({listening, lost}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (listening, lost):
+            task.cancel()
+        if lost in done:
+            raise CommandError("lost connection to pod")
+    finally:
+        await connection.close()
+
+
+class _Carrier(Protocol):
+    async def carry(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None: ...
+
+
+@dataclass(frozen=True)
+class _WebSocketCarrier:
+    new_url: NewUrl
+    remote: int
+
+    async def carry(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await carry(await self.new_url(self.remote), reader, writer)
+
+
+@dataclass(frozen=True)
+class _SpdyCarrier:
+    connection: SpdyConnection
+    remote: int
+    request_ids: Iterator[int]
+
+    async def carry(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request_id = str(next(self.request_ids))
+        headers = (("port", str(self.remote)), ("requestid", request_id))
+        errors = bytearray()
+        error_stream = await self.connection.open_stream((("streamtype", "error"), *headers), errors.extend)
+        await self.connection.send(error_stream, b"", fin=True)
+        data_stream = await self.connection.open_stream((("streamtype", "data"), *headers), writer.write)
+        upstream = asyncio.create_task(self._upstream(reader, data_stream))
+        try:
+            await self.connection.finished(data_stream)
+        finally:
+            upstream.cancel()
+        if errors:
+            raise CommandError(errors.decode(errors="replace"))
+
+    async def _upstream(self, reader: asyncio.StreamReader, data_stream: int) -> None:
+        while chunk := await reader.read(32 * 1024):
+            await self.connection.send(data_stream, chunk)
+        await self.connection.send(data_stream, b"", fin=True)
+
+
+async def _listen(
+    session: Session, host: str, pairs: list[tuple[int, int]], carrier: Callable[[int], _Carrier]
+) -> None:
     servers = []
     connections: set[asyncio.Task[None]] = set()
-    for local, remote in pairs:
-        try:
-            server = await asyncio.start_server(_handler(session, new_url, remote, connections), host, local)
-        except OSError as exc:
-            raise CommandError(f"unable to listen on port {local}: {exc.strerror or exc}") from None
-        bound = server.sockets[0].getsockname()[1]
-        session.out.write(f"Forwarding from {host}:{bound} -> {remote}\n")
-        session.out.flush()
-        servers.append(server)
     try:
+        for local, remote in pairs:
+            handler = _handler(session, carrier(remote), remote, connections)
+            try:
+                server = await asyncio.start_server(handler, host, local)
+            except OSError as exc:
+                raise CommandError(f"unable to listen on port {local}: {exc.strerror or exc}") from None
+            bound = server.sockets[0].getsockname()[1]
+            session.out.write(f"Forwarding from {host}:{bound} -> {remote}\n")
+            session.out.flush()
+            servers.append(server)
         await asyncio.gather(*(server.serve_forever() for server in servers))
     finally:
         for server in servers:
@@ -50,7 +121,7 @@ async def forward(
 
 
 def _handler(
-    session: Session, new_url: NewUrl, remote: int, connections: set[asyncio.Task[None]]
+    session: Session, carrier: _Carrier, remote: int, connections: set[asyncio.Task[None]]
 ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         current = asyncio.current_task()
@@ -60,7 +131,7 @@ def _handler(
         session.out.write(f"Handling connection for {remote}\n")
         session.out.flush()
         try:
-            await carry(await new_url(remote), reader, writer)
+            await carrier.carry(reader, writer)
         except asyncio.CancelledError:
             pass
         except (CommandError, aiohttp.ClientError, ConnectionError) as exc:

@@ -139,20 +139,19 @@ async def stdin_chunks(session: Session) -> AsyncIterator[bytes]:
 
 
 def resize_message(size: tuple[int, int]) -> bytes:
-    return json.dumps({"Width": size[0], "Height": size[1]}).encode()
+    return json.dumps({"Width": size[0], "Height": size[1]}, separators=(",", ":")).encode()
 
 
 async def run_stream(session: Session, url: str, options: StreamOptions) -> StreamOutcome:
     """Run one exec or attach session on ``url`` with the user's terminal."""
-    from cri.crictl.ws_transport import run_websocket
-
-    if options.transport != "websocket":
-        session.warn(
-            "the SPDY transport needs the SPDY/3.1 codec of cri.streaming, which this build lacks: "
-            "using websocket"
-        )
     with raw_terminal(_stdin_fd(session) if options.tty and options.stdin else None):
-        return await run_websocket(session, websocket_url(url), options)
+        if options.transport == "websocket":
+            from cri.crictl.ws_transport import run_websocket
+
+            return await run_websocket(session, websocket_url(url), options)
+        from cri.crictl.spdy_transport import run_spdy
+
+        return await run_spdy(session, url, options)
 
 
 def watch_resizes(session: Session) -> asyncio.Queue[tuple[int, int]]:

@@ -35,7 +35,7 @@ async def exec_(session: Session, args: argparse.Namespace) -> int:
     options = StreamOptions(tty=args.tty, stdin=args.interactive, transport=args.transport)
     outcome = await run_stream(session, url, options)
     if outcome.error:
-        raise CommandError(f"execing command in container: {outcome.error}")
+        raise CommandError(f"execing command in container {args.container}: {outcome.error}", level="error")
     return 0
 
 
@@ -73,8 +73,10 @@ async def port_forward(session: Session, args: argparse.Namespace) -> int:
     from cri.crictl.port_forward import forward
 
     async def new_url(remote: int) -> str:
+        """A URL for ``remote``, or for every requested port when ``remote`` is 0 (SPDY)."""
+        ports = [remote] if remote else [port for _, port in pairs]
         with context(f"port forward for pod {quote(args.pod)}"):
-            return await client.port_forward(args.pod, [remote])
+            return await client.port_forward(args.pod, ports)
 
     await forward(session, new_url, pairs, address=args.address, transport=args.transport)
     return 0

@@ -95,7 +95,8 @@ async def _serve_shim(backend: str, tmp: Path) -> AsyncIterator[Target]:
         await _until_serving(target.endpoint)
         yield target
     finally:
-        process.terminate()
+        if process.returncode is None:
+            process.terminate()
         await asyncio.wait_for(process.wait(), 30)
 
 
@@ -222,11 +223,12 @@ async def _session(
     assert echoed.code == 0, echoed.err
     failed = await cli("exec", "-s", container, "sh", "-c", "exit 3")
     assert failed.code == (3 if target.runs_processes else 0)
-    streamed = await cli("exec", "--transport", "websocket", container, "echo", "streamed")
-    if target.streams:
-        assert (streamed.code, streamed.out) == (0, "streamed\n"), streamed.err
-    else:
-        assert streamed.code == 1 and "code = Unimplemented" in streamed.err
+    for transport in ("spdy", "websocket"):
+        streamed = await cli("exec", "--transport", transport, container, "echo", "streamed")
+        if target.streams:
+            assert (streamed.code, streamed.out) == (0, "streamed\n"), streamed.err
+        else:
+            assert streamed.code == 1 and "code = Unimplemented" in streamed.err
     if target.runs_processes:
         assert echoed.out == "hello\n"
         assert "started\n" in await _eventually_logs(cli, container, "started")
@@ -244,7 +246,10 @@ async def _session(
     assert (await cli.ok("rmp", pod)) == f"Removed sandbox {pod}\n"
 
 
-async def test_port_forward_reaches_a_server_in_the_pod(target: Target, tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["spdy", "websocket"])
+async def test_port_forward_reaches_a_server_in_the_pod(
+    target: Target, tmp_path: Path, transport: str
+) -> None:
     cli = Cli(target, tmp_path)
     pod_config, container_config = _configs(tmp_path)
     container = json.loads(container_config.read_text())
@@ -255,12 +260,12 @@ async def test_port_forward_reaches_a_server_in_the_pod(target: Target, tmp_path
     try:
         container_id = (await cli.ok("create", pod, str(container_config), str(pod_config))).strip()
         await cli.ok("start", container_id)
-        await _forward_and_read(cli, target, pod)
+        await _forward_and_read(cli, target, pod, transport)
     finally:
         await cli("rmp", "-f", pod)
 
 
-async def _forward_and_read(cli: Cli, target: Target, pod: str) -> None:
+async def _forward_and_read(cli: Cli, target: Target, pod: str, transport: str) -> None:
     process = await asyncio.create_subprocess_exec(
         *_tinykube(),
         "crictl",
@@ -268,7 +273,7 @@ async def _forward_and_read(cli: Cli, target: Target, pod: str) -> None:
         target.endpoint,
         "port-forward",
         "--transport",
-        "websocket",
+        transport,
         pod,
         ":18555",
         stdout=asyncio.subprocess.PIPE,
@@ -277,6 +282,10 @@ async def _forward_and_read(cli: Cli, target: Target, pod: str) -> None:
     )
     assert process.stdout is not None and process.stderr is not None
     try:
+        if transport == "spdy" and not target.streams:  # SPDY connects up front: it fails at once
+            assert await asyncio.wait_for(process.wait(), 30) == 1
+            assert "code = Unimplemented" in (await process.stderr.read()).decode()
+            return
         banner = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
         assert banner.startswith("Forwarding from 127.0.0.1:") and banner.endswith(" -> 18555\n"), banner
         local_port = int(banner.split(":")[1].split(" ")[0])
@@ -288,7 +297,8 @@ async def _forward_and_read(cli: Cli, target: Target, pod: str) -> None:
             error = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
             assert "code = Unimplemented" in error
     finally:
-        process.terminate()
+        if process.returncode is None:
+            process.terminate()
         await asyncio.wait_for(process.wait(), 30)
 
 

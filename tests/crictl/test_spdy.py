@@ -1,0 +1,167 @@
+"""The SPDY/3.1 client against containerd's recorded side of real crictl sessions (shared/captures).
+
+A replay server answers the upgrade with containerd's recorded bytes and sends each recorded
+server frame once the client has sent as many frames as crictl had sent before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from cri.crictl import spdy_frames as spdy
+from cri.streaming.types import ExecSpec
+from tests.crictl import scenario
+from tests.crictl.conftest import Crictl
+
+CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "captures"
+if not CAPTURES.is_dir():
+    CAPTURES = Path("/work/shared/captures")
+
+
+def _capture(name: str) -> dict[str, object]:
+    path = CAPTURES / f"{name}.json"
+    if not path.is_file():
+        pytest.skip(f"capture {path} is not on this machine")
+    loaded: dict[str, object] = json.loads(path.read_text())
+    return loaded
+
+
+def _stream(capture: dict[str, object], direction: str) -> bytes:
+    events = capture["events"]
+    assert isinstance(events, list)
+    return b"".join(base64.b64decode(e["data_b64"]) for e in events if e["dir"] == direction)
+
+
+def _raw_frames(payload: bytes) -> list[bytes]:
+    frames, offset = [], 0
+    while offset + spdy.HEADER_SIZE <= len(payload):
+        length = int.from_bytes(payload[offset + 5 : offset + 8], "big")
+        frames.append(payload[offset : offset + spdy.HEADER_SIZE + length])
+        offset += spdy.HEADER_SIZE + length
+    return frames
+
+
+@dataclass
+class Replay:
+    """containerd's half of one recorded session, sent by turns."""
+
+    head: bytes
+    turns: list[tuple[int, bytes]]  # (client frames seen before it, server frame)
+    client_head: bytes = b""
+    client_frames: list[spdy.Frame] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, name: str) -> Replay:
+        capture = _capture(name)
+        s2c = _stream(capture, "s2c")
+        split = s2c.index(b"\r\n\r\n") + 4
+        recorded = [f for f in capture["frames"] if f["layer"] == "spdy"]  # type: ignore[union-attr,index]
+        raw = iter(_raw_frames(s2c[split:]))
+        turns, sent = [], 0
+        for frame in recorded:
+            if frame["dir"] == "c2s":
+                sent += 1
+            elif frame["type"] != "INCOMPLETE":
+                turns.append((sent, next(raw)))
+        return cls(head=s2c[:split], turns=turns)
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.client_head = await reader.readuntil(b"\r\n\r\n")
+        writer.write(self.head)
+        frames = spdy.FrameReader(spdy.HeaderCodec())
+        for needed, raw in self.turns:
+            while len(self.client_frames) < needed:
+                chunk = await reader.read(4096)
+                if not chunk:
+                    break
+                self.client_frames += frames.feed(chunk)
+            writer.write(raw)
+            await writer.drain()
+        writer.close()
+
+
+async def _replaying(crictl: Crictl, replay: Replay) -> asyncio.Server:
+    server = await asyncio.start_server(replay.serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+
+    async def exec_url(spec: ExecSpec) -> str:
+        return f"http://127.0.0.1:{port}/exec/TOKEN"
+
+    crictl.runtime.exec = exec_url  # type: ignore[method-assign]
+    return server
+
+
+def test_the_spdy_dictionary_is_the_one_on_the_wire() -> None:
+    assert len(spdy.DICTIONARY) == 1423 and zlib.adler32(spdy.DICTIONARY) == 0xE3C6A7C2
+
+
+@pytest.mark.parametrize("name", ["exec-spdy", "exec-spdy-tty-resize", "attach-spdy-tty", "portforward-spdy"])
+def test_recorded_frames_decode(name: str) -> None:
+    capture = _capture(name)
+    for direction in ("c2s", "s2c"):
+        payload = _stream(capture, direction)
+        frames = spdy.FrameReader(spdy.HeaderCodec()).feed(payload[payload.index(b"\r\n\r\n") + 4 :])
+        recorded = [f for f in capture["frames"] if f["dir"] == direction and f["layer"] == "spdy"]  # type: ignore[union-attr,index]
+        with_headers = [f for f in recorded if "headers" in f]
+        decoded = [
+            [list(h) for h in f.headers] for f in frames if f.kind in (spdy.SYN_STREAM, spdy.SYN_REPLY)
+        ]
+        assert decoded == [f["headers"] for f in with_headers]
+
+
+async def test_exec_over_spdy_as_crictl_against_containerd(crictl: Crictl, tmp_path: Path) -> None:
+    state = await scenario.build(crictl, tmp_path)
+    replay = Replay.of("exec-spdy")
+    server = await _replaying(crictl, replay)
+    async with server:
+        result = await crictl("exec", state.server, "sh", "-c", "echo out; echo err >&2; exit 3")
+    assert (result.code, result.out) == (1, "out\n")
+    assert result.err.startswith("err\n")
+    assert f"execing command in container {state.server}: command terminated with exit code 3" in result.err
+    head = replay.client_head.decode()
+    assert head.startswith("POST /exec/TOKEN HTTP/1.1\r\n") and "Upgrade: SPDY/3.1\r\n" in head
+    offered = [
+        line.split(": ")[1] for line in head.split("\r\n") if line.startswith("X-Stream-Protocol-Version")
+    ]
+    assert offered == [
+        "v5.channel.k8s.io",
+        "v4.channel.k8s.io",
+        "v3.channel.k8s.io",
+        "v2.channel.k8s.io",
+        "channel.k8s.io",
+    ]
+    opened = [(f.stream_id, f.headers) for f in replay.client_frames if f.kind == spdy.SYN_STREAM]
+    assert opened == [
+        (1, (("streamtype", "error"),)),
+        (3, (("streamtype", "stdout"),)),
+        (5, (("streamtype", "stderr"),)),
+    ]
+
+
+async def test_a_refused_upgrade_is_reported(crictl: Crictl, tmp_path: Path) -> None:
+    state = await scenario.build(crictl, tmp_path)
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 19\r\n\r\ncontainer not found")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(refuse, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+
+    async def exec_url(spec: ExecSpec) -> str:
+        return f"http://127.0.0.1:{port}/exec/x"
+
+    crictl.runtime.exec = exec_url  # type: ignore[method-assign]
+    async with server:
+        result = await crictl("exec", state.server, "true")
+    assert result.code == 1
+    assert "unable to upgrade connection: container not found" in result.err

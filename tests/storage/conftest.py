@@ -1,0 +1,48 @@
+"""Store targets for the contract suite: memory and sqlite run by default, the etcd ones under integration."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.storage.memory import MemoryStore
+from api.storage.protocol import Store
+from api.storage.sqlite import SQLiteOptions, SQLiteStore
+
+TARGETS = [
+    pytest.param("memory", id="memory"),
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("etcd", id="etcd", marks=pytest.mark.integration),
+    pytest.param("endpoint", id="endpoint", marks=pytest.mark.integration),
+]
+
+
+@contextlib.asynccontextmanager
+async def open_target(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    if name == "memory":
+        async with MemoryStore() as memory:
+            yield memory
+    elif name == "sqlite":
+        async with SQLiteStore(tmp_path / "db" / "state.db", SQLiteOptions(maintain=False)) as sqlite:
+            yield sqlite
+    else:
+        opener: Callable[[], Any] = request.getfixturevalue(f"{name}_store_opener")
+        async with opener() as remote:
+            yield remote
+
+
+@pytest.fixture(params=TARGETS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    async with open_target(request.param, request, tmp_path) as opened:
+        yield opened
+
+
+@pytest.fixture
+def prefix() -> bytes:
+    """A key prefix of its own for each test, so tests can share one etcd cluster."""
+    return f"/contract/{uuid.uuid4().hex[:12]}/".encode()

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 class CommandError(Exception):
     """What crictl reports as a fatal error; ``exit_code`` is the process's exit status."""
 
-    def __init__(self, message: str, *, exit_code: int = 1, quiet: bool = False, level: str = "fatal") -> None:
+    def __init__(
+        self, message: str, *, exit_code: int = 1, quiet: bool = False, level: str = "fatal"
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code

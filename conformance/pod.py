@@ -1,0 +1,96 @@
+"""Pod and container configs as the kubelet writes them, labelled so the suite can find its own."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Mapping
+
+from cri import domain as d
+from conformance import images
+
+SUITE_LABEL = "tinykube.conformance"
+RUN_LABEL = "tinykube.conformance.run"
+NAMESPACE = "conformance"
+LOG_ROOT = "/tmp/tinykube-conformance/logs"
+_counter = itertools.count()
+
+
+def suite_labels(run_id: str) -> dict[str, str]:
+    return {SUITE_LABEL: "1", RUN_LABEL: run_id}
+
+
+def sandbox_config(
+    *,
+    run_id: str,
+    name: str = "",
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+    hostname: str = "",
+    dns: d.DNSConfig | None = None,
+    ports: tuple[d.PortMapping, ...] = (),
+    linux: d.LinuxPodSandboxConfig | None = None,
+    attempt: int = 0,
+    uid: str = "",
+) -> d.PodSandboxConfig:
+    name = name or f"pod-{os.getpid()}-{next(_counter)}"
+    uid = uid or str(uuid.uuid4())
+    return d.PodSandboxConfig(
+        metadata=d.PodSandboxMetadata(name=name, namespace=NAMESPACE, uid=uid, attempt=attempt),
+        hostname=hostname,
+        log_directory=f"{LOG_ROOT}/{NAMESPACE}_{name}_{uid}",
+        dns_config=dns,
+        port_mappings=ports,
+        labels={
+            "io.kubernetes.pod.name": name,
+            "io.kubernetes.pod.namespace": NAMESPACE,
+            "io.kubernetes.pod.uid": uid,
+            **suite_labels(run_id),
+            **(labels or {}),
+        },
+        annotations=dict(annotations or {}),
+        linux=linux or d.LinuxPodSandboxConfig(),
+    )
+
+
+def container_config(
+    *,
+    run_id: str,
+    name: str = "main",
+    image: str = images.BUSYBOX,
+    command: tuple[str, ...] = ("sleep", "3600"),
+    args: tuple[str, ...] = (),
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+    envs: Mapping[str, str] | None = None,
+    mounts: tuple[d.Mount, ...] = (),
+    devices: tuple[d.Device, ...] = (),
+    working_dir: str = "",
+    tty: bool = False,
+    stdin: bool = False,
+    linux: d.LinuxContainerConfig | None = None,
+    attempt: int = 0,
+    log_path: str = "",
+) -> d.ContainerConfig:
+    return d.ContainerConfig(
+        metadata=d.ContainerMetadata(name=name, attempt=attempt),
+        image=d.ImageSpec(image=image),
+        command=command,
+        args=args,
+        working_dir=working_dir,
+        envs=tuple(d.KeyValue(key=k, value=v.encode()) for k, v in (envs or {}).items()),
+        mounts=mounts,
+        devices=devices,
+        labels={"io.kubernetes.container.name": name, **suite_labels(run_id), **(labels or {})},
+        annotations=dict(annotations or {}),
+        log_path=log_path or f"{name}/{attempt}.log",
+        tty=tty,
+        stdin=stdin,
+        linux=linux or d.LinuxContainerConfig(),
+    )
+
+
+def security(**fields: object) -> d.LinuxContainerConfig:
+    """A container's Linux config with only a security context (fields of LinuxContainerSecurityContext)."""
+    return d.LinuxContainerConfig(security_context=d.LinuxContainerSecurityContext(**fields))  # type: ignore[arg-type]

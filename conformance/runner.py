@@ -1,0 +1,100 @@
+"""``tinykube conformance``: the options users type, turned into one ``pytest.main`` run of the checks."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conformance import images
+
+PACKAGE = Path(__file__).resolve().parent
+CHECKS = PACKAGE / "checks"
+INI = PACKAGE / "suite.ini"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunOptions:
+    endpoint: str
+    image_endpoint: str | None = None
+    focus: str | None = None
+    skip: str | None = None
+    junit: str | None = None
+    parallel: int = 1
+    verbose: bool = False
+    timeout: float = 60.0
+    extra: tuple[str, ...] = ()
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tinykube conformance", description="Check a CRI runtime against what the kubelet expects."
+    )
+    p.add_argument("--endpoint", required=True, help="CRI endpoint: unix:///path or tcp://host:port")
+    p.add_argument("--image-endpoint", help="image service endpoint (default: --endpoint)")
+    p.add_argument("--focus", help="run only checks whose id matches this regex")
+    p.add_argument("--skip", help="skip checks whose id matches this regex")
+    p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
+    p.add_argument("--parallel", type=int, default=1, metavar="N", help="run checks in N processes")
+    p.add_argument("--timeout", type=float, default=60.0, help="per-RPC timeout in seconds (default 60)")
+    p.add_argument(
+        "--registry-mirror",
+        metavar="HOST:PORT",
+        help="the local registry holding the test images: print how to point the runtime's mirrors at it",
+    )
+    p.add_argument("--compare", metavar="URL2", help="differential mode: run lifecycle scenarios on both")
+    p.add_argument("-v", "--verbose", action="store_true", help="one line per check")
+    return p
+
+
+def pytest_args(options: RunOptions) -> list[str]:
+    args = [
+        "-c", str(INI), "--rootdir", str(CHECKS), "-p", "conformance.plugin",
+        "--cri-endpoint", options.endpoint, "--cri-timeout", str(options.timeout),
+        "--cri-run-id", uuid.uuid4().hex[:12], "-rfE", "--tb=short",
+    ]  # fmt: skip
+    if options.image_endpoint:
+        args += ["--cri-image-endpoint", options.image_endpoint]
+    if options.focus:
+        args += ["--cri-focus", options.focus]
+    if options.skip:
+        args += ["--cri-skip", options.skip]
+    if options.junit:
+        args += ["--junitxml", options.junit]
+    if options.parallel > 1:
+        args += ["-n", str(options.parallel), "-p", "xdist"]
+    args += ["-v"] if options.verbose else ["-q"]
+    return [*args, *options.extra, str(CHECKS)]
+
+
+def run(options: RunOptions) -> int:
+    if options.parallel > 1 and importlib.util.find_spec("xdist") is None:
+        print("tinykube conformance: --parallel needs pytest-xdist (pip install pytest-xdist)", file=sys.stderr)
+        return 2
+    return int(pytest.main(pytest_args(options)))
+
+
+def main(argv: list[str]) -> int:
+    ns = parser().parse_args(argv)
+    if ns.registry_mirror:
+        print(images.mirror_instructions(ns.registry_mirror))
+    if ns.compare:
+        from conformance.compare import compare_main
+
+        return compare_main(ns.endpoint, ns.compare, timeout=ns.timeout)
+    options = RunOptions(
+        endpoint=ns.endpoint,
+        image_endpoint=ns.image_endpoint,
+        focus=ns.focus,
+        skip=ns.skip,
+        junit=ns.junit,
+        parallel=ns.parallel,
+        verbose=ns.verbose,
+        timeout=ns.timeout,
+    )
+    return run(options)

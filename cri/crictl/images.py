@@ -188,10 +188,12 @@ def _apply_filters(images: list[d.Image], filters: list[str]) -> list[d.Image]:
 
 
 def _reference_matches(pattern: str, repo_tag: str) -> bool:
-    short = repo_tag.removeprefix("docker.io/").removeprefix("library/")
-    return any(
-        fnmatch.fnmatchcase(candidate, pattern) for candidate in (repo_tag, short, repo_tag.rsplit(":", 1)[0])
-    )
+    """docker's FamiliarMatch: the pattern against ``busybox:1.36``, then against ``busybox``."""
+    familiar = repo_tag
+    if familiar.startswith("docker.io/"):
+        familiar = familiar.removeprefix("docker.io/").removeprefix("library/")
+    familiar_name = familiar.rsplit(":", 1)[0] if ":" in familiar.rsplit("/", 1)[-1] else familiar
+    return fnmatch.fnmatchcase(familiar, pattern) or fnmatch.fnmatchcase(familiar_name, pattern)
 
 
 async def images(session: Session, args: argparse.Namespace) -> int:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from cri import domain as d
+from cri.crictl.app import run
 from tests.crictl import scenario
 from tests.crictl.conftest import Crictl, WatchedOutput
 
@@ -195,3 +199,47 @@ async def test_events_stream_one_document_per_event(crictl: Crictl, tmp_path: Pa
         f"CONTAINER_CREATED_EVENT {pod_id}",
         f"CONTAINER_STARTED_EVENT {pod_id}",
     ]
+
+
+async def test_image_commands_use_the_image_endpoint(crictl: Crictl, tmp_path: Path) -> None:
+    crictl.images.add_image("docker.io/library/busybox:1.36")
+    environ = {"CRI_CONFIG_FILE": str(tmp_path / "none.yaml")}
+    out = io.StringIO()
+    argv = ["-r", f"unix://{tmp_path}/absent.sock", "-i", f"unix://{crictl.socket}", "images", "-q"]
+    assert await run(argv, out=out, err=io.StringIO(), environ=environ) == 0
+    assert out.getvalue().startswith("sha256:")
+
+
+async def test_rmi_prune_keeps_images_in_use(crictl: Crictl, tmp_path: Path) -> None:
+    state = await scenario.build(crictl, tmp_path)
+    await crictl.ok("rm", "-f", state.sidecar)
+    crictl.images.add_image("quay.io/unused/app:1")
+    deleted = await crictl.ok("rmi", "--prune")
+    assert sorted(deleted.splitlines()) == [
+        "Deleted: quay.io/unused/app:1",
+        "Deleted: registry.k8s.io/pause:3.10",
+    ]
+    assert (await crictl.ok("images", "-q")).count("sha256:") == 1
+    assert "Deleted: docker.io/library/busybox:1.36" in await crictl.ok("rmi", "-a")
+
+
+async def test_images_filters(crictl: Crictl, tmp_path: Path) -> None:
+    await scenario.build(crictl, tmp_path)
+    assert (await crictl.ok("images", "-f", "reference=busybox")).count("\n") == 3
+    assert (await crictl.ok("images", "--filter", "dangling=true")).count("\n") == 1
+    assert "registry.k8s.io/pause" in await crictl.ok("images", "registry.k8s.io/pause:3.10")
+    refused = await crictl("images", "-f", "before=busybox")
+    assert refused.code == 1 and "unsupported filter" in refused.err
+
+
+async def test_stats_watch_refreshes_until_interrupted(crictl: Crictl, tmp_path: Path) -> None:
+    await scenario.build(crictl, tmp_path)
+    out = WatchedOutput()
+    argv = ["-r", f"unix://{crictl.socket}", "stats", "-w", "-a", "-s", "0"]
+    watcher = asyncio.create_task(run(argv, out=out, err=io.StringIO(), environ={}))
+    await out.wait_until(lambda text: text.count("\x1b[2J") >= 3)
+    watcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
+    screens = out.getvalue().split("\x1b[2J\x1b[H")[1:3]
+    assert screens[0] == screens[1] and screens[0].startswith("CONTAINER")

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from api.storage.etcd import EtcdOptions, EtcdStore
 from api.storage.memory import MemoryStore
 from api.storage.protocol import Store
 from api.storage.sqlite import SQLiteOptions, SQLiteStore
+from tests.storage.clusters import etcd_cluster
 
 TARGETS = [
     pytest.param("memory", id="memory"),
@@ -46,3 +48,14 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 def prefix() -> bytes:
     """A key prefix of its own for each test, so tests can share one etcd cluster."""
     return f"/contract/{uuid.uuid4().hex[:12]}/".encode()
+
+
+@pytest.fixture(scope="session")
+def etcd_endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ...]]:
+    with etcd_cluster(tmp_path_factory.mktemp("etcd")) as cluster:
+        yield cluster.endpoints
+
+
+@pytest.fixture
+def etcd_store_opener(etcd_endpoints: tuple[str, ...]) -> Callable[[], EtcdStore]:
+    return lambda: EtcdStore(EtcdOptions(endpoints=etcd_endpoints))

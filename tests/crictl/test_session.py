@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -39,15 +38,23 @@ class Run:
     err: str
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
 def _tinykube() -> list[str]:
-    found = shutil.which("tinykube", path=str(Path(sys.executable).parent))
-    return [found] if found else [sys.executable, "-m", "tinykube.main"]
+    """This checkout's `tinykube` (not whatever an editable install elsewhere points at)."""
+    return [sys.executable, "-m", "tinykube.main"]
+
+
+def _environment(tmp: Path) -> dict[str, str]:
+    pythonpath = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))
+    return {**os.environ, "PYTHONPATH": pythonpath, "CRI_CONFIG_FILE": str(tmp / "crictl.yaml")}
 
 
 class Cli:
     def __init__(self, target: Target, tmp: Path) -> None:
         self.target = target
-        self.env = {**os.environ, "CRI_CONFIG_FILE": str(tmp / "crictl.yaml")}
+        self.env = _environment(tmp)
 
     async def __call__(self, *argv: str) -> Run:
         process = await asyncio.create_subprocess_exec(
@@ -89,6 +96,7 @@ async def _serve_shim(backend: str, tmp: Path) -> AsyncIterator[Target]:
         "warning",
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
+        env=_environment(tmp),
     )
     target = Target(f"unix://{socket}", runs_processes=backend != "fake", streams=backend != "fake")
     try:

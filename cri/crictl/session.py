@@ -90,8 +90,7 @@ class Session:
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     now_ns: Callable[[], int] = time.time_ns
     started: float = field(default_factory=time.monotonic)
-    _runtime: CRIClient | None = None
-    _images: CRIClient | None = None
+    _clients: dict[tuple[str, ...], CRIClient] = field(default_factory=dict)
 
     def write_stream(self, stream: str, data: bytes) -> None:
         """Container output as bytes: stdout's to our stdout, stderr's to our stderr."""
@@ -118,16 +117,17 @@ class Session:
         self.logger.log(level, message)
 
     async def runtime(self) -> CRIClient:
-        if self._runtime is None:
-            self._runtime = await self._connect(self.settings.runtime_endpoints, "runtime")
-        return self._runtime
+        return await self._client(self.settings.runtime_endpoints, "runtime")
 
     async def images(self) -> CRIClient:
-        if self._images is None:
-            if self.settings.image_endpoints == self.settings.runtime_endpoints and self._runtime:
-                return self._runtime
-            self._images = await self._connect(self.settings.image_endpoints, "image")
-        return self._images
+        return await self._client(self.settings.image_endpoints, "image")
+
+    async def _client(self, endpoints: tuple[str, ...], kind: str) -> CRIClient:
+        """One connection per endpoint list, shared when runtime and images are served together."""
+        client = self._clients.get(endpoints)
+        if client is None:
+            client = self._clients[endpoints] = await self._connect(endpoints, kind)
+        return client
 
     async def _connect(self, endpoints: tuple[str, ...], kind: str) -> CRIClient:
         from cri.client import CRIClient
@@ -158,8 +158,9 @@ class Session:
         raise CommandError("validate service connection: " + "; ".join(failures))
 
     async def close(self) -> None:
-        for client in {id(c): c for c in (self._runtime, self._images) if c is not None}.values():
+        for client in self._clients.values():
             await client.close()
+        self._clients.clear()
 
 
 def _unix_socket_problem(endpoint: str) -> str | None:

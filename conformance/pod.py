@@ -15,6 +15,8 @@ RUN_LABEL = "tinykube.conformance.run"
 NAMESPACE = "conformance"
 LOG_ROOT = "/tmp/tinykube-conformance/logs"
 _counter = itertools.count()
+# what the kubelet sends for a pod without shareProcessNamespace/hostNetwork/hostPID/hostIPC
+KUBELET_NAMESPACES = d.NamespaceOption(pid=d.NamespaceMode.CONTAINER)
 
 
 def suite_labels(run_id: str) -> dict[str, str]:
@@ -50,7 +52,9 @@ def sandbox_config(
             **(labels or {}),
         },
         annotations=dict(annotations or {}),
-        linux=linux or d.LinuxPodSandboxConfig(),
+        linux=linux or d.LinuxPodSandboxConfig(security_context=d.LinuxSandboxSecurityContext(
+            namespace_options=KUBELET_NAMESPACES
+        )),
     )
 
 
@@ -87,10 +91,11 @@ def container_config(
         log_path=log_path or f"{name}/{attempt}.log",
         tty=tty,
         stdin=stdin,
-        linux=linux or d.LinuxContainerConfig(),
+        linux=linux or security(),
     )
 
 
 def security(**fields: object) -> d.LinuxContainerConfig:
     """A container's Linux config with only a security context (fields of LinuxContainerSecurityContext)."""
+    fields.setdefault("namespace_options", KUBELET_NAMESPACES)
     return d.LinuxContainerConfig(security_context=d.LinuxContainerSecurityContext(**fields))  # type: ignore[arg-type]

@@ -1,0 +1,70 @@
+"""`tinykube store serve --listen 127.0.0.1:PORT [--data DIR]`: the embedded store as an etcd v3 endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from api.storage.etcdserver import EtcdEndpoint
+from api.storage.sqlite import SQLiteOptions, SQLiteStore
+from api.storage.sqlite.maintenance import CompactionPolicy
+
+DEFAULT_DATA_DIR = Path("/var/lib/tinykube/store")
+DATABASE_NAME = "state.db"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tinykube store", description="The etcd-like store.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the etcd v3 KV, Watch, Lease and Status APIs")
+    serve.add_argument(
+        "--listen", default="127.0.0.1:2379", help="host:port (default 127.0.0.1:2379; port 0 picks one)"
+    )
+    serve.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA_DIR, help=f"data directory (default {DEFAULT_DATA_DIR})"
+    )
+    serve.add_argument("--compact-interval", type=float, default=60.0, help="seconds between compactions")
+    serve.add_argument("--retain-seconds", type=float, default=300.0, help="history kept at least this long")
+    serve.add_argument(
+        "--retain-revisions", type=int, default=1000, help="history kept at least this many revisions"
+    )
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    return parser
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    args.data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    policy = CompactionPolicy(
+        interval=args.compact_interval,
+        retain_seconds=args.retain_seconds,
+        retain_revisions=args.retain_revisions,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with SQLiteStore(args.data / DATABASE_NAME, SQLiteOptions(compaction=policy)) as store:
+        endpoint = EtcdEndpoint(store, listen=args.listen)
+        await endpoint.start()
+        print(f"tinykube store: serving etcd v3 on {endpoint.address}", flush=True)
+        await stop.wait()
+        await endpoint.stop()
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        asyncio.run(_serve(args))
+    except OSError as exc:
+        print(f"tinykube store: {exc}", file=sys.stderr)
+        return 1
+    return 0

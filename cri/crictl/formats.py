@@ -8,6 +8,8 @@ through Go maps, which sorts every object's keys.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import enum
 import json
 from collections.abc import Mapping
 from typing import Any, TextIO
@@ -90,6 +92,29 @@ def _go_float(value: float) -> float | int:
     return int(value) if value.is_integer() and abs(value) < 1e21 else value
 
 
+def go_struct_data(obj: Any) -> Any:
+    """``encoding/json`` of the Go struct: snake_case json tags with ``omitempty``, enums as numbers."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        values = ((f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj))
+        return {name: go_struct_data(value) for name, value in values if not _go_empty(value)}
+    if isinstance(obj, Mapping):
+        return {str(k): go_struct_data(v) for k, v in sorted(obj.items())}
+    if isinstance(obj, tuple | list):
+        return [go_struct_data(v) for v in obj]
+    if isinstance(obj, bytes):
+        return base64.b64encode(obj).decode()
+    if isinstance(obj, enum.IntEnum):
+        return int(obj)
+    return obj
+
+
+def _go_empty(value: Any) -> bool:
+    """What ``omitempty`` leaves out: zero scalars, nil pointers, empty slices and maps (not structs)."""
+    if value is None or isinstance(value, bool | int | float | str | bytes):
+        return not value
+    return isinstance(value, Mapping | tuple | list) and not value
+
+
 def domain_data(obj: Any, message_cls: type[Message]) -> dict[str, Any]:
     """A domain object as crictl prints the CRI message that carries it."""
     return message_data(to_proto(obj, message_cls))
@@ -136,14 +161,20 @@ def parse_info_value(text: str) -> Any:
 
 
 def status_document(
-    status: Any, info: Mapping[str, str], *, runtime_handlers: list[Any] | None = None
+    status: Any,
+    info: Mapping[str, str],
+    *,
+    runtime_handlers: list[Any] | None = None,
+    features: Any = None,
 ) -> dict[str, Any]:
-    """crictl's outputStatusInfo: ``status``, optional ``runtimeHandlers``, then each info key."""
+    """crictl's outputStatusInfo: ``status``, ``runtimeHandlers`` and ``features`` if any, each info key."""
     document: dict[str, Any] = {}
     if status is not None:
         document["status"] = status
     if runtime_handlers:
         document["runtimeHandlers"] = runtime_handlers
+    if features is not None:
+        document["features"] = features
     for key in sorted(info):
         document[key] = parse_info_value(info[key])
     sorted_document: dict[str, Any] = sort_keys(document)

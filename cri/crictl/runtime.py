@@ -6,7 +6,7 @@ import argparse
 
 from cri import domain as d
 from cri.crictl.arguments import check_output
-from cri.crictl.formats import OUTPUT_FORMATS, domain_data, emit, status_document
+from cri.crictl.formats import OUTPUT_FORMATS, domain_data, emit, go_struct_data, status_document
 from cri.crictl.session import Session, context
 from cri.v1 import api_pb2 as pb
 
@@ -32,8 +32,10 @@ async def info(session: Session, args: argparse.Namespace) -> int:
     with context("get the status of runtime"):
         result = await client.status(verbose=not args.quiet)
     status = domain_data(result.status, pb.RuntimeStatus) if result.status else None
-    handlers = [domain_data(h, pb.RuntimeHandler) for h in result.runtime_handlers]
-    document = status_document(status, result.info, runtime_handlers=handlers)
+    # crictl marshals handlers and features as Go structs (snake_case, empty fields left out)
+    handlers = [go_struct_data(h) for h in result.runtime_handlers]
+    features = go_struct_data(result.features) if result.features is not None else None
+    document = status_document(status, result.info, runtime_handlers=handlers, features=features)
     emit(document, args.output, args.template, session.out)
     return 0
 

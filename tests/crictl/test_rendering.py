@@ -146,3 +146,19 @@ async def test_bash_completion_completes_commands_and_flags(tmp_path: Path) -> N
     shell = await asyncio.create_subprocess_exec("bash", "-c", probe, stdout=asyncio.subprocess.PIPE)
     completions, _ = await shell.communicate()
     assert completions.decode().splitlines() == ["inspect inspectp inspecti", "--no-trunc"]
+
+
+def test_runtime_handlers_are_marshalled_as_go_structs() -> None:
+    from cri import domain as d
+    from cri.crictl.formats import go_struct_data
+
+    handlers = (
+        d.RuntimeHandler(name="", features=d.RuntimeHandlerFeatures(recursive_read_only_mounts=True)),
+        d.RuntimeHandler(name="runc", features=d.RuntimeHandlerFeatures(user_namespaces=True)),
+        d.RuntimeHandler(name="bare"),
+    )
+    assert [go_struct_data(h) for h in handlers] == [
+        {"features": {"recursive_read_only_mounts": True}},
+        {"name": "runc", "features": {"user_namespaces": True}},
+        {"name": "bare"},
+    ]

@@ -83,6 +83,10 @@ class ArgvProcess:
     def pid(self) -> int:
         return self._process.pid
 
+    @property
+    def returncode(self) -> int | None:
+        return self._process.returncode
+
     async def write_stdin(self, data: bytes) -> None:
         if self._master is not None:
             await _write_fd(self._master, data)

@@ -29,13 +29,23 @@ class SpdyPortForward:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def serve(self) -> None:
+        """Until the client is gone, or said GOAWAY and its open connections finished."""
+        reader = asyncio.create_task(self._session.run())
+        gone_away = asyncio.create_task(self._gone_away())
         try:
-            await self._session.run()
+            await asyncio.wait([reader, gone_away], return_when=asyncio.FIRST_COMPLETED)
         finally:
+            reader.cancel()
+            gone_away.cancel()
+            await asyncio.gather(reader, gone_away, return_exceptions=True)
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._session.shutdown()
+
+    async def _gone_away(self) -> None:
+        await self._session.goaway_received.wait()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _accept(self, stream: SpdyStream) -> bool:
         kind, request_id = stream.header("streamtype"), stream.header("requestid")

@@ -145,6 +145,7 @@ class SpdySession:
         self._session_window_open = asyncio.Event()
         self._session_window_open.set()
         self.closed = asyncio.Event()
+        self.goaway_received = asyncio.Event()
         self.protocol_error: str | None = None
 
     async def run(self) -> None:
@@ -209,7 +210,7 @@ class SpdySession:
                 if frame.stream_id not in self._streams:
                     await self.send(RstStream(stream_id=frame.stream_id, status=RstStatus.INVALID_STREAM))
             case GoAway():
-                pass
+                self.goaway_received.set()
             case SynReply():
                 raise SpdyProtocolError(
                     f"SYN_REPLY for stream {frame.stream_id}, which the server never opened"

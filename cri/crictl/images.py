@@ -242,6 +242,8 @@ def _verbose_image(image: d.Image) -> str:
         lines.append(f"Uid: value:{image.uid}")
     if image.username:
         lines.append(f"Username: {image.username}")
+    if image.pinned:
+        lines.append("Pinned: true")
     return "\n".join(lines) + "\n\n"
 
 

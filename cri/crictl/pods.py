@@ -134,11 +134,17 @@ async def pods(session: Session, args: argparse.Namespace) -> int:
 
 def _verbose_pod(pod: d.PodSandbox, now: int) -> str:
     meta = pod.metadata or d.PodSandboxMetadata()
-    lines = [f"ID: {pod.id}", f"Name: {meta.name}", f"UID: {meta.uid}", f"Namespace: {meta.namespace}"]
+    lines = [f"ID: {pod.id}"]
+    named = (("Name", meta.name), ("UID", meta.uid), ("Namespace", meta.namespace))
+    lines += [f"{title}: {value}" for title, value in named if value]
     if meta.attempt:
         lines.append(f"Attempt: {meta.attempt}")
-    lines += [f"Status: {pod.state.name}", f"Created: {go_time(pod.created_at)}"]
+    lines += [
+        f"Status: {POD_STATE_TEXT.get(pod.state, str(int(pod.state)))}",
+        f"Created: {go_time(pod.created_at)}",
+    ]
     lines += _mapping_lines("Labels", pod.labels) + _mapping_lines("Annotations", pod.annotations)
+    lines.append(f"Runtime: {runtime_handler_text(pod.runtime_handler)}")
     return "\n".join(lines) + "\n\n"
 
 

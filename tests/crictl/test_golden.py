@@ -43,6 +43,8 @@ CASES = {
     "ps-resolve.txt": ["ps", "-a", "-r"],
     "pods.txt": ["pods"],
     "pods-no-trunc.txt": ["pods", "--no-trunc"],
+    "pods-v.txt": ["pods", "-v"],
+    "images-v.txt": ["images", "-v"],
     "pods.json": ["pods", "-o", "json"],
     "pods.yaml": ["pods", "-o", "yaml"],
     "images.txt": ["images"],

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from api.storage.etcd import EtcdOptions, EtcdStore
+from api.storage.etcdserver import EtcdEndpoint
 from api.storage.memory import MemoryStore
 from api.storage.protocol import Store
 from api.storage.sqlite import SQLiteOptions, SQLiteStore
@@ -59,3 +60,22 @@ def etcd_endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
 @pytest.fixture
 def etcd_store_opener(etcd_endpoints: tuple[str, ...]) -> Callable[[], EtcdStore]:
     return lambda: EtcdStore(EtcdOptions(endpoints=etcd_endpoints))
+
+
+@contextlib.asynccontextmanager
+async def _served_sqlite(data_dir: Path) -> AsyncIterator[EtcdStore]:
+    """Our etcd endpoint over sqlite, driven through the etcd backend client."""
+    async with SQLiteStore(data_dir / "state.db", SQLiteOptions(maintain=False)) as backing:
+        endpoint = EtcdEndpoint(backing, listen="127.0.0.1:0")
+        await endpoint.start()
+        try:
+            async with EtcdStore(EtcdOptions(endpoints=(endpoint.address,))) as client:
+                yield client
+        finally:
+            await endpoint.stop(0)
+
+
+@pytest.fixture
+def endpoint_store_opener(tmp_path: Path) -> Callable[[], Any]:
+    counter = iter(range(1_000_000))
+    return lambda: _served_sqlite(tmp_path / f"endpoint-{next(counter)}")

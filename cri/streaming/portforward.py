@@ -29,11 +29,23 @@ async def dial(dialer: Dialer, port: int) -> PortConnection | str:
         return f"error forwarding port {port} to pod: {exc}"
 
 
-async def forward(connection: PortConnection, inbound: InputChannel, outbound: OutputChannel) -> None:
-    """Copy both ways until both directions ended; then half-close towards the client."""
+async def forward(
+    connection: PortConnection, inbound: InputChannel, outbound: OutputChannel, *, until_pod_closes: bool
+) -> None:
+    """Copy both ways until both directions ended (or, with ``until_pod_closes``, until the pod's).
+
+    Channel protocols over WebSocket cannot half-close a channel, so there the pod closing its
+    side ends the forwarded connection.
+    """
+    upstream = asyncio.create_task(_client_to_pod(inbound, connection))
     try:
-        await asyncio.gather(_client_to_pod(inbound, connection), _pod_to_client(connection, outbound))
+        await _pod_to_client(connection, outbound)
+        if not until_pod_closes:
+            await upstream
     finally:
+        upstream.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await upstream
         connection.writer.close()
         with contextlib.suppress(ConnectionError):
             await connection.writer.wait_closed()

@@ -68,7 +68,7 @@ class SpdyPortForward:
             if isinstance(connection_or_error, str):
                 await error.write(connection_or_error.encode())
             else:
-                await forward(connection_or_error, data, data)
+                await forward(connection_or_error, data, data, until_pod_closes=False)
             await data.close_write()
             await error.close_write()
         except ConnectionError:

@@ -59,7 +59,7 @@ async def _forward_port(
     if isinstance(connection, str):
         await codec.send(ws, 2 * index + 1, connection.encode())
         return
-    await forward(connection, inbound, OutboundChannel(ws, codec, 2 * index))
+    await forward(connection, inbound, OutboundChannel(ws, codec, 2 * index), until_pod_closes=True)
 
 
 def requested_ports(query_ports: str | None, allowed: tuple[int, ...]) -> tuple[int, ...] | str:

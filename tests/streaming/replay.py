@@ -6,7 +6,7 @@ import asyncio
 import base64
 import contextlib
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from cri.streaming.spdy.frames import DataFrame, Frame, SynReply, SynStream, header_value
@@ -121,7 +121,7 @@ class SpdyOutcome:
     fin: set[int]
 
 
-def summarize_spdy(frames: list[object]) -> SpdyOutcome:
+def summarize_spdy(frames: Sequence[object]) -> SpdyOutcome:
     data: dict[int, bytes] = defaultdict(bytes)
     replied, fin = set(), set()
     for frame in frames:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from cri.streaming.server import StreamingServer
-from cri.streaming.spdy.frames import GoAway, RstStream
+from cri.streaming.spdy.frames import GoAway, Ping, RstStream
 from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
 from tests.streaming.host_runtime import HostRuntime
 from tests.streaming.replay import (
@@ -124,7 +124,7 @@ async def test_exec_tty_applies_the_first_size_before_the_process_starts(
     assert data["stdout"] == b"37 101\r\n" + recorded["stdout"].removeprefix(b"stty: standard input\r\n")
     assert data["error"] == recorded["error"] == b'{"metadata":{},"status":"Success"}'
     assert fin == recorded_fin == {"stdout"}
-    assert [frame.ping_id for frame in frames if type(frame).__name__ == "Ping"] == [1]
+    assert [frame.ping_id for frame in frames if isinstance(frame, Ping)] == [1]
     assert {stream for stream in (f.stream_id for f in frames if isinstance(f, RstStream))} <= set(types)
 
 
@@ -133,6 +133,7 @@ async def test_exec_tty_resizes_reach_the_process(server: StreamingServer) -> No
         ExecSpec(container_id="c", cmd=STTY_TWICE, tty=True, stdin=True, stdout=True, stderr=False)
     )
     response, frames = await replay_spdy(server, url, "exec-spdy-tty-resize")
+    assert_upgraded(response, "v4.channel.k8s.io")
     types, recorded, recorded_fin = recorded_outcome("exec-spdy-tty-resize")
     data, fin, _ = by_type(types, frames)
     assert b"37 101\r\n" in recorded["stdout"] and b"40 120\r\n" in recorded["stdout"]

@@ -11,6 +11,7 @@ from cri.errors import CRIError, Unimplemented
 from conformance.workspace import Workspace, WaitTimeout
 
 PROBE_LINE = "tinykube-conformance-probe"
+MISSING_IMAGE = "docker.io/tinykube/never-pushed:none"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -21,6 +22,7 @@ class Capabilities:
     logs: bool  # the container's output reaches its CRI log file on this host
     network: bool  # sandboxes get a pod IP
     streaming: bool  # Exec/Attach/PortForward answer a URL
+    registry: bool  # images come from a registry: a pull of an image nobody pushed fails
 
     def has(self, name: str) -> bool:
         return bool(getattr(self, name))
@@ -44,6 +46,7 @@ async def probe(cri: CRIClient, *, run_id: str) -> Capabilities:
             logs=processes and await _writes_logs(workspace, container_id),
             network=bool(re.fullmatch(r"[0-9a-f.:]+", await _pod_ip(workspace, sandbox.id))),
             streaming=await _streams(cri, container_id),
+            registry=await _pulls_from_registry(cri),
         )
     finally:
         await workspace.cleanup()
@@ -77,8 +80,18 @@ async def _streams(cri: CRIClient, container_id: str) -> bool:
     return True
 
 
+async def _pulls_from_registry(cri: CRIClient) -> bool:
+    try:
+        await cri.pull_image(MISSING_IMAGE, timeout=60)
+    except CRIError:
+        return True
+    with contextlib.suppress(CRIError):
+        await cri.remove_image(MISSING_IMAGE)
+    return False
+
+
 def describe(caps: Capabilities) -> str:
-    missing = [name for name in ("processes", "logs", "network", "streaming") if not caps.has(name)]
+    missing = [name for name in ("processes", "logs", "network", "streaming", "registry") if not caps.has(name)]
     runtime = f"{caps.runtime_name} {caps.runtime_version}"
     return f"{runtime}; cannot serve: {', '.join(missing)}" if missing else f"{runtime}; all capabilities"
 

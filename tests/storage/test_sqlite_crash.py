@@ -63,10 +63,9 @@ async def _run_and_kill(db: Path, incarnation: str, kill_after: int, acked: Acke
                 seen += 1
     finally:
         child.send_signal(signal.SIGKILL)
-        # Lines already in the pipe were acknowledged before the kill: they count too.
-        for line in (await child.stdout.read()).decode().splitlines():
-            if line.endswith(tuple("0123456789")):
-                acked.record(line)
+        # Complete lines already in the pipe were acknowledged before the kill: they count too.
+        for complete in (await child.stdout.read()).decode().split("\n")[:-1]:
+            acked.record(complete)
         await child.wait()
 
 

@@ -1,0 +1,85 @@
+"""Shared markers for the whole test tree.
+
+Integration tests (``@pytest.mark.integration``) need root; they skip with that reason when not
+root. One that needs a service started by ``.ci/services.sh`` says so with
+``@pytest.mark.needs("containerd", "registry", ...)`` and skips, naming the service and how to
+start it, when that service does not answer. A name that is not a service is an executable that
+must be on PATH (``@pytest.mark.needs("etcd")``). CI sets ``TINYKUBE_REQUIRE_SERVICES=1`` so that
+a missing service fails the test instead: a green CI run never hides skipped integration tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+
+import pytest
+
+CONNECT_TIMEOUT_S = 1.0
+START_HINT = "start it with `.ci/services.sh start` (as root)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Service:
+    description: str
+    unix_socket: str | None = None
+    tcp_address: tuple[str, int] | None = None
+
+
+SERVICES = {
+    "containerd": Service(
+        description="containerd with its CRI plugin", unix_socket="/run/containerd/containerd.sock"
+    ),
+    "podman": Service(description="the Podman API service", unix_socket="/run/podman/podman.sock"),
+    "registry": Service(description="the local OCI registry", tcp_address=("127.0.0.1", 5000)),
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "needs(*names): services (containerd, podman, registry) or executables an integration test needs",
+    )
+
+
+@functools.cache
+def _answers(name: str) -> bool:
+    service = SERVICES[name]
+    try:
+        if service.unix_socket is not None:
+            with socket.socket(socket.AF_UNIX) as connection:
+                connection.settimeout(CONNECT_TIMEOUT_S)
+                connection.connect(service.unix_socket)
+        elif service.tcp_address is not None:
+            socket.create_connection(service.tcp_address, timeout=CONNECT_TIMEOUT_S).close()
+    except OSError:
+        return False
+    return True
+
+
+def _missing_reason(name: str) -> str | None:
+    if name in SERVICES:
+        if _answers(name):
+            return None
+        return f"{SERVICES[name].description} ({name}) is not running: {START_HINT}"
+    if shutil.which(name) is None:
+        return f"the executable {name!r} is not on PATH: run `.ci/setup.sh` (as root)"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("integration") is None:
+        return
+    if os.geteuid() != 0:
+        reasons = ["integration tests drive real engines and need root"]
+    else:
+        needed = [name for marker in item.iter_markers("needs") for name in marker.args]
+        reasons = [reason for name in needed if (reason := _missing_reason(name)) is not None]
+    if not reasons:
+        return
+    if os.environ.get("TINYKUBE_REQUIRE_SERVICES") == "1":
+        pytest.fail("; ".join(reasons), pytrace=False)
+    pytest.skip("; ".join(reasons))

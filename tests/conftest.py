@@ -2,9 +2,10 @@
 
 Integration tests (``@pytest.mark.integration``) need root; they skip with that reason when not
 root. One that needs a service started by ``.ci/services.sh`` says so with
-``@pytest.mark.needs("containerd", "registry", ...)`` and skips, naming the service and how to
+``@pytest.mark.needs_host("containerd", "registry", ...)`` and skips, naming the service and how
+to
 start it, when that service does not answer. A name that is not a service is an executable that
-must be on PATH (``@pytest.mark.needs("etcd")``). CI sets ``TINYKUBE_REQUIRE_SERVICES=1`` so that
+must be on PATH (``@pytest.mark.needs_host("etcd")``). CI sets ``TINYKUBE_REQUIRE_SERVICES=1`` so that
 a missing service fails the test instead: a green CI run never hides skipped integration tests.
 """
 
@@ -41,7 +42,7 @@ SERVICES = {
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "needs(*names): services (containerd, podman, registry) or executables an integration test needs",
+        "needs_host(*names): services (containerd, podman, registry) or executables a test needs",
     )
 
 
@@ -76,7 +77,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if os.geteuid() != 0:
         reasons = ["integration tests drive real engines and need root"]
     else:
-        needed = [name for marker in item.iter_markers("needs") for name in marker.args]
+        needed = [name for marker in item.iter_markers("needs_host") for name in marker.args]
         reasons = [reason for name in needed if (reason := _missing_reason(name)) is not None]
     if not reasons:
         return

@@ -3,10 +3,9 @@
 Integration tests (``@pytest.mark.integration``) need root; they skip with that reason when not
 root. One that needs a service started by ``.ci/services.sh`` says so with
 ``@pytest.mark.needs_host("containerd", "registry", ...)`` and skips, naming the service and how
-to
-start it, when that service does not answer. A name that is not a service is an executable that
-must be on PATH (``@pytest.mark.needs_host("etcd")``). CI sets ``TINYKUBE_REQUIRE_SERVICES=1`` so that
-a missing service fails the test instead: a green CI run never hides skipped integration tests.
+to start it, when that service does not answer. A name that is not a service is an executable
+that must be on PATH (``@pytest.mark.needs_host("etcd")``). CI sets TINYKUBE_REQUIRE_SERVICES=1
+so that a missing service fails the test instead: a green CI run never hides skipped tests.
 """
 
 from __future__ import annotations

@@ -33,8 +33,8 @@ CRICTL_EXEC = ("sh", "-c", "echo out; echo err >&2; exit 3")
 STTY_READ = ("sh", "-c", "stty size; read x; echo got:$x")
 EXIT_3_STATUS = (
     b'{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: '
-    b'error executing command [sh -c echo out; echo err \\u003e\\u00262; exit 3], exit code 3","reason":"NonZeroExitCode",'
-    b'"details":{"causes":[{"reason":"ExitCode","message":"3"}]}}'
+    b'error executing command [sh -c echo out; echo err \\u003e\\u00262; exit 3], exit code 3",'
+    b'"reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}'
 )
 
 

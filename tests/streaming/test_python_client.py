@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """The official Python ``kubernetes`` client's WebSocket stream against our exec/attach/port-forward URLs."""
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ async def test_exec_tty_resize_reaches_the_process(server: StreamingServer, runt
             client.write_channel(4, json.dumps({"Width": 120, "Height": 40}))
             client.write_stdin("go\n")
             client.run_forever(timeout=TIMEOUT)
-            return str(first) + "\n" + client.read_channel(1)
+            return str(first) + "\n" + str(client.read_channel(1))
         finally:
             close_client(client)
 

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The project's test job, as root on Debian 12 (the README's test command): set the machine up,
+# start the services, then lint, type-check, and run the unit and integration tests.
+# Every check runs even when an earlier one failed; the exit status is non-zero if any failed.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+RESULTS=()
+FAILURES=0
+
+# stage <title> <command...>: run one check under a header and record its outcome and duration.
+stage() {
+  local title=$1 started=$SECONDS status=0
+  shift
+  section "$title"
+  "$@" || status=$?
+  local outcome=passed
+  if ((status != 0)); then
+    outcome="FAILED (exit $status)"
+    FAILURES=$((FAILURES + 1))
+  fi
+  RESULTS+=("$(printf '%-34s %5d s  %s' "$title" $((SECONDS - started)) "$outcome")")
+}
+
+# run_pytest <empty-selection: fail|ok> <pytest arguments...>: pytest exits 5 when it selected no
+# test; that passes only for a selection that may legitimately be empty.
+run_pytest() {
+  local on_empty=$1 status=0
+  shift
+  "$VENV/bin/pytest" -q --durations=5 "$@" || status=$?
+  if ((status == 5)) && [[ $on_empty == ok ]]; then
+    log "pytest $*: no test selected, which is fine for this selection"
+    return 0
+  fi
+  return "$status"
+}
+
+prepare() {
+  section "setup"
+  bash "$CI_DIR/setup.sh" || die "setup failed"
+  section "services"
+  bash "$CI_DIR/services.sh" start || die "the services did not start"
+  if (cd / && "$VENV/bin/python" -c 'import tinykube.commands.images') 2>/dev/null; then
+    section "containerd CRI smoke check (pull through the mirror, run a pod)"
+    bash "$CI_DIR/services.sh" smoke || die "containerd's CRI cannot pull the seeded images or run a pod"
+  fi
+}
+
+summary() {
+  section "summary"
+  printf '%s\n' "${RESULTS[@]}"
+  printf '%-34s %5d s  %s\n' "total" "$SECONDS" "$( ((FAILURES == 0)) && echo passed || echo "$FAILURES FAILED")"
+}
+
+main() {
+  require_root
+  cd "$REPO"
+  export TINYKUBE_REQUIRE_SERVICES=1
+  prepare
+  stage "ruff check" "$VENV/bin/ruff" check .
+  stage "mypy --strict (packages)" "$VENV/bin/mypy"
+  stage "unit tests" run_pytest fail
+  stage "integration tests (root, services)" run_pytest fail -m integration
+  summary
+  ((FAILURES == 0))
+}
+
+main "$@"

@@ -1,0 +1,159 @@
+"""Pod networking: hostname, DNS config, sysctls, pod IP reachability, pod-to-pod, port mappings."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from conformance import images
+from conformance.checks.helpers import sh
+from conformance.workspace import Pod, Workspace, wait_for
+from cri import domain as d
+
+pytestmark = [pytest.mark.conformance, pytest.mark.needs("processes")]
+
+
+async def _http_get(host: str, port: int) -> str | None:
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 3)
+    except (OSError, TimeoutError):
+        return None
+    try:
+        writer.write(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+        await writer.drain()
+        return (await asyncio.wait_for(reader.read(), 5)).decode(errors="replace")
+    except (OSError, TimeoutError):
+        return None
+    finally:
+        writer.close()
+
+
+async def _web_pod(ws: Workspace, **kwargs: object) -> tuple[Pod, str]:
+    pod = await ws.run_pod(**kwargs)
+    await ws.start(pod, name="web", image=images.WEB, command=())
+    network = (await ws.sandbox_status(pod.id)).network
+    assert network is not None and network.ip, "the pod has no IP"
+    return pod, network.ip
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def test_hostname(ws: Workspace) -> None:
+    """The sandbox hostname is the container's hostname: pods see their own name (spec.hostname)."""
+    pod = await ws.run_pod(hostname="tk-host-probe")
+    assert await sh(ws.cri, await ws.start(pod), "hostname") == "tk-host-probe"
+
+
+async def test_dns_servers(ws: Workspace) -> None:
+    """dns_config servers are written to /etc/resolv.conf: pods resolve through cluster DNS."""
+    pod = await ws.run_pod(dns=d.DNSConfig(servers=("10.211.0.10",)))
+    assert "nameserver 10.211.0.10" in await sh(ws.cri, await ws.start(pod), "cat /etc/resolv.conf")
+
+
+async def test_dns_searches(ws: Workspace) -> None:
+    """dns_config searches are written to resolv.conf: short service names resolve."""
+    pod = await ws.run_pod(dns=d.DNSConfig(servers=("10.211.0.10",), searches=("ns.svc.cluster.local", "svc")))
+    text = await sh(ws.cri, await ws.start(pod), "cat /etc/resolv.conf")
+    assert "search ns.svc.cluster.local svc" in text
+
+
+async def test_dns_options(ws: Workspace) -> None:
+    """dns_config options are written to resolv.conf: pods set ndots:5 this way."""
+    pod = await ws.run_pod(dns=d.DNSConfig(servers=("10.211.0.10",), options=("ndots:5",)))
+    assert "options ndots:5" in await sh(ws.cri, await ws.start(pod), "cat /etc/resolv.conf")
+
+
+async def test_safe_sysctl(ws: Workspace) -> None:
+    """A safe sysctl (kernel.shm_rmid_forced) is applied to the pod: spec.securityContext.sysctls."""
+    pod = await ws.run_pod(linux=d.LinuxPodSandboxConfig(sysctls={"kernel.shm_rmid_forced": "1"}))
+    assert await sh(ws.cri, await ws.start(pod), "cat /proc/sys/kernel/shm_rmid_forced") == "1"
+
+
+async def test_net_sysctl(ws: Workspace) -> None:
+    """A namespaced net sysctl is applied inside the pod only: ip_unprivileged_port_start is common."""
+    pod = await ws.run_pod(linux=d.LinuxPodSandboxConfig(sysctls={"net.ipv4.ip_unprivileged_port_start": "0"}))
+    value = await sh(ws.cri, await ws.start(pod), "cat /proc/sys/net/ipv4/ip_unprivileged_port_start")
+    assert value == "0"
+
+
+@pytest.mark.needs("network")
+async def test_pod_ip_is_containers_address(ws: Workspace) -> None:
+    """The reported pod IP is the address of the pod's interface: services route to it."""
+    pod = await ws.run_pod()
+    container_id = await ws.start(pod)
+    network = (await ws.sandbox_status(pod.id)).network
+    assert network is not None and network.ip in await sh(ws.cri, container_id, "ip -o -4 addr")
+
+
+@pytest.mark.needs("network")
+async def test_pod_ip_reachable_from_host(ws: Workspace) -> None:
+    """The pod IP is reachable from the host: the kubelet's HTTP probes connect to it."""
+    _, ip = await _web_pod(ws)
+    reply = await wait_for(f"HTTP from {ip}:80", lambda: _http_get(ip, images.WEB_PORT))
+    assert "conformance web root" in reply
+
+
+@pytest.mark.needs("network")
+async def test_pod_to_pod(ws: Workspace) -> None:
+    """One pod reaches another pod's IP: the flat pod network Kubernetes assumes."""
+    _, ip = await _web_pod(ws)
+    client = await ws.start(await ws.run_pod())
+
+    async def fetched() -> str | None:
+        result = await ws.cri.exec_sync(client, ["wget", "-qO-", f"http://{ip}/"], exec_timeout=10)
+        return result.stdout.decode() if result.exit_code == 0 else None
+
+    assert "conformance web root" in await wait_for(f"pod-to-pod HTTP to {ip}", fetched)
+
+
+@pytest.mark.needs("network")
+async def test_localhost_within_pod(ws: Workspace) -> None:
+    """Containers of one pod reach each other on localhost: sidecars depend on it."""
+    pod, _ = await _web_pod(ws)
+    client = await ws.start(pod, name="client")
+
+    async def fetched() -> str | None:
+        result = await ws.cri.exec_sync(client, ["wget", "-qO-", "http://127.0.0.1/"], exec_timeout=10)
+        return result.stdout.decode() if result.exit_code == 0 else None
+
+    assert "conformance web root" in await wait_for("HTTP on the pod's localhost", fetched)
+
+
+@pytest.mark.needs("network")
+async def test_host_port_mapping(ws: Workspace) -> None:
+    """A port mapping publishes the pod port on the host: hostPort pods are reached through it."""
+    port = _free_port()
+    mapping = d.PortMapping(container_port=images.WEB_PORT, host_port=port, host_ip="127.0.0.1")
+    await _web_pod(ws, ports=(mapping,))
+    reply = await wait_for(f"HTTP on 127.0.0.1:{port}", lambda: _http_get("127.0.0.1", port))
+    assert "conformance web root" in reply
+
+
+@pytest.mark.needs("network")
+async def test_host_network_pod_has_no_pod_ip_of_its_own(ws: Workspace) -> None:
+    """A host-network pod shares the host's network: its containers see the host's interfaces."""
+    import os
+
+    options = d.NamespaceOption(network=d.NamespaceMode.NODE, pid=d.NamespaceMode.CONTAINER)
+    sec = d.LinuxSandboxSecurityContext(namespace_options=options)
+    pod = await ws.run_pod(linux=d.LinuxPodSandboxConfig(security_context=sec))
+    from conformance.pod import security
+
+    container_id = await ws.start(pod, linux=security(namespace_options=options))
+    assert await sh(ws.cri, container_id, "readlink /proc/self/ns/net") == os.readlink("/proc/self/ns/net")
+
+
+@pytest.mark.needs("network")
+async def test_stopped_pod_unreachable(ws: Workspace) -> None:
+    """After StopPodSandbox its IP no longer answers: the network is released (CNI DEL)."""
+    pod, ip = await _web_pod(ws)
+    await wait_for(f"HTTP from {ip}:80", lambda: _http_get(ip, images.WEB_PORT))
+    await ws.cri.stop_pod_sandbox(pod.id)
+    assert await _http_get(ip, images.WEB_PORT) is None

@@ -173,10 +173,11 @@ class SpdySession:
             await self._transport.write(self._writer.encode(frame))
 
     async def shutdown(self) -> None:
-        """Reset what is still open, say GOAWAY and close the connection."""
+        """Reset the streams we have not finished, say GOAWAY and close the connection."""
         for stream in list(self._streams.values()):
-            with contextlib.suppress(ConnectionError):
-                await stream.reset(RstStatus.CANCEL)
+            if not stream.local_closed:
+                with contextlib.suppress(ConnectionError):
+                    await stream.reset(RstStatus.CANCEL)
         with contextlib.suppress(ConnectionError):
             await self.send(GoAway(last_good_stream_id=self._last_stream_id))
         await self._transport.close()

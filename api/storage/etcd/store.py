@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Self, TypeVar
@@ -17,6 +19,19 @@ from api.storage.ops import KeyValueOps
 from api.storage.types import Lease, LeaseStatus, Put, Range, RangeResult, StoreStatus, Txn, TxnResult
 
 T = TypeVar("T")
+RETRY_BACKOFF_SECONDS = 0.05
+NOT_APPLIED = ("etcdserver: no leader", "etcdserver: not capable")
+"""etcd errors returned before a request is proposed: retrying cannot apply it twice."""
+
+
+def _retryable(exc: grpc.aio.AioRpcError, *, idempotent: bool) -> bool:
+    if exc.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return False
+    details = exc.details() or ""
+    never_sent = exc.code() is grpc.StatusCode.UNAVAILABLE and details.startswith("failed to connect")
+    return idempotent or never_sent or details.startswith(NOT_APPLIED)
+
+
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
@@ -73,12 +88,26 @@ class EtcdStore(KeyValueOps):
         return self._stubs[name]
 
     async def _call(
-        self, method: Callable[..., Awaitable[T]], request: Any, *, revision: int = 0, lease_id: int = 0
+        self,
+        method: Callable[..., Awaitable[T]],
+        request: Any,
+        *,
+        revision: int = 0,
+        lease_id: int = 0,
+        idempotent: bool = True,
     ) -> T:
-        try:
-            return await method(request, timeout=self.options.timeout, wait_for_ready=True)
-        except grpc.aio.AioRpcError as exc:
-            raise store_error(exc, revision=revision, lease_id=lease_id) from exc
+        """One RPC, retried within the timeout while no member answers, if a retry cannot apply it twice."""
+        deadline = time.monotonic() + self.options.timeout
+        backoff = RETRY_BACKOFF_SECONDS
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                return await method(request, timeout=max(remaining, 0.001), wait_for_ready=True)
+            except grpc.aio.AioRpcError as exc:
+                if not _retryable(exc, idempotent=idempotent) or remaining <= backoff:
+                    raise store_error(exc, revision=revision, lease_id=lease_id) from exc
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 1.0)
 
     async def txn(self, txn: Txn) -> TxnResult:
         leases = [op.lease for op in txn.success + txn.failure if isinstance(op, Put) and op.lease]
@@ -123,7 +152,10 @@ class EtcdStore(KeyValueOps):
 
     async def compact(self, revision: int) -> None:
         await self._call(
-            self._stub("kv").Compact, rpc_pb2.CompactionRequest(revision=revision), revision=revision
+            self._stub("kv").Compact,
+            rpc_pb2.CompactionRequest(revision=revision),
+            revision=revision,
+            idempotent=False,
         )
 
     async def current_revision(self) -> int:
@@ -133,7 +165,7 @@ class EtcdStore(KeyValueOps):
 
     async def grant_lease(self, ttl: int, *, lease_id: int = 0) -> Lease:
         response = await self._call(
-            self._stub("lease").LeaseGrant, rpc_pb2.LeaseGrantRequest(TTL=ttl, ID=lease_id)
+            self._stub("lease").LeaseGrant, rpc_pb2.LeaseGrantRequest(TTL=ttl, ID=lease_id), idempotent=False
         )
         if response.error:
             raise Unavailable(f"etcd refused the lease: {response.error}")
@@ -154,7 +186,10 @@ class EtcdStore(KeyValueOps):
 
     async def revoke_lease(self, lease_id: int) -> None:
         await self._call(
-            self._stub("lease").LeaseRevoke, rpc_pb2.LeaseRevokeRequest(ID=lease_id), lease_id=lease_id
+            self._stub("lease").LeaseRevoke,
+            rpc_pb2.LeaseRevokeRequest(ID=lease_id),
+            lease_id=lease_id,
+            idempotent=False,
         )
 
     async def lease_status(self, lease_id: int) -> LeaseStatus:

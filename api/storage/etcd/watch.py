@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from itertools import groupby
 from typing import Any
@@ -10,60 +11,104 @@ from typing import Any
 import grpc
 from aetcd.rpc import rpc_pb2
 
-from api.storage.errors import Compacted, WatchCancelled
+from api.storage.errors import Compacted, Unavailable, WatchCancelled
 from api.storage.etcd.errors import store_error
 from api.storage.etcd.wire import event_from_wire
 from api.storage.types import WatchBatch
 
 STREAM_END: Any = grpc.aio.EOF  # type: ignore[attr-defined]
+RESUME_BACKOFF_SECONDS = 0.1
 
 
 class EtcdWatch:
-    def __init__(self, call: Any, *, start_revision: int) -> None:
-        self._call = call
-        self._start_revision = start_revision
+    """Follows one etcd watch; when its member goes away, resumes on another from the next revision."""
+
+    def __init__(self, stub: Any, request: Any, *, timeout: float) -> None:
+        self._stub = stub
+        self._request = request
+        self._timeout = timeout
+        self._call: Any = None
+        self._next_revision = request.start_revision
         self._closed = False
 
     @classmethod
     async def create(cls, stub: Any, request: Any, *, timeout: float) -> EtcdWatch:
-        call = stub.Watch()
-        await call.write(rpc_pb2.WatchRequest(create_request=request))
+        watch = cls(stub, request, timeout=timeout)
+        await watch._open()
+        return watch
+
+    async def _open(self) -> None:
+        request = rpc_pb2.WatchCreateRequest()
+        request.CopyFrom(self._request)
+        request.start_revision = self._next_revision
+        call = self._stub.Watch()
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(self._timeout):
+                await call.write(rpc_pb2.WatchRequest(create_request=request))
                 created = await call.read()
         except grpc.aio.AioRpcError as exc:
             raise store_error(exc, revision=request.start_revision) from exc
         except TimeoutError as exc:
             call.cancel()
-            raise WatchCancelled(f"etcd did not confirm the watch within {timeout}s") from exc
+            raise WatchCancelled(f"etcd did not confirm the watch within {self._timeout}s") from exc
         if created is STREAM_END or not created.created:
             call.cancel()
             raise WatchCancelled("etcd did not confirm the watch")
-        return cls(call, start_revision=request.start_revision)
+        self._call = call
+        if not self._next_revision:
+            self._next_revision = created.header.revision + 1
 
     def __aiter__(self) -> AsyncIterator[WatchBatch]:
         return self._batches()
 
     async def close(self) -> None:
         self._closed = True
-        self._call.cancel()
+        if self._call is not None:
+            self._call.cancel()
 
     async def _batches(self) -> AsyncIterator[WatchBatch]:
         while not self._closed:
+            response = await self._read()
+            if response is None:
+                return
+            for batch in _batches_of(response, start_revision=self._next_revision):
+                self._next_revision = max(self._next_revision, batch.revision + 1)
+                yield batch
+
+    async def _read(self) -> Any:
+        deadline = time.monotonic() + self._timeout
+        while not self._closed:
             try:
                 response = await self._call.read()
-            except (grpc.aio.AioRpcError, asyncio.CancelledError) as exc:
+            except asyncio.CancelledError:
                 if self._closed:
-                    return
-                if isinstance(exc, grpc.aio.AioRpcError):
-                    raise store_error(exc) from exc
+                    return None
                 raise
+            except grpc.aio.AioRpcError as exc:
+                if self._closed:
+                    return None
+                if exc.code() is not grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
+                    raise store_error(exc) from exc
+                await self._reopen(deadline)
+                continue
             if response is STREAM_END:
                 if self._closed:
-                    return
+                    return None
                 raise WatchCancelled("etcd closed the watch stream")
-            for batch in _batches_of(response, start_revision=self._start_revision):
-                yield batch
+            return response
+        return None
+
+    async def _reopen(self, deadline: float) -> None:
+        self._call.cancel()
+        while True:
+            await asyncio.sleep(RESUME_BACKOFF_SECONDS)
+            try:
+                await self._open()
+            except Unavailable:
+                if time.monotonic() > deadline:
+                    raise
+            else:
+                return
 
 
 def _batches_of(response: Any, *, start_revision: int) -> list[WatchBatch]:

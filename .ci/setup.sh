@@ -102,8 +102,12 @@ create_venv() {
     rm -rf "$VENV"
     "$python" -m venv "$VENV"
   fi
-  log "Python venv: pip install -e '.[dev]'"
-  "$VENV/bin/python" -m pip install -q -e "$REPO[dev]"
+  log "Python venv: pip install -e '.[dev]' (log: $LOG_DIR/pip.log)"
+  mkdir -p -m 0750 "$LOG_DIR"
+  if ! "$VENV/bin/python" -m pip install -e "$REPO[dev]" >"$LOG_DIR/pip.log" 2>&1; then
+    tail -n 30 "$LOG_DIR/pip.log" >&2
+    die "pip install failed"
+  fi
   venv_stamp >"$VENV/.tinykube-stamp"
 }
 

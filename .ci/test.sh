@@ -27,7 +27,7 @@ stage() {
 run_pytest() {
   local on_empty=$1 status=0
   shift
-  "$VENV/bin/pytest" -q --durations=5 "$@" || status=$?
+  "$VENV/bin/pytest" -q -rfEs --durations=5 "$@" || status=$?
   if ((status == 5)) && [[ $on_empty == ok ]]; then
     log "pytest $*: no test selected, which is fine for this selection"
     return 0

@@ -146,6 +146,7 @@ class SpdySession:
         self._session_window_open.set()
         self.closed = asyncio.Event()
         self.goaway_received = asyncio.Event()
+        self._goaway_sent = False
         self.protocol_error: str | None = None
 
     async def run(self) -> None:
@@ -167,6 +168,7 @@ class SpdySession:
             self._mark_closed()
 
     async def send(self, frame: Frame) -> None:
+        self._goaway_sent = self._goaway_sent or isinstance(frame, GoAway)
         async with self._write_lock:
             if self.closed.is_set() and not isinstance(frame, GoAway):
                 raise ConnectionResetError("the SPDY session is closed")
@@ -178,8 +180,9 @@ class SpdySession:
             if not stream.local_closed:
                 with contextlib.suppress(ConnectionError):
                     await stream.reset(RstStatus.CANCEL)
-        with contextlib.suppress(ConnectionError):
-            await self.send(GoAway(last_good_stream_id=self._last_stream_id))
+        if not self._goaway_sent:
+            with contextlib.suppress(ConnectionError):
+                await self.send(GoAway(last_good_stream_id=self._last_stream_id))
         await self._transport.close()
         self._mark_closed()
 

@@ -14,7 +14,7 @@ import pytest
 
 from cri.errors import InvalidArgument, NotFound, ResourceExhausted
 from cri.streaming.server import StreamingServer
-from cri.streaming.spdy.frames import DataFrame, GoAway, GoAwayStatus, SynReply, SynStream
+from cri.streaming.spdy.frames import DataFrame, GoAway, GoAwayStatus, SynStream
 from cri.streaming.spdy.parser import FrameParser, FrameWriter
 from cri.streaming.tokens import TokenStore
 from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
@@ -27,7 +27,7 @@ SPDY_EXEC_HEAD = (
 )
 
 
-def exec_spec(cmd: tuple[str, ...] = ("echo", "hi"), **flags: bool) -> ExecSpec:
+def exec_spec(cmd: tuple[str, ...] = ("echo", "hi"), /, **flags: bool) -> ExecSpec:
     values = {"tty": False, "stdin": False, "stdout": True, "stderr": True} | flags
     return ExecSpec(container_id="c", cmd=cmd, **values)
 
@@ -40,7 +40,7 @@ async def spdy_upgrade(server: StreamingServer, url: str) -> tuple[RawClient, st
 
 
 async def read_all_frames(client: RawClient) -> list[object]:
-    parser, frames = FrameParser(), []
+    parser, frames = FrameParser(), list[object]()
     async with asyncio.timeout(15):
         while data := await client.reader.read(65536):
             frames += parser.feed(data)
@@ -83,7 +83,7 @@ def test_exec_and_attach_validation(server: StreamingServer, flags: dict[str, bo
 
 def test_exec_needs_a_command_and_port_forward_valid_ports(server: StreamingServer) -> None:
     with pytest.raises(InvalidArgument, match="cmd is required"):
-        server.exec_url(exec_spec(cmd=()))
+        server.exec_url(exec_spec(()))
     with pytest.raises(InvalidArgument, match="port must be in 1-65535, got 70000"):
         server.port_forward_url(PortForwardSpec(pod_sandbox_id="p", ports=(80, 70000)))
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Start or stop a three-member etcd (3.4) cluster on 127.0.0.1, for tests and benchmarks.
+# Start or stop a three-member (or ETCD_MEMBERS=1: single) etcd 3.4 cluster on 127.0.0.1, for tests and benchmarks.
 #
 #   .ci/etcd-cluster.sh start DATA_DIR   # prints the client endpoints (comma separated) when healthy
 #   .ci/etcd-cluster.sh stop DATA_DIR
 #
-# Ports: ETCD_CLIENT_PORTS / ETCD_PEER_PORTS (three each, space separated), default 23790-23792 / 23800-23802.
+# Ports: ETCD_CLIENT_PORTS / ETCD_PEER_PORTS (one per member, space separated), default 23790-23792 / 23800-23802.
 # ETCD_EXTRA_FLAGS is passed to every member (e.g. "--unsafe-no-fsync" for throwaway test clusters).
 set -euo pipefail
 
@@ -12,9 +12,13 @@ usage() { echo "usage: $0 start|stop DATA_DIR" >&2; exit 2; }
 [[ $# -eq 2 ]] || usage
 action=$1
 data_dir=$2
+members=${ETCD_MEMBERS:-3}
 read -r -a client_ports <<<"${ETCD_CLIENT_PORTS:-23790 23791 23792}"
 read -r -a peer_ports <<<"${ETCD_PEER_PORTS:-23800 23801 23802}"
-[[ ${#client_ports[@]} -eq 3 && ${#peer_ports[@]} -eq 3 ]] || { echo "need three client and three peer ports" >&2; exit 2; }
+client_ports=("${client_ports[@]:0:$members}")
+peer_ports=("${peer_ports[@]:0:$members}")
+[[ ${#client_ports[@]} -eq $members && ${#peer_ports[@]} -eq $members ]] || {
+  echo "need ${members} client and ${members} peer ports" >&2; exit 2; }
 
 endpoints() {
   local list=()
@@ -26,10 +30,10 @@ start() {
   mkdir -p "$data_dir"
   chmod 0700 "$data_dir"
   local cluster=()
-  for i in 0 1 2; do cluster+=("m${i}=http://127.0.0.1:${peer_ports[$i]}"); done
+  for ((i = 0; i < members; i++)); do cluster+=("m${i}=http://127.0.0.1:${peer_ports[$i]}"); done
   local initial
   initial=$(IFS=,; echo "${cluster[*]}")
-  for i in 0 1 2; do
+  for ((i = 0; i < members; i++)); do
     # shellcheck disable=SC2086
     etcd --name "m${i}" --data-dir "${data_dir}/m${i}" \
       --listen-client-urls "http://127.0.0.1:${client_ports[$i]}" \
@@ -56,8 +60,7 @@ start() {
 }
 
 stop() {
-  for i in 0 1 2; do
-    local pidfile="${data_dir}/m${i}.pid"
+  for pidfile in "${data_dir}"/m*.pid; do
     [[ -f $pidfile ]] || continue
     local pid
     pid=$(cat "$pidfile")

@@ -22,11 +22,12 @@ require_root() {
 
 # wait_until <seconds> <description> <command...>: poll the command until it succeeds, bounded.
 wait_until() {
-  local deadline=$((SECONDS + $1)) what=$2
+  local seconds=$1 what=$2
+  local deadline=$((SECONDS + seconds))
   shift 2
   until "$@" >/dev/null 2>&1; do
     if ((SECONDS >= deadline)); then
-      warn "timed out after $1 s waiting for $what"
+      warn "timed out after $seconds s waiting for $what"
       return 1
     fi
     sleep 0.2

@@ -26,10 +26,12 @@ PODMAN_SOCKET=/run/podman/podman.sock
 
 # ---- daemon bookkeeping -------------------------------------------------------------------
 
-pid_of() {  # pid_of <service>: the pid this script recorded, if that process still lives
-  local pid
-  pid=$(cat "$PID_DIR/$1.pid" 2>/dev/null) || return 1
-  [[ -n $pid && -d /proc/$pid ]] || return 1
+# pid_of <service>: the pid this script recorded, if that process still lives and still runs the
+# program it started (a pid file can outlive its process, and pids are reused).
+pid_of() {
+  local pid program
+  read -r pid program <"$PID_DIR/$1.pid" 2>/dev/null || return 1
+  [[ -n $pid && $(cat "/proc/$pid/comm" 2>/dev/null) == "${program:0:15}" ]] || return 1
   echo "$pid"
 }
 
@@ -39,7 +41,7 @@ launch() {  # launch <service> <command...>: detached from this shell, logging t
   mkdir -p -m 0750 "$LOG_DIR" "$PID_DIR"
   printf '\n---- %s: %s\n' "$(date -u +%FT%TZ)" "$*" >>"$LOG_DIR/$service.log"
   setsid "$@" >>"$LOG_DIR/$service.log" 2>&1 </dev/null &
-  echo $! >"$PID_DIR/$service.pid"
+  echo "$! $(basename "$1")" >"$PID_DIR/$service.pid"
 }
 
 show_log_tail() {
@@ -161,6 +163,7 @@ podman_start() {
 
 start() {
   require_root
+  [[ -x $VENV/bin/python ]] || die "no virtual environment at $VENV: run .ci/setup.sh first"
   ensure_running registry
   seed_images
   containerd_configure

@@ -1,6 +1,7 @@
 # Shared helpers for the .ci scripts (sourced, not run).
 # shellcheck shell=bash
 
+# shellcheck disable=SC2034  # the paths are used by the scripts that source this file
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CI_DIR="$REPO/.ci"
 CONFIG_DIR="$CI_DIR/config"

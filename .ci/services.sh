@@ -38,7 +38,7 @@ pid_of() {
 launch() {  # launch <service> <command...>: detached from this shell, logging to LOG_DIR
   local service=$1
   shift
-  mkdir -p -m 0750 "$LOG_DIR" "$PID_DIR"
+  install -d -m 0750 "$LOG_DIR" "$PID_DIR"
   printf '\n---- %s: %s\n' "$(date -u +%FT%TZ)" "$*" >>"$LOG_DIR/$service.log"
   setsid "$@" >>"$LOG_DIR/$service.log" 2>&1 </dev/null &
   echo "$! $(basename "$1")" >"$PID_DIR/$service.pid"
@@ -155,7 +155,7 @@ podman_refuse_foreign() {
 }
 
 podman_start() {
-  mkdir -p -m 0750 "$(dirname "$PODMAN_SOCKET")"
+  install -d -m 0750 "$(dirname "$PODMAN_SOCKET")"
   launch podman podman system service --time=0 "unix://$PODMAN_SOCKET"
 }
 

@@ -105,8 +105,8 @@ create_venv() {
     "$python" -m venv "$VENV"
   fi
   log "Python venv: pip install -e '.[dev]' (log: $LOG_DIR/pip.log)"
-  mkdir -p -m 0750 "$LOG_DIR"
-  if ! "$VENV/bin/python" -m pip install -e "$REPO[dev]" >"$LOG_DIR/pip.log" 2>&1; then
+  install -d -m 0750 "$LOG_DIR"
+  if ! "$VENV/bin/python" -m pip install -e "${REPO}[dev]" >"$LOG_DIR/pip.log" 2>&1; then
     tail -n 30 "$LOG_DIR/pip.log" >&2
     die "pip install failed"
   fi

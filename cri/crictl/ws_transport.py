@@ -88,6 +88,9 @@ async def _pump_stdin(
         if chunk:
             await ws.send_bytes(bytes([STDIN]) + chunk)
         if detached:
+            if not v5:  # v4 cannot half-close stdin: leaving is the only way to detach
+                await ws.close()
+                return
             break
     if v5:
         await ws.send_bytes(bytes([CLOSE, STDIN]))

@@ -327,3 +327,112 @@ async def _read_once(port: int, *, retry: bool) -> bytes:
         return await asyncio.wait_for(attempt(), 5)
     except TimeoutError:
         return b""
+
+
+class Terminal:
+    """`tinykube crictl` on a pseudo-terminal: type into it and wait for what it prints."""
+
+    def __init__(self, rows: int, columns: int) -> None:
+        import fcntl
+        import struct
+        import termios
+
+        self.controller, self.terminal = os.openpty()
+        fcntl.ioctl(self.terminal, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        self.output = b""
+        self._arrived = asyncio.Event()
+
+    async def start(self, cli: Cli, *argv: str) -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec(
+            *_tinykube(),
+            "crictl",
+            "-r",
+            cli.target.endpoint,
+            "--timeout",
+            "60s",
+            *argv,
+            stdin=self.terminal,
+            stdout=self.terminal,
+            stderr=self.terminal,
+            env=cli.env,
+        )
+        asyncio.get_running_loop().add_reader(self.controller, self._read)
+        return process
+
+    def _read(self) -> None:
+        try:
+            self.output += os.read(self.controller, 4096)
+        except OSError:
+            asyncio.get_running_loop().remove_reader(self.controller)
+        self._arrived.set()
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.controller, keys)
+
+    async def expect(self, text: bytes, timeout: float = 30.0) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                while text not in self.output:
+                    self._arrived.clear()
+                    await self._arrived.wait()
+        except TimeoutError:
+            raise AssertionError(f"{text!r} never appeared; the terminal shows {self.output!r}") from None
+
+    def close(self) -> None:
+        asyncio.get_running_loop().remove_reader(self.controller)
+        os.close(self.controller)
+        os.close(self.terminal)
+
+
+@pytest.mark.parametrize("transport", ["spdy", "websocket"])
+async def test_interactive_exec_and_attach_on_a_terminal(
+    target: Target, tmp_path: Path, transport: str
+) -> None:
+    if not target.streams:
+        pytest.skip("this runtime has no streaming server (exec/attach answer Unimplemented, checked above)")
+    cli = Cli(target, tmp_path)
+    pod_config, container_config = _configs(tmp_path)
+    shell = json.loads(container_config.read_text())
+    shell.update(metadata={"name": "shell"}, command=["sh"], stdin=True, tty=True, log_path="shell/0.log")
+    shell_config = tmp_path / "shell.json"
+    shell_config.write_text(json.dumps(shell))
+    await cli.ok("pull", BUSYBOX)
+    pod = (await cli.ok("runp", str(pod_config))).strip()
+    try:
+        sleeper = (await cli.ok("create", pod, str(container_config), str(pod_config))).strip()
+        attachable = (await cli.ok("create", pod, str(shell_config), str(pod_config))).strip()
+        await cli.ok("start", sleeper, attachable)
+        await _exec_on_terminal(cli, sleeper, transport)
+        await _attach_and_detach(cli, attachable, transport)
+        assert "Running" in await cli.ok("ps", "--id", attachable)
+    finally:
+        await cli("rmp", "-f", pod)
+
+
+async def _exec_on_terminal(cli: Cli, container: str, transport: str) -> None:
+    terminal = Terminal(rows=37, columns=101)
+    try:
+        # `sleep 1`: containerd applies the first size only after the process starts
+        script = "sleep 1; stty size; read x; echo got:$x"
+        process = await terminal.start(
+            cli, "exec", "-it", "--transport", transport, container, "sh", "-c", script
+        )
+        await terminal.expect(b"37 101")
+        terminal.type(b"hello\r")
+        await terminal.expect(b"got:hello")
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    finally:
+        terminal.close()
+
+
+async def _attach_and_detach(cli: Cli, container: str, transport: str) -> None:
+    terminal = Terminal(rows=24, columns=80)
+    try:
+        process = await terminal.start(cli, "attach", "-it", "--transport", transport, container)
+        await terminal.expect(b"/ # ")  # the shell redraws its prompt on the first resize: attached
+        terminal.type(b"echo hi-$((40+2))\r")
+        await terminal.expect(b"hi-42")
+        terminal.type(b"\x10\x11")  # ctrl-p ctrl-q: detach, the shell keeps running
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    finally:
+        terminal.close()

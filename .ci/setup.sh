@@ -11,6 +11,8 @@ PACKAGES=(
   docker-registry skopeo umoci busybox-static catatonit iptables
   # what the scripts and tests use around them
   python3 python3-venv iproute2 procps util-linux curl ca-certificates
+  # CI's linter for the shell scripts
+  shellcheck
 )
 MIN_PYTHON=3.11
 

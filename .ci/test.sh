@@ -35,6 +35,10 @@ run_pytest() {
   return "$status"
 }
 
+shell_scripts() {
+  git ls-files -z -- '*.sh' .ci/run | xargs -0 shellcheck -x -P .ci
+}
+
 prepare() {
   section "setup"
   bash "$CI_DIR/setup.sh" || die "setup failed"
@@ -58,6 +62,7 @@ main() {
   export TINYKUBE_REQUIRE_SERVICES=1
   prepare
   stage "ruff check" "$VENV/bin/ruff" check .
+  stage "shellcheck" shell_scripts
   stage "mypy --strict (packages)" "$VENV/bin/mypy"
   stage "unit tests" run_pytest fail
   stage "integration tests (root, services)" run_pytest fail -m integration

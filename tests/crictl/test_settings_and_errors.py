@@ -137,11 +137,11 @@ async def test_an_unreachable_endpoint_is_named(tmp_path: Path) -> None:
 
 
 async def test_default_endpoints_warn_that_they_are_deprecated(tmp_path: Path) -> None:
-    code, _, err = await _run(
-        "--timeout", "0.2s", "version", environ={"CRI_CONFIG_FILE": str(tmp_path / "x")}
-    )
-    assert code == 1
-    assert "default endpoints" in err and "deprecated" in err
+    # whether a runtime listens at a default endpoint on this machine does not matter here
+    environ = {"CRI_CONFIG_FILE": str(tmp_path / "x")}
+    _, _, err = await _run("--timeout", "0.2s", "version", environ=environ)
+    assert "runtime connect using default endpoints: [unix:///run/containerd/containerd.sock" in err
+    assert "deprecated" in err
 
 
 async def test_unknown_flags_print_usage_and_exit_1(crictl: Crictl) -> None:

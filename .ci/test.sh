@@ -22,13 +22,17 @@ stage() {
   RESULTS+=("$(printf '%-34s %5d s  %s' "$title" $((SECONDS - started)) "$outcome")")
 }
 
-# run_pytest <empty-selection: fail|ok> <pytest arguments...>: pytest exits 5 when it selected no
-# test; that passes only for a selection that may legitimately be empty.
+# run_pytest <budget seconds> <empty-selection: fail|ok> <pytest arguments...>
+# The budget keeps the whole job under CI's 30 minutes: past it pytest is interrupted (SIGINT, so it
+# still reports what ran). pytest exits 5 when it selected no test; that passes only for a
+# selection that may legitimately be empty.
 run_pytest() {
-  local on_empty=$1 status=0
-  shift
-  "$VENV/bin/pytest" -q -rfEs --durations=5 "$@" || status=$?
-  if ((status == 5)) && [[ $on_empty == ok ]]; then
+  local budget=$1 on_empty=$2 status=0
+  shift 2
+  timeout -s INT -k 30 "$budget" "$VENV/bin/pytest" -q -rfEs --durations=5 "$@" || status=$?
+  if ((status == 124)); then
+    warn "pytest $*: interrupted after its budget of $budget s"
+  elif ((status == 5)) && [[ $on_empty == ok ]]; then
     log "pytest $*: no test selected, which is fine for this selection"
     return 0
   fi
@@ -64,8 +68,8 @@ main() {
   stage "ruff check" "$VENV/bin/ruff" check .
   stage "shellcheck" shell_scripts
   stage "mypy --strict (packages)" "$VENV/bin/mypy"
-  stage "unit tests" run_pytest fail
-  stage "integration tests (root, services)" run_pytest fail -m integration
+  stage "unit tests" run_pytest 600 fail
+  stage "integration tests (root, services)" run_pytest 1200 fail -m integration
   summary
   ((FAILURES == 0))
 }

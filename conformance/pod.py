@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import uuid
@@ -14,6 +15,7 @@ SUITE_LABEL = "tinykube.conformance"
 RUN_LABEL = "tinykube.conformance.run"
 NAMESPACE = "conformance"
 LOG_ROOT = "/tmp/tinykube-conformance/logs"
+CGROUP_ROOT = "/tinykube-conformance"
 _counter = itertools.count()
 # what the kubelet sends for a pod without shareProcessNamespace/hostNetwork/hostPID/hostIPC
 KUBELET_NAMESPACES = d.NamespaceOption(pid=d.NamespaceMode.CONTAINER)
@@ -52,10 +54,21 @@ def sandbox_config(
             **(labels or {}),
         },
         annotations=dict(annotations or {}),
-        linux=linux or d.LinuxPodSandboxConfig(security_context=d.LinuxSandboxSecurityContext(
-            namespace_options=KUBELET_NAMESPACES
-        )),
+        linux=_with_cgroup_parent(linux or _default_linux(), uid),
     )
+
+
+def _default_linux() -> d.LinuxPodSandboxConfig:
+    return d.LinuxPodSandboxConfig(
+        security_context=d.LinuxSandboxSecurityContext(namespace_options=KUBELET_NAMESPACES)
+    )
+
+
+def _with_cgroup_parent(linux: d.LinuxPodSandboxConfig, uid: str) -> d.LinuxPodSandboxConfig:
+    """The kubelet always gives a pod its own cgroup (cgroupfs: /kubepods/.../pod<uid>)."""
+    if linux.cgroup_parent:
+        return linux
+    return dataclasses.replace(linux, cgroup_parent=f"{CGROUP_ROOT}/pod{uid}")
 
 
 def container_config(

@@ -39,6 +39,24 @@ run_pytest() {
   return "$status"
 }
 
+# conformance_on_fake: the CRI conformance suite against `tinykube shim --backend fake`, served
+# from a private socket for the length of the run.
+conformance_on_fake() {
+  local dir status=0 shim
+  dir=$(mktemp -d /tmp/tinykube-ci-fake.XXXXXX)
+  "$VENV/bin/tinykube" shim --backend fake --socket "$dir/fake.sock" >"$LOG_DIR/ci-fake-shim.log" 2>&1 &
+  shim=$!
+  if wait_until 30 "the fake shim's socket" test -S "$dir/fake.sock"; then
+    timeout -s INT -k 30 300 "$VENV/bin/tinykube" conformance --endpoint "unix://$dir/fake.sock" || status=$?
+  else
+    status=1
+  fi
+  kill -TERM "$shim" 2>/dev/null || true
+  wait "$shim" || true
+  rm -rf "$dir"
+  return "$status"
+}
+
 shell_scripts() {
   git ls-files -z -- '*.sh' .ci/run | xargs -0 shellcheck -x -P .ci
 }
@@ -70,6 +88,7 @@ main() {
   stage "mypy --strict (packages)" "$VENV/bin/mypy"
   stage "unit tests" run_pytest 600 fail
   stage "integration tests (root, services)" run_pytest 1200 fail -m integration
+  stage "conformance: fake shim" conformance_on_fake
   summary
   ((FAILURES == 0))
 }

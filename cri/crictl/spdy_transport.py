@@ -2,7 +2,8 @@
 
 The client upgrades ``POST <url>`` to SPDY/3.1, then opens one stream per channel itself (odd ids,
 each after the previous SYN_REPLY), with the channel in the ``streamtype`` header. The server ends
-the session with a ``metav1.Status`` on the error stream.
+the session with a ``metav1.Status`` on the error stream. Frames are read and written with the
+codec of ``cri.streaming.spdy`` (the server's); this module is the client's session.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import itertools
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from cri.crictl import spdy_frames as spdy
 from cri.crictl.session import CommandError, Session
 from cri.crictl.stream_client import (
     DetachFilter,
@@ -24,6 +24,19 @@ from cri.crictl.stream_client import (
     stdin_chunks,
     watch_resizes,
 )
+from cri.streaming.spdy.frames import (
+    DataFrame,
+    Frame,
+    GoAway,
+    HeaderList,
+    Ping,
+    RstStream,
+    SpdyProtocolError,
+    SynReply,
+    SynStream,
+    WindowUpdate,
+)
+from cri.streaming.spdy.parser import FrameParser, FrameWriter
 
 CHANNEL_PROTOCOLS = (
     "v5.channel.k8s.io",
@@ -35,6 +48,7 @@ CHANNEL_PROTOCOLS = (
 PORT_FORWARD_PROTOCOL = "portforward.k8s.io"
 PING_INTERVAL = 5.0
 REPLY_TIMEOUT = 30.0
+MAX_DATA = 32 * 1024
 Sink = Callable[[bytes], None]
 
 
@@ -44,8 +58,8 @@ class SpdyConnection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, protocol: str) -> None:
         self.protocol = protocol
         self._reader, self._writer = reader, writer
-        self._headers = spdy.HeaderCodec()
-        self._frames = spdy.FrameReader(spdy.HeaderCodec())
+        self._out = FrameWriter()
+        self._frames = FrameParser()
         self._ids = itertools.count(1, 2)
         self._replies: dict[int, asyncio.Future[None]] = {}
         self._sinks: dict[int, Sink] = {}
@@ -77,12 +91,15 @@ class SpdyConnection:
         await writer.drain()
         return cls(reader, writer, await _read_upgrade(reader, writer))
 
-    async def open_stream(self, headers: tuple[tuple[str, str], ...], sink: Sink) -> int:
+    def _write(self, frame: Frame) -> None:
+        self._writer.write(self._out.encode(frame))
+
+    async def open_stream(self, headers: HeaderList, sink: Sink) -> int:
         stream_id = next(self._ids)
         reply: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._replies[stream_id], self._sinks[stream_id] = reply, sink
         self._finished[stream_id] = asyncio.Event()
-        self._writer.write(spdy.syn_stream(self._headers, stream_id, headers))
+        self._write(SynStream(stream_id=stream_id, headers=headers))
         await self._writer.drain()
         try:
             await asyncio.wait_for(reply, REPLY_TIMEOUT)
@@ -93,10 +110,10 @@ class SpdyConnection:
         return stream_id
 
     async def send(self, stream_id: int, payload: bytes, *, fin: bool = False) -> None:
-        for start in range(0, max(len(payload), 1), spdy.MAX_DATA):
-            chunk = payload[start : start + spdy.MAX_DATA]
-            last = start + spdy.MAX_DATA >= len(payload)
-            self._writer.write(spdy.data(stream_id, chunk, fin=fin and last))
+        for start in range(0, max(len(payload), 1), MAX_DATA):
+            chunk = payload[start : start + MAX_DATA]
+            last = start + MAX_DATA >= len(payload)
+            self._write(DataFrame(stream_id=stream_id, data=chunk, fin=fin and last))
         await self._writer.drain()
 
     async def finished(self, stream_id: int) -> None:
@@ -111,7 +128,7 @@ class SpdyConnection:
         for task in self._tasks:
             task.cancel()
         with contextlib.suppress(ConnectionError, RuntimeError):
-            self._writer.write(spdy.goaway())
+            self._write(GoAway(last_good_stream_id=0))
         self._writer.close()
         with contextlib.suppress(ConnectionError):
             await self._writer.wait_closed()
@@ -121,7 +138,7 @@ class SpdyConnection:
             while chunk := await self._reader.read(64 * 1024):
                 for frame in self._frames.feed(chunk):
                     self._dispatch(frame)
-        except (ConnectionError, spdy.ProtocolError):
+        except (ConnectionError, SpdyProtocolError):
             pass
         finally:
             self.closed.set()
@@ -129,26 +146,28 @@ class SpdyConnection:
                 if not reply.done():
                     reply.set_exception(CommandError("the streaming server closed the connection"))
 
-    def _dispatch(self, frame: spdy.Frame) -> None:
-        if frame.kind == 0:
-            self._sinks.get(frame.stream_id, _discard)(frame.payload)
-            if frame.payload:
-                self._writer.write(spdy.window_update(frame.stream_id, len(frame.payload)))
-            if frame.fin:
+    def _dispatch(self, frame: Frame) -> None:
+        match frame:
+            case DataFrame():
+                self._sinks.get(frame.stream_id, _discard)(frame.data)
+                if frame.data:  # the window back, for servers that do flow control
+                    self._write(WindowUpdate(stream_id=frame.stream_id, delta=len(frame.data)))
+                    self._write(WindowUpdate(stream_id=0, delta=len(frame.data)))
+                if frame.fin:
+                    self._end(frame.stream_id)
+            case SynReply():
+                reply = self._replies.get(frame.stream_id)
+                if reply is not None and not reply.done():
+                    reply.set_result(None)
+            case RstStream():
+                reply = self._replies.get(frame.stream_id)
+                if reply is not None and not reply.done():
+                    reply.set_exception(CommandError(f"the streaming server reset stream {frame.stream_id}"))
                 self._end(frame.stream_id)
-        elif frame.kind == spdy.SYN_REPLY:
-            reply = self._replies.get(frame.stream_id)
-            if reply is not None and not reply.done():
-                reply.set_result(None)
-        elif frame.kind == spdy.RST_STREAM:
-            reply = self._replies.get(frame.stream_id)
-            if reply is not None and not reply.done():
-                reply.set_exception(CommandError(f"the streaming server reset stream {frame.stream_id}"))
-            self._end(frame.stream_id)
-        elif frame.kind == spdy.PING and frame.stream_id % 2 == 0:
-            self._writer.write(spdy.ping(frame.stream_id))
-        elif frame.kind == spdy.GOAWAY:
-            self.closed.set()
+            case Ping() if frame.ping_id % 2 == 0:
+                self._write(Ping(ping_id=frame.ping_id))
+            case GoAway():
+                self.closed.set()
 
     def _end(self, stream_id: int) -> None:
         event = self._finished.get(stream_id)
@@ -158,7 +177,7 @@ class SpdyConnection:
     async def _ping(self) -> None:
         for ping_id in itertools.count(1, 2):
             await asyncio.sleep(PING_INTERVAL)
-            self._writer.write(spdy.ping(ping_id))
+            self._write(Ping(ping_id=ping_id))
             await self._writer.drain()
 
 

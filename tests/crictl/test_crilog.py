@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 
@@ -66,7 +67,7 @@ def test_round_trip() -> None:
     assert crilog.parse_record(crilog.format_record(record)) == record
 
 
-def _read(lines: list[str], **options: object) -> list[tuple[str, bytes]]:
+def _read(lines: list[str], **options: Any) -> list[tuple[str, bytes]]:
     out: list[tuple[str, bytes]] = []
     renderer = crilog.Renderer(lambda stream, data: out.append((stream, data)), crilog.ReadOptions(**options))
     for record in crilog.select(

@@ -11,6 +11,7 @@ import base64
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,7 +63,8 @@ class Replay:
         capture = _capture(name)
         s2c = _stream(capture, "s2c")
         split = s2c.index(b"\r\n\r\n") + 4
-        recorded = [f for f in capture["frames"] if f["layer"] == "spdy"]  # type: ignore[union-attr,index]
+        frames: Any = capture["frames"]
+        recorded = [f for f in frames if f["layer"] == "spdy"]
         raw = iter(_raw_frames(s2c[split:]))
         turns, sent = [], 0
         for frame in recorded:

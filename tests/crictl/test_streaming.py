@@ -19,7 +19,7 @@ from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
 from tests.crictl import scenario
 from tests.crictl.conftest import Crictl, WatchedOutput
 
-FAILURE_3 = {
+FAILURE_3: dict[str, object] = {
     "metadata": {},
     "status": "Failure",
     "message": "command terminated with non-zero exit code: exit code 3",
@@ -51,7 +51,7 @@ class StreamingServer:
                 self.received.append(message.data)
                 if message.data[0] == 0:
                     await ws.send_bytes(b"\x01" + message.data[1:])
-                v4_line_done = ws.ws_protocol.startswith("v4") and b"\n" in message.data
+                v4_line_done = (ws.ws_protocol or "").startswith("v4") and b"\n" in message.data
                 if message.data == b"\xff\x00" or v4_line_done:
                     break
         await ws.send_bytes(b"\x03" + json.dumps(self.status).encode())

@@ -75,9 +75,12 @@ def set_window_size(fd: int, size: TerminalSize) -> None:
 class ArgvProcess:
     """A host process on pipes, or on the master side of its pty."""
 
-    def __init__(self, process: asyncio.subprocess.Process, *, pty_master: int | None) -> None:
+    def __init__(
+        self, process: asyncio.subprocess.Process, *, pty_master: int | None, tty: bool = False
+    ) -> None:
         self._process = process
         self._master = pty_master
+        self._tty = tty or pty_master is not None
 
     @property
     def pid(self) -> int:
@@ -114,7 +117,8 @@ class ArgvProcess:
         return await self._process.stdout.read(READ_CHUNK)
 
     async def read_stderr(self) -> bytes:
-        if self._process.stderr is None:
+        """Nothing in tty mode (a runtime's own stderr there is its diagnostics, not the process's)."""
+        if self._process.stderr is None or self._tty:
             return b""
         return await self._process.stderr.read(READ_CHUNK)
 
@@ -127,13 +131,19 @@ class ArgvProcess:
         return 128 - code if code < 0 else code  # killed by a signal: the shell convention 128+N
 
     async def close(self) -> None:
-        if self._process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self._process.send_signal(signal.SIGKILL)
-            await self._process.wait()
+        """Hang up the terminal, then SIGTERM (which ``runc exec`` forwards), then SIGKILL."""
         if self._master is not None:
             os.close(self._master)
             self._master = None
+        if self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self._process.wait(), KILL_GRACE_SECONDS)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    self._process.send_signal(signal.SIGKILL)
+                await self._process.wait()
 
 
 async def _read_fd(fd: int) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import ssl
 import struct
 from pathlib import Path
@@ -202,6 +203,7 @@ async def assert_exec_works(server: StreamingServer) -> None:
     assert b"\x01hi\n" in messages
 
 
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI to make a certificate")
 async def test_tls(runtime: HostRuntime, tmp_path: Path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     openssl = await asyncio.create_subprocess_exec(

@@ -45,8 +45,8 @@ class UpgradedConnection:
     def feed_data(self, data: bytes | bytearray | memoryview) -> tuple[bool, bytes]:
         self._chunks.append(bytes(data))
         self._buffered += len(data)
-        if self._buffered >= READ_BUFFER_LIMIT:
-            self._protocol.pause_reading()
+        if self._buffered >= READ_BUFFER_LIMIT and self._transport.is_reading():
+            self._transport.pause_reading()
         self._readable.set()
         return False, b""
 
@@ -62,8 +62,8 @@ class UpgradedConnection:
             await self._readable.wait()
         chunk = self._chunks.popleft()
         self._buffered -= len(chunk)
-        if self._buffered < READ_BUFFER_LIMIT // 2:
-            self._protocol.resume_reading()
+        if self._buffered < READ_BUFFER_LIMIT // 2 and not self._transport.is_closing():
+            self._transport.resume_reading()
         return chunk
 
     async def write(self, data: bytes) -> None:

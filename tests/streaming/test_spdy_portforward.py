@@ -87,9 +87,9 @@ async def test_a_refused_dial_is_reported_on_the_error_stream(server: StreamingS
     client = await open_port_forward(server, (80, 81))
     writer = FrameWriter()
     await client.send(b"".join(writer.encode(frame) for frame in pair(0, 81) + pair(1, 82)))
-    parser, frames = FrameParser(), []
+    parser, frames = FrameParser(), list[object]()
     async with asyncio.timeout(15):
-        while sum(1 for f in frames if isinstance(f, DataFrame) and f.fin) < 4:
+        while len([f for f in frames if isinstance(f, DataFrame) and f.fin]) < 4:
             frames += parser.feed(await client.reader.read(65536))
     await client.close()
     errors = {f.stream_id: f.data for f in frames if isinstance(f, DataFrame) and f.data}

@@ -1,0 +1,101 @@
+"""Pod defaulting as the apiserver (and the kubelet for static pods) applies it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from api.core.v1.container import Container, ContainerPort, HTTPGetAction, Lifecycle, LifecycleHandler, Probe
+from api.core.v1.pod import Pod, PodSecurityContext, PodSpec
+from api.core.v1.volume import EmptyDirVolumeSource, Volume
+
+DEFAULT_GRACE_PERIOD_S = 30
+DEFAULT_NAMESPACE = "default"
+
+
+def image_pull_policy_for(image: str) -> str:
+    """``Always`` for ``:latest`` or untagged images (no digest), else ``IfNotPresent``."""
+    if "@" in image:
+        return "IfNotPresent"
+    last = image.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else ""
+    return "Always" if tag in ("", "latest") else "IfNotPresent"
+
+
+def _http_get(action: HTTPGetAction | None) -> HTTPGetAction | None:
+    if action is None:
+        return None
+    return replace(action, path=action.path or "/", scheme=action.scheme or "HTTP")
+
+
+def _probe(probe: Probe | None) -> Probe | None:
+    if probe is None:
+        return None
+    return replace(
+        probe,
+        http_get=_http_get(probe.http_get),
+        timeout_seconds=probe.timeout_seconds or 1,
+        period_seconds=probe.period_seconds or 10,
+        success_threshold=probe.success_threshold or 1,
+        failure_threshold=probe.failure_threshold or 3,
+    )
+
+
+def _handler(handler: LifecycleHandler | None) -> LifecycleHandler | None:
+    return None if handler is None else replace(handler, http_get=_http_get(handler.http_get))
+
+
+def _lifecycle(lifecycle: Lifecycle | None) -> Lifecycle | None:
+    if lifecycle is None:
+        return None
+    return replace(
+        lifecycle, post_start=_handler(lifecycle.post_start), pre_stop=_handler(lifecycle.pre_stop)
+    )
+
+
+def _port(port: ContainerPort) -> ContainerPort:
+    return replace(port, protocol=port.protocol or "TCP")
+
+
+def default_container(container: Container) -> Container:
+    return replace(
+        container,
+        ports=tuple(_port(p) for p in container.ports),
+        image_pull_policy=container.image_pull_policy or image_pull_policy_for(container.image or ""),
+        termination_message_path=container.termination_message_path or "/dev/termination-log",
+        termination_message_policy=container.termination_message_policy or "File",
+        liveness_probe=_probe(container.liveness_probe),
+        readiness_probe=_probe(container.readiness_probe),
+        startup_probe=_probe(container.startup_probe),
+        lifecycle=_lifecycle(container.lifecycle),
+    )
+
+
+def _volume(volume: Volume) -> Volume:
+    if not volume.source_names():
+        return replace(volume, empty_dir=EmptyDirVolumeSource())
+    return volume
+
+
+def default_spec(spec: PodSpec) -> PodSpec:
+    return replace(
+        spec,
+        volumes=tuple(_volume(v) for v in spec.volumes),
+        init_containers=tuple(default_container(c) for c in spec.init_containers),
+        containers=tuple(default_container(c) for c in spec.containers),
+        restart_policy=spec.restart_policy or "Always",
+        termination_grace_period_seconds=(
+            DEFAULT_GRACE_PERIOD_S
+            if spec.termination_grace_period_seconds is None
+            else spec.termination_grace_period_seconds
+        ),
+        dns_policy=spec.dns_policy or "ClusterFirst",
+        security_context=spec.security_context or PodSecurityContext(),
+        scheduler_name=spec.scheduler_name or "default-scheduler",
+        enable_service_links=True if spec.enable_service_links is None else spec.enable_service_links,
+        priority=spec.priority if spec.priority is not None else 0,
+    )
+
+
+def default_pod(pod: Pod) -> Pod:
+    metadata = replace(pod.metadata, namespace=pod.metadata.namespace or DEFAULT_NAMESPACE)
+    return replace(pod, api_version="v1", kind="Pod", metadata=metadata, spec=default_spec(pod.spec))

@@ -243,3 +243,28 @@ async def test_stats_watch_refreshes_until_interrupted(crictl: Crictl, tmp_path:
         await watcher
     screens = out.getvalue().split("\x1b[2J\x1b[H")[1:3]
     assert screens[0] == screens[1] and screens[0].startswith("CONTAINER")
+
+
+class _Terminal(WatchedOutput):
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_pull_shows_progress_on_a_terminal_while_it_runs(crictl: Crictl) -> None:
+    release = asyncio.Event()
+    pull = crictl.images.pull_image
+
+    async def slow_pull(image: d.ImageSpec, auth: object, sandbox_config: object) -> str:
+        await release.wait()
+        return await pull(image, None, None)
+
+    crictl.images.pull_image = slow_pull  # type: ignore[method-assign]
+    out, err = io.StringIO(), _Terminal()
+    argv = ["-r", f"unix://{crictl.socket}", "pull", "busybox:1.36"]
+    pulling = asyncio.create_task(run(argv, out=out, err=err, environ={}))
+    await err.wait_until(lambda text: "Pulling image busybox:1.36 (" in text)
+    assert out.getvalue() == ""
+    release.set()
+    assert await asyncio.wait_for(pulling, 10) == 0
+    assert out.getvalue().startswith("Image is up to date for sha256:")
+    assert err.getvalue().endswith("\r\x1b[2K")  # the progress line is cleared at the end

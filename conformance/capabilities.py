@@ -6,9 +6,9 @@ import contextlib
 import re
 from dataclasses import dataclass
 
+from conformance.workspace import WaitTimeout, Workspace
 from cri.client import CRIClient
 from cri.errors import CRIError, Unimplemented
-from conformance.workspace import Workspace, WaitTimeout
 
 PROBE_LINE = "tinykube-conformance-probe"
 MISSING_IMAGE = "docker.io/tinykube/never-pushed:none"
@@ -37,7 +37,9 @@ async def probe(cri: CRIClient, *, run_id: str) -> Capabilities:
     workspace = Workspace(cri, run_id)
     try:
         sandbox = await workspace.run_pod()
-        container_id = await workspace.start(sandbox, command=("sh", "-c", f"echo {PROBE_LINE}; exec sleep 600"))
+        container_id = await workspace.start(
+            sandbox, command=("sh", "-c", f"echo {PROBE_LINE}; exec sleep 600")
+        )
         processes = await _runs_processes(cri, container_id)
         return Capabilities(
             runtime_name=version.runtime_name,
@@ -61,7 +63,7 @@ async def _runs_processes(cri: CRIClient, container_id: str) -> bool:
 
 async def _writes_logs(workspace: Workspace, container_id: str) -> bool:
     try:
-        await workspace.log_text(container_id, until=PROBE_LINE, timeout=10)
+        await workspace.log_text(container_id, until=PROBE_LINE, timeout=5)
     except WaitTimeout:
         return False
     return True
@@ -91,7 +93,8 @@ async def _pulls_from_registry(cri: CRIClient) -> bool:
 
 
 def describe(caps: Capabilities) -> str:
-    missing = [name for name in ("processes", "logs", "network", "streaming", "registry") if not caps.has(name)]
+    missing = [
+        name for name in ("processes", "logs", "network", "streaming", "registry") if not caps.has(name)
+    ]
     runtime = f"{caps.runtime_name} {caps.runtime_version}"
     return f"{runtime}; cannot serve: {', '.join(missing)}" if missing else f"{runtime}; all capabilities"
-

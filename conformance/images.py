@@ -16,9 +16,24 @@ USER_NAME = "docker.io/tinykube/user-name:1"  # USER tkuser (uid 1002, gid 1005,
 USER_UID_GID = "docker.io/tinykube/user-uidgid:1"  # USER 1003:1004
 USER_NAME_GROUP = "docker.io/tinykube/user-namegroup:1"  # USER tkuser:tkgroup
 MULTI_TAGS = ("docker.io/tinykube/multi:a", "docker.io/tinykube/multi:b", "docker.io/tinykube/multi:c")
-DISTINCT = ("docker.io/tinykube/distinct-1:1", "docker.io/tinykube/distinct-2:1", "docker.io/tinykube/distinct-3:1")
+DISTINCT = (
+    "docker.io/tinykube/distinct-1:1",
+    "docker.io/tinykube/distinct-2:1",
+    "docker.io/tinykube/distinct-3:1",
+)
 
-ALL = (BUSYBOX, BUSYBOX_LATEST, PAUSE, WEB, USER_UID, USER_NAME, USER_UID_GID, USER_NAME_GROUP, *MULTI_TAGS, *DISTINCT)
+ALL = (
+    BUSYBOX,
+    BUSYBOX_LATEST,
+    PAUSE,
+    WEB,
+    USER_UID,
+    USER_NAME,
+    USER_UID_GID,
+    USER_NAME_GROUP,
+    *MULTI_TAGS,
+    *DISTINCT,
+)
 REGISTRY_HOSTS = ("docker.io", "registry.k8s.io")
 
 
@@ -34,5 +49,7 @@ def mirror_instructions(registry: str) -> str:
     for host in REGISTRY_HOSTS:
         lines.append(f'    [[registry]]\n    location = "{host}"\n    [[registry.mirror]]')
         lines.append(f'    location = "{registry}"\n    insecure = true')
-    lines.append(f"  tinykube shims: registry mirrors {', '.join(h + '=' + registry for h in REGISTRY_HOSTS)}")
+    lines.append(
+        f"  tinykube shims: registry mirrors {', '.join(h + '=' + registry for h in REGISTRY_HOSTS)}"
+    )
     return "\n".join(lines)

@@ -39,7 +39,9 @@ class SuiteState:
         self.is_worker = hasattr(config, "workerinput")
 
     async def connect(self) -> CRIClient:
-        return await CRIClient.connect(self.endpoint, image_endpoint=self.image_endpoint, timeout=self.timeout)
+        return await CRIClient.connect(
+            self.endpoint, image_endpoint=self.image_endpoint, timeout=self.timeout
+        )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -109,7 +111,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = config.stash[STATE_KEY]
     focus, skip = config.getoption("cri_focus"), config.getoption("cri_skip")
-    kept, dropped = [], []
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
         wanted = (not focus or re.search(focus, item.nodeid)) and not (skip and re.search(skip, item.nodeid))
         (kept if wanted else dropped).append(item)

@@ -8,8 +8,8 @@ import os
 import uuid
 from collections.abc import Mapping
 
-from cri import domain as d
 from conformance import images
+from cri import domain as d
 
 SUITE_LABEL = "tinykube.conformance"
 RUN_LABEL = "tinykube.conformance.run"

@@ -74,9 +74,12 @@ def pytest_args(options: RunOptions) -> list[str]:
 
 def run(options: RunOptions) -> int:
     if options.parallel > 1 and importlib.util.find_spec("xdist") is None:
-        print("tinykube conformance: --parallel needs pytest-xdist (pip install pytest-xdist)", file=sys.stderr)
+        print(
+            "tinykube conformance: --parallel needs pytest-xdist (pip install pytest-xdist)", file=sys.stderr
+        )
         return 2
-    return int(pytest.main(pytest_args(options)))
+    exit_code = pytest.main(pytest_args(options))
+    return int(exit_code)
 
 
 def main(argv: list[str]) -> int:

@@ -1,4 +1,4 @@
-"""The end of a conformance run: a table of outcomes by area and the line ``N passed, N failed, N skipped``."""
+"""The end of a conformance run: outcomes by area, then the line ``N passed, N failed, N skipped``."""
 
 from __future__ import annotations
 
@@ -72,5 +72,7 @@ class Tally:
             lines.append(f"cleanup: swept {self.leftovers} object(s) left by interrupted checks")
         lines.extend(f"cleanup problem: {problem}" for problem in self.cleanup_problems)
         skipped = totals["skipped"] + totals["deviation"]
+        if totals["deviation"]:
+            lines.append(f"(skipped includes {totals['deviation']} known runtime deviations, listed above)")
         lines.append(f"{totals['passed']} passed, {totals['failed']} failed, {skipped} skipped")
         return lines

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from conformance import images, pod
 from cri import domain as d
 from cri.client import CRIClient
 from cri.errors import CRIError
-from conformance import images, pod
 
 T = TypeVar("T")
 STATE = d.ContainerState
@@ -23,7 +23,9 @@ class WaitTimeout(AssertionError):
     """A condition a check waited for did not come true in time."""
 
 
-async def wait_for(what: str, probe: Callable[[], Awaitable[T | None]], *, timeout: float = WAIT_SECONDS) -> T:
+async def wait_for(
+    what: str, probe: Callable[[], Awaitable[T | None]], *, timeout: float = WAIT_SECONDS
+) -> T:
     """Poll ``probe`` until it returns a value (not None), at most ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     delay = 0.02
@@ -89,7 +91,9 @@ class Workspace:
         self.containers.append(container_id)
         return container_id
 
-    async def start(self, target: Pod | None = None, config: d.ContainerConfig | None = None, **kwargs: Any) -> str:
+    async def start(
+        self, target: Pod | None = None, config: d.ContainerConfig | None = None, **kwargs: Any
+    ) -> str:
         container_id = await self.create(target, config, **kwargs)
         await self.cri.start_container(container_id)
         return container_id

@@ -31,7 +31,9 @@ DEVIATING_STOPS = {"StopPodSandbox", "StopContainer"}
 @pytest.mark.parametrize(
     "rpc",
     [
-        pytest.param(name, marks=pytest.mark.deviation("containerd", "1.6", reason=f"{name} {CONTAINERD_STOP}"))
+        pytest.param(
+            name, marks=pytest.mark.deviation("containerd", "1.6", reason=f"{name} {CONTAINERD_STOP}")
+        )
         if name in DEVIATING_STOPS
         else name
         for name in IDEMPOTENT
@@ -112,7 +114,9 @@ MALFORMED: dict[str, tuple[str, str, Message]] = {
 }  # fmt: skip
 
 
-@pytest.mark.deviation("containerd", "1.6", reason="answers UNKNOWN or NOT_FOUND for a missing required field")
+@pytest.mark.deviation(
+    "containerd", "1.6", reason="answers UNKNOWN or NOT_FOUND for a missing required field"
+)
 @pytest.mark.parametrize("case", list(MALFORMED))
 async def test_malformed_request_is_invalid_argument(cri: CRIClient, case: str) -> None:
     """A request missing a required field answers INVALID_ARGUMENT: callers learn which field is wrong."""

@@ -14,7 +14,9 @@ from cri.client import CRIClient
 
 pytestmark = [
     pytest.mark.conformance,
-    pytest.mark.deviation("containerd", "1.6", reason="GetContainerEvents is UNIMPLEMENTED before containerd 1.7"),
+    pytest.mark.deviation(
+        "containerd", "1.6", reason="GetContainerEvents is UNIMPLEMENTED before containerd 1.7"
+    ),
 ]
 E = d.ContainerEventType
 
@@ -42,7 +44,10 @@ class EventLog:
 
     async def wait(self, object_id: str, kind: d.ContainerEventType, timeout: float = 30) -> d.ContainerEvent:
         def found() -> d.ContainerEvent | None:
-            return next((e for e in self.events if e.container_id == object_id and e.container_event_type == kind), None)
+            return next(
+                (e for e in self.events if e.container_id == object_id and e.container_event_type == kind),
+                None,
+            )
 
         async with self.changed:
             await asyncio.wait_for(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from conformance.checks.helpers import sh
@@ -50,13 +52,15 @@ async def test_timeout_is_deadline_exceeded(ws: Workspace) -> None:
 async def test_timeout_kills_process(ws: Workspace) -> None:
     """A timed-out exec's process is killed: hung probes must not pile up in the container."""
     container_id = await ws.start()
-    try:
-        await ws.cri.exec_sync(container_id, ["sh", "-c", "echo $$ > /tmp/probe.pid; exec sleep 30"], exec_timeout=1)
-    except CRIError:
-        pass
+    with contextlib.suppress(CRIError):
+        await ws.cri.exec_sync(
+            container_id, ["sh", "-c", "echo $$ > /tmp/probe.pid; exec sleep 30"], exec_timeout=1
+        )
 
     async def gone() -> bool | None:
-        alive = await sh(ws.cri, container_id, "kill -0 $(cat /tmp/probe.pid) 2>/dev/null && echo yes || echo no")
+        alive = await sh(
+            ws.cri, container_id, "kill -0 $(cat /tmp/probe.pid) 2>/dev/null && echo yes || echo no"
+        )
         return True if alive == "no" else None
 
     from conformance.workspace import wait_for

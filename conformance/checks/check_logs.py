@@ -20,7 +20,9 @@ TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\
 def _parse(text: str) -> list[re.Match[str]]:
     lines = text.splitlines()
     parsed = [LINE.fullmatch(line) for line in lines]
-    assert all(parsed), f"lines not in CRI format: {[ln for ln, m in zip(lines, parsed, strict=True) if not m]}"
+    assert all(parsed), (
+        f"lines not in CRI format: {[ln for ln, m in zip(lines, parsed, strict=True) if not m]}"
+    )
     return [m for m in parsed if m]
 
 
@@ -32,7 +34,10 @@ async def _logged(ws: Workspace, script: str, *, until: str, tty: bool = False) 
 async def test_stdout_full_lines(ws: Workspace) -> None:
     """stdout lines are logged as '<ts> stdout F <text>': kubectl logs parses exactly this."""
     lines = await _logged(ws, "echo one; echo two", until="end-mark")
-    assert [(m["stream"], m["tag"], m["text"]) for m in lines[:2]] == [("stdout", "F", "one"), ("stdout", "F", "two")]
+    assert [(m["stream"], m["tag"], m["text"]) for m in lines[:2]] == [
+        ("stdout", "F", "one"),
+        ("stdout", "F", "two"),
+    ]
 
 
 async def test_stderr_tagged(ws: Workspace) -> None:

@@ -35,7 +35,9 @@ async def _run(*argv: str) -> None:
 
 
 def _mount(host: Path, *, readonly: bool = False, propagation: P = P.PROPAGATION_PRIVATE) -> d.Mount:
-    return d.Mount(container_path="/mnt/host", host_path=str(host), readonly=readonly, propagation=propagation)
+    return d.Mount(
+        container_path="/mnt/host", host_path=str(host), readonly=readonly, propagation=propagation
+    )
 
 
 async def test_bind_mount_read_write(ws: Workspace, host_dir: Path) -> None:
@@ -106,8 +108,13 @@ async def test_propagation_bidirectional(ws: Workspace, host_dir: Path) -> None:
     await _run("mount", "--bind", str(host_dir), str(host_dir))
     try:
         await _run("mount", "--make-rshared", str(host_dir))
-        pod = await ws.run_pod(linux=d.LinuxPodSandboxConfig(security_context=d.LinuxSandboxSecurityContext(
-            privileged=True, namespace_options=d.NamespaceOption(pid=d.NamespaceMode.CONTAINER))))
+        pod = await ws.run_pod(
+            linux=d.LinuxPodSandboxConfig(
+                security_context=d.LinuxSandboxSecurityContext(
+                    privileged=True, namespace_options=d.NamespaceOption(pid=d.NamespaceMode.CONTAINER)
+                )
+            )
+        )
         mount = _mount(host_dir, propagation=P.PROPAGATION_BIDIRECTIONAL)
         container_id = await ws.start(pod, mounts=(mount,), linux=security(privileged=True))
         await sh(ws.cri, container_id, "mkdir -p /mnt/host/sub && mount -t tmpfs tk-conf-bidi /mnt/host/sub")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ async def _http_get(host: str, port: int) -> str | None:
         writer.close()
 
 
-async def _web_pod(ws: Workspace, **kwargs: object) -> tuple[Pod, str]:
+async def _web_pod(ws: Workspace, **kwargs: Any) -> tuple[Pod, str]:
     pod = await ws.run_pod(**kwargs)
     await ws.start(pod, name="web", image=images.WEB, command=())
     network = (await ws.sandbox_status(pod.id)).network
@@ -59,7 +60,9 @@ async def test_dns_servers(ws: Workspace) -> None:
 
 async def test_dns_searches(ws: Workspace) -> None:
     """dns_config searches are written to resolv.conf: short service names resolve."""
-    pod = await ws.run_pod(dns=d.DNSConfig(servers=("10.211.0.10",), searches=("ns.svc.cluster.local", "svc")))
+    pod = await ws.run_pod(
+        dns=d.DNSConfig(servers=("10.211.0.10",), searches=("ns.svc.cluster.local", "svc"))
+    )
     text = await sh(ws.cri, await ws.start(pod), "cat /etc/resolv.conf")
     assert "search ns.svc.cluster.local svc" in text
 
@@ -78,7 +81,9 @@ async def test_safe_sysctl(ws: Workspace) -> None:
 
 async def test_net_sysctl(ws: Workspace) -> None:
     """A namespaced net sysctl is applied inside the pod only: ip_unprivileged_port_start is common."""
-    pod = await ws.run_pod(linux=d.LinuxPodSandboxConfig(sysctls={"net.ipv4.ip_unprivileged_port_start": "0"}))
+    pod = await ws.run_pod(
+        linux=d.LinuxPodSandboxConfig(sysctls={"net.ipv4.ip_unprivileged_port_start": "0"})
+    )
     value = await sh(ws.cri, await ws.start(pod), "cat /proc/sys/net/ipv4/ip_unprivileged_port_start")
     assert value == "0"
 

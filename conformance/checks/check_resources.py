@@ -19,7 +19,11 @@ def _linux(resources: d.LinuxContainerResources) -> d.LinuxContainerConfig:
 
 
 async def _cgroup(ws: Workspace, container_id: str, controller: str, name: str) -> str:
-    return await sh(ws.cri, container_id, f"cat /sys/fs/cgroup/{controller}/{name} 2>/dev/null || cat /sys/fs/cgroup/{name}")
+    return await sh(
+        ws.cri,
+        container_id,
+        f"cat /sys/fs/cgroup/{controller}/{name} 2>/dev/null || cat /sys/fs/cgroup/{name}",
+    )
 
 
 @pytest.mark.needs("processes")
@@ -48,7 +52,9 @@ async def test_cpu_shares_applied(ws: Workspace) -> None:
 async def test_update_memory_limit_takes_effect(ws: Workspace) -> None:
     """UpdateContainerResources changes the running container's memory limit: in-place resize."""
     container_id = await ws.start(linux=_linux(d.LinuxContainerResources(memory_limit_in_bytes=64 * MIB)))
-    await ws.cri.update_container_resources(container_id, d.LinuxContainerResources(memory_limit_in_bytes=96 * MIB))
+    await ws.cri.update_container_resources(
+        container_id, d.LinuxContainerResources(memory_limit_in_bytes=96 * MIB)
+    )
     assert int(await _cgroup(ws, container_id, "memory", "memory.limit_in_bytes")) == 96 * MIB
 
 
@@ -74,7 +80,9 @@ async def test_status_reports_resources(ws: Workspace) -> None:
 async def test_status_reports_updated_resources(ws: Workspace) -> None:
     """After UpdateContainerResources the status shows the new limits: resize completion is read so."""
     container_id = await ws.start(linux=_linux(d.LinuxContainerResources(memory_limit_in_bytes=64 * MIB)))
-    await ws.cri.update_container_resources(container_id, d.LinuxContainerResources(memory_limit_in_bytes=80 * MIB))
+    await ws.cri.update_container_resources(
+        container_id, d.LinuxContainerResources(memory_limit_in_bytes=80 * MIB)
+    )
     status = await ws.status(container_id)
     assert status.resources and status.resources.linux
     assert status.resources.linux.memory_limit_in_bytes == 80 * MIB

@@ -65,7 +65,9 @@ async def test_status_is_stable(cri: CRIClient) -> None:
     assert first.status == second.status
 
 
-@pytest.mark.deviation("containerd", "1.6", reason="runtime_handlers arrived in containerd 1.7 (cri-api 0.29)")
+@pytest.mark.deviation(
+    "containerd", "1.6", reason="runtime_handlers arrived in containerd 1.7 (cri-api 0.29)"
+)
 async def test_status_lists_default_handler(cri: CRIClient) -> None:
     """Status lists the runtime handlers with their features: the kubelet reports them on the node."""
     handlers = (await cri.status()).runtime_handlers
@@ -100,14 +102,18 @@ async def test_update_runtime_config_empty(cri: CRIClient) -> None:
     assert (await cri.version()).runtime_api_version == "v1"
 
 
-@pytest.mark.deviation("containerd", "1.6", reason="ListMetricDescriptors is UNIMPLEMENTED before containerd 1.7")
+@pytest.mark.deviation(
+    "containerd", "1.6", reason="ListMetricDescriptors is UNIMPLEMENTED before containerd 1.7"
+)
 async def test_list_metric_descriptors(cri: CRIClient) -> None:
     """ListMetricDescriptors answers (possibly empty): the kubelet's CRI metrics path calls it."""
     descriptors = await cri.list_metric_descriptors()
     assert all(desc.name for desc in descriptors)
 
 
-@pytest.mark.deviation("containerd", "1.6", reason="ListPodSandboxMetrics is UNIMPLEMENTED before containerd 1.7")
+@pytest.mark.deviation(
+    "containerd", "1.6", reason="ListPodSandboxMetrics is UNIMPLEMENTED before containerd 1.7"
+)
 async def test_list_pod_sandbox_metrics(cri: CRIClient) -> None:
     """ListPodSandboxMetrics answers: the kubelet's /metrics/cadvisor replacement relies on it."""
     metrics = await cri.list_pod_sandbox_metrics()

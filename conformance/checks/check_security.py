@@ -108,9 +108,13 @@ async def test_writable_rootfs_by_default(ws: Workspace) -> None:
 
 async def test_privileged_can_mount(ws: Workspace) -> None:
     """A privileged container can mount filesystems: privileged pods (CNI, CSI) need that."""
-    pod = await ws.run_pod(linux=d.LinuxPodSandboxConfig(
-        security_context=d.LinuxSandboxSecurityContext(privileged=True,
-                                                       namespace_options=d.NamespaceOption(pid=CONTAINER))))
+    pod = await ws.run_pod(
+        linux=d.LinuxPodSandboxConfig(
+            security_context=d.LinuxSandboxSecurityContext(
+                privileged=True, namespace_options=d.NamespaceOption(pid=CONTAINER)
+            )
+        )
+    )
     container_id = await ws.start(pod, linux=security(privileged=True))
     assert await exit_code(ws.cri, container_id, "mkdir -p /mnt/t && mount -t tmpfs none /mnt/t") == 0
 
@@ -123,9 +127,13 @@ async def test_unprivileged_cannot_mount(ws: Workspace) -> None:
 
 async def test_privileged_has_all_capabilities(ws: Workspace) -> None:
     """A privileged container has CAP_SYS_ADMIN: privileged means every capability."""
-    pod = await ws.run_pod(linux=d.LinuxPodSandboxConfig(
-        security_context=d.LinuxSandboxSecurityContext(privileged=True,
-                                                       namespace_options=d.NamespaceOption(pid=CONTAINER))))
+    pod = await ws.run_pod(
+        linux=d.LinuxPodSandboxConfig(
+            security_context=d.LinuxSandboxSecurityContext(
+                privileged=True, namespace_options=d.NamespaceOption(pid=CONTAINER)
+            )
+        )
+    )
     container_id = await ws.start(pod, linux=security(privileged=True))
     assert await _cap_eff(ws, container_id) & (1 << CAP_SYS_ADMIN)
 

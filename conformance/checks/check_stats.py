@@ -74,7 +74,11 @@ async def test_list_stats_filter_by_pod(ws: Workspace) -> None:
     """ListContainerStats filtered by sandbox answers that pod's containers: per-pod summaries."""
     first, second = await ws.run_pod(), await ws.run_pod()
     mine, other = await ws.start(first), await ws.start(second)
-    listed = {s.attributes.id for s in await ws.cri.list_container_stats(d.ContainerStatsFilter(pod_sandbox_id=first.id)) if s.attributes}
+    listed = {
+        s.attributes.id
+        for s in await ws.cri.list_container_stats(d.ContainerStatsFilter(pod_sandbox_id=first.id))
+        if s.attributes
+    }
     assert mine in listed and other not in listed
 
 
@@ -84,7 +88,11 @@ async def test_list_stats_filter_by_label(ws: Workspace) -> None:
     picked = await ws.start(pod, name="picked", labels={"tk/stats": "yes"})
     other = await ws.start(pod, name="other")
     selector = {"tk/stats": "yes"}
-    listed = {s.attributes.id for s in await ws.cri.list_container_stats(d.ContainerStatsFilter(label_selector=selector)) if s.attributes}
+    listed = {
+        s.attributes.id
+        for s in await ws.cri.list_container_stats(d.ContainerStatsFilter(label_selector=selector))
+        if s.attributes
+    }
     assert picked in listed and other not in listed
 
 

@@ -131,9 +131,13 @@ StreamAcceptor = Callable[[SpdyStream], bool]
 class SpdySession:
     """Runs the frame loop; new streams are handed to ``accept`` (False refuses them)."""
 
-    def __init__(self, transport: ByteTransport, *, accept: StreamAcceptor) -> None:
+    def __init__(self, transport: ByteTransport, *, accept: StreamAcceptor, client: bool = False) -> None:
+        """``client=True``: this side opens streams (odd ids) with ``open_stream``."""
         self._transport = transport
         self._accept = accept
+        self._client = client
+        self._next_stream_id = 1
+        self._replies: dict[int, asyncio.Event] = {}
         self._parser = FrameParser()
         self._writer = FrameWriter()
         self._write_lock = asyncio.Lock()
@@ -199,9 +203,11 @@ class SpdySession:
             case DataFrame():
                 await self._data(frame)
             case Ping():
-                if frame.ping_id % 2 == 1:  # a client ping; even ids would be answers to ours
+                if frame.ping_id % 2 == (0 if self._client else 1):  # the peer's ping, not an answer to ours
                     await self.send(frame)
             case RstStream():
+                if (waiting := self._replies.pop(frame.stream_id, None)) is not None:
+                    waiting.set()
                 stream = self._streams.pop(frame.stream_id, None)
                 if stream is not None:
                     stream.local_closed = True
@@ -216,12 +222,38 @@ class SpdySession:
             case GoAway():
                 self.goaway_received.set()
             case SynReply():
-                raise SpdyProtocolError(
-                    f"SYN_REPLY for stream {frame.stream_id}, which the server never opened"
-                )
+                self._replied(frame)
+
+    async def open_stream(self, headers: HeaderList, *, timeout: float = 30.0) -> SpdyStream:
+        """Client side: SYN_STREAM, then wait for the SYN_REPLY."""
+        stream_id, self._next_stream_id = self._next_stream_id, self._next_stream_id + 2
+        stream = SpdyStream(self, stream_id, headers, remote_closed=False)
+        self._streams[stream_id] = stream
+        replied = self._replies[stream_id] = asyncio.Event()
+        await self.send(SynStream(stream_id=stream_id, headers=headers))
+        waiters = [asyncio.create_task(replied.wait()), asyncio.create_task(self.closed.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if not replied.is_set() or stream_id not in self._streams:
+            raise ConnectionResetError(f"stream {stream_id} was refused or the session ended")
+        return stream
+
+    def _replied(self, frame: SynReply) -> None:
+        replied = self._replies.pop(frame.stream_id, None)
+        if replied is None:
+            raise SpdyProtocolError(f"SYN_REPLY for stream {frame.stream_id}, which this side never opened")
+        replied.set()
+        if frame.fin and frame.stream_id in self._streams:
+            self._streams[frame.stream_id]._remote_done()
 
     async def _open_stream(self, frame: SynStream) -> None:
         stream_id = frame.stream_id
+        if self._client:
+            await self.send(RstStream(stream_id=stream_id, status=RstStatus.REFUSED_STREAM))
+            return
         if stream_id % 2 == 0 or stream_id <= self._last_stream_id:
             raise SpdyProtocolError(f"SYN_STREAM with stream id {stream_id} after {self._last_stream_id}")
         self._last_stream_id = stream_id

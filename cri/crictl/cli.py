@@ -7,7 +7,6 @@ imported when the subcommand runs.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import Any, NoReturn
 
 PROG = "crictl"
@@ -58,9 +57,6 @@ def _filters(parser: argparse.ArgumentParser) -> None:
         "-l", "--latest", action="store_true", help="Show the most recently created container"
     )
     parser.add_argument("--namespace", default="", help="Filter by pod namespace regular expression pattern")
-
-
-Builder = Callable[["argparse._SubParsersAction[_Parser]"], None]
 
 
 def _containers(sub: argparse._SubParsersAction[_Parser]) -> None:

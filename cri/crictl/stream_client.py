@@ -1,9 +1,9 @@
-"""The client side of CRI streaming for exec and attach: channels over WebSocket (or SPDY).
+"""The client side of CRI streaming for exec and attach, whichever the transport.
 
-WebSocket offers ``v5.channel.k8s.io`` then ``v4.channel.k8s.io``: each message is a channel byte
-(0 stdin, 1 stdout, 2 stderr, 3 error, 4 resize; v5 adds 255 = close a channel) and the data. The
-session ends with a ``metav1.Status`` on the error channel: Success, or a Failure whose
-``NonZeroExitCode`` cause carries the exit code.
+What both transports share: the user's terminal (raw mode, sizes, stdin, the detach keys) and the
+``metav1.Status`` that ends a session (Success, or a Failure whose ``NonZeroExitCode`` cause carries
+the exit code). ``spdy_transport`` (crictl's default) and ``ws_transport`` (``v5.channel.k8s.io``,
+falling back to ``v4``) carry the channels.
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ from collections.abc import Callable
 
 from cri.streaming.spdy.frames import (
     DEFAULT_WINDOW,
-    MAX_STREAM_ID,
     MAX_WINDOW,
     DataFrame,
     Frame,
@@ -46,7 +45,7 @@ MAX_STREAMS = 1000
 
 
 class SpdyStream:
-    """One client-opened stream: read what the client sends, write what it should get."""
+    """One stream: read what the peer sends on it, write what the peer should get."""
 
     def __init__(
         self, session: SpdySession, stream_id: int, headers: HeaderList, *, remote_closed: bool
@@ -324,7 +323,7 @@ class SpdySession:
         self._session_send_window -= size
 
     async def consumed(self, stream: SpdyStream, size: int) -> None:
-        """Give the client its window back once we took data off a stream."""
+        """Give a flow-controlling peer its window back once we took data off a stream."""
         if self._peer_flow_control and not self.closed.is_set():
             with contextlib.suppress(ConnectionError):
                 await self.send(WindowUpdate(stream_id=stream.stream_id, delta=size))
@@ -339,7 +338,3 @@ def _grow(window: int, delta: int, what: str) -> int:
     if grown > MAX_WINDOW:
         raise SpdyProtocolError(f"WINDOW_UPDATE overflows the send window of {what}")
     return grown
-
-
-def valid_stream_id(stream_id: int) -> bool:
-    return 0 < stream_id <= MAX_STREAM_ID

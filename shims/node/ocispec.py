@@ -227,7 +227,12 @@ def build_mounts(inputs: SpecInputs) -> list[dict[str, Any]]:
 
 def _user_mount(mount: d.Mount) -> dict[str, Any]:
     options = ["rbind", PROPAGATION_OPTIONS[mount.propagation], "ro" if mount.readonly else "rw"]
-    return {"destination": mount.container_path, "type": "bind", "source": mount.host_path, "options": options}
+    return {
+        "destination": mount.container_path,
+        "type": "bind",
+        "source": mount.host_path,
+        "options": options,
+    }
 
 
 def rootfs_propagation(config: d.ContainerConfig) -> str:
@@ -273,7 +278,9 @@ def build_resources(resources: d.LinuxContainerResources, *, privileged: bool) -
     if cpu:
         out["cpu"] = cpu
     if resources.hugepage_limits:
-        out["hugepageLimits"] = [{"pageSize": h.page_size, "limit": h.limit} for h in resources.hugepage_limits]
+        out["hugepageLimits"] = [
+            {"pageSize": h.page_size, "limit": h.limit} for h in resources.hugepage_limits
+        ]
     return out
 
 

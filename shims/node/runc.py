@@ -25,7 +25,9 @@ class Runc:
     def argv(self, *args: str) -> list[str]:
         return [str(self.binary), "--root", str(self.root), *args]
 
-    async def run(self, *args: str, stdin: bytes | None = None, timeout: float = RUNC_TIMEOUT_SECONDS) -> bytes:
+    async def run(
+        self, *args: str, stdin: bytes | None = None, timeout: float = RUNC_TIMEOUT_SECONDS
+    ) -> bytes:
         process = await asyncio.create_subprocess_exec(
             *self.argv(*args),
             stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
@@ -64,7 +66,9 @@ class Runc:
     async def update(self, container_id: str, resources: dict[str, Any]) -> None:
         await self.run("update", "--resources", "-", container_id, stdin=json.dumps(resources).encode())
 
-    def exec_argv(self, container_id: str, process_file: Path, *, pid_file: Path, tty: bool = False) -> list[str]:
+    def exec_argv(
+        self, container_id: str, process_file: Path, *, pid_file: Path, tty: bool = False
+    ) -> list[str]:
         return self.argv(
             "exec", *(["--tty"] if tty else []), "--pid-file", str(pid_file),
             "--process", str(process_file), container_id,

@@ -26,9 +26,7 @@ def runtime_default_profile() -> dict[str, Any]:
     return {
         "defaultAction": "SCMP_ACT_ALLOW",
         "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
-        "syscalls": [
-            {"names": list(RUNTIME_DEFAULT_DENIED), "action": "SCMP_ACT_ERRNO", "errnoRet": EPERM}
-        ],
+        "syscalls": [{"names": list(RUNTIME_DEFAULT_DENIED), "action": "SCMP_ACT_ERRNO", "errnoRet": EPERM}],
     }
 
 

@@ -1,0 +1,52 @@
+"""Mounts the node makes for containers: overlayfs root filesystems and per-pod /dev/shm tmpfs."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from cri.errors import InvalidArgument
+from shims.node.namespaces import unmount
+
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x2, 0x4, 0x8
+SHM_SIZE = "64m"
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _mount(source: str, target: Path, fstype: str, flags: int, data: str) -> None:
+    if _libc.mount(source.encode(), os.fsencode(str(target)), fstype.encode(), flags, data.encode()) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount {fstype} on {target}: {os.strerror(errno)}")
+
+
+def mount_overlay(lower_dirs: Sequence[Path], *, directory: Path) -> Path:
+    """Blocking: ``directory/rootfs`` = overlay of ``lower_dirs`` (top first) with upper/work beside it."""
+    rootfs, upper, work = directory / "rootfs", directory / "upper", directory / "work"
+    for path in (rootfs, upper, work):
+        path.mkdir(parents=True, exist_ok=True)
+    lowers = ":".join(str(p) for p in lower_dirs)
+    _mount("overlay", rootfs, "overlay", 0, f"lowerdir={lowers},upperdir={upper},workdir={work}")
+    return rootfs
+
+
+def mount_shm(target: Path) -> None:
+    """Blocking: a fresh tmpfs for a pod's /dev/shm."""
+    target.mkdir(parents=True, exist_ok=True)
+    _mount("shm", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, f"mode=1777,size={SHM_SIZE}")
+
+
+def unmount_tree(paths: Sequence[Path]) -> None:
+    for path in paths:
+        unmount(path)
+
+
+def resolve_host_path(host_path: str) -> str:
+    """A bind mount's host path with symlinks resolved; it must exist."""
+    if not host_path:
+        raise InvalidArgument("mount host_path is empty")
+    resolved = os.path.realpath(host_path)
+    if not os.path.exists(resolved):
+        raise InvalidArgument(f"mount host path {host_path!r} does not exist")
+    return resolved

@@ -1,0 +1,202 @@
+"""RuncRuntime: ``cri.backend.RuntimeBackend`` over conmon + runc, CNI and pinned namespaces."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+from collections.abc import AsyncIterator
+
+from cri import domain as d
+from cri.backend import CheckpointSpec, SandboxResourcesUpdate
+from cri.errors import FailedPrecondition, Unimplemented
+from cri.filters import filter_containers, filter_sandboxes, labels_match
+from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
+from shims.node import cgroups
+from shims.node.ocispec import build_resources
+from shims.runc.containers import ContainerOps
+from shims.runc.execsync import exec_sync
+from shims.runc.records import ContainerRecord, SandboxRecord
+from shims.runc.sandboxes import SandboxOps
+from tinykube import __version__
+
+RUNNING = d.ContainerState.CONTAINER_RUNNING
+
+
+class RuncRuntime(SandboxOps, ContainerOps):
+    async def pod_sandbox_status(self, pod_sandbox_id: str, *, verbose: bool) -> d.PodSandboxStatusResult:
+        record = self.sandbox(pod_sandbox_id)
+        info = {"info": json.dumps({"netns": record.netns, "cgroupParent": record.cgroup_parent,
+                                    "cniResult": record.cni_result})} if verbose else {}  # fmt: skip
+        return d.PodSandboxStatusResult(status=record.status(), info=info)
+
+    async def list_pod_sandbox(self, filter_: d.PodSandboxFilter | None) -> list[d.PodSandbox]:
+        return filter_sandboxes((s.view() for s in self.sandboxes.values()), filter_)
+
+    async def update_pod_sandbox_resources(self, update: SandboxResourcesUpdate) -> None:
+        self.sandbox(update.pod_sandbox_id)
+
+    async def list_containers(self, filter_: d.ContainerFilter | None) -> list[d.Container]:
+        return filter_containers((c.view() for c in self.containers.values()), filter_)
+
+    async def container_status(self, container_id: str, *, verbose: bool) -> d.ContainerStatusResult:
+        record = self.container(container_id)
+        info = {"info": json.dumps({"pid": record.pid, "conmonPid": record.conmon_pid,
+                                    "cgroupsPath": record.cgroups_path})} if verbose else {}  # fmt: skip
+        return d.ContainerStatusResult(status=record.status(), info=info)
+
+    def _running(self, container_id: str) -> ContainerRecord:
+        record = self.container(container_id)
+        if record.state != RUNNING:
+            raise FailedPrecondition(f"container {record.id} is not running")
+        return record
+
+    async def update_container_resources(
+        self, container_id: str, linux: d.LinuxContainerResources | None, annotations: dict[str, str]
+    ) -> None:
+        record = self.container(container_id)
+        if linux is None:
+            return
+        resources = build_resources(linux, privileged=False)
+        resources.pop("devices", None)
+        if record.state in (RUNNING, d.ContainerState.CONTAINER_CREATED):
+            await self.runc.update(record.id, resources)
+        self.commit(dataclasses.replace(record, resources=linux))
+
+    async def reopen_container_log(self, container_id: str) -> None:
+        record = self._running(container_id)
+        if not record.log_path:
+            return
+        ctl = self.conmon_view(record).ctl_path
+        await asyncio.to_thread(_write_ctl, ctl, "2 0 0\n")
+
+    async def exec_sync(self, container_id: str, cmd: tuple[str, ...], *, timeout: int) -> d.ExecSyncResult:
+        record = self._running(container_id)
+        return await exec_sync(self.runc, record.id, self.paths.bundle(record.id), cmd, timeout=timeout)
+
+    async def exec(self, spec: ExecSpec) -> str:
+        self._running(spec.container_id)
+        raise Unimplemented("streaming exec is not wired into the runc shim yet")
+
+    async def attach(self, spec: AttachSpec) -> str:
+        self._running(spec.container_id)
+        raise Unimplemented("streaming attach is not wired into the runc shim yet")
+
+    async def port_forward(self, spec: PortForwardSpec) -> str:
+        self.sandbox(spec.pod_sandbox_id)
+        raise Unimplemented("port-forward is not wired into the runc shim yet")
+
+    async def checkpoint_container(self, spec: CheckpointSpec) -> None:
+        self.container(spec.container_id)
+        raise Unimplemented("checkpointing needs CRIU, which is not installed")
+
+    # stats
+    def _container_stats(self, record: ContainerRecord) -> d.ContainerStats:
+        sample = cgroups.sample(record.cgroups_path)
+        upper = self.paths.container_root(record.id) / "upper"
+        used, inodes = _disk_usage(upper)
+        return d.ContainerStats(
+            attributes=d.ContainerAttributes(id=record.id, metadata=record.metadata,
+                                             labels=record.config.labels, annotations=record.config.annotations),
+            cpu=sample.cpu, memory=sample.memory,
+            writable_layer=d.FilesystemUsage(timestamp=sample.cpu.timestamp,
+                                             fs_id=d.FilesystemIdentifier(mountpoint=str(upper)),
+                                             used_bytes=used, inodes_used=inodes),
+        )  # fmt: skip
+
+    def _sandbox_stats(self, record: SandboxRecord) -> d.PodSandboxStats:
+        containers = tuple(
+            self._container_stats(c)
+            for c in self.containers.values()
+            if c.sandbox_id == record.id and c.state == RUNNING
+        )
+        sample = cgroups.sample(record.cgroup_parent)
+        return d.PodSandboxStats(
+            attributes=d.PodSandboxAttributes(id=record.id, metadata=record.metadata,
+                                              labels=record.config.labels, annotations=record.config.annotations),
+            linux=d.LinuxPodSandboxStats(
+                cpu=sample.cpu, memory=sample.memory, containers=containers,
+                process=d.ProcessUsage(timestamp=sample.cpu.timestamp, process_count=sample.process_count),
+            ),
+        )  # fmt: skip
+
+    async def container_stats(self, container_id: str) -> d.ContainerStats:
+        return await asyncio.to_thread(self._container_stats, self.container(container_id))
+
+    async def list_container_stats(self, filter_: d.ContainerStatsFilter | None) -> list[d.ContainerStats]:
+        f = filter_ or d.ContainerStatsFilter()
+        chosen = [
+            c for c in self.containers.values()
+            if c.state == RUNNING and c.id.startswith(f.id) and c.sandbox_id.startswith(f.pod_sandbox_id)
+            and labels_match(f.label_selector, c.config.labels)
+        ]  # fmt: skip
+        return await asyncio.to_thread(lambda: [self._container_stats(c) for c in chosen])
+
+    async def pod_sandbox_stats(self, pod_sandbox_id: str) -> d.PodSandboxStats:
+        return await asyncio.to_thread(self._sandbox_stats, self.sandbox(pod_sandbox_id))
+
+    async def list_pod_sandbox_stats(
+        self, filter_: d.PodSandboxStatsFilter | None
+    ) -> list[d.PodSandboxStats]:
+        f = filter_ or d.PodSandboxStatsFilter()
+        chosen = [s for s in self.sandboxes.values()
+                  if s.ready and s.id.startswith(f.id) and labels_match(f.label_selector, s.config.labels)]  # fmt: skip
+        return await asyncio.to_thread(lambda: [self._sandbox_stats(s) for s in chosen])
+
+    async def list_metric_descriptors(self) -> list[d.MetricDescriptor]:
+        return []
+
+    async def list_pod_sandbox_metrics(self) -> list[d.PodSandboxMetrics]:
+        return []
+
+    # runtime
+    async def version(self) -> d.RuntimeVersion:
+        return d.RuntimeVersion(version="0.1.0", runtime_name="tinykube-runc", runtime_version=__version__,
+                                runtime_api_version="v1")  # fmt: skip
+
+    async def status(self, *, verbose: bool) -> d.StatusResult:
+        network = await asyncio.to_thread(self.network)
+        network_condition = d.RuntimeCondition(type="NetworkReady", status=True) if network else d.RuntimeCondition(
+            type="NetworkReady", status=False, reason="NetworkPluginNotReady",
+            message=f"no CNI network config in {self.config.cni_conf_dir}",
+        )  # fmt: skip
+        info = {"config": json.dumps({"backend": "runc", "podCIDR": self.pod_cidr,
+                                      "cniConfig": str(network.source) if network else ""})} if verbose else {}  # fmt: skip
+        return d.StatusResult(
+            status=d.RuntimeStatus(conditions=(d.RuntimeCondition(type="RuntimeReady", status=True), network_condition)),
+            info=info,
+            runtime_handlers=(d.RuntimeHandler(name="", features=d.RuntimeHandlerFeatures()),
+                              d.RuntimeHandler(name="runc", features=d.RuntimeHandlerFeatures())),
+            features=d.RuntimeFeatures(supplemental_groups_policy=True),
+        )  # fmt: skip
+
+    async def runtime_config(self) -> d.RuntimeConfigInfo:
+        return d.RuntimeConfigInfo(linux=d.LinuxRuntimeConfiguration(cgroup_driver=d.CgroupDriver.CGROUPFS))
+
+    async def update_runtime_config(self, config: d.RuntimeConfig) -> None:
+        if config.network_config is not None:
+            self.pod_cidr = config.network_config.pod_cidr
+
+    def container_events(self) -> AsyncIterator[d.ContainerEvent]:
+        return self.events.subscribe()
+
+
+def _write_ctl(path: os.PathLike[str], line: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
+def _disk_usage(path: os.PathLike[str]) -> tuple[int, int]:
+    used = inodes = 0
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in filenames + dirnames:
+            inodes += 1
+            try:
+                used += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+            except OSError:
+                continue
+    return used, inodes

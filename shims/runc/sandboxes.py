@@ -1,0 +1,155 @@
+"""RunPodSandbox, StopPodSandbox, RemovePodSandbox: pinned namespaces, pod files, /dev/shm and CNI."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+import time
+from pathlib import Path
+
+from cri import domain as d
+from cri.errors import FailedPrecondition, InvalidArgument
+from cri.ids import new_id, sandbox_name
+from shims.node import cgroups, cni, mounts, namespaces
+from shims.runc.podfiles import PodFilePaths, write_pod_files
+from shims.runc.records import SandboxRecord
+from shims.runc.state import RuncState, log
+
+NODE = d.NamespaceMode.NODE
+EVENT = d.ContainerEventType
+STOP_KILL_TIMEOUT = 0
+
+
+class SandboxOps(RuncState):
+    def network(self) -> cni.NetworkList | None:
+        return cni.find_network(self.config.cni_conf_dir)
+
+    def attachment(self, record: SandboxRecord, *, netns: str) -> cni.Attachment:
+        return cni.Attachment(
+            container_id=record.id, netns=netns, pod_name=record.metadata.name,
+            pod_namespace=record.metadata.namespace, port_mappings=record.config.port_mappings,
+            dns=record.config.dns_config,
+        )  # fmt: skip
+
+    async def run_pod_sandbox(self, config: d.PodSandboxConfig, *, runtime_handler: str) -> str:
+        meta = config.metadata
+        assert meta is not None
+        if runtime_handler not in ("", "runc"):
+            raise InvalidArgument(f"unknown runtime handler {runtime_handler!r}; this runtime has only runc")
+        name = sandbox_name(meta.name, meta.namespace, meta.uid, meta.attempt)
+        sandbox_id = await self.sandbox_names.create(
+            name, lambda: self._make_sandbox(config, runtime_handler)
+        )
+        return sandbox_id
+
+    async def _make_sandbox(self, config: d.PodSandboxConfig, runtime_handler: str) -> str:
+        options = _namespace_options(config)
+        network = None if options.network == NODE else await asyncio.to_thread(self.network)
+        if options.network != NODE and network is None:
+            raise FailedPrecondition(f"network plugin not ready: no CNI config in {self.config.cni_conf_dir}")
+        sandbox_id = new_id()
+        directory = self.paths.sandbox_dir(sandbox_id)
+        parent = config.linux.cgroup_parent if config.linux and config.linux.cgroup_parent else ""
+        record = SandboxRecord(
+            id=sandbox_id, config=config, runtime_handler=runtime_handler, created_at=time.time_ns(),
+            cgroup_parent=parent or f"{self.config.cgroup_parent}/{sandbox_id}",
+            netns=str(directory / "ns" / "net") if options.network != NODE else "",
+            ipc_ns=str(directory / "ns" / "ipc") if options.ipc != NODE else "",
+            uts_ns=str(directory / "ns" / "uts") if options.network != NODE else "",
+        )  # fmt: skip
+        self.commit(record)
+        try:
+            record = await self._set_up(record, network)
+        except BaseException:
+            await asyncio.shield(self._tear_down(record, remove=True))
+            raise
+        self.commit(record)
+        log.info("pod sandbox ready id=%s name=%s ips=%s", record.id, record.metadata.name, record.ips)
+        self.publish(record.id, EVENT.CONTAINER_CREATED_EVENT)
+        self.publish(record.id, EVENT.CONTAINER_STARTED_EVENT)
+        return record.id
+
+    async def _set_up(self, record: SandboxRecord, network: cni.NetworkList | None) -> SandboxRecord:
+        directory = self.paths.sandbox_dir(record.id)
+        hostname = record.config.hostname or record.metadata.name
+        files = PodFilePaths.under(directory)
+        if record.netns or record.ipc_ns or record.uts_ns:
+            await namespaces.pin(
+                directory / "ns", network=bool(record.netns), ipc=bool(record.ipc_ns),
+                uts=bool(record.uts_ns), hostname=hostname,
+            )  # fmt: skip
+        if record.ipc_ns:
+            await asyncio.to_thread(mounts.mount_shm, files.shm)
+        ips: tuple[str, ...] = ()
+        if network is not None and record.netns:
+            record = dataclasses.replace(record, network_attached=True)
+            self.commit(record)
+            result = await cni.add(
+                network, self.attachment(record, netns=record.netns), bin_dirs=self.config.cni_bin_dirs
+            )
+            ips = result.ips
+            record = dataclasses.replace(record, ips=ips, cni_result=dict(result.raw))
+        await asyncio.to_thread(write_pod_files, files, record.config, hostname=hostname, ips=ips)
+        return record
+
+    async def _tear_down(self, record: SandboxRecord, *, remove: bool) -> None:
+        """Release the network (CNI DEL even when the netns is gone), namespaces and /dev/shm."""
+        if record.network_attached:
+            network = await asyncio.to_thread(self.network)
+            if network is not None:
+                netns = (
+                    record.netns
+                    if Path(record.netns).exists() and namespaces.is_mountpoint(Path(record.netns))
+                    else ""
+                )
+                try:
+                    await cni.delete(network, self.attachment(record, netns=netns),
+                                     bin_dirs=self.config.cni_bin_dirs, prev_result=record.cni_result or None)  # fmt: skip
+                except cni.CNIError as exc:
+                    log.warning("CNI DEL failed for sandbox %s: %s", record.id, exc.message)
+        directory = self.paths.sandbox_dir(record.id)
+        pins = tuple(Path(p) for p in (record.netns, record.ipc_ns, record.uts_ns) if p)
+        await asyncio.to_thread(namespaces.unpin_paths, pins)
+        await asyncio.to_thread(namespaces.unmount, PodFilePaths.under(directory).shm)
+        if remove:
+            await asyncio.to_thread(shutil.rmtree, directory, True)
+            if record.cgroup_parent.startswith(f"{self.config.cgroup_parent}/"):
+                await asyncio.to_thread(cgroups.remove, record.cgroup_parent)
+            self.store.delete(record)
+
+    async def stop_pod_sandbox(self, pod_sandbox_id: str) -> None:
+        record = self.maybe_sandbox(pod_sandbox_id)
+        if record is None:
+            return
+        for container in [c for c in self.containers.values() if c.sandbox_id == record.id]:
+            await self.stop_container(container.id, timeout=STOP_KILL_TIMEOUT)  # type: ignore[attr-defined]
+        was_ready = record.ready
+        record = dataclasses.replace(self.sandboxes[record.id], ready=False)
+        self.commit(record)
+        await self._tear_down(record, remove=False)
+        if record.network_attached:
+            self.commit(dataclasses.replace(record, network_attached=False))
+        if was_ready:
+            log.info("pod sandbox stopped id=%s", record.id)
+            self.publish(record.id, EVENT.CONTAINER_STOPPED_EVENT)
+
+    async def remove_pod_sandbox(self, pod_sandbox_id: str) -> None:
+        record = self.maybe_sandbox(pod_sandbox_id)
+        if record is None:
+            return
+        await self.stop_pod_sandbox(record.id)
+        for container in [c for c in self.containers.values() if c.sandbox_id == record.id]:
+            await self.remove_container(container.id)  # type: ignore[attr-defined]
+        await self._tear_down(self.sandboxes[record.id], remove=True)
+        self.publish(record.id, EVENT.CONTAINER_DELETED_EVENT)
+        del self.sandboxes[record.id]
+        self.sandbox_names.release(record.id)
+        log.info("pod sandbox removed id=%s", record.id)
+
+
+def _namespace_options(config: d.PodSandboxConfig) -> d.NamespaceOption:
+    linux = config.linux
+    if linux and linux.security_context and linux.security_context.namespace_options:
+        return linux.security_context.namespace_options
+    return d.NamespaceOption()

@@ -1,0 +1,187 @@
+"""The runc runtime's shared in-memory state: records, names, events, paths and exit watchers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cri import domain as d
+from cri.errors import NotFound
+from cri.events import EventHub
+from cri.ids import NameRegistry, resolve_prefix
+from shims.node import conmon
+from shims.node.conmon import ConmonContainer, ConmonSettings
+from shims.node.runc import Runc
+from shims.runc.config import RuncShimConfig
+from shims.runc.images import ImageSource
+from shims.runc.records import ContainerRecord, SandboxRecord, exit_reason
+from shims.runc.store import RecordStore
+
+log = logging.getLogger("shims.runc")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Paths:
+    root: Path
+    state: Path
+
+    def sandbox_dir(self, sandbox_id: str) -> Path:
+        return self.state / "sandboxes" / sandbox_id
+
+    def bundle(self, container_id: str) -> Path:
+        return self.state / "containers" / container_id
+
+    def container_root(self, container_id: str) -> Path:
+        return self.root / "containers" / container_id
+
+    @property
+    def exit_dir(self) -> Path:
+        return self.state / "exits"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.state / "sockets"
+
+
+class RuncState:
+    def __init__(self, config: RuncShimConfig, images: ImageSource) -> None:
+        self.config = config
+        self.images = images
+        self.paths = Paths(root=config.root_dir, state=config.state_dir)
+        self.store = RecordStore(config.state_dir)
+        self.runc = Runc(binary=config.runc, root=config.runc_root)
+        self.conmon = ConmonSettings(conmon=config.conmon, runc=config.runc, runc_root=config.runc_root)
+        self.sandboxes: dict[str, SandboxRecord] = {}
+        self.containers: dict[str, ContainerRecord] = {}
+        self.sandbox_names = NameRegistry("pod sandbox")
+        self.container_names = NameRegistry("container")
+        self.events = EventHub()
+        self.exits: dict[str, asyncio.Future[int]] = {}
+        self._watchers: dict[str, asyncio.Task[None]] = {}
+        self.pod_cidr = ""
+        self.oom_score_adj_floor = int(Path("/proc/self/oom_score_adj").read_text().strip())
+
+    # lookups
+    def sandbox(self, prefix: str) -> SandboxRecord:
+        return self.sandboxes[resolve_prefix(prefix, self.sandboxes, kind="pod sandbox")]
+
+    def container(self, prefix: str) -> ContainerRecord:
+        return self.containers[resolve_prefix(prefix, self.containers, kind="container")]
+
+    def maybe_sandbox(self, prefix: str) -> SandboxRecord | None:
+        with contextlib.suppress(NotFound):
+            return self.sandbox(prefix)
+        return None
+
+    def maybe_container(self, prefix: str) -> ContainerRecord | None:
+        with contextlib.suppress(NotFound):
+            return self.container(prefix)
+        return None
+
+    def commit(self, record: SandboxRecord | ContainerRecord) -> None:
+        self.store.save(record)
+        if isinstance(record, SandboxRecord):
+            self.sandboxes[record.id] = record
+        else:
+            self.containers[record.id] = record
+
+    def publish(self, object_id: str, kind: d.ContainerEventType) -> None:
+        container = self.containers.get(object_id)
+        sandbox_id = container.sandbox_id if container else object_id
+        sandbox = self.sandboxes.get(sandbox_id)
+        self.events.publish(
+            d.ContainerEvent(
+                container_id=object_id,
+                container_event_type=kind,
+                created_at=time.time_ns(),
+                pod_sandbox_status=sandbox.status() if sandbox else None,
+                containers_statuses=tuple(
+                    c.status() for c in self.containers.values() if c.sandbox_id == sandbox_id
+                ),
+            )
+        )
+
+    def conmon_view(self, record: ContainerRecord) -> ConmonContainer:
+        config = record.config
+        return ConmonContainer(
+            id=record.id, name=record.metadata.name, bundle=self.paths.bundle(record.id),
+            log_path=record.log_path, exit_dir=self.paths.exit_dir, socket_dir=self.paths.socket_dir,
+            tty=config.tty, stdin=config.stdin, stdin_once=config.stdin_once,
+        )  # fmt: skip
+
+    # exits
+    def watch_exit(self, record: ContainerRecord) -> None:
+        """Follow the container's conmon; when it ends, record the exit conmon wrote."""
+        if record.id in self._watchers:
+            return
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.exits[record.id] = future
+        self._watchers[record.id] = asyncio.create_task(self._follow(record.id, record.conmon_pid, future))
+
+    async def _follow(self, container_id: str, conmon_pid: int, future: asyncio.Future[int]) -> None:
+        try:
+            await wait_for_pid_exit(conmon_pid)
+            self.record_exit(container_id)
+        finally:
+            self._watchers.pop(container_id, None)
+            if not future.done():
+                record = self.containers.get(container_id)
+                future.set_result(record.exit_code if record else -1)
+
+    def record_exit(self, container_id: str) -> None:
+        record = self.containers.get(container_id)
+        if record is None or record.finished_at:
+            return
+        view = self.conmon_view(record)
+        code = conmon.read_exit_code(view)
+        if code is None:
+            code, finished, message = -1, time.time_ns(), "conmon ended without recording an exit code"
+        else:
+            finished, message = conmon.exit_time_ns(view), ""
+        oom = conmon.oom_killed(view)
+        updated = _exited(record, code=code, finished_at=finished, oom=oom, message=message)
+        self.commit(updated)
+        log.info("container exited id=%s exit_code=%s reason=%s", record.id, code, updated.reason)
+        self.publish(record.id, d.ContainerEventType.CONTAINER_STOPPED_EVENT)
+
+    async def close(self) -> None:
+        for task in list(self._watchers.values()):
+            task.cancel()
+        for task in list(self._watchers.values()):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _exited(
+    record: ContainerRecord, *, code: int, finished_at: int, oom: bool, message: str
+) -> ContainerRecord:
+    import dataclasses
+
+    return dataclasses.replace(
+        record,
+        finished_at=max(finished_at, record.started_at or record.created_at),
+        exit_code=code,
+        reason=exit_reason(code, oom=oom),
+        message=message,
+    )
+
+
+async def wait_for_pid_exit(pid: int) -> None:
+    """Returns when process ``pid`` (not necessarily our child) has ended."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    loop = asyncio.get_running_loop()
+    ended = loop.create_future()
+    loop.add_reader(fd, lambda: ended.done() or ended.set_result(None))
+    try:
+        await ended
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)

@@ -26,6 +26,7 @@ from cri.streaming.conmon import ConmonAttach
 from cri.streaming.netns import dial_in_netns
 from cri.streaming.process import start_process
 from cri.streaming.server import StreamingServer
+from cri.streaming.spdy.client import connect_spdy
 from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
 from tests.streaming.test_replay_spdy import STTY_READ, by_type, recorded_outcome, replay_spdy
 
@@ -278,3 +279,28 @@ async def test_port_forward_into_a_netns_two_connections_10mb_each_way(
     async with asyncio.timeout(120):
         echoed = await asyncio.gather(*(one_connection(payload) for payload in payloads))
     assert echoed == payloads
+
+
+async def test_runc_exec_stdin_round_trip(runc_server: tuple[StreamingServer, RuncRuntime]) -> None:
+    server, _ = runc_server
+    spec = ExecSpec(
+        container_id="c", cmd=("sh", "-c", "cat; exit 7"), tty=False, stdin=True, stdout=True, stderr=True
+    )
+    client = await connect_spdy(server.exec_url(spec), protocols=("v4.channel.k8s.io",))
+    payload = os.urandom(1024 * 1024)
+    try:
+        error = await client.open_stream([("streamtype", "error")])
+        stdin = await client.open_stream([("streamtype", "stdin")])
+        stdout = await client.open_stream([("streamtype", "stdout")])
+        await client.open_stream([("streamtype", "stderr")])
+        await stdin.write(payload)
+        await stdin.close_write()
+        received = b""
+        async with asyncio.timeout(TIMEOUT):
+            while chunk := await stdout.read():
+                received += chunk
+            status = json.loads(await error.read())
+    finally:
+        await client.close()
+    assert received == payload
+    assert status["details"]["causes"] == [{"reason": "ExitCode", "message": "7"}]

@@ -268,3 +268,18 @@ async def test_pull_shows_progress_on_a_terminal_while_it_runs(crictl: Crictl) -
     assert await asyncio.wait_for(pulling, 10) == 0
     assert out.getvalue().startswith("Image is up to date for sha256:")
     assert err.getvalue().endswith("\r\x1b[2K")  # the progress line is cleared at the end
+
+
+async def test_checkpoint_reports_a_runtime_that_cannot(crictl: Crictl, tmp_path: Path) -> None:
+    state = await scenario.build(crictl, tmp_path)
+    result = await crictl("checkpoint", "--export", str(tmp_path / "ckpt.tar"), state.server)
+    assert result.code == 1
+    assert (
+        f'checkpointing the container \\"{state.server}\\" failed: rpc error: code = Unimplemented'
+        in result.err
+    )
+
+
+async def test_subcommand_help_exits_0(crictl: Crictl) -> None:
+    result = await crictl("ps", "--help")
+    assert result.code == 0

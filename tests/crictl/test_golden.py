@@ -73,6 +73,7 @@ CASES = {
     "stats-a.txt": ["stats", "-a", "-s", "0"],
     "statsp.json": ["statsp", "-o", "json"],
     "metricdescs.json": ["metricdescs"],
+    "metricsp.yaml": ["metricsp", "-o", "yaml"],
 }
 
 

@@ -7,6 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cri.streaming.spdy.frames import (
     DataFrame,
@@ -218,3 +220,39 @@ async def test_shutdown_resets_open_streams_then_says_goaway(
         GoAway(last_good_stream_id=3),
     ]
     assert peer.closed
+
+
+stream_ids = st.integers(min_value=1, max_value=12)
+frame_strategy = st.one_of(
+    st.builds(
+        lambda i, fin: SynStream(stream_id=i, headers=(("streamtype", "x"),), fin=fin),
+        stream_ids,
+        st.booleans(),
+    ),
+    st.builds(
+        lambda i, d, fin: DataFrame(stream_id=i, data=d, fin=fin),
+        stream_ids,
+        st.binary(max_size=64),
+        st.booleans(),
+    ),
+    st.builds(lambda i: RstStream(stream_id=i, status=RstStatus.CANCEL), stream_ids),
+    st.builds(lambda i, d: WindowUpdate(stream_id=i, delta=d), st.integers(0, 12), st.integers(1, 2**31 - 1)),
+    st.builds(lambda i: Ping(ping_id=i), st.integers(0, 2**32 - 1)),
+    st.builds(lambda i: SynReply(stream_id=i), stream_ids),
+    st.just(GoAway(last_good_stream_id=0)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(frame_strategy, max_size=15))  # < INBOX_CHUNKS: no reader here to drain a stream
+async def test_any_frame_sequence_is_handled_or_refused_cleanly(frames: list[Frame]) -> None:
+    peer = MemoryPeer()
+    spdy = SpdySession(peer, accept=lambda stream: True)
+    peer.send(*frames)
+    peer.inbound.put_nowait(b"")
+    async with asyncio.timeout(TIMEOUT):
+        await spdy.run()  # returns (never raises) whatever the peer sent
+    assert spdy.closed.is_set()
+    goaways = [f for f in peer.received if isinstance(f, GoAway)]
+    assert len(goaways) <= 1
+    assert (spdy.protocol_error is None) == (not goaways)

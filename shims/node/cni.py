@@ -91,10 +91,15 @@ def runtime_config(plugin: Mapping[str, Any], attachment: Attachment) -> dict[st
     result: dict[str, Any] = {}
     if capabilities.get("portMappings") and attachment.port_mappings:
         result["portMappings"] = [
-            {"hostPort": p.host_port, "containerPort": p.container_port,
-             "protocol": PROTOCOLS.get(p.protocol, "tcp"), "hostIP": p.host_ip}
-            for p in attachment.port_mappings if p.host_port > 0
-        ]  # fmt: skip
+            {
+                "hostPort": p.host_port,
+                "containerPort": p.container_port,
+                "protocol": PROTOCOLS.get(p.protocol, "tcp"),
+                "hostIP": p.host_ip,
+            }
+            for p in attachment.port_mappings
+            if p.host_port > 0
+        ]
     if capabilities.get("dns") and attachment.dns is not None:
         dns = attachment.dns
         result["dns"] = {
@@ -131,9 +136,14 @@ def find_plugin(plugin_type: str, bin_dirs: Sequence[Path]) -> Path:
 
 
 async def _call(
-    command: str, network: NetworkList, plugin: Mapping[str, Any], attachment: Attachment,
-    *, bin_dirs: Sequence[Path], prev_result: Mapping[str, Any] | None,
-) -> dict[str, Any]:  # fmt: skip
+    command: str,
+    network: NetworkList,
+    plugin: Mapping[str, Any],
+    attachment: Attachment,
+    *,
+    bin_dirs: Sequence[Path],
+    prev_result: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     binary = find_plugin(str(plugin["type"]), bin_dirs)
     env = {
         "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
@@ -146,9 +156,12 @@ async def _call(
         f"K8S_POD_NAME={attachment.pod_name};K8S_POD_INFRA_CONTAINER_ID={attachment.container_id}",
     }
     process = await asyncio.create_subprocess_exec(
-        str(binary), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=env,
-    )  # fmt: skip
+        str(binary),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
     stdin = plugin_stdin(network, plugin, attachment, prev_result)
     try:
         out, err = await asyncio.wait_for(process.communicate(stdin), PLUGIN_TIMEOUT_SECONDS)

@@ -78,13 +78,35 @@ class Created:
 
 def conmon_argv(settings: ConmonSettings, container: ConmonContainer) -> list[str]:
     argv = [
-        str(settings.conmon), "--api-version", "1",
-        "-b", str(container.bundle), "-c", container.id, "-u", container.id, "-n", container.name,
-        "--exit-dir", str(container.exit_dir), "-P", str(container.conmon_pid_file),
-        "-p", str(container.pid_file), "--persist-dir", str(container.persist_dir),
-        "-r", str(settings.runc), "--runtime-arg", f"--root={settings.runc_root}",
-        "--socket-dir-path", str(container.socket_dir), "--log-level", "error", "--no-sync-log",
-    ]  # fmt: skip
+        str(settings.conmon),
+        "--api-version",
+        "1",
+        "-b",
+        str(container.bundle),
+        "-c",
+        container.id,
+        "-u",
+        container.id,
+        "-n",
+        container.name,
+        "--exit-dir",
+        str(container.exit_dir),
+        "-P",
+        str(container.conmon_pid_file),
+        "-p",
+        str(container.pid_file),
+        "--persist-dir",
+        str(container.persist_dir),
+        "-r",
+        str(settings.runc),
+        "--runtime-arg",
+        f"--root={settings.runc_root}",
+        "--socket-dir-path",
+        str(container.socket_dir),
+        "--log-level",
+        "error",
+        "--no-sync-log",
+    ]
     argv += ["-l", f"k8s-file:{container.log_path}"] if container.log_path else ["-l", "none:"]
     if container.tty:
         argv.append("-t")
@@ -118,7 +140,8 @@ async def create(settings: ConmonSettings, container: ConmonContainer) -> Create
     finally:
         theirs.close()
         ours.close()
-    pid = int(message.get("data", -1)) if message else -1
+    data = message.get("data", -1) if message else -1
+    pid = data if isinstance(data, int) else -1
     if pid <= 0:
         detail = (message or {}).get("message") or stderr.decode(errors="replace").strip()
         raise Internal(f"creating container {container.id} failed: {detail or 'conmon gave no pid'}")

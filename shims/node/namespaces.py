@@ -30,28 +30,39 @@ class PinnedNamespaces:
 
 async def pin(directory: Path, *, network: bool, ipc: bool, uts: bool, hostname: str) -> PinnedNamespaces:
     """New net, ipc and uts namespaces (those asked for) pinned under ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
     pinned = PinnedNamespaces(
         network=directory / "net" if network else None,
         ipc=directory / "ipc" if ipc else None,
         uts=directory / "uts" if uts else None,
     )
-    args = []
-    for flag, path in (("--net", pinned.network), ("--ipc", pinned.ipc), ("--uts", pinned.uts)):
-        if path is not None:
-            path.touch()
-            args.append(f"{flag}={path}")
+    await asyncio.to_thread(_create_pin_files, directory, pinned)
+    flags = (("--net", pinned.network), ("--ipc", pinned.ipc), ("--uts", pinned.uts))
+    args = [f"{flag}={path}" for flag, path in flags if path is not None]
     steps = (['hostname "$1"'] if uts else []) + (["ip link set lo up"] if network else [])
     script = " && ".join(steps) or "true"
     process = await asyncio.create_subprocess_exec(
-        UNSHARE, *args, "sh", "-c", script, "-", hostname,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        UNSHARE,
+        *args,
+        "sh",
+        "-c",
+        script,
+        "-",
+        hostname,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     _, err = await asyncio.wait_for(process.communicate(), PIN_TIMEOUT_SECONDS)
     if process.returncode != 0:
         await asyncio.to_thread(unpin_paths, pinned.paths())
         raise Internal(f"creating pod namespaces failed: {err.decode(errors='replace').strip()}")
     return pinned
+
+
+def _create_pin_files(directory: Path, pinned: PinnedNamespaces) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in pinned.paths():
+        path.touch()
 
 
 def unpin_paths(paths: tuple[Path, ...]) -> None:

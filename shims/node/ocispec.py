@@ -17,24 +17,76 @@ from shims.node.seccomp import runtime_default_profile, wants_runtime_default
 OCI_VERSION = "1.0.2"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_CAPABILITIES = (
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-)  # fmt: skip
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+)
 ALL_CAPABILITIES = (
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-)  # fmt: skip
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+)
 DEFAULT_MASKED_PATHS = (
-    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
-)  # fmt: skip
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+)
 DEFAULT_READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 PROPAGATION_OPTIONS = {
     d.MountPropagation.PROPAGATION_PRIVATE: "rprivate",
@@ -192,14 +244,31 @@ def _pod_file_mounts(files: PodFiles | None, *, readonly_rootfs: bool) -> list[d
         return []
     mode = "ro" if readonly_rootfs else "rw"
     return [
-        {"destination": "/etc/resolv.conf", "type": "bind", "source": files.resolv_conf,
-         "options": ["rbind", "rprivate", mode]},
-        {"destination": "/etc/hosts", "type": "bind", "source": files.hosts,
-         "options": ["rbind", "rprivate", mode]},
-        {"destination": "/etc/hostname", "type": "bind", "source": files.hostname,
-         "options": ["rbind", "rprivate", mode]},
-        {"destination": "/dev/shm", "type": "bind", "source": files.shm, "options": ["rbind", "rprivate", "rw"]},
-    ]  # fmt: skip
+        {
+            "destination": "/etc/resolv.conf",
+            "type": "bind",
+            "source": files.resolv_conf,
+            "options": ["rbind", "rprivate", mode],
+        },
+        {
+            "destination": "/etc/hosts",
+            "type": "bind",
+            "source": files.hosts,
+            "options": ["rbind", "rprivate", mode],
+        },
+        {
+            "destination": "/etc/hostname",
+            "type": "bind",
+            "source": files.hostname,
+            "options": ["rbind", "rprivate", mode],
+        },
+        {
+            "destination": "/dev/shm",
+            "type": "bind",
+            "source": files.shm,
+            "options": ["rbind", "rprivate", "rw"],
+        },
+    ]
 
 
 def build_mounts(inputs: SpecInputs) -> list[dict[str, Any]]:
@@ -207,15 +276,37 @@ def build_mounts(inputs: SpecInputs) -> list[dict[str, Any]]:
     sys_mode = "rw" if security.privileged else "ro"
     mounts: list[dict[str, Any]] = [
         {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
-        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-         "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
-        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
-        {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", sys_mode]},
-        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-         "options": ["nosuid", "noexec", "nodev", "relatime", sys_mode]},
-    ]  # fmt: skip
+        {
+            "destination": "/dev",
+            "type": "tmpfs",
+            "source": "tmpfs",
+            "options": ["nosuid", "strictatime", "mode=755", "size=65536k"],
+        },
+        {
+            "destination": "/dev/pts",
+            "type": "devpts",
+            "source": "devpts",
+            "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+        },
+        {
+            "destination": "/dev/mqueue",
+            "type": "mqueue",
+            "source": "mqueue",
+            "options": ["nosuid", "noexec", "nodev"],
+        },
+        {
+            "destination": "/sys",
+            "type": "sysfs",
+            "source": "sysfs",
+            "options": ["nosuid", "noexec", "nodev", sys_mode],
+        },
+        {
+            "destination": "/sys/fs/cgroup",
+            "type": "cgroup",
+            "source": "cgroup",
+            "options": ["nosuid", "noexec", "nodev", "relatime", sys_mode],
+        },
+    ]
     if inputs.namespaces.ipc == HOST:
         mounts = [m for m in mounts if m["destination"] != "/dev/mqueue"]
     pod_files = _pod_file_mounts(inputs.pod_files, readonly_rootfs=security.readonly_rootfs)
@@ -247,8 +338,12 @@ def rootfs_propagation(config: d.ContainerConfig) -> str:
 
 def build_namespaces(namespaces: PodNamespaces) -> list[dict[str, str]]:
     result: list[dict[str, str]] = [{"type": "mount"}]
-    for kind, path in (("network", namespaces.network), ("ipc", namespaces.ipc),
-                       ("uts", namespaces.uts), ("pid", namespaces.pid)):  # fmt: skip
+    for kind, path in (
+        ("network", namespaces.network),
+        ("ipc", namespaces.ipc),
+        ("uts", namespaces.uts),
+        ("pid", namespaces.pid),
+    ):
         if path == HOST:
             continue
         result.append({"type": kind, "path": path} if path else {"type": kind})
@@ -287,9 +382,12 @@ def build_resources(resources: d.LinuxContainerResources, *, privileged: bool) -
 def _default_device_rules() -> list[dict[str, Any]]:
     """The devices every container may use (runc creates the nodes; the cgroup must allow them)."""
     nodes = ((1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (136, None))
-    return [{"allow": True, "type": "c", "major": major, "minor": minor, "access": "rwm"}
-            if minor is not None else {"allow": True, "type": "c", "major": major, "access": "rwm"}
-            for major, minor in nodes]  # fmt: skip
+    return [
+        {"allow": True, "type": "c", "major": major, "minor": minor, "access": "rwm"}
+        if minor is not None
+        else {"allow": True, "type": "c", "major": major, "access": "rwm"}
+        for major, minor in nodes
+    ]
 
 
 def build_devices(
@@ -309,8 +407,15 @@ def build_linux(inputs: SpecInputs) -> dict[str, Any]:
     resources = build_resources(_resources(config), privileged=security.privileged)
     devices = build_devices(config.devices, inputs.host_devices)
     for node in devices:
-        resources["devices"].append({"allow": True, "type": node["type"], "major": node["major"],
-                                     "minor": node["minor"], "access": "rwm"})  # fmt: skip
+        resources["devices"].append(
+            {
+                "allow": True,
+                "type": node["type"],
+                "major": node["major"],
+                "minor": node["minor"],
+                "access": "rwm",
+            }
+        )
     linux: dict[str, Any] = {
         "cgroupsPath": inputs.cgroups_path,
         "namespaces": build_namespaces(inputs.namespaces),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,10 +55,8 @@ class Runc:
         await self.run("kill", *(["--all"] if all_processes else []), container_id, signal)
 
     async def delete(self, container_id: str) -> None:
-        try:
+        with contextlib.suppress(NotFound):
             await self.run("delete", "--force", container_id)
-        except NotFound:
-            pass
 
     async def state(self, container_id: str) -> dict[str, Any]:
         state: dict[str, Any] = json.loads(await self.run("state", container_id))
@@ -70,6 +69,11 @@ class Runc:
         self, container_id: str, process_file: Path, *, pid_file: Path, tty: bool = False
     ) -> list[str]:
         return self.argv(
-            "exec", *(["--tty"] if tty else []), "--pid-file", str(pid_file),
-            "--process", str(process_file), container_id,
-        )  # fmt: skip
+            "exec",
+            *(["--tty"] if tty else []),
+            "--pid-file",
+            str(pid_file),
+            "--process",
+            str(process_file),
+            container_id,
+        )

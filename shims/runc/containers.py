@@ -48,10 +48,16 @@ class ContainerOps(RuncState):
         container_id = new_id()
         log_path = os.path.join(sandbox.config.log_directory, config.log_path) if config.log_path else ""
         record = ContainerRecord(
-            id=container_id, sandbox_id=sandbox.id, config=config, image_ref=image.id, image_id=image.id,
-            log_path=log_path, cgroups_path=f"{sandbox.cgroup_parent}/tkrunc-{container_id}",
-            created_at=time.time_ns(), resources=config.linux.resources if config.linux else None,
-        )  # fmt: skip
+            id=container_id,
+            sandbox_id=sandbox.id,
+            config=config,
+            image_ref=image.id,
+            image_id=image.id,
+            log_path=log_path,
+            cgroups_path=f"{sandbox.cgroup_parent}/tkrunc-{container_id}",
+            created_at=time.time_ns(),
+            resources=config.linux.resources if config.linux else None,
+        )
         self.commit(record)
         try:
             record = await self._build_and_create(record, sandbox, image)
@@ -85,23 +91,30 @@ class ContainerOps(RuncState):
             Path(record.log_path).parent.mkdir(parents=True, exist_ok=True)
         created = await conmon.create(self.conmon, self.conmon_view(record))
         user = d.LinuxContainerUser(
-            uid=spec_inputs.user.uid, gid=spec_inputs.user.gid,
+            uid=spec_inputs.user.uid,
+            gid=spec_inputs.user.gid,
             supplemental_groups=(spec_inputs.user.gid, *spec_inputs.user.additional_gids),
-        )  # fmt: skip
+        )
         return dataclasses.replace(
             record, pid=created.pid, conmon_pid=created.conmon_pid, user=user, mounts=resolved_mounts
         )
 
     def _spec_inputs(
-        self, record: ContainerRecord, config: d.ContainerConfig, sandbox: SandboxRecord,
-        image: ResolvedImage, rootfs: Path,
-    ) -> SpecInputs:  # fmt: skip
+        self,
+        record: ContainerRecord,
+        config: d.ContainerConfig,
+        sandbox: SandboxRecord,
+        image: ResolvedImage,
+        rootfs: Path,
+    ) -> SpecInputs:
         """Blocking: everything the pure spec builder needs from the host."""
         security = config.linux.security_context if config.linux else None
         user = resolve_user(
-            security, image_user=image.process.user,
-            passwd_text=_read_text(rootfs / "etc/passwd"), group_text=_read_text(rootfs / "etc/group"),
-        )  # fmt: skip
+            security,
+            image_user=image.process.user,
+            passwd_text=_read_text(rootfs / "etc/passwd"),
+            group_text=_read_text(rootfs / "etc/group"),
+        )
         profile_path = localhost_profile_path(
             security.seccomp if security else None, security.seccomp_profile_path if security else ""
         )
@@ -114,15 +127,24 @@ class ContainerOps(RuncState):
         files = PodFilePaths.under(self.paths.sandbox_dir(sandbox.id))
         sysctls = sandbox.config.linux.sysctls if sandbox.config.linux else {}
         return SpecInputs(
-            config=config, image=image.process, user=user, rootfs=str(rootfs),
-            hostname="", namespaces=self._namespaces(sandbox, config),
-            pod_files=PodFiles(resolv_conf=str(files.resolv_conf), hosts=str(files.hosts),
-                               hostname=str(files.hostname),
-                               shm=str(files.shm) if sandbox.ipc_ns else "/dev/shm"),
-            cgroups_path=record.cgroups_path, oom_score_adj_floor=self.oom_score_adj_floor,
-            sysctls=sysctls, localhost_seccomp=localhost,
+            config=config,
+            image=image.process,
+            user=user,
+            rootfs=str(rootfs),
+            hostname="",
+            namespaces=self._namespaces(sandbox, config),
+            pod_files=PodFiles(
+                resolv_conf=str(files.resolv_conf),
+                hosts=str(files.hosts),
+                hostname=str(files.hostname),
+                shm=str(files.shm) if sandbox.ipc_ns else "/dev/shm",
+            ),
+            cgroups_path=record.cgroups_path,
+            oom_score_adj_floor=self.oom_score_adj_floor,
+            sysctls=sysctls,
+            localhost_seccomp=localhost,
             host_devices={dev.host_path: _host_device(dev.host_path) for dev in config.devices},
-        )  # fmt: skip
+        )
 
     def _namespaces(self, sandbox: SandboxRecord, config: d.ContainerConfig) -> PodNamespaces:
         security = config.linux.security_context if config.linux else None
@@ -219,6 +241,9 @@ def _host_device(host_path: str) -> dict[str, Any]:
         raise InvalidArgument(f"device {host_path!r} is not a character or block device")
     return {
         "type": "c" if stat.S_ISCHR(info.st_mode) else "b",
-        "major": os.major(info.st_rdev), "minor": os.minor(info.st_rdev),
-        "fileMode": stat.S_IMODE(info.st_mode), "uid": info.st_uid, "gid": info.st_gid,
-    }  # fmt: skip
+        "major": os.major(info.st_rdev),
+        "minor": os.minor(info.st_rdev),
+        "fileMode": stat.S_IMODE(info.st_mode),
+        "uid": info.st_uid,
+        "gid": info.st_gid,
+    }

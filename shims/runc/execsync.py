@@ -44,8 +44,10 @@ async def exec_sync(
         process_file.write_text(json.dumps(exec_process(cmd, spec)))
         process = await asyncio.create_subprocess_exec(
             *runc.exec_argv(container_id, process_file, pid_file=pid_file),
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         assert process.stdout is not None and process.stderr is not None
         outputs = asyncio.gather(_read_capped(process.stdout), _read_capped(process.stderr), process.wait())
         try:

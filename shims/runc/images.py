@@ -94,8 +94,12 @@ class LocalImages:
         return None
 
     async def image_fs_info(self) -> d.ImageFsInfo:
-        usage = d.FilesystemUsage(timestamp=time.time_ns(), fs_id=d.FilesystemIdentifier(mountpoint="/"),
-                                  used_bytes=0, inodes_used=0)  # fmt: skip
+        usage = d.FilesystemUsage(
+            timestamp=time.time_ns(),
+            fs_id=d.FilesystemIdentifier(mountpoint="/"),
+            used_bytes=0,
+            inodes_used=0,
+        )
         return d.ImageFsInfo(image_filesystems=(usage,), container_filesystems=(usage,))
 
 

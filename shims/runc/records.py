@@ -50,20 +50,30 @@ class SandboxRecord:
 
     def view(self) -> d.PodSandbox:
         return d.PodSandbox(
-            id=self.id, metadata=self.metadata, state=self.state, created_at=self.created_at,
-            labels=self.config.labels, annotations=self.config.annotations, runtime_handler=self.runtime_handler,
-        )  # fmt: skip
+            id=self.id,
+            metadata=self.metadata,
+            state=self.state,
+            created_at=self.created_at,
+            labels=self.config.labels,
+            annotations=self.config.annotations,
+            runtime_handler=self.runtime_handler,
+        )
 
     def status(self) -> d.PodSandboxStatus:
         network = d.PodSandboxNetworkStatus(
             ip=self.ips[0] if self.ips else "", additional_ips=tuple(d.PodIP(ip=ip) for ip in self.ips[1:])
         )
         return d.PodSandboxStatus(
-            id=self.id, metadata=self.metadata, state=self.state, created_at=self.created_at,
+            id=self.id,
+            metadata=self.metadata,
+            state=self.state,
+            created_at=self.created_at,
             network=network,
             linux=d.LinuxPodSandboxStatus(namespaces=d.Namespace(options=self.namespace_options)),
-            labels=self.config.labels, annotations=self.config.annotations, runtime_handler=self.runtime_handler,
-        )  # fmt: skip
+            labels=self.config.labels,
+            annotations=self.config.annotations,
+            runtime_handler=self.runtime_handler,
+        )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -106,20 +116,40 @@ class ContainerRecord:
 
     def view(self) -> d.Container:
         return d.Container(
-            id=self.id, pod_sandbox_id=self.sandbox_id, metadata=self.metadata, image=self.image_spec(),
-            image_ref=self.image_ref, state=self.state, created_at=self.created_at,
-            labels=self.config.labels, annotations=self.config.annotations, image_id=self.image_id,
-        )  # fmt: skip
+            id=self.id,
+            pod_sandbox_id=self.sandbox_id,
+            metadata=self.metadata,
+            image=self.image_spec(),
+            image_ref=self.image_ref,
+            state=self.state,
+            created_at=self.created_at,
+            labels=self.config.labels,
+            annotations=self.config.annotations,
+            image_id=self.image_id,
+        )
 
     def status(self) -> d.ContainerStatus:
         return d.ContainerStatus(
-            id=self.id, metadata=self.metadata, state=self.state, created_at=self.created_at,
-            started_at=self.started_at, finished_at=self.finished_at, exit_code=self.exit_code,
-            image=self.image_spec(), image_ref=self.image_ref, reason=self.reason, message=self.message,
-            labels=self.config.labels, annotations=self.config.annotations, mounts=self.mounts,
-            log_path=self.log_path, resources=d.ContainerResources(linux=self.resources),
-            image_id=self.image_id, user=d.ContainerUser(linux=self.user), stop_signal=self.config.stop_signal,
-        )  # fmt: skip
+            id=self.id,
+            metadata=self.metadata,
+            state=self.state,
+            created_at=self.created_at,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            exit_code=self.exit_code,
+            image=self.image_spec(),
+            image_ref=self.image_ref,
+            reason=self.reason,
+            message=self.message,
+            labels=self.config.labels,
+            annotations=self.config.annotations,
+            mounts=self.mounts,
+            log_path=self.log_path,
+            resources=d.ContainerResources(linux=self.resources),
+            image_id=self.image_id,
+            user=d.ContainerUser(linux=self.user),
+            stop_signal=self.config.stop_signal,
+        )
 
 
 def exit_reason(exit_code: int, *, oom: bool) -> str:

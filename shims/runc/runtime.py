@@ -27,8 +27,19 @@ RUNNING = d.ContainerState.CONTAINER_RUNNING
 class RuncRuntime(SandboxOps, ContainerOps):
     async def pod_sandbox_status(self, pod_sandbox_id: str, *, verbose: bool) -> d.PodSandboxStatusResult:
         record = self.sandbox(pod_sandbox_id)
-        info = {"info": json.dumps({"netns": record.netns, "cgroupParent": record.cgroup_parent,
-                                    "cniResult": record.cni_result})} if verbose else {}  # fmt: skip
+        info = (
+            {
+                "info": json.dumps(
+                    {
+                        "netns": record.netns,
+                        "cgroupParent": record.cgroup_parent,
+                        "cniResult": record.cni_result,
+                    }
+                )
+            }
+            if verbose
+            else {}
+        )
         return d.PodSandboxStatusResult(status=record.status(), info=info)
 
     async def list_pod_sandbox(self, filter_: d.PodSandboxFilter | None) -> list[d.PodSandbox]:
@@ -42,8 +53,15 @@ class RuncRuntime(SandboxOps, ContainerOps):
 
     async def container_status(self, container_id: str, *, verbose: bool) -> d.ContainerStatusResult:
         record = self.container(container_id)
-        info = {"info": json.dumps({"pid": record.pid, "conmonPid": record.conmon_pid,
-                                    "cgroupsPath": record.cgroups_path})} if verbose else {}  # fmt: skip
+        info = (
+            {
+                "info": json.dumps(
+                    {"pid": record.pid, "conmonPid": record.conmon_pid, "cgroupsPath": record.cgroups_path}
+                )
+            }
+            if verbose
+            else {}
+        )
         return d.ContainerStatusResult(status=record.status(), info=info)
 
     def _running(self, container_id: str) -> ContainerRecord:
@@ -97,13 +115,21 @@ class RuncRuntime(SandboxOps, ContainerOps):
         upper = self.paths.container_root(record.id) / "upper"
         used, inodes = _disk_usage(upper)
         return d.ContainerStats(
-            attributes=d.ContainerAttributes(id=record.id, metadata=record.metadata,
-                                             labels=record.config.labels, annotations=record.config.annotations),
-            cpu=sample.cpu, memory=sample.memory,
-            writable_layer=d.FilesystemUsage(timestamp=sample.cpu.timestamp,
-                                             fs_id=d.FilesystemIdentifier(mountpoint=str(upper)),
-                                             used_bytes=used, inodes_used=inodes),
-        )  # fmt: skip
+            attributes=d.ContainerAttributes(
+                id=record.id,
+                metadata=record.metadata,
+                labels=record.config.labels,
+                annotations=record.config.annotations,
+            ),
+            cpu=sample.cpu,
+            memory=sample.memory,
+            writable_layer=d.FilesystemUsage(
+                timestamp=sample.cpu.timestamp,
+                fs_id=d.FilesystemIdentifier(mountpoint=str(upper)),
+                used_bytes=used,
+                inodes_used=inodes,
+            ),
+        )
 
     def _sandbox_stats(self, record: SandboxRecord) -> d.PodSandboxStats:
         containers = tuple(
@@ -113,13 +139,19 @@ class RuncRuntime(SandboxOps, ContainerOps):
         )
         sample = cgroups.sample(record.cgroup_parent)
         return d.PodSandboxStats(
-            attributes=d.PodSandboxAttributes(id=record.id, metadata=record.metadata,
-                                              labels=record.config.labels, annotations=record.config.annotations),
+            attributes=d.PodSandboxAttributes(
+                id=record.id,
+                metadata=record.metadata,
+                labels=record.config.labels,
+                annotations=record.config.annotations,
+            ),
             linux=d.LinuxPodSandboxStats(
-                cpu=sample.cpu, memory=sample.memory, containers=containers,
+                cpu=sample.cpu,
+                memory=sample.memory,
+                containers=containers,
                 process=d.ProcessUsage(timestamp=sample.cpu.timestamp, process_count=sample.process_count),
             ),
-        )  # fmt: skip
+        )
 
     async def container_stats(self, container_id: str) -> d.ContainerStats:
         return await asyncio.to_thread(self._container_stats, self.container(container_id))
@@ -127,10 +159,13 @@ class RuncRuntime(SandboxOps, ContainerOps):
     async def list_container_stats(self, filter_: d.ContainerStatsFilter | None) -> list[d.ContainerStats]:
         f = filter_ or d.ContainerStatsFilter()
         chosen = [
-            c for c in self.containers.values()
-            if c.state == RUNNING and c.id.startswith(f.id) and c.sandbox_id.startswith(f.pod_sandbox_id)
+            c
+            for c in self.containers.values()
+            if c.state == RUNNING
+            and c.id.startswith(f.id)
+            and c.sandbox_id.startswith(f.pod_sandbox_id)
             and labels_match(f.label_selector, c.config.labels)
-        ]  # fmt: skip
+        ]
         return await asyncio.to_thread(lambda: [self._container_stats(c) for c in chosen])
 
     async def pod_sandbox_stats(self, pod_sandbox_id: str) -> d.PodSandboxStats:
@@ -140,8 +175,11 @@ class RuncRuntime(SandboxOps, ContainerOps):
         self, filter_: d.PodSandboxStatsFilter | None
     ) -> list[d.PodSandboxStats]:
         f = filter_ or d.PodSandboxStatsFilter()
-        chosen = [s for s in self.sandboxes.values()
-                  if s.ready and s.id.startswith(f.id) and labels_match(f.label_selector, s.config.labels)]  # fmt: skip
+        chosen = [
+            s
+            for s in self.sandboxes.values()
+            if s.ready and s.id.startswith(f.id) and labels_match(f.label_selector, s.config.labels)
+        ]
         return await asyncio.to_thread(lambda: [self._sandbox_stats(s) for s in chosen])
 
     async def list_metric_descriptors(self) -> list[d.MetricDescriptor]:
@@ -152,24 +190,49 @@ class RuncRuntime(SandboxOps, ContainerOps):
 
     # runtime
     async def version(self) -> d.RuntimeVersion:
-        return d.RuntimeVersion(version="0.1.0", runtime_name="tinykube-runc", runtime_version=__version__,
-                                runtime_api_version="v1")  # fmt: skip
+        return d.RuntimeVersion(
+            version="0.1.0",
+            runtime_name="tinykube-runc",
+            runtime_version=__version__,
+            runtime_api_version="v1",
+        )
 
     async def status(self, *, verbose: bool) -> d.StatusResult:
         network = await asyncio.to_thread(self.network)
-        network_condition = d.RuntimeCondition(type="NetworkReady", status=True) if network else d.RuntimeCondition(
-            type="NetworkReady", status=False, reason="NetworkPluginNotReady",
-            message=f"no CNI network config in {self.config.cni_conf_dir}",
-        )  # fmt: skip
-        info = {"config": json.dumps({"backend": "runc", "podCIDR": self.pod_cidr,
-                                      "cniConfig": str(network.source) if network else ""})} if verbose else {}  # fmt: skip
+        network_condition = (
+            d.RuntimeCondition(type="NetworkReady", status=True)
+            if network
+            else d.RuntimeCondition(
+                type="NetworkReady",
+                status=False,
+                reason="NetworkPluginNotReady",
+                message=f"no CNI network config in {self.config.cni_conf_dir}",
+            )
+        )
+        info = (
+            {
+                "config": json.dumps(
+                    {
+                        "backend": "runc",
+                        "podCIDR": self.pod_cidr,
+                        "cniConfig": str(network.source) if network else "",
+                    }
+                )
+            }
+            if verbose
+            else {}
+        )
         return d.StatusResult(
-            status=d.RuntimeStatus(conditions=(d.RuntimeCondition(type="RuntimeReady", status=True), network_condition)),
+            status=d.RuntimeStatus(
+                conditions=(d.RuntimeCondition(type="RuntimeReady", status=True), network_condition)
+            ),
             info=info,
-            runtime_handlers=(d.RuntimeHandler(name="", features=d.RuntimeHandlerFeatures()),
-                              d.RuntimeHandler(name="runc", features=d.RuntimeHandlerFeatures())),
+            runtime_handlers=(
+                d.RuntimeHandler(name="", features=d.RuntimeHandlerFeatures()),
+                d.RuntimeHandler(name="runc", features=d.RuntimeHandlerFeatures()),
+            ),
             features=d.RuntimeFeatures(supplemental_groups_policy=True),
-        )  # fmt: skip
+        )
 
     async def runtime_config(self) -> d.RuntimeConfigInfo:
         return d.RuntimeConfigInfo(linux=d.LinuxRuntimeConfiguration(cgroup_driver=d.CgroupDriver.CGROUPFS))

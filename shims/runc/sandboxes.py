@@ -27,10 +27,13 @@ class SandboxOps(RuncState):
 
     def attachment(self, record: SandboxRecord, *, netns: str) -> cni.Attachment:
         return cni.Attachment(
-            container_id=record.id, netns=netns, pod_name=record.metadata.name,
-            pod_namespace=record.metadata.namespace, port_mappings=record.config.port_mappings,
+            container_id=record.id,
+            netns=netns,
+            pod_name=record.metadata.name,
+            pod_namespace=record.metadata.namespace,
+            port_mappings=record.config.port_mappings,
             dns=record.config.dns_config,
-        )  # fmt: skip
+        )
 
     async def run_pod_sandbox(self, config: d.PodSandboxConfig, *, runtime_handler: str) -> str:
         meta = config.metadata
@@ -52,12 +55,15 @@ class SandboxOps(RuncState):
         directory = self.paths.sandbox_dir(sandbox_id)
         parent = config.linux.cgroup_parent if config.linux and config.linux.cgroup_parent else ""
         record = SandboxRecord(
-            id=sandbox_id, config=config, runtime_handler=runtime_handler, created_at=time.time_ns(),
+            id=sandbox_id,
+            config=config,
+            runtime_handler=runtime_handler,
+            created_at=time.time_ns(),
             cgroup_parent=parent or f"{self.config.cgroup_parent}/{sandbox_id}",
             netns=str(directory / "ns" / "net") if options.network != NODE else "",
             ipc_ns=str(directory / "ns" / "ipc") if options.ipc != NODE else "",
             uts_ns=str(directory / "ns" / "uts") if options.network != NODE else "",
-        )  # fmt: skip
+        )
         self.commit(record)
         try:
             record = await self._set_up(record, network)
@@ -76,9 +82,12 @@ class SandboxOps(RuncState):
         files = PodFilePaths.under(directory)
         if record.netns or record.ipc_ns or record.uts_ns:
             await namespaces.pin(
-                directory / "ns", network=bool(record.netns), ipc=bool(record.ipc_ns),
-                uts=bool(record.uts_ns), hostname=hostname,
-            )  # fmt: skip
+                directory / "ns",
+                network=bool(record.netns),
+                ipc=bool(record.ipc_ns),
+                uts=bool(record.uts_ns),
+                hostname=hostname,
+            )
         if record.ipc_ns:
             await asyncio.to_thread(mounts.mount_shm, files.shm)
         ips: tuple[str, ...] = ()
@@ -98,14 +107,15 @@ class SandboxOps(RuncState):
         if record.network_attached:
             network = await asyncio.to_thread(self.network)
             if network is not None:
-                netns = (
-                    record.netns
-                    if Path(record.netns).exists() and namespaces.is_mountpoint(Path(record.netns))
-                    else ""
-                )
+                alive = await asyncio.to_thread(namespaces.is_mountpoint, Path(record.netns))
+                netns = record.netns if alive else ""
                 try:
-                    await cni.delete(network, self.attachment(record, netns=netns),
-                                     bin_dirs=self.config.cni_bin_dirs, prev_result=record.cni_result or None)  # fmt: skip
+                    await cni.delete(
+                        network,
+                        self.attachment(record, netns=netns),
+                        bin_dirs=self.config.cni_bin_dirs,
+                        prev_result=record.cni_result or None,
+                    )
                 except cni.CNIError as exc:
                     log.warning("CNI DEL failed for sandbox %s: %s", record.id, exc.message)
         directory = self.paths.sandbox_dir(record.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -109,10 +110,16 @@ class RuncState:
     def conmon_view(self, record: ContainerRecord) -> ConmonContainer:
         config = record.config
         return ConmonContainer(
-            id=record.id, name=record.metadata.name, bundle=self.paths.bundle(record.id),
-            log_path=record.log_path, exit_dir=self.paths.exit_dir, socket_dir=self.paths.socket_dir,
-            tty=config.tty, stdin=config.stdin, stdin_once=config.stdin_once,
-        )  # fmt: skip
+            id=record.id,
+            name=record.metadata.name,
+            bundle=self.paths.bundle(record.id),
+            log_path=record.log_path,
+            exit_dir=self.paths.exit_dir,
+            socket_dir=self.paths.socket_dir,
+            tty=config.tty,
+            stdin=config.stdin,
+            stdin_once=config.stdin_once,
+        )
 
     # exits
     def watch_exit(self, record: ContainerRecord) -> None:
@@ -160,8 +167,6 @@ class RuncState:
 def _exited(
     record: ContainerRecord, *, code: int, finished_at: int, oom: bool, message: str
 ) -> ContainerRecord:
-    import dataclasses
-
     return dataclasses.replace(
         record,
         finished_at=max(finished_at, record.started_at or record.created_at),
@@ -178,8 +183,13 @@ async def wait_for_pid_exit(pid: int) -> None:
     except ProcessLookupError:
         return
     loop = asyncio.get_running_loop()
-    ended = loop.create_future()
-    loop.add_reader(fd, lambda: ended.done() or ended.set_result(None))
+    ended: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not ended.done():
+            ended.set_result(None)
+
+    loop.add_reader(fd, readable)
     try:
         await ended
     finally:

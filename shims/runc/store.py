@@ -1,4 +1,4 @@
-"""Records on disk: ``<state>/sandboxes/<id>.json`` and ``<state>/containers/<id>.json``, replaced atomically."""
+"""Records on disk: ``<state>/records/{sandboxes,containers}/<id>.json``, replaced atomically."""
 
 from __future__ import annotations
 

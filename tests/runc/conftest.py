@@ -23,7 +23,22 @@ from shims.runc.runtime import RuncRuntime
 
 BUSYBOX = Path("/bin/busybox")
 CATATONIT = Path("/usr/bin/catatonit")
-APPLETS = ("sh", "ls", "echo", "cat", "sleep", "id", "hostname", "ip", "wget", "nc", "httpd", "ps", "true", "false")
+APPLETS = (
+    "sh",
+    "ls",
+    "echo",
+    "cat",
+    "sleep",
+    "id",
+    "hostname",
+    "ip",
+    "wget",
+    "nc",
+    "httpd",
+    "ps",
+    "true",
+    "false",
+)
 IMAGE = "docker.io/library/busybox:1.36"
 BRIDGE = "tkrunc0"
 SUBNET = "10.211.0.0/16"
@@ -36,7 +51,9 @@ def build_rootfs(target: Path) -> Path:
     for applet in APPLETS:
         os.symlink("busybox", target / "bin" / applet)
     shutil.copy2(CATATONIT, target / "pause")
-    (target / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n")
+    (target / "etc/passwd").write_text(
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n"
+    )
     (target / "etc/group").write_text("root:x:0:\nextra:x:1234:nobody\nnobody:x:65534:\n")
     return target
 
@@ -47,12 +64,16 @@ def cni_conflist(*, ipam_dir: Path) -> dict[str, object]:
         "name": "tinykube-runc-test",
         "plugins": [
             {
-                "type": "bridge", "bridge": BRIDGE, "isGateway": True, "ipMasq": False, "hairpinMode": True,
+                "type": "bridge",
+                "bridge": BRIDGE,
+                "isGateway": True,
+                "ipMasq": False,
+                "hairpinMode": True,
                 "ipam": {"type": "host-local", "ranges": [[{"subnet": SUBNET}]], "dataDir": str(ipam_dir)},
             },
             {"type": "portmap", "capabilities": {"portMappings": True}},
         ],
-    }  # fmt: skip
+    }
 
 
 @pytest.fixture(scope="session")
@@ -66,10 +87,13 @@ def shim_config(tmp_path: Path, rootfs: Path) -> Iterator[RuncShimConfig]:
     cni_dir.mkdir()
     (cni_dir / "10-tinykube.conflist").write_text(json.dumps(cni_conflist(ipam_dir=tmp_path / "ipam")))
     yield RuncShimConfig(
-        root_dir=tmp_path / "root", state_dir=tmp_path / "state", cni_conf_dir=cni_dir,
-        cni_bin_dirs=(Path("/usr/lib/cni"),), cgroup_parent=f"/tinykube-test-{os.getpid()}",
+        root_dir=tmp_path / "root",
+        state_dir=tmp_path / "state",
+        cni_conf_dir=cni_dir,
+        cni_bin_dirs=(Path("/usr/lib/cni"),),
+        cgroup_parent=f"/tinykube-test-{os.getpid()}",
         local_images={IMAGE: rootfs},
-    )  # fmt: skip
+    )
 
 
 @asynccontextmanager

@@ -14,7 +14,9 @@ IMAGE = "docker.io/library/busybox:1.36"
 WAIT_SECONDS = 20.0
 
 
-def pod_config(name: str, log_dir: Path, *, port_mappings: tuple[d.PortMapping, ...] = ()) -> d.PodSandboxConfig:
+def pod_config(
+    name: str, log_dir: Path, *, port_mappings: tuple[d.PortMapping, ...] = ()
+) -> d.PodSandboxConfig:
     uid = uuid.uuid4().hex
     return d.PodSandboxConfig(
         metadata=d.PodSandboxMetadata(name=name, namespace="default", uid=uid, attempt=0),

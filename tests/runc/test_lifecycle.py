@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ async def test_container_runs_logs_and_exits_with_its_code(shim: Shim, tmp_path:
     assert status is not None
     assert (status.exit_code, status.reason) == (3, "Error")
     assert status.finished_at >= status.started_at > status.created_at > 0
-    lines = Path(status.log_path).read_text().splitlines()
+    lines = (await asyncio.to_thread(Path(status.log_path).read_text)).splitlines()
     assert [line.split(" ", 1)[1] for line in lines] == ["stdout F out", "stderr F err"]
 
 
@@ -40,8 +41,14 @@ async def test_pods_reach_each_other_by_ip_and_containers_share_localhost(shim: 
     client, _ = shim
     server_pod = pod_config("server", tmp_path / "logs")
     server_id = await client.run_pod_sandbox(server_pod)
-    await run_container(client, server_id, server_pod, container_config("web", "sh", "-c",
-                        "mkdir -p /www && echo hello-pod > /www/index.html && httpd -f -p 8080 -h /www"))  # fmt: skip
+    await run_container(
+        client,
+        server_id,
+        server_pod,
+        container_config(
+            "web", "sh", "-c", "mkdir -p /www && echo hello-pod > /www/index.html && httpd -f -p 8080 -h /www"
+        ),
+    )
     probe = await run_container(client, server_id, server_pod, container_config("probe", "sleep", "300"))
     client_pod = pod_config("client", tmp_path / "logs")
     client_id = await client.run_pod_sandbox(client_pod)

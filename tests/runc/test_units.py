@@ -1,0 +1,78 @@
+"""Fast checks of the runc shim's pure parts: config validation, pod files, records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cri import domain as d
+from shims.runc.config import ConfigError, load_config
+from shims.runc.images import normalize
+from shims.runc.podfiles import hosts_file, resolv_conf
+from shims.runc.records import ContainerRecord, SandboxRecord, dump, load_container, load_sandbox
+
+
+def test_config_file_overrides_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "runc.yaml"
+    path.write_text("root_dir: /tmp/r\ncni_bin_dirs: [/a, /b]\nlog_level: debug\n")
+    config = load_config(path)
+    assert (config.root_dir, config.cni_bin_dirs, config.log_level) == (
+        Path("/tmp/r"),
+        (Path("/a"), Path("/b")),
+        "debug",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("colour: blue\n", "unknown setting"),
+        ("log_level: loud\n", "log_level"),
+        ("runc: /nonexistent/runc\n", "runc"),
+        ("cni_bin_dirs: /usr/lib/cni\n", "cni_bin_dirs"),
+        ("streaming_address: nowhere\n", "streaming_address"),
+        ("cgroup_parent: relative\n", "cgroup_parent"),
+        ("- a list\n", "mapping"),
+    ],
+)
+def test_bad_config_names_the_field(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "runc.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_resolv_conf_from_dns_config_or_the_host() -> None:
+    dns = d.DNSConfig(servers=("10.0.0.10",), searches=("svc.local", "local"), options=("ndots:5",))
+    assert resolv_conf(dns, host_text="nameserver 1.1.1.1\n") == (
+        "search svc.local local\nnameserver 10.0.0.10\noptions ndots:5\n"
+    )
+    assert resolv_conf(d.DNSConfig(), host_text="nameserver 1.1.1.1\n") == "nameserver 1.1.1.1\n"
+
+
+def test_hosts_file_names_the_pod() -> None:
+    assert "10.211.0.5\tweb" in hosts_file("web", ("10.211.0.5",)).splitlines()
+
+
+def test_image_references_normalise_like_docker() -> None:
+    assert normalize("busybox") == "docker.io/library/busybox:latest"
+    assert normalize("registry.k8s.io/pause:3.10") == "registry.k8s.io/pause:3.10"
+    assert normalize("localhost:5000/x") == "localhost:5000/x:latest"
+
+
+def test_records_survive_a_round_trip_through_disk_format() -> None:
+    sandbox = SandboxRecord(
+        id="s" * 64, config=d.PodSandboxConfig(metadata=d.PodSandboxMetadata(name="p"), labels={"a": "b"}),
+        runtime_handler="", created_at=1, cgroup_parent="/x", ips=("10.211.0.2",), cni_result={"ips": []},
+    )  # fmt: skip
+    container = ContainerRecord(
+        id="c" * 64, sandbox_id=sandbox.id, image_ref="sha256:1", image_id="sha256:1", log_path="/l",
+        cgroups_path="/x/c", created_at=2, started_at=3, finished_at=4, exit_code=137, reason="OOMKilled",
+        config=d.ContainerConfig(metadata=d.ContainerMetadata(name="c"), envs=(d.KeyValue(key="k", value=b"\xff"),)),
+        resources=d.LinuxContainerResources(cpu_shares=2), user=d.LinuxContainerUser(uid=5, supplemental_groups=(5,)),
+        mounts=(d.Mount(container_path="/a", host_path="/b", readonly=True),),
+    )  # fmt: skip
+    assert load_sandbox(dump(sandbox)) == sandbox
+    assert load_container(dump(container)) == container
+    assert container.state == d.ContainerState.CONTAINER_EXITED

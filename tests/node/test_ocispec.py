@@ -31,8 +31,12 @@ GOLDEN = Path(__file__).parent / "golden"
 POD_NAMESPACES = PodNamespaces(
     network="/run/pod/ns/net", ipc="/run/pod/ns/ipc", uts="/run/pod/ns/uts", pid=None
 )
-POD_FILES = PodFiles(resolv_conf="/run/pod/resolv.conf", hosts="/run/pod/hosts", hostname="/run/pod/hostname",
-                     shm="/run/pod/shm")  # fmt: skip
+POD_FILES = PodFiles(
+    resolv_conf="/run/pod/resolv.conf",
+    hosts="/run/pod/hosts",
+    hostname="/run/pod/hostname",
+    shm="/run/pod/shm",
+)
 IMAGE = ImageProcess(
     entrypoint=("/entry",), cmd=("serve",), env=("PATH=/image/bin", "LANG=C"), working_dir="/srv"
 )
@@ -70,20 +74,32 @@ CASES: dict[str, SpecInputs] = {
             tty=True,
             linux=d.LinuxContainerConfig(
                 resources=d.LinuxContainerResources(
-                    cpu_shares=512, cpu_quota=50000, cpu_period=100000, memory_limit_in_bytes=64 << 20,
-                    oom_score_adj=-998, cpuset_cpus="0", hugepage_limits=(d.HugepageLimit(page_size="2MB", limit=0),),
+                    cpu_shares=512,
+                    cpu_quota=50000,
+                    cpu_period=100000,
+                    memory_limit_in_bytes=64 << 20,
+                    oom_score_adj=-998,
+                    cpuset_cpus="0",
+                    hugepage_limits=(d.HugepageLimit(page_size="2MB", limit=0),),
                 ),
                 security_context=d.LinuxContainerSecurityContext(
-                    capabilities=d.Capability(add_capabilities=("NET_ADMIN",), drop_capabilities=("CHOWN", "KILL")),
-                    readonly_rootfs=True, no_new_privs=True,
+                    capabilities=d.Capability(
+                        add_capabilities=("NET_ADMIN",), drop_capabilities=("CHOWN", "KILL")
+                    ),
+                    readonly_rootfs=True,
+                    no_new_privs=True,
                     seccomp=d.SecurityProfile(profile_type=d.SecurityProfileProfileType.RuntimeDefault),
-                    masked_paths=("/proc/kcore",), readonly_paths=("/proc/sys",),
+                    masked_paths=("/proc/kcore",),
+                    readonly_paths=("/proc/sys",),
                 ),
             ),
             mounts=(
                 d.Mount(container_path="/data", host_path="/srv/data", readonly=True),
-                d.Mount(container_path="/shared", host_path="/srv/shared",
-                        propagation=d.MountPropagation.PROPAGATION_BIDIRECTIONAL),
+                d.Mount(
+                    container_path="/shared",
+                    host_path="/srv/shared",
+                    propagation=d.MountPropagation.PROPAGATION_BIDIRECTIONAL,
+                ),
             ),
         ),
         user=ProcessUser(uid=1000, gid=1000, additional_gids=(1234, 5)),
@@ -98,13 +114,18 @@ CASES: dict[str, SpecInputs] = {
         d.ContainerConfig(
             metadata=d.ContainerMetadata(name="app"),
             devices=(d.Device(container_path="/dev/xnull", host_path="/dev/null", permissions="rwm"),),
-            linux=security(seccomp=d.SecurityProfile(profile_type=d.SecurityProfileProfileType.Localhost,
-                                                     localhost_ref="/profiles/deny.json")),
+            linux=security(
+                seccomp=d.SecurityProfile(
+                    profile_type=d.SecurityProfileProfileType.Localhost, localhost_ref="/profiles/deny.json"
+                )
+            ),
         ),
         localhost_seccomp={"defaultAction": "SCMP_ACT_ERRNO"},
-        host_devices={"/dev/null": {"type": "c", "major": 1, "minor": 3, "fileMode": 438, "uid": 0, "gid": 0}},
+        host_devices={
+            "/dev/null": {"type": "c", "major": 1, "minor": 3, "fileMode": 438, "uid": 0, "gid": 0}
+        },
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -63,16 +63,33 @@ def test_image_references_normalise_like_docker() -> None:
 
 def test_records_survive_a_round_trip_through_disk_format() -> None:
     sandbox = SandboxRecord(
-        id="s" * 64, config=d.PodSandboxConfig(metadata=d.PodSandboxMetadata(name="p"), labels={"a": "b"}),
-        runtime_handler="", created_at=1, cgroup_parent="/x", ips=("10.211.0.2",), cni_result={"ips": []},
-    )  # fmt: skip
+        id="s" * 64,
+        config=d.PodSandboxConfig(metadata=d.PodSandboxMetadata(name="p"), labels={"a": "b"}),
+        runtime_handler="",
+        created_at=1,
+        cgroup_parent="/x",
+        ips=("10.211.0.2",),
+        cni_result={"ips": []},
+    )
     container = ContainerRecord(
-        id="c" * 64, sandbox_id=sandbox.id, image_ref="sha256:1", image_id="sha256:1", log_path="/l",
-        cgroups_path="/x/c", created_at=2, started_at=3, finished_at=4, exit_code=137, reason="OOMKilled",
-        config=d.ContainerConfig(metadata=d.ContainerMetadata(name="c"), envs=(d.KeyValue(key="k", value=b"\xff"),)),
-        resources=d.LinuxContainerResources(cpu_shares=2), user=d.LinuxContainerUser(uid=5, supplemental_groups=(5,)),
+        id="c" * 64,
+        sandbox_id=sandbox.id,
+        image_ref="sha256:1",
+        image_id="sha256:1",
+        log_path="/l",
+        cgroups_path="/x/c",
+        created_at=2,
+        started_at=3,
+        finished_at=4,
+        exit_code=137,
+        reason="OOMKilled",
+        config=d.ContainerConfig(
+            metadata=d.ContainerMetadata(name="c"), envs=(d.KeyValue(key="k", value=b"\xff"),)
+        ),
+        resources=d.LinuxContainerResources(cpu_shares=2),
+        user=d.LinuxContainerUser(uid=5, supplemental_groups=(5,)),
         mounts=(d.Mount(container_path="/a", host_path="/b", readonly=True),),
-    )  # fmt: skip
+    )
     assert load_sandbox(dump(sandbox)) == sandbox
     assert load_container(dump(container)) == container
     assert container.state == d.ContainerState.CONTAINER_EXITED

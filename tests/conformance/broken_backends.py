@@ -11,6 +11,7 @@ from pathlib import Path
 from conformance.capabilities import PROBE_LINE
 from cri import domain as d
 from cri.errors import Internal, NotFound
+from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
 from shims.fake import FakeImages, FakeRuntime
 
 
@@ -98,6 +99,24 @@ class LyingProcesses(FakeRuntime):
     def __init__(self, images: FakeImages, faults: object) -> None:
         super().__init__(images, images.faults)
         self.exec_handler = lying_exec
+
+
+class StaticStreamingUrls(LyingProcesses):
+    """Answers Exec/Attach/PortForward with one fixed, malformed URL (no token, nothing listening)."""
+
+    URL = "http://127.0.0.1:1/stream"
+
+    async def exec(self, spec: ExecSpec) -> str:
+        self._running(spec.container_id)
+        return self.URL
+
+    async def attach(self, spec: AttachSpec) -> str:
+        self._running(spec.container_id)
+        return self.URL
+
+    async def port_forward(self, spec: PortForwardSpec) -> str:
+        self._sandbox(spec.pod_sandbox_id)
+        return self.URL
 
 
 class RawLogs(LyingProcesses):

@@ -109,6 +109,12 @@ CASES = {
         r"check_logs.py::test_(stdout_full_lines|stderr_tagged|timestamps_rfc3339nano)$",
         frozenset({"test_stdout_full_lines", "test_stderr_tagged", "test_timestamps_rfc3339nano"}),
     ),
+    "streaming: fixed malformed URLs": Case(
+        lambda: broken._pair(broken.StaticStreamingUrls),
+        r"check_streaming.py::test_(exec_url|attach_url|port_forward_url|exec_urls_unique|spdy_exec_stdout)$",
+        frozenset({"test_exec_url", "test_attach_url", "test_port_forward_url", "test_exec_urls_unique",
+                   "test_spdy_exec_stdout"}),
+    ),
 }  # fmt: skip
 
 

@@ -263,9 +263,6 @@ def _streams(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("-t", "--tty", action="store_true", help="Allocate a pseudo-TTY")
     p.add_argument("-i", "--interactive", action="store_true", help="Keep STDIN open")
     p.add_argument(
-        "-e", "--ignore-errors", action="store_true", help="Ignore errors during command execution"
-    )
-    p.add_argument(
         "-r", "--transport", default="spdy", choices=TRANSPORTS, help="Transport protocol to be used"
     )
     _handler(p, "streams:exec_")

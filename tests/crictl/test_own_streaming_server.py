@@ -113,3 +113,31 @@ async def test_port_forward_to_our_server(
         forwarder.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await forwarder
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_exec_tty_starts_with_the_terminal_size(
+    crictl: Crictl, streaming: StreamingServer, tmp_path: Path, transport: str
+) -> None:
+    import fcntl
+    import os
+    import struct
+    import termios
+
+    state = await scenario.build(crictl, tmp_path)
+    controller, terminal = os.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 37, 101, 0, 0))
+    out = WatchedOutput()
+    script = "stty size; read x; echo got:$x"
+    argv = ["-r", f"unix://{crictl.socket}", "exec", "-it", "--transport", transport, state.server]
+    with os.fdopen(terminal, "r") as stdin:
+        session = asyncio.create_task(
+            run([*argv, "sh", "-c", script], out=out, err=WatchedOutput(), stdin=stdin, environ={})
+        )
+        try:
+            await out.wait_until(lambda text: "37 101" in text)  # no race: sized before it started
+            os.write(controller, b"hello\r")
+            await out.wait_until(lambda text: "got:hello" in text)
+            assert await asyncio.wait_for(session, 10) == 0
+        finally:
+            os.close(controller)

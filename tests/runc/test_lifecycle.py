@@ -92,6 +92,6 @@ async def test_stop_and_remove_pod_release_everything(shim: Shim, tmp_path: Path
     await client.remove_pod_sandbox(pod_id)
     assert await client.list_pod_sandbox() == []
     assert await client.list_containers() == []
-    leases = [p for p in (tmp_path / "ipam").rglob("10.211.*")]
+    leases = [p for p in (tmp_path / "shim" / "ipam").rglob("10.211.*")]
     assert leases == []
     assert not any(runtime.paths.state.joinpath("sandboxes").iterdir())

@@ -1,0 +1,96 @@
+"""Restart recovery: SIGKILL the real shim process with pods running, restart it, find everything.
+
+``TINYKUBE_RUNC_RECOVERY_PODS`` sets the number of pods (default 20, as the issue's acceptance says).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from cri import domain as d
+from cri.client import CRIClient
+from shims.node.runc import Runc
+from tests.runc.endpoint import Layout, ShimProcess, remove_everything
+from tests.runc.scenario import container_config, pod_config, run_container, wait_until
+
+pytestmark = pytest.mark.integration
+PODS = int(os.environ.get("TINYKUBE_RUNC_RECOVERY_PODS", "20"))
+TRAP_TERM_EXIT_7 = "trap 'exit 7' TERM; while true; do sleep 0.1; done"
+
+
+async def _snapshot(client: CRIClient) -> tuple[list[d.PodSandbox], list[d.ContainerStatus], dict[str, str]]:
+    sandboxes = sorted(await client.list_pod_sandbox(), key=lambda s: s.id)
+    containers = sorted(await client.list_containers(), key=lambda c: c.id)
+    statuses, ips = [], {}
+    for container in containers:
+        result = await client.container_status(container.id, verbose=True)
+        assert result.status is not None
+        statuses.append(result.status)
+    for sandbox in sandboxes:
+        status = (await client.pod_sandbox_status(sandbox.id)).status
+        assert status is not None and status.network is not None
+        ips[sandbox.id] = status.network.ip
+    return sandboxes, statuses, ips
+
+
+async def _pids(client: CRIClient) -> dict[str, int]:
+    pids = {}
+    for container in await client.list_containers():
+        info = (await client.container_status(container.id, verbose=True)).info
+        pids[container.id] = json.loads(info["info"])["pid"]
+    return pids
+
+
+async def test_sigkill_and_restart_keeps_pods_and_reports_exits_that_happened_while_down(
+    layout: Layout, tmp_path: Path
+) -> None:
+    shim = ShimProcess(layout, tmp_path / "shim.sock")
+    client = await shim.start()
+    try:
+        for index in range(PODS):
+            pod = pod_config(f"r{index}", tmp_path / "logs")
+            pod_id = await client.run_pod_sandbox(pod)
+            await run_container(client, pod_id, pod, container_config("main", "sleep", "3600"))
+        victim_pod = pod_config("victim", tmp_path / "logs")
+        victim_pod_id = await client.run_pod_sandbox(victim_pod)
+        victim = await run_container(client, victim_pod_id, victim_pod,
+                                     container_config("victim", "sh", "-c", TRAP_TERM_EXIT_7))  # fmt: skip
+        sandboxes, statuses, ips = await _snapshot(client)
+        pids = await _pids(client)
+        await client.close()
+        await shim.kill()
+
+        runc = Runc(binary=layout.config.runc, root=layout.config.runc_root)
+        await runc.kill(victim, signal.SIGTERM.name.removeprefix("SIG"))
+        exit_file = layout.config.state_dir / "exits" / victim
+        await wait_until(exit_file.exists, what="the victim's exit while the shim is down")
+
+        client = await shim.start()
+        after_sandboxes, after_statuses, after_ips = await _snapshot(client)
+        assert after_sandboxes == sandboxes
+        assert after_ips == ips and all(ip.startswith("10.211.") for ip in ips.values())
+        assert await _pids(client) == pids
+        by_id = {s.id: s for s in after_statuses}
+        for before in statuses:
+            after = by_id[before.id]
+            assert after.started_at == before.started_at, "a container was restarted"
+            assert after.labels == before.labels
+            if before.id != victim:
+                assert after.state == d.ContainerState.CONTAINER_RUNNING
+        exited = by_id[victim]
+        assert (exited.state, exited.exit_code, exited.reason) == (
+            d.ContainerState.CONTAINER_EXITED,
+            7,
+            "Error",
+        )
+        assert exited.finished_at == exit_file.stat().st_mtime_ns
+        await remove_everything(client)
+    finally:
+        await client.close()
+        await shim.stop()

@@ -12,7 +12,7 @@ from api.storage.errors import Compacted, FutureRevision, InvalidRequest, Unavai
 from api.storage.keys import in_range
 from api.storage.leases import LeaseTable, expire_leases_forever
 from api.storage.ops import KeyValueOps
-from api.storage.txn import Change, page, plan_txn
+from api.storage.txn import Change, check_key, page, plan_txn
 from api.storage.types import (
     DeleteRange,
     Event,
@@ -121,6 +121,7 @@ class MemoryStore(KeyValueOps):
 
     async def range(self, request: Range) -> RangeResult:
         self._check_open()
+        check_key(request.key)
         revision = self._check_revision(request.revision)
         keys = sorted(k for k in self._versions if in_range(k, request.key, request.range_end))
         kvs = [kv for kv in (self._value_at(k, revision) for k in keys) if kv is not None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from api.storage.errors import Conflict, InvalidRequest, KeyExists, KeyNotFound
-from api.storage.keys import prefix_end
+from api.storage.keys import ALL_KEYS, prefix_end
 from api.storage.types import (
     Compare,
     CompareResult,
@@ -92,7 +92,7 @@ class KeyValueOps(ABC):
         self, prefix: bytes, *, revision: int = 0, limit: int = 0, continue_key: bytes | None = None
     ) -> ListResult:
         end = prefix_end(prefix)
-        start = prefix if continue_key is None else continue_key
+        start = (prefix or ALL_KEYS) if continue_key is None else continue_key
         if continue_key is not None and not continue_key.startswith(prefix):
             raise InvalidRequest(f"continue key {continue_key!r} is outside prefix {prefix!r}")
         result = await self.range(Range(start, end, revision=revision, limit=limit))
@@ -100,7 +100,7 @@ class KeyValueOps(ABC):
         return ListResult(revision=result.revision, kvs=result.kvs, count=result.count, continue_key=next_key)
 
     async def count(self, prefix: bytes) -> int:
-        result = await self.range(Range(prefix, prefix_end(prefix), count_only=True))
+        result = await self.range(Range(prefix or ALL_KEYS, prefix_end(prefix), count_only=True))
         return result.count
 
 

@@ -118,7 +118,14 @@ class _Overlay:
         return tuple(Change(key, kv, self.original[key]) for key, kv in self.pending.items())
 
 
+def check_key(key: bytes) -> None:
+    if not key:
+        raise InvalidRequest("key is not provided")
+
+
 def plan_txn(txn: Txn, view: StateView, *, current_revision: int) -> TxnPlan:
+    for op in (*txn.success, *txn.failure):
+        check_key(op.key)
     succeeded = all(compare_holds(c, view.current(c.key)) for c in txn.compares)
     ops = txn.success if succeeded else txn.failure
     overlay = _Overlay(view, current_revision + 1)

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from api.storage.errors import Compacted, Conflict, FutureRevision, KeyExists, KeyNotFound
+from api.storage.errors import Compacted, Conflict, FutureRevision, InvalidRequest, KeyExists, KeyNotFound
 from api.storage.keys import prefix_end
 from api.storage.protocol import Store
 from api.storage.types import (
@@ -229,3 +229,10 @@ async def test_large_values_round_trip(store: Store, prefix: bytes, size: int) -
     got = await store.get(prefix + b"big")
     assert got.kv is not None and got.kv.value == value
     assert got.kv.mod_revision == created.mod_revision
+
+
+async def test_an_empty_key_is_refused(store: Store) -> None:
+    with pytest.raises(InvalidRequest, match="key is not provided"):
+        await store.create(b"", b"v")
+    with pytest.raises(InvalidRequest, match="key is not provided"):
+        await store.range(Range(b""))

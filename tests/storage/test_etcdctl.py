@@ -104,6 +104,8 @@ def test_get_at_a_revision_and_after_compaction(served: Served) -> None:
     failed = served.etcdctl("get", "k", f"--rev={first}", check=False)
     assert failed.returncode != 0
     assert "required revision has been compacted" in failed.stderr
+    watched = served.etcdctl("watch", "k", f"--rev={first}", check=False)
+    assert "watch was canceled (etcdserver: mvcc: required revision has been compacted)" in watched.stderr
 
 
 def test_txn_with_mod_revision_compare(served: Served) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import signal
 import sys
@@ -17,12 +18,29 @@ DEFAULT_DATA_DIR = Path("/var/lib/tinykube/store")
 DATABASE_NAME = "state.db"
 
 
+def listen_address(text: str) -> str:
+    """host:port with a literal IP (or localhost) and a port in 0..65535 (0 picks a free one)."""
+    host, separator, port = text.rpartition(":")
+    if not separator or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not host:port with a port in 0..65535")
+    bare = host.strip("[]")
+    if bare != "localhost":
+        try:
+            ipaddress.ip_address(bare)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{host!r} in {text!r} is not an IP address") from exc
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinykube store", description="The etcd-like store.")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the etcd v3 KV, Watch, Lease and Status APIs")
     serve.add_argument(
-        "--listen", default="127.0.0.1:2379", help="host:port (default 127.0.0.1:2379; port 0 picks one)"
+        "--listen",
+        type=listen_address,
+        default="127.0.0.1:2379",
+        help="host:port (default 127.0.0.1:2379; port 0 picks one)",
     )
     serve.add_argument(
         "--data", type=Path, default=DEFAULT_DATA_DIR, help=f"data directory (default {DEFAULT_DATA_DIR})"
@@ -64,7 +82,7 @@ def main(argv: list[str]) -> int:
     )
     try:
         asyncio.run(_serve(args))
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
         print(f"tinykube store: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -36,9 +36,10 @@ class EtcdEndpoint:
         return f"{host}:{self.port}"
 
     async def start(self) -> None:
-        self.port = self._server.add_insecure_port(self.listen)
-        if not self.port:
-            raise OSError(f"cannot listen on {self.listen}")
+        try:
+            self.port = self._server.add_insecure_port(self.listen)
+        except RuntimeError as exc:
+            raise OSError(f"cannot listen on {self.listen} (in use, or not an address of this host)") from exc
         await self._server.start()
 
     async def stop(self, grace: float = 2.0) -> None:

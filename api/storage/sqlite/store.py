@@ -17,7 +17,7 @@ from api.storage.sqlite import queries
 from api.storage.sqlite.maintenance import CompactionPolicy, maintain_forever, reclaim_space
 from api.storage.sqlite.schema import connect, meta
 from api.storage.sqlite.writer import WriteContext, Writer
-from api.storage.txn import plan_txn
+from api.storage.txn import check_key, plan_txn
 from api.storage.types import (
     DeleteRange,
     KeyValue,
@@ -206,6 +206,7 @@ class SQLiteStore(KeyValueOps):
         return result
 
     async def range(self, request: Range) -> RangeResult:
+        check_key(request.key)
         result: RangeResult = await self._read(_snapshot_range, request)
         return result
 

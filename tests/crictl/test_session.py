@@ -124,19 +124,36 @@ async def _until_serving(endpoint: str, timeout: float = 30.0) -> None:
     await client.close()
 
 
+RUNC_MARKS = (pytest.mark.integration, pytest.mark.needs_host("registry"))
+
+
+async def _open_target(name: str, tmp: Path) -> AsyncIterator[Target]:
+    if name == "containerd":
+        yield Target(CONTAINERD, runs_processes=True, streams=True)
+        return
+    async for served in _serve_shim(name, tmp):
+        yield served
+
+
 @pytest.fixture(
     params=[
         "fake",
         pytest.param("containerd", marks=CONTAINERD_MARKS),
-        pytest.param("runc", marks=(pytest.mark.integration, pytest.mark.needs_host("registry"))),
+        pytest.param("runc", marks=RUNC_MARKS),
     ]
 )
 async def target(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Target]:
-    if request.param == "containerd":
-        yield Target(CONTAINERD, runs_processes=True, streams=True)
-        return
-    async for served in _serve_shim(request.param, tmp_path):
-        yield served
+    async for opened in _open_target(request.param, tmp_path):
+        yield opened
+
+
+@pytest.fixture(
+    params=[pytest.param("containerd", marks=CONTAINERD_MARKS), pytest.param("runc", marks=RUNC_MARKS)]
+)
+async def streaming_target(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Target]:
+    """Only runtimes with a streaming server (the fake's Unimplemented is checked above)."""
+    async for opened in _open_target(request.param, tmp_path):
+        yield opened
 
 
 def _configs(tmp: Path) -> tuple[Path, Path]:
@@ -392,11 +409,9 @@ class Terminal:
 
 @pytest.mark.parametrize("transport", ["spdy", "websocket"])
 async def test_interactive_exec_and_attach_on_a_terminal(
-    target: Target, tmp_path: Path, transport: str
+    streaming_target: Target, tmp_path: Path, transport: str
 ) -> None:
-    if not target.streams:
-        pytest.skip("this runtime has no streaming server (exec/attach answer Unimplemented, checked above)")
-    cli = Cli(target, tmp_path)
+    cli = Cli(streaming_target, tmp_path)
     pod_config, container_config = _configs(tmp_path)
     shell = json.loads(container_config.read_text())
     shell.update(metadata={"name": "shell"}, command=["sh"], stdin=True, tty=True, log_path="shell/0.log")

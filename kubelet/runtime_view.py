@@ -19,6 +19,7 @@ class RuntimeContainer:
     name: str
     sandbox_id: str
     state: d.ContainerState
+    pod_uid: str = ""
     attempt: int = 0
     created_at: int = 0
     started_at: int = 0
@@ -89,6 +90,7 @@ def runtime_container(status: d.ContainerStatus, sandbox_id: str) -> RuntimeCont
         name=status.labels.get(lbl.CONTAINER_NAME, meta.name),
         sandbox_id=sandbox_id,
         state=status.state,
+        pod_uid=status.labels.get(lbl.POD_UID, ""),
         attempt=meta.attempt,
         created_at=status.created_at,
         started_at=status.started_at,

@@ -1,0 +1,251 @@
+"""The step that applies computed pod actions over CRI: sandboxes, images, containers, hooks, kills."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from api.core.v1.container import Container
+from api.core.v1.pod import Pod
+from cri import domain as d
+from cri.client import CRIClient
+from cri.errors import CRIError, NotFound
+from kubelet.actions import KillContainer, PodActions, Waiting, backoff_key
+from kubelet.backoff import Backoff
+from kubelet.container_config import container_config
+from kubelet.env import EnvError, PodFacts
+from kubelet.hooks import run_hook
+from kubelet.images import ImagePuller, ImagePullError
+from kubelet.qos import qos_class
+from kubelet.runtime_view import RuntimeContainer, RuntimePod
+from kubelet.sandbox_config import NodeSettings, sandbox_config
+from kubelet.volumes import VolumeError, VolumeManager
+
+log = logging.getLogger(__name__)
+CALL_TIMEOUT_S = 30.0
+MIN_GRACE_S = 2
+
+
+@dataclass
+class ApplyResult:
+    waiting: dict[str, Waiting] = field(default_factory=dict)
+    started: list[str] = field(default_factory=list)
+
+
+class PodApplier:
+    def __init__(
+        self,
+        client: CRIClient,
+        *,
+        settings: NodeSettings,
+        volumes: VolumeManager,
+        images: ImagePuller,
+        backoff: Backoff,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.volumes = volumes
+        self.images = images
+        self.backoff = backoff
+        self.clock = clock
+        self.node_memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+    async def apply(self, pod: Pod, actions: PodActions, runtime: RuntimePod) -> ApplyResult:
+        result = ApplyResult(waiting=dict(actions.waiting))
+        if actions.kill_pod:
+            await self.kill_pod(pod, runtime, remove=False)
+        await asyncio.gather(*(self._kill(pod, kill, runtime) for kill in actions.containers_to_kill))
+        if not (actions.create_sandbox or actions.init_containers_to_start or actions.containers_to_start):
+            return result
+        sandbox_id, attempt, pod_ip = await self._sandbox(pod, actions, runtime, result)
+        if not sandbox_id:
+            return result
+        facts = PodFacts(node_name=self.settings.node_name, host_ip=self.settings.host_ip, pod_ip=pod_ip)
+        try:
+            volume_paths = await self.volumes.prepare(pod, facts)
+        except VolumeError as exc:
+            for name in (*actions.init_containers_to_start, *actions.containers_to_start):
+                result.waiting[name] = Waiting(reason="ContainerCreating", message=str(exc))
+            return result
+        config = sandbox_config(pod, self.settings, attempt=attempt, qos=qos_class(pod))
+        for name in actions.init_containers_to_start:
+            await self._start(pod, _spec(pod, name), sandbox_id, config, runtime, facts, volume_paths, result)
+        await asyncio.gather(
+            *(
+                self._start(pod, _spec(pod, name), sandbox_id, config, runtime, facts, volume_paths, result)
+                for name in actions.containers_to_start
+            )
+        )
+        return result
+
+    async def _sandbox(
+        self, pod: Pod, actions: PodActions, runtime: RuntimePod, result: ApplyResult
+    ) -> tuple[str, int, str]:
+        if not actions.create_sandbox:
+            current = next(s for s in runtime.sandboxes if s.id == actions.sandbox_id)
+            return current.id, current.attempt, current.ip
+        config = sandbox_config(pod, self.settings, attempt=actions.attempt, qos=qos_class(pod))
+        try:
+            await asyncio.to_thread(Path(config.log_directory).mkdir, mode=0o755, parents=True, exist_ok=True)
+            sandbox_id = await self.client.run_pod_sandbox(config, timeout=120)
+            status = await self.client.pod_sandbox_status(sandbox_id, timeout=CALL_TIMEOUT_S)
+        except (CRIError, OSError) as exc:
+            log.warning("pod %s/%s: sandbox: %s", pod.namespace, pod.name, exc)
+            for container in (*pod.spec.init_containers, *pod.spec.containers):
+                result.waiting[container.name] = Waiting(
+                    reason="ContainerCreating", message=f"CreatePodSandbox: {exc}"
+                )
+            return "", 0, ""
+        network = status.status.network if status.status else None
+        return sandbox_id, actions.attempt, network.ip if network else ""
+
+    async def _start(
+        self,
+        pod: Pod,
+        container: Container,
+        sandbox_id: str,
+        config: d.PodSandboxConfig,
+        runtime: RuntimePod,
+        facts: PodFacts,
+        volume_paths: dict[str, Path],
+        result: ApplyResult,
+    ) -> None:
+        history = runtime.history(container.name)
+        restart_count = max((c.restart_count for c in history), default=-1) + 1
+        try:
+            await self.images.ensure(
+                container.image or "", container.image_pull_policy or "IfNotPresent", config
+            )
+        except ImagePullError as exc:
+            result.waiting[container.name] = Waiting(reason=exc.reason, message=exc.message)
+            return
+        try:
+            spec = container_config(
+                pod,
+                container,
+                restart_count=restart_count,
+                facts=facts,
+                volume_paths=volume_paths,
+                extra_mounts=(),
+                qos=qos_class(pod),
+                node_memory=self.node_memory,
+            )
+        except (EnvError, VolumeError, OSError) as exc:
+            result.waiting[container.name] = Waiting(reason="CreateContainerConfigError", message=str(exc))
+            return
+        if any(c.exited for c in history):
+            self.backoff.next(backoff_key(pod, container.name), now=self.clock())
+        try:
+            container_id = await self.client.create_container(sandbox_id, spec, config, timeout=120)
+        except CRIError as exc:
+            result.waiting[container.name] = Waiting(reason="CreateContainerError", message=exc.message)
+            return
+        try:
+            await self.client.start_container(container_id, timeout=120)
+        except CRIError as exc:
+            result.waiting[container.name] = Waiting(reason="RunContainerError", message=exc.message)
+            return
+        result.started.append(container.name)
+        await self._remove_old(history)
+        await self._post_start(pod, container, container_id, facts.pod_ip)
+
+    async def _post_start(self, pod: Pod, container: Container, container_id: str, pod_ip: str) -> None:
+        hook = container.lifecycle.post_start if container.lifecycle else None
+        if hook is None:
+            return
+        outcome = await run_hook(
+            self.client,
+            hook,
+            container=container,
+            container_id=container_id,
+            pod_ip=pod_ip,
+            timeout_s=pod.spec.termination_grace_period_seconds or 30,
+        )
+        if not outcome.ok:
+            log.warning("pod %s: postStart hook of %s failed: %s", pod.name, container.name, outcome.message)
+            await self._stop(container_id, grace=pod.spec.termination_grace_period_seconds or 30)
+
+    async def _remove_old(self, history: list[RuntimeContainer]) -> None:
+        """Keeps the newest exited instance of a container (for lastState and logs), removes older ones."""
+        for old in [c for c in history if c.exited][1:]:
+            try:
+                await self.client.remove_container(old.id, timeout=CALL_TIMEOUT_S)
+            except CRIError as exc:
+                log.debug("removing old container: %s", exc)
+
+    async def _kill(self, pod: Pod, kill: KillContainer, runtime: RuntimePod) -> None:
+        spec = _maybe_spec(pod, kill.name)
+        log.info("pod %s/%s: killing %s: %s", pod.namespace, pod.name, kill.name, kill.reason)
+        sandbox = runtime.ready_sandbox()
+        await self.kill_container(pod, kill.container_id, spec, pod_ip=sandbox.ip if sandbox else "")
+
+    async def kill_container(
+        self, pod: Pod, container_id: str, spec: Container | None, *, pod_ip: str, grace: int | None = None
+    ) -> None:
+        grace_s = pod.spec.termination_grace_period_seconds if grace is None else grace
+        grace_s = grace_s or 0
+        hook = spec.lifecycle.pre_stop if spec and spec.lifecycle else None
+        if spec is not None and hook is not None and grace_s > 0:
+            started = self.clock()
+            try:
+                await asyncio.wait_for(
+                    run_hook(
+                        self.client,
+                        hook,
+                        container=spec,
+                        container_id=container_id,
+                        pod_ip=pod_ip,
+                        timeout_s=grace_s,
+                    ),
+                    grace_s,
+                )
+            except TimeoutError:
+                log.info("preStop hook of %s ran out of its grace period", container_id)
+            grace_s = max(MIN_GRACE_S, int(grace_s - (self.clock() - started)))
+        await self._stop(container_id, grace=grace_s)
+
+    async def _stop(self, container_id: str, *, grace: int) -> None:
+        try:
+            await self.client.stop_container(container_id, grace_seconds=grace)
+        except NotFound:
+            return
+        except CRIError as exc:
+            log.warning("stopping container %s: %s", container_id, exc)
+
+    async def kill_pod(
+        self, pod: Pod, runtime: RuntimePod, *, remove: bool, grace: int | None = None
+    ) -> None:
+        """Stops every running container (preStop hooks, grace period), then the sandboxes."""
+        sandbox = runtime.ready_sandbox()
+        pod_ip = sandbox.ip if sandbox else ""
+        await asyncio.gather(
+            *(
+                self.kill_container(pod, c.id, _maybe_spec(pod, c.name), pod_ip=pod_ip, grace=grace)
+                for c in runtime.running_containers()
+            )
+        )
+        for old in runtime.sandboxes:
+            try:
+                await self.client.stop_pod_sandbox(old.id, timeout=CALL_TIMEOUT_S)
+                if remove:
+                    await self.client.remove_pod_sandbox(old.id, timeout=CALL_TIMEOUT_S)
+            except NotFound:
+                continue
+            except CRIError as exc:
+                log.warning("pod %s: stopping sandbox %s: %s", pod.name, old.id, exc)
+
+
+def _maybe_spec(pod: Pod, name: str) -> Container | None:
+    return next((c for c in (*pod.spec.init_containers, *pod.spec.containers) if c.name == name), None)
+
+
+def _spec(pod: Pod, name: str) -> Container:
+    spec = _maybe_spec(pod, name)
+    assert spec is not None, name
+    return spec

@@ -30,12 +30,14 @@ REGISTRY: dict[str, str] = {
 
 
 def available() -> list[str]:
-    names = []
-    for name, target in REGISTRY.items():
-        module = target.split(":")[0]
-        if importlib.util.find_spec(module.rsplit(".", 1)[0]) is not None:
-            names.append(name)
-    return names
+    return [name for name, target in REGISTRY.items() if _module_exists(target.split(":")[0])]
+
+
+def _module_exists(dotted: str) -> bool:
+    try:
+        return importlib.util.find_spec(dotted) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def load(name: str) -> BackendFactory:

@@ -42,7 +42,8 @@ class ProbeWorker:
         self.on_hold = False
         self._last_result = ProbeResult.UNKNOWN
         self._run = 0
-        self._next_due = started_at + (probe.initial_delay_seconds or 0)
+        self._earliest = started_at + (probe.initial_delay_seconds or 0)
+        self._next_due = self._earliest
 
     @property
     def period(self) -> float:
@@ -50,7 +51,7 @@ class ProbeWorker:
 
     def due_at(self) -> float | None:
         """When the next probe should run; None while on hold."""
-        return None if self.on_hold else self._next_due
+        return None if self.on_hold else max(self._next_due, self._earliest)
 
     def is_due(self, now: float) -> bool:
         due = self.due_at()
@@ -59,6 +60,10 @@ class ProbeWorker:
     def skip(self, now: float) -> None:
         """The probe was due but gated (startup not done yet): try again next period."""
         self._next_due = now + self.period
+
+    def trigger(self, now: float) -> None:
+        """Probe as soon as the initial delay allows (the startup probe just succeeded)."""
+        self._next_due = now
 
     def observe(self, outcome: ProbeOutcome, now: float) -> ResultChange | None:
         """Records one probe run; returns the change if the published result changed."""
@@ -139,6 +144,7 @@ class ContainerProbes:
     def observe(self, kind: ProbeKind, outcome: ProbeOutcome, now: float) -> ResultChange | None:
         change = self.workers[kind].observe(outcome, now)
         if change is not None and kind is ProbeKind.STARTUP and self.started:
+            self.workers[kind].on_hold = True
             self._probe_now_after_startup(now)
         return change
 
@@ -146,4 +152,4 @@ class ContainerProbes:
         for kind in (ProbeKind.LIVENESS, ProbeKind.READINESS):
             worker = self.workers.get(kind)
             if worker is not None and not worker.on_hold:
-                worker.skip(now - worker.period)
+                worker.trigger(now)

@@ -8,7 +8,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Self
 
-from api.storage.errors import Compacted, FutureRevision, InvalidRequest, Unavailable
+from api.storage.errors import Compacted, FutureRevision, Unavailable
 from api.storage.keys import in_range
 from api.storage.leases import LeaseTable, expire_leases_forever
 from api.storage.ops import KeyValueOps
@@ -62,6 +62,7 @@ class MemoryStore(KeyValueOps):
         self._log: list[WatchBatch] = []
         self._leases = LeaseTable()
         self._hub = WatchHub(buffer=watch_buffer)
+        self._hub.revision = self._revision
         self._expiry: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -212,6 +213,3 @@ class MemoryStore(KeyValueOps):
     async def status(self) -> StoreStatus:
         size = sum(len(kv.key) + len(kv.value) for kv in self._current.values())
         return StoreStatus(self._revision, self._compacted, size, VERSION)
-
-
-__all__ = ["InvalidRequest", "MemoryStore"]

@@ -25,6 +25,9 @@ class Watch(Protocol):
 
     def __aiter__(self) -> AsyncIterator[WatchBatch]: ...
 
+    async def request_progress(self) -> None:
+        """Ask for an empty batch at a revision up to which every event has been delivered."""
+
     async def close(self) -> None: ...
 
 

@@ -56,6 +56,11 @@ class _LiveQueue:
             self.batches.append(selected)
         self.ready.set()
 
+    def offer_progress(self, revision: int) -> None:
+        """Every event up to ``revision`` is already queued ahead of this marker."""
+        self.batches.append(WatchBatch(revision))
+        self.ready.set()
+
     def cancel(self, reason: str) -> None:
         self.cancel_reason = reason
         self.ready.set()
@@ -64,9 +69,13 @@ class _LiveQueue:
 class WatchHub:
     def __init__(self, *, buffer: int = 10_000) -> None:
         self.buffer = buffer
+        self.revision = 0
+        """The last revision published (the backend sets it at open)."""
         self._queues: set[_LiveQueue] = set()
 
     def publish(self, batches: list[WatchBatch]) -> None:
+        if batches:
+            self.revision = batches[-1].revision
         for queue in list(self._queues):
             for batch in batches:
                 queue.offer(batch)
@@ -105,9 +114,16 @@ class HubWatch:
         self._next = start_revision
         self._snapshot = snapshot_revision
         self._closed = False
+        self._iterator: AsyncIterator[WatchBatch] | None = None
 
     def __aiter__(self) -> AsyncIterator[WatchBatch]:
-        return self._batches()
+        """One iterator per watch: iterating again continues where the last one stopped."""
+        if self._iterator is None:
+            self._iterator = self._batches()
+        return self._iterator
+
+    async def request_progress(self) -> None:
+        self._queue.offer_progress(self._hub.revision)
 
     async def close(self) -> None:
         self._closed = True
@@ -126,7 +142,9 @@ class HubWatch:
             live = await self._next_live()
             if live is None:
                 return
-            if live.revision >= self._next:
+            if not live.events:
+                yield live
+            elif live.revision >= self._next:
                 self._next = live.revision + 1
                 yield live
 

@@ -131,3 +131,20 @@ async def test_writing_with_an_unknown_lease_fails(store: Store, prefix: bytes) 
     with pytest.raises(LeaseNotFound):
         await store.create(prefix + b"k", b"x", lease=123456789)
     assert (await store.get(prefix + b"k")).kv is None
+
+
+async def test_a_progress_request_answers_once_earlier_events_are_out(store: Store, prefix: bytes) -> None:
+    watch = await store.watch(prefix, range_end=prefix_end(prefix))
+    try:
+        written = [await store.create(prefix + b"%d" % i, b"v") for i in range(3)]
+        await store.create(b"/elsewhere/" + prefix, b"v")
+        batches = aiter(watch)
+        events = await next_events(watch, 3)
+        await watch.request_progress()
+        async with asyncio.timeout(15):
+            progress = await anext(batches)
+    finally:
+        await watch.close()
+    assert [e.kv for e in events] == written
+    assert progress.events == ()
+    assert progress.revision >= written[-1].mod_revision

@@ -30,6 +30,7 @@ class EtcdWatch:
         self._call: Any = None
         self._next_revision = request.start_revision
         self._closed = False
+        self._iterator: AsyncIterator[WatchBatch] | None = None
 
     @classmethod
     async def create(cls, stub: Any, request: Any, *, timeout: float) -> EtcdWatch:
@@ -59,7 +60,17 @@ class EtcdWatch:
             self._next_revision = created.header.revision + 1
 
     def __aiter__(self) -> AsyncIterator[WatchBatch]:
-        return self._batches()
+        """One iterator per watch: iterating again continues where the last one stopped."""
+        if self._iterator is None:
+            self._iterator = self._batches()
+        return self._iterator
+
+    async def request_progress(self) -> None:
+        request = rpc_pb2.WatchRequest(progress_request=rpc_pb2.WatchProgressRequest())
+        try:
+            await self._call.write(request)
+        except grpc.aio.AioRpcError as exc:
+            raise store_error(exc) from exc
 
     async def close(self) -> None:
         self._closed = True

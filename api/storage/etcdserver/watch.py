@@ -31,6 +31,7 @@ class _Stream:
         self.store = store
         self.responses: asyncio.Queue[Any] = asyncio.Queue()
         self.pumps: dict[int, asyncio.Task[None]] = {}
+        self.watches: dict[int, Watch] = {}
         self._next_id = 0
 
     def _allocate(self, requested: int) -> int | None:
@@ -53,6 +54,16 @@ class _Stream:
             self.responses.put_nowait(
                 rpc_pb2.WatchResponse(header=header(revision), watch_id=PROGRESS_FOR_ALL)
             )
+
+    async def _progress(self) -> None:
+        """Each watch answers once its earlier events are out; with no watch, the current revision answers."""
+        if not self.watches:
+            revision = await self.store.current_revision()
+            self.responses.put_nowait(
+                rpc_pb2.WatchResponse(header=header(revision), watch_id=PROGRESS_FOR_ALL)
+            )
+        for watch in list(self.watches.values()):
+            await watch.request_progress()
 
     async def _create(self, create: Any) -> None:
         revision = await self.store.current_revision()
@@ -91,6 +102,7 @@ class _Stream:
             rpc_pb2.WatchCreateRequest.NODELETE: EventType.DELETE,
         }
         dropped = {drop[f] for f in create.filters if f in drop}
+        self.watches[watch_id] = watch
         self.pumps[watch_id] = asyncio.create_task(self._pump(watch_id, watch, dropped))
 
     def _cancelled(self, watch_id: int, revision: int, *, reason: str, compact_revision: int = 0) -> None:
@@ -111,6 +123,7 @@ class _Stream:
         except StoreError as exc:
             self._cancelled(watch_id, await self.store.current_revision(), reason=grpc_status(exc)[1])
         finally:
+            self.watches.pop(watch_id, None)
             await watch.close()
 
     def _send(self, watch_id: int, batch: WatchBatch, dropped: set[EventType]) -> None:

@@ -162,6 +162,7 @@ class SQLiteStore(KeyValueOps):
         ):
             self._leases.restore(lease_id, ttl)
         self._writer = Writer(conn, publish=self._hub.publish, max_group=self.options.max_group)
+        self._hub.revision = self._writer.revision
         self._writer.start()
         self._tasks.append(asyncio.create_task(expire_leases_forever(self._leases, self.revoke_lease)))
         if self.options.maintain:

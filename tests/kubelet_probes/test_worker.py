@@ -9,8 +9,20 @@ from kubelet.probes.worker import ContainerProbes, ProbeWorker, ResultChange
 EXEC = ExecAction(command=("true",))
 
 
-def probe(**timing: int) -> Probe:
-    return Probe(exec=EXEC, **timing)
+def probe(
+    *,
+    initial_delay_seconds: int | None = None,
+    period_seconds: int | None = None,
+    success_threshold: int | None = None,
+    failure_threshold: int | None = None,
+) -> Probe:
+    return Probe(
+        exec=EXEC,
+        initial_delay_seconds=initial_delay_seconds,
+        period_seconds=period_seconds,
+        success_threshold=success_threshold,
+        failure_threshold=failure_threshold,
+    )
 
 
 def worker(kind: ProbeKind, **timing: int) -> ProbeWorker:
@@ -84,8 +96,19 @@ def test_repeated_same_result_publishes_no_change() -> None:
     assert w.observe(success(), 110) is None
 
 
-def container(**probes: Probe) -> Container:
-    return Container(name="app", image="busybox", **probes)
+def container(
+    *,
+    startup_probe: Probe | None = None,
+    liveness_probe: Probe | None = None,
+    readiness_probe: Probe | None = None,
+) -> Container:
+    return Container(
+        name="app",
+        image="busybox",
+        startup_probe=startup_probe,
+        liveness_probe=liveness_probe,
+        readiness_probe=readiness_probe,
+    )
 
 
 def test_startup_gates_liveness_and_readiness_until_it_succeeds() -> None:

@@ -35,6 +35,7 @@ class SuiteState:
         self.timeout: float = config.getoption("cri_timeout")
         self.caps: Capabilities | None = None
         self.images_before: set[str] = set()
+        self.missing_images: list[str] = []
         self.tally = Tally()
         self.is_worker = hasattr(config, "workerinput")
 
@@ -100,12 +101,35 @@ async def _start(state: SuiteState) -> None:
                 f"cannot run a probe pod on {state.endpoint}: {type(exc).__name__}: {exc.message}\n"
                 f"{images.mirror_instructions('127.0.0.1:5000')}"
             ) from None
+        if state.caps.registry and not state.is_worker:
+            state.missing_images = await _unpullable(cri)
+
+
+async def _unpullable(cri: CRIClient) -> list[str]:
+    """Test images the runtime can neither find nor pull: checks using them will fail."""
+    missing = []
+    for reference in images.ALL:
+        if (await cri.image_status(reference)).image is not None:
+            continue
+        try:
+            await cri.pull_image(reference, timeout=120)
+        except CRIError:
+            missing.append(reference)
+    return missing
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     state = config.stash[STATE_KEY]
     caps = state.caps
-    return f"CRI endpoint {state.endpoint} (run {state.run_id}): {describe(caps) if caps else 'not probed'}"
+    header = f"CRI endpoint {state.endpoint} (run {state.run_id}): {describe(caps) if caps else 'not probed'}"
+    if state.missing_images:
+        header += (
+            f"\nWARNING: cannot pull {', '.join(state.missing_images)}: checks using them fail."
+            "\nSeed them (tinykube images seed --registry 127.0.0.1:5000) and point the runtime's"
+            " mirrors there:\n"
+            + images.mirror_instructions("127.0.0.1:5000")
+        )
+    return header
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -180,7 +204,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 async def _finish(state: SuiteState) -> None:
     async with await state.connect() as cri:
-        state.tally.leftovers = await sweep(cri, state.run_id)
+        swept = await sweep(cri, state.run_id)
+        state.tally.leftovers = swept.leftovers
+        state.tally.cleanup_problems.extend(swept.problems)
         for image in await cri.list_images():
             if image.id not in state.images_before and set(image.repo_tags) & set(images.ALL):
                 try:

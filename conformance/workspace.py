@@ -155,8 +155,14 @@ async def _quietly(problems: list[str], call: Awaitable[None]) -> None:
         problems.append(f"{type(exc).__name__}: {exc.message}")
 
 
-async def sweep(cri: CRIClient, run_id: str) -> int:
-    """Remove every container and sandbox labelled with ``run_id``; returns how many were left over."""
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SweepResult:
+    leftovers: int
+    problems: tuple[str, ...]
+
+
+async def sweep(cri: CRIClient, run_id: str) -> SweepResult:
+    """Remove every container and sandbox labelled with ``run_id`` (what interrupted checks left)."""
     selector = {pod.RUN_LABEL: run_id}
     problems: list[str] = []
     containers = await cri.list_containers(d.ContainerFilter(label_selector=selector))
@@ -166,4 +172,4 @@ async def sweep(cri: CRIClient, run_id: str) -> int:
     for sandbox in sandboxes:
         await _quietly(problems, cri.stop_pod_sandbox(sandbox.id, timeout=60))
         await _quietly(problems, cri.remove_pod_sandbox(sandbox.id, timeout=60))
-    return len(containers) + len(sandboxes)
+    return SweepResult(leftovers=len(containers) + len(sandboxes), problems=tuple(problems))

@@ -178,8 +178,14 @@ async def test_no_new_privs(ws: Workspace) -> None:
 
 async def test_masked_path(ws: Workspace) -> None:
     """A masked path reads as empty: procMount Default hides /proc/kcore and friends this way."""
-    container_id = await _start(ws, masked_paths=("/etc/group",))
-    assert await sh(ws.cri, container_id, "wc -c < /etc/group") == "0"
+    container_id = await _start(ws, masked_paths=("/proc/cmdline",))
+    assert await sh(ws.cri, container_id, "wc -c < /proc/cmdline") == "0"
+
+
+async def test_unmasked_path_readable(ws: Workspace) -> None:
+    """A path left out of masked_paths stays readable: the kubelet's list replaces the defaults."""
+    container_id = await _start(ws, masked_paths=("/proc/kcore",))
+    assert int(await sh(ws.cri, container_id, "wc -c < /proc/cmdline")) > 0
 
 
 async def test_readonly_path(ws: Workspace) -> None:

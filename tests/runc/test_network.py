@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 from pathlib import Path
 
@@ -64,9 +65,7 @@ async def test_hostname_dns_and_hosts_inside_the_pod(shim: Shim, tmp_path: Path)
     client, _ = shim
     base = pod_config("dns", tmp_path / "logs")
     dns = d.DNSConfig(servers=("10.211.255.10",), searches=("ns.svc.cluster.local",), options=("ndots:5",))
-    pod = d.PodSandboxConfig(
-        **{**{f: getattr(base, f) for f in base.__dataclass_fields__}, "dns_config": dns}
-    )
+    pod = dataclasses.replace(base, dns_config=dns)
     pod_id = await client.run_pod_sandbox(pod)
     container_id = await run_container(client, pod_id, pod, container_config("c", "sleep", "300"))
     result = await client.exec_sync(

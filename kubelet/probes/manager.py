@@ -89,6 +89,13 @@ class ProbeManager:
         for container_id in [cid for cid, e in self._entries.items() if e.pod_uid == pod_uid]:
             await self.remove_container(container_id)
 
+    async def retain(self, pod_uid: str, container_ids: Iterable[str]) -> None:
+        """Forgets the pod's containers not in ``container_ids`` (exited or replaced ones)."""
+        keep = set(container_ids)
+        for container_id in [cid for cid, e in self._entries.items() if e.pod_uid == pod_uid]:
+            if container_id not in keep:
+                await self.remove_container(container_id)
+
     async def close(self) -> None:
         for container_id in list(self._entries):
             await self.remove_container(container_id)

@@ -164,3 +164,15 @@ async def test_removing_a_pod_stops_its_probes(clock: VirtualClock, cleanup: lis
     runs = len(runner.runs)
     await clock.sleep(100)
     assert len(runner.runs) == runs
+
+
+async def test_retain_forgets_replaced_containers_of_the_pod_only(
+    clock: VirtualClock, cleanup: list[ProbeManager]
+) -> None:
+    manager = manager_for(ScriptedRunner(), clock, cleanup)
+    plain = Container(name="plain")
+    for pod, cid in (("pod1", "old"), ("pod1", "new"), ("pod2", "other")):
+        manager.add_container(pod, plain, ProbeTarget(container_id=cid, pod_ip=""))
+    await manager.retain("pod1", ["new"])
+    assert manager.probes("old") is None
+    assert manager.probes("new") is not None and manager.probes("other") is not None

@@ -1,0 +1,302 @@
+"""The kubelet's composition: pod source -> pod workers -> compute/apply over CRI, PLEG, probes, statuses."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import socket
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from api.core.v1.pod import Pod, PodList, PodStatus
+from api.meta.types import ObjectMeta
+from cri.client import CRIClient
+from cri.errors import CRIError, Unimplemented
+from kubelet.actions import Waiting, compute_pod_actions
+from kubelet.apply import PodApplier
+from kubelet.backoff import Backoff
+from kubelet.config import KubeletConfiguration
+from kubelet.images import ImagePuller
+from kubelet.log_files import LogManager
+from kubelet.pleg import PLEG
+from kubelet.pod_workers import PodWorkers
+from kubelet.probes.manager import ProbeManager
+from kubelet.probes.runners import ProbeRunner
+from kubelet.probes.types import ProbeTarget
+from kubelet.probes.worker import ResultChange
+from kubelet.runtime_view import RuntimePod
+from kubelet.sandbox_config import NodeSettings
+from kubelet.static_source import StaticPodSource
+from kubelet.status import StatusInputs, pod_status
+from kubelet.status_store import StatusStore
+from kubelet.volumes import VolumeManager
+
+log = logging.getLogger(__name__)
+TERMINAL = ("Succeeded", "Failed")
+BUSY_RESYNC_S = 1.0
+
+
+def default_host_ip() -> str:
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))
+        return str(probe.getsockname()[0])
+    return "127.0.0.1"
+
+
+def _parse_time(text: str | None) -> float | None:
+    if not text:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+
+class Kubelet:
+    def __init__(
+        self, config: KubeletConfiguration, client: CRIClient, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.clock = clock
+        node_name = config.node_name or socket.gethostname().lower()
+        self.settings = NodeSettings(
+            node_name=node_name,
+            pod_logs_dir=config.pod_logs_dir,
+            cluster_dns=config.cluster_dns,
+            cluster_domain=config.cluster_domain,
+            cgroup_driver=config.cgroup_driver,
+            host_ip=config.node_ip or default_host_ip(),
+        )
+        root = Path(config.root_dir)
+        self.runtime_name = "cri"
+        self.backoff = Backoff()
+        self.volumes = VolumeManager(root)
+        self.statuses = StatusStore(root / "pod-status")
+        self.pods: dict[str, Pod] = {}
+        self.workers = PodWorkers(sync=self.sync_pod, terminate=self.terminate_pod)
+        self.pleg = PLEG(client, on_change=self.workers.wake)
+        self.probe_runner = ProbeRunner(client)
+        self.probes = ProbeManager(self.probe_runner, on_change=self._on_probe_change)
+        self._probe_owner: dict[str, str] = {}
+        self._seeded_ready: set[str] = set()
+        self.images = ImagePuller(client, clock=clock)
+        self.applier = PodApplier(
+            client,
+            settings=self.settings,
+            volumes=self.volumes,
+            images=self.images,
+            backoff=self.backoff,
+            clock=clock,
+        )
+        self.logs = LogManager(
+            client,
+            containers_dir=Path(config.container_logs_dir),
+            max_bytes=config.container_log_max_bytes,
+            max_files=config.container_log_max_files,
+        )
+        self.source = StaticPodSource(
+            Path(config.static_pod_path),
+            node_name=node_name,
+            on_update=self.on_pods,
+            period_s=config.file_check_frequency_s,
+        )
+        self.synced = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._orphans: set[str] = set()
+
+    async def start(self) -> None:
+        await self.probe_runner.__aenter__()
+        version = await self.client.version(timeout=30)
+        self.runtime_name = version.runtime_name or "cri"
+        await self._cgroup_driver()
+        await asyncio.to_thread(self.statuses.load)
+        snapshot = await self.pleg.relist()
+        self._seed_probes(snapshot.pods)
+        self._tasks = [
+            asyncio.create_task(self.pleg.run(), name="pleg"),
+            asyncio.create_task(self.source.run(), name="static-pod-source"),
+            asyncio.create_task(self.logs.run(self._log_targets), name="log-rotation"),
+        ]
+
+    async def _cgroup_driver(self) -> None:
+        try:
+            info = await self.client.runtime_config(timeout=10)
+        except Unimplemented:
+            return
+        except CRIError as exc:
+            log.warning("RuntimeConfig: %s; keeping cgroupDriver %s", exc, self.settings.cgroup_driver)
+            return
+        if info.linux is not None:
+            driver = "systemd" if info.linux.cgroup_driver.name == "SYSTEMD" else "cgroupfs"
+            self.settings = dataclasses.replace(self.settings, cgroup_driver=driver)
+            self.applier.settings = self.settings
+
+    def _seed_probes(self, pods: Mapping[str, RuntimePod]) -> None:
+        """Readiness carries over a kubelet restart until the container's probes report again."""
+        for uid in pods:
+            status = self.statuses.get(uid)
+            for container in status.container_statuses if status else ():
+                if container.ready and container.container_id:
+                    self._seeded_ready.add(container.container_id.partition("://")[2])
+
+    def _on_probe_change(self, change: ResultChange) -> None:
+        self._seeded_ready.discard(change.container_id)
+        uid = self._probe_owner.get(change.container_id)
+        if uid is not None:
+            self.workers.wake(uid)
+
+    def _sync_probes(self, pod: Pod, runtime: RuntimePod, pod_ip: str) -> None:
+        specs = {c.name: c for c in (*pod.spec.init_containers, *pod.spec.containers)}
+        for container in runtime.running_containers():
+            spec = specs.get(container.name)
+            if spec is None or self.probes.probes(container.id) is not None:
+                continue
+            self._probe_owner[container.id] = pod.uid
+            ports = tuple((p.name, p.container_port) for p in spec.ports if p.name)
+            target = ProbeTarget(container_id=container.id, pod_ip=pod_ip, named_ports=ports)
+            self.probes.add_container(pod.uid, spec, target)
+
+    def _probe_sets(self, runtime: RuntimePod) -> tuple[frozenset[str], frozenset[str]]:
+        running = [c.id for c in runtime.running_containers()]
+        ready = self.probes.ready_ids(running) | (self._seeded_ready & set(running))
+        return frozenset(ready), self.probes.started_ids(running)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.workers.stop()
+        await self.probes.close()
+        await self.probe_runner.__aexit__(None, None, None)
+
+    def on_pods(self, pods: Mapping[str, Pod]) -> None:
+        for uid in set(self.pods) - set(pods):
+            log.info("pod %s removed from its source: terminating", self.pods[uid].name)
+            self.workers.remove(uid)
+        self.pods = dict(pods)
+        for pod in pods.values():
+            self.workers.update(pod)
+        for uid, runtime in self.pleg.snapshot.pods.items():
+            if uid not in pods and uid not in self.workers.known() and uid not in self._orphans:
+                self._orphans.add(uid)
+                orphan = Pod(
+                    metadata=ObjectMeta(name=runtime.name or uid, namespace=runtime.namespace, uid=uid)
+                )
+                self.workers.update(orphan)
+                self.workers.remove(uid)
+        self.synced.set()
+
+    async def sync_pod(self, pod: Pod) -> float:
+        runtime = self.pleg.snapshot.pod(pod.uid)
+        previous = self.statuses.get(pod.uid)
+        now = self.clock()
+        if previous is not None and previous.phase in TERMINAL:
+            if runtime.running_containers() or runtime.ready_sandbox():
+                await self.applier.kill_pod(pod, runtime, remove=False)
+                await self.pleg.relist()
+            return self.config.sync_frequency_s
+        start_time = _parse_time(previous.start_time if previous else None) or now
+        deadline = pod.spec.active_deadline_seconds
+        if deadline is not None and now - start_time >= deadline:
+            return await self._deadline_exceeded(pod, runtime, previous, start_time)
+        actions = compute_pod_actions(
+            pod,
+            runtime,
+            probes=self.probes.verdicts(c.id for c in runtime.containers),
+            backoff=self.backoff,
+            now=now,
+        )
+        result = await self.applier.apply(pod, actions, runtime)
+        if not actions.nothing_to_do:
+            runtime = (await self.pleg.relist()).pod(pod.uid)
+            await self.logs.link(pod, runtime)
+        sandbox = runtime.ready_sandbox()
+        pod_ip = self.settings.host_ip if pod.spec.host_network else (sandbox.ip if sandbox else "")
+        self._sync_probes(pod, runtime, pod_ip)
+        status = pod_status(
+            pod, runtime, self._inputs(now, start_time, result.waiting, runtime), previous=previous
+        )
+        await asyncio.to_thread(self.statuses.set, pod.uid, status)
+        if status.phase in TERMINAL:
+            await self.applier.kill_pod(pod, runtime, remove=False)
+            return self.config.sync_frequency_s
+        _, started = self._probe_sets(runtime)
+        busy = bool(result.waiting or status.phase == "Pending" or actions.containers_to_kill)
+        busy = busy or any(c.id not in started for c in runtime.running_containers())
+        return BUSY_RESYNC_S if busy else min(self.config.sync_frequency_s, 10.0)
+
+    def _inputs(
+        self,
+        now: float,
+        start_time: float,
+        waiting: Mapping[str, Waiting],
+        runtime: RuntimePod,
+        *,
+        terminal_reason: str | None = None,
+        terminal_message: str | None = None,
+    ) -> StatusInputs:
+        ready, started = self._probe_sets(runtime)
+        return StatusInputs(
+            runtime_name=self.runtime_name,
+            host_ip=self.settings.host_ip,
+            now=now,
+            ready=ready,
+            started=started,
+            waiting=waiting,
+            start_time=start_time,
+            terminal_reason=terminal_reason,
+            terminal_message=terminal_message,
+        )
+
+    async def _deadline_exceeded(
+        self, pod: Pod, runtime: RuntimePod, previous: PodStatus | None, start_time: float
+    ) -> float:
+        await self.applier.kill_pod(pod, runtime, remove=False)
+        runtime = (await self.pleg.relist()).pod(pod.uid)
+        inputs = self._inputs(
+            self.clock(),
+            start_time,
+            {},
+            runtime,
+            terminal_reason="DeadlineExceeded",
+            terminal_message="Pod was active on the node longer than the specified deadline",
+        )
+        await asyncio.to_thread(
+            self.statuses.set, pod.uid, pod_status(pod, runtime, inputs, previous=previous)
+        )
+        return self.config.sync_frequency_s
+
+    async def terminate_pod(self, pod: Pod) -> None:
+        runtime = self.pleg.snapshot.pod(pod.uid)
+        await self.probes.remove_pod(pod.uid)
+        await self.applier.kill_pod(pod, runtime, remove=True)
+        await self.volumes.cleanup(pod.uid)
+        await self.logs.unlink(runtime)
+        await asyncio.to_thread(self.statuses.forget, pod.uid)
+        self.backoff.forget(f"{pod.uid}/")
+        self._orphans.discard(pod.uid)
+        await self.pleg.relist()
+        log.info("pod %s/%s terminated", pod.namespace, pod.name)
+
+    def _log_targets(self) -> list[tuple[str, str]]:
+        return [
+            (c.id, c.log_path)
+            for p in self.pleg.snapshot.pods.values()
+            for c in p.running_containers()
+            if c.log_path
+        ]
+
+    def pod_list(self) -> PodList:
+        items = []
+        for uid, pod in sorted(self.pods.items(), key=lambda item: (item[1].namespace, item[1].name)):
+            items.append(
+                dataclasses.replace(pod, status=self.statuses.get(uid) or PodStatus(phase="Pending"))
+            )
+        return PodList(items=tuple(items))
+
+    def find_pod(self, namespace: str, name: str) -> Pod | None:
+        return next((p for p in self.pods.values() if p.namespace == namespace and p.name == name), None)

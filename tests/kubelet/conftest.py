@@ -1,0 +1,98 @@
+"""A kubelet driving the fake runtime over a real CRI unix socket, with its directories in tmp_path."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from api.core.v1.pod import PodStatus
+from cri.client import CRIClient
+from cri.server import CRIServer, ServerOptions
+from kubelet.config import KubeletConfiguration
+from kubelet.node import Kubelet
+from shims.fake import FakeImages, FakeRuntime
+
+WAIT_S = 20.0
+NODE = "node1"
+
+
+@dataclass
+class Node:
+    runtime: FakeRuntime
+    images: FakeImages
+    client: CRIClient
+    config: KubeletConfiguration
+    manifests: Path
+    kubelet: Kubelet
+
+    def write(self, filename: str, text: str) -> None:
+        temporary = self.manifests / f".{filename}.tmp"
+        temporary.write_text(text)
+        temporary.rename(self.manifests / filename)
+
+    def status(self, name: str) -> PodStatus | None:
+        pod = self.kubelet.find_pod("default", f"{name}-{NODE}")
+        return None if pod is None else self.kubelet.statuses.get(pod.uid)
+
+    async def wait_for(self, what: str, predicate: Callable[[], object], timeout: float = WAIT_S) -> None:
+        """Waits, bounded, for a condition on kubelet state; fails naming what did not happen."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            if loop.time() > deadline:
+                pytest.fail(f"timed out waiting for {what}")
+            await asyncio.sleep(0.05)
+
+    async def wait_phase(self, name: str, phase: str) -> PodStatus:
+        await self.wait_for(
+            f"{name} {phase}", lambda: (s := self.status(name)) is not None and s.phase == phase
+        )
+        status = self.status(name)
+        assert status is not None
+        return status
+
+    async def restart_kubelet(self) -> Kubelet:
+        await self.kubelet.stop()
+        self.kubelet = Kubelet(self.config, self.client)
+        await self.kubelet.start()
+        return self.kubelet
+
+
+def test_config(tmp_path: Path) -> KubeletConfiguration:
+    manifests = tmp_path / "manifests"
+    manifests.mkdir(exist_ok=True)
+    return KubeletConfiguration(
+        static_pod_path=str(manifests),
+        root_dir=str(tmp_path / "root"),
+        pod_logs_dir=str(tmp_path / "pods"),
+        container_logs_dir=str(tmp_path / "containers"),
+        file_check_frequency="100ms",
+        sync_frequency="10s",
+        node_name=NODE,
+        node_ip="192.0.2.10",
+    )
+
+
+@pytest.fixture
+async def node(tmp_path: Path) -> AsyncIterator[Node]:
+    images = FakeImages()
+    images.add_image("busybox:1.36")
+    runtime = FakeRuntime(images, images.faults)
+    socket = tmp_path / "run" / "cri.sock"
+    server = CRIServer(runtime, images, ServerOptions(socket=socket, metrics_address="127.0.0.1:0"))
+    await server.start()
+    client = await CRIClient.connect(f"unix://{socket}", timeout=10)
+    config = test_config(tmp_path)
+    kubelet = Kubelet(config, client)
+    await kubelet.start()
+    served = Node(runtime, images, client, config, Path(config.static_pod_path), kubelet)
+    try:
+        yield served
+    finally:
+        await served.kubelet.stop()
+        await client.close()
+        await server.stop()

@@ -20,6 +20,7 @@ from shims.oci.manifest import OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFE
 
 FIXED_MTIME = 0
 FIXED_CREATED = "1970-01-01T00:00:00Z"
+DEFAULT_ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -41,7 +42,9 @@ def directory(path: str, *, mode: int = 0o755) -> Entry:
 
 
 def file(path: str, data: bytes | str, *, mode: int = 0o644, uid: int = 0, gid: int = 0) -> Entry:
-    return Entry(path=path, data=data.encode() if isinstance(data, str) else data, mode=mode, uid=uid, gid=gid)
+    return Entry(
+        path=path, data=data.encode() if isinstance(data, str) else data, mode=mode, uid=uid, gid=gid
+    )
 
 
 def symlink(path: str, target: str) -> Entry:
@@ -75,7 +78,7 @@ class ImageRecipe:
     layers: tuple[tuple[Entry, ...], ...]
     entrypoint: tuple[str, ...] = ()
     cmd: tuple[str, ...] = ()
-    env: tuple[str, ...] = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",)
+    env: tuple[str, ...] = DEFAULT_ENV
     user: str = ""
     working_dir: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -130,7 +133,9 @@ def build_layer(entries: Iterable[Entry]) -> BuiltLayer:
         gz.write(tar_bytes)
     blob = compressed.getvalue()
     descriptor = Descriptor(media_type=OCI_LAYER_GZIP, digest=sha256_digest(blob), size=len(blob))
-    return BuiltLayer(descriptor=descriptor, diff_id="sha256:" + hashlib.sha256(tar_bytes).hexdigest(), blob=blob)
+    return BuiltLayer(
+        descriptor=descriptor, diff_id="sha256:" + hashlib.sha256(tar_bytes).hexdigest(), blob=blob
+    )
 
 
 def build_image(recipe: ImageRecipe) -> BuiltImage:
@@ -143,9 +148,15 @@ def build_image(recipe: ImageRecipe) -> BuiltImage:
         "config": descriptor_json(config),
         "layers": [descriptor_json(layer.descriptor) for layer in layers],
     })  # fmt: skip
-    manifest = Descriptor(media_type=OCI_MANIFEST, digest=sha256_digest(manifest_bytes), size=len(manifest_bytes))
+    manifest = Descriptor(
+        media_type=OCI_MANIFEST, digest=sha256_digest(manifest_bytes), size=len(manifest_bytes)
+    )
     return BuiltImage(
-        manifest=manifest, manifest_bytes=manifest_bytes, config=config, config_bytes=config_bytes, layers=layers
+        manifest=manifest,
+        manifest_bytes=manifest_bytes,
+        config=config,
+        config_bytes=config_bytes,
+        layers=layers,
     )
 
 

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shims.oci.builder import (
-    BuiltImage, BuiltIndex, Entry, ImageRecipe, build_image, build_index, directory, file, host_file, symlink,
+    BuiltImage,
+    BuiltIndex,
+    Entry,
+    ImageRecipe,
+    build_image,
+    build_index,
+    directory,
+    file,
+    host_file,
+    symlink,
 )  # fmt: skip
 
 BUSYBOX = Path("/bin/busybox")
@@ -29,6 +38,22 @@ www-data:x:33:
 appgroup:x:5678:app
 extra:x:4321:app
 """
+BUSYBOX_TAGS = (
+    "docker.io/library/busybox:1.36",
+    "docker.io/library/busybox:latest",
+    "docker.io/library/busybox:1.28",
+    "registry.k8s.io/busybox:1.27.2",
+)
+PAUSE_TAGS = ("registry.k8s.io/pause:3.10", "registry.k8s.io/pause:3.9", "registry.k8s.io/pause:3.8")
+WEB_TAGS = (
+    "docker.io/tinykube/web:latest",
+    "registry.k8s.io/e2e-test-images/busybox:1.29-2",
+    "registry.k8s.io/e2e-test-images/nginx:1.14-2",
+    "docker.io/library/nginx:1.14.2",
+    "docker.io/library/nginx:latest",
+)
+BIG_TAG = "docker.io/tinykube/big:50mb"
+MULTIARCH_TAG = "docker.io/tinykube/multiarch:latest"
 INDEX_HTML = "<html><body><h1>tinykube web</h1></body></html>\n"
 
 
@@ -67,16 +92,17 @@ def _labelled(name: str, **config: object) -> BuiltImage:
     """A busybox image with one more small layer, so each is a distinct image (distinct id)."""
     extra = (file(f"etc/tinykube-{name}", f"{name}\n"),)
     recipe = ImageRecipe(
-        layers=(tuple(busybox_entries()), extra), cmd=("sh",), labels={"io.tinykube.image": name},
+        layers=(tuple(busybox_entries()), extra),
+        cmd=("sh",),
+        labels={"io.tinykube.image": name},
         **config,  # type: ignore[arg-type]
     )
     return build_image(recipe)
 
 
 def _pause() -> BuiltImage:
-    return build_image(ImageRecipe(
-        layers=((host_file("pause", CATATONIT, mode=0o755),),), entrypoint=("/pause", "-P"), user="65535:65535",
-    ))  # fmt: skip
+    layer = (host_file("pause", CATATONIT, mode=0o755),)
+    return build_image(ImageRecipe(layers=(layer,), entrypoint=("/pause", "-P"), user="65535:65535"))
 
 
 def _web() -> BuiltImage:
@@ -107,24 +133,21 @@ def _multiarch() -> BuiltIndex:
 def seed_images(*, include_big: bool = True) -> list[SeedImage]:
     web = _web()
     images = [
-        SeedImage(tags=("docker.io/library/busybox:1.36", "docker.io/library/busybox:latest",
-                        "docker.io/library/busybox:1.28", "registry.k8s.io/busybox:1.27.2"), image=_busybox()),
-        SeedImage(tags=("registry.k8s.io/pause:3.10", "registry.k8s.io/pause:3.9", "registry.k8s.io/pause:3.8"),
-                  image=_pause()),
-        SeedImage(tags=("docker.io/tinykube/web:latest", "registry.k8s.io/e2e-test-images/busybox:1.29-2",
-                        "registry.k8s.io/e2e-test-images/nginx:1.14-2", "docker.io/library/nginx:1.14.2",
-                        "docker.io/library/nginx:latest"), image=web),
+        SeedImage(tags=BUSYBOX_TAGS, image=_busybox()),
+        SeedImage(tags=PAUSE_TAGS, image=_pause()),
+        SeedImage(tags=WEB_TAGS, image=web),
         SeedImage(tags=("docker.io/tinykube/user-uid:latest",), image=_labelled("user-uid", user="1234")),
         SeedImage(tags=("docker.io/tinykube/user-name:latest",), image=_labelled("user-name", user="app")),
-        SeedImage(tags=("docker.io/tinykube/user-uid-gid:latest",), image=_labelled("user-uid-gid", user="1234:5678")),
+        SeedImage(tags=("docker.io/tinykube/user-uid-gid:latest",),
+                  image=_labelled("user-uid-gid", user="1234:5678")),
         SeedImage(tags=("docker.io/tinykube/user-name-group:latest",),
                   image=_labelled("user-name-group", user="app:appgroup")),
         SeedImage(tags=("docker.io/tinykube/multitag:one", "docker.io/tinykube/multitag:two",
                         "docker.io/tinykube/multitag:three"), image=_labelled("multitag")),
         *(SeedImage(tags=(f"docker.io/tinykube/distinct-{n}:latest",), image=_labelled(f"distinct-{n}"))
           for n in range(1, 4)),
-        SeedImage(tags=("docker.io/tinykube/multiarch:latest",), index=_multiarch()),
+        SeedImage(tags=(MULTIARCH_TAG,), index=_multiarch()),
     ]  # fmt: skip
     if include_big:
-        images.append(SeedImage(tags=("docker.io/tinykube/big:50mb",), image=big_image()))
+        images.append(SeedImage(tags=(BIG_TAG,), image=big_image()))
     return images

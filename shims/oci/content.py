@@ -55,7 +55,9 @@ class BlobWriter:
         self._hash.update(chunk)
         self._size += len(chunk)
         if self._expected is not None and self._size > self._expected.size:
-            raise DigestMismatch(f"blob {self._expected.digest} is longer than its {self._expected.size} bytes")
+            raise DigestMismatch(
+                f"blob {self._expected.digest} is longer than its {self._expected.size} bytes"
+            )
         self._file.write(chunk)
 
     @property
@@ -70,9 +72,8 @@ class BlobWriter:
         self._file.close()
         expected = self._expected
         if expected is not None and (self.digest != expected.digest or self._size != expected.size):
-            raise DigestMismatch(
-                f"blob {expected.digest} ({expected.size} bytes) arrived as {self.digest} ({self._size} bytes)"
-            )
+            got = f"{self.digest} ({self._size} bytes)"
+            raise DigestMismatch(f"blob {expected.digest} ({expected.size} bytes) arrived as {got}")
         self._target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self._temp, self._target)
         return self.digest

@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,9 +47,11 @@ async def registry_answers(address: str) -> bool:
     """True when a distribution registry answers ``GET /v2/`` (200, or 401 when auth is on)."""
     timeout = aiohttp.ClientTimeout(total=PROBE_TIMEOUT_S)
     try:
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            async with session.get(f"http://{address}/v2/") as response:
-                return response.status in (200, 401) and "Docker-Distribution-Api-Version" in response.headers
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(f"http://{address}/v2/") as response,
+        ):
+            return response.status in (200, 401) and "Docker-Distribution-Api-Version" in response.headers
     except (aiohttp.ClientError, TimeoutError):
         return False
 
@@ -57,16 +59,22 @@ async def registry_answers(address: str) -> bool:
 async def ensure_registry(settings: RegistrySettings) -> RegistryHandle:
     if await registry_answers(settings.address):
         return RegistryHandle(address=settings.address, started=False)
+    process = await asyncio.to_thread(_spawn_detached, settings)
+    log_path = settings.state_dir / "registry.log"
+    await _wait_until_up(settings.address, lambda: process.poll() is None, log_path)
+    return RegistryHandle(address=settings.address, started=True, pid=process.pid)
+
+
+def _spawn_detached(settings: RegistrySettings) -> subprocess.Popen[bytes]:
+    """Start the registry in its own session: it outlives the seeding command on purpose."""
     config = write_config(settings)
-    log_file = (settings.state_dir / "registry.log").open("ab")
-    with log_file:
-        process = subprocess.Popen(  # detached on purpose: the registry outlives this command
+    with (settings.state_dir / "registry.log").open("ab") as log_file:
+        process = subprocess.Popen(
             [_binary(), "serve", str(config)], stdout=log_file, stderr=log_file, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
     (settings.state_dir / "registry.pid").write_text(f"{process.pid}\n")
-    await _wait_until_up(settings.address, lambda: process.poll() is None, settings.state_dir / "registry.log")
-    return RegistryHandle(address=settings.address, started=True, pid=process.pid)
+    return process
 
 
 @contextlib.asynccontextmanager
@@ -131,11 +139,10 @@ def _binary() -> str:
     return found
 
 
-async def _wait_until_up(address: str, alive: object, log_path: Path) -> None:
-    assert callable(alive)
+async def _wait_until_up(address: str, alive: Callable[[], bool], log_path: Path) -> None:
     async with asyncio.timeout(START_TIMEOUT_S):
         while not await registry_answers(address):
             if not alive():
-                tail = log_path.read_text(errors="replace")[-2000:]
+                tail = (await asyncio.to_thread(log_path.read_text, errors="replace"))[-2000:]
                 raise Unavailable(f"{REGISTRY_BINARY} on {address} exited at start:\n{tail}")
             await asyncio.sleep(0.1)  # polling a port that is not up yet; bounded by the timeout

@@ -115,7 +115,9 @@ def descriptor_json(descriptor: Descriptor) -> dict[str, Any]:
 
 def _descriptor(entry: Mapping[str, Any]) -> Descriptor:
     try:
-        return Descriptor(media_type=str(entry["mediaType"]), digest=str(entry["digest"]), size=int(entry["size"]))
+        return Descriptor(
+            media_type=str(entry["mediaType"]), digest=str(entry["digest"]), size=int(entry["size"])
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise UnsupportedContent(f"malformed descriptor {dict(entry)!r}: {exc}") from None
 

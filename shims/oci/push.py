@@ -17,9 +17,8 @@ async def push_image(
     """Upload blobs (skipping those present) and tag the manifest as each of ``refs``; returns its digest."""
     parsed = [parse(ref) for ref in refs]
     for ref in _one_per_repository(parsed):
-        await asyncio.gather(*(
-            client.push_blob(ref, descriptor, blob, credentials=credentials) for descriptor, blob in image.blobs()
-        ))  # fmt: skip
+        uploads = [client.push_blob(ref, desc, blob, credentials=credentials) for desc, blob in image.blobs()]
+        await asyncio.gather(*uploads)
     for ref in parsed:
         await client.push_manifest(
             ref, ref.tag or image.manifest.digest,
@@ -34,7 +33,9 @@ async def push_index(
     parsed = [parse(ref) for ref in refs]
     for ref in _one_per_repository(parsed):
         for image in index.images:
-            await push_image(client, image, [f"{ref.repository}@{image.manifest.digest}"], credentials=credentials)
+            await push_image(
+                client, image, [f"{ref.repository}@{image.manifest.digest}"], credentials=credentials
+            )
     for ref in parsed:
         await client.push_manifest(
             ref, ref.tag or index.descriptor.digest,

@@ -110,14 +110,16 @@ class RegistryClient:
                 raise attempts[-1].error
         raise _summarise(f"blob {descriptor.digest} of {ref.repository}", attempts)
 
-    async def has_blob(self, ref: Reference, descriptor: Descriptor, *, credentials: Credentials | None) -> bool:
+    async def has_blob(
+        self, ref: Reference, descriptor: Descriptor, *, credentials: Credentials | None
+    ) -> bool:
         endpoint = self._push_endpoint(ref)
         url = f"{endpoint.base_url}/{ref.path}/blobs/{descriptor.digest}"
         async with await self._request("HEAD", endpoint, url, ref, credentials, push=True) as response:
             return response.status == 200
 
     async def push_blob(
-        self, ref: Reference, descriptor: Descriptor, data: bytes | Path, *, credentials: Credentials | None,
+        self, ref: Reference, descriptor: Descriptor, body: bytes, *, credentials: Credentials | None,
         mount_from: str = "",
     ) -> None:  # fmt: skip
         """Upload a blob unless the registry has it (or can mount it from ``mount_from``)."""
@@ -126,13 +128,14 @@ class RegistryClient:
         endpoint = self._push_endpoint(ref)
         url = f"{endpoint.base_url}/{ref.path}/blobs/uploads/"
         params = {"mount": descriptor.digest, "from": mount_from} if mount_from else {}
-        async with await self._request("POST", endpoint, url, ref, credentials, push=True, params=params) as started:
+        async with await self._request(
+            "POST", endpoint, url, ref, credentials, push=True, params=params
+        ) as started:
             if started.status == 201:
                 return
             _raise_for_status(started, f"upload of {descriptor.digest}", ok=(202,))
             location = started.headers.get("Location", "")
         upload = str(started.url.join(URL(location)))
-        body = data if isinstance(data, bytes) else data.read_bytes()
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(len(body))}
         async with await self._request(
             "PUT", endpoint, upload, ref, credentials, push=True,
@@ -141,7 +144,13 @@ class RegistryClient:
             _raise_for_status(finished, f"upload of {descriptor.digest}", ok=(201, 204))
 
     async def push_manifest(
-        self, ref: Reference, tag_or_digest: str, *, media_type: str, data: bytes, credentials: Credentials | None
+        self,
+        ref: Reference,
+        tag_or_digest: str,
+        *,
+        media_type: str,
+        data: bytes,
+        credentials: Credentials | None,
     ) -> str:
         endpoint = self._push_endpoint(ref)
         url = f"{endpoint.base_url}/{ref.path}/manifests/{tag_or_digest}"
@@ -157,7 +166,9 @@ class RegistryClient:
         endpoint = self._push_endpoint(ref)
         url = f"{endpoint.base_url}/{ref.path}/manifests/{ref.object}"
         headers = {"Accept": ACCEPT}
-        async with await self._request("HEAD", endpoint, url, ref, credentials, push=True, headers=headers) as r:
+        async with await self._request(
+            "HEAD", endpoint, url, ref, credentials, push=True, headers=headers
+        ) as r:
             if r.status == 404:
                 return None
             _raise_for_status(r, f"manifest {ref}")
@@ -174,7 +185,9 @@ class RegistryClient:
     ) -> FetchedManifest:
         url = f"{endpoint.base_url}/{ref.path}/manifests/{wanted}"
         try:
-            async with await self._request("GET", endpoint, url, ref, credentials, headers={"Accept": ACCEPT}) as r:
+            async with await self._request(
+                "GET", endpoint, url, ref, credentials, headers={"Accept": ACCEPT}
+            ) as r:
                 _raise_for_status(r, f"manifest {ref.repository}:{wanted}")
                 data = await r.read()
                 header_type = r.headers.get("Content-Type", "")
@@ -185,7 +198,9 @@ class RegistryClient:
             raise DigestMismatch(f"manifest {wanted} from {endpoint.base_url} has digest {digest}")
         media_type = media_type_of(data, header_type)
         return FetchedManifest(
-            descriptor=Descriptor(media_type=media_type, digest=digest, size=len(data)), data=data, endpoint=endpoint
+            descriptor=Descriptor(media_type=media_type, digest=digest, size=len(data)),
+            data=data,
+            endpoint=endpoint,
         )
 
     async def _request(
@@ -200,7 +215,7 @@ class RegistryClient:
         cached = self._tokens.get((endpoint.base_url, scope))
         if cached:
             headers["Authorization"] = cached
-        ssl_option: ssl.SSLContext | bool = False if endpoint.skip_verify else True
+        ssl_option: ssl.SSLContext | bool = not endpoint.skip_verify
         try:
             response = await self._session.request(method, url, headers=headers, ssl=ssl_option, **kwargs)
             if response.status != 401:
@@ -215,7 +230,9 @@ class RegistryClient:
         if response.status == 401:
             response.release()
             self._tokens.pop((endpoint.base_url, scope), None)
-            raise AuthenticationFailed(f"registry {endpoint.base_url} refused the credentials for {ref.repository}")
+            raise AuthenticationFailed(
+                f"registry {endpoint.base_url} refused the credentials for {ref.repository}"
+            )
         return response
 
     async def _authorize(
@@ -260,7 +277,9 @@ def _raise_for_status(response: aiohttp.ClientResponse, what: str, *, ok: tuple[
         raise NotFound(f"{what} not found at {response.url.with_query(None)}")
     if response.status == 403:
         raise AuthenticationFailed(f"{what}: access denied by {response.url.host}")
-    raise Unavailable(f"{what}: {response.url.with_query(None)} answered HTTP {response.status} {response.reason}")
+    raise Unavailable(
+        f"{what}: {response.url.with_query(None)} answered HTTP {response.status} {response.reason}"
+    )
 
 
 def _summarise(what: str, attempts: list[_Attempt]) -> CRIError:

@@ -51,16 +51,24 @@ async def seed(options: SeedOptions) -> SeedReport:
         for host in hosts:
             if write_mirror(options.certs_d, host=host, mirror_url=f"http://{options.registry}"):
                 report.mirrors_written.append(options.certs_d / host / "hosts.toml")
-    if options.registries_conf is not None:
-        if _write_registries_conf(options.registries_conf, hosts=hosts, mirror=options.registry):
-            report.mirrors_written.append(options.registries_conf)
+    conf = options.registries_conf
+    if conf is not None and _write_registries_conf(conf, hosts=hosts, mirror=options.registry):
+        report.mirrors_written.append(conf)
     return report
 
 
-async def _push_one(client: RegistryClient, registry: str, image: catalog.SeedImage, report: SeedReport) -> None:
+async def _push_one(
+    client: RegistryClient, registry: str, image: catalog.SeedImage, report: SeedReport
+) -> None:
     local_tags = [f"{registry}/{parse(tag).path}:{parse(tag).tag}" for tag in image.tags]
-    stale = [tag for tag in local_tags if await client.manifest_digest(parse(tag), credentials=None) != image.digest]
-    report.unchanged += [tag for tag in image.tags if f"{registry}/{parse(tag).path}:{parse(tag).tag}" not in stale]
+    stale = [
+        tag
+        for tag in local_tags
+        if await client.manifest_digest(parse(tag), credentials=None) != image.digest
+    ]
+    report.unchanged += [
+        tag for tag in image.tags if f"{registry}/{parse(tag).path}:{parse(tag).tag}" not in stale
+    ]
     if not stale:
         return
     if image.index is not None:

@@ -16,11 +16,12 @@ import posixpath
 import shutil
 import stat
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from cri.errors import FailedPrecondition
+from cri.errors import Cancelled, FailedPrecondition
 from shims.oci.content import CHUNK
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,13 @@ class UnpackResult:
     size: int
 
 
-def unpack_layer(blob: Path, target: Path, *, gzipped: bool, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES) -> UnpackResult:
-    """Extract ``blob`` into the (empty) directory ``target``; returns the uncompressed digest."""
+def unpack_layer(
+    blob: Path, target: Path, *, gzipped: bool, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> UnpackResult:  # fmt: skip
+    """Extract ``blob`` into the (empty) directory ``target``; returns the uncompressed digest.
+
+    ``should_stop`` is polled between entries so a cancelled pull stops its worker thread."""
     target.mkdir(parents=True, exist_ok=True)
     with blob.open("rb") as raw:
         stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw  # type: ignore[assignment]
@@ -68,6 +74,8 @@ def unpack_layer(blob: Path, target: Path, *, gzipped: bool, max_entry_bytes: in
         applier = _Applier(root=target, max_entry_bytes=max_entry_bytes)
         with tarfile.open(fileobj=reader, mode="r|") as archive:  # type: ignore[call-overload]
             for member in archive:
+                if should_stop():
+                    raise Cancelled(f"unpacking {blob.name} was cancelled")
                 applier.apply(archive, member)
         reader.drain()
         applier.finish()
@@ -87,7 +95,8 @@ class _Applier:
         if relative is None:
             return
         if member.size > self.max_entry_bytes:
-            raise UnsafeLayer(f"layer entry {member.name!r} is {member.size} bytes, over the {self.max_entry_bytes} limit")
+            limit = self.max_entry_bytes
+            raise UnsafeLayer(f"layer entry {member.name!r} is {member.size} bytes, over the {limit} limit")
         parent, _, base = relative.rpartition("/")
         parent_dir = self._ensure_parent(parent)
         if base == OPAQUE_MARKER:
@@ -177,7 +186,8 @@ class _Applier:
             os.chmod(path, member.mode & 0o7777)
         for key, value in member.pax_headers.items():
             if key.startswith(_XATTR_PAX_PREFIX):
-                _set_xattr(path, key.removeprefix(_XATTR_PAX_PREFIX), value.encode("utf-8", "surrogateescape"))
+                name = key.removeprefix(_XATTR_PAX_PREFIX)
+                _set_xattr(path, name, value.encode("utf-8", "surrogateescape"))
         os.utime(path, (member.mtime, member.mtime), follow_symlinks=False)
 
 

@@ -1,9 +1,9 @@
 """`tinykube images`: seed the local test registry, build and push reproducible images.
 
-  tinykube images seed [--registry 127.0.0.1:5000] [--state-dir DIR] [--certs-d DIR]
-                       [--registries-conf FILE] [--no-big]
-  tinykube images build --from-dir DIR [--cmd ...] [--entrypoint ...] [--env K=V] [--user U]
-                        [--workdir W] [--label K=V] [--expose 80/tcp] --push REF [--push REF ...]
+tinykube images seed [--registry 127.0.0.1:5000] [--state-dir DIR] [--certs-d DIR]
+                     [--registries-conf FILE] [--no-big]
+tinykube images build --from-dir DIR [--cmd ...] [--entrypoint ...] [--env K=V] [--user U]
+                      [--workdir W] [--label K=V] [--expose 80/tcp] --push REF [--push REF ...]
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from cri.errors import CRIError
-from shims.oci.builder import ImageRecipe, build_image, host_tree
+from shims.oci.builder import DEFAULT_ENV, ImageRecipe, build_image, host_tree
 from shims.oci.push import push_image
 from shims.oci.registry import RegistryClient
 from shims.oci.seed import SeedOptions, seed
@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     seeding.add_argument("--state-dir", type=Path, default=Path("/var/lib/tinykube/registry"),
                          help="registry config and storage, when this command starts it")  # fmt: skip
     seeding.add_argument("--certs-d", type=Path, default=Path("/etc/containerd/certs.d"),
-                         help="containerd-style hosts.toml directory to write mirror entries into")  # fmt: skip
+                         help="containerd-style hosts.toml dir for mirror entries")  # fmt: skip
     seeding.add_argument("--registries-conf", type=Path, default=None,
                          help="also write a podman registries.conf drop-in here")  # fmt: skip
     seeding.add_argument("--no-big", action="store_true", help="skip the ~50 MB benchmark image")
@@ -66,7 +66,7 @@ async def _seed(args: argparse.Namespace) -> int:
 async def _build(args: argparse.Namespace) -> int:
     recipe = ImageRecipe(
         layers=(tuple(host_tree("", args.from_dir)),), entrypoint=tuple(args.entrypoint), cmd=tuple(args.cmd),
-        env=tuple(args.env) or ImageRecipe.__dataclass_fields__["env"].default, user=args.user,
+        env=tuple(args.env) or DEFAULT_ENV, user=args.user,
         working_dir=args.workdir, labels=dict(label.split("=", 1) for label in args.label),
         exposed_ports=tuple(args.expose),
     )  # fmt: skip

@@ -1,0 +1,175 @@
+"""Pulling an image into the store: resolve, fetch manifest and config, fetch and unpack layers.
+
+Concurrent pulls of one reference share one pull, and concurrent pulls of images sharing a layer
+share its download and unpack. A cancelled pull (a CRI deadline) stops its downloads and unpack
+threads and removes their partial files; the image record is written only once everything is in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from shims.oci.auth import Credentials
+from shims.oci.content import Descriptor, DigestMismatch
+from shims.oci.hosts import Endpoint
+from shims.oci.manifest import (
+    GZIP_LAYERS,
+    INDEX_TYPES,
+    UnsupportedContent,
+    parse_config,
+    parse_manifest,
+    select_platform,
+)
+from shims.oci.records import ImageRecord, chain_ids
+from shims.oci.reference import Reference, parse
+from shims.oci.registry import FetchedManifest, RegistryClient
+from shims.oci.singleflight import SingleFlight
+from shims.oci.store import ImageStore
+from shims.oci.unpack import DEFAULT_MAX_ENTRY_BYTES, UnpackResult, unpack_layer
+
+log = logging.getLogger(__name__)
+
+DOWNLOAD_CONCURRENCY = 4
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _LayerJob:
+    ref: Reference
+    blob: Descriptor
+    diff_id: str
+    chain_id: str
+    credentials: Credentials | None
+    endpoint: Endpoint
+
+
+class Puller:
+    def __init__(
+        self, store: ImageStore, client: RegistryClient, *, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._max_entry_bytes = max_entry_bytes
+        self._images: SingleFlight[ImageRecord] = SingleFlight()
+        self._layers: SingleFlight[None] = SingleFlight()
+        self._downloads = asyncio.Semaphore(DOWNLOAD_CONCURRENCY)
+
+    async def pull(self, text: str, *, credentials: Credentials | None = None) -> ImageRecord:
+        ref = parse(text)
+        return await self._images.run(str(ref), lambda: self._pull(ref, credentials))
+
+    async def _pull(self, ref: Reference, credentials: Credentials | None) -> ImageRecord:
+        top = await self._client.fetch_manifest(ref, credentials=credentials)
+        fetched = top
+        if top.descriptor.media_type in INDEX_TYPES:
+            platform = select_platform(top.data)
+            fetched = await self._client.fetch_manifest(
+                ref, credentials=credentials, reference=platform.digest
+            )
+        manifest = parse_manifest(fetched.data, fetched.descriptor.media_type)
+        held = [
+            fetched.descriptor.digest,
+            manifest.config.digest,
+            *(layer.digest for layer in manifest.layers),
+        ]
+        with self._holding(held) as hold:
+            self._store.content.put(fetched.data, fetched.descriptor)
+            config_bytes = await self._fetch_small(ref, manifest.config, credentials, fetched)
+            config = parse_config(config_bytes)
+            if len(config.diff_ids) != len(manifest.layers):
+                raise UnsupportedContent(
+                    f"{ref}: config lists {len(config.diff_ids)} layers, the manifest {len(manifest.layers)}"
+                )
+            chains = chain_ids(config.diff_ids)
+            hold(chains)
+            await asyncio.gather(*(
+                self._layer(_LayerJob(ref=ref, blob=blob, diff_id=diff_id, chain_id=chain_id,
+                                      credentials=credentials, endpoint=fetched.endpoint))
+                for blob, diff_id, chain_id in zip(manifest.layers, config.diff_ids, chains, strict=True)
+            ))  # fmt: skip
+            record = ImageRecord(
+                id=manifest.config.digest, manifest=fetched.descriptor, config=manifest.config,
+                layers=manifest.layers, diff_ids=config.diff_ids,
+                repo_tags=(ref.tagged,) if ref.tag and not ref.digest else (),
+                repo_digests=(f"{ref.repository}@{top.descriptor.digest}",),
+            )  # fmt: skip
+            async with self._store.lock:
+                stored = self._store.add(record)
+        log.info("pulled %s as %s", ref, stored.id)
+        return stored
+
+    @contextmanager
+    def _holding(self, keys: list[str]) -> Iterator[Callable[[tuple[str, ...]], None]]:
+        held = list(keys)
+        self._store.in_use.update(held)
+
+        def hold(more: tuple[str, ...]) -> None:
+            held.extend(more)
+            self._store.in_use.update(more)
+
+        try:
+            yield hold
+        finally:
+            self._store.in_use.subtract(held)
+            self._store.in_use += type(self._store.in_use)()  # drops the zero counts
+
+    async def _fetch_small(
+        self, ref: Reference, blob: Descriptor, credentials: Credentials | None, fetched: FetchedManifest
+    ) -> bytes:
+        content = self._store.content
+        if not content.has(blob):
+            with content.writer(blob) as writer:
+                await self._client.fetch_blob(
+                    ref, blob, writer, credentials=credentials, prefer=fetched.endpoint
+                )
+                writer.commit()
+        return content.read(blob)
+
+    async def _layer(self, job: _LayerJob) -> None:
+        if self._store.layer_dir(job.chain_id).is_dir():
+            return
+        await self._layers.run(job.chain_id, lambda: self._fetch_and_unpack(job))
+
+    async def _fetch_and_unpack(self, job: _LayerJob) -> None:
+        content = self._store.content
+        if not content.has(job.blob):
+            async with self._downloads:
+                with content.writer(job.blob) as writer:
+                    await self._client.fetch_blob(
+                        job.ref, job.blob, writer, credentials=job.credentials, prefer=job.endpoint
+                    )
+                    writer.commit()
+        temp = self._store.layers_dir / f".tmp-{uuid.uuid4().hex}"
+        try:
+            result = await self._unpack(content.path(job.blob.digest), temp, job.blob)
+            if result.diff_id != job.diff_id:
+                raise DigestMismatch(
+                    f"layer {job.blob.digest} unpacked to {result.diff_id}, config says {job.diff_id}"
+                )
+            target = self._store.layer_dir(job.chain_id)
+            if not target.exists():
+                os.replace(temp, target)
+        finally:
+            if temp.exists():
+                await asyncio.to_thread(shutil.rmtree, temp, True)
+
+    async def _unpack(self, blob: Path, temp: Path, descriptor: Descriptor) -> UnpackResult:
+        stop = threading.Event()
+        work = asyncio.ensure_future(asyncio.to_thread(
+            unpack_layer, blob, temp, gzipped=descriptor.media_type in GZIP_LAYERS,
+            max_entry_bytes=self._max_entry_bytes, should_stop=stop.is_set,
+        ))  # fmt: skip
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            stop.set()
+            await asyncio.wait({work})
+            raise

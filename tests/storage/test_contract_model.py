@@ -122,7 +122,9 @@ async def _against(name: str, request: pytest.FixtureRequest, operations: list[t
 
 
 @pytest.mark.parametrize("target", [p for p in TARGETS if p.id != "memory"])
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(operations=st.lists(OPERATIONS, min_size=1, max_size=30))
 def test_random_operations_match_the_memory_model(
     target: str, request: pytest.FixtureRequest, operations: list[tuple[Any, ...]]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.storage.clusters import REPO
+
 pytestmark = pytest.mark.integration
 TIMEOUT = 20.0
 
@@ -67,7 +69,7 @@ class LineReader:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     command = [sys.executable, "-m", "tinykube.main", "store", "serve", "--listen", "127.0.0.1:0"]
-    with subprocess.Popen([*command, "--data", str(tmp_path)], stdout=subprocess.PIPE) as server:
+    with subprocess.Popen([*command, "--data", str(tmp_path)], stdout=subprocess.PIPE, cwd=REPO) as server:
         try:
             line = LineReader(server).line(time.monotonic() + TIMEOUT)
             assert "serving etcd v3 on" in line, line

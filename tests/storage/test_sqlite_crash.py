@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from api.storage.sqlite import SQLiteOptions, SQLiteStore
+from tests.storage.clusters import REPO
 from tests.storage.crash_child import value_for
 
 ROUNDS = int(os.environ.get("TINYKUBE_CRASH_ROUNDS", "3"))
@@ -51,6 +52,7 @@ async def _run_and_kill(db: Path, incarnation: str, kill_after: int, acked: Acke
         incarnation,
         str(WRITERS),
         stdout=asyncio.subprocess.PIPE,
+        cwd=REPO,
     )
     assert child.stdout is not None
     seen = 0

@@ -212,10 +212,12 @@ class ContainerOps(RuncState):
         await self.runc.delete(record.id)
         root = self.paths.container_root(record.id)
         await asyncio.to_thread(namespaces.unmount, root / "rootfs")
-        for directory in (root, self.paths.bundle(record.id), self.paths.socket_dir / record.id):
+        for directory in (root, self.paths.bundle(record.id)):
             await asyncio.to_thread(shutil.rmtree, directory, True)
-        with contextlib.suppress(FileNotFoundError):
-            (self.paths.exit_dir / record.id).unlink()
+        # conmon's socket "directory" is a symlink to the bundle.
+        for path in (self.paths.socket_dir / record.id, self.paths.exit_dir / record.id):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
         await asyncio.to_thread(cgroups.remove, record.cgroups_path)
 
 

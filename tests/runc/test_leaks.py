@@ -1,0 +1,96 @@
+"""Many run → create → start → stop → remove cycles leave nothing behind.
+
+``TINYKUBE_RUNC_LEAK_CYCLES`` sets the number of cycles (default 200, as the issue's acceptance says).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from cri.client import CRIClient
+from shims.runc.runtime import RuncRuntime
+from tests.runc.endpoint import BRIDGE, Layout
+from tests.runc.scenario import container_config, pod_config, run_container
+
+pytestmark = pytest.mark.integration
+CYCLES = int(os.environ.get("TINYKUBE_RUNC_LEAK_CYCLES", "200"))
+Shim = tuple[CRIClient, RuncRuntime]
+
+
+@dataclass(frozen=True)
+class HostCounts:
+    mounts: int
+    nsfs_mounts: int
+    ip_leases: int
+    conmon_processes: int
+    cgroups: int
+    files: int
+    links: int
+    nat_rules: int
+
+
+def _conmons(marker: str) -> int:
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"conmon" in cmdline and marker.encode() in cmdline:
+                count += 1
+    return count
+
+
+def _count_files(*roots: Path) -> int:
+    return sum(len(files) + len(dirs) for root in roots for _, dirs, files in os.walk(root))
+
+
+async def _run(*argv: str) -> str:
+    process = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE)
+    out, _ = await process.communicate()
+    return out.decode()
+
+
+async def host_counts(layout: Layout) -> HostCounts:
+    config = layout.config
+    mountinfo = await asyncio.to_thread(Path("/proc/self/mountinfo").read_text)
+    ours = [line for line in mountinfo.splitlines() if f" {layout.base}/" in line]
+    cgroup_dir = Path("/sys/fs/cgroup/memory") / config.cgroup_parent.lstrip("/")
+    return HostCounts(
+        mounts=len(ours),
+        nsfs_mounts=sum(1 for line in ours if " nsfs " in line),
+        ip_leases=await asyncio.to_thread(lambda: len(list(layout.ipam_dir.rglob("10.211.*")))),
+        conmon_processes=await asyncio.to_thread(_conmons, str(config.state_dir)),
+        cgroups=await asyncio.to_thread(lambda: sum(1 for _ in cgroup_dir.rglob("*") if _.is_dir())),
+        files=await asyncio.to_thread(_count_files, config.root_dir, config.state_dir),
+        links=len((await _run("ip", "-o", "link", "show", "master", BRIDGE)).splitlines()),
+        nat_rules=len((await _run("iptables", "-t", "nat", "-S")).splitlines()),
+    )
+
+
+async def cycle(client: CRIClient, name: str, tmp_path: Path) -> None:
+    pod = pod_config(name, tmp_path / "logs")
+    pod_id = await client.run_pod_sandbox(pod)
+    container_id = await run_container(client, pod_id, pod, container_config("c", "sleep", "300"))
+    await client.stop_container(container_id, grace_seconds=0)
+    await client.remove_container(container_id)
+    await client.stop_pod_sandbox(pod_id)
+    await client.remove_pod_sandbox(pod_id)
+
+
+async def test_cycles_leak_no_netns_mounts_leases_conmons_cgroups_or_files(
+    shim: Shim, layout: Layout, tmp_path: Path
+) -> None:
+    client, _ = shim
+    await cycle(client, "warm-up", tmp_path)  # creates the shim's long-lived directories and the bridge
+    before = await host_counts(layout)
+    for index in range(CYCLES):
+        await cycle(client, f"cycle{index}", tmp_path)
+    after = await host_counts(layout)
+    assert after == before

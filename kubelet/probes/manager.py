@@ -62,16 +62,18 @@ class ProbeManager:
         self._entries: dict[str, _Entry] = {}
 
     def add_container(
-        self, pod_uid: str, container: Container, target: ProbeTarget, *, started_at: float | None = None
+        self, pod_uid: str, container: Container, target: ProbeTarget, *, running_for_s: float = 0.0
     ) -> ContainerProbes:
-        """Starts probing a container that just started (``started_at`` on this manager's clock).
+        """Starts probing a running container; ``running_for_s`` is how long it has been running
+        (now minus its CRI ``started_at``), so ``initialDelaySeconds`` counts from its real start,
+        also for containers adopted after a kubelet restart.
 
         Idempotent per container id: a container already known keeps its state.
         """
         existing = self._entries.get(target.container_id)
         if existing is not None:
             return existing.probes
-        begun = self.clock.now() if started_at is None else started_at
+        begun = self.clock.now() - max(0.0, running_for_s)
         probes = ContainerProbes(container, container_id=target.container_id, started_at=begun)
         task = None
         if probes.workers:

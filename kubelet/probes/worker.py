@@ -119,6 +119,16 @@ class ContainerProbes:
         readiness = self.workers.get(ProbeKind.READINESS)
         return self.started and (readiness is None or readiness.result is ProbeResult.SUCCESS)
 
+    @property
+    def kill_grace_seconds(self) -> int | None:
+        """The failed liveness/startup probe's own ``terminationGracePeriodSeconds``, if it sets one
+        (it overrides the pod's grace period for the kill that follows)."""
+        for kind in (ProbeKind.STARTUP, ProbeKind.LIVENESS):
+            worker = self.workers.get(kind)
+            if worker is not None and worker.result is ProbeResult.FAILURE:
+                return worker.probe.termination_grace_period_seconds
+        return None
+
     def result(self, kind: ProbeKind) -> ProbeResult | None:
         worker = self.workers.get(kind)
         return None if worker is None else worker.result

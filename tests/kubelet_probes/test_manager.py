@@ -95,7 +95,7 @@ async def test_liveness_failure_is_published_after_the_threshold(
     container = Container(
         name="app", liveness_probe=exec_probe("live", period_seconds=10, failure_threshold=3)
     )
-    manager.add_container("pod1", container, TARGET, started_at=clock.now())
+    manager.add_container("pod1", container, TARGET)
 
     change = await asyncio.wait_for(manager.changes.get(), WAIT_S)
     assert change == ResultChange(
@@ -176,3 +176,14 @@ async def test_retain_forgets_replaced_containers_of_the_pod_only(
     await manager.retain("pod1", ["new"])
     assert manager.probes("old") is None
     assert manager.probes("new") is not None and manager.probes("other") is not None
+
+
+async def test_initial_delay_counts_from_the_container_start(
+    clock: VirtualClock, cleanup: list[ProbeManager]
+) -> None:
+    runner = ScriptedRunner(live=[failure("dead")])
+    manager = manager_for(runner, clock, cleanup)
+    probe = Probe(exec=ExecAction(command=("live",)), initial_delay_seconds=60, failure_threshold=1)
+    manager.add_container("pod1", Container(name="app", liveness_probe=probe), TARGET, running_for_s=45)
+    await asyncio.wait_for(manager.changes.get(), WAIT_S)
+    assert [t - 1000.0 for _, t in runner.runs] == [15.0]

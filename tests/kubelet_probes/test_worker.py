@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from api.core.v1.container import Container, ExecAction, Probe
 from kubelet.probes.types import ProbeKind, ProbeResult, failure, success
 from kubelet.probes.worker import ContainerProbes, ProbeWorker, ResultChange
@@ -155,3 +157,11 @@ def test_initial_delay_still_applies_after_startup_triggers() -> None:
 def test_container_without_probes_is_started_and_ready() -> None:
     probes = ContainerProbes(container(), container_id="c1", started_at=0.0)
     assert probes.started and probes.ready and probes.next_due() is None
+
+
+def test_a_failed_probe_with_its_own_grace_period_overrides_the_pods() -> None:
+    live = replace(probe(failure_threshold=1), termination_grace_period_seconds=3)
+    probes = ContainerProbes(container(liveness_probe=live), container_id="c1", started_at=0.0)
+    assert probes.kill_grace_seconds is None
+    probes.observe(ProbeKind.LIVENESS, failure("dead"), 0.0)
+    assert probes.kill_grace_seconds == 3

@@ -124,7 +124,7 @@ def _split_domain(name: str) -> tuple[str, str]:
         domain, path = DEFAULT_DOMAIN, name
     if domain == LEGACY_DEFAULT_DOMAIN:
         domain = DEFAULT_DOMAIN
-    if domain == DEFAULT_DOMAIN and "/" not in path:
+    if domain == DEFAULT_DOMAIN and path and "/" not in path:
         path = OFFICIAL_REPOSITORY_PREFIX + path
     return domain, path
 

@@ -22,9 +22,9 @@ def test_explicit_username_wins_and_empty_auth_means_anonymous() -> None:
 
 
 def test_malformed_auth_field_is_invalid_argument() -> None:
-    with pytest.raises(InvalidArgument, match="auth.auth"):
+    with pytest.raises(InvalidArgument, match=r"auth\.auth"):
         credentials_from(d.AuthConfig(auth="%%%"))
-    with pytest.raises(InvalidArgument, match="auth.auth"):
+    with pytest.raises(InvalidArgument, match=r"auth\.auth"):
         credentials_from(d.AuthConfig(auth=base64.b64encode(b"no-colon").decode()))
 
 

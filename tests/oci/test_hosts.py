@@ -54,5 +54,5 @@ def test_write_mirror_is_idempotent_and_read_back(tmp_path: Path) -> None:
 def test_a_broken_hosts_toml_is_reported_with_its_path(tmp_path: Path) -> None:
     (tmp_path / "docker.io").mkdir()
     (tmp_path / "docker.io" / "hosts.toml").write_text("server = \n")
-    with pytest.raises(InvalidArgument, match="hosts.toml"):
+    with pytest.raises(InvalidArgument, match=r"hosts\.toml"):
         endpoints_for("docker.io", certs_d=tmp_path)

@@ -21,7 +21,8 @@ def _files(root: Path) -> set[str]:
 def test_files_dirs_links_modes_and_mtimes_are_applied(tmp_path: Path) -> None:
     blob = write_layer(tmp_path / "layer.tgz", [
         directory("etc/"), regular("etc/hostname", b"box\n"), symlink("bin/sh", "/bin/busybox"),
-        regular("bin/busybox", b"ELF"), hardlink("bin/ls", "bin/busybox"), symlink("etc/rel", "../bin/busybox"),
+        regular("bin/busybox", b"ELF"), hardlink("bin/ls", "bin/busybox"),
+        symlink("etc/rel", "../bin/busybox"),
     ])  # fmt: skip
     root = tmp_path / "root"
     result = unpack_layer(blob, root, gzipped=True)

@@ -216,6 +216,7 @@ class Kubelet:
             await self.logs.link(pod, runtime)
         sandbox = runtime.ready_sandbox()
         pod_ip = self.settings.host_ip if pod.spec.host_network else (sandbox.ip if sandbox else "")
+        await self.probes.retain(pod.uid, [c.id for c in runtime.running_containers()])
         self._sync_probes(pod, runtime, pod_ip)
         status = pod_status(
             pod, runtime, self._inputs(now, start_time, result.waiting, runtime), previous=previous

@@ -1,0 +1,81 @@
+"""`tinykube kubelet --config FILE [flags]`: the kubelet in standalone mode (static pods)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from cri.client import CRIClient
+from cri.errors import CRIError
+from kubelet.config import ConfigError, KubeletConfiguration, add_flags, apply_flags, load_config
+from kubelet.node import Kubelet
+from kubelet.server import KubeletServer
+
+log = logging.getLogger("tinykube.kubelet")
+CONNECT_TIMEOUT_S = 30.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tinykube kubelet", description="Run the kubelet with static pods from a manifest directory."
+    )
+    parser.add_argument(
+        "--config", type=Path, help="a KubeletConfiguration (kubelet.config.k8s.io/v1beta1) YAML"
+    )
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    add_flags(parser)
+    return parser
+
+
+async def _run(config: KubeletConfiguration) -> None:
+    client = await CRIClient.connect(
+        config.container_runtime_endpoint,
+        image_endpoint=config.image_service_endpoint or None,
+        timeout=CONNECT_TIMEOUT_S,
+    )
+    kubelet = Kubelet(config, client)
+    server = KubeletServer(kubelet, config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await kubelet.start()
+        await server.start()
+        log.info(
+            "kubelet serving on %s:%d, static pods from %s",
+            config.address,
+            server.port,
+            config.static_pod_path,
+        )
+        await stop.wait()
+    finally:
+        await server.stop()
+        await kubelet.stop()
+        await client.close()
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        config = apply_flags(load_config(args.config), args)
+        asyncio.run(_run(config))
+    except ConfigError as exc:
+        print(f"tinykube kubelet: {exc}", file=sys.stderr)
+        return 2
+    except CRIError as exc:
+        print(f"tinykube kubelet: container runtime: {exc.message}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"tinykube kubelet: {exc}", file=sys.stderr)
+        return 1
+    return 0

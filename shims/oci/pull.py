@@ -13,7 +13,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,11 +90,11 @@ class Puller:
                 )
             chains = chain_ids(config.diff_ids)
             hold(chains)
-            await asyncio.gather(*(
+            await _all_or_none(
                 self._layer(_LayerJob(ref=ref, blob=blob, diff_id=diff_id, chain_id=chain_id,
                                       credentials=credentials, endpoint=fetched.endpoint))
                 for blob, diff_id, chain_id in zip(manifest.layers, config.diff_ids, chains, strict=True)
-            ))  # fmt: skip
+            )  # fmt: skip
             record = ImageRecord(
                 id=manifest.config.digest, manifest=fetched.descriptor, config=manifest.config,
                 layers=manifest.layers, diff_ids=config.diff_ids,
@@ -173,3 +173,13 @@ class Puller:
             stop.set()
             await asyncio.wait({work})
             raise
+
+
+async def _all_or_none(jobs: Iterable[Coroutine[object, object, None]]) -> None:
+    """Run jobs concurrently; the first failure cancels (and awaits) the rest, then is raised as is."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for job in jobs:
+                group.create_task(job)
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ import pytest
 from cri import domain as d
 from cri.errors import FailedPrecondition, Internal, InvalidArgument, NotFound, Unavailable
 from shims.oci.builder import build_index
+from shims.oci.content import BlobWriter, Descriptor
 from shims.oci.localregistry import RegistryHandle
 from shims.oci.push import push_index
 from shims.oci.reference import parse
@@ -151,15 +152,26 @@ async def test_a_corrupted_blob_is_rejected_and_nothing_is_kept(
         assert not [p for p in (tmp_path / "store" / "layers").iterdir() if p.name.startswith(".tmp")]
 
 
-async def test_a_cancelled_pull_leaves_nothing_half_made(tmp_path: Path, registry: RegistryHandle) -> None:
+async def test_a_cancelled_pull_leaves_nothing_half_made(
+    tmp_path: Path, registry: RegistryHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
     built = small_image("cancelled", extra_bytes=64 << 20)
     ref = f"{registry.address}/test/cancel:v1"
     await push(built, ref)
     async with open_images(tmp_path) as images:
+        fetching = asyncio.Event()
+        open_writer = images.store.content.writer
+
+        @contextlib.contextmanager
+        def noticing_writer(expected: Descriptor | None = None) -> Iterator[BlobWriter]:
+            with open_writer(expected) as writer:
+                if expected == built.layers[1].descriptor:
+                    fetching.set()
+                yield writer
+
+        monkeypatch.setattr(images.store.content, "writer", noticing_writer)
         pull = asyncio.create_task(images.pull_image(spec(ref), None, None))
-        async with asyncio.timeout(30):
-            while not images.store.in_use and not pull.done():
-                await asyncio.sleep(0.01)  # waiting for the pull to start fetching, bounded
+        await asyncio.wait_for(fetching.wait(), timeout=30)
         pull.cancel()
         with pytest.raises(asyncio.CancelledError):
             await pull

@@ -4,7 +4,7 @@
 # tests start their own etcd members.
 #
 #   .ci/services.sh start    start what is not running; a healthy daemon is reused, never restarted
-#   .ci/services.sh stop     stop the daemons this script started (containers keep running)
+#   .ci/services.sh stop [SERVICE...]   stop daemons this script started (containers keep running)
 #   .ci/services.sh status   say what runs and whether it answers
 #   .ci/services.sh smoke    pull the seeded images through containerd's CRI and run a pod in it
 #
@@ -19,6 +19,7 @@ STOP_TIMEOUT_S=20
 REGISTRY_ADDRESS=127.0.0.1:5000
 REGISTRY_CONFIG=/etc/tinykube/registry.yml
 CERTS_D=/etc/containerd/certs.d
+PODMAN_MIRRORS=/etc/containers/registries.conf.d/50-tinykube-mirrors.conf
 CONTAINERD_CONFIG=/etc/containerd/config.toml
 CONTAINERD_SOCKET=/run/containerd/containerd.sock
 CONTAINERD_CNI_DIR=/etc/tinykube/containerd-cni
@@ -30,7 +31,7 @@ PODMAN_SOCKET=/run/podman/podman.sock
 # program it started (a pid file can outlive its process, and pids are reused).
 pid_of() {
   local pid program
-  read -r pid program <"$PID_DIR/$1.pid" 2>/dev/null || return 1
+  read -r pid program 2>/dev/null <"$PID_DIR/$1.pid" || return 1
   [[ -n $pid && $(cat "/proc/$pid/comm" 2>/dev/null) == "${program:0:15}" ]] || return 1
   echo "$pid"
 }
@@ -107,9 +108,9 @@ seed_images() {
     warn "images: 'tinykube images seed' does not exist yet; the registry stays empty"
     return
   fi
-  log "images: seeding $REGISTRY_ADDRESS (mirrors in $CERTS_D)"
+  log "images: seeding $REGISTRY_ADDRESS (mirrors for containerd in $CERTS_D, for Podman in $PODMAN_MIRRORS)"
   if ! "$VENV/bin/tinykube" images seed --registry "$REGISTRY_ADDRESS" --certs-d "$CERTS_D" \
-    >>"$LOG_DIR/seed.log" 2>&1; then
+    --registries-conf "$PODMAN_MIRRORS" >>"$LOG_DIR/seed.log" 2>&1; then
     show_log_tail seed
     die "images: seeding failed"
   fi
@@ -171,11 +172,15 @@ start() {
   ensure_running podman
 }
 
-stop() {
+stop() {  # stop [SERVICE...]: the named services, or all in reverse start order
   require_root
-  local index
-  for ((index = ${#SERVICES[@]} - 1; index >= 0; index--)); do
-    stop_service "${SERVICES[index]}"
+  local index chosen=("$@")
+  if ((${#chosen[@]} == 0)); then
+    for ((index = ${#SERVICES[@]} - 1; index >= 0; index--)); do chosen+=("${SERVICES[index]}"); done
+  fi
+  for service in "${chosen[@]}"; do
+    [[ " ${SERVICES[*]} " == *" $service "* ]] || die "unknown service $service (one of: ${SERVICES[*]})"
+    stop_service "$service"
   done
 }
 
@@ -194,6 +199,7 @@ smoke() {
 }
 
 case "${1:-}" in
-  start | stop | status | smoke) "$1" ;;
-  *) die "usage: $0 start|stop|status|smoke" ;;
+  start | status | smoke) "$1" ;;
+  stop) shift && stop "$@" ;;
+  *) die "usage: $0 start | stop [SERVICE...] | status | smoke" ;;
 esac

@@ -65,8 +65,6 @@ prepare_network() {
 
 prepare_podman() {
   install_file "$CONFIG_DIR/containers.conf" /etc/containers/containers.conf || true
-  install_file "$CONFIG_DIR/registries-mirrors.conf" /etc/containers/registries.conf.d/50-tinykube-mirrors.conf \
-    || true
 }
 
 python_is_recent() {  # python_is_recent <interpreter>

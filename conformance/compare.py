@@ -26,6 +26,7 @@ LOG_PREFIX = re.compile(r"^\S+ ", re.MULTILINE)
 
 @dataclass
 class Recording:
+    exit_wait: float = 15.0  # how long a scenario waits for a container to exit by itself
     steps: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, step: str, value: object) -> None:
@@ -110,9 +111,9 @@ async def exit_and_logs(ws: Workspace, rec: Recording) -> None:
     script = "echo out; echo err >&2; printf partial; exit 3"
     cid = await ws.start(pod, command=("sh", "-c", script))
     try:
-        status = await ws.wait_exited(cid, timeout=15)
-    except AssertionError as exc:
-        rec.add("exit", f"never exited: {exc}")
+        status = await ws.wait_exited(cid, timeout=rec.exit_wait)
+    except AssertionError:
+        rec.add("exit", f"still running after {rec.exit_wait:g}s")
         return
     rec.add("exit", {"exit_code": status.exit_code, "reason": status.reason})
     try:
@@ -163,13 +164,13 @@ class Difference:
     second: str
 
 
-async def record(endpoint: str, *, run_id: str, timeout: float) -> dict[str, Recording]:
+async def record(endpoint: str, *, run_id: str, timeout: float, exit_wait: float) -> dict[str, Recording]:
     recordings: dict[str, Recording] = {}
     async with await CRIClient.connect(endpoint, timeout=timeout) as cri:
         try:
             for name, scenario in SCENARIOS.items():
                 ws = Workspace(cri, run_id)
-                recordings[name] = rec = Recording()
+                recordings[name] = rec = Recording(exit_wait=exit_wait)
                 try:
                     await scenario(ws, rec)
                 except CRIError as exc:
@@ -193,16 +194,17 @@ def differences(first: dict[str, Recording], second: dict[str, Recording]) -> li
     return found
 
 
-async def compare(first: str, second: str, *, timeout: float) -> list[Difference]:
+async def compare(first: str, second: str, *, timeout: float, exit_wait: float) -> list[Difference]:
     run_id = f"cmp-{uuid.uuid4().hex[:8]}"  # one label value for both, so labels compare equal
     a, b = await asyncio.gather(
-        record(first, run_id=run_id, timeout=timeout), record(second, run_id=run_id, timeout=timeout)
+        record(first, run_id=run_id, timeout=timeout, exit_wait=exit_wait),
+        record(second, run_id=run_id, timeout=timeout, exit_wait=exit_wait),
     )
     return differences(a, b)
 
 
-def compare_main(first: str, second: str, *, timeout: float) -> int:
-    diffs = asyncio.run(compare(first, second, timeout=timeout))
+def compare_main(first: str, second: str, *, timeout: float, exit_wait: float = 15.0) -> int:
+    diffs = asyncio.run(compare(first, second, timeout=timeout, exit_wait=exit_wait))
     print(f"A = {first}\nB = {second}")
     for scenario in SCENARIOS:
         mine = [x for x in diffs if x.scenario == scenario]

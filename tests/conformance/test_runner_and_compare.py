@@ -1,0 +1,71 @@
+"""The runner's command line, and differential mode between two endpoints."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import pytest
+
+from conformance import runner
+from conformance.compare import compare_main
+from tests.conformance import broken_backends as broken
+from tests.conformance.harness import ServedFake, healthy
+
+
+def test_options_become_pytest_arguments() -> None:
+    options = runner.RunOptions(
+        endpoint="unix:///run/x.sock", image_endpoint="tcp://127.0.0.1:1", focus="sandbox", skip="oom",
+        junit="/tmp/report.xml", verbose=True,
+    )  # fmt: skip
+    args = runner.pytest_args(options)
+    pairs = dict(itertools.pairwise(args))
+    assert pairs["--cri-endpoint"] == "unix:///run/x.sock"
+    assert pairs["--cri-image-endpoint"] == "tcp://127.0.0.1:1"
+    assert pairs["--cri-focus"] == "sandbox" and pairs["--cri-skip"] == "oom"
+    assert pairs["--junitxml"] == "/tmp/report.xml" and pairs["-p"] == "conformance.plugin"
+    assert args[-1] == str(runner.CHECKS)
+
+
+def test_endpoint_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        runner.main([])
+    assert exited.value.code == 2 and "--endpoint" in capsys.readouterr().err
+
+
+def test_registry_mirror_prints_instructions(
+    serve: Callable[..., ServedFake], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = serve(healthy)
+    assert (
+        runner.main(
+            ["--endpoint", fake.endpoint, "--registry-mirror", "127.0.0.1:5999", "--focus", "version"]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert '[host."http://127.0.0.1:5999"]' in out and "docker.io/hosts.toml" in out
+    assert "passed, 0 failed" in out
+
+
+def test_failing_check_makes_a_nonzero_exit(serve: Callable[..., ServedFake]) -> None:
+    fake = serve(lambda: broken._pair(broken.WrongApiVersion))
+    assert runner.main(["--endpoint", fake.endpoint, "--focus", "version_api"]) == 1
+
+
+def test_compare_same_runtime_twice_has_no_differences(
+    serve: Callable[..., ServedFake], capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = serve(healthy), serve(healthy)
+    assert compare_main(first.endpoint, second.endpoint, timeout=10, exit_wait=0.5) == 0
+    assert "0 difference(s) in 5 scenarios" in capsys.readouterr().out
+
+
+def test_compare_reports_a_semantic_difference(
+    serve: Callable[..., ServedFake], capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = serve(healthy), serve(lambda: broken._pair(broken.StopKeepsSandboxReady))
+    assert compare_main(first.endpoint, second.endpoint, timeout=10, exit_wait=0.5) == 1
+    out = capsys.readouterr().out
+    assert "sandbox lifecycle: 1 difference(s)" in out
+    assert "status after stop:" in out and "SANDBOX_NOTREADY" in out and "SANDBOX_READY" in out

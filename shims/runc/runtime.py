@@ -12,6 +12,7 @@ from cri import domain as d
 from cri.backend import CheckpointSpec, SandboxResourcesUpdate
 from cri.errors import FailedPrecondition, Unimplemented
 from cri.filters import filter_containers, filter_sandboxes, labels_match
+from cri.streaming.server import StreamingServer
 from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
 from shims.node import cgroups
 from shims.node.ocispec import build_resources
@@ -93,17 +94,24 @@ class RuncRuntime(SandboxOps, ContainerOps):
         record = self._running(container_id)
         return await exec_sync(self.runc, record.id, self.paths.bundle(record.id), cmd, timeout=timeout)
 
+    def _streaming(self) -> StreamingServer:
+        if self.streaming_server is None:
+            raise Unimplemented("the runc shim runs without a streaming server")
+        return self.streaming_server
+
     async def exec(self, spec: ExecSpec) -> str:
         self._running(spec.container_id)
-        raise Unimplemented("streaming exec is not wired into the runc shim yet")
+        return self._streaming().exec_url(spec)
 
     async def attach(self, spec: AttachSpec) -> str:
         self._running(spec.container_id)
-        raise Unimplemented("streaming attach is not wired into the runc shim yet")
+        return self._streaming().attach_url(spec)
 
     async def port_forward(self, spec: PortForwardSpec) -> str:
-        self.sandbox(spec.pod_sandbox_id)
-        raise Unimplemented("port-forward is not wired into the runc shim yet")
+        sandbox = self.sandbox(spec.pod_sandbox_id)
+        if not sandbox.ready:
+            raise FailedPrecondition(f"pod sandbox {sandbox.id} is not ready")
+        return self._streaming().port_forward_url(spec)
 
     async def checkpoint_container(self, spec: CheckpointSpec) -> None:
         self.container(spec.container_id)

@@ -15,6 +15,7 @@ from cri import domain as d
 from cri.errors import NotFound
 from cri.events import EventHub
 from cri.ids import NameRegistry, resolve_prefix
+from cri.streaming.server import StreamingServer
 from shims.node import conmon
 from shims.node.conmon import ConmonContainer, ConmonSettings
 from shims.node.runc import Runc
@@ -65,6 +66,7 @@ class RuncState:
         self.exits: dict[str, asyncio.Future[int]] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self.pod_cidr = ""
+        self.streaming_server: StreamingServer | None = None
         self.oom_score_adj_floor = int(Path("/proc/self/oom_score_adj").read_text().strip())
 
     # lookups

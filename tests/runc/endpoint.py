@@ -21,10 +21,12 @@ import yaml
 
 from cri.client import CRIClient
 from cri.server import CRIServer, ServerOptions
+from cri.streaming.server import StreamingServer
 from shims.runc.config import RuncShimConfig
 from shims.runc.images import LocalImages
 from shims.runc.recovery import recover
 from shims.runc.runtime import RuncRuntime
+from shims.runc.streaming import RuncStreaming
 
 BUSYBOX = Path("/bin/busybox")
 CATATONIT = Path("/usr/bin/catatonit")
@@ -101,6 +103,9 @@ async def serve(config: RuncShimConfig, socket: Path) -> AsyncIterator[tuple[CRI
     images = LocalImages(config.local_images)
     runtime = RuncRuntime(config, images)
     await recover(runtime)
+    streaming = StreamingServer(RuncStreaming(runtime))
+    await streaming.start()
+    runtime.streaming_server = streaming
     server = CRIServer(runtime, images, ServerOptions(socket=socket))
     await server.start()
     client = await CRIClient.connect(f"unix://{socket}", timeout=60)
@@ -109,6 +114,7 @@ async def serve(config: RuncShimConfig, socket: Path) -> AsyncIterator[tuple[CRI
     finally:
         await client.close()
         await server.stop()
+        await streaming.stop()
         await runtime.close()
 
 

@@ -20,9 +20,13 @@ CRICTL_TIMEOUT = 30.0
 HTTPD = "mkdir -p /www && echo hello-forward > /www/index.html && httpd -f -p 8080 -h /www"
 
 
+def crictl_argv(socket: Path) -> tuple[str, ...]:
+    return (sys.executable, "-m", "tinykube.main", "crictl", "--runtime-endpoint", f"unix://{socket}")
+
+
 async def crictl(socket: Path, *args: str, stdin: bytes = b"") -> tuple[int, bytes, bytes]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tinykube.main", "crictl", "--runtime-endpoint", f"unix://{socket}", *args,
+        *crictl_argv(socket), *args,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(process.communicate(stdin), CRICTL_TIMEOUT)
@@ -60,7 +64,7 @@ async def test_port_forward_reaches_localhost_in_the_pod(shim: Shim, tmp_path: P
     await run_container(client, pod_id, pod, container_config("web", "sh", "-c", HTTPD))
     local = free_port()
     forwarder = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tinykube.main", "crictl", "--runtime-endpoint", f"unix://{tmp_path / 'runc.sock'}",
+        *crictl_argv(tmp_path / "runc.sock"),
         "port-forward", "-r", transport, pod_id, f"{local}:8080", stdout=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -82,7 +86,7 @@ async def test_attach_sees_the_container_output(shim: Shim, tmp_path: Path) -> N
     config = dataclasses.replace(config, stdin=True, stdin_once=True)
     container_id = await run_container(client, pod_id, pod, config)
     attacher = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tinykube.main", "crictl", "--runtime-endpoint", f"unix://{tmp_path / 'runc.sock'}",
+        *crictl_argv(tmp_path / "runc.sock"),
         "attach", "-i", container_id,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip

@@ -197,3 +197,18 @@ async def test_container_log_symlink_is_named_like_the_kubelet_and_points_at_the
     assert link.is_symlink() and link.resolve() == node.log.path.resolve()
     await node.manager.unlink(runtime)
     assert not link.is_symlink()
+
+
+@pytest.mark.xfail(
+    strict=True, reason="kubelet.log_files: a 2nd rotation within the same second overwrites the 1st"
+)
+async def test_two_rotations_within_one_second_lose_no_line(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    same_second = time.gmtime(1_800_000_000)
+    monkeypatch.setattr(time, "gmtime", lambda *_: same_second)
+    for _ in range(2):
+        node.log.write_bytes(MAX_BYTES)
+        await node.manager.rotate_if_needed(node.container_id, str(node.log.path))
+    numbers = [int(line.split()[1]) for line in all_lines([*rotated_files(node.log), node.log.path])]
+    assert numbers == list(range(1, node.log.lines_written + 1))

@@ -67,7 +67,7 @@ def pytest_args(options: RunOptions) -> list[str]:
     if options.junit:
         args += ["--junitxml", options.junit]
     if options.parallel > 1:
-        args += ["-n", str(options.parallel), "-p", "xdist"]
+        args += ["-p", "xdist", "-n", str(options.parallel), "--dist", "loadfile"]
     args += ["-v"] if options.verbose else ["-q"]
     return [*args, *options.extra, str(CHECKS)]
 

@@ -69,7 +69,8 @@ async def spdy_session(
             if until is not None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(seen.wait(), SESSION_TIMEOUT)
-                await connection.send(stdin_stream, b"", fin=True)
+                with contextlib.suppress(ConnectionError):  # the session may already be over
+                    await connection.send(stdin_stream, b"", fin=True)
         await asyncio.wait_for(connection.finished(error_stream), SESSION_TIMEOUT)
     except CommandError as exc:
         raise StreamRefused(str(exc)) from None

@@ -57,6 +57,11 @@ conformance_on_fake() {
   return "$status"
 }
 
+# conformance_on_containerd: the reference run against containerd's own CRI plugin (the service).
+conformance_on_containerd() {
+  timeout -s INT -k 30 600 "$VENV/bin/tinykube" conformance --endpoint "unix:///run/containerd/containerd.sock"
+}
+
 shell_scripts() {
   git ls-files -z -- '*.sh' .ci/run | xargs -0 shellcheck -x -P .ci
 }
@@ -89,6 +94,7 @@ main() {
   stage "unit tests" run_pytest 600 fail
   stage "integration tests (root, services)" run_pytest 1200 fail -m integration
   stage "conformance: fake shim" conformance_on_fake
+  stage "conformance: containerd's CRI (reference)" conformance_on_containerd
   summary
   ((FAILURES == 0))
 }

@@ -12,6 +12,7 @@ from types import TracebackType
 import aiohttp
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from yarl import URL
 
 from api.core.v1.container import ExecAction, GRPCAction, HTTPGetAction, Probe, TCPSocketAction
 from cri.errors import CRIError, DeadlineExceeded
@@ -19,6 +20,7 @@ from kubelet.probes.types import ExecRuntime, ProbeError, ProbeOutcome, ProbeTar
 
 USER_AGENT = "kube-probe/1.36"
 MAX_REDIRECTS = 10
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_BODY_BYTES = 10 * 1024
 EXEC_RPC_MARGIN_S = 5.0
 DEFAULT_TIMEOUT_S = 1
@@ -77,28 +79,41 @@ class ProbeRunner:
         return failure(f"{message}: {output}" if output else message)
 
     async def _http_get(self, action: HTTPGetAction, target: ProbeTarget, timeout: int) -> ProbeOutcome:
-        if self._http is None:
-            raise ProbeError("ProbeRunner used outside 'async with'")
-        url = http_url(action, target)
+        url = URL(http_url(action, target))
         headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
         headers.update({h.name: h.value for h in action.http_headers})
         try:
-            async with self._http.get(
-                url,
-                headers=headers,
-                max_redirects=MAX_REDIRECTS,
-                timeout=aiohttp.ClientTimeout(total=timeout),
-            ) as response:
-                body = await response.content.read(MAX_BODY_BYTES)
+            async with asyncio.timeout(timeout):
+                return await self._follow(url, headers)
         except TimeoutError:
-            return failure(f"Get {url!r}: context deadline exceeded (timeout {timeout}s)")
-        except aiohttp.TooManyRedirects:
-            return failure(f"Get {url!r}: stopped after {MAX_REDIRECTS} redirects")
+            return failure(f"Get {str(url)!r}: context deadline exceeded (timeout {timeout}s)")
         except (aiohttp.ClientError, OSError) as exc:
-            return failure(f"Get {url!r}: {exc}")
-        if 200 <= response.status < 400:
-            return success(_text(body))
-        return failure(f"HTTP probe failed with statuscode: {response.status}")
+            return failure(f"Get {str(url)!r}: {exc}")
+
+    async def _follow(self, url: URL, headers: dict[str, str]) -> ProbeOutcome:
+        """Follows redirects on the same host only; one to another host ends the probe with the
+        redirect's own (3xx, so successful) status, as the kubelet does."""
+        for _ in range(MAX_REDIRECTS + 1):
+            status, location, body = await self._get_once(url, headers)
+            if status not in REDIRECTS or location is None:
+                if 200 <= status < 400:
+                    return success(_text(body))
+                return failure(f"HTTP probe failed with statuscode: {status}")
+            target = url.join(URL(location))
+            if target.host != url.host:
+                return success(f"Probe terminated redirects, Response body: {_text(body)}")
+            url = target
+        return failure(f"Get {str(url)!r}: stopped after {MAX_REDIRECTS} redirects")
+
+    async def _get_once(self, url: URL, headers: dict[str, str]) -> tuple[int, str | None, bytes]:
+        if self._http is None:
+            raise ProbeError("ProbeRunner used outside 'async with'")
+        async with self._http.get(url, headers=headers, allow_redirects=False) as response:
+            return (
+                response.status,
+                response.headers.get("Location"),
+                await response.content.read(MAX_BODY_BYTES),
+            )
 
 
 def http_url(action: HTTPGetAction, target: ProbeTarget) -> str:

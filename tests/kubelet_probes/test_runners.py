@@ -128,6 +128,9 @@ async def http_port() -> AsyncIterator[int]:
     async def redirect(request: web.Request) -> web.Response:
         raise web.HTTPFound("/ok")
 
+    async def away(request: web.Request) -> web.Response:
+        raise web.HTTPFound(request.query["to"])
+
     async def loop(request: web.Request) -> web.Response:
         raise web.HTTPFound("/loop")
 
@@ -145,6 +148,7 @@ async def http_port() -> AsyncIterator[int]:
     app.router.add_get("/fail", fail)
     app.router.add_get("/redirect", redirect)
     app.router.add_get("/loop", loop)
+    app.router.add_get("/away", away)
     app.router.add_get("/headers", headers)
     app.router.add_get("/hang", hang)
     runner = web.AppRunner(app, shutdown_timeout=0.1)
@@ -180,6 +184,28 @@ async def test_http_probe_follows_redirects_but_not_forever(node: Node, http_por
     ).result is ProbeResult.SUCCESS
     looping = await node.runner.run(http_probe("/loop", http_port), node.target())
     assert looping.result is ProbeResult.FAILURE and "redirects" in looping.message
+
+
+async def test_http_probe_does_not_follow_a_redirect_to_another_host(node: Node, http_port: int) -> None:
+    hits: list[str] = []
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.Response(status=500)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", elsewhere)
+    other = web.AppRunner(app, shutdown_timeout=0.1)
+    await other.setup()
+    await web.TCPSite(other, "127.0.0.2", 0).start()
+    try:
+        other_port = other.addresses[0][1]
+        probe = http_probe(f"/away?to=http://127.0.0.2:{other_port}/x", http_port)
+        outcome = await node.runner.run(probe, node.target())
+    finally:
+        await other.cleanup()
+    assert outcome.result is ProbeResult.SUCCESS and "terminated redirects" in outcome.message
+    assert hits == []
 
 
 async def test_http_probe_sends_custom_headers_and_the_probe_user_agent(node: Node, http_port: int) -> None:

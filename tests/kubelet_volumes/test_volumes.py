@@ -314,3 +314,14 @@ async def test_downward_api_quotes_annotation_values_like_the_kubelet(manager: V
     pod = replace(pod, metadata=replace(pod.metadata, annotations={"note": 'say "hi"\nbye'}))
     root = (await manager.prepare(pod, FACTS))["info"]
     assert (root / "annotations").read_text() == 'note="say \\"hi\\"\\nbye"'
+
+
+@pytest.mark.xfail(
+    strict=True, reason="kubelet.volumes accepts '..' in subPath when it resolves inside the volume"
+)
+async def test_sub_path_with_dot_dot_is_refused_even_inside_the_volume(manager: VolumeManager) -> None:
+    mounts = [{"name": "shared", "mountPath": "/x", "subPath": "logs/../data"}]
+    pod = pod_with([{"name": "shared", "emptyDir": {}}], mounts=mounts)
+    paths = await manager.prepare(pod, FACTS)
+    with pytest.raises(VolumeError, match=r"\.\."):
+        container_mounts(pod.spec.containers[0], paths)

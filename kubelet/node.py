@@ -105,6 +105,8 @@ class Kubelet:
         self.synced = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._orphans: set[str] = set()
+        self._terminating: dict[tuple[str, str], str] = {}
+        self._waiting_to_start: dict[tuple[str, str], Pod] = {}
 
     async def start(self) -> None:
         await self.probe_runner.__aenter__()
@@ -174,11 +176,18 @@ class Kubelet:
         await self.probe_runner.__aexit__(None, None, None)
 
     def on_pods(self, pods: Mapping[str, Pod]) -> None:
+        """A replaced static pod starts only once its predecessor of the same name has terminated."""
         for uid in set(self.pods) - set(pods):
-            log.info("pod %s removed from its source: terminating", self.pods[uid].name)
+            old = self.pods[uid]
+            log.info("pod %s removed from its source: terminating", old.name)
+            self._terminating[(old.namespace, old.name)] = uid
             self.workers.remove(uid)
         self.pods = dict(pods)
         for pod in pods.values():
+            full_name = (pod.namespace, pod.name)
+            if self._terminating.get(full_name, pod.uid) != pod.uid:
+                self._waiting_to_start[full_name] = pod
+                continue
             self.workers.update(pod)
         for uid, runtime in self.pleg.snapshot.pods.items():
             if uid not in pods and uid not in self.workers.known() and uid not in self._orphans:
@@ -281,6 +290,12 @@ class Kubelet:
         self.backoff.forget(f"{pod.uid}/")
         self._orphans.discard(pod.uid)
         await self.pleg.relist()
+        full_name = (pod.namespace, pod.name)
+        if self._terminating.get(full_name) == pod.uid:
+            del self._terminating[full_name]
+            successor = self._waiting_to_start.pop(full_name, None)
+            if successor is not None and successor.uid in self.pods:
+                self.workers.update(successor)
         log.info("pod %s/%s terminated", pod.namespace, pod.name)
 
     def _log_targets(self) -> list[tuple[str, str]]:

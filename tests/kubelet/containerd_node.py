@@ -1,0 +1,69 @@
+"""A kubelet in this process driving containerd's own CRI plugin (as started by .ci/services.sh)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from cri.client import CRIClient
+from kubelet.config import KubeletConfiguration
+from kubelet.node import Kubelet
+
+from .conftest import Node, test_config
+
+CONTAINERD = "unix:///run/containerd/containerd.sock"
+MANIFESTS = Path(__file__).parent / "manifests"
+CLEANUP_S = 60.0
+
+
+@dataclass
+class RealNode:
+    node: Node
+    host_dir: Path
+
+    def install(self, name: str) -> None:
+        text = (MANIFESTS / f"{name}.yaml").read_text().replace("HOST_DIR", str(self.host_dir))
+        self.node.write(f"{name}.yaml", text)
+
+
+async def _drain(kubelet: Kubelet) -> None:
+    """Terminates every pod the kubelet runs and waits, bounded, until the runtime is free of them."""
+    kubelet.on_pods({})
+    async with asyncio.timeout(CLEANUP_S):
+        while kubelet.workers.known():
+            kubelet.workers.terminated.clear()
+            await kubelet.workers.terminated.wait()
+
+
+@contextlib.asynccontextmanager
+async def containerd_node(tmp_path: Path, **overrides: object) -> AsyncIterator[RealNode]:
+    client = await CRIClient.connect(CONTAINERD, timeout=60)
+    config: KubeletConfiguration = test_config(tmp_path)
+    config = KubeletConfiguration(
+        **{**config.__dict__, "container_runtime_endpoint": CONTAINERD, **overrides}
+    )
+    kubelet = Kubelet(config, client)
+    await kubelet.start()
+    host_dir = tmp_path / "host"
+    host_dir.mkdir()
+    node = Node(
+        runtime=None,
+        images=None,
+        client=client,
+        config=config,  # type: ignore[arg-type]
+        manifests=Path(config.static_pod_path),
+        kubelet=kubelet,
+    )
+    try:
+        yield RealNode(node=node, host_dir=host_dir)
+    finally:
+        for manifest in node.manifests.iterdir():
+            manifest.unlink()
+        try:
+            await _drain(node.kubelet)
+        finally:
+            await node.kubelet.stop()
+            await client.close()

@@ -1,0 +1,132 @@
+"""Acceptance against containerd's built-in CRI: a directory of realistic static pods."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from api.core.v1.pod import ContainerStatus, PodStatus
+
+from .conftest import NODE
+from .containerd_node import RealNode, containerd_node
+
+pytestmark = [pytest.mark.integration, pytest.mark.needs_host("containerd", "registry")]
+SLOW_S = 90.0
+GRACE_S, SLACK_S = 10, 5
+
+
+@pytest.fixture
+async def real(tmp_path: Path) -> AsyncIterator[RealNode]:
+    async with containerd_node(tmp_path) as node:
+        yield node
+
+
+def _container(status: PodStatus | None, name: str) -> ContainerStatus | None:
+    if status is None:
+        return None
+    return next(
+        (c for c in (*status.container_statuses, *status.init_container_statuses) if c.name == name), None
+    )
+
+
+async def _exec(real: RealNode, status: PodStatus, name: str, *cmd: str) -> str:
+    container = _container(status, name)
+    assert container is not None and container.container_id
+    result = await real.node.client.exec_sync(
+        container.container_id.partition("://")[2], list(cmd), exec_timeout=10
+    )
+    assert result.exit_code == 0, result.stderr
+    return result.stdout.decode()
+
+
+def _ready(status: PodStatus) -> bool:
+    return {c.type: c.status for c in status.conditions}.get("Ready") == "True"
+
+
+async def test_realistic_pods_reach_their_statuses(real: RealNode) -> None:
+    for name in ("web", "init", "sidecar", "shared", "hooks", "job"):
+        real.install(name)
+    node = real.node
+    await node.wait_for("web ready", lambda: (s := node.status("web")) is not None and _ready(s), SLOW_S)
+    web = node.status("web")
+    assert web is not None and web.pod_ip and web.container_statuses[0].ready
+
+    init = await node.wait_phase("init", "Running")
+    assert [c.state.terminated.reason for c in init.init_container_statuses] == ["Completed", "Completed"]  # type: ignore[union-attr]
+    assert await _exec(real, init, "app", "cat", "/work/order") == "first\nsecond\n"
+
+    await node.wait_for(
+        "sidecar ready", lambda: (s := node.status("sidecar")) is not None and _ready(s), SLOW_S
+    )
+    sidecar = node.status("sidecar")
+    assert sidecar is not None
+    logger = _container(sidecar, "logger")
+    assert logger is not None and logger.state.running is not None  # type: ignore[union-attr]
+    assert "tmpfs" in await _exec(real, sidecar, "app", "sh", "-c", "grep ' /shared ' /proc/mounts")
+
+    shared = await node.wait_phase("shared", "Running")
+    assert await _exec(real, shared, "reader", "cat", "/data/who") == f"shared-{NODE} on {NODE}\n"
+    env = await _exec(real, shared, "writer", "sh", "-c", "echo $POD_IP; echo $MEMORY_LIMIT")
+    assert env == f"{shared.pod_ip}\n32\n"
+    assert await _exec(real, shared, "reader", "cat", "/info/labels") == 'tier="backend"'
+    await _exec(real, shared, "reader", "touch", "/host/from-pod")
+    assert (real.host_dir / "from-pod").exists()
+    assert shared.qos_class == "Burstable"
+
+    hooks = await node.wait_phase("hooks", "Running")
+    assert await _exec(real, hooks, "app", "cat", "/tmp/started") == "started\n"
+
+    job = await node.wait_phase("job", "Succeeded")
+    terminated = job.container_statuses[0].state.terminated  # type: ignore[union-attr]
+    assert terminated is not None and (terminated.exit_code, terminated.reason) == (0, "Completed")
+
+    hooks_pod = node.kubelet.find_pod("default", f"hooks-{NODE}")
+    assert hooks_pod is not None
+    started = time.monotonic()
+    (node.manifests / "hooks.yaml").unlink()
+    await node.wait_for("hooks terminated", lambda: hooks_pod.uid not in node.kubelet.workers.known(), SLOW_S)
+    assert (real.host_dir / "prestop").read_text() == "stopping\n"
+    assert time.monotonic() - started < GRACE_S + SLACK_S
+
+
+async def test_liveness_failures_restart_with_growing_back_off(real: RealNode) -> None:
+    real.install("liveness")
+    node = real.node
+    messages: list[str] = []
+
+    def backing_off_twice() -> bool:
+        container = _container(node.status("liveness"), "app")
+        waiting = container.state.waiting if container and container.state else None
+        if waiting is not None and waiting.reason == "CrashLoopBackOff" and waiting.message not in messages:
+            messages.append(waiting.message or "")
+        return any("back-off 20s" in m for m in messages)
+
+    await node.wait_for("CrashLoopBackOff of 20s", backing_off_twice, SLOW_S)
+    assert any("back-off 10s" in m for m in messages)
+    container = _container(node.status("liveness"), "app")
+    assert container is not None and container.restart_count >= 2
+    assert container.last_state.terminated.exit_code == 137  # type: ignore[union-attr]
+
+
+async def test_edited_manifest_replaces_the_pod(real: RealNode) -> None:
+    real.install("web")
+    node = real.node
+    first = await node.wait_phase("web", "Running")
+    first_id = first.container_statuses[0].container_id
+    text = (node.manifests / "web.yaml").read_text().replace("app: web", "app: web2")
+    node.write("web.yaml", text)
+    await node.wait_for(
+        "the edited web running",
+        lambda: (
+            (s := node.status("web")) is not None
+            and s.phase == "Running"
+            and s.container_statuses[0].container_id not in (None, first_id)
+        ),
+        SLOW_S,
+    )
+    sandboxes = await node.client.list_pod_sandbox()
+    ours = [s for s in sandboxes if s.labels.get("io.kubernetes.pod.name") == f"web-{NODE}" and s.state == 0]
+    assert len(ours) == 1 and ours[0].labels["app"] == "web2"

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from cri.client import CRIClient
 from kubelet.config import KubeletConfiguration
@@ -49,14 +50,8 @@ async def containerd_node(tmp_path: Path, **overrides: object) -> AsyncIterator[
     await kubelet.start()
     host_dir = tmp_path / "host"
     host_dir.mkdir()
-    node = Node(
-        runtime=None,
-        images=None,
-        client=client,
-        config=config,  # type: ignore[arg-type]
-        manifests=Path(config.static_pod_path),
-        kubelet=kubelet,
-    )
+    no_fake = cast(Any, None)  # the fake's handles are unused against containerd
+    node = Node(no_fake, no_fake, client, config, Path(config.static_pod_path), kubelet)
     try:
         yield RealNode(node=node, host_dir=host_dir)
     finally:

@@ -41,18 +41,23 @@ class DiskUsage:
 
 
 class BlobWriter:
-    """Receives a blob's bytes, hashing them; ``commit`` checks digest and size, then renames."""
+    """Receives a blob's bytes, hashing them; ``commit`` checks digest and size, then renames.
 
-    def __init__(self, *, temp: Path, target: Path, expected: Descriptor | None) -> None:
-        self._temp = temp
+    With ``hash_later`` the bytes are not hashed as they arrive: the caller reads ``temp_path`` after
+    ``close`` (e.g. unpacking a layer in a worker thread, hashing as it goes) and hands the digest it
+    computed to ``commit``, which checks it. Nothing is committed unverified either way."""
+
+    def __init__(self, *, temp: Path, target: Path, expected: Descriptor | None, hash_later: bool) -> None:
+        self.temp_path = temp
         self._target = target
         self._expected = expected
-        self._hash = hashlib.sha256()
+        self._hash = None if hash_later else hashlib.sha256()
         self._size = 0
         self._file: BinaryIO = open(temp, "wb")  # noqa: SIM115 - closed in commit/abort
 
     def write(self, chunk: bytes) -> None:
-        self._hash.update(chunk)
+        if self._hash is not None:
+            self._hash.update(chunk)
         self._size += len(chunk)
         if self._expected is not None and self._size > self._expected.size:
             raise DigestMismatch(
@@ -61,26 +66,31 @@ class BlobWriter:
         self._file.write(chunk)
 
     @property
-    def digest(self) -> str:
-        return "sha256:" + self._hash.hexdigest()
-
-    @property
     def written(self) -> int:
         return self._size
 
-    def commit(self) -> str:
+    def close(self) -> None:
         self._file.close()
+
+    def commit(self, *, computed_digest: str | None = None) -> str:
+        self._file.close()
+        if self._hash is not None:
+            digest = "sha256:" + self._hash.hexdigest()
+        elif computed_digest is not None:
+            digest = computed_digest
+        else:
+            raise ValueError("a hash_later blob needs the digest its reader computed")
         expected = self._expected
-        if expected is not None and (self.digest != expected.digest or self._size != expected.size):
-            got = f"{self.digest} ({self._size} bytes)"
+        if expected is not None and (digest != expected.digest or self._size != expected.size):
+            got = f"{digest} ({self._size} bytes)"
             raise DigestMismatch(f"blob {expected.digest} ({expected.size} bytes) arrived as {got}")
         self._target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._temp, self._target)
-        return self.digest
+        os.replace(self.temp_path, self._target)
+        return digest
 
     def abort(self) -> None:
         self._file.close()
-        self._temp.unlink(missing_ok=True)
+        self.temp_path.unlink(missing_ok=True)
 
 
 class ContentStore:
@@ -105,11 +115,11 @@ class ContentStore:
             return False
 
     @contextmanager
-    def writer(self, expected: Descriptor | None = None) -> Iterator[BlobWriter]:
+    def writer(self, expected: Descriptor | None = None, *, hash_later: bool = False) -> Iterator[BlobWriter]:
         """Write a blob; on any exception (cancellation included) the partial file is removed."""
         temp = self._ingest / uuid.uuid4().hex
         target = self.path(expected.digest) if expected else self._ingest / f"{temp.name}.unnamed"
-        blob = BlobWriter(temp=temp, target=target, expected=expected)
+        blob = BlobWriter(temp=temp, target=target, expected=expected, hash_later=hash_later)
         try:
             yield blob
         except BaseException:

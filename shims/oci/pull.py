@@ -34,7 +34,7 @@ from shims.oci.reference import Reference, parse
 from shims.oci.registry import FetchedManifest, RegistryClient
 from shims.oci.singleflight import SingleFlight
 from shims.oci.store import ImageStore
-from shims.oci.unpack import DEFAULT_MAX_ENTRY_BYTES, UnpackResult, unpack_layer
+from shims.oci.unpack import DEFAULT_MAX_ENTRY_BYTES, CorruptLayer, UnpackResult, unpack_layer
 
 log = logging.getLogger(__name__)
 
@@ -139,21 +139,23 @@ class Puller:
         await self._layers.run(job.chain_id, lambda: self._fetch_and_unpack(job))
 
     async def _fetch_and_unpack(self, job: _LayerJob) -> None:
+        """Download the blob (hashed while it is unpacked, off the event loop), unpack, verify, commit."""
         content = self._store.content
-        if not content.has(job.blob):
-            async with self._downloads:
-                with content.writer(job.blob) as writer:
-                    await self._client.fetch_blob(
-                        job.ref, job.blob, writer, credentials=job.credentials, prefer=job.endpoint
-                    )
-                    writer.commit()
         temp = self._store.layers_dir / f".tmp-{uuid.uuid4().hex}"
         try:
-            result = await self._unpack(content.path(job.blob.digest), temp, job.blob)
-            if result.diff_id != job.diff_id:
-                raise DigestMismatch(
-                    f"layer {job.blob.digest} unpacked to {result.diff_id}, config says {job.diff_id}"
-                )
+            if content.has(job.blob):
+                result = await self._unpack(content.path(job.blob.digest), temp, job.blob)
+                _verify_blob(job, result)
+            else:
+                async with self._downloads:
+                    with content.writer(job.blob, hash_later=True) as writer:
+                        await self._client.fetch_blob(
+                            job.ref, job.blob, writer, credentials=job.credentials, prefer=job.endpoint
+                        )
+                        writer.close()
+                        result = await self._unpack(writer.temp_path, temp, job.blob)
+                        _verify_blob(job, result)
+                        writer.commit(computed_digest=result.blob_digest)
             target = self._store.layer_dir(job.chain_id)
             if not target.exists():
                 os.replace(temp, target)
@@ -162,6 +164,12 @@ class Puller:
                 await asyncio.to_thread(shutil.rmtree, temp, True)
 
     async def _unpack(self, blob: Path, temp: Path, descriptor: Descriptor) -> UnpackResult:
+        try:
+            return await self._unpack_in_thread(blob, temp, descriptor)
+        except CorruptLayer as exc:
+            raise DigestMismatch(f"layer blob {descriptor.digest} is corrupt: {exc.message}") from None
+
+    async def _unpack_in_thread(self, blob: Path, temp: Path, descriptor: Descriptor) -> UnpackResult:
         stop = threading.Event()
         work = asyncio.ensure_future(asyncio.to_thread(
             unpack_layer, blob, temp, gzipped=descriptor.media_type in GZIP_LAYERS,
@@ -173,6 +181,15 @@ class Puller:
             stop.set()
             await asyncio.wait({work})
             raise
+
+
+def _verify_blob(job: _LayerJob, result: UnpackResult) -> None:
+    if result.blob_digest != job.blob.digest:
+        raise DigestMismatch(f"layer blob {job.blob.digest} arrived as {result.blob_digest}")
+    if result.diff_id != job.diff_id:
+        raise DigestMismatch(
+            f"layer {job.blob.digest} unpacked to {result.diff_id}, the config says {job.diff_id}"
+        )
 
 
 async def _all_or_none(jobs: Iterable[Coroutine[object, object, None]]) -> None:

@@ -16,12 +16,13 @@ import posixpath
 import shutil
 import stat
 import tarfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from cri.errors import Cancelled, FailedPrecondition
+from cri.errors import Cancelled, FailedPrecondition, Internal
 from shims.oci.content import CHUNK
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,10 @@ _XATTR_PAX_PREFIX = "SCHILY.xattr."
 
 class UnsafeLayer(FailedPrecondition):
     """A layer that tries to escape its root, or holds an entry over the size limit."""
+
+
+class CorruptLayer(Internal):
+    """A layer blob that is not a readable (gzip) tar."""
 
 
 @dataclass(kw_only=True)
@@ -56,7 +61,10 @@ class _HashingReader:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class UnpackResult:
+    blob_digest: str
+    """sha256 of the blob as read (compressed): the layer's digest in the manifest."""
     diff_id: str
+    """sha256 of the uncompressed tar: the layer's entry in the config's rootfs.diff_ids."""
     size: int
 
 
@@ -68,8 +76,20 @@ def unpack_layer(
 
     ``should_stop`` is polled between entries so a cancelled pull stops its worker thread."""
     target.mkdir(parents=True, exist_ok=True)
-    with blob.open("rb") as raw:
-        stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw  # type: ignore[assignment]
+    try:
+        return _unpack(
+            blob, target, gzipped=gzipped, max_entry_bytes=max_entry_bytes, should_stop=should_stop
+        )
+    except (gzip.BadGzipFile, zlib.error, EOFError, tarfile.TarError) as exc:
+        raise CorruptLayer(f"layer blob {blob.name} is not a readable tar: {exc}") from None
+
+
+def _unpack(
+    blob: Path, target: Path, *, gzipped: bool, max_entry_bytes: int, should_stop: Callable[[], bool]
+) -> UnpackResult:
+    with blob.open("rb") as raw_file:
+        raw = _HashingReader(source=raw_file)
+        stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw  # type: ignore[assignment,call-overload]
         reader = _HashingReader(source=stream)
         applier = _Applier(root=target, max_entry_bytes=max_entry_bytes)
         with tarfile.open(fileobj=reader, mode="r|") as archive:  # type: ignore[call-overload]
@@ -78,8 +98,13 @@ def unpack_layer(
                     raise Cancelled(f"unpacking {blob.name} was cancelled")
                 applier.apply(archive, member)
         reader.drain()
+        raw.drain()
         applier.finish()
-    return UnpackResult(diff_id="sha256:" + reader.hash.hexdigest(), size=applier.bytes_written)
+    return UnpackResult(
+        blob_digest="sha256:" + raw.hash.hexdigest(),
+        diff_id="sha256:" + reader.hash.hexdigest(),
+        size=applier.bytes_written,
+    )
 
 
 @dataclass(kw_only=True)

@@ -163,8 +163,10 @@ async def test_a_cancelled_pull_leaves_nothing_half_made(
         open_writer = images.store.content.writer
 
         @contextlib.contextmanager
-        def noticing_writer(expected: Descriptor | None = None) -> Iterator[BlobWriter]:
-            with open_writer(expected) as writer:
+        def noticing_writer(
+            expected: Descriptor | None = None, *, hash_later: bool = False
+        ) -> Iterator[BlobWriter]:
+            with open_writer(expected, hash_later=hash_later) as writer:
                 if expected == built.layers[1].descriptor:
                     fetching.set()
                 yield writer

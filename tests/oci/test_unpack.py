@@ -111,3 +111,12 @@ def test_a_cancelled_unpack_stops(tmp_path: Path) -> None:
     with pytest.raises(Cancelled):
         unpack_layer(blob, tmp_path / "root", gzipped=True, should_stop=lambda: True)
     assert not (tmp_path / "root" / "a").exists()
+
+
+def test_a_blob_that_is_not_a_gzip_tar_is_reported_corrupt(tmp_path: Path) -> None:
+    from shims.oci.unpack import CorruptLayer
+
+    blob = tmp_path / "garbage.tgz"
+    blob.write_bytes(b"\x1f\x8b" + b"not really gzip" * 10)
+    with pytest.raises(CorruptLayer, match="not a readable tar"):
+        unpack_layer(blob, tmp_path / "root", gzipped=True)

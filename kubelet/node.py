@@ -105,6 +105,7 @@ class Kubelet:
         self.synced = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._orphans: set[str] = set()
+        self.sync_count = 0
         self._terminating: dict[tuple[str, str], str] = {}
         self._waiting_to_start: dict[tuple[str, str], Pod] = {}
 
@@ -231,6 +232,7 @@ class Kubelet:
             pod, runtime, self._inputs(now, start_time, result.waiting, runtime), previous=previous
         )
         await asyncio.to_thread(self.statuses.set, pod.uid, status)
+        self.sync_count += 1
         if status.phase in TERMINAL:
             await self.applier.kill_pod(pod, runtime, remove=False)
             return self.config.sync_frequency_s

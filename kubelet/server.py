@@ -61,6 +61,9 @@ class KubeletServer:
         self._running_containers = Gauge(
             "kubelet_running_containers", "Containers by state", ["container_state"], registry=self.registry
         )
+        self._syncs = Gauge(
+            "kubelet_pod_syncs", "Pod sync rounds completed since start", registry=self.registry
+        )
         self._token = self._read_token()
         self._ssl = self._ssl_context()
         if not is_loopback(config.address) and self._token is None and self._ssl is None:
@@ -217,6 +220,7 @@ class KubeletServer:
             for container in pod.containers:
                 key = "running" if container.running else "exited" if container.exited else "created"
                 states[key] += 1
+        self._syncs.set(self.kubelet.sync_count)
         for state, count in states.items():
             self._running_containers.labels(container_state=state).set(count)
         text = await asyncio.to_thread(generate_latest, self.registry)

@@ -76,6 +76,8 @@ def pod_to_dict(pod: Pod) -> dict[str, Any]:
 def pod_list_to_dict(pods: PodList) -> dict[str, Any]:
     result = encode(pods)
     assert isinstance(result, dict)
+    result.setdefault("metadata", {})
+    result.setdefault("items", [])
     return result
 
 

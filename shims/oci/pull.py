@@ -20,6 +20,7 @@ from pathlib import Path
 
 from shims.oci.auth import Credentials
 from shims.oci.content import Descriptor, DigestMismatch
+from shims.oci.feed import ChunkFeed
 from shims.oci.hosts import Endpoint
 from shims.oci.manifest import (
     GZIP_LAYERS,
@@ -34,11 +35,11 @@ from shims.oci.reference import Reference, parse
 from shims.oci.registry import FetchedManifest, RegistryClient
 from shims.oci.singleflight import SingleFlight
 from shims.oci.store import ImageStore
-from shims.oci.unpack import DEFAULT_MAX_ENTRY_BYTES, CorruptLayer, UnpackResult, unpack_layer
+from shims.oci.unpack import DEFAULT_MAX_ENTRY_BYTES, CorruptLayer, Readable, UnpackResult, unpack_stream
 
 log = logging.getLogger(__name__)
 
-DOWNLOAD_CONCURRENCY = 4
+DOWNLOAD_CONCURRENCY = 8
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -139,23 +140,17 @@ class Puller:
         await self._layers.run(job.chain_id, lambda: self._fetch_and_unpack(job))
 
     async def _fetch_and_unpack(self, job: _LayerJob) -> None:
-        """Download the blob (hashed while it is unpacked, off the event loop), unpack, verify, commit."""
+        """Download the blob while a worker thread unpacks it (hashing both forms), verify, commit."""
         content = self._store.content
         temp = self._store.layers_dir / f".tmp-{uuid.uuid4().hex}"
         try:
             if content.has(job.blob):
-                result = await self._unpack(content.path(job.blob.digest), temp, job.blob)
-                _verify_blob(job, result)
+                with content.path(job.blob.digest).open("rb") as source:
+                    result = await self._unpack(source, temp, job.blob)
             else:
                 async with self._downloads:
-                    with content.writer(job.blob, hash_later=True) as writer:
-                        await self._client.fetch_blob(
-                            job.ref, job.blob, writer, credentials=job.credentials, prefer=job.endpoint
-                        )
-                        writer.close()
-                        result = await self._unpack(writer.temp_path, temp, job.blob)
-                        _verify_blob(job, result)
-                        writer.commit(computed_digest=result.blob_digest)
+                    result = await self._download_unpacking(job, temp)
+            _verify_blob(job, result)
             target = self._store.layer_dir(job.chain_id)
             if not target.exists():
                 os.replace(temp, target)
@@ -163,16 +158,34 @@ class Puller:
             if temp.exists():
                 await asyncio.to_thread(shutil.rmtree, temp, True)
 
-    async def _unpack(self, blob: Path, temp: Path, descriptor: Descriptor) -> UnpackResult:
+    async def _download_unpacking(self, job: _LayerJob, temp: Path) -> UnpackResult:
+        feed = ChunkFeed()
+        with self._store.content.writer(job.blob, hash_later=True) as writer:
+            unpacking = asyncio.ensure_future(self._unpack(feed, temp, job.blob))
+            try:
+                await self._client.fetch_blob(
+                    job.ref, job.blob, writer, credentials=job.credentials, prefer=job.endpoint, feed=feed
+                )
+                await feed.end()
+                result = await unpacking
+            except BaseException:
+                feed.abort()
+                await asyncio.wait({unpacking})
+                raise
+            _verify_blob(job, result)
+            writer.commit(computed_digest=result.blob_digest)
+        return result
+
+    async def _unpack(self, source: Readable, temp: Path, descriptor: Descriptor) -> UnpackResult:
         try:
-            return await self._unpack_in_thread(blob, temp, descriptor)
+            return await self._unpack_in_thread(source, temp, descriptor)
         except CorruptLayer as exc:
             raise DigestMismatch(f"layer blob {descriptor.digest} is corrupt: {exc.message}") from None
 
-    async def _unpack_in_thread(self, blob: Path, temp: Path, descriptor: Descriptor) -> UnpackResult:
+    async def _unpack_in_thread(self, source: Readable, temp: Path, descriptor: Descriptor) -> UnpackResult:
         stop = threading.Event()
         work = asyncio.ensure_future(asyncio.to_thread(
-            unpack_layer, blob, temp, gzipped=descriptor.media_type in GZIP_LAYERS,
+            _unpack_from, source, temp, gzipped=descriptor.media_type in GZIP_LAYERS,
             max_entry_bytes=self._max_entry_bytes, should_stop=stop.is_set,
         ))  # fmt: skip
         try:
@@ -181,6 +194,19 @@ class Puller:
             stop.set()
             await asyncio.wait({work})
             raise
+
+
+def _unpack_from(
+    source: Readable, temp: Path, *, gzipped: bool, max_entry_bytes: int, should_stop: Callable[[], bool]
+) -> UnpackResult:
+    """Runs in a worker thread; tells a feeding download when it stops reading."""
+    try:
+        return unpack_stream(
+            source, temp, gzipped=gzipped, max_entry_bytes=max_entry_bytes, should_stop=should_stop
+        )
+    finally:
+        if isinstance(source, ChunkFeed):
+            source.reader_gone()
 
 
 def _verify_blob(job: _LayerJob, result: UnpackResult) -> None:

@@ -20,6 +20,7 @@ from yarl import URL
 from cri.errors import CRIError, NotFound, Unavailable
 from shims.oci.auth import AuthenticationFailed, Challenge, Credentials, parse_challenge
 from shims.oci.content import CHUNK, BlobWriter, Descriptor, DigestMismatch, sha256_digest
+from shims.oci.feed import ChunkFeed
 from shims.oci.hosts import Endpoint, endpoints_for
 from shims.oci.manifest import ACCEPT, media_type_of
 from shims.oci.reference import Reference
@@ -87,9 +88,9 @@ class RegistryClient:
 
     async def fetch_blob(
         self, ref: Reference, descriptor: Descriptor, writer: BlobWriter, *, credentials: Credentials | None,
-        prefer: Endpoint | None = None,
+        prefer: Endpoint | None = None, feed: ChunkFeed | None = None,
     ) -> None:  # fmt: skip
-        """Stream a blob into ``writer`` (which verifies digest and size on commit)."""
+        """Stream a blob into ``writer`` (which verifies digest and size on commit), and ``feed`` if given."""
         endpoints = self.endpoints(ref, "pull")
         if prefer is not None and prefer in endpoints:
             endpoints = (prefer, *(e for e in endpoints if e != prefer))
@@ -101,6 +102,8 @@ class RegistryClient:
                     _raise_for_status(response, f"blob {descriptor.digest}")
                     async for chunk in response.content.iter_chunked(CHUNK):
                         writer.write(chunk)
+                        if feed is not None:
+                            await feed.put(chunk)
                 return
             except (NotFound, Unavailable, AuthenticationFailed) as exc:
                 attempts.append(_Attempt(endpoint=endpoint, error=exc))

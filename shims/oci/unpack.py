@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from cri.errors import Cancelled, FailedPrecondition, Internal
 from shims.oci.content import CHUNK
@@ -42,11 +42,15 @@ class CorruptLayer(Internal):
     """A layer blob that is not a readable (gzip) tar."""
 
 
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 @dataclass(kw_only=True)
 class _HashingReader:
     """A file-like reader that hashes everything read through it (the layer's diff_id)."""
 
-    source: BinaryIO
+    source: BinaryIO | Readable
     hash: hashlib._Hash = field(default_factory=hashlib.sha256)
 
     def read(self, size: int = -1) -> bytes:
@@ -75,31 +79,42 @@ def unpack_layer(
     """Extract ``blob`` into the (empty) directory ``target``; returns the uncompressed digest.
 
     ``should_stop`` is polled between entries so a cancelled pull stops its worker thread."""
+    with blob.open("rb") as source:
+        return unpack_stream(
+            source, target, gzipped=gzipped, max_entry_bytes=max_entry_bytes, should_stop=should_stop
+        )
+
+
+def unpack_stream(
+    source: BinaryIO | Readable, target: Path, *, gzipped: bool,
+    max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES, should_stop: Callable[[], bool] = lambda: False,
+) -> UnpackResult:  # fmt: skip
+    """``unpack_layer`` over any readable: a file, or a feed of bytes still downloading."""
     target.mkdir(parents=True, exist_ok=True)
     try:
         return _unpack(
-            blob, target, gzipped=gzipped, max_entry_bytes=max_entry_bytes, should_stop=should_stop
+            source, target, gzipped=gzipped, max_entry_bytes=max_entry_bytes, should_stop=should_stop
         )
     except (gzip.BadGzipFile, zlib.error, EOFError, tarfile.TarError) as exc:
-        raise CorruptLayer(f"layer blob {blob.name} is not a readable tar: {exc}") from None
+        raise CorruptLayer(f"layer blob is not a readable tar: {exc}") from None
 
 
 def _unpack(
-    blob: Path, target: Path, *, gzipped: bool, max_entry_bytes: int, should_stop: Callable[[], bool]
-) -> UnpackResult:
-    with blob.open("rb") as raw_file:
-        raw = _HashingReader(source=raw_file)
-        stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw  # type: ignore[assignment,call-overload]
-        reader = _HashingReader(source=stream)
-        applier = _Applier(root=target, max_entry_bytes=max_entry_bytes)
-        with tarfile.open(fileobj=reader, mode="r|") as archive:  # type: ignore[call-overload]
-            for member in archive:
-                if should_stop():
-                    raise Cancelled(f"unpacking {blob.name} was cancelled")
-                applier.apply(archive, member)
-        reader.drain()
-        raw.drain()
-        applier.finish()
+    source: BinaryIO | Readable, target: Path, *, gzipped: bool, max_entry_bytes: int,
+    should_stop: Callable[[], bool],
+) -> UnpackResult:  # fmt: skip
+    raw = _HashingReader(source=source)
+    stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw  # type: ignore[assignment,call-overload]
+    reader = _HashingReader(source=stream)
+    applier = _Applier(root=target, max_entry_bytes=max_entry_bytes)
+    with tarfile.open(fileobj=reader, mode="r|") as archive:  # type: ignore[call-overload]
+        for member in archive:
+            if should_stop():
+                raise Cancelled("unpacking the layer was cancelled")
+            applier.apply(archive, member)
+    reader.drain()
+    raw.drain()
+    applier.finish()
     return UnpackResult(
         blob_digest="sha256:" + raw.hash.hexdigest(),
         diff_id="sha256:" + reader.hash.hexdigest(),

@@ -4,6 +4,7 @@ gzip without timestamps and canonical JSON, so the same recipe gives the same di
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import hashlib
 import io
@@ -138,8 +139,13 @@ def build_layer(entries: Iterable[Entry]) -> BuiltLayer:
     )
 
 
+@functools.lru_cache(maxsize=32)
+def _cached_layer(entries: tuple[Entry, ...]) -> BuiltLayer:
+    return build_layer(entries)
+
+
 def build_image(recipe: ImageRecipe) -> BuiltImage:
-    layers = tuple(build_layer(entries) for entries in recipe.layers)
+    layers = tuple(_cached_layer(entries) for entries in recipe.layers)
     config_bytes = canonical_json(_config_document(recipe, layers))
     config = Descriptor(media_type=OCI_CONFIG, digest=sha256_digest(config_bytes), size=len(config_bytes))
     manifest_bytes = canonical_json({

@@ -25,7 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinykube images", description="OCI image tools")
     commands = parser.add_subparsers(dest="command", required=True)
     seeding = commands.add_parser("seed", help="start or reuse a local registry and push the test images")
-    seeding.add_argument("--registry", default="127.0.0.1:5000", help="host:port of the local registry")
+    seeding.add_argument(
+        "--registry", default="127.0.0.1:5000", type=_registry_address, help="host:port of the local registry"
+    )
     seeding.add_argument("--state-dir", type=Path, default=Path("/var/lib/tinykube/registry"),
                          help="registry config and storage, when this command starts it")  # fmt: skip
     seeding.add_argument("--certs-d", type=Path, default=Path("/etc/containerd/certs.d"),
@@ -45,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     building.add_argument("--push", action="append", required=True, help="reference to push to (repeatable)")
     building.add_argument("--certs-d", type=Path, default=None)
     return parser
+
+
+def _registry_address(text: str) -> str:
+    host, colon, port = text.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not host:port (e.g. 127.0.0.1:5000)")
+    return text
 
 
 async def _seed(args: argparse.Namespace) -> int:

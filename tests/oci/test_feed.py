@@ -10,7 +10,11 @@ from shims.oci.feed import ChunkFeed
 
 async def test_chunks_are_read_back_as_a_stream_in_any_sizes() -> None:
     feed = ChunkFeed(max_chunks=2)
-    reader = asyncio.create_task(asyncio.to_thread(lambda: [feed.read(3) for _ in range(5)] + [feed.read()]))
+
+    def read_in_threes() -> list[bytes]:
+        return [feed.read(3) for _ in range(5)] + [feed.read()]
+
+    reader = asyncio.create_task(asyncio.to_thread(read_in_threes))
     for chunk in (b"ab", b"cdef", b"g", b"hijklmno"):
         await feed.put(chunk)
     await feed.end()

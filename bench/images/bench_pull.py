@@ -67,7 +67,8 @@ async def run(args: argparse.Namespace) -> int:
             if ids["ours"] != ids["containerd"]:
                 print(f"image ids differ: ours {ids['ours']}, containerd {ids['containerd']}")
                 return 1
-            print(f"round {round_number + 1}: ours {timings.ours[-1]:.3f}s  containerd {timings.containerd[-1]:.3f}s")
+            ours, theirs = timings.ours[-1], timings.containerd[-1]
+            print(f"round {round_number + 1}: ours {ours:.3f}s  containerd {theirs:.3f}s")
         await client.remove_image(args.image)
     ours, theirs = statistics.median(timings.ours), statistics.median(timings.containerd)
     print(f"\npull + unpack of {args.image} (median of {args.rounds}, cold each round)")

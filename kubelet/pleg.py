@@ -40,42 +40,48 @@ class PLEG:
         self._containers: dict[str, RuntimeContainer] = {}
         self._sandboxes: dict[str, RuntimeSandbox] = {}
         self._lock = asyncio.Lock()
+        self._started = 0
 
     async def relist(self) -> RuntimeSnapshot:
+        """A snapshot taken after this call began; concurrent callers share one relist."""
+        requested_after = self._started
         async with self._lock:
-            sandboxes = await self.client.list_pod_sandbox(timeout=RELIST_TIMEOUT_S)
-            containers = await self.client.list_containers(timeout=RELIST_TIMEOUT_S)
-            sandbox_uid = {s.id: s.labels.get(lbl.POD_UID, "") for s in sandboxes}
-            pod_sandboxes: dict[str, list[RuntimeSandbox]] = {}
-            pod_containers: dict[str, list[RuntimeContainer]] = {}
-            fresh_sandboxes = {}
-            for sandbox in sandboxes:
-                uid = sandbox_uid[sandbox.id]
-                if not uid:
-                    continue
-                view = await self._sandbox(sandbox)
-                if view is not None:
-                    fresh_sandboxes[sandbox.id] = view
-                    pod_sandboxes.setdefault(uid, []).append(view)
-            fresh_containers = {}
-            for container in containers:
-                uid = container.labels.get(lbl.POD_UID, "")
-                if not uid:
-                    continue
-                container_view = await self._container(container)
-                if container_view is not None:
-                    fresh_containers[container.id] = container_view
-                    pod_containers.setdefault(uid, []).append(container_view)
-            changed = self._changed_uids(fresh_sandboxes, fresh_containers, sandbox_uid)
-            self._sandboxes, self._containers = fresh_sandboxes, fresh_containers
-            uids = pod_sandboxes.keys() | pod_containers.keys()
-            self.snapshot = RuntimeSnapshot(
-                pods={uid: _pod(uid, pod_sandboxes.get(uid, []), pod_containers.get(uid, [])) for uid in uids}
-            )
+            if self._started > requested_after:
+                return self.snapshot  # a relist that began after this call has just completed
+            self._started += 1
+            changed = await self._relist_locked()
         for uid in changed:
             self.on_change(uid)
         self.relisted.set()
         return self.snapshot
+
+    async def _relist_locked(self) -> set[str]:
+        sandboxes = await self.client.list_pod_sandbox(timeout=RELIST_TIMEOUT_S)
+        containers = await self.client.list_containers(timeout=RELIST_TIMEOUT_S)
+        sandbox_uid = {s.id: s.labels.get(lbl.POD_UID, "") for s in sandboxes}
+        ours = [s for s in sandboxes if sandbox_uid[s.id]]
+        our_containers = [c for c in containers if c.labels.get(lbl.POD_UID, "")]
+        sandbox_views = await asyncio.gather(*(self._sandbox(s) for s in ours))
+        container_views = await asyncio.gather(*(self._container(c) for c in our_containers))
+        pod_sandboxes: dict[str, list[RuntimeSandbox]] = {}
+        pod_containers: dict[str, list[RuntimeContainer]] = {}
+        fresh_sandboxes = {}
+        for sandbox, view in zip(ours, sandbox_views, strict=True):
+            if view is not None:
+                fresh_sandboxes[sandbox.id] = view
+                pod_sandboxes.setdefault(sandbox_uid[sandbox.id], []).append(view)
+        fresh_containers = {}
+        for container, container_view in zip(our_containers, container_views, strict=True):
+            if container_view is not None:
+                fresh_containers[container.id] = container_view
+                pod_containers.setdefault(container.labels[lbl.POD_UID], []).append(container_view)
+        changed = self._changed_uids(fresh_sandboxes, fresh_containers, sandbox_uid)
+        self._sandboxes, self._containers = fresh_sandboxes, fresh_containers
+        uids = pod_sandboxes.keys() | pod_containers.keys()
+        self.snapshot = RuntimeSnapshot(
+            pods={uid: _pod(uid, pod_sandboxes.get(uid, []), pod_containers.get(uid, [])) for uid in uids}
+        )
+        return changed
 
     def _changed_uids(
         self,

@@ -60,7 +60,31 @@ def read_manifest(path: Path, *, node_name: str) -> Pod:
     return pod
 
 
-def scan(directory: Path, *, node_name: str) -> ScanResult:
+@dataclass(frozen=True, kw_only=True)
+class _Parsed:
+    """A file's parse, valid while its (inode, size, mtime) stay the same."""
+
+    signature: tuple[int, int, int]
+    pod: Pod | None = None
+    error: str = ""
+
+
+def _parse(path: Path, node_name: str, cache: dict[str, _Parsed]) -> _Parsed:
+    info = path.stat()
+    signature = (info.st_ino, info.st_size, info.st_mtime_ns)
+    cached = cache.get(str(path))
+    if cached is not None and cached.signature == signature:
+        return cached
+    try:
+        parsed = _Parsed(signature=signature, pod=read_manifest(path, node_name=node_name))
+    except (ManifestError, InvalidObjectError, OSError) as exc:
+        parsed = _Parsed(signature=signature, error=str(exc))
+    cache[str(path)] = parsed
+    return parsed
+
+
+def scan(directory: Path, *, node_name: str, cache: dict[str, _Parsed] | None = None) -> ScanResult:
+    cache = {} if cache is None else cache
     pods: dict[str, Pod] = {}
     names: dict[tuple[str, str], Path] = {}
     errors: dict[str, str] = {}
@@ -72,16 +96,22 @@ def scan(directory: Path, *, node_name: str) -> ScanResult:
         if path.suffix not in MANIFEST_SUFFIXES:
             continue
         try:
-            pod = read_manifest(path, node_name=node_name)
-        except (ManifestError, InvalidObjectError, OSError) as exc:
+            parsed = _parse(path, node_name, cache)
+        except OSError as exc:
             errors[str(path)] = str(exc)
             continue
+        if parsed.pod is None:
+            errors[str(path)] = parsed.error
+            continue
+        pod = parsed.pod
         key = (pod.namespace, pod.name)
         if key in names:
             errors[str(path)] = f"duplicate pod {pod.namespace}/{pod.name}, already defined in {names[key]}"
             continue
         names[key] = path
         pods[pod.uid] = pod
+    for stale in set(cache) - {str(p) for p in entries}:
+        del cache[stale]
     return ScanResult(pods=pods, errors=errors)
 
 
@@ -101,9 +131,10 @@ class StaticPodSource:
         self.errors: Mapping[str, str] = {}
         self._reported: dict[str, str] = {}
         self._last: set[str] | None = None
+        self._cache: dict[str, _Parsed] = {}
 
     async def scan_once(self) -> None:
-        result = await asyncio.to_thread(scan, self.directory, node_name=self.node_name)
+        result = await asyncio.to_thread(scan, self.directory, node_name=self.node_name, cache=self._cache)
         for path, message in result.errors.items():
             if self._reported.get(path) != message:
                 log.error("static pod manifest %s: %s", path, message)

@@ -1,8 +1,9 @@
 """30 static pods written at once: time until every container runs (as /pods shows it), per-pod
 p50/p99, then the kubelet's CPU and RSS while the pods idle. On containerd's CRI and the runc shim
-in the same run.
+in the same run, with the in-memory fake shim as the reference for the kubelet's own share.
 
-    python -m bench.kubelet.bench_static_pods [--pods 30] [--idle-seconds 20] [--runtimes containerd,runc]
+    python -m bench.kubelet.bench_static_pods [--pods 30] [--idle-seconds 20]
+        [--runtimes containerd,runc,fake]
 
 Needs root and the services from ``.ci/services.sh start`` (containerd with its CRI plugin and the
 local registry); the runc shim runs as its own process with the seeded rootfs, as in bench/runc.
@@ -16,6 +17,7 @@ import asyncio
 import os
 import signal
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -112,6 +114,16 @@ async def measure(runtime: str, endpoint: str, base: Path, *, pods: int, idle_s:
         await kubelet.kill(signal.SIGTERM)
 
 
+async def _fake_shim(socket: Path) -> asyncio.subprocess.Process:
+    """The in-memory fake shim: the kubelet's own share of the latency, with a runtime that costs nothing."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tinykube.main", "shim", "--backend", "fake", "--socket", str(socket),
+        "--log-level", "warning", stdin=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    await eventually(lambda: asyncio.to_thread(socket.exists), "the fake shim's socket", 30)
+    return process
+
+
 async def run(runtimes: list[str], *, pods: int, idle_s: float) -> list[Result]:
     results = []
     with tempfile.TemporaryDirectory(prefix="tinykube-bench-kubelet-") as directory:
@@ -121,6 +133,16 @@ async def run(runtimes: list[str], *, pods: int, idle_s: float) -> list[Result]:
                 results.append(
                     await measure("containerd CRI", CONTAINERD, base / "containerd", pods=pods, idle_s=idle_s)
                 )
+            elif runtime == "fake":
+                shim_process = await _fake_shim(base / "fake.sock")
+                try:
+                    endpoint = f"unix://{base / 'fake.sock'}"
+                    results.append(
+                        await measure("fake (reference)", endpoint, base / "fake", pods=pods, idle_s=idle_s)
+                    )
+                finally:
+                    shim_process.send_signal(signal.SIGTERM)
+                    await shim_process.wait()
             elif runtime == "runc":
                 layout = await asyncio.to_thread(make_layout, base / "runc-shim")
                 shim = ShimProcess(layout, base / "runc.sock")
@@ -158,7 +180,7 @@ def main() -> None:
     )
     parser.add_argument("--pods", type=int, default=30)
     parser.add_argument("--idle-seconds", type=float, default=20.0)
-    parser.add_argument("--runtimes", default="containerd,runc")
+    parser.add_argument("--runtimes", default="containerd,runc,fake")
     args = parser.parse_args()
     results = asyncio.run(run(args.runtimes.split(","), pods=args.pods, idle_s=args.idle_seconds))
     report(results, pods=args.pods, idle_s=args.idle_seconds)

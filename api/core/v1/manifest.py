@@ -25,9 +25,12 @@ class DecodedPod:
     unknown_fields: tuple[str, ...] = ()
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_document(text: str | bytes) -> Any:
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise ManifestError(f"invalid YAML/JSON: {exc}") from exc
 

@@ -27,6 +27,7 @@ class RuncShimConfig:
     streaming_address: str = "127.0.0.1:0"
     log_level: str = "info"
     cgroup_parent: str = "/tinykube"
+    pause_binary: Path = Path("/usr/bin/catatonit")
     local_images: dict[str, Path] = field(default_factory=dict)
 
     @property
@@ -34,7 +35,15 @@ class RuncShimConfig:
         return self.state_dir / "runc"
 
 
-PATH_FIELDS = {"root_dir", "state_dir", "runc", "conmon", "cni_conf_dir", "registry_certs_dir"}
+PATH_FIELDS = {
+    "root_dir",
+    "state_dir",
+    "runc",
+    "conmon",
+    "cni_conf_dir",
+    "registry_certs_dir",
+    "pause_binary",
+}
 LOG_LEVELS = {"debug", "info", "warning", "error"}
 
 
@@ -85,7 +94,7 @@ def _list(name: str, value: Any) -> list[Any]:
 
 
 def _check(config: RuncShimConfig) -> None:
-    for name in ("runc", "conmon"):
+    for name in ("runc", "conmon", "pause_binary"):
         binary = getattr(config, name)
         if not os.access(binary, os.X_OK):
             raise ConfigError(f"{name}: {binary} is not an executable file")

@@ -154,6 +154,8 @@ class ContainerOps(RuncState):
         pid: str | None = None
         if options.pid == d.NamespaceMode.NODE:
             pid = HOST
+        elif options.pid == d.NamespaceMode.POD and sandbox.infra is not None:
+            pid = sandbox.infra.pid_namespace
         elif options.pid == d.NamespaceMode.TARGET:
             target = self.container(options.target_id)
             pid = f"/proc/{target.pid}/ns/pid"

@@ -13,6 +13,7 @@ from google.protobuf import json_format
 from cri import domain as d
 from cri.convert import from_proto, to_proto
 from cri.v1 import api_pb2 as pb
+from shims.node.infra import InfraProcess
 
 STATES = d.ContainerState
 
@@ -31,6 +32,14 @@ class SandboxRecord:
     cni_result: Mapping[str, Any] = field(default_factory=dict)
     network_attached: bool = False
     ready: bool = True
+    infra_pid: int = 0
+    infra_start_time: int = 0
+
+    @property
+    def infra(self) -> InfraProcess | None:
+        if not self.infra_pid:
+            return None
+        return InfraProcess(pid=self.infra_pid, start_time=self.infra_start_time)
 
     @property
     def metadata(self) -> d.PodSandboxMetadata:

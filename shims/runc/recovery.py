@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import shutil
 from pathlib import Path
 
 from cri.ids import container_name, sandbox_name
-from shims.node import namespaces
+from shims.node import infra, namespaces
 from shims.runc.records import ContainerRecord
 from shims.runc.runtime import RuncRuntime
 from shims.runc.state import log
@@ -19,6 +20,12 @@ async def recover(runtime: RuncRuntime) -> None:
     loaded = await asyncio.to_thread(runtime.store.load)
     for sandbox in loaded.sandboxes:
         runtime.sandboxes[sandbox.id] = sandbox
+        if sandbox.infra is not None and sandbox.ready:
+            if infra.is_alive(sandbox.infra):
+                runtime.watch_infra(sandbox)
+            else:
+                log.info("recovery: the infra process of pod sandbox %s ended while down", sandbox.id)
+                runtime.commit(dataclasses.replace(sandbox, ready=False))
         meta = sandbox.metadata
         runtime.sandbox_names.reserve(
             sandbox_name(meta.name, meta.namespace, meta.uid, meta.attempt), sandbox.id

@@ -11,7 +11,7 @@ from pathlib import Path
 from cri import domain as d
 from cri.errors import FailedPrecondition, InvalidArgument
 from cri.ids import new_id, sandbox_name
-from shims.node import cgroups, cni, mounts, namespaces
+from shims.node import cgroups, cni, infra, mounts, namespaces
 from shims.runc.podfiles import PodFilePaths, write_pod_files
 from shims.runc.records import SandboxRecord
 from shims.runc.state import RuncState, log
@@ -19,6 +19,7 @@ from shims.runc.state import RuncState, log
 NODE = d.NamespaceMode.NODE
 EVENT = d.ContainerEventType
 STOP_KILL_TIMEOUT = 0
+INFRA_EXIT_TIMEOUT = 10.0
 
 
 class SandboxOps(RuncState):
@@ -71,6 +72,7 @@ class SandboxOps(RuncState):
             await asyncio.shield(self._tear_down(record, remove=True))
             raise
         self.commit(record)
+        self.watch_infra(record)
         log.info("pod sandbox ready id=%s name=%s ips=%s", record.id, record.metadata.name, record.ips)
         self.publish(record.id, EVENT.CONTAINER_CREATED_EVENT)
         self.publish(record.id, EVENT.CONTAINER_STARTED_EVENT)
@@ -90,6 +92,13 @@ class SandboxOps(RuncState):
             )
         if record.ipc_ns:
             await asyncio.to_thread(mounts.mount_shm, files.shm)
+        if record.namespace_options.pid == d.NamespaceMode.POD:
+            owner = {"TINYKUBE_RUNC_STATE": str(self.config.state_dir), "TINYKUBE_POD_SANDBOX": record.id}
+            started = await infra.start(self.config.pause_binary, environment=owner)
+            self.infra_launchers[record.id] = started.launcher
+            process = started.process
+            record = dataclasses.replace(record, infra_pid=process.pid, infra_start_time=process.start_time)
+            self.commit(record)
         ips: tuple[str, ...] = ()
         if network is not None and record.netns:
             record = dataclasses.replace(record, network_attached=True)
@@ -103,7 +112,12 @@ class SandboxOps(RuncState):
         return record
 
     async def _tear_down(self, record: SandboxRecord, *, remove: bool) -> None:
-        """Release the network (CNI DEL even when the netns is gone), namespaces and /dev/shm."""
+        """Release infra process, network (CNI DEL even when the netns is gone), namespaces, /dev/shm."""
+        if record.infra is not None:
+            infra.stop(record.infra)
+        launcher = self.infra_launchers.pop(record.id, None)
+        if launcher is not None:
+            await asyncio.wait_for(launcher.wait(), INFRA_EXIT_TIMEOUT)
         if record.network_attached:
             network = await asyncio.to_thread(self.network)
             if network is not None:

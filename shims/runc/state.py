@@ -67,6 +67,7 @@ class RuncState:
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self.pod_cidr = ""
         self.streaming_server: StreamingServer | None = None
+        self.infra_launchers: dict[str, asyncio.subprocess.Process] = {}
         self.oom_score_adj_floor = int(Path("/proc/self/oom_score_adj").read_text().strip())
 
     # lookups
@@ -157,6 +158,24 @@ class RuncState:
         self.commit(updated)
         log.info("container exited id=%s exit_code=%s reason=%s", record.id, code, updated.reason)
         self.publish(record.id, d.ContainerEventType.CONTAINER_STOPPED_EVENT)
+
+    def watch_infra(self, record: SandboxRecord) -> None:
+        """A pod whose infra process dies is NOTREADY."""
+        if record.infra is None or f"infra:{record.id}" in self._watchers:
+            return
+        key = f"infra:{record.id}"
+        self._watchers[key] = asyncio.create_task(self._follow_infra(key, record.id, record.infra_pid))
+
+    async def _follow_infra(self, key: str, sandbox_id: str, pid: int) -> None:
+        try:
+            await wait_for_pid_exit(pid)
+            record = self.sandboxes.get(sandbox_id)
+            if record is not None and record.ready:
+                self.commit(dataclasses.replace(record, ready=False))
+                log.info("pod sandbox infra process ended id=%s", sandbox_id)
+                self.publish(sandbox_id, d.ContainerEventType.CONTAINER_STOPPED_EVENT)
+        finally:
+            self._watchers.pop(key, None)
 
     async def close(self) -> None:
         for task in list(self._watchers.values()):

@@ -37,6 +37,7 @@ APPLETS = (
 IMAGES = ("docker.io/library/busybox:1.36", "docker.io/library/busybox:latest", "registry.k8s.io/pause:3.10")
 BRIDGE = "tkrunc0"
 SUBNET = "10.211.0.0/16"
+NETWORK_NAME = "tinykube-runc-test"
 SHIM_START_TIMEOUT = 30.0
 
 
@@ -65,7 +66,7 @@ def cni_conflist(*, ipam_dir: Path) -> dict[str, object]:
         "ipam": {"type": "host-local", "ranges": [[{"subnet": SUBNET}]], "dataDir": str(ipam_dir)},
     }
     portmap = {"type": "portmap", "capabilities": {"portMappings": True}}
-    return {"cniVersion": "1.0.0", "name": "tinykube-runc-test", "plugins": [bridge, portmap]}
+    return {"cniVersion": "1.0.0", "name": NETWORK_NAME, "plugins": [bridge, portmap]}
 
 
 @dataclass(frozen=True, kw_only=True)

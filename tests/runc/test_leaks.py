@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from cri import domain as d
 from cri.client import CRIClient
 from shims.runc.runtime import RuncRuntime
-from tests.runc.endpoint import BRIDGE, Layout
+from tests.runc.endpoint import BRIDGE, NETWORK_NAME, Layout
 from tests.runc.scenario import container_config, pod_config, run_container
 
 pytestmark = pytest.mark.integration
+HOST_PORT = 39111  # exercises portmap's DNAT rules and their removal
 CYCLES = int(os.environ.get("TINYKUBE_RUNC_LEAK_CYCLES", "200"))
 Shim = tuple[CRIClient, RuncRuntime]
 
@@ -28,6 +30,7 @@ class HostCounts:
     nsfs_mounts: int
     ip_leases: int
     conmon_processes: int
+    infra_processes: int
     cgroups: int
     files: int
     links: int
@@ -44,6 +47,19 @@ def _conmons(marker: str) -> int:
                 continue
             if b"conmon" in cmdline and marker.encode() in cmdline:
                 count += 1
+    return count
+
+
+def _infra_processes(state_dir: str) -> int:
+    marker = f"TINYKUBE_RUNC_STATE={state_dir}\0".encode()
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                environ = (entry / "environ").read_bytes() + b"\0"
+            except OSError:
+                continue
+            count += marker in environ
     return count
 
 
@@ -67,15 +83,19 @@ async def host_counts(layout: Layout) -> HostCounts:
         nsfs_mounts=sum(1 for line in ours if " nsfs " in line),
         ip_leases=await asyncio.to_thread(lambda: len(list(layout.ipam_dir.rglob("10.211.*")))),
         conmon_processes=await asyncio.to_thread(_conmons, str(config.state_dir)),
+        infra_processes=await asyncio.to_thread(_infra_processes, str(config.state_dir)),
         cgroups=await asyncio.to_thread(lambda: sum(1 for _ in cgroup_dir.rglob("*") if _.is_dir())),
         files=await asyncio.to_thread(_count_files, config.root_dir, config.state_dir),
         links=len((await _run("ip", "-o", "link", "show", "master", BRIDGE)).splitlines()),
-        nat_rules=len((await _run("iptables", "-t", "nat", "-S")).splitlines()),
+        nat_rules=sum(
+            NETWORK_NAME in rule for rule in (await _run("iptables", "-t", "nat", "-S")).splitlines()
+        ),
     )
 
 
 async def cycle(client: CRIClient, name: str, tmp_path: Path) -> None:
-    pod = pod_config(name, tmp_path / "logs")
+    host_port = d.PortMapping(container_port=80, host_port=HOST_PORT, host_ip="127.0.0.1")
+    pod = pod_config(name, tmp_path / "logs", port_mappings=(host_port,))
     pod_id = await client.run_pod_sandbox(pod)
     container_id = await run_container(client, pod_id, pod, container_config("c", "sleep", "300"))
     await client.stop_container(container_id, grace_seconds=0)

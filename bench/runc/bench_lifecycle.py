@@ -1,0 +1,137 @@
+"""Pod and container lifecycle latency: the runc shim against containerd's built-in CRI, in one run.
+
+    python -m bench.runc.bench_lifecycle [--iterations 100] [--containerd unix:///run/containerd/containerd.sock]
+
+Runs ``tinykube shim --backend runc`` as its own process (a temporary root, state and CNI config on
+bridge tkrunc0), then the same sequence against containerd: RunPodSandbox → CreateContainer →
+StartContainer → StopContainer → RemoveContainer → StopPodSandbox → RemovePodSandbox, ``--iterations``
+times. Prints p50/p90 per RPC for both and the ratio ours/containerd (below 1.0: we are faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cri import domain as d
+from cri.client import CRIClient
+from tests.runc.endpoint import ShimProcess, make_layout
+
+IMAGE = "docker.io/library/busybox:1.36"
+OPERATIONS = (
+    "RunPodSandbox", "CreateContainer", "StartContainer", "StopContainer",
+    "RemoveContainer", "StopPodSandbox", "RemovePodSandbox",
+)  # fmt: skip
+CALL_TIMEOUT = 60.0
+
+
+@dataclass
+class Samples:
+    seconds: dict[str, list[float]] = field(default_factory=lambda: {op: [] for op in OPERATIONS})
+
+    async def timed(self, operation: str, call: Callable[[], Awaitable[object]]) -> object:
+        started = time.perf_counter()
+        result = await call()
+        self.seconds[operation].append(time.perf_counter() - started)
+        return result
+
+    def percentile(self, operation: str, fraction: float) -> float:
+        values = sorted(self.seconds[operation])
+        if len(values) == 1:
+            return values[0]
+        return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
+
+
+def pod_config(index: int, log_root: Path) -> d.PodSandboxConfig:
+    uid = uuid.uuid4().hex
+    return d.PodSandboxConfig(
+        metadata=d.PodSandboxMetadata(name=f"bench-{index}", namespace="bench", uid=uid),
+        hostname=f"bench-{index}",
+        log_directory=str(log_root / uid),
+        labels={"tinykube.bench": "lifecycle"},
+        linux=d.LinuxPodSandboxConfig(),
+    )
+
+
+CONTAINER = d.ContainerConfig(
+    metadata=d.ContainerMetadata(name="main"),
+    image=d.ImageSpec(image=IMAGE),
+    command=("sleep", "3600"),
+    log_path="main/0.log",
+    linux=d.LinuxContainerConfig(),
+)
+
+
+async def one_cycle(client: CRIClient, samples: Samples, index: int, log_root: Path) -> None:
+    pod = pod_config(index, log_root)
+    pod_id = str(await samples.timed("RunPodSandbox", lambda: client.run_pod_sandbox(pod)))
+    container_id = str(
+        await samples.timed("CreateContainer", lambda: client.create_container(pod_id, CONTAINER, pod))
+    )
+    await samples.timed("StartContainer", lambda: client.start_container(container_id))
+    await samples.timed("StopContainer", lambda: client.stop_container(container_id, grace_seconds=10))
+    await samples.timed("RemoveContainer", lambda: client.remove_container(container_id))
+    await samples.timed("StopPodSandbox", lambda: client.stop_pod_sandbox(pod_id))
+    await samples.timed("RemovePodSandbox", lambda: client.remove_pod_sandbox(pod_id))
+
+
+async def measure(client: CRIClient, *, iterations: int, log_root: Path) -> Samples:
+    await client.pull_image(IMAGE)
+    await one_cycle(client, Samples(), -1, log_root)  # warm-up: bridge, caches, first-time directories
+    samples = Samples()
+    for index in range(iterations):
+        await one_cycle(client, samples, index, log_root)
+    return samples
+
+
+def report(ours: Samples, reference: Samples, *, iterations: int) -> str:
+    lines = [
+        f"lifecycle latency over {iterations} iterations (ms); ratio = runc shim / containerd",
+        f"{'operation':<18}{'ours p50':>10}{'ours p90':>10}{'ctrd p50':>10}{'ctrd p90':>10}"
+        f"{'p50 ratio':>11}{'p90 ratio':>11}",
+    ]
+    for op in OPERATIONS:
+        o50, o90 = ours.percentile(op, 0.5) * 1e3, ours.percentile(op, 0.9) * 1e3
+        r50, r90 = reference.percentile(op, 0.5) * 1e3, reference.percentile(op, 0.9) * 1e3
+        lines.append(
+            f"{op:<18}{o50:>10.1f}{o90:>10.1f}{r50:>10.1f}{r90:>10.1f}{o50 / r50:>11.2f}{o90 / r90:>11.2f}"
+        )
+    return "\n".join(lines)
+
+
+async def run(iterations: int, containerd: str) -> str:
+    with tempfile.TemporaryDirectory(prefix="tinykube-bench-runc-") as scratch:
+        base = Path(scratch)
+        layout = await asyncio.to_thread(make_layout, base / "shim")
+        shim = ShimProcess(layout, base / "runc.sock")
+        client = await shim.start()
+        try:
+            ours = await measure(client, iterations=iterations, log_root=base / "logs-ours")
+        finally:
+            await client.close()
+            await shim.stop()
+        reference_client = await CRIClient.connect(containerd, timeout=CALL_TIMEOUT)
+        try:
+            reference = await measure(reference_client, iterations=iterations, log_root=base / "logs-ctrd")
+        finally:
+            await reference_client.close()
+    return report(ours, reference, iterations=iterations)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--iterations", type=int, default=100)
+    parser.add_argument("--containerd", default="unix:///run/containerd/containerd.sock")
+    args = parser.parse_args()
+    print(asyncio.run(run(args.iterations, args.containerd)))
+
+
+if __name__ == "__main__":
+    main()

@@ -9,8 +9,8 @@ import gzip
 import logging
 import os
 import shutil
-import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from api.core.v1.pod import Pod
@@ -78,7 +78,7 @@ class LogManager:
             return False
         if size < self.max_bytes:
             return False
-        rotated = f"{path}.{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+        rotated = f"{path}.{datetime.now(UTC).strftime('%Y%m%d-%H%M%S.%f')}"
         await asyncio.to_thread(os.rename, path, rotated)
         try:
             await self.client.reopen_container_log(container_id, timeout=10)

@@ -239,7 +239,10 @@ class Kubelet:
         _, started = self._probe_sets(runtime)
         busy = bool(result.waiting or status.phase == "Pending" or actions.containers_to_kill)
         busy = busy or any(c.id not in started for c in runtime.running_containers())
-        return BUSY_RESYNC_S if busy else min(self.config.sync_frequency_s, 10.0)
+        next_in = BUSY_RESYNC_S if busy else min(self.config.sync_frequency_s, 10.0)
+        if deadline is not None:
+            next_in = min(next_in, max(0.0, start_time + deadline - now))
+        return next_in
 
     def _inputs(
         self,

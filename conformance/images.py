@@ -1,7 +1,7 @@
 """The test images the suite uses, under the names users type.
 
-They are seeded into a local registry (``tinykube images seed --registry 127.0.0.1:5000``, or
-``tests/conformance/reference_containerd.sh``) and reached through the runtime's registry mirrors.
+They are the images `tinykube images seed --registry 127.0.0.1:5000` pushes (`shims.oci.catalog`),
+reached through the runtime's registry mirrors.
 """
 
 from __future__ import annotations
@@ -9,17 +9,21 @@ from __future__ import annotations
 BUSYBOX = "docker.io/library/busybox:1.36"
 BUSYBOX_LATEST = "docker.io/library/busybox:latest"
 PAUSE = "registry.k8s.io/pause:3.10"
-WEB = "docker.io/tinykube/httpd:1"
+WEB = "docker.io/tinykube/web:latest"
 WEB_PORT = 80
-USER_UID = "docker.io/tinykube/user-uid:1"  # USER 1001
-USER_NAME = "docker.io/tinykube/user-name:1"  # USER tkuser (uid 1002, gid 1005, also in tkextra 2001)
-USER_UID_GID = "docker.io/tinykube/user-uidgid:1"  # USER 1003:1004
-USER_NAME_GROUP = "docker.io/tinykube/user-namegroup:1"  # USER tkuser:tkgroup
-MULTI_TAGS = ("docker.io/tinykube/multi:a", "docker.io/tinykube/multi:b", "docker.io/tinykube/multi:c")
+USER_UID = "docker.io/tinykube/user-uid:latest"  # USER 1234
+USER_NAME = "docker.io/tinykube/user-name:latest"  # USER app (uid 1234, gid 5678, also in extra 4321)
+USER_UID_GID = "docker.io/tinykube/user-uid-gid:latest"  # USER 1234:5678
+USER_NAME_GROUP = "docker.io/tinykube/user-name-group:latest"  # USER app:appgroup
+MULTI_TAGS = (
+    "docker.io/tinykube/multitag:one",
+    "docker.io/tinykube/multitag:two",
+    "docker.io/tinykube/multitag:three",
+)
 DISTINCT = (
-    "docker.io/tinykube/distinct-1:1",
-    "docker.io/tinykube/distinct-2:1",
-    "docker.io/tinykube/distinct-3:1",
+    "docker.io/tinykube/distinct-1:latest",
+    "docker.io/tinykube/distinct-2:latest",
+    "docker.io/tinykube/distinct-3:latest",
 )
 
 ALL = (

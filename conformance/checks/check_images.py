@@ -114,32 +114,32 @@ async def test_list_filter_by_reference(ws: Workspace) -> None:
 
 @pytest.mark.needs("registry")
 async def test_user_uid(ws: Workspace) -> None:
-    """An image with USER 1001 reports uid 1001: runAsNonRoot is checked against it."""
+    """An image with USER 1234 reports uid 1234: runAsNonRoot is checked against it."""
     await ws.ensure_image(images.USER_UID)
     image = await _image(ws, images.USER_UID)
-    assert image.uid == 1001 and image.username == ""
+    assert image.uid == 1234 and image.username == ""
 
 
 @pytest.mark.needs("registry")
 async def test_user_name(ws: Workspace) -> None:
-    """An image with USER tkuser reports username tkuser: runAsNonRoot refuses names it cannot verify."""
+    """An image with USER app reports username app: runAsNonRoot refuses names it cannot verify."""
     await ws.ensure_image(images.USER_NAME)
     image = await _image(ws, images.USER_NAME)
-    assert image.username == "tkuser" and image.uid is None
+    assert image.username == "app" and image.uid is None
 
 
 @pytest.mark.needs("registry")
 async def test_user_uid_gid(ws: Workspace) -> None:
-    """An image with USER 1003:1004 reports uid 1003: the group part is not the user."""
+    """An image with USER 1234:5678 reports uid 1234: the group part is not the user."""
     await ws.ensure_image(images.USER_UID_GID)
-    assert (await _image(ws, images.USER_UID_GID)).uid == 1003
+    assert (await _image(ws, images.USER_UID_GID)).uid == 1234
 
 
 @pytest.mark.needs("registry")
 async def test_user_name_group(ws: Workspace) -> None:
-    """An image with USER tkuser:tkgroup reports username tkuser."""
+    """An image with USER app:appgroup reports username app."""
     await ws.ensure_image(images.USER_NAME_GROUP)
-    assert (await _image(ws, images.USER_NAME_GROUP)).username == "tkuser"
+    assert (await _image(ws, images.USER_NAME_GROUP)).username == "app"
 
 
 async def test_no_user_no_username(ws: Workspace) -> None:

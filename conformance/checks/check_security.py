@@ -40,8 +40,8 @@ async def test_run_as_group(ws: Workspace) -> None:
 
 async def test_run_as_username(ws: Workspace) -> None:
     """run_as_username resolves through the image's /etc/passwd: the kubelet passes image names."""
-    container_id = await _start(ws, image=images.USER_NAME, run_as_username="tkuser")
-    assert await sh(ws.cri, container_id, "id -u") == "1002"
+    container_id = await _start(ws, image=images.USER_NAME, run_as_username="app")
+    assert await sh(ws.cri, container_id, "id -u") == "1234"
 
 
 async def test_group_without_user_rejected(ws: Workspace) -> None:
@@ -53,25 +53,25 @@ async def test_group_without_user_rejected(ws: Workspace) -> None:
 async def test_image_user_uid(ws: Workspace) -> None:
     """Without run_as_user the image's USER uid runs the process: images declare non-root users."""
     container_id = await ws.start(image=images.USER_UID)
-    assert await sh(ws.cri, container_id, "id -u") == "1001"
+    assert await sh(ws.cri, container_id, "id -u") == "1234"
 
 
 async def test_image_user_name(ws: Workspace) -> None:
     """An image's USER name resolves through its /etc/passwd to uid and gid."""
     container_id = await ws.start(image=images.USER_NAME)
-    assert await sh(ws.cri, container_id, "id -u; id -g") == "1002\n1005"
+    assert await sh(ws.cri, container_id, "id -u; id -g") == "1234\n5678"
 
 
 async def test_image_user_uid_gid(ws: Workspace) -> None:
     """An image's USER uid:gid sets both ids."""
     container_id = await ws.start(image=images.USER_UID_GID)
-    assert await sh(ws.cri, container_id, "id -u; id -g") == "1003\n1004"
+    assert await sh(ws.cri, container_id, "id -u; id -g") == "1234\n5678"
 
 
 async def test_image_user_name_group(ws: Workspace) -> None:
     """An image's USER name:group resolves both through /etc/passwd and /etc/group."""
     container_id = await ws.start(image=images.USER_NAME_GROUP)
-    assert await sh(ws.cri, container_id, "id -u; id -g") == "1002\n1005"
+    assert await sh(ws.cri, container_id, "id -u; id -g") == "1234\n5678"
 
 
 async def test_supplemental_groups(ws: Workspace) -> None:
@@ -85,13 +85,13 @@ async def test_supplemental_groups(ws: Workspace) -> None:
 async def test_image_supplemental_groups(ws: Workspace) -> None:
     """Groups the image's /etc/group gives the user are kept: apps rely on their image's groups."""
     container_id = await ws.start(image=images.USER_NAME)
-    assert "2001" in (await sh(ws.cri, container_id, "id -G")).split()
+    assert "4321" in (await sh(ws.cri, container_id, "id -G")).split()
 
 
 async def test_run_as_username_supplemental_groups(ws: Workspace) -> None:
     """run_as_username gets the groups /etc/group gives that user: the image's group memberships hold."""
-    container_id = await _start(ws, image=images.USER_NAME, run_as_username="tkuser")
-    assert "2001" in (await sh(ws.cri, container_id, "id -G")).split()
+    container_id = await _start(ws, image=images.USER_NAME, run_as_username="app")
+    assert "4321" in (await sh(ws.cri, container_id, "id -G")).split()
 
 
 async def test_readonly_rootfs(ws: Workspace) -> None:

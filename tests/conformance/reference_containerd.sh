@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The conformance reference run without the CI services: a private containerd 1.6 (own root, state,
-# socket, CNI config on bridge tkconf0 / 10.211.0.0/24, no masquerade) and a private registry on
+# socket, CNI config on bridge tkconf0 / 10.213.0.0/24, no masquerade) and a private registry on
 # 127.0.0.1:5124 seeded with the images the suite uses (conformance/images.py), built from
 # busybox-static and catatonit with umoci. Until `tinykube images seed` lands this is the seed.
 #
@@ -80,7 +80,7 @@ start() {
   cat >"$W/cni/net.d/10-tkconf.conflist" <<JSON
 {"cniVersion": "0.4.0", "name": "tkconf", "plugins": [
   {"type": "bridge", "bridge": "tkconf0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.211.0.0/24"}]], "routes": [{"dst": "10.211.0.0/24"}],
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.213.0.0/24"}]], "routes": [{"dst": "10.213.0.0/24"}],
             "dataDir": "$W/cni/ipam"}},
   {"type": "portmap", "capabilities": {"portMappings": true}},
   {"type": "loopback"}]}

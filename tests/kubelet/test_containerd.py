@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from api.core.v1.pod import ContainerStatus, PodStatus
+from kubelet.server import KubeletServer
 
 from .conftest import NODE
 from .containerd_node import RealNode, containerd_node
@@ -130,3 +134,35 @@ async def test_edited_manifest_replaces_the_pod(real: RealNode) -> None:
     sandboxes = await node.client.list_pod_sandbox()
     ours = [s for s in sandboxes if s.labels.get("io.kubernetes.pod.name") == f"web-{NODE}" and s.state == 0]
     assert len(ours) == 1 and ours[0].labels["app"] == "web2"
+
+
+LOGGER = """apiVersion: v1
+kind: Pod
+metadata: {name: logger}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: docker.io/library/busybox:1.36
+    command: ["sh", "-c", "i=0; while true; do echo line $i; i=$((i+1)); sleep 1; done"]
+"""
+
+
+async def test_container_logs_follow_streams_new_lines(real: RealNode) -> None:
+    node = real.node
+    node.write("logger.yaml", LOGGER)
+    await node.wait_phase("logger", "Running")
+    server = KubeletServer(node.kubelet, dataclasses.replace(node.config, port=0))
+    await server.start()
+    try:
+        url = (
+            f"http://127.0.0.1:{server.port}/containerLogs/default/logger-{NODE}/app?follow=true&tailLines=1"
+        )
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            assert response.status == 200
+            first = await asyncio.wait_for(response.content.readline(), SLOW_S)
+            second = await asyncio.wait_for(response.content.readline(), SLOW_S)
+    finally:
+        await server.stop()
+    assert first.startswith(b"line ") and second.startswith(b"line ")
+    assert int(second.split()[1]) == int(first.split()[1]) + 1

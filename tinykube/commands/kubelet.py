@@ -31,7 +31,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_socket(endpoint: str) -> None:
+    path = endpoint.removeprefix("unix://")
+    if endpoint.startswith(("unix://", "/")) and not Path(path).exists():
+        raise ConfigError(f"container runtime socket {path} does not exist (is the runtime running?)")
+
+
 async def _run(config: KubeletConfiguration) -> None:
+    _check_socket(config.container_runtime_endpoint)
+    if config.image_service_endpoint:
+        _check_socket(config.image_service_endpoint)
     client = await CRIClient.connect(
         config.container_runtime_endpoint,
         image_endpoint=config.image_service_endpoint or None,

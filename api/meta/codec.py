@@ -36,6 +36,7 @@ _INITIALISMS = {
     "uid": "uid",
     "downward_api": "downwardAPI",
     "scale_io": "scaleIO",
+    "cluster_dns": "clusterDNS",
 }
 
 

@@ -64,7 +64,7 @@ class Node:
 
 def test_config(tmp_path: Path) -> KubeletConfiguration:
     manifests = tmp_path / "manifests"
-    manifests.mkdir(exist_ok=True)
+    manifests.mkdir(parents=True, exist_ok=True)
     return KubeletConfiguration(
         static_pod_path=str(manifests),
         root_dir=str(tmp_path / "root"),

@@ -1,4 +1,5 @@
-"""A kubelet in this process driving containerd's own CRI plugin (as started by .ci/services.sh)."""
+"""A kubelet in this process driving a real CRI runtime: containerd's own CRI plugin (as started by
+.ci/services.sh) or our runc shim."""
 
 from __future__ import annotations
 
@@ -40,12 +41,10 @@ async def _drain(kubelet: Kubelet) -> None:
 
 
 @contextlib.asynccontextmanager
-async def containerd_node(tmp_path: Path, **overrides: object) -> AsyncIterator[RealNode]:
-    client = await CRIClient.connect(CONTAINERD, timeout=60)
+async def containerd_node(tmp_path: Path, *, endpoint: str = CONTAINERD) -> AsyncIterator[RealNode]:
+    client = await CRIClient.connect(endpoint, timeout=60)
     config: KubeletConfiguration = test_config(tmp_path)
-    config = KubeletConfiguration(
-        **{**config.__dict__, "container_runtime_endpoint": CONTAINERD, **overrides}
-    )
+    config = KubeletConfiguration(**{**config.__dict__, "container_runtime_endpoint": endpoint})
     kubelet = Kubelet(config, client)
     await kubelet.start()
     host_dir = tmp_path / "host"

@@ -1,4 +1,4 @@
-"""Acceptance against containerd's built-in CRI: a directory of realistic static pods."""
+"""Acceptance against containerd's built-in CRI (and a subset on the runc shim): realistic static pods."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from api.core.v1.pod import ContainerStatus, PodStatus
 from kubelet.server import KubeletServer
+from tests.runc.endpoint import ShimProcess, make_layout
 
 from .conftest import NODE
 from .containerd_node import RealNode, containerd_node
@@ -166,3 +167,35 @@ async def test_container_logs_follow_streams_new_lines(real: RealNode) -> None:
         await server.stop()
     assert first.startswith(b"line ") and second.startswith(b"line ")
     assert int(second.split()[1]) == int(first.split()[1]) + 1
+
+
+@pytest.fixture
+async def runc_real(tmp_path: Path) -> AsyncIterator[RealNode]:
+    layout = await asyncio.to_thread(make_layout, tmp_path / "runc-shim")
+    shim = ShimProcess(layout, tmp_path / "runc.sock")
+    client = await shim.start()
+    await client.close()
+    try:
+        async with containerd_node(tmp_path / "kubelet", endpoint=f"unix://{tmp_path / 'runc.sock'}") as node:
+            yield node
+    finally:
+        await shim.stop()
+
+
+async def test_realistic_pods_on_the_runc_shim(runc_real: RealNode) -> None:
+    for name in ("init", "shared", "job", "liveness"):
+        runc_real.install(name)
+    node = runc_real.node
+    init = await node.wait_phase("init", "Running")
+    assert await _exec(runc_real, init, "app", "cat", "/work/order") == "first\nsecond\n"
+    shared = await node.wait_phase("shared", "Running")
+    assert await _exec(runc_real, shared, "reader", "cat", "/data/who") == f"shared-{NODE} on {NODE}\n"
+    job = await node.wait_phase("job", "Succeeded")
+    assert job.container_statuses[0].state.terminated.reason == "Completed"  # type: ignore[union-attr]
+
+    def crash_looping() -> bool:
+        container = _container(node.status("liveness"), "app")
+        waiting = container.state.waiting if container and container.state else None
+        return waiting is not None and "back-off 10s" in (waiting.message or "")
+
+    await node.wait_for("liveness CrashLoopBackOff", crash_looping, SLOW_S)

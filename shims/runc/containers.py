@@ -168,13 +168,14 @@ class ContainerOps(RuncState):
         if record.state != STATES.CONTAINER_CREATED:
             raise FailedPrecondition(f"container {record.id} is {record.state.name}, not CREATED")
         started_at = time.time_ns()
-        await self.runc.start(record.id)
-        current = self.containers[record.id]
-        finished_at = max(current.finished_at, started_at) if current.finished_at else 0
-        record = dataclasses.replace(current, started_at=started_at, finished_at=finished_at)
-        self.commit(record)
-        log.info("container started id=%s", record.id)
-        self.publish(record.id, EVENT.CONTAINER_STARTED_EVENT)
+        self.starting.add(record.id)
+        try:
+            await self.runc.start(record.id)
+            self.commit(dataclasses.replace(self.containers[record.id], started_at=started_at))
+            log.info("container started id=%s", record.id)
+            self.publish(record.id, EVENT.CONTAINER_STARTED_EVENT)
+        finally:
+            self.start_finished(record.id)
 
     async def stop_container(self, container_id: str, *, timeout: int) -> None:
         record = self.maybe_container(container_id)
@@ -210,8 +211,10 @@ class ContainerOps(RuncState):
         log.info("container removed id=%s", record.id)
 
     async def _destroy(self, record: ContainerRecord) -> None:
-        """Delete the runc container, its rootfs mount, bundle, exit file and cgroup."""
-        await self.runc.delete(record.id)
+        """Delete the runc container (unless its exit did), rootfs mount, bundle, exit file and cgroup."""
+        await self.exit_handled(record.id)
+        if await asyncio.to_thread((self.config.runc_root / record.id).exists):
+            await self.runc.delete(record.id)
         root = self.paths.container_root(record.id)
         await asyncio.to_thread(namespaces.unmount, root / "rootfs")
         for directory in (root, self.paths.bundle(record.id)):

@@ -123,6 +123,8 @@ class SandboxOps(RuncState):
             if network is not None:
                 alive = await asyncio.to_thread(namespaces.is_mountpoint, Path(record.netns))
                 netns = record.netns if alive else ""
+                if not alive:
+                    log.warning("sandbox %s: its netns is gone; CNI DEL releases the address only", record.id)
                 try:
                     await cni.delete(
                         network,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cri import domain as d
-from cri.errors import NotFound
+from cri.errors import Internal, NotFound
 from cri.events import EventHub
 from cri.ids import NameRegistry, resolve_prefix
 from cri.streaming.server import StreamingServer
@@ -25,6 +25,7 @@ from shims.runc.records import ContainerRecord, SandboxRecord, exit_reason
 from shims.runc.store import RecordStore
 
 log = logging.getLogger("shims.runc")
+EXIT_HANDLING_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -68,6 +69,9 @@ class RuncState:
         self.pod_cidr = ""
         self.streaming_server: StreamingServer | None = None
         self.infra_launchers: dict[str, asyncio.subprocess.Process] = {}
+        self.starting: set[str] = set()
+        """Containers inside StartContainer: their exit is recorded once the start is."""
+        self._exits_after_start: set[str] = set()
         self.oom_score_adj_floor = int(Path("/proc/self/oom_score_adj").read_text().strip())
 
     # lookups
@@ -137,13 +141,31 @@ class RuncState:
         try:
             await wait_for_pid_exit(conmon_pid)
             self.record_exit(container_id)
+            _resolve_exit(future, self.containers.get(container_id))
+            # As containerd deletes the task on exit: RemoveContainer then only removes files.
+            with contextlib.suppress(Internal):
+                await self.runc.delete(container_id)
         finally:
             self._watchers.pop(container_id, None)
-            if not future.done():
-                record = self.containers.get(container_id)
-                future.set_result(record.exit_code if record else -1)
+            _resolve_exit(future, self.containers.get(container_id))
+
+    def start_finished(self, container_id: str) -> None:
+        self.starting.discard(container_id)
+        if container_id in self._exits_after_start:
+            self._exits_after_start.discard(container_id)
+            self.record_exit(container_id)
+
+    async def exit_handled(self, container_id: str) -> None:
+        """Wait (bounded) until the exit watcher of ``container_id`` has finished its work."""
+        task = self._watchers.get(container_id)
+        if task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), EXIT_HANDLING_TIMEOUT)
 
     def record_exit(self, container_id: str) -> None:
+        if container_id in self.starting:
+            self._exits_after_start.add(container_id)
+            return
         record = self.containers.get(container_id)
         if record is None or record.finished_at:
             return
@@ -183,6 +205,11 @@ class RuncState:
         for task in list(self._watchers.values()):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _resolve_exit(future: asyncio.Future[int], record: ContainerRecord | None) -> None:
+    if not future.done():
+        future.set_result(record.exit_code if record else -1)
 
 
 def _exited(

@@ -66,6 +66,8 @@ class PodApplier:
         sandbox_id, attempt, pod_ip = await self._sandbox(pod, actions, runtime, result)
         if not sandbox_id:
             return result
+        if pod.spec.host_network:
+            pod_ip = self.settings.host_ip
         facts = PodFacts(node_name=self.settings.node_name, host_ip=self.settings.host_ip, pod_ip=pod_ip)
         try:
             volume_paths = await self.volumes.prepare(pod, facts)
@@ -182,8 +184,7 @@ class PodApplier:
     async def _kill(self, pod: Pod, kill: KillContainer, runtime: RuntimePod) -> None:
         spec = _maybe_spec(pod, kill.name)
         log.info("pod %s/%s: killing %s: %s", pod.namespace, pod.name, kill.name, kill.reason)
-        sandbox = runtime.ready_sandbox()
-        await self.kill_container(pod, kill.container_id, spec, pod_ip=sandbox.ip if sandbox else "")
+        await self.kill_container(pod, kill.container_id, spec, pod_ip=self._pod_ip(pod, runtime))
 
     async def kill_container(
         self, pod: Pod, container_id: str, spec: Container | None, *, pod_ip: str, grace: int | None = None
@@ -210,6 +211,12 @@ class PodApplier:
             grace_s = max(MIN_GRACE_S, int(grace_s - (self.clock() - started)))
         await self._stop(container_id, grace=grace_s)
 
+    def _pod_ip(self, pod: Pod, runtime: RuntimePod) -> str:
+        if pod.spec.host_network:
+            return self.settings.host_ip
+        sandbox = runtime.ready_sandbox()
+        return sandbox.ip if sandbox else ""
+
     async def _stop(self, container_id: str, *, grace: int) -> None:
         try:
             await self.client.stop_container(container_id, grace_seconds=grace)
@@ -222,8 +229,7 @@ class PodApplier:
         self, pod: Pod, runtime: RuntimePod, *, remove: bool, grace: int | None = None
     ) -> None:
         """Stops every running container (preStop hooks, grace period), then the sandboxes."""
-        sandbox = runtime.ready_sandbox()
-        pod_ip = sandbox.ip if sandbox else ""
+        pod_ip = self._pod_ip(pod, runtime)
         await asyncio.gather(
             *(
                 self.kill_container(pod, c.id, _maybe_spec(pod, c.name), pod_ip=pod_ip, grace=grace)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from aiohttp import web
+
 from cri import domain as d
 from cri.errors import NotFound
 from kubelet import labels as lbl
@@ -148,3 +150,54 @@ async def test_restarted_kubelet_adopts_running_pods(node: Node) -> None:
     await node.wait_for("a sync round", lambda: node.status("web") == before)
     assert node.runtime.faults.count()["create_container"] == created
     assert all(c.state == d.ContainerState.CONTAINER_RUNNING for c in node.runtime.containers.values())
+
+
+HOOKED = """
+apiVersion: v1
+kind: Pod
+metadata: {name: hooked}
+spec:
+  hostNetwork: true
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: app
+    image: busybox:1.36
+    lifecycle:
+      postStart:
+        httpGet: {host: 127.0.0.1, port: PORT, path: /started, httpHeaders: [{name: X-Hook, value: post}]}
+      preStop: {exec: {command: ["sh", "-c", "echo bye"]}}
+"""
+
+
+async def test_hooks_run_after_start_and_before_stop(node: Node) -> None:
+    requests: list[tuple[str, str]] = []
+
+    async def record(request: web.Request) -> web.Response:
+        requests.append((request.path, request.headers.get("X-Hook", "")))
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/started", record)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    executed: list[tuple[str, ...]] = []
+
+    def exec_handler(container_id: str, cmd: tuple[str, ...]) -> d.ExecSyncResult:
+        executed.append(cmd)
+        return d.ExecSyncResult(exit_code=0)
+
+    node.runtime.exec_handler = exec_handler
+    try:
+        node.write("hooked.yaml", HOOKED.replace("PORT", str(port)))
+        await node.wait_phase("hooked", "Running")
+        await node.wait_for("the postStart request", lambda: requests == [("/started", "post")])
+        (node.manifests / "hooked.yaml").unlink()
+        await node.wait_for("the pod gone", lambda: not node.runtime.sandboxes)
+        assert executed == [("sh", "-c", "echo bye")]
+        [stop] = [call.args for call in node.runtime.faults.calls if call.method == "stop_container"]
+        assert stop[1] in range(2, 6)  # what the preStop hook left of the 5 s grace period
+    finally:
+        await runner.cleanup()

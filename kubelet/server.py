@@ -61,6 +61,11 @@ class KubeletServer:
         self._running_containers = Gauge(
             "kubelet_running_containers", "Containers by state", ["container_state"], registry=self.registry
         )
+        self._sandboxes = Gauge(
+            "kubelet_pod_sandboxes",
+            "Pod sandboxes of this kubelet in the runtime, any state",
+            registry=self.registry,
+        )
         self._syncs = Gauge(
             "kubelet_pod_syncs", "Pod sync rounds completed since start", registry=self.registry
         )
@@ -221,6 +226,7 @@ class KubeletServer:
                 key = "running" if container.running else "exited" if container.exited else "created"
                 states[key] += 1
         self._syncs.set(self.kubelet.sync_count)
+        self._sandboxes.set(sum(len(p.sandboxes) for p in pods))
         for state, count in states.items():
             self._running_containers.labels(container_state=state).set(count)
         text = await asyncio.to_thread(generate_latest, self.registry)

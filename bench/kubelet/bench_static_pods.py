@@ -108,7 +108,7 @@ async def measure(runtime: str, endpoint: str, base: Path, *, pods: int, idle_s:
             manifest.unlink()
 
         async def drained() -> bool:
-            return not await kubelet.pods() and "kubelet_running_pods 0.0" in await kubelet.get("/metrics")
+            return not await kubelet.pods() and "kubelet_pod_sandboxes 0.0" in await kubelet.get("/metrics")
 
         await eventually(drained, "the benchmark pods terminated", SETTLE_S)
         await kubelet.kill(signal.SIGTERM)

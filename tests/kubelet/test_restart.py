@@ -43,7 +43,7 @@ async def kubelet(tmp_path: Path) -> AsyncIterator[KubeletProcess]:
             await process.start()
 
         async def drained() -> bool:
-            return not await process.pods() and "kubelet_running_pods 0.0" in await process.get("/metrics")
+            return not await process.pods() and "kubelet_pod_sandboxes 0.0" in await process.get("/metrics")
 
         await eventually(drained, "every pod terminated", WAIT_S)
         await process.kill(signal.SIGTERM)

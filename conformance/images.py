@@ -11,6 +11,7 @@ BUSYBOX_LATEST = "docker.io/library/busybox:latest"
 PAUSE = "registry.k8s.io/pause:3.10"
 WEB = "docker.io/tinykube/web:latest"
 WEB_PORT = 80
+WEB_BODY = "tinykube web"  # in the page the web image serves at /
 USER_UID = "docker.io/tinykube/user-uid:latest"  # USER 1234
 USER_NAME = "docker.io/tinykube/user-name:latest"  # USER app (uid 1234, gid 5678, also in extra 4321)
 USER_UID_GID = "docker.io/tinykube/user-uid-gid:latest"  # USER 1234:5678

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from conformance import images
 from cri.crictl.session import CommandError
 from cri.crictl.spdy_transport import CHANNEL_PROTOCOLS, PORT_FORWARD_PROTOCOL, SpdyConnection
 from cri.crictl.stream_client import outcome_of_status, websocket_url
@@ -166,6 +167,6 @@ async def websocket_port_forward(url: str, port: int, request: bytes) -> bytes:
                         skipped[channel] += prefix
                         if channel == 0:
                             reply.extend(data[prefix:])
-                        if b"</html>" in reply or reply.count(b"conformance web root"):
+                        if b"</html>" in reply or reply.count(images.WEB_BODY.encode()):
                             break
     return bytes(reply)

@@ -102,7 +102,7 @@ async def test_pod_ip_reachable_from_host(ws: Workspace) -> None:
     """The pod IP is reachable from the host: the kubelet's HTTP probes connect to it."""
     _, ip = await _web_pod(ws)
     reply = await wait_for(f"HTTP from {ip}:80", lambda: _http_get(ip, images.WEB_PORT))
-    assert "conformance web root" in reply
+    assert images.WEB_BODY in reply
 
 
 @pytest.mark.needs("network")
@@ -115,7 +115,7 @@ async def test_pod_to_pod(ws: Workspace) -> None:
         result = await ws.cri.exec_sync(client, ["wget", "-qO-", f"http://{ip}/"], exec_timeout=10)
         return result.stdout.decode() if result.exit_code == 0 else None
 
-    assert "conformance web root" in await wait_for(f"pod-to-pod HTTP to {ip}", fetched)
+    assert images.WEB_BODY in await wait_for(f"pod-to-pod HTTP to {ip}", fetched)
 
 
 @pytest.mark.needs("network")
@@ -128,7 +128,7 @@ async def test_localhost_within_pod(ws: Workspace) -> None:
         result = await ws.cri.exec_sync(client, ["wget", "-qO-", "http://127.0.0.1/"], exec_timeout=10)
         return result.stdout.decode() if result.exit_code == 0 else None
 
-    assert "conformance web root" in await wait_for("HTTP on the pod's localhost", fetched)
+    assert images.WEB_BODY in await wait_for("HTTP on the pod's localhost", fetched)
 
 
 @pytest.mark.needs("network")
@@ -138,7 +138,7 @@ async def test_host_port_mapping(ws: Workspace) -> None:
     mapping = d.PortMapping(container_port=images.WEB_PORT, host_port=port, host_ip="127.0.0.1")
     await _web_pod(ws, ports=(mapping,))
     reply = await wait_for(f"HTTP on 127.0.0.1:{port}", lambda: _http_get("127.0.0.1", port))
-    assert "conformance web root" in reply
+    assert images.WEB_BODY in reply
 
 
 @pytest.mark.needs("network")

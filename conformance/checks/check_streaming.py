@@ -115,7 +115,7 @@ async def test_spdy_port_forward(ws: Workspace) -> None:
         if reply:
             break
         url = await ws.cri.port_forward(pod.id, [images.WEB_PORT])
-    assert b"conformance web root" in reply
+    assert images.WEB_BODY.encode() in reply
 
 
 async def test_websocket_exec_stdout(ws: Workspace) -> None:
@@ -159,4 +159,4 @@ async def test_websocket_port_forward(ws: Workspace) -> None:
         reply = await websocket_port_forward(url, images.WEB_PORT, HTTP_GET)
         if reply:
             break
-    assert b"conformance web root" in reply
+    assert images.WEB_BODY.encode() in reply

@@ -25,7 +25,7 @@ busybox_rootfs() {
   for applet in $(/bin/busybox --list); do [[ $applet == busybox ]] || ln -sf busybox "$1/bin/$applet"; done
   printf 'root:x:0:0:root:/root:/bin/sh\ntkuser:x:1002:1005::/tmp:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n' >"$1/etc/passwd"
   printf 'root:x:0:\ntkgroup:x:1005:\ntkextra:x:2001:tkuser\nnogroup:x:65534:\n' >"$1/etc/group"
-  echo "conformance web root" >"$1/www/index.html"
+  echo "<html><body><h1>tinykube web</h1></body></html>" >"$1/www/index.html"
 }
 
 pause_rootfs() { cp /usr/bin/catatonit "$1/catatonit"; }

@@ -104,6 +104,7 @@ async def cycle(client: CRIClient, name: str, tmp_path: Path) -> None:
     await client.remove_pod_sandbox(pod_id)
 
 
+@pytest.mark.timeout(900)
 async def test_cycles_leak_no_netns_mounts_leases_conmons_cgroups_or_files(
     shim: Shim, layout: Layout, tmp_path: Path
 ) -> None:

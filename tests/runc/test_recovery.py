@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import signal
 from pathlib import Path
@@ -14,8 +16,9 @@ import pytest
 
 from cri import domain as d
 from cri.client import CRIClient
+from shims.node import namespaces
 from shims.node.runc import Runc
-from tests.runc.endpoint import Layout, ShimProcess, remove_everything
+from tests.runc.endpoint import Layout, ShimProcess, remove_everything, serve
 from tests.runc.scenario import container_config, pod_config, run_container, wait_until
 
 pytestmark = pytest.mark.integration
@@ -46,6 +49,7 @@ async def _pids(client: CRIClient) -> dict[str, int]:
     return pids
 
 
+@pytest.mark.timeout(600)
 async def test_sigkill_and_restart_keeps_pods_and_reports_exits_that_happened_while_down(
     layout: Layout, tmp_path: Path
 ) -> None:
@@ -93,3 +97,25 @@ async def test_sigkill_and_restart_keeps_pods_and_reports_exits_that_happened_wh
     finally:
         await client.close()
         await shim.stop()
+
+
+async def test_startup_cleans_what_a_crash_left_half_made(
+    layout: Layout, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = layout.config
+    orphan = "0" * 64
+    await namespaces.pin(config.state_dir / "sandboxes" / orphan / "ns", network=True, ipc=True, uts=True,
+                         hostname="orphan")  # fmt: skip
+    leftovers = (config.root_dir / "containers" / orphan / "upper", config.state_dir / "containers" / orphan)
+    for directory in leftovers:
+        directory.mkdir(parents=True)
+    (config.state_dir / "exits").mkdir(parents=True, exist_ok=True)
+    (config.state_dir / "exits" / orphan).write_text("0")
+    caplog.set_level(logging.INFO, logger="shims.runc")
+    async with serve(config, tmp_path / "cleanup.sock") as (client, _):
+        assert await client.list_pod_sandbox() == []
+    mountinfo = await asyncio.to_thread(Path("/proc/self/mountinfo").read_text)
+    assert str(config.state_dir) not in mountinfo
+    assert not any(path.exists() for path in (*leftovers, config.state_dir / "sandboxes" / orphan))
+    assert not (config.state_dir / "exits" / orphan).exists()
+    assert sum("cleaning leftover" in message for message in caplog.messages) == 3

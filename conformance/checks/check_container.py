@@ -274,6 +274,9 @@ async def test_exit_nonzero_error(ws: Workspace) -> None:
 
 
 @pytest.mark.needs("processes")
+@pytest.mark.deviation(
+    "containerd", "1.6", reason="stamps started_at after task start: a process exiting at once finishes first"
+)
 async def test_finished_after_started(ws: Workspace) -> None:
     """An exited container has finished_at >= started_at > 0: kubectl computes run time from them."""
     status = await ws.run_to_exit(command=("true",))

@@ -99,9 +99,10 @@ def resolve_user(
         gid = security.run_as_group
     name = entry.name if entry else ""
     image_groups = tuple(g.gid for g in groups if name and name in g.members)
-    extra = _unique((*image_groups, *security.supplemental_groups))
+    # The primary group comes first, as containerd and CRI-O list it.
+    extra = _unique((gid, *image_groups, *security.supplemental_groups))
     if security.supplemental_groups_policy == d.SupplementalGroupsPolicy.Strict:
-        extra = _unique(security.supplemental_groups)
+        extra = _unique((gid, *security.supplemental_groups))
     return ProcessUser(uid=uid, gid=gid, additional_gids=extra, home=entry.home if entry else "/")
 
 

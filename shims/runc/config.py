@@ -28,7 +28,9 @@ class RuncShimConfig:
     log_level: str = "info"
     cgroup_parent: str = "/tinykube"
     pause_binary: Path = Path("/usr/bin/catatonit")
+    image_root: Path = Path("/var/lib/tinykube/images")
     local_images: dict[str, Path] = field(default_factory=dict)
+    """Unpacked rootfs directories by reference; when set, they replace the OCI image store."""
 
     @property
     def runc_root(self) -> Path:
@@ -43,6 +45,7 @@ PATH_FIELDS = {
     "cni_conf_dir",
     "registry_certs_dir",
     "pause_binary",
+    "image_root",
 }
 LOG_LEVELS = {"debug", "info", "warning", "error"}
 

@@ -20,7 +20,7 @@ from shims.node import cgroups, conmon, mounts, namespaces
 from shims.node.identity import resolve_user
 from shims.node.ocispec import HOST, PodFiles, PodNamespaces, SpecInputs, build_spec
 from shims.node.seccomp import localhost_profile_path
-from shims.runc.images import ResolvedImage
+from shims.runc.images import RuntimeImage
 from shims.runc.podfiles import PodFilePaths
 from shims.runc.records import ContainerRecord, SandboxRecord
 from shims.runc.state import RuncState, log
@@ -44,7 +44,7 @@ class ContainerOps(RuncState):
         container_id = await self.container_names.create(name, lambda: self._make(sandbox, config, image))
         return container_id
 
-    async def _make(self, sandbox: SandboxRecord, config: d.ContainerConfig, image: ResolvedImage) -> str:
+    async def _make(self, sandbox: SandboxRecord, config: d.ContainerConfig, image: RuntimeImage) -> str:
         container_id = new_id()
         log_path = os.path.join(sandbox.config.log_directory, config.log_path) if config.log_path else ""
         record = ContainerRecord(
@@ -73,7 +73,7 @@ class ContainerOps(RuncState):
         return record.id
 
     async def _build_and_create(
-        self, record: ContainerRecord, sandbox: SandboxRecord, image: ResolvedImage
+        self, record: ContainerRecord, sandbox: SandboxRecord, image: RuntimeImage
     ) -> ContainerRecord:
         config = record.config
         resolved_mounts = tuple(
@@ -93,7 +93,7 @@ class ContainerOps(RuncState):
         user = d.LinuxContainerUser(
             uid=spec_inputs.user.uid,
             gid=spec_inputs.user.gid,
-            supplemental_groups=(spec_inputs.user.gid, *spec_inputs.user.additional_gids),
+            supplemental_groups=spec_inputs.user.additional_gids,
         )
         return dataclasses.replace(
             record, pid=created.pid, conmon_pid=created.conmon_pid, user=user, mounts=resolved_mounts
@@ -104,7 +104,7 @@ class ContainerOps(RuncState):
         record: ContainerRecord,
         config: d.ContainerConfig,
         sandbox: SandboxRecord,
-        image: ResolvedImage,
+        image: RuntimeImage,
         rootfs: Path,
     ) -> SpecInputs:
         """Blocking: everything the pure spec builder needs from the host."""

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from cri.streaming.server import StreamingServer
 from shims.backends import Backends
-from shims.runc.config import load_config
+from shims.oci.service import ImageStoreConfig, OciImages
+from shims.runc.config import RuncShimConfig, load_config
 from shims.runc.images import LocalImages
 from shims.runc.recovery import recover
 from shims.runc.runtime import RuncRuntime
@@ -17,18 +18,31 @@ from shims.runc.streaming import RuncStreaming
 
 
 @asynccontextmanager
+async def open_images(config: RuncShimConfig) -> AsyncIterator[LocalImages | OciImages]:
+    """The OCI image store, or the configured local rootfs directories in its place."""
+    if config.local_images:
+        yield LocalImages(config.local_images)
+        return
+    store = ImageStoreConfig(
+        root=config.image_root, certs_d=config.registry_certs_dir, pinned_images=(config.sandbox_image,)
+    )
+    async with OciImages.open(store) as images:
+        yield images
+
+
+@asynccontextmanager
 async def open_backends(config_path: Path | None) -> AsyncIterator[Backends]:
     config = load_config(config_path)
     logging.getLogger("shims.runc").setLevel(config.log_level.upper())
-    images = LocalImages(config.local_images)
-    runtime = RuncRuntime(config, images)
-    await recover(runtime)
-    host, _, port = config.streaming_address.rpartition(":")
-    streaming = StreamingServer(RuncStreaming(runtime), host=host.strip("[]"), port=int(port))
-    await streaming.start()
-    runtime.streaming_server = streaming
-    try:
-        yield Backends(runtime=runtime, images=images)
-    finally:
-        await streaming.stop()
-        await runtime.close()
+    async with open_images(config) as images:
+        runtime = RuncRuntime(config, images)
+        await recover(runtime)
+        host, _, port = config.streaming_address.rpartition(":")
+        streaming = StreamingServer(RuncStreaming(runtime), host=host.strip("[]"), port=int(port))
+        await streaming.start()
+        runtime.streaming_server = streaming
+        try:
+            yield Backends(runtime=runtime, images=images)
+        finally:
+            await streaming.stop()
+            await runtime.close()

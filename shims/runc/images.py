@@ -29,8 +29,19 @@ class ResolvedImage:
     process: ImageProcess
 
 
+class RuntimeImage(Protocol):
+    """An image as the runtime uses it (``shims.oci.service.ResolvedImage`` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def lower_dirs(self) -> tuple[Path, ...]: ...
+    @property
+    def process(self) -> ImageProcess: ...
+
+
 class ImageSource(Protocol):
-    async def resolve(self, reference: str) -> ResolvedImage:
+    async def resolve(self, reference: str) -> RuntimeImage:
         """The image a container runs; NotFound when it is not in the store."""
         ...
 

@@ -18,7 +18,7 @@ def resolve(image_user: str = "", **fields: object) -> ProcessUser:
 
 
 def test_image_user_name_gets_its_uid_gid_home_and_groups() -> None:
-    assert resolve("web") == ProcessUser(uid=33, gid=33, additional_gids=(1234, 29), home="/var/www")
+    assert resolve("web") == ProcessUser(uid=33, gid=33, additional_gids=(33, 1234, 29), home="/var/www")
 
 
 def test_run_as_username_wins_over_image_user() -> None:
@@ -26,18 +26,18 @@ def test_run_as_username_wins_over_image_user() -> None:
 
 
 def test_numeric_uid_not_in_passwd_runs_with_gid_0() -> None:
-    assert resolve(run_as_user=4242) == ProcessUser(uid=4242, gid=0, home="/")
+    assert resolve(run_as_user=4242) == ProcessUser(uid=4242, gid=0, additional_gids=(0,), home="/")
 
 
 def test_run_as_group_and_supplemental_groups_merge_with_the_image_groups() -> None:
     user = resolve(run_as_user=33, run_as_group=7, supplemental_groups=(500, 29))
-    assert (user.uid, user.gid, user.additional_gids) == (33, 7, (1234, 29, 500))
+    assert (user.uid, user.gid, user.additional_gids) == (33, 7, (7, 1234, 29, 500))
 
 
 def test_strict_policy_keeps_only_the_requested_groups() -> None:
     user = resolve(run_as_user=33, supplemental_groups=(500,),
                    supplemental_groups_policy=d.SupplementalGroupsPolicy.Strict)  # fmt: skip
-    assert user.additional_gids == (500,)
+    assert user.additional_gids == (33, 500)
 
 
 def test_image_user_with_group_name() -> None:

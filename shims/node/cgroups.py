@@ -45,7 +45,7 @@ def sample(cgroup_path: str, *, root: Path = CGROUP_ROOT) -> CgroupSample:
     stats = _memory_stat(memory_dir / "memory.stat")
     inactive = stats.get("total_inactive_file", 0)
     working_set = max(used - inactive, 0) if used is not None else None
-    procs = _count_lines(root / "pids" / relative / "cgroup.procs")
+    procs = sum(_count_lines(path) for path in (root / "pids" / relative).rglob("cgroup.procs"))
     return CgroupSample(
         cpu=d.CpuUsage(timestamp=now, usage_core_nano_seconds=usage),
         memory=d.MemoryUsage(

@@ -141,6 +141,8 @@ class SpecInputs:
     sysctls: Mapping[str, str] = field(default_factory=dict)
     localhost_seccomp: Mapping[str, Any] | None = None
     host_devices: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    bounding_capabilities: frozenset[str] | None = None
+    """The runtime's own bounding set (``CapBnd``): "all capabilities" means these. None: no limit."""
 
 
 HOST = "host"
@@ -193,7 +195,14 @@ def process_env(config: d.ContainerConfig, image: ImageProcess, user: ProcessUse
     return [f"{k}={v}" for k, v in env.items()]
 
 
-def capabilities(security: d.LinuxContainerSecurityContext) -> list[str]:
+def capabilities(
+    security: d.LinuxContainerSecurityContext, *, bounding: frozenset[str] | None = None
+) -> list[str]:
+    chosen = _requested_capabilities(security)
+    return chosen if bounding is None else [c for c in chosen if c in bounding]
+
+
+def _requested_capabilities(security: d.LinuxContainerSecurityContext) -> list[str]:
     if security.privileged:
         return list(ALL_CAPABILITIES)
     caps = security.capabilities or d.Capability()
@@ -215,7 +224,7 @@ def _cap_name(name: str) -> str:
 
 def build_process(inputs: SpecInputs) -> dict[str, Any]:
     config, security = inputs.config, _security(inputs.config)
-    caps = capabilities(security)
+    caps = capabilities(security, bounding=inputs.bounding_capabilities)
     ambient = [_cap_name(c) for c in (security.capabilities or d.Capability()).add_ambient_capabilities]
     resources = _resources(config)
     user: dict[str, Any] = {"uid": inputs.user.uid, "gid": inputs.user.gid}
@@ -433,3 +442,25 @@ def build_linux(inputs: SpecInputs) -> dict[str, Any]:
         elif wants_runtime_default(security.seccomp, security.seccomp_profile_path):
             linux["seccomp"] = runtime_default_profile()
     return linux
+
+
+def parse_bounding_set(status_text: str) -> frozenset[str]:
+    """The capability names in the ``CapBnd`` line of a ``/proc/<pid>/status`` text."""
+    for line in status_text.splitlines():
+        if line.startswith("CapBnd:"):
+            mask = int(line.split()[1], 16)
+            return frozenset(name for bit, name in enumerate(CAPABILITY_BITS) if mask >> bit & 1)
+    return frozenset(ALL_CAPABILITIES)
+
+
+# Capability names by bit number (linux/capability.h).
+CAPABILITY_BITS = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+)  # fmt: skip

@@ -143,6 +143,7 @@ class ContainerOps(RuncState):
             oom_score_adj_floor=self.oom_score_adj_floor,
             sysctls=sysctls,
             localhost_seccomp=localhost,
+            bounding_capabilities=self.bounding_capabilities,
             host_devices={dev.host_path: _host_device(dev.host_path) for dev in config.devices},
         )
 

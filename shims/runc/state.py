@@ -18,6 +18,7 @@ from cri.ids import NameRegistry, resolve_prefix
 from cri.streaming.server import StreamingServer
 from shims.node import conmon
 from shims.node.conmon import ConmonContainer, ConmonSettings
+from shims.node.ocispec import parse_bounding_set
 from shims.node.runc import Runc
 from shims.runc.config import RuncShimConfig
 from shims.runc.images import ImageSource
@@ -73,6 +74,7 @@ class RuncState:
         """Containers inside StartContainer: their exit is recorded once the start is."""
         self._exits_after_start: set[str] = set()
         self.oom_score_adj_floor = int(Path("/proc/self/oom_score_adj").read_text().strip())
+        self.bounding_capabilities = parse_bounding_set(Path("/proc/self/status").read_text())
 
     # lookups
     def sandbox(self, prefix: str) -> SandboxRecord:

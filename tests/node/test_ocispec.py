@@ -24,6 +24,7 @@ from shims.node.ocispec import (
     SpecInputs,
     build_spec,
     capabilities,
+    parse_bounding_set,
     process_args,
 )
 
@@ -189,3 +190,13 @@ def test_user_mount_over_a_pod_file_replaces_it() -> None:
     )
     hosts = [m for m in build_spec(inputs(config))["mounts"] if m["destination"] == "/etc/hosts"]
     assert [m["source"] for m in hosts] == ["/custom/hosts"]
+
+
+def test_all_capabilities_means_those_the_runtime_holds() -> None:
+    status = "Name:\tx\nCapBnd:\t000001fffeffffff\n"  # everything but CAP_SYS_RESOURCE (bit 24)
+    bounding = parse_bounding_set(status)
+    assert "CAP_SYS_RESOURCE" not in bounding and "CAP_SYS_ADMIN" in bounding
+    privileged = d.LinuxContainerSecurityContext(privileged=True)
+    assert capabilities(privileged, bounding=bounding) == [
+        c for c in ALL_CAPABILITIES if c != "CAP_SYS_RESOURCE"
+    ]

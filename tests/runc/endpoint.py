@@ -38,6 +38,9 @@ IMAGES = ("docker.io/library/busybox:1.36", "docker.io/library/busybox:latest", 
 BRIDGE = "tkrunc0"
 SUBNET = "10.211.0.0/16"
 NETWORK_NAME = "tinykube-runc-test"
+# Pods get 10.211.1.2 and up: a stale bridge of another suite (tkconf0, 10.211.0.1/24) may still route
+# 10.211.0.0/24 on this machine, and a more specific route would take our pods' traffic.
+RANGE_START = "10.211.1.2"
 SHIM_START_TIMEOUT = 30.0
 
 
@@ -63,7 +66,11 @@ def cni_conflist(*, ipam_dir: Path) -> dict[str, object]:
         "isGateway": True,
         "ipMasq": False,
         "hairpinMode": True,
-        "ipam": {"type": "host-local", "ranges": [[{"subnet": SUBNET}]], "dataDir": str(ipam_dir)},
+        "ipam": {
+            "type": "host-local",
+            "ranges": [[{"subnet": SUBNET, "rangeStart": RANGE_START}]],
+            "dataDir": str(ipam_dir),
+        },
     }
     portmap = {"type": "portmap", "capabilities": {"portMappings": True}}
     return {"cniVersion": "1.0.0", "name": NETWORK_NAME, "plugins": [bridge, portmap]}

@@ -40,11 +40,6 @@ async def http_get(port: int) -> bytes:
         writer.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: portmap DNATs 127.0.0.1:PORT and masquerades, but the SYN never reaches the pod's eth0 "
-    "on this kernel (6.18, br_netfilter on), even with route_localnet=1 on tkrunc0; pod IPs work",
-)
 async def test_host_reaches_a_pod_host_port_on_loopback(shim: Shim, tmp_path: Path) -> None:
     client, _ = shim
     port = free_port()
@@ -56,7 +51,7 @@ async def test_host_reaches_a_pod_host_port_on_loopback(shim: Shim, tmp_path: Pa
     async def answered() -> bool:
         return (await http_get(port)).endswith(b"hello-host\n")
 
-    await wait_until(answered, what=f"127.0.0.1:{port} to answer from the pod", timeout=5)
+    await wait_until(answered, what=f"127.0.0.1:{port} to answer from the pod")
     await client.remove_pod_sandbox(pod_id)
     assert await http_get(port) == b""
 

@@ -15,6 +15,7 @@ import pytest
 from cri.client import CRIClient
 from cri.server import CRIServer, ServerOptions
 from shims.fake import FakeImages, FakeRuntime
+from tests.runc.endpoint import runc_endpoint
 
 OpenEndpoint = Callable[[Path], AbstractAsyncContextManager[CRIClient]]
 
@@ -36,6 +37,7 @@ async def fake_endpoint(tmp_path: Path) -> AsyncIterator[CRIClient]:
 
 BACKENDS: dict[str, tuple[OpenEndpoint, tuple[pytest.MarkDecorator, ...]]] = {
     "fake": (fake_endpoint, ()),
+    "runc": (runc_endpoint, (pytest.mark.integration,)),
 }
 
 

@@ -42,3 +42,15 @@ async def test_unknown_backend_is_refused_with_the_known_names() -> None:
     _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     assert b"unknown backend 'nope'" in stderr and b"fake" in stderr
+
+
+async def test_a_bad_backend_config_is_refused_naming_the_setting(tmp_path: Path) -> None:
+    config = tmp_path / "runc.yaml"
+    config.write_text("bogus_key: 1\n")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tinykube.main", "shim", "--backend", "runc", "--config", str(config),
+        "--socket", str(tmp_path / "runc.sock"), stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert b"bogus_key" in stderr and b"Traceback" not in stderr

@@ -47,4 +47,7 @@ def main(argv: list[str]) -> int:
     except KeyError as exc:
         print(f"tinykube shim: {exc.args[0]}", file=sys.stderr)
         return 2
+    except ValueError as exc:  # a backend's config error names the field
+        print(f"tinykube shim: {args.config}: {exc}", file=sys.stderr)
+        return 2
     return 0

@@ -84,8 +84,14 @@ async def spdy_session(
     )  # fmt: skip
 
 
-async def websocket_session(url: str, *, stdin: bytes | None = None) -> StreamResult:
-    """One exec or attach over WebSocket (v5, else v4 channel protocol)."""
+async def websocket_session(
+    url: str, *, stdin: bytes | None = None, until: bytes | None = None
+) -> StreamResult:
+    """One exec or attach over WebSocket (v5, else v4 channel protocol).
+
+    With ``until``, stdin stays open and the session ends once stdout holds ``until``: closing an
+    attach's stdin detaches, which would race the container's answer.
+    """
     out, err, status = bytearray(), bytearray(), bytearray()
     async with aiohttp.ClientSession() as http:
         try:
@@ -95,7 +101,7 @@ async def websocket_session(url: str, *, stdin: bytes | None = None) -> StreamRe
         async with ws:
             if stdin is not None:
                 await ws.send_bytes(bytes([STDIN]) + stdin)
-                if ws.protocol == WS_PROTOCOLS[0]:
+                if ws.protocol == WS_PROTOCOLS[0] and until is None:
                     await ws.send_bytes(bytes([CLOSE, STDIN]))
             async with asyncio.timeout(SESSION_TIMEOUT):
                 async for message in ws:
@@ -104,6 +110,8 @@ async def websocket_session(url: str, *, stdin: bytes | None = None) -> StreamRe
                     sink = {STDOUT: out, STDERR: err, ERROR: status}.get(message.data[0])
                     if sink is not None:
                         sink.extend(message.data[1:])
+                    if until is not None and until in out:
+                        break
             protocol = ws.protocol or ""
     outcome = outcome_of_status(bytes(status)) if status else outcome_of_status(b'{"status":"Success"}')
     return StreamResult(

@@ -146,7 +146,8 @@ async def test_websocket_attach(ws: Workspace) -> None:
     """WebSocket attach joins the container's stdio."""
     config = ws.container_config(command=("sh", "-c", "read line; echo got-$line"), stdin=True)
     url = await ws.cri.attach(await ws.start(config=config), stdin=True)
-    assert b"got-wsattach" in (await websocket_session(url, stdin=b"wsattach\n")).stdout
+    result = await websocket_session(url, stdin=b"wsattach\n", until=b"got-wsattach")
+    assert b"got-wsattach" in result.stdout
 
 
 async def test_websocket_port_forward(ws: Workspace) -> None:

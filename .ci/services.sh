@@ -20,6 +20,7 @@ REGISTRY_ADDRESS=127.0.0.1:5000
 REGISTRY_CONFIG=/etc/tinykube/registry.yml
 CERTS_D=/etc/containerd/certs.d
 PODMAN_MIRRORS=/etc/containers/registries.conf.d/50-tinykube-mirrors.conf
+SHIM_CERTS_D=/etc/tinykube/certs.d
 CONTAINERD_CONFIG=/etc/containerd/config.toml
 CONTAINERD_SOCKET=/run/containerd/containerd.sock
 CONTAINERD_CNI_DIR=/etc/tinykube/containerd-cni
@@ -115,6 +116,18 @@ seed_images() {
     die "images: seeding failed"
   fi
   log "images: seeded"
+  share_mirrors_with_shims
+}
+
+# Our shims read mirrors from /etc/tinykube/certs.d by default: the same directory as containerd's.
+share_mirrors_with_shims() {
+  if [[ ! -e $SHIM_CERTS_D && ! -L $SHIM_CERTS_D ]]; then
+    install -d "$(dirname "$SHIM_CERTS_D")"
+    ln -s "$CERTS_D" "$SHIM_CERTS_D"
+    log "images: $SHIM_CERTS_D -> $CERTS_D"
+  elif [[ $(readlink -f "$SHIM_CERTS_D") != "$(readlink -f "$CERTS_D")" ]]; then
+    warn "images: $SHIM_CERTS_D is not $CERTS_D: the shims' default mirrors may differ from containerd's"
+  fi
 }
 
 # ---- containerd ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -42,7 +43,7 @@ def field_value(pod: Pod, selector: ObjectFieldSelector, facts: PodFacts) -> str
         return source.get(keyed.group(2), "")
     if path in ("metadata.labels", "metadata.annotations"):
         source = pod.metadata.labels if path == "metadata.labels" else pod.metadata.annotations
-        return "\n".join(f'{k}="{v}"' for k, v in sorted(source.items()))
+        return "\n".join(f"{k}={_go_quote(v)}" for k, v in sorted(source.items()))
     values = {
         "metadata.name": pod.name,
         "metadata.namespace": pod.namespace,
@@ -57,6 +58,11 @@ def field_value(pod: Pod, selector: ObjectFieldSelector, facts: PodFacts) -> str
     if path not in values:
         raise EnvError(f"unsupported fieldPath {path!r}")
     return values[path]
+
+
+def _go_quote(value: str) -> str:
+    """Go's %q for the kubelet's downward API label/annotation files (JSON string escaping matches)."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def resource_value(pod: Pod, container: Container, selector: ResourceFieldSelector) -> str:

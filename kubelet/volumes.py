@@ -148,6 +148,10 @@ def container_mounts(container: Container, volume_paths: Mapping[str, Path]) -> 
     for mount in container.volume_mounts:
         host = volume_paths[mount.name]
         if mount.sub_path:
+            if mount.sub_path.startswith("/") or ".." in mount.sub_path.split("/"):
+                raise VolumeError(
+                    f"subPath {mount.sub_path!r} escapes {mount.name!r}: give a relative path without '..'"
+                )
             sub = (host / mount.sub_path).resolve()
             if not sub.is_relative_to(host.resolve()):
                 raise VolumeError(f"subPath {mount.sub_path!r} escapes volume {mount.name!r}")

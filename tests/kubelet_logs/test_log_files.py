@@ -199,9 +199,6 @@ async def test_container_log_symlink_is_named_like_the_kubelet_and_points_at_the
     assert not link.is_symlink()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="kubelet.log_files: a 2nd rotation within the same second overwrites the 1st"
-)
 async def test_two_rotations_within_one_second_lose_no_line(
     node: Node, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -305,9 +305,6 @@ async def test_memory_empty_dir_is_a_tmpfs_of_size_limit_and_cleanup_unmounts_it
     assert not is_dir(str(ram))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="kubelet/env.py field_value does not Go-quote (%q) label/annotation values"
-)
 async def test_downward_api_quotes_annotation_values_like_the_kubelet(manager: VolumeManager) -> None:
     items = [{"path": "annotations", "fieldRef": {"fieldPath": "metadata.annotations"}}]
     pod = pod_with([{"name": "info", "downwardAPI": {"items": items}}])
@@ -316,9 +313,6 @@ async def test_downward_api_quotes_annotation_values_like_the_kubelet(manager: V
     assert (root / "annotations").read_text() == 'note="say \\"hi\\"\\nbye"'
 
 
-@pytest.mark.xfail(
-    strict=True, reason="kubelet.volumes accepts '..' in subPath when it resolves inside the volume"
-)
 async def test_sub_path_with_dot_dot_is_refused_even_inside_the_volume(manager: VolumeManager) -> None:
     mounts = [{"name": "shared", "mountPath": "/x", "subPath": "logs/../data"}]
     pod = pod_with([{"name": "shared", "emptyDir": {}}], mounts=mounts)

@@ -100,5 +100,10 @@ class KubeletProcess:
         if self.process is None or self.process.returncode is not None:
             return
         os.kill(self.process.pid, signum)
-        async with asyncio.timeout(STOP_S):
+        try:
+            async with asyncio.timeout(STOP_S):
+                await self.process.wait()
+        except TimeoutError:
+            self.process.kill()
             await self.process.wait()
+            raise

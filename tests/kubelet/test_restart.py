@@ -45,8 +45,10 @@ async def kubelet(tmp_path: Path) -> AsyncIterator[KubeletProcess]:
         async def drained() -> bool:
             return not await process.pods() and "kubelet_pod_sandboxes 0.0" in await process.get("/metrics")
 
-        await eventually(drained, "every pod terminated", WAIT_S)
-        await process.kill(signal.SIGTERM)
+        try:
+            await eventually(drained, "every pod terminated", WAIT_S)
+        finally:
+            await process.kill(signal.SIGTERM)
 
 
 def _all_ready(pods: list[dict[str, Any]]) -> bool:

@@ -34,13 +34,15 @@ async def forward(
 ) -> None:
     """Copy both ways until both directions ended (or, with ``until_pod_closes``, until the pod's).
 
-    Channel protocols over WebSocket cannot half-close a channel, so there the pod closing its
-    side ends the forwarded connection.
+    The pod closing its side half-closes the client's channel at once, as containerd does, so a
+    client reading to the end gets its end. Channel protocols over WebSocket cannot half-close a
+    channel, so there the pod closing its side ends the forwarded connection.
     """
     upstream = asyncio.create_task(_client_to_pod(inbound, connection))
     try:
         await _pod_to_client(connection, outbound)
         if not until_pod_closes:
+            await outbound.close_write()
             await upstream
     finally:
         upstream.cancel()

@@ -49,14 +49,7 @@ async def test_exec_streams_output_and_exit_code(shim: Shim, tmp_path: Path, tra
     assert code != 0 and b"exit code 5" in err  # crictl reports a non-zero exit as real crictl does
 
 
-SPDY_FORWARD_OPEN = pytest.mark.xfail(
-    strict=True,
-    reason="open (streaming/crictl): over SPDY the forwarded connection is dialled in the pod but no "
-    "data comes back to `tinykube crictl port-forward`; over WebSocket it works",
-)
-
-
-@pytest.mark.parametrize("transport", [pytest.param("spdy", marks=SPDY_FORWARD_OPEN), "websocket"])
+@pytest.mark.parametrize("transport", ["spdy", "websocket"])
 async def test_port_forward_reaches_localhost_in_the_pod(shim: Shim, tmp_path: Path, transport: str) -> None:
     client, _ = shim
     pod = pod_config("forward", tmp_path / "logs")

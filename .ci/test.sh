@@ -39,15 +39,17 @@ run_pytest() {
   return "$status"
 }
 
-# conformance_on_fake: the CRI conformance suite against `tinykube shim --backend fake`, served
-# from a private socket for the length of the run.
-conformance_on_fake() {
-  local dir status=0 shim
-  dir=$(mktemp -d /tmp/tinykube-ci-fake.XXXXXX)
-  "$VENV/bin/tinykube" shim --backend fake --socket "$dir/fake.sock" >"$LOG_DIR/ci-fake-shim.log" 2>&1 &
+# conformance_on_shim <backend> [config]: the CRI conformance suite against `tinykube shim --backend
+# <backend>`, served from a private socket for the length of the run.
+conformance_on_shim() {
+  local backend=$1 config=${2:-} dir status=0 shim
+  dir=$(mktemp -d "/tmp/tinykube-ci-$backend.XXXXXX")
+  "$VENV/bin/tinykube" shim --backend "$backend" --socket "$dir/$backend.sock" ${config:+--config "$config"} \
+    >"$LOG_DIR/ci-$backend-shim.log" 2>&1 &
   shim=$!
-  if wait_until 30 "the fake shim's socket" test -S "$dir/fake.sock"; then
-    timeout -s INT -k 30 300 "$VENV/bin/tinykube" conformance --endpoint "unix://$dir/fake.sock" || status=$?
+  if wait_until 30 "the $backend shim's socket" test -S "$dir/$backend.sock"; then
+    timeout -s INT -k 30 300 "$VENV/bin/tinykube" conformance --endpoint "unix://$dir/$backend.sock" \
+      --parallel 2 || status=$?
   else
     status=1
   fi
@@ -57,9 +59,18 @@ conformance_on_fake() {
   return "$status"
 }
 
+# conformance_on_runc: the runc shim with the example config, its CNI network (bridge tkrunc0,
+# 10.211.0.0/16, no NAT) installed where that config looks for it.
+conformance_on_runc() {
+  install -d -m 0755 /etc/tinykube/runc/net.d
+  install -m 0644 "$REPO/shims/runc/examples/10-tinykube-runc.conflist" /etc/tinykube/runc/net.d/
+  conformance_on_shim runc "$REPO/shims/runc/examples/runc.yaml"
+}
+
 # conformance_on_containerd: the reference run against containerd's own CRI plugin (the service).
 conformance_on_containerd() {
-  timeout -s INT -k 30 600 "$VENV/bin/tinykube" conformance --endpoint "unix:///run/containerd/containerd.sock"
+  timeout -s INT -k 30 600 "$VENV/bin/tinykube" conformance --endpoint "unix:///run/containerd/containerd.sock" \
+    --parallel 2
 }
 
 shell_scripts() {
@@ -93,7 +104,8 @@ main() {
   stage "mypy --strict (packages)" "$VENV/bin/mypy"
   stage "unit tests" run_pytest 600 fail
   stage "integration tests (root, services)" run_pytest 1200 fail -m integration
-  stage "conformance: fake shim" conformance_on_fake
+  stage "conformance: fake shim" conformance_on_shim fake
+  stage "conformance: runc shim" conformance_on_runc
   stage "conformance: containerd's CRI (reference)" conformance_on_containerd
   summary
   ((FAILURES == 0))

@@ -6,6 +6,7 @@ import argparse
 import importlib.util
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="the local registry holding the test images: print how to point the runtime's mirrors at it",
     )
+    p.add_argument(
+        "--seed",
+        action="store_true",
+        help="first push the test images into the --registry-mirror registry (starting it if needed)",
+    )
     p.add_argument("--compare", metavar="URL2", help="differential mode: run lifecycle scenarios on both")
     p.add_argument("-v", "--verbose", action="store_true", help="one line per check")
     return p
@@ -82,8 +88,18 @@ def run(options: RunOptions) -> int:
     return int(exit_code)
 
 
-def main(argv: list[str]) -> int:
+Seeder = Callable[[str], int]
+
+
+def main(argv: list[str], *, seeder: Seeder | None = None) -> int:
+    """Run the suite; ``seeder(host_port)`` pushes the test images when ``--seed`` asks for it."""
     ns = parser().parse_args(argv)
+    if ns.seed:
+        if not ns.registry_mirror or seeder is None:
+            print("tinykube conformance: --seed needs --registry-mirror HOST:PORT", file=sys.stderr)
+            return 2
+        if seeder(ns.registry_mirror) != 0:
+            return 1
     if ns.registry_mirror:
         print(images.mirror_instructions(ns.registry_mirror))
     if ns.compare:

@@ -69,3 +69,18 @@ def test_compare_reports_a_semantic_difference(
     out = capsys.readouterr().out
     assert "sandbox lifecycle: 1 difference(s)" in out
     assert "status after stop:" in out and "SANDBOX_NOTREADY" in out and "SANDBOX_READY" in out
+
+
+def test_seed_pushes_into_the_named_registry_before_the_run() -> None:
+    from conformance.runner import main
+
+    asked: list[str] = []
+
+    def failing_seeder(registry: str) -> int:
+        asked.append(registry)
+        return 1
+
+    argv = ["--endpoint", "unix:///nonexistent.sock", "--seed", "--registry-mirror", "127.0.0.1:5999"]
+    assert main(argv, seeder=failing_seeder) == 1
+    assert asked == ["127.0.0.1:5999"]
+    assert main(["--endpoint", "unix:///nonexistent.sock", "--seed"], seeder=failing_seeder) == 2

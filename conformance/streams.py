@@ -89,8 +89,9 @@ async def websocket_session(
 ) -> StreamResult:
     """One exec or attach over WebSocket (v5, else v4 channel protocol).
 
-    With ``until``, stdin stays open and the session ends once stdout holds ``until``: closing an
-    attach's stdin detaches, which would race the container's answer.
+    With ``until``, stdin goes out after the server's ready signal (its first, empty frame: data
+    sent before it may reach an attach that is not wired yet), stays open, and the session ends
+    once stdout holds ``until``: closing an attach's stdin detaches, which would race the answer.
     """
     out, err, status = bytearray(), bytearray(), bytearray()
     async with aiohttp.ClientSession() as http:
@@ -99,12 +100,17 @@ async def websocket_session(
         except aiohttp.WSServerHandshakeError as exc:
             raise StreamRefused(f"WebSocket upgrade refused: {exc.status} {exc.message}") from None
         async with ws:
-            if stdin is not None:
-                await ws.send_bytes(bytes([STDIN]) + stdin)
-                if ws.protocol == WS_PROTOCOLS[0] and until is None:
+            pending = stdin
+            if pending is not None and until is None:
+                await ws.send_bytes(bytes([STDIN]) + pending)
+                if ws.protocol == WS_PROTOCOLS[0]:
                     await ws.send_bytes(bytes([CLOSE, STDIN]))
+                pending = None
             async with asyncio.timeout(SESSION_TIMEOUT):
                 async for message in ws:
+                    if pending is not None:
+                        await ws.send_bytes(bytes([STDIN]) + pending)
+                        pending = None
                     if message.type != aiohttp.WSMsgType.BINARY or not message.data:
                         continue
                     sink = {STDOUT: out, STDERR: err, ERROR: status}.get(message.data[0])

@@ -1,4 +1,4 @@
-"""The fake's state: one record per sandbox and container, and the CRI views derived from them."""
+"""The fake's state: one record per sandbox and container; their CRI views come from ``cri.views``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import json
 from dataclasses import dataclass
 
 from cri import domain as d
-
-SANDBOX_STATES = d.PodSandboxState
-STATES = d.ContainerState
+from cri import views
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -18,7 +16,7 @@ class SandboxRecord:
     config: d.PodSandboxConfig
     runtime_handler: str
     created_at: int
-    ip: str
+    ips: tuple[str, ...]
     ready: bool = True
 
     @property
@@ -26,35 +24,11 @@ class SandboxRecord:
         assert self.config.metadata is not None  # the servicer guarantees it
         return self.config.metadata
 
-    @property
-    def state(self) -> d.PodSandboxState:
-        return SANDBOX_STATES.SANDBOX_READY if self.ready else SANDBOX_STATES.SANDBOX_NOTREADY
-
     def view(self) -> d.PodSandbox:
-        return d.PodSandbox(
-            id=self.id,
-            metadata=self.metadata,
-            state=self.state,
-            created_at=self.created_at,
-            labels=self.config.labels,
-            annotations=self.config.annotations,
-            runtime_handler=self.runtime_handler,
-        )
+        return views.sandbox_view(self)
 
     def status(self) -> d.PodSandboxStatus:
-        linux = self.config.linux
-        options = linux.security_context.namespace_options if linux and linux.security_context else None
-        return d.PodSandboxStatus(
-            id=self.id,
-            metadata=self.metadata,
-            state=self.state,
-            created_at=self.created_at,
-            network=d.PodSandboxNetworkStatus(ip=self.ip if self.ready else ""),
-            linux=d.LinuxPodSandboxStatus(namespaces=d.Namespace(options=options or d.NamespaceOption())),
-            labels=self.config.labels,
-            annotations=self.config.annotations,
-            runtime_handler=self.runtime_handler,
-        )
+        return views.sandbox_status(self)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -73,26 +47,15 @@ class ContainerRecord:
     resources: d.LinuxContainerResources | None = None
 
     @property
+    def image_id(self) -> str:
+        return self.image_ref
+
+    @property
     def state(self) -> d.ContainerState:
-        if self.finished_at:
-            return STATES.CONTAINER_EXITED
-        if self.started_at:
-            return STATES.CONTAINER_RUNNING
-        return STATES.CONTAINER_CREATED
+        return views.container_state(self)
 
     def view(self) -> d.Container:
-        return d.Container(
-            id=self.id,
-            pod_sandbox_id=self.sandbox_id,
-            metadata=self.config.metadata,
-            image=self.config.image,
-            image_ref=self.image_ref,
-            state=self.state,
-            created_at=self.created_at,
-            labels=self.config.labels,
-            annotations=self.config.annotations,
-            image_id=self.image_ref,
-        )
+        return views.container_view(self)
 
     def status(self) -> d.ContainerStatus:
         return d.ContainerStatus(
@@ -117,10 +80,6 @@ class ContainerRecord:
 
     def exited(self, *, at: int, exit_code: int, reason: str) -> ContainerRecord:
         return dataclasses.replace(self, finished_at=at, exit_code=exit_code, reason=reason)
-
-
-def exit_reason(exit_code: int) -> str:
-    return "Completed" if exit_code == 0 else "Error"
 
 
 def verbose_info(record: SandboxRecord | ContainerRecord) -> dict[str, str]:

@@ -15,9 +15,10 @@ from cri.events import EventHub
 from cri.filters import filter_containers, filter_sandboxes, labels_match
 from cri.ids import NameRegistry, container_name, new_id, resolve_prefix, sandbox_name
 from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
+from cri.views import exit_reason
 from shims.fake.faults import Faults
 from shims.fake.images import FakeImages
-from shims.fake.records import ContainerRecord, SandboxRecord, exit_reason, verbose_info
+from shims.fake.records import ContainerRecord, SandboxRecord, verbose_info
 from tinykube import __version__
 
 ExecHandler = Callable[[str, tuple[str, ...]], d.ExecSyncResult]
@@ -93,7 +94,7 @@ class FakeRuntime:
                 config=config,
                 runtime_handler=runtime_handler,
                 created_at=time.time_ns(),
-                ip=f"10.240.{self._next_ip // 250}.{self._next_ip % 250 + 2}",
+                ips=(f"10.240.{self._next_ip // 250}.{self._next_ip % 250 + 2}",),
             )
             self._next_ip += 1
             self.sandboxes[record.id] = record

@@ -11,11 +11,10 @@ from typing import Any
 from google.protobuf import json_format
 
 from cri import domain as d
+from cri import views
 from cri.convert import from_proto, to_proto
 from cri.v1 import api_pb2 as pb
 from shims.node.infra import InfraProcess
-
-STATES = d.ContainerState
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -48,41 +47,17 @@ class SandboxRecord:
 
     @property
     def namespace_options(self) -> d.NamespaceOption:
-        linux = self.config.linux
-        if linux and linux.security_context and linux.security_context.namespace_options:
-            return linux.security_context.namespace_options
-        return d.NamespaceOption()
+        return views.namespace_options(self.config)
 
     @property
     def state(self) -> d.PodSandboxState:
-        return d.PodSandboxState.SANDBOX_READY if self.ready else d.PodSandboxState.SANDBOX_NOTREADY
+        return views.sandbox_state(self)
 
     def view(self) -> d.PodSandbox:
-        return d.PodSandbox(
-            id=self.id,
-            metadata=self.metadata,
-            state=self.state,
-            created_at=self.created_at,
-            labels=self.config.labels,
-            annotations=self.config.annotations,
-            runtime_handler=self.runtime_handler,
-        )
+        return views.sandbox_view(self)
 
     def status(self) -> d.PodSandboxStatus:
-        network = d.PodSandboxNetworkStatus(
-            ip=self.ips[0] if self.ips else "", additional_ips=tuple(d.PodIP(ip=ip) for ip in self.ips[1:])
-        )
-        return d.PodSandboxStatus(
-            id=self.id,
-            metadata=self.metadata,
-            state=self.state,
-            created_at=self.created_at,
-            network=network,
-            linux=d.LinuxPodSandboxStatus(namespaces=d.Namespace(options=self.namespace_options)),
-            labels=self.config.labels,
-            annotations=self.config.annotations,
-            runtime_handler=self.runtime_handler,
-        )
+        return views.sandbox_status(self)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -113,29 +88,13 @@ class ContainerRecord:
 
     @property
     def state(self) -> d.ContainerState:
-        if self.finished_at:
-            return STATES.CONTAINER_EXITED
-        if self.started_at:
-            return STATES.CONTAINER_RUNNING
-        return STATES.CONTAINER_CREATED
+        return views.container_state(self)
 
     def image_spec(self) -> d.ImageSpec:
-        image = self.config.image or d.ImageSpec()
-        return dataclasses.replace(image, image=image.image)
+        return self.config.image or d.ImageSpec()
 
     def view(self) -> d.Container:
-        return d.Container(
-            id=self.id,
-            pod_sandbox_id=self.sandbox_id,
-            metadata=self.metadata,
-            image=self.image_spec(),
-            image_ref=self.image_ref,
-            state=self.state,
-            created_at=self.created_at,
-            labels=self.config.labels,
-            annotations=self.config.annotations,
-            image_id=self.image_id,
-        )
+        return views.container_view(self)
 
     def status(self) -> d.ContainerStatus:
         return d.ContainerStatus(
@@ -159,12 +118,6 @@ class ContainerRecord:
             user=d.ContainerUser(linux=self.user),
             stop_signal=self.config.stop_signal,
         )
-
-
-def exit_reason(exit_code: int, *, oom: bool) -> str:
-    if oom:
-        return "OOMKilled"
-    return "Completed" if exit_code == 0 else "Error"
 
 
 _MESSAGES: dict[type[Any], Any] = {

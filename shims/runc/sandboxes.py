@@ -11,6 +11,7 @@ from pathlib import Path
 from cri import domain as d
 from cri.errors import FailedPrecondition, InvalidArgument
 from cri.ids import new_id, sandbox_name
+from cri.views import namespace_options
 from shims.node import cgroups, cni, infra, mounts, namespaces
 from shims.runc.podfiles import PodFilePaths, write_pod_files
 from shims.runc.records import SandboxRecord
@@ -48,7 +49,7 @@ class SandboxOps(RuncState):
         return sandbox_id
 
     async def _make_sandbox(self, config: d.PodSandboxConfig, runtime_handler: str) -> str:
-        options = _namespace_options(config)
+        options = namespace_options(config)
         network = None if options.network == NODE else await asyncio.to_thread(self.network)
         if options.network != NODE and network is None:
             raise FailedPrecondition(f"network plugin not ready: no CNI config in {self.config.cni_conf_dir}")
@@ -172,10 +173,3 @@ class SandboxOps(RuncState):
         del self.sandboxes[record.id]
         self.sandbox_names.release(record.id)
         log.info("pod sandbox removed id=%s", record.id)
-
-
-def _namespace_options(config: d.PodSandboxConfig) -> d.NamespaceOption:
-    linux = config.linux
-    if linux and linux.security_context and linux.security_context.namespace_options:
-        return linux.security_context.namespace_options
-    return d.NamespaceOption()

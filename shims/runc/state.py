@@ -16,13 +16,14 @@ from cri.errors import Internal, NotFound
 from cri.events import EventHub
 from cri.ids import NameRegistry, resolve_prefix
 from cri.streaming.server import StreamingServer
+from cri.views import exit_reason
 from shims.node import conmon
 from shims.node.conmon import ConmonContainer, ConmonSettings
 from shims.node.ocispec import parse_bounding_set
 from shims.node.runc import Runc
 from shims.runc.config import RuncShimConfig
 from shims.runc.images import ImageSource
-from shims.runc.records import ContainerRecord, SandboxRecord, exit_reason
+from shims.runc.records import ContainerRecord, SandboxRecord
 from shims.runc.store import RecordStore
 
 log = logging.getLogger("shims.runc")

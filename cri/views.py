@@ -1,0 +1,116 @@
+"""The CRI views of a shim's own records: one derivation of states, List* items and sandbox status.
+
+Shims that keep their own state (the fake, the runc shim) describe their records with these
+protocols; the CRI semantics of deriving a state from timestamps live here once.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from cri import domain as d
+
+
+class SandboxFacts(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def config(self) -> d.PodSandboxConfig: ...
+    @property
+    def runtime_handler(self) -> str: ...
+    @property
+    def created_at(self) -> int: ...
+    @property
+    def ready(self) -> bool: ...
+    @property
+    def ips(self) -> tuple[str, ...]: ...
+
+
+class ContainerFacts(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def sandbox_id(self) -> str: ...
+    @property
+    def config(self) -> d.ContainerConfig: ...
+    @property
+    def image_ref(self) -> str: ...
+    @property
+    def image_id(self) -> str: ...
+    @property
+    def created_at(self) -> int: ...
+    @property
+    def started_at(self) -> int: ...
+    @property
+    def finished_at(self) -> int: ...
+
+
+def sandbox_state(sandbox: SandboxFacts) -> d.PodSandboxState:
+    return d.PodSandboxState.SANDBOX_READY if sandbox.ready else d.PodSandboxState.SANDBOX_NOTREADY
+
+
+def namespace_options(config: d.PodSandboxConfig) -> d.NamespaceOption:
+    linux = config.linux
+    if linux and linux.security_context and linux.security_context.namespace_options:
+        return linux.security_context.namespace_options
+    return d.NamespaceOption()
+
+
+def sandbox_view(sandbox: SandboxFacts) -> d.PodSandbox:
+    return d.PodSandbox(
+        id=sandbox.id,
+        metadata=sandbox.config.metadata,
+        state=sandbox_state(sandbox),
+        created_at=sandbox.created_at,
+        labels=sandbox.config.labels,
+        annotations=sandbox.config.annotations,
+        runtime_handler=sandbox.runtime_handler,
+    )
+
+
+def sandbox_status(sandbox: SandboxFacts) -> d.PodSandboxStatus:
+    ips = sandbox.ips
+    network = d.PodSandboxNetworkStatus(
+        ip=ips[0] if ips else "", additional_ips=tuple(d.PodIP(ip=ip) for ip in ips[1:])
+    )
+    return d.PodSandboxStatus(
+        id=sandbox.id,
+        metadata=sandbox.config.metadata,
+        state=sandbox_state(sandbox),
+        created_at=sandbox.created_at,
+        network=network,
+        linux=d.LinuxPodSandboxStatus(namespaces=d.Namespace(options=namespace_options(sandbox.config))),
+        labels=sandbox.config.labels,
+        annotations=sandbox.config.annotations,
+        runtime_handler=sandbox.runtime_handler,
+    )
+
+
+def container_state(container: ContainerFacts) -> d.ContainerState:
+    """CRI-NOTES: finished_at → EXITED, started_at → RUNNING, otherwise CREATED."""
+    if container.finished_at:
+        return d.ContainerState.CONTAINER_EXITED
+    if container.started_at:
+        return d.ContainerState.CONTAINER_RUNNING
+    return d.ContainerState.CONTAINER_CREATED
+
+
+def container_view(container: ContainerFacts) -> d.Container:
+    return d.Container(
+        id=container.id,
+        pod_sandbox_id=container.sandbox_id,
+        metadata=container.config.metadata,
+        image=container.config.image or d.ImageSpec(),
+        image_ref=container.image_ref,
+        state=container_state(container),
+        created_at=container.created_at,
+        labels=container.config.labels,
+        annotations=container.config.annotations,
+        image_id=container.image_id,
+    )
+
+
+def exit_reason(exit_code: int, *, oom: bool = False) -> str:
+    if oom:
+        return "OOMKilled"
+    return "Completed" if exit_code == 0 else "Error"

@@ -20,7 +20,7 @@ import pytest
 
 from shims import backends
 
-# CI's containerd (.ci/services.sh); point this at another one, e.g. tests/crictl/private_containerd.sh's
+# CI's containerd (.ci/services.sh); CRICTL_CONTAINERD_ENDPOINT points the tests at another one
 CONTAINERD = os.environ.get("CRICTL_CONTAINERD_ENDPOINT", "unix:///run/containerd/containerd.sock")
 CONTAINERD_MARKS = (
     (pytest.mark.integration,)

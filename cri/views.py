@@ -6,6 +6,8 @@ protocols; the CRI semantics of deriving a state from timestamps live here once.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from typing import Protocol
 
 from cri import domain as d
@@ -114,3 +116,31 @@ def exit_reason(exit_code: int, *, oom: bool = False) -> str:
     if oom:
         return "OOMKilled"
     return "Completed" if exit_code == 0 else "Error"
+
+
+class _WithStatus(Protocol):
+    @property
+    def sandbox_id(self) -> str: ...
+    def status(self) -> d.ContainerStatus: ...
+
+
+class _SandboxWithStatus(Protocol):
+    def status(self) -> d.PodSandboxStatus: ...
+
+
+def container_event(
+    object_id: str,
+    kind: d.ContainerEventType,
+    *,
+    sandbox_id: str,
+    sandbox: _SandboxWithStatus | None,
+    containers: Iterable[_WithStatus],
+) -> d.ContainerEvent:
+    """A GetContainerEvents item: the pod's status and its containers' statuses as committed now."""
+    return d.ContainerEvent(
+        container_id=object_id,
+        container_event_type=kind,
+        created_at=time.time_ns(),
+        pod_sandbox_status=sandbox.status() if sandbox else None,
+        containers_statuses=tuple(c.status() for c in containers if c.sandbox_id == sandbox_id),
+    )

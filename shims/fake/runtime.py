@@ -15,7 +15,7 @@ from cri.events import EventHub
 from cri.filters import filter_containers, filter_sandboxes, labels_match
 from cri.ids import NameRegistry, container_name, new_id, resolve_prefix, sandbox_name
 from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
-from cri.views import exit_reason
+from cri.views import container_event, exit_reason
 from shims.fake.faults import Faults
 from shims.fake.images import FakeImages
 from shims.fake.records import ContainerRecord, SandboxRecord, verbose_info
@@ -71,14 +71,8 @@ class FakeRuntime:
         sandbox_id = self.containers[object_id].sandbox_id if object_id in self.containers else object_id
         sandbox = self.sandboxes.get(sandbox_id)
         self._events.publish(
-            d.ContainerEvent(
-                container_id=object_id,
-                container_event_type=kind,
-                created_at=time.time_ns(),
-                pod_sandbox_status=sandbox.status() if sandbox else None,
-                containers_statuses=tuple(
-                    c.status() for c in self.containers.values() if c.sandbox_id == sandbox_id
-                ),
+            container_event(
+                object_id, kind, sandbox_id=sandbox_id, sandbox=sandbox, containers=self.containers.values()
             )
         )
 

@@ -16,7 +16,7 @@ from cri.errors import Internal, NotFound
 from cri.events import EventHub
 from cri.ids import NameRegistry, resolve_prefix
 from cri.streaming.server import StreamingServer
-from cri.views import exit_reason
+from cri.views import container_event, exit_reason
 from shims.node import conmon
 from shims.node.conmon import ConmonContainer, ConmonSettings
 from shims.node.ocispec import parse_bounding_set
@@ -106,14 +106,8 @@ class RuncState:
         sandbox_id = container.sandbox_id if container else object_id
         sandbox = self.sandboxes.get(sandbox_id)
         self.events.publish(
-            d.ContainerEvent(
-                container_id=object_id,
-                container_event_type=kind,
-                created_at=time.time_ns(),
-                pod_sandbox_status=sandbox.status() if sandbox else None,
-                containers_statuses=tuple(
-                    c.status() for c in self.containers.values() if c.sandbox_id == sandbox_id
-                ),
+            container_event(
+                object_id, kind, sandbox_id=sandbox_id, sandbox=sandbox, containers=self.containers.values()
             )
         )
 

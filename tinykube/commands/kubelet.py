@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from cri.errors import CRIError
 from kubelet.config import ConfigError, KubeletConfiguration, add_flags, apply_flags, load_config
 from kubelet.node import Kubelet
 from kubelet.server import KubeletServer
+from tinykube.daemon import configure_logging, stop_on_signals
 
 log = logging.getLogger("tinykube.kubelet")
 CONNECT_TIMEOUT_S = 30.0
@@ -48,10 +48,7 @@ async def _run(config: KubeletConfiguration) -> None:
     )
     kubelet = Kubelet(config, client)
     server = KubeletServer(kubelet, config)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
     try:
         await kubelet.start()
         await server.start()
@@ -70,11 +67,7 @@ async def _run(config: KubeletConfiguration) -> None:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.log_level)
     try:
         config = apply_flags(load_config(args.config), args)
         asyncio.run(_run(config))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
 from cri.server import CRIServer, ServerOptions
 from shims import backends
+from tinykube.daemon import configure_logging
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,11 +34,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.log_level)
     if args.config is not None and not args.config.is_file():
         print(f"tinykube shim: config file {args.config} does not exist", file=sys.stderr)
         return 2

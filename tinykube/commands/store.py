@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
-import logging
-import signal
 import sys
 from pathlib import Path
 
 from api.storage.etcdserver import EtcdEndpoint
 from api.storage.sqlite import SQLiteOptions, SQLiteStore
 from api.storage.sqlite.maintenance import CompactionPolicy
+from tinykube.daemon import configure_logging, stop_on_signals
 
 DEFAULT_DATA_DIR = Path("/var/lib/tinykube/store")
 DATABASE_NAME = "state.db"
@@ -61,10 +60,7 @@ async def _serve(args: argparse.Namespace) -> None:
         retain_seconds=args.retain_seconds,
         retain_revisions=args.retain_revisions,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
     async with SQLiteStore(args.data / DATABASE_NAME, SQLiteOptions(compaction=policy)) as store:
         endpoint = EtcdEndpoint(store, listen=args.listen)
         await endpoint.start()
@@ -75,11 +71,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.log_level)
     try:
         asyncio.run(_serve(args))
     except (OSError, RuntimeError) as exc:

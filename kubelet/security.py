@@ -5,6 +5,7 @@ from __future__ import annotations
 from api.core.v1.container import Container, SeccompProfile, SELinuxOptions
 from api.core.v1.pod import Pod
 from cri import domain as d
+from cri.linux_defaults import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS
 
 _PROFILE = d.SecurityProfileProfileType
 
@@ -95,19 +96,3 @@ def container_security_context(pod: Pod, container: Container) -> d.LinuxContain
         masked_paths=() if own and own.privileged else DEFAULT_MASKED_PATHS,
         readonly_paths=() if own and own.privileged else DEFAULT_READONLY_PATHS,
     )
-
-
-DEFAULT_MASKED_PATHS = (
-    "/proc/asound",
-    "/proc/acpi",
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/latency_stats",
-    "/proc/timer_list",
-    "/proc/timer_stats",
-    "/proc/sched_debug",
-    "/proc/scsi",
-    "/sys/firmware",
-    "/sys/devices/virtual/powercap",
-)
-DEFAULT_READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cri import domain as d
+from cri.linux_defaults import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS
 from shims.node.identity import ProcessUser
 from shims.node.seccomp import runtime_default_profile, wants_runtime_default
 
@@ -75,19 +76,6 @@ ALL_CAPABILITIES = (
     "CAP_BPF",
     "CAP_CHECKPOINT_RESTORE",
 )
-DEFAULT_MASKED_PATHS = (
-    "/proc/acpi",
-    "/proc/asound",
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/latency_stats",
-    "/proc/timer_list",
-    "/proc/timer_stats",
-    "/proc/sched_debug",
-    "/proc/scsi",
-    "/sys/firmware",
-)
-DEFAULT_READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 PROPAGATION_OPTIONS = {
     d.MountPropagation.PROPAGATION_PRIVATE: "rprivate",
     d.MountPropagation.PROPAGATION_HOST_TO_CONTAINER: "rslave",

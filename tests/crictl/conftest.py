@@ -102,6 +102,7 @@ async def crictl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, utc: None) -> 
     clock = types.SimpleNamespace(time_ns=_Clock().time_ns)
     monkeypatch.setattr("shims.fake.runtime.time", clock)
     monkeypatch.setattr("shims.fake.images.time", clock)
+    monkeypatch.setattr("cri.views.time", clock)
     images = FakeImages()
     runtime = FakeRuntime(images, images.faults)
     socket = tmp_path / "run" / "cri.sock"

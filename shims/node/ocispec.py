@@ -13,7 +13,7 @@ from typing import Any
 from cri import domain as d
 from cri.linux_defaults import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS
 from shims.node.identity import ProcessUser
-from shims.node.seccomp import runtime_default_profile, wants_runtime_default
+from shims.node.seccomp import Host, runtime_default_profile, wants_runtime_default
 
 OCI_VERSION = "1.0.2"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -131,6 +131,8 @@ class SpecInputs:
     host_devices: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     bounding_capabilities: frozenset[str] | None = None
     """The runtime's own bounding set (``CapBnd``): "all capabilities" means these. None: no limit."""
+    seccomp_host: Host = field(default_factory=Host.current)
+    """The architecture and kernel the RuntimeDefault seccomp profile is computed for."""
 
 
 HOST = "host"
@@ -428,7 +430,8 @@ def build_linux(inputs: SpecInputs) -> dict[str, Any]:
         if inputs.localhost_seccomp is not None:
             linux["seccomp"] = dict(inputs.localhost_seccomp)
         elif wants_runtime_default(security.seccomp, security.seccomp_profile_path):
-            linux["seccomp"] = runtime_default_profile()
+            held = capabilities(security, bounding=inputs.bounding_capabilities)
+            linux["seccomp"] = runtime_default_profile(held, host=inputs.seccomp_host)
     return linux
 
 

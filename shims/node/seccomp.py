@@ -1,71 +1,84 @@
-"""Seccomp profiles for OCI specs: RuntimeDefault, Unconfined, Localhost (a JSON file's content)."""
+"""Seccomp profiles for OCI specs: RuntimeDefault, Unconfined, Localhost (a JSON file's content).
+
+RuntimeDefault is containerd's default profile (``seccomp_default.json`` beside this module): an
+allow-list that refuses everything else with EPERM, widened by the container's capabilities the way
+containerd widens it (CAP_SYS_ADMIN allows mount/unshare/setns..., CAP_SYS_PTRACE allows
+process_vm_readv..., and so on), with clone limited to calls that create no namespace and clone3
+answering ENOSYS (so glibc falls back to clone) unless the container holds CAP_SYS_ADMIN.
+"""
 
 from __future__ import annotations
 
+import json
+import platform
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from typing import Any
 
 from cri import domain as d
 from cri.errors import InvalidArgument
 
-# Syscalls RuntimeDefault refuses (EPERM): the ones Docker's and containerd's default profiles leave
-# out for unprivileged containers. Everything else is allowed.
-RUNTIME_DEFAULT_DENIED = (
-    "acct",
-    "add_key",
-    "bpf",
-    "clock_adjtime",
-    "clock_settime",
-    "create_module",
-    "delete_module",
-    "finit_module",
-    "get_kernel_syms",
-    "get_mempolicy",
-    "init_module",
-    "ioperm",
-    "iopl",
-    "kcmp",
-    "kexec_file_load",
-    "kexec_load",
-    "keyctl",
-    "lookup_dcookie",
-    "mbind",
-    "mount",
-    "move_pages",
-    "name_to_handle_at",
-    "nfsservctl",
-    "open_by_handle_at",
-    "perf_event_open",
-    "pivot_root",
-    "process_vm_readv",
-    "process_vm_writev",
-    "ptrace",
-    "query_module",
-    "quotactl",
-    "reboot",
-    "request_key",
-    "set_mempolicy",
-    "setns",
-    "settimeofday",
-    "swapoff",
-    "swapon",
-    "sysfs",
-    "umount",
-    "umount2",
-    "unshare",
-    "uselib",
-    "userfaultfd",
-    "ustat",
-)
-EPERM = 1
 LOCALHOST_PREFIX = "localhost/"
+DEFAULT_PROFILE_DATA = "seccomp_default.json"
+# What the OCI seccomp section takes from a rule of the data file (the rest says when it applies).
+RULE_FIELDS = ("names", "action", "errnoRet", "args")
 
 
-def runtime_default_profile() -> dict[str, Any]:
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Host:
+    """What the default profile depends on besides capabilities: CPU architecture and kernel release."""
+
+    machine: str
+    kernel: tuple[int, int]
+
+    @classmethod
+    def current(cls) -> Host:
+        return cls(machine=platform.machine(), kernel=kernel_version(platform.release()))
+
+
+def kernel_version(release: str) -> tuple[int, int]:
+    """``"6.1.0-18-amd64"`` → ``(6, 1)``; an unparsable release counts as (0, 0)."""
+    match = re.match(r"(\d+)\.(\d+)", release)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+@cache
+def _default_profile_data() -> Mapping[str, Any]:
+    text = resources.files(__package__).joinpath(DEFAULT_PROFILE_DATA).read_text()
+    data: Mapping[str, Any] = json.loads(text)
+    return data
+
+
+def runtime_default_profile(capabilities: Iterable[str], *, host: Host | None = None) -> dict[str, Any]:
+    """The RuntimeDefault ``linux.seccomp`` section for a container holding ``capabilities``."""
+    data = _default_profile_data()
+    host = host or Host.current()
+    held = frozenset(capabilities)
     return {
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
-        "syscalls": [{"names": list(RUNTIME_DEFAULT_DENIED), "action": "SCMP_ACT_ERRNO", "errnoRet": EPERM}],
+        "defaultAction": data["defaultAction"],
+        "defaultErrnoRet": data["defaultErrnoRet"],
+        "architectures": list(data["architectures"].get(host.machine, [])),
+        "syscalls": [
+            {key: rule[key] for key in RULE_FIELDS if key in rule}
+            for rule in data["syscalls"]
+            if _applies(rule, held=held, host=host)
+        ],
     }
+
+
+def _applies(rule: Mapping[str, Any], *, held: frozenset[str], host: Host) -> bool:
+    includes: Mapping[str, Any] = rule.get("includes", {})
+    excludes: Mapping[str, Any] = rule.get("excludes", {})
+    if not held.issuperset(includes.get("caps", ())):
+        return False
+    if "arches" in includes and host.machine not in includes["arches"]:
+        return False
+    if "minKernel" in includes and host.kernel < kernel_version(includes["minKernel"]):
+        return False
+    return held.isdisjoint(excludes.get("caps", ()))
 
 
 def localhost_profile_path(profile: d.SecurityProfile | None, legacy_path: str) -> str | None:
@@ -73,10 +86,16 @@ def localhost_profile_path(profile: d.SecurityProfile | None, legacy_path: str) 
     if profile is not None and profile.profile_type == d.SecurityProfileProfileType.Localhost:
         if not profile.localhost_ref:
             raise InvalidArgument("seccomp profile type Localhost needs localhost_ref")
-        return profile.localhost_ref.removeprefix(LOCALHOST_PREFIX)
+        return _absolute(profile.localhost_ref.removeprefix(LOCALHOST_PREFIX))
     if profile is None and legacy_path.startswith(LOCALHOST_PREFIX):
-        return legacy_path.removeprefix(LOCALHOST_PREFIX)
+        return _absolute(legacy_path.removeprefix(LOCALHOST_PREFIX))
     return None
+
+
+def _absolute(path: str) -> str:
+    if not path.startswith("/"):
+        raise InvalidArgument(f"seccomp Localhost profile {path!r} must be an absolute path on the node")
+    return path
 
 
 def wants_runtime_default(profile: d.SecurityProfile | None, legacy_path: str) -> bool:

@@ -21,6 +21,16 @@ MULTI_TAGS = (
     "docker.io/tinykube/multitag:two",
     "docker.io/tinykube/multitag:three",
 )
+# critest's own references, seeded as aliases: its default container image and web server
+E2E_BUSYBOX = "registry.k8s.io/e2e-test-images/busybox:1.29-2"  # the web image (busybox + httpd)
+E2E_NGINX = "registry.k8s.io/e2e-test-images/nginx:1.14-2"  # the web image: httpd -f -p 80, not nginx
+BUSYBOX_TAGS = (  # one busybox image under four references, two registries
+    BUSYBOX,
+    BUSYBOX_LATEST,
+    "docker.io/library/busybox:1.28",
+    "registry.k8s.io/busybox:1.27.2",
+)
+MULTIARCH = "docker.io/tinykube/multiarch:latest"  # an image index (linux/amd64 + linux/arm64)
 DISTINCT = (
     "docker.io/tinykube/distinct-1:latest",
     "docker.io/tinykube/distinct-2:latest",
@@ -38,6 +48,10 @@ ALL = (
     USER_NAME_GROUP,
     *MULTI_TAGS,
     *DISTINCT,
+    E2E_BUSYBOX,
+    E2E_NGINX,
+    *BUSYBOX_TAGS[2:],
+    MULTIARCH,
 )
 REGISTRY_HOSTS = ("docker.io", "registry.k8s.io")
 

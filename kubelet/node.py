@@ -24,8 +24,8 @@ from kubelet.images import ImagePuller
 from kubelet.log_files import LogManager
 from kubelet.pleg import PLEG
 from kubelet.pod_workers import PodWorkers
+from kubelet.prober import OnDemandProbeRunner
 from kubelet.probes.manager import ProbeManager
-from kubelet.probes.runners import ProbeRunner
 from kubelet.probes.types import ProbeTarget
 from kubelet.probes.worker import ResultChange
 from kubelet.runtime_view import RuntimePod
@@ -77,7 +77,7 @@ class Kubelet:
         self.pods: dict[str, Pod] = {}
         self.workers = PodWorkers(sync=self.sync_pod, terminate=self.terminate_pod)
         self.pleg = PLEG(client, on_change=self.workers.wake)
-        self.probe_runner = ProbeRunner(client)
+        self.probe_runner = OnDemandProbeRunner(client)
         self.probes = ProbeManager(self.probe_runner, on_change=self._on_probe_change)
         self._probe_owner: dict[str, str] = {}
         self._seeded_ready: set[str] = set()
@@ -110,7 +110,6 @@ class Kubelet:
         self._waiting_to_start: dict[tuple[str, str], Pod] = {}
 
     async def start(self) -> None:
-        await self.probe_runner.__aenter__()
         version = await self.client.version(timeout=30)
         self.runtime_name = version.runtime_name or "cri"
         await self._cgroup_driver()
@@ -174,7 +173,7 @@ class Kubelet:
                 await task
         await self.workers.stop()
         await self.probes.close()
-        await self.probe_runner.__aexit__(None, None, None)
+        await self.probe_runner.close()
 
     def on_pods(self, pods: Mapping[str, Pod]) -> None:
         """A replaced static pod starts only once its predecessor of the same name has terminated."""

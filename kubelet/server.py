@@ -8,24 +8,34 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
-import json
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
-
-from aiohttp import web
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from typing import TYPE_CHECKING, Any
 
 from api.core.v1.manifest import pod_list_to_dict
 from cri.errors import CRIError
 from kubelet.config import ConfigError, KubeletConfiguration
 from kubelet.container_logs import LogRequest, LogRequestError, stream_container_log
+from kubelet.http_server import (
+    Handler,
+    HTTPServer,
+    Reply,
+    Request,
+    Response,
+    Router,
+    StreamingResponse,
+    Write,
+    json_response,
+    status_response,
+)
 from kubelet.node import Kubelet
 from kubelet.stats import summary
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry, Gauge
 
 
 def is_loopback(address: str) -> bool:
@@ -37,38 +47,39 @@ def is_loopback(address: str) -> bool:
         return False
 
 
-def _status(code: int, reason: str, message: str) -> web.Response:
-    body = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-    return web.json_response(body, status=code)
+class _Metrics:
+    """The kubelet's gauges; prometheus_client is imported on the first scrape, not at start."""
+
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Gauge
+
+        self.registry: CollectorRegistry = CollectorRegistry()
+        self.running_pods: Gauge = Gauge(
+            "kubelet_running_pods", "Pods with a ready sandbox", registry=self.registry
+        )
+        self.running_containers: Gauge = Gauge(
+            "kubelet_running_containers", "Containers by state", ["container_state"], registry=self.registry
+        )
+        self.sandboxes: Gauge = Gauge(
+            "kubelet_pod_sandboxes",
+            "Pod sandboxes of this kubelet in the runtime, any state",
+            registry=self.registry,
+        )
+        self.syncs: Gauge = Gauge(
+            "kubelet_pod_syncs", "Pod sync rounds completed since start", registry=self.registry
+        )
+
+    def render(self) -> bytes:
+        from prometheus_client import generate_latest
+
+        return bytes(generate_latest(self.registry))
 
 
 class KubeletServer:
     def __init__(self, kubelet: Kubelet, config: KubeletConfiguration) -> None:
         self.kubelet = kubelet
         self.config = config
-        self.registry = CollectorRegistry()
-        self._running_pods = Gauge(
-            "kubelet_running_pods", "Pods with a ready sandbox", registry=self.registry
-        )
-        self._running_containers = Gauge(
-            "kubelet_running_containers", "Containers by state", ["container_state"], registry=self.registry
-        )
-        self._sandboxes = Gauge(
-            "kubelet_pod_sandboxes",
-            "Pod sandboxes of this kubelet in the runtime, any state",
-            registry=self.registry,
-        )
-        self._syncs = Gauge(
-            "kubelet_pod_syncs", "Pod sync rounds completed since start", registry=self.registry
-        )
+        self._metrics: _Metrics | None = None
         self._token = self._read_token()
         self._ssl = self._ssl_context()
         if not is_loopback(config.address) and self._token is None and self._ssl is None:
@@ -76,7 +87,7 @@ class KubeletServer:
                 f"address {config.address} is not loopback: set authenticationTokenFile or "
                 "tlsCertFile/tlsPrivateKeyFile/clientCAFile to authenticate callers"
             )
-        self._runner: web.AppRunner | None = None
+        self._http: HTTPServer | None = None
         self.port = 0
 
     def _read_token(self) -> str | None:
@@ -97,54 +108,48 @@ class KubeletServer:
             context.verify_mode = ssl.CERT_REQUIRED
         return context
 
-    def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._authenticate])
-        app.router.add_get("/healthz", self.healthz)
-        app.router.add_get("/pods", self.pods)
-        app.router.add_get("/pods/", self.pods)
-        app.router.add_get("/runningpods/", self.running_pods)
-        app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self.container_logs)
-        app.router.add_get("/stats/summary", self.stats_summary)
-        app.router.add_get("/metrics", self.metrics)
-        return app
+    def router(self) -> Router:
+        router = Router(self._authenticate)
+        router.get("/healthz", self.healthz)
+        router.get("/pods", self.pods)
+        router.get("/pods/", self.pods)
+        router.get("/runningpods/", self.running_pods)
+        router.get("/containerLogs/{namespace}/{pod}/{container}", self.container_logs)
+        router.get("/stats/summary", self.stats_summary)
+        router.get("/metrics", self.metrics)
+        return router
 
-    @web.middleware
-    async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def _authenticate(self, request: Request, handler: Handler) -> Reply:
         if request.path == "/healthz" or self._token is None:
             return await handler(request)
-        header = request.headers.get("Authorization", "")
+        header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self._token.encode()):
             return await handler(request)
-        if (
-            self._ssl is not None
-            and request.transport is not None
-            and request.transport.get_extra_info("peercert")
-        ):
+        if self._ssl is not None and request.client_certificate:
             return await handler(request)
-        return _status(
+        return status_response(
             401, "Unauthorized", "Unauthorized: a valid bearer token or client certificate is required"
         )
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.address, self.config.port, ssl_context=self._ssl)
-        await site.start()
-        addresses = self._runner.addresses
-        self.port = int(addresses[0][1]) if addresses else self.config.port
+        self._http = HTTPServer(
+            self.router(), host=self.config.address, port=self.config.port, ssl_context=self._ssl
+        )
+        self.port = await self._http.start()
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._http is not None:
+            await self._http.stop()
+            self._http = None
 
-    async def healthz(self, request: web.Request) -> web.Response:
-        return web.Response(text="ok")
+    async def healthz(self, request: Request) -> Reply:
+        return Response(status=200, body=b"ok")
 
-    async def pods(self, request: web.Request) -> web.Response:
-        return web.json_response(pod_list_to_dict(self.kubelet.pod_list()), dumps=json.dumps)
+    async def pods(self, request: Request) -> Reply:
+        return json_response(pod_list_to_dict(self.kubelet.pod_list()))
 
-    async def running_pods(self, request: web.Request) -> web.Response:
+    async def running_pods(self, request: Request) -> Reply:
         items = []
         for uid, runtime in sorted(self.kubelet.pleg.snapshot.pods.items()):
             running = runtime.running_containers()
@@ -165,27 +170,27 @@ class KubeletServer:
                     "status": {},
                 }
             )
-        return web.json_response({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items})
+        return json_response({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items})
 
-    async def container_logs(self, request: web.Request) -> web.StreamResponse:
+    async def container_logs(self, request: Request) -> Reply:
         try:
             log_request = LogRequest.from_query(
-                namespace=request.match_info["namespace"],
-                pod=request.match_info["pod"],
-                container=request.match_info["container"],
+                namespace=request.params["namespace"],
+                pod=request.params["pod"],
+                container=request.params["container"],
                 query=request.query,
             )
         except LogRequestError as exc:
-            return _status(400, "BadRequest", str(exc))
+            return status_response(400, "BadRequest", str(exc))
         try:
             path, running = self._log_target(log_request)
         except LogRequestError as exc:
-            return _status(404, "NotFound", str(exc))
-        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
-        await response.prepare(request)
-        await stream_container_log(path, log_request, response.write, still_running=running)
-        await response.write_eof()
-        return response
+            return status_response(404, "NotFound", str(exc))
+
+        async def produce(write: Write) -> None:
+            await stream_container_log(path, log_request, write, still_running=running)
+
+        return StreamingResponse(produce=produce)
 
     def _log_target(self, request: LogRequest) -> tuple[str, Callable[[], Awaitable[bool]]]:
         pod = self.kubelet.find_pod(request.namespace, request.pod)
@@ -210,24 +215,25 @@ class KubeletServer:
 
         return target.log_path, still_running
 
-    async def stats_summary(self, request: web.Request) -> web.Response:
+    async def stats_summary(self, request: Request) -> Reply:
         try:
             body: dict[str, Any] = await summary(self.kubelet)
         except CRIError as exc:
-            return _status(503, "ServiceUnavailable", f"runtime stats: {exc.message}")
-        return web.json_response(body)
+            return status_response(503, "ServiceUnavailable", f"runtime stats: {exc.message}")
+        return json_response(body)
 
-    async def metrics(self, request: web.Request) -> web.Response:
+    async def metrics(self, request: Request) -> Reply:
+        metrics = self._metrics = self._metrics or _Metrics()
         pods = self.kubelet.pleg.snapshot.pods.values()
-        self._running_pods.set(sum(1 for p in pods if p.ready_sandbox()))
+        metrics.running_pods.set(sum(1 for p in pods if p.ready_sandbox()))
         states: dict[str, int] = {"running": 0, "exited": 0, "created": 0}
         for pod in pods:
             for container in pod.containers:
                 key = "running" if container.running else "exited" if container.exited else "created"
                 states[key] += 1
-        self._syncs.set(self.kubelet.sync_count)
-        self._sandboxes.set(sum(len(p.sandboxes) for p in pods))
+        metrics.syncs.set(self.kubelet.sync_count)
+        metrics.sandboxes.set(sum(len(p.sandboxes) for p in pods))
         for state, count in states.items():
-            self._running_containers.labels(container_state=state).set(count)
-        text = await asyncio.to_thread(generate_latest, self.registry)
-        return web.Response(body=text, headers={"Content-Type": CONTENT_TYPE_LATEST})
+            metrics.running_containers.labels(container_state=state).set(count)
+        text = await asyncio.to_thread(metrics.render)
+        return Response(status=200, body=text, content_type=PROMETHEUS_TEXT)

@@ -1,4 +1,4 @@
-"""Content-addressed blobs on disk: written atomically (temp file + rename), verified before use."""
+"""Content-addressed blobs on disk: written atomically (temp file, fsync, rename), verified before use."""
 
 from __future__ import annotations
 
@@ -41,11 +41,11 @@ class DiskUsage:
 
 
 class BlobWriter:
-    """Receives a blob's bytes, hashing them; ``commit`` checks digest and size, then renames.
+    """Receives a blob's bytes, hashing them; ``commit`` checks digest and size, syncs, then renames.
 
-    With ``hash_later`` the bytes are not hashed as they arrive: the caller reads ``temp_path`` after
-    ``close`` (e.g. unpacking a layer in a worker thread, hashing as it goes) and hands the digest it
-    computed to ``commit``, which checks it. Nothing is committed unverified either way."""
+    With ``hash_later`` the bytes are not hashed here: whoever writes them hashes them on the way
+    (e.g. a worker thread unpacking a layer, which tees the blob into this writer) and hands the
+    digest it computed to ``commit``, which checks it. Nothing is committed unverified either way."""
 
     def __init__(self, *, temp: Path, target: Path, expected: Descriptor | None, hash_later: bool) -> None:
         self.temp_path = temp
@@ -65,6 +65,10 @@ class BlobWriter:
             )
         self._file.write(chunk)
 
+    async def put(self, chunk: bytes) -> None:
+        """``write`` as a ``RegistryClient.fetch_blob`` sink (small blobs: it writes on the loop)."""
+        self.write(chunk)
+
     @property
     def written(self) -> int:
         return self._size
@@ -73,7 +77,8 @@ class BlobWriter:
         self._file.close()
 
     def commit(self, *, computed_digest: str | None = None) -> str:
-        self._file.close()
+        """Verify, then make the blob durable (fsync, as containerd's content store does) and visible."""
+        self._file.flush()
         if self._hash is not None:
             digest = "sha256:" + self._hash.hexdigest()
         elif computed_digest is not None:
@@ -84,6 +89,8 @@ class BlobWriter:
         if expected is not None and (digest != expected.digest or self._size != expected.size):
             got = f"{digest} ({self._size} bytes)"
             raise DigestMismatch(f"blob {expected.digest} ({expected.size} bytes) arrived as {got}")
+        os.fsync(self._file.fileno())
+        self._file.close()
         self._target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.temp_path, self._target)
         return digest
@@ -133,7 +140,10 @@ class ContentStore:
             raise DigestMismatch(f"content {expected.digest} arrived as {digest} ({len(data)} bytes)")
         if not target.exists():
             temp = self._ingest / uuid.uuid4().hex
-            temp.write_bytes(data)
+            with temp.open("wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
             os.replace(temp, target)
         return digest
 

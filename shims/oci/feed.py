@@ -3,68 +3,110 @@
 from __future__ import annotations
 
 import asyncio
-import queue
 import threading
+from collections import deque
 
 from cri.errors import Cancelled
 
-MAX_CHUNKS = 32
-WAIT_S = 0.2
+MAX_CHUNKS = 64
 
 
 class ChunkFeed:
     """The loop ``put``s chunks then ``end``s; the worker ``read``s them as a file (b"" at the end).
 
-    ``abort`` (loop side) makes the worker's next read raise Cancelled; ``reader_gone`` (worker side)
-    releases a loop blocked on a full feed. Neither side can hang on the other."""
+    A full feed makes ``put`` wait for the reader without taking a thread. ``abort`` (loop side)
+    makes the worker's next read raise Cancelled; ``reader_gone`` (worker side) makes further puts
+    return at once. Neither side can hang on the other."""
 
     def __init__(self, *, max_chunks: int = MAX_CHUNKS) -> None:
-        self._queue: queue.Queue[bytes | None] = queue.Queue(max_chunks)
-        self._pending = bytearray()
+        self._max_chunks = max_chunks
+        self._chunks: deque[bytes | None] = deque()
+        self._pending = b""
+        self._offset = 0
         self._ended = False
-        self._aborted = threading.Event()
-        self._reader_gone = threading.Event()
+        self._aborted = False
+        self._reader_gone = False
+        self._changed = threading.Condition()
+        self._room = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._writer_waiting = False
 
     async def put(self, chunk: bytes) -> None:
-        try:
-            self._queue.put_nowait(chunk)
-        except queue.Full:
-            await asyncio.to_thread(self._put_when_room, chunk)
+        if chunk:
+            await self._put(chunk)
 
     async def end(self) -> None:
-        await self.put(None)  # type: ignore[arg-type]
+        await self._put(None)
 
     def abort(self) -> None:
-        self._aborted.set()
+        """Loop side: the download is abandoned."""
+        with self._changed:
+            self._aborted = True
+            self._changed.notify_all()
+        self._room.set()
 
     def reader_gone(self) -> None:
-        self._reader_gone.set()
+        with self._changed:
+            self._reader_gone = True
+            self._wake_writer()
 
-    def _put_when_room(self, chunk: bytes | None) -> None:
-        while not self._reader_gone.is_set() and not self._aborted.is_set():
-            try:
-                self._queue.put(chunk, timeout=WAIT_S)
-                return
-            except queue.Full:
-                continue
-
-    def read(self, size: int = -1) -> bytes:
-        while not self._ended and (size < 0 or len(self._pending) < size):
+    def read1(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (all of one chunk when -1), waiting only when nothing is buffered."""
+        if self._offset == len(self._pending) and not self._ended:
             chunk = self._next_chunk()
-            if chunk is None:
-                self._ended = True
-            else:
-                self._pending += chunk
-        take = len(self._pending) if size < 0 else min(size, len(self._pending))
-        data = bytes(self._pending[:take])
-        del self._pending[:take]
+            self._ended = chunk is None
+            self._pending, self._offset = chunk or b"", 0
+        available = len(self._pending) - self._offset
+        take = available if size < 0 else min(size, available)
+        if self._offset == 0 and take == available:
+            data = self._pending
+        else:
+            data = self._pending[self._offset : self._offset + take]
+        self._offset += take
         return data
 
+    def read(self, size: int = -1) -> bytes:
+        """Exactly ``size`` bytes (everything when -1) unless the feed ends first."""
+        parts: list[bytes] = []
+        wanted = size
+        while wanted != 0:
+            data = self.read1(wanted)
+            if not data:
+                break
+            parts.append(data)
+            wanted = wanted - len(data) if wanted > 0 else wanted
+        return b"".join(parts)
+
+    async def _put(self, chunk: bytes | None) -> None:
+        while not self._offer(chunk):
+            await self._room.wait()
+
+    def _offer(self, chunk: bytes | None) -> bool:
+        with self._changed:
+            if self._reader_gone or self._aborted:
+                return True
+            if len(self._chunks) >= self._max_chunks:
+                self._loop = asyncio.get_running_loop()
+                self._writer_waiting = True
+                self._room.clear()
+                return False
+            self._chunks.append(chunk)
+            self._changed.notify()
+            return True
+
     def _next_chunk(self) -> bytes | None:
-        while True:
-            if self._aborted.is_set():
+        with self._changed:
+            while not self._chunks:
+                if self._aborted:
+                    raise Cancelled("the download feeding this unpack was abandoned")
+                self._changed.wait()
+            if self._aborted:
                 raise Cancelled("the download feeding this unpack was abandoned")
-            try:
-                return self._queue.get(timeout=WAIT_S)
-            except queue.Empty:
-                continue
+            chunk = self._chunks.popleft()
+            self._wake_writer()
+            return chunk
+
+    def _wake_writer(self) -> None:
+        if self._writer_waiting and self._loop is not None:
+            self._writer_waiting = False
+            self._loop.call_soon_threadsafe(self._room.set)

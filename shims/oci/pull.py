@@ -20,6 +20,7 @@ from pathlib import Path
 
 from shims.oci.auth import Credentials
 from shims.oci.content import Descriptor, DigestMismatch
+from shims.oci.decompress import Readable
 from shims.oci.feed import ChunkFeed
 from shims.oci.hosts import Endpoint
 from shims.oci.manifest import (
@@ -35,7 +36,7 @@ from shims.oci.reference import Reference, parse
 from shims.oci.registry import FetchedManifest, RegistryClient
 from shims.oci.singleflight import SingleFlight
 from shims.oci.store import ImageStore
-from shims.oci.unpack import DEFAULT_MAX_ENTRY_BYTES, CorruptLayer, Readable, UnpackResult, unpack_stream
+from shims.oci.unpack import DEFAULT_MAX_ENTRY_BYTES, CorruptLayer, UnpackResult, unpack_stream
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class Puller:
             *(layer.digest for layer in manifest.layers),
         ]
         with self._holding(held) as hold:
-            self._store.content.put(fetched.data, fetched.descriptor)
+            await asyncio.to_thread(self._store.content.put, fetched.data, fetched.descriptor)
             config_bytes = await self._fetch_small(ref, manifest.config, credentials, fetched)
             config = parse_config(config_bytes)
             if len(config.diff_ids) != len(manifest.layers):
@@ -103,7 +104,7 @@ class Puller:
                 repo_digests=(f"{ref.repository}@{top.descriptor.digest}",),
             )  # fmt: skip
             async with self._store.lock:
-                stored = self._store.add(record)
+                stored = await asyncio.to_thread(self._store.add, record)
         log.info("pulled %s as %s", ref, stored.id)
         return stored
 
@@ -131,7 +132,7 @@ class Puller:
                 await self._client.fetch_blob(
                     ref, blob, writer, credentials=credentials, prefer=fetched.endpoint
                 )
-                writer.commit()
+                await asyncio.to_thread(writer.commit)
         return content.read(blob)
 
     async def _layer(self, job: _LayerJob) -> None:
@@ -140,17 +141,14 @@ class Puller:
         await self._layers.run(job.chain_id, lambda: self._fetch_and_unpack(job))
 
     async def _fetch_and_unpack(self, job: _LayerJob) -> None:
-        """Download the blob while a worker thread unpacks it (hashing both forms), verify, commit."""
-        content = self._store.content
+        """Unpack the layer in a worker thread while it downloads; verify both digests; commit both."""
         temp = self._store.layers_dir / f".tmp-{uuid.uuid4().hex}"
         try:
-            if content.has(job.blob):
-                with content.path(job.blob.digest).open("rb") as source:
-                    result = await self._unpack(source, temp, job.blob)
+            if self._store.content.has(job.blob):
+                await self._unpack_stored(job, temp)
             else:
                 async with self._downloads:
-                    result = await self._download_unpacking(job, temp)
-            _verify_blob(job, result)
+                    await self._download_unpacking(job, temp)
             target = self._store.layer_dir(job.chain_id)
             if not target.exists():
                 os.replace(temp, target)
@@ -158,55 +156,62 @@ class Puller:
             if temp.exists():
                 await asyncio.to_thread(shutil.rmtree, temp, True)
 
-    async def _download_unpacking(self, job: _LayerJob, temp: Path) -> UnpackResult:
+    async def _unpack_stored(self, job: _LayerJob, temp: Path) -> None:
+        def unpack(should_stop: Callable[[], bool]) -> None:
+            with self._store.content.path(job.blob.digest).open("rb") as source:
+                _verify_blob(job, self._unpack_from(source, temp, job, should_stop=should_stop))
+
+        await _in_worker_thread(unpack)
+
+    async def _download_unpacking(self, job: _LayerJob, temp: Path) -> None:
+        """The loop only receives: the worker thread hashes, stores and unpacks what the feed brings."""
         feed = ChunkFeed()
         with self._store.content.writer(job.blob, hash_later=True) as writer:
-            unpacking = asyncio.ensure_future(self._unpack(feed, temp, job.blob))
-            try:
+
+            def unpack_and_commit(should_stop: Callable[[], bool]) -> None:
+                try:
+                    result = self._unpack_from(feed, temp, job, should_stop=should_stop, tee=writer.write)
+                finally:
+                    feed.reader_gone()
+                _verify_blob(job, result)
+                writer.commit(computed_digest=result.blob_digest)
+
+            async def download() -> None:
                 await self._client.fetch_blob(
-                    job.ref, job.blob, writer, credentials=job.credentials, prefer=job.endpoint, feed=feed
+                    job.ref, job.blob, feed, credentials=job.credentials, prefer=job.endpoint
                 )
                 await feed.end()
-                result = await unpacking
-            except BaseException:
-                feed.abort()
-                await asyncio.wait({unpacking})
-                raise
-            _verify_blob(job, result)
-            writer.commit(computed_digest=result.blob_digest)
-        return result
 
-    async def _unpack(self, source: Readable, temp: Path, descriptor: Descriptor) -> UnpackResult:
+            await _all_or_none([_in_worker_thread(unpack_and_commit, on_cancel=feed.abort), download()])
+
+    def _unpack_from(
+        self, source: Readable, temp: Path, job: _LayerJob, *, should_stop: Callable[[], bool],
+        tee: Callable[[bytes], object] | None = None,
+    ) -> UnpackResult:  # fmt: skip
         try:
-            return await self._unpack_in_thread(source, temp, descriptor)
+            return unpack_stream(
+                source, temp, gzipped=job.blob.media_type in GZIP_LAYERS,
+                max_entry_bytes=self._max_entry_bytes, should_stop=should_stop, tee=tee,
+            )  # fmt: skip
         except CorruptLayer as exc:
-            raise DigestMismatch(f"layer blob {descriptor.digest} is corrupt: {exc.message}") from None
-
-    async def _unpack_in_thread(self, source: Readable, temp: Path, descriptor: Descriptor) -> UnpackResult:
-        stop = threading.Event()
-        work = asyncio.ensure_future(asyncio.to_thread(
-            _unpack_from, source, temp, gzipped=descriptor.media_type in GZIP_LAYERS,
-            max_entry_bytes=self._max_entry_bytes, should_stop=stop.is_set,
-        ))  # fmt: skip
-        try:
-            return await asyncio.shield(work)
-        except asyncio.CancelledError:
-            stop.set()
-            await asyncio.wait({work})
-            raise
+            raise DigestMismatch(f"layer blob {job.blob.digest} is corrupt: {exc.message}") from None
 
 
-def _unpack_from(
-    source: Readable, temp: Path, *, gzipped: bool, max_entry_bytes: int, should_stop: Callable[[], bool]
-) -> UnpackResult:
-    """Runs in a worker thread; tells a feeding download when it stops reading."""
+async def _in_worker_thread(
+    work: Callable[[Callable[[], bool]], None], *, on_cancel: Callable[[], None] = lambda: None
+) -> None:
+    """Run ``work(should_stop)`` in a thread; cancelling waits for it to notice ``should_stop`` and end.
+
+    ``on_cancel`` wakes the thread if it may be waiting for input (e.g. aborts its feed)."""
+    stop = threading.Event()
+    running = asyncio.ensure_future(asyncio.to_thread(work, stop.is_set))
     try:
-        return unpack_stream(
-            source, temp, gzipped=gzipped, max_entry_bytes=max_entry_bytes, should_stop=should_stop
-        )
-    finally:
-        if isinstance(source, ChunkFeed):
-            source.reader_gone()
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        stop.set()
+        on_cancel()
+        await asyncio.wait({running})
+        raise
 
 
 def _verify_blob(job: _LayerJob, result: UnpackResult) -> None:

@@ -68,7 +68,7 @@ def chain_ids(diff_ids: tuple[str, ...]) -> tuple[str, ...]:
 
 
 class RecordFiles:
-    """``<dir>/<id hex>.json``, each written atomically."""
+    """``<dir>/<id hex>.json``, each written atomically and durably (synced before and after the rename)."""
 
     def __init__(self, directory: Path) -> None:
         self._dir = directory
@@ -82,8 +82,19 @@ class RecordFiles:
 
     def save(self, record: ImageRecord) -> None:
         temp = self._dir / f".{uuid.uuid4().hex}.tmp"
-        temp.write_text(json.dumps(record.to_json(), indent=1))
+        with temp.open("w") as file:
+            file.write(json.dumps(record.to_json(), indent=1))
+            file.flush()
+            os.fsync(file.fileno())
         os.replace(temp, self._path(record.id))
+        self._sync_dir()
+
+    def _sync_dir(self) -> None:
+        descriptor = os.open(self._dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
     def delete(self, image_id: str) -> None:
         self._path(image_id).unlink(missing_ok=True)

@@ -12,15 +12,14 @@ import ssl
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from yarl import URL
 
 from cri.errors import CRIError, NotFound, Unavailable
 from shims.oci.auth import AuthenticationFailed, Challenge, Credentials, parse_challenge
-from shims.oci.content import CHUNK, BlobWriter, Descriptor, DigestMismatch, sha256_digest
-from shims.oci.feed import ChunkFeed
+from shims.oci.content import CHUNK, Descriptor, DigestMismatch, sha256_digest
 from shims.oci.hosts import Endpoint, endpoints_for
 from shims.oci.manifest import ACCEPT, media_type_of
 from shims.oci.reference import Reference
@@ -29,6 +28,15 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 60.0
+READ_BUFFER_BYTES = 1 << 20
+"""Per-response buffer before reading pauses: aiohttp's 64 KiB default pauses and resumes a layer
+download every few socket reads."""
+
+
+class ChunkSink(Protocol):
+    """Where a blob's bytes go as they arrive: a content-store writer, or a feed to an unpacking thread."""
+
+    async def put(self, chunk: bytes, /) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -55,7 +63,9 @@ class RegistryClient:
 
     async def __aenter__(self) -> RegistryClient:
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_S, sock_read=READ_TIMEOUT_S)
-        self._session = aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=16))
+        self._session = aiohttp.ClientSession(
+            timeout=timeout, connector=aiohttp.TCPConnector(limit=16), read_bufsize=READ_BUFFER_BYTES
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -87,29 +97,33 @@ class RegistryClient:
                          attempts)  # fmt: skip
 
     async def fetch_blob(
-        self, ref: Reference, descriptor: Descriptor, writer: BlobWriter, *, credentials: Credentials | None,
-        prefer: Endpoint | None = None, feed: ChunkFeed | None = None,
+        self, ref: Reference, descriptor: Descriptor, sink: ChunkSink, *, credentials: Credentials | None,
+        prefer: Endpoint | None = None,
     ) -> None:  # fmt: skip
-        """Stream a blob into ``writer`` (which verifies digest and size on commit), and ``feed`` if given."""
+        """Stream a blob into ``sink`` (whose reader verifies the digest), refusing more than its size."""
         endpoints = self.endpoints(ref, "pull")
         if prefer is not None and prefer in endpoints:
             endpoints = (prefer, *(e for e in endpoints if e != prefer))
         attempts: list[_Attempt] = []
+        received = 0
         for endpoint in endpoints:
             url = f"{endpoint.base_url}/{ref.path}/blobs/{descriptor.digest}"
             try:
                 async with await self._request("GET", endpoint, url, ref, credentials) as response:
                     _raise_for_status(response, f"blob {descriptor.digest}")
                     async for chunk in response.content.iter_chunked(CHUNK):
-                        writer.write(chunk)
-                        if feed is not None:
-                            await feed.put(chunk)
+                        received += len(chunk)
+                        if received > descriptor.size:
+                            raise DigestMismatch(
+                                f"blob {descriptor.digest} is longer than its {descriptor.size} bytes"
+                            )
+                        await sink.put(chunk)
                 return
             except (NotFound, Unavailable, AuthenticationFailed) as exc:
                 attempts.append(_Attempt(endpoint=endpoint, error=exc))
             except aiohttp.ClientError as exc:
                 attempts.append(_Attempt(endpoint=endpoint, error=Unavailable(f"{endpoint.base_url}: {exc}")))
-            if writer.written:
+            if received:
                 raise attempts[-1].error
         raise _summarise(f"blob {descriptor.digest} of {ref.repository}", attempts)
 

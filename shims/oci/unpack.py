@@ -8,22 +8,19 @@ rejected, as are entries larger than the limit.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import logging
 import os
 import posixpath
 import shutil
 import stat
 import tarfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol
 
 from cri.errors import Cancelled, FailedPrecondition, Internal
 from shims.oci.content import CHUNK
+from shims.oci.decompress import DECOMPRESS_ERRORS, LayerReader, Readable
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +29,7 @@ OPAQUE_MARKER = ".wh..wh..opq"
 OPAQUE_XATTR = "trusted.overlay.opaque"
 DEFAULT_MAX_ENTRY_BYTES = 8 << 30
 _XATTR_PAX_PREFIX = "SCHILY.xattr."
+_UNREADABLE: tuple[type[Exception], ...] = (*DECOMPRESS_ERRORS, EOFError, tarfile.TarError)
 
 
 class UnsafeLayer(FailedPrecondition):
@@ -40,27 +38,6 @@ class UnsafeLayer(FailedPrecondition):
 
 class CorruptLayer(Internal):
     """A layer blob that is not a readable (gzip) tar."""
-
-
-class Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
-
-
-@dataclass(kw_only=True)
-class _HashingReader:
-    """A file-like reader that hashes everything read through it (the layer's diff_id)."""
-
-    source: BinaryIO | Readable
-    hash: hashlib._Hash = field(default_factory=hashlib.sha256)
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.source.read(size)
-        self.hash.update(data)
-        return data
-
-    def drain(self) -> None:
-        while self.read(CHUNK):
-            pass
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -86,40 +63,32 @@ def unpack_layer(
 
 
 def unpack_stream(
-    source: BinaryIO | Readable, target: Path, *, gzipped: bool,
-    max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES, should_stop: Callable[[], bool] = lambda: False,
+    source: Readable, target: Path, *, gzipped: bool, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
+    should_stop: Callable[[], bool] = lambda: False, tee: Callable[[bytes], object] | None = None,
 ) -> UnpackResult:  # fmt: skip
-    """``unpack_layer`` over any readable: a file, or a feed of bytes still downloading."""
+    """``unpack_layer`` over any readable: a file, or a feed of bytes still downloading.
+
+    Every byte read (the blob as it is, compressed) also goes to ``tee``, e.g. a content-store writer."""
     target.mkdir(parents=True, exist_ok=True)
+    reader = LayerReader(source, gzipped=gzipped, tee=tee)
     try:
-        return _unpack(
-            source, target, gzipped=gzipped, max_entry_bytes=max_entry_bytes, should_stop=should_stop
-        )
-    except (gzip.BadGzipFile, zlib.error, EOFError, tarfile.TarError) as exc:
+        return _unpack(reader, target, max_entry_bytes=max_entry_bytes, should_stop=should_stop)
+    except _UNREADABLE as exc:
         raise CorruptLayer(f"layer blob is not a readable tar: {exc}") from None
 
 
 def _unpack(
-    source: BinaryIO | Readable, target: Path, *, gzipped: bool, max_entry_bytes: int,
-    should_stop: Callable[[], bool],
-) -> UnpackResult:  # fmt: skip
-    raw = _HashingReader(source=source)
-    stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw  # type: ignore[assignment,call-overload]
-    reader = _HashingReader(source=stream)
+    reader: LayerReader, target: Path, *, max_entry_bytes: int, should_stop: Callable[[], bool]
+) -> UnpackResult:
     applier = _Applier(root=target, max_entry_bytes=max_entry_bytes)
-    with tarfile.open(fileobj=reader, mode="r|") as archive:  # type: ignore[call-overload]
+    with tarfile.open(fileobj=reader, mode="r|", bufsize=CHUNK) as archive:  # type: ignore[call-overload]
         for member in archive:
             if should_stop():
                 raise Cancelled("unpacking the layer was cancelled")
             applier.apply(archive, member)
     reader.drain()
-    raw.drain()
     applier.finish()
-    return UnpackResult(
-        blob_digest="sha256:" + raw.hash.hexdigest(),
-        diff_id="sha256:" + reader.hash.hexdigest(),
-        size=applier.bytes_written,
-    )
+    return UnpackResult(blob_digest=reader.blob_digest, diff_id=reader.diff_id, size=applier.bytes_written)
 
 
 @dataclass(kw_only=True)

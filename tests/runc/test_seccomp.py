@@ -31,6 +31,9 @@ SYS_PERSONALITY, SYS_CLONE3 = 135, 435
 ADDR_NO_RANDOMIZE, PER_LINUX32 = 0x0040000, 0x0008
 EXEC_TIMEOUT = 20
 NOT_PERMITTED = "Operation not permitted"
+SERVER_SCRIPT = (
+    "mkdir -p /www && echo hello > /www/index.html && httpd -p 8080 -h /www && exec nc -ll -p 9000 -e cat"
+)
 
 
 @pytest.fixture(scope="session")
@@ -94,9 +97,7 @@ async def test_cap_sys_admin_widens_runtime_default_to_mount(shim: Shim, tmp_pat
     assert (await sh(client, plain, script)).exit_code != 0
 
 
-PROBE = (
-    "$r = syscall({nr}, {arg}); print $r < 0 ? $! + 0 : 0, qq(\\n);"  # 0 on success, else errno
-)
+PROBE = "$r = syscall({nr}, {arg}); print $r < 0 ? $! + 0 : 0, qq(\\n);"  # 0 on success, else errno
 
 
 async def probe(client: CRIClient, container_id: str, nr: int, arg: int) -> int:
@@ -112,7 +113,8 @@ async def test_argument_filters_personality_and_clone3(shim: Shim, tmp_path: Pat
     client, _ = shim
     pod_id, pod = await start_pod(client, tmp_path, "args")
     mount = (d.Mount(container_path="/tools", host_path=str(tools), readonly=True),)
-    strict = await run_container(client, pod_id, pod, confined("strict", profile=RUNTIME_DEFAULT, mounts=mount))
+    strict_config = confined("strict", profile=RUNTIME_DEFAULT, mounts=mount)
+    strict = await run_container(client, pod_id, pod, strict_config)
     loose = await run_container(client, pod_id, pod, confined("loose", profile=UNCONFINED, mounts=mount))
     assert await probe(client, strict, SYS_PERSONALITY, PER_LINUX32) == 0
     assert await probe(client, strict, SYS_PERSONALITY, ADDR_NO_RANDOMIZE) == 1  # EPERM
@@ -124,8 +126,7 @@ async def test_argument_filters_personality_and_clone3(shim: Shim, tmp_path: Pat
 async def test_everyday_work_under_runtime_default(shim: Shim, tmp_path: Path) -> None:
     client, _ = shim
     server_pod, server_config = await start_pod(client, tmp_path, "server")
-    serve = "mkdir -p /www && echo hello > /www/index.html && httpd -p 8080 -h /www && exec nc -ll -p 9000 -e cat"
-    server = container_config("server", "sh", "-c", serve)
+    server = container_config("server", "sh", "-c", SERVER_SCRIPT)
     await run_container(client, server_pod, server_config, server)
     status = (await client.pod_sandbox_status(server_pod)).status
     assert status is not None and status.network is not None

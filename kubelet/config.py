@@ -48,6 +48,11 @@ class KubeletConfiguration:
     tls_private_key_file: str = ""
     client_ca_file: str = ""
     container_logs_dir: str = "/var/log/containers"
+    # Container GC, as the kubelet's --maximum-dead-containers-per-container, --maximum-dead-containers
+    # and --minimum-container-ttl-duration flags (a negative count means no limit).
+    maximum_dead_containers_per_container: int = 1
+    maximum_dead_containers: int = -1
+    minimum_container_ttl_duration: str = "0s"
 
     @property
     def sync_frequency_s(self) -> float:
@@ -56,6 +61,10 @@ class KubeletConfiguration:
     @property
     def file_check_frequency_s(self) -> float:
         return parse_duration(self.file_check_frequency)
+
+    @property
+    def minimum_container_ttl_s(self) -> float:
+        return parse_duration(self.minimum_container_ttl_duration)
 
     @property
     def container_log_max_bytes(self) -> int:
@@ -99,7 +108,7 @@ def validate(config: KubeletConfiguration, origin: str) -> KubeletConfiguration:
         config.container_log_max_bytes  # noqa: B018
     except QuantityError as exc:
         raise ConfigError(f"{origin}: containerLogMaxSize {config.container_log_max_size!r}: {exc}") from exc
-    for name in ("sync_frequency", "file_check_frequency"):
+    for name in ("sync_frequency", "file_check_frequency", "minimum_container_ttl_duration"):
         parse_duration(getattr(config, name))
     if config.cgroup_driver not in ("cgroupfs", "systemd"):
         raise ConfigError(f"{origin}: cgroupDriver must be cgroupfs or systemd, not {config.cgroup_driver!r}")

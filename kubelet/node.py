@@ -20,6 +20,7 @@ from kubelet.actions import Waiting, compute_pod_actions
 from kubelet.apply import PodApplier
 from kubelet.backoff import Backoff
 from kubelet.config import KubeletConfiguration
+from kubelet.gc import GC_PERIOD_S, ContainerGC, GCPolicy
 from kubelet.images import ImagePuller
 from kubelet.log_files import LogManager
 from kubelet.pleg import PLEG
@@ -102,6 +103,17 @@ class Kubelet:
             on_update=self.on_pods,
             period_s=config.file_check_frequency_s,
         )
+        self.gc = ContainerGC(
+            client,
+            policy=GCPolicy(
+                min_age_s=config.minimum_container_ttl_s,
+                max_per_pod_container=config.maximum_dead_containers_per_container,
+                max_containers=config.maximum_dead_containers,
+            ),
+            pod_logs_dir=Path(config.pod_logs_dir),
+            containers_log_dir=Path(config.container_logs_dir),
+            removed=self.pod_removed,
+        )
         self.synced = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._orphans: set[str] = set()
@@ -120,7 +132,25 @@ class Kubelet:
             asyncio.create_task(self.pleg.run(), name="pleg"),
             asyncio.create_task(self.source.run(), name="static-pod-source"),
             asyncio.create_task(self.logs.run(self._log_targets), name="log-rotation"),
+            asyncio.create_task(self._collect_garbage(GC_PERIOD_S), name="container-gc"),
         ]
+
+    def pod_removed(self, uid: str) -> bool:
+        """The pod's content may go: its source dropped it and no worker is terminating it."""
+        return self.synced.is_set() and uid not in self.pods and uid not in self.workers.known()
+
+    async def collect_garbage(self) -> None:
+        await self.gc.collect(await self.pleg.relist(), now_ns=int(self.clock() * 1e9))
+        await self.pleg.relist()
+
+    async def _collect_garbage(self, period_s: float) -> None:
+        await self.synced.wait()
+        while True:
+            await asyncio.sleep(period_s)
+            try:
+                await self.collect_garbage()
+            except CRIError as exc:
+                log.warning("container garbage collection: %s", exc)
 
     async def _cgroup_driver(self) -> None:
         try:

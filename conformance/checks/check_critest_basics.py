@@ -52,21 +52,21 @@ async def test_runtime_conditions(ws: Workspace) -> None:
 
 async def test_run_default_pod(ws: Workspace) -> None:
     """critest 'running PodSandbox': a pod with no namespace options or cgroup parent runs READY and lists."""
-    pod = await ct.run_pod(ws)
+    pod = await ct.run_pod(ws, prefix="PodSandbox-for-create-test-")
     assert (await ws.sandbox_status(pod.id)).state == d.PodSandboxState.SANDBOX_READY
     assert await _sandbox_listed(ws, pod.id)
 
 
 async def test_stop_default_pod(ws: Workspace) -> None:
     """critest 'stopping PodSandbox': StopPodSandbox leaves the critest-shaped pod NOTREADY."""
-    pod = await ct.run_pod(ws)
+    pod = await ct.run_pod(ws, prefix="PodSandbox-for-test-stop-")
     await ws.cri.stop_pod_sandbox(pod.id)
     assert (await ws.sandbox_status(pod.id)).state == d.PodSandboxState.SANDBOX_NOTREADY
 
 
 async def test_remove_default_pod(ws: Workspace) -> None:
     """critest 'removing PodSandbox': after stop and remove the pod is no longer listed."""
-    pod = await ct.run_pod(ws)
+    pod = await ct.run_pod(ws, prefix="PodSandbox-for-test-remove-")
     await ws.cri.stop_pod_sandbox(pod.id)
     await ws.cri.remove_pod_sandbox(pod.id)
     assert not await _sandbox_listed(ws, pod.id)
@@ -91,6 +91,15 @@ async def test_pod_attributes_preserved(ws: Workspace) -> None:
         assert item.metadata == meta
         assert labels.items() <= dict(item.labels).items()
         assert {"abc": "def"}.items() <= dict(item.annotations).items()
+
+
+@pytest.mark.needs("processes")
+async def test_long_pod_name_without_hostname(ws: Workspace) -> None:
+    """critest names pods <prefix><UUID> (68+ chars) and sets no hostname: they run, with a valid hostname."""
+    pod = await ct.run_pod(ws)
+    assert pod.config.metadata is not None and len(pod.config.metadata.name) > 64
+    result = await ws.cri.exec_sync(await ct.start(ws, pod), ["hostname"], exec_timeout=ct.EXEC_TIMEOUT)
+    assert result.exit_code == 0 and 0 < len(result.stdout.strip()) <= 64
 
 
 @pytest.mark.needs("processes")
@@ -223,7 +232,7 @@ async def test_volume_at_same_path(ws: Workspace, host_path: Path, through_symli
 @pytest.mark.needs("processes", "logs")
 async def test_log_of_exited_container(ws: Workspace) -> None:
     """critest 'starting container with log': `echo hello World` logs a parseable stdout record."""
-    pod = await ct.run_pod(ws, log_directory=ct.log_directory())
+    pod = await ct.run_pod(ws, prefix=ct.LOG_POD, log_directory=ct.log_directory())
     name = "container-with-log-test-" + uuid.uuid4().hex
     config = ct.container_config(ws, name=name, command=("echo", ct.DEFAULT_LOG), log_path=name + ".log")
     await ws.wait_exited(await ws.start(pod, config), timeout=60)
@@ -234,7 +243,7 @@ async def test_log_of_exited_container(ws: Workspace) -> None:
 @pytest.mark.needs("processes", "logs")
 async def test_reopen_log(ws: Workspace) -> None:
     """critest 'reopening container log': a new file exists when ReopenContainerLog returns; the old stops."""
-    pod = await ct.run_pod(ws, log_directory=ct.log_directory())
+    pod = await ct.run_pod(ws, prefix=ct.LOG_POD, log_directory=ct.log_directory())
     name = "container-reopen-log-test-" + uuid.uuid4().hex
     loop = ("sh", "-c", f"while true; do echo {ct.DEFAULT_LOG}; sleep 1; done")
     container_id = await ws.start(

@@ -37,7 +37,7 @@ def _uid() -> str:
 def pod_config(
     ws: Workspace,
     *,
-    prefix: str = "critest-pod-",
+    prefix: str = "create-PodSandbox-for-container-",
     log_directory: str = "",
     linux: d.LinuxPodSandboxConfig | None = None,
     dns: d.DNSConfig | None = None,
@@ -46,7 +46,8 @@ def pod_config(
     labels: Mapping[str, str] | None = None,
     annotations: Mapping[str, str] | None = None,
 ) -> d.PodSandboxConfig:
-    """framework.RunDefaultPodSandbox / CreatePodSandboxForContainer and their variants."""
+    """framework.CreatePodSandboxForContainer and its variants; ``prefix`` + a UUID is the name
+    (68 characters by default, longer than a hostname may be: critest sets no hostname)."""
     return d.PodSandboxConfig(
         metadata=d.PodSandboxMetadata(
             name=prefix + _uid(),
@@ -64,9 +65,12 @@ def pod_config(
     )
 
 
-def log_directory(prefix: str = "critest") -> str:
+LOG_POD = "PodSandbox-with-log-directory-"  # createPodSandboxWithLogDirectory's name prefix
+
+
+def log_directory() -> str:
     """createLogTempDir: a fresh host directory the test creates before the pod uses it."""
-    path = Path(LOG_ROOT) / f"{prefix}-{uuid.uuid4().hex[:12]}" / "pod"
+    path = Path(LOG_ROOT) / f"podLogTest{uuid.uuid4().hex[:12]}" / "pod"
     path.mkdir(parents=True)
     return str(path)
 
@@ -74,6 +78,9 @@ def log_directory(prefix: str = "critest") -> str:
 def namespaced_linux(options: d.NamespaceOption, **fields: object) -> d.LinuxPodSandboxConfig:
     context = d.LinuxSandboxSecurityContext(namespace_options=options, **fields)  # type: ignore[arg-type]
     return d.LinuxPodSandboxConfig(security_context=context)
+
+
+PRIVILEGED_POD = "create-Privileged-PodSandbox-for-container-"  # createPrivilegedPodSandbox
 
 
 def privileged_linux() -> d.LinuxPodSandboxConfig:

@@ -8,18 +8,19 @@ from collections import deque
 
 from cri.errors import Cancelled
 
-MAX_CHUNKS = 64
+MAX_BYTES = 8 << 20
 
 
 class ChunkFeed:
     """The loop ``put``s chunks then ``end``s; the worker ``read``s them as a file (b"" at the end).
 
-    A full feed makes ``put`` wait for the reader without taking a thread. ``abort`` (loop side)
-    makes the worker's next read raise Cancelled; ``reader_gone`` (worker side) makes further puts
-    return at once. Neither side can hang on the other."""
+    Once the feed holds ``max_bytes``, ``put`` waits for the reader (without taking a thread).
+    ``abort`` (loop side) makes the worker's next read raise Cancelled; ``reader_gone`` (worker side)
+    makes further puts return at once. Neither side can hang on the other."""
 
-    def __init__(self, *, max_chunks: int = MAX_CHUNKS) -> None:
-        self._max_chunks = max_chunks
+    def __init__(self, *, max_bytes: int = MAX_BYTES) -> None:
+        self._max_bytes = max_bytes
+        self._buffered = 0
         self._chunks: deque[bytes | None] = deque()
         self._pending = b""
         self._offset = 0
@@ -85,12 +86,13 @@ class ChunkFeed:
         with self._changed:
             if self._reader_gone or self._aborted:
                 return True
-            if len(self._chunks) >= self._max_chunks:
+            if self._chunks and self._buffered >= self._max_bytes:
                 self._loop = asyncio.get_running_loop()
                 self._writer_waiting = True
                 self._room.clear()
                 return False
             self._chunks.append(chunk)
+            self._buffered += len(chunk or b"")
             self._changed.notify()
             return True
 
@@ -103,6 +105,7 @@ class ChunkFeed:
             if self._aborted:
                 raise Cancelled("the download feeding this unpack was abandoned")
             chunk = self._chunks.popleft()
+            self._buffered -= len(chunk or b"")
             self._wake_writer()
             return chunk
 

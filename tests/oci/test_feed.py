@@ -9,7 +9,7 @@ from shims.oci.feed import ChunkFeed
 
 
 async def test_chunks_are_read_back_as_a_stream_in_any_sizes() -> None:
-    feed = ChunkFeed(max_chunks=2)
+    feed = ChunkFeed(max_bytes=2)
 
     def read_in_threes() -> list[bytes]:
         return [feed.read(3) for _ in range(5)] + [feed.read()]
@@ -30,7 +30,7 @@ async def test_abort_makes_a_waiting_reader_raise() -> None:
 
 
 async def test_a_full_feed_does_not_block_once_the_reader_is_gone() -> None:
-    feed = ChunkFeed(max_chunks=1)
+    feed = ChunkFeed(max_bytes=1)
     await feed.put(b"first")
     feed.reader_gone()
     await asyncio.wait_for(feed.put(b"second"), timeout=10)
@@ -48,7 +48,7 @@ async def test_read1_hands_over_whole_chunks_and_an_empty_end() -> None:
 
 
 async def test_a_full_feed_holds_the_writer_until_the_reader_takes_a_chunk() -> None:
-    feed = ChunkFeed(max_chunks=1)
+    feed = ChunkFeed(max_bytes=1)
     await feed.put(b"first")
     second = asyncio.create_task(feed.put(b"second"))
     await asyncio.sleep(0)
@@ -59,7 +59,7 @@ async def test_a_full_feed_holds_the_writer_until_the_reader_takes_a_chunk() -> 
 
 
 async def test_abort_releases_a_writer_waiting_on_a_full_feed() -> None:
-    feed = ChunkFeed(max_chunks=1)
+    feed = ChunkFeed(max_bytes=1)
     await feed.put(b"first")
     second = asyncio.create_task(feed.put(b"second"))
     await asyncio.sleep(0)

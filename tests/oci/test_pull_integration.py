@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import random
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from cri import domain as d
 from cri.errors import FailedPrecondition, Internal, InvalidArgument, NotFound, Unavailable
-from shims.oci.builder import build_index
+from shims.oci import pull
+from shims.oci.builder import ImageRecipe, build_image, build_index, file
 from shims.oci.content import BlobWriter, Descriptor
+from shims.oci.feed import ChunkFeed
 from shims.oci.localregistry import RegistryHandle
 from shims.oci.push import push_index
 from shims.oci.reference import parse
@@ -181,6 +186,27 @@ async def test_a_cancelled_pull_leaves_nothing_half_made(
         assert list((tmp_path / "store" / "ingest").iterdir()) == []
         assert not [p for p in (tmp_path / "store" / "layers").iterdir() if p.name.startswith(".tmp")]
         assert await images.pull_image(spec(ref), None, None) == built.image_id
+
+
+async def test_many_large_layers_pull_with_few_worker_threads(
+    tmp_path: Path, registry: RegistryHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More layers than worker threads, each larger than its feed: waiting downloads hold no thread."""
+    noise = random.Random(7)
+    layers = tuple((file(f"data/{n}.bin", noise.randbytes(256 << 10)),) for n in range(10))
+    built = build_image(ImageRecipe(layers=layers, cmd=("sh",)))
+    ref = f"{registry.address}/test/many:v1"
+    await push(built, ref)
+    monkeypatch.setattr(pull, "ChunkFeed", functools.partial(ChunkFeed, max_bytes=16 << 10))
+    with ThreadPoolExecutor(max_workers=2) as few_threads:
+        asyncio.get_running_loop().set_default_executor(few_threads)
+        async with open_images(tmp_path) as images:
+            pulled = await asyncio.wait_for(images.pull_image(spec(ref), None, None), timeout=60)
+            resolved = await images.resolve(ref)
+    assert pulled == built.image_id
+    assert [(d / "data" / f"{9 - n}.bin").stat().st_size for n, d in enumerate(resolved.lower_dirs)] == [
+        256 << 10
+    ] * 10
 
 
 async def test_concurrent_pulls_share_one_pull(tmp_path: Path, registry: RegistryHandle) -> None:

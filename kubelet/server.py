@@ -30,7 +30,7 @@ from kubelet.http_server import (
     status_response,
 )
 from kubelet.node import Kubelet
-from kubelet.stats import summary
+from kubelet.stats import SummaryProvider
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -80,6 +80,7 @@ class KubeletServer:
         self.kubelet = kubelet
         self.config = config
         self._metrics: _Metrics | None = None
+        self._summaries = SummaryProvider(kubelet)
         self._token = self._read_token()
         self._ssl = self._ssl_context()
         if not is_loopback(config.address) and self._token is None and self._ssl is None:
@@ -217,7 +218,7 @@ class KubeletServer:
 
     async def stats_summary(self, request: Request) -> Reply:
         try:
-            body: dict[str, Any] = await summary(self.kubelet)
+            body: dict[str, Any] = await self._summaries.summary()
         except CRIError as exc:
             return status_response(503, "ServiceUnavailable", f"runtime stats: {exc.message}")
         return json_response(body)

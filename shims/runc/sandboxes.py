@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import shutil
 import time
 from pathlib import Path
 
 from cri import domain as d
+from cri.backend import SandboxResourcesUpdate
 from cri.errors import FailedPrecondition, InvalidArgument
 from cri.ids import new_id, sandbox_name
 from cri.views import namespace_options
@@ -173,3 +175,26 @@ class SandboxOps(RuncState):
         del self.sandboxes[record.id]
         self.sandbox_names.release(record.id)
         log.info("pod sandbox removed id=%s", record.id)
+
+    async def apply_pod_sandbox_resources(self, update: SandboxResourcesUpdate) -> None:
+        """UpdatePodSandboxResources: write the pod's totals (containers plus overhead) to its cgroup.
+
+        The sandbox's cgroup is the parent of all its containers' cgroups: the kubelet's pod cgroup
+        when it names one, else ``<cgroup_parent>/<sandbox id>`` of our own.
+        """
+        record = self.sandbox(update.pod_sandbox_id)
+        resources = update.resources or d.LinuxContainerResources()
+        overhead = update.overhead or d.LinuxContainerResources()
+        for field_name, requested in (("resources", resources), ("overhead", overhead)):
+            problem = cgroups.invalid_limits(requested)
+            if problem is not None:
+                raise InvalidArgument(f"{field_name}: {problem}")
+        if not record.ready:
+            raise FailedPrecondition(f"pod sandbox {record.id} is not ready")
+        limits = cgroups.pod_limits(resources, overhead)
+        try:
+            await asyncio.to_thread(cgroups.apply_limits, record.cgroup_parent, limits)
+        except cgroups.CgroupWriteError as exc:
+            refused = InvalidArgument if exc.errno == errno.EINVAL else FailedPrecondition
+            raise refused(f"pod sandbox {record.id}: {exc.message}") from exc
+        log.info("pod sandbox resources applied id=%s cgroup=%s %s", record.id, record.cgroup_parent, limits)

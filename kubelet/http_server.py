@@ -13,6 +13,7 @@ import logging
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -99,6 +100,13 @@ class _Route:
         return params
 
 
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
+
+
 def _split(path: str) -> tuple[str, ...]:
     return tuple(unquote(part) for part in path.split("/")[1:])
 
@@ -142,6 +150,7 @@ class HTTPServer:
         self._ssl = ssl_context
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     async def start(self) -> int:
         """Listens and returns the bound port (the configured one, or the kernel's pick for 0)."""
@@ -155,6 +164,7 @@ class HTTPServer:
         if self._server is None:
             return
         self._server.close()
+        self._stopping = True
         for task in list(self._connections):
             task.cancel()
         for task in list(self._connections):
@@ -162,6 +172,7 @@ class HTTPServer:
                 await task
         await self._server.wait_closed()
         self._server = None
+        self._stopping = False
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -171,6 +182,10 @@ class HTTPServer:
             await _Connection(self.router, reader, writer).serve()
         except (OSError, TimeoutError, h11.ProtocolError) as exc:
             log.debug("kubelet API connection closed: %s", exc)
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # Ends normally: asyncio's stream callback cannot take a cancelled connection task.
         finally:
             self._connections.discard(task)
             writer.close()
@@ -250,6 +265,7 @@ class _Connection:
             await self._write(
                 h11.Response(
                     status_code=reply.status,
+                    reason=_reason(reply.status),
                     headers=[("Content-Type", reply.content_type), ("Transfer-Encoding", "chunked")],
                 )
             )
@@ -265,11 +281,17 @@ class _Connection:
                 ("Content-Length", str(len(reply.body))),
                 *reply.headers.items(),
             ]
-            await self._write(h11.Response(status_code=reply.status, headers=headers))
+            await self._write(
+                h11.Response(status_code=reply.status, reason=_reason(reply.status), headers=headers)
+            )
             if reply.body and not head:
                 await self._write(h11.Data(data=reply.body))
         else:
             await self._write(
-                h11.Response(status_code=reply.status, headers=[("Content-Type", reply.content_type)])
+                h11.Response(
+                    status_code=reply.status,
+                    reason=_reason(reply.status),
+                    headers=[("Content-Type", reply.content_type)],
+                )
             )
         await self._write(h11.EndOfMessage())

@@ -165,6 +165,24 @@ async def _read_sync(sock: socket.socket) -> dict[str, object] | None:
     return None
 
 
+def read_conmon_pid(container: ConmonContainer) -> int:
+    """Blocking: the pid conmon wrote to its pid file, or 0 when there is none."""
+    try:
+        text = container.conmon_pid_file.read_text().strip()
+    except OSError:
+        return 0
+    return int(text) if text.isdigit() else 0
+
+
+def is_conmon_of(pid: int, container_id: str) -> bool:
+    """Blocking: whether process ``pid`` is a conmon serving ``container_id``."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"conmon" in cmdline and container_id.encode() in cmdline
+
+
 def read_exit_code(container: ConmonContainer) -> int | None:
     """The exit code conmon recorded, or None while the container has not exited."""
     try:

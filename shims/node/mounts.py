@@ -5,12 +5,14 @@ from __future__ import annotations
 import ctypes
 import os
 from collections.abc import Sequence
+from errno import EINVAL, ENOENT
 from pathlib import Path
 
 from cri.errors import InvalidArgument
 from shims.node.namespaces import unmount
 
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x2, 0x4, 0x8
+MNT_DETACH = 0x2
 SHM_SIZE = "64m"
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -27,8 +29,19 @@ def mount_overlay(lower_dirs: Sequence[Path], *, directory: Path) -> Path:
     for path in (rootfs, upper, work):
         path.mkdir(parents=True, exist_ok=True)
     lowers = ":".join(str(p) for p in lower_dirs)
-    _mount("overlay", rootfs, "overlay", 0, f"lowerdir={lowers},upperdir={upper},workdir={work}")
+    _mount("overlay", rootfs, "overlay", 0, f"lowerdir={lowers},upperdir={upper},workdir={work},volatile")
     return rootfs
+
+
+def unmount_overlay(rootfs: Path) -> None:
+    """Blocking: lazily unmount a root filesystem ``mount_overlay`` made; nothing mounted is fine.
+
+    One syscall, no /proc/self/mountinfo scan: the path is a directory only we mount on.
+    """
+    if _libc.umount2(os.fsencode(str(rootfs)), MNT_DETACH) != 0:
+        errno = ctypes.get_errno()
+        if errno not in (EINVAL, ENOENT):  # not a mount point (any more), or gone
+            raise OSError(errno, f"umount {rootfs}: {os.strerror(errno)}")
 
 
 def mount_shm(target: Path) -> None:

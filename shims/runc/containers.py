@@ -7,27 +7,29 @@ import contextlib
 import dataclasses
 import json
 import os
-import shutil
+import signal
 import stat
 import time
 from pathlib import Path
 from typing import Any
 
 from cri import domain as d
-from cri.errors import FailedPrecondition, InvalidArgument, NotFound
+from cri.errors import FailedPrecondition, Internal, InvalidArgument, NotFound
 from cri.ids import container_name, new_id
-from shims.node import cgroups, conmon, mounts, namespaces
+from shims.node import conmon, mounts
 from shims.node.identity import resolve_user
 from shims.node.ocispec import HOST, PodFiles, PodNamespaces, SpecInputs, build_spec
 from shims.node.seccomp import localhost_profile_path
 from shims.runc.images import RuntimeImage
 from shims.runc.podfiles import PodFilePaths
 from shims.runc.records import ContainerRecord, SandboxRecord
-from shims.runc.state import RuncState, log
+from shims.runc.state import RuncState, log, wait_for_pid_exit
 
 EVENT = d.ContainerEventType
 STATES = d.ContainerState
 KILL_WAIT_SECONDS = 10.0
+CREATE_FAILED_EXIT_CODE = 128
+CREATE_FAILED_REASON = "StartError"
 
 
 class ContainerOps(RuncState):
@@ -60,44 +62,114 @@ class ContainerOps(RuncState):
         )
         self.commit(record)
         try:
-            record = await self._build_and_create(record, sandbox, image)
+            record = await self._prepare(record, sandbox, image)
+            self.commit(record)
         except BaseException:
             await asyncio.shield(self._destroy(record))
             self.store.delete(record)
             self.containers.pop(record.id, None)
             raise
-        self.commit(record)
-        self.watch_exit(record)
+        self.begin_creation(record)
         log.info("container created id=%s name=%s sandbox=%s", record.id, record.metadata.name, sandbox.id)
         self.publish(record.id, EVENT.CONTAINER_CREATED_EVENT)
         return record.id
 
-    async def _build_and_create(
+    async def _prepare(
         self, record: ContainerRecord, sandbox: SandboxRecord, image: RuntimeImage
     ) -> ContainerRecord:
+        """Everything CreateContainer can check and make before conmon: mounts, rootfs, OCI bundle."""
         config = record.config
+        security = config.linux.security_context if config.linux else None
+        options = security.namespace_options if security else None
+        if options is not None and options.pid == d.NamespaceMode.TARGET:
+            await self.creation_settled(self.container(options.target_id).id)
         resolved_mounts = tuple(
             dataclasses.replace(m, host_path=mounts.resolve_host_path(m.host_path)) for m in config.mounts
         )
         config = dataclasses.replace(config, mounts=resolved_mounts)
-        rootfs = await asyncio.to_thread(
-            mounts.mount_overlay, image.lower_dirs, directory=self.paths.container_root(record.id)
-        )
-        spec_inputs = await asyncio.to_thread(self._spec_inputs, record, config, sandbox, image, rootfs)
-        bundle = self.paths.bundle(record.id)
-        bundle.mkdir(parents=True, exist_ok=True)
-        (bundle / "config.json").write_text(json.dumps(build_spec(spec_inputs)))
-        if record.log_path:
-            Path(record.log_path).parent.mkdir(parents=True, exist_ok=True)
-        created = await conmon.create(self.conmon, self.conmon_view(record))
+        spec_inputs = await asyncio.to_thread(self._write_bundle, record, config, sandbox, image)
         user = d.LinuxContainerUser(
             uid=spec_inputs.user.uid,
             gid=spec_inputs.user.gid,
             supplemental_groups=spec_inputs.user.additional_gids,
         )
-        return dataclasses.replace(
-            record, pid=created.pid, conmon_pid=created.conmon_pid, user=user, mounts=resolved_mounts
+        return dataclasses.replace(record, user=user, mounts=resolved_mounts, prepared=True)
+
+    def _write_bundle(
+        self, record: ContainerRecord, config: d.ContainerConfig, sandbox: SandboxRecord, image: RuntimeImage
+    ) -> SpecInputs:
+        """Blocking: the overlay rootfs, ``config.json`` and the log directory."""
+        rootfs = mounts.mount_overlay(image.lower_dirs, directory=self.paths.container_root(record.id))
+        spec_inputs = self._spec_inputs(record, config, sandbox, image, rootfs)
+        bundle = self.paths.bundle(record.id)
+        bundle.mkdir(parents=True, exist_ok=True)
+        (bundle / "config.json").write_text(json.dumps(build_spec(spec_inputs)))
+        if record.log_path:
+            Path(record.log_path).parent.mkdir(parents=True, exist_ok=True)
+        return spec_inputs
+
+    def begin_creation(self, record: ContainerRecord) -> None:
+        """conmon + ``runc create`` in the background; StartContainer, Stop and Remove wait for it."""
+        task = asyncio.create_task(self._create_under_conmon(record.id))
+        self.creations[record.id] = task
+        task.add_done_callback(lambda _: self.creations.pop(record.id, None))
+
+    async def _create_under_conmon(self, container_id: str) -> None:
+        try:
+            created = await conmon.create(self.conmon, self.conmon_view(self.containers[container_id]))
+        except Exception as exc:
+            await self._creation_failed(container_id, exc)
+            return
+        record = dataclasses.replace(
+            self.containers[container_id], pid=created.pid, conmon_pid=created.conmon_pid
         )
+        self.commit(record)
+        self.watch_exit(record)
+        log.info("container %s: runc create done pid=%s", container_id, created.pid)
+
+    async def resume_creation(self, record: ContainerRecord) -> None:
+        """After a restart: adopt the container conmon finished creating, or create it again."""
+        view = self.conmon_view(record)
+        conmon_pid = await asyncio.to_thread(conmon.read_conmon_pid, view)
+        if conmon_pid and await asyncio.to_thread(conmon.is_conmon_of, conmon_pid, record.id):
+            pid = await self._created_pid(record.id)
+            if pid:
+                adopted = dataclasses.replace(record, pid=pid, conmon_pid=conmon_pid)
+                self.commit(adopted)
+                self.watch_exit(adopted)
+                log.info("recovery: container %s adopted from its conmon pid=%s", record.id, pid)
+                return
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(conmon_pid, signal.SIGKILL)
+            await asyncio.wait_for(wait_for_pid_exit(conmon_pid), KILL_WAIT_SECONDS)
+        if await asyncio.to_thread((self.config.runc_root / record.id).exists):
+            await self.runc.delete(record.id)
+        self.begin_creation(record)
+
+    async def _created_pid(self, container_id: str) -> int:
+        """The init pid of a container runc reports as created (waiting for ``runc start``), else 0."""
+        try:
+            state = await self.runc.state(container_id)
+        except (NotFound, Internal):
+            return 0
+        pid = state.get("pid", 0)
+        return pid if state.get("status") == "created" and isinstance(pid, int) else 0
+
+    async def _creation_failed(self, container_id: str, error: Exception) -> None:
+        """As containerd reports a task that cannot be created: EXITED, code 128, reason StartError."""
+        log.warning("container %s could not be created: %s", container_id, error)
+        record = self.containers[container_id]
+        self.commit(
+            dataclasses.replace(
+                record,
+                finished_at=time.time_ns(),
+                exit_code=CREATE_FAILED_EXIT_CODE,
+                reason=CREATE_FAILED_REASON,
+                message=str(error),
+            )
+        )
+        self.publish(container_id, EVENT.CONTAINER_STOPPED_EVENT)
+        await self.release_host(record)
 
     def _spec_inputs(
         self,
@@ -166,10 +238,14 @@ class ContainerOps(RuncState):
 
     async def start_container(self, container_id: str) -> None:
         record = self.container(container_id)
+        await self.creation_settled(record.id)
+        record = self.container(record.id)
+        if record.reason == CREATE_FAILED_REASON and not record.started_at:
+            raise Internal(f"container {record.id} could not be created: {record.message}")
         if record.state != STATES.CONTAINER_CREATED:
             raise FailedPrecondition(f"container {record.id} is {record.state.name}, not CREATED")
         started_at = time.time_ns()
-        self.starting.add(record.id)
+        self.start_begins(record.id)
         try:
             await self.runc.start(record.id)
             self.commit(dataclasses.replace(self.containers[record.id], started_at=started_at))
@@ -180,6 +256,10 @@ class ContainerOps(RuncState):
 
     async def stop_container(self, container_id: str, *, timeout: int) -> None:
         record = self.maybe_container(container_id)
+        if record is None:
+            return
+        await self.creation_settled(record.id)
+        record = self.maybe_container(record.id)
         if record is None or record.finished_at:
             return
         exited = self.exits.get(record.id)
@@ -212,19 +292,9 @@ class ContainerOps(RuncState):
         log.info("container removed id=%s", record.id)
 
     async def _destroy(self, record: ContainerRecord) -> None:
-        """Delete the runc container (unless its exit did), rootfs mount, bundle, exit file and cgroup."""
+        """Delete the runc container, rootfs mount, files and cgroup (unless its exit already did)."""
         await self.exit_handled(record.id)
-        if await asyncio.to_thread((self.config.runc_root / record.id).exists):
-            await self.runc.delete(record.id)
-        root = self.paths.container_root(record.id)
-        await asyncio.to_thread(namespaces.unmount, root / "rootfs")
-        for directory in (root, self.paths.bundle(record.id)):
-            await asyncio.to_thread(shutil.rmtree, directory, True)
-        # conmon's socket "directory" is a symlink to the bundle.
-        for path in (self.paths.socket_dir / record.id, self.paths.exit_dir / record.id):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-        await asyncio.to_thread(cgroups.remove, record.cgroups_path)
+        await self.release_host(record)
 
 
 def _read_text(path: Path) -> str:

@@ -80,6 +80,8 @@ class ContainerRecord:
     resources: d.LinuxContainerResources | None = None
     user: d.LinuxContainerUser | None = None
     mounts: tuple[d.Mount, ...] = ()
+    prepared: bool = False
+    """Rootfs and bundle are made: conmon + ``runc create`` may run (again, after a restart)."""
 
     @property
     def metadata(self) -> d.ContainerMetadata:
@@ -89,6 +91,11 @@ class ContainerRecord:
     @property
     def state(self) -> d.ContainerState:
         return views.container_state(self)
+
+    @property
+    def creation_pending(self) -> bool:
+        """CREATED for the CRI, but conmon + ``runc create`` have not finished yet."""
+        return self.prepared and not self.conmon_pid and not self.finished_at
 
     def image_spec(self) -> d.ImageSpec:
         return self.config.image or d.ImageSpec()

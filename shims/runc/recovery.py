@@ -7,10 +7,9 @@ import contextlib
 import dataclasses
 import os
 import shutil
-from pathlib import Path
 
 from cri.ids import container_name, sandbox_name
-from shims.node import infra, namespaces
+from shims.node import conmon, infra, namespaces
 from shims.runc.records import ContainerRecord
 from shims.runc.runtime import RuncRuntime
 from shims.runc.state import log
@@ -45,14 +44,13 @@ async def recover(runtime: RuncRuntime) -> None:
 
 async def _recover_container(runtime: RuncRuntime, container: ContainerRecord) -> None:
     sandbox = runtime.sandboxes[container.sandbox_id]
-    if not container.conmon_pid:
+    runtime.containers[container.id] = container
+    if not container.conmon_pid and not container.prepared:
         log.info("recovery: removing half-created container %s", container.id)
-        runtime.containers[container.id] = container
         await runtime._destroy(container)
         runtime.store.delete(container)
         del runtime.containers[container.id]
         return
-    runtime.containers[container.id] = container
     pod = sandbox.metadata
     name = container_name(
         container.metadata.name, pod.name, pod.namespace, pod.uid, container.metadata.attempt
@@ -60,18 +58,15 @@ async def _recover_container(runtime: RuncRuntime, container: ContainerRecord) -
     runtime.container_names.reserve(name, container.id)
     if container.finished_at:
         return
-    if _is_conmon_of(container.conmon_pid, container.id):
+    if container.creation_pending:
+        log.info("recovery: container %s was still being created", container.id)
+        await runtime.resume_creation(container)
+        return
+    if await asyncio.to_thread(conmon.is_conmon_of, container.conmon_pid, container.id):
         runtime.watch_exit(container)
     else:
         runtime.record_exit(container.id)
-
-
-def _is_conmon_of(pid: int, container_id: str) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"conmon" in cmdline and container_id.encode() in cmdline
+        await runtime.release_host(runtime.containers[container.id])
 
 
 def _clean_orphans(runtime: RuncRuntime) -> None:

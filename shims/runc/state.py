@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from cri.events import EventHub
 from cri.ids import NameRegistry, resolve_prefix
 from cri.streaming.server import StreamingServer
 from cri.views import container_event, exit_reason
-from shims.node import conmon
+from shims.node import cgroups, conmon, mounts
 from shims.node.conmon import ConmonContainer, ConmonSettings
 from shims.node.ocispec import parse_bounding_set
 from shims.node.runc import Runc
@@ -28,6 +29,8 @@ from shims.runc.store import RecordStore
 
 log = logging.getLogger("shims.runc")
 EXIT_HANDLING_TIMEOUT = 30.0
+CREATION_TIMEOUT = 2 * conmon.CREATE_TIMEOUT_SECONDS + 10.0
+SHUTDOWN_CREATION_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -68,12 +71,13 @@ class RuncState:
         self.events = EventHub()
         self.exits: dict[str, asyncio.Future[int]] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
+        self.creations: dict[str, asyncio.Task[None]] = {}
+        """conmon + ``runc create`` still running after CreateContainer replied."""
         self.pod_cidr = ""
         self.streaming_server: StreamingServer | None = None
         self.infra_launchers: dict[str, asyncio.subprocess.Process] = {}
-        self.starting: set[str] = set()
+        self.starting: dict[str, asyncio.Event] = {}
         """Containers inside StartContainer: their exit is recorded once the start is."""
-        self._exits_after_start: set[str] = set()
         self.oom_score_adj_floor = int(Path("/proc/self/oom_score_adj").read_text().strip())
         self.bounding_capabilities = parse_bounding_set(Path("/proc/self/status").read_text())
 
@@ -125,6 +129,13 @@ class RuncState:
             stdin_once=config.stdin_once,
         )
 
+    # creations
+    async def creation_settled(self, container_id: str) -> None:
+        """Wait (bounded) until a pending conmon + ``runc create`` of ``container_id`` has ended."""
+        task = self.creations.get(container_id)
+        if task is not None:
+            await asyncio.wait_for(asyncio.shield(task), CREATION_TIMEOUT)
+
     # exits
     def watch_exit(self, record: ContainerRecord) -> None:
         """Follow the container's conmon; when it ends, record the exit conmon wrote."""
@@ -137,20 +148,50 @@ class RuncState:
     async def _follow(self, container_id: str, conmon_pid: int, future: asyncio.Future[int]) -> None:
         try:
             await wait_for_pid_exit(conmon_pid)
+            start = self.starting.get(container_id)
+            if start is not None:
+                await start.wait()  # runc start is bounded by its timeout
             self.record_exit(container_id)
-            _resolve_exit(future, self.containers.get(container_id))
-            # As containerd deletes the task on exit: RemoveContainer then only removes files.
-            with contextlib.suppress(Internal):
-                await self.runc.delete(container_id)
+            # As containerd deletes the task on exit: RemoveContainer then only forgets the record.
+            record = self.containers.get(container_id)
+            if record is not None:
+                await self.release_host(record)
         finally:
             self._watchers.pop(container_id, None)
             _resolve_exit(future, self.containers.get(container_id))
 
+    async def release_host(self, record: ContainerRecord) -> None:
+        """Free all a container holds on the host besides its record (at exit, so Remove has little left).
+
+        runc's state and the cgroup, concurrently with the rootfs mount, writable layer, bundle, attach
+        socket link and exit file: once the exit is recorded, nothing reads them again.
+        """
+        await asyncio.gather(self._delete_runc_state(record), asyncio.to_thread(self._remove_files, record))
+
+    async def _delete_runc_state(self, record: ContainerRecord) -> None:
+        if await asyncio.to_thread((self.config.runc_root / record.id).exists):
+            with contextlib.suppress(Internal):
+                await self.runc.delete(record.id)
+        await asyncio.to_thread(cgroups.remove, record.cgroups_path)
+
+    def _remove_files(self, record: ContainerRecord) -> None:
+        """Blocking: the container's files and mount; what is already gone is fine."""
+        root = self.paths.container_root(record.id)
+        mounts.unmount_overlay(root / "rootfs")
+        for directory in (root, self.paths.bundle(record.id)):
+            shutil.rmtree(directory, ignore_errors=True)
+        # conmon's socket "directory" is a symlink to the bundle.
+        for path in (self.paths.socket_dir / record.id, self.paths.exit_dir / record.id):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def start_begins(self, container_id: str) -> None:
+        self.starting[container_id] = asyncio.Event()
+
     def start_finished(self, container_id: str) -> None:
-        self.starting.discard(container_id)
-        if container_id in self._exits_after_start:
-            self._exits_after_start.discard(container_id)
-            self.record_exit(container_id)
+        start = self.starting.pop(container_id, None)
+        if start is not None:
+            start.set()
 
     async def exit_handled(self, container_id: str) -> None:
         """Wait (bounded) until the exit watcher of ``container_id`` has finished its work."""
@@ -160,9 +201,6 @@ class RuncState:
                 await asyncio.wait_for(asyncio.shield(task), EXIT_HANDLING_TIMEOUT)
 
     def record_exit(self, container_id: str) -> None:
-        if container_id in self.starting:
-            self._exits_after_start.add(container_id)
-            return
         record = self.containers.get(container_id)
         if record is None or record.finished_at:
             return
@@ -197,6 +235,13 @@ class RuncState:
             self._watchers.pop(key, None)
 
     async def close(self) -> None:
+        creations = list(self.creations.values())
+        if creations:
+            # Let pending creations finish so their records are complete; recovery resumes any that cannot.
+            await asyncio.wait(creations, timeout=SHUTDOWN_CREATION_TIMEOUT)
+            for task in creations:
+                task.cancel()
+            await asyncio.gather(*creations, return_exceptions=True)
         for task in list(self._watchers.values()):
             task.cancel()
         for task in list(self._watchers.values()):

@@ -73,6 +73,7 @@ async def test_sigkill_and_restart_keeps_pods_and_reports_exits_that_happened_wh
         await runc.kill(victim, signal.SIGTERM.name.removeprefix("SIG"))
         exit_file = layout.config.state_dir / "exits" / victim
         await wait_until(exit_file.exists, what="the victim's exit while the shim is down")
+        exited_at = exit_file.stat().st_mtime_ns
 
         client = await shim.start()
         after_sandboxes, after_statuses, after_ips = await _snapshot(client)
@@ -92,7 +93,7 @@ async def test_sigkill_and_restart_keeps_pods_and_reports_exits_that_happened_wh
             7,
             "Error",
         )
-        assert exited.finished_at == exit_file.stat().st_mtime_ns
+        assert exited.finished_at == exited_at
         await remove_everything(client)
     finally:
         await client.close()

@@ -279,6 +279,7 @@ async def test_pull_without_tag_repo_tags(ws: Workspace) -> None:
     assert image is not None and tuple(image.repo_tags) == (images.USER_NAME,)
 
 
+@pytest.mark.needs("registry")
 async def test_pull_with_digest_repo_digests(ws: Workspace) -> None:
     """critest 'public image with digest': pulled only by digest, it has no tags, one repo digest."""
     image_id = await ws.cri.pull_image(images.MULTIARCH, timeout=120)
@@ -294,6 +295,7 @@ async def test_pull_with_digest_repo_digests(ws: Workspace) -> None:
         await ws.cri.remove_image(image_id)
 
 
+@pytest.mark.needs("registry")
 async def test_pull_times_out(ws: Workspace) -> None:
     """critest 'public image should timeout if requested': a 1 ms pull deadline is DEADLINE_EXCEEDED."""
     with pytest.raises(DeadlineExceeded):
@@ -309,6 +311,7 @@ async def test_image_status_every_reference(ws: Workspace) -> None:
         assert (await ws.cri.image_status(reference)).image == image, reference
 
 
+@pytest.mark.needs("registry")
 async def test_image_user_fields(ws: Workspace) -> None:
     """critest 'image status ... Uid|Username': USER uid fills uid, USER name fills username only."""
     expected = {
@@ -333,6 +336,7 @@ async def test_list_distinct_images(ws: Workspace) -> None:
             assert tuple(listed[image_id].repo_tags) == (reference,)
 
 
+@pytest.mark.needs("registry")
 async def test_list_one_image_many_tags(ws: Workspace) -> None:
     """critest 'listImage should get exactly 3 repoTags': tags of one image, across registries, list once."""
     ids = {await ws.cri.pull_image(reference, timeout=120) for reference in images.BUSYBOX_TAGS}

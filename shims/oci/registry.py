@@ -19,7 +19,7 @@ from yarl import URL
 
 from cri.errors import CRIError, NotFound, Unavailable
 from shims.oci.auth import AuthenticationFailed, Challenge, Credentials, parse_challenge
-from shims.oci.content import CHUNK, Descriptor, DigestMismatch, sha256_digest
+from shims.oci.content import Descriptor, DigestMismatch, sha256_digest
 from shims.oci.hosts import Endpoint, endpoints_for
 from shims.oci.manifest import ACCEPT, media_type_of
 from shims.oci.reference import Reference
@@ -111,7 +111,7 @@ class RegistryClient:
             try:
                 async with await self._request("GET", endpoint, url, ref, credentials) as response:
                     _raise_for_status(response, f"blob {descriptor.digest}")
-                    async for chunk in response.content.iter_chunked(CHUNK):
+                    async for chunk, _ in response.content.iter_chunks():
                         received += len(chunk)
                         if received > descriptor.size:
                             raise DigestMismatch(

@@ -17,10 +17,11 @@ import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from cri.errors import Cancelled, FailedPrecondition, Internal
-from shims.oci.content import CHUNK
 from shims.oci.decompress import DECOMPRESS_ERRORS, LayerReader, Readable
+from shims.oci.tarstream import TarStream
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +82,11 @@ def _unpack(
     reader: LayerReader, target: Path, *, max_entry_bytes: int, should_stop: Callable[[], bool]
 ) -> UnpackResult:
     applier = _Applier(root=target, max_entry_bytes=max_entry_bytes)
-    with tarfile.open(fileobj=reader, mode="r|", bufsize=CHUNK) as archive:  # type: ignore[call-overload]
-        for member in archive:
-            if should_stop():
-                raise Cancelled("unpacking the layer was cancelled")
-            applier.apply(archive, member)
+    archive = TarStream(reader)
+    for member in archive.members():
+        if should_stop():
+            raise Cancelled("unpacking the layer was cancelled")
+        applier.apply(archive, member)
     reader.drain()
     applier.finish()
     return UnpackResult(blob_digest=reader.blob_digest, diff_id=reader.diff_id, size=applier.bytes_written)
@@ -99,7 +100,7 @@ class _Applier:
     _dirs: list[tuple[Path, tarfile.TarInfo]] = field(default_factory=list)
     _privileged: bool = field(default_factory=lambda: os.geteuid() == 0)
 
-    def apply(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+    def apply(self, archive: TarStream, member: tarfile.TarInfo) -> None:
         relative = _safe_relative(member.name)
         if relative is None:
             return
@@ -122,7 +123,7 @@ class _Applier:
         for path, member in reversed(self._dirs):
             self._set_attributes(path, member, final=True)
 
-    def _make(self, archive: tarfile.TarFile, member: tarfile.TarInfo, path: Path, relative: str) -> None:
+    def _make(self, archive: TarStream, member: tarfile.TarInfo, path: Path, relative: str) -> None:
         existing = _lstat(path)
         if existing is not None and not (member.isdir() and stat.S_ISDIR(existing.st_mode)):
             _remove(path, existing)
@@ -141,12 +142,19 @@ class _Applier:
         else:
             log.debug("skipping layer entry %s of type %r", member.name, member.type)
 
-    def _write_file(self, archive: tarfile.TarFile, member: tarfile.TarInfo, path: Path) -> None:
-        source = archive.extractfile(member)
-        assert source is not None
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(descriptor, "wb") as out:
-            shutil.copyfileobj(source, out, CHUNK)
+    def _write_file(self, archive: TarStream, member: tarfile.TarInfo, path: Path) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        descriptor = os.open(path, flags, 0o600)
+        try:
+            if member.sparse is None:
+                archive.write_to(descriptor, member.size)
+            else:
+                for offset, length in cast("list[tuple[int, int]]", member.sparse):
+                    os.lseek(descriptor, offset, os.SEEK_SET)
+                    archive.write_to(descriptor, length)
+                os.ftruncate(descriptor, member.size)
+        finally:
+            os.close(descriptor)
         self.bytes_written += member.size
 
     def _make_node(self, member: tarfile.TarInfo, path: Path) -> None:

@@ -19,11 +19,15 @@ class Member:
     size: int | None = None
 
 
-def write_layer(path: Path, members: list[Member], *, gzipped: bool = True) -> Path:
+def write_layer(
+    path: Path, members: list[Member], *, gzipped: bool = True, tar_format: int = tarfile.PAX_FORMAT,
+    pax_headers: dict[str, str] | None = None,
+) -> Path:  # fmt: skip
     raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
+    with tarfile.open(fileobj=raw, mode="w", format=tar_format) as archive:
         for member in members:
             info = tarfile.TarInfo(member.name)
+            info.pax_headers = dict(pax_headers or {})
             info.type, info.linkname, info.mode, info.mtime = (
                 member.kind,
                 member.linkname,

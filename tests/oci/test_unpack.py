@@ -3,7 +3,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import shutil
 import stat
+import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -119,4 +122,62 @@ def test_a_blob_that_is_not_a_gzip_tar_is_reported_corrupt(tmp_path: Path) -> No
     blob = tmp_path / "garbage.tgz"
     blob.write_bytes(b"\x1f\x8b" + b"not really gzip" * 10)
     with pytest.raises(CorruptLayer, match="not a readable tar"):
+        unpack_layer(blob, tmp_path / "root", gzipped=True)
+
+
+@pytest.mark.parametrize("tar_format", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT], ids=["pax", "gnu"])
+def test_long_names_and_link_targets_survive(tmp_path: Path, tar_format: int) -> None:
+    deep = "/".join(["d" * 60] * 4) + "/file-with-a-long-name"
+    target = "/" + "t" * 150
+    blob = write_layer(
+        tmp_path / "l.tgz", [regular(deep, b"deep"), symlink("long-link", target)], tar_format=tar_format
+    )
+    unpack_layer(blob, tmp_path / "root", gzipped=True)
+    assert (tmp_path / "root" / deep).read_bytes() == b"deep"
+    assert os.readlink(tmp_path / "root" / "long-link") == target
+
+
+@needs_root
+def test_pax_xattrs_are_applied(tmp_path: Path) -> None:
+    member = regular("bin/ping", b"ELF")
+    blob = write_layer(tmp_path / "l.tgz", [member], pax_headers={"SCHILY.xattr.user.origin": "layer"})
+    unpack_layer(blob, tmp_path / "root", gzipped=True)
+    assert os.getxattr(tmp_path / "root" / "bin" / "ping", "user.origin") == b"layer"
+
+
+@pytest.mark.skipif(shutil.which("tar") is None, reason="GNU tar writes the sparse layer")
+def test_sparse_files_get_their_holes_back(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    with (source / "sparse").open("wb") as file:
+        file.seek(1 << 20)
+        file.write(b"middle")
+        file.seek(3 << 20)
+        file.write(b"end")
+    tar = tmp_path / "sparse.tar"
+    subprocess.run(["tar", "--sparse", "--format=gnu", "-cf", str(tar), "-C", str(source), "sparse"],
+                   check=True, timeout=30)  # fmt: skip
+    blob = tmp_path / "sparse.tgz"
+    blob.write_bytes(gzip.compress(tar.read_bytes(), mtime=0))
+    unpack_layer(blob, tmp_path / "root", gzipped=True)
+    unpacked = tmp_path / "root" / "sparse"
+    assert unpacked.read_bytes() == (source / "sparse").read_bytes()
+    assert os.stat(unpacked).st_blocks * 512 < 1 << 20
+
+
+@pytest.mark.parametrize("damage", ["truncated-data", "bad-header-checksum"])
+def test_a_damaged_tar_is_corrupt_not_a_short_layer(tmp_path: Path, damage: str) -> None:
+    from shims.oci.unpack import CorruptLayer
+
+    raw = tmp_path / "l.tar"
+    write_layer(raw, [regular("a", b"1" * 4000), regular("b", b"2" * 4000)], gzipped=False)
+    data = bytearray(raw.read_bytes())
+    second_header = data.index(b"2" * 100) - 512
+    if damage == "truncated-data":
+        data = data[: second_header + 512 + 1000]
+    else:
+        data[second_header + 148] ^= 0x01
+    blob = tmp_path / "l.tgz"
+    blob.write_bytes(gzip.compress(bytes(data), mtime=0))
+    with pytest.raises(CorruptLayer):
         unpack_layer(blob, tmp_path / "root", gzipped=True)

@@ -78,6 +78,8 @@ class RuncRuntime(SandboxOps, ContainerOps):
         record = self.container(container_id)
         if linux is None:
             return
+        await self.creation_settled(record.id)
+        record = self.container(record.id)
         resources = build_resources(linux, privileged=False)
         resources.pop("devices", None)
         if record.state in (RUNNING, d.ContainerState.CONTAINER_CREATED):

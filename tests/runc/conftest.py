@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import secrets
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from cri.client import CRIClient
+from shims.node import cgroups
 from shims.runc.runtime import RuncRuntime
 from tests.runc.endpoint import Layout, build_rootfs, make_layout, remove_everything, serve
 
@@ -18,8 +20,12 @@ def rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def layout(tmp_path: Path, rootfs: Path) -> Layout:
-    return make_layout(tmp_path / "shim", rootfs=rootfs)
+def layout(tmp_path: Path, rootfs: Path) -> Iterator[Layout]:
+    """A layout with a cgroup parent of its own, so host counts see only this test's cgroups."""
+    parent = f"/tinykube-test/{secrets.token_hex(6)}"
+    made = make_layout(tmp_path / "shim", rootfs=rootfs, cgroup_parent=parent)
+    yield made
+    cgroups.remove(made.config.cgroup_parent)
 
 
 @pytest.fixture

@@ -84,8 +84,11 @@ class Layout:
     ipam_dir: Path
 
 
-def make_layout(base: Path, *, rootfs: Path | None = None) -> Layout:
-    """Blocking: directories, rootfs, CNI config and the shim's YAML config under ``base``."""
+def make_layout(base: Path, *, rootfs: Path | None = None, cgroup_parent: str = "") -> Layout:
+    """Blocking: directories, rootfs, CNI config and the shim's YAML config under ``base``.
+
+    ``cgroup_parent`` defaults to ``/tinykube-test/<base name>``, which other runs may share.
+    """
     rootfs = rootfs or build_rootfs(base / "rootfs")
     cni_dir, ipam_dir = base / "net.d", base / "ipam"
     cni_dir.mkdir(parents=True, exist_ok=True)
@@ -95,7 +98,7 @@ def make_layout(base: Path, *, rootfs: Path | None = None) -> Layout:
         "state_dir": str(base / "state"),
         "cni_conf_dir": str(cni_dir),
         "cni_bin_dirs": ["/usr/lib/cni"],
-        "cgroup_parent": f"/tinykube-test/{base.name}",
+        "cgroup_parent": cgroup_parent or f"/tinykube-test/{base.name}",
         "local_images": {ref: str(rootfs) for ref in IMAGES},
     }
     config_file = base / "runc.yaml"

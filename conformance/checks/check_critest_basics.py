@@ -19,7 +19,7 @@ from conformance.checks.helpers import HEX64
 from conformance.pod import LOG_ROOT
 from conformance.workspace import Workspace, wait_for
 from cri import domain as d
-from cri.errors import CRIError, DeadlineExceeded, NotFound
+from cri.errors import CRIError, DeadlineExceeded, NotFound, Unimplemented
 
 pytestmark = pytest.mark.conformance
 S = d.ContainerState
@@ -405,3 +405,39 @@ async def test_stop_then_remove_twice(ws: Workspace) -> None:
     await ws.cri.stop_pod_sandbox(pod.id)
     with pytest.raises(NotFound):
         await ws.cri.container_status(container_id)
+
+
+@pytest.mark.needs("registry")
+async def test_pull_with_label_only_sandbox_config(ws: Workspace) -> None:
+    """critest pulls with sandbox_config = {labels} only (no metadata): the pull succeeds."""
+    config = d.PodSandboxConfig(labels={})
+    image_ref = await ws.cri.pull_image(images.USER_UID, sandbox_config=config, timeout=120)
+    assert HEX64.fullmatch(image_ref.removeprefix("sha256:"))
+
+
+IMAGE_VOLUME = "/mnt/image-volume"
+
+
+@pytest.mark.needs("processes", "registry")
+@pytest.mark.deviation(
+    "containerd", "1.6", reason="predates image volumes: CreateContainer fails UNKNOWN 'failed to mkdir \"\"'"
+)
+async def test_image_volume(ws: Workspace) -> None:
+    """critest Image Volume 'mount image and enforce read-only': works, or UNIMPLEMENTED (critest skips)."""
+    image_ref = await ws.cri.pull_image(images.USER_UID, timeout=120)
+    spec = d.ImageSpec(image=image_ref, user_specified_image=images.USER_UID)
+    mount = d.Mount(container_path=IMAGE_VOLUME, readonly=True, image=spec)
+    config = ct.container_config(ws, command=ct.PAUSE, mounts=(mount,))
+    try:
+        container_id = await ws.create(await ct.run_pod(ws), config)
+    except Unimplemented:
+        pytest.skip("image volumes are UNIMPLEMENTED: critest skips")
+    await ws.cri.start_container(container_id)
+    await ct.wait_running(ws, container_id)
+
+    async def run(*argv: str) -> int:
+        return (await ws.cri.exec_sync(container_id, list(argv), exec_timeout=ct.EXEC_TIMEOUT)).exit_code
+
+    assert await run("ls", "-A", f"{IMAGE_VOLUME}/bin/sh") == 0
+    assert await run("touch", f"{IMAGE_VOLUME}/test-write") != 0
+    assert await run(f"{IMAGE_VOLUME}/bin/ls", IMAGE_VOLUME) == 0

@@ -22,6 +22,7 @@ from shims.oci.content import ContentStore, DiskUsage
 from shims.oci.manifest import ImageConfig, parse_config
 from shims.oci.records import ImageRecord, RecordFiles
 from shims.oci.reference import InvalidReference, parse
+from shims.oci.spread import spread_subdirectories
 from shims.oci.unpack import OPAQUE_XATTR, WHITEOUT_PREFIX
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class ImageStore:
         self.content = ContentStore(root)
         self.layers_dir = root / "layers"
         self.layers_dir.mkdir(exist_ok=True)
+        spread_subdirectories(self.layers_dir)
         for leftover in self.layers_dir.glob(".tmp-*"):
             shutil.rmtree(leftover, ignore_errors=True)
         self._files = RecordFiles(root / "images")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -29,8 +30,18 @@ class ImagePuller:
         self.backoff = backoff or Backoff(BackoffPolicy(initial_s=10, max_s=300))
         self.clock = clock
         self._failed_at: dict[str, float] = {}
+        self._checks: dict[str, asyncio.Task[str]] = {}
 
     async def _present(self, image: str) -> str:
+        """Pods starting together share the ImageStatus call in flight for their image."""
+        check = self._checks.get(image)
+        if check is None:
+            check = asyncio.create_task(self._image_id(image), name=f"image-status-{image}")
+            self._checks[image] = check
+            check.add_done_callback(lambda _: self._checks.pop(image, None))
+        return await asyncio.shield(check)
+
+    async def _image_id(self, image: str) -> str:
         result = await self.client.image_status(image, timeout=STATUS_TIMEOUT_S)
         return result.image.id if result.image else ""
 

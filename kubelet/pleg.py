@@ -1,11 +1,16 @@
-"""The pod lifecycle event generator: relists the runtime every second (sooner on CRI container
-events where the runtime offers GetContainerEvents) and tells the pod workers which pods changed."""
+"""The pod lifecycle event generator: relists the runtime every second and tells the pod workers
+which pods changed. Where the runtime offers GetContainerEvents, each event carries its pod's
+sandbox and container statuses: the view of that pod is updated from the event at once, no RPC.
+
+An event committed after a relist began may be missing from that relist's lists: the relist keeps
+the event's view of such a pod (events and relist start times are both wall-clock nanoseconds)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 from cri import domain as d
@@ -41,6 +46,7 @@ class PLEG:
         self._sandboxes: dict[str, RuntimeSandbox] = {}
         self._lock = asyncio.Lock()
         self._started = 0
+        self._event_ns: dict[str, int] = {}
 
     async def relist(self) -> RuntimeSnapshot:
         """A snapshot taken after this call began; concurrent callers share one relist."""
@@ -56,6 +62,7 @@ class PLEG:
         return self.snapshot
 
     async def _relist_locked(self) -> set[str]:
+        started_ns = time.time_ns()
         sandboxes = await self.client.list_pod_sandbox(timeout=RELIST_TIMEOUT_S)
         containers = await self.client.list_containers(timeout=RELIST_TIMEOUT_S)
         sandbox_uid = {s.id: s.labels.get(lbl.POD_UID, "") for s in sandboxes}
@@ -75,13 +82,63 @@ class PLEG:
             if container_view is not None:
                 fresh_containers[container.id] = container_view
                 pod_containers.setdefault(container.labels[lbl.POD_UID], []).append(container_view)
+        uids = pod_sandboxes.keys() | pod_containers.keys()
+        pods = {uid: _pod(uid, pod_sandboxes.get(uid, []), pod_containers.get(uid, [])) for uid in uids}
+        for uid in [uid for uid, at in self._event_ns.items() if at >= started_ns]:
+            self._keep_event_view(uid, pods, fresh_sandboxes, fresh_containers)
+        self._event_ns = {uid: at for uid, at in self._event_ns.items() if at >= started_ns}
         changed = self._changed_uids(fresh_sandboxes, fresh_containers, sandbox_uid)
         self._sandboxes, self._containers = fresh_sandboxes, fresh_containers
-        uids = pod_sandboxes.keys() | pod_containers.keys()
-        self.snapshot = RuntimeSnapshot(
-            pods={uid: _pod(uid, pod_sandboxes.get(uid, []), pod_containers.get(uid, [])) for uid in uids}
-        )
+        self.snapshot = RuntimeSnapshot(pods=pods)
         return changed
+
+    def _keep_event_view(
+        self,
+        uid: str,
+        pods: dict[str, RuntimePod],
+        sandboxes: dict[str, RuntimeSandbox],
+        containers: dict[str, RuntimeContainer],
+    ) -> None:
+        """Replaces the relist's view of pod ``uid`` with the newer one an event gave."""
+        for sandbox in pods[uid].sandboxes if uid in pods else ():
+            sandboxes.pop(sandbox.id, None)
+        for container in pods[uid].containers if uid in pods else ():
+            containers.pop(container.id, None)
+        pods.pop(uid, None)
+        current = self.snapshot.pods.get(uid)
+        if current is None:
+            return
+        pods[uid] = current
+        sandboxes.update((s.id, s) for s in current.sandboxes)
+        containers.update((c.id, c) for c in current.containers)
+
+    def _apply_event(self, event: d.ContainerEvent) -> None:
+        status = event.pod_sandbox_status
+        if status is None:
+            self._wake.set()  # the sandbox is gone: a relist tells which pod changed
+            return
+        uid = status.labels.get(lbl.POD_UID, "")
+        if not uid:
+            return
+        sandbox = runtime_sandbox(status)
+        containers = [
+            runtime_container(c, status.id) for c in event.containers_statuses if c.labels.get(lbl.POD_UID)
+        ]
+        before = self.snapshot.pod(uid)
+        pod = _pod(
+            uid,
+            [s for s in before.sandboxes if s.id != status.id] + [sandbox],
+            [c for c in before.containers if c.sandbox_id != status.id] + containers,
+        )
+        self._event_ns[uid] = max(self._event_ns.get(uid, 0), event.created_at)
+        self._sandboxes[sandbox.id] = sandbox
+        for old in before.containers:
+            if old.sandbox_id == status.id:
+                self._containers.pop(old.id, None)
+        self._containers.update((c.id, c) for c in containers)
+        self.snapshot = RuntimeSnapshot(pods={**self.snapshot.pods, uid: pod})
+        if pod != before:
+            self.on_change(uid)
 
     def _changed_uids(
         self,
@@ -152,9 +209,9 @@ class PLEG:
     async def _watch_events(self) -> None:
         while True:
             try:
-                async for _ in self.client.container_events():
+                async for event in self.client.container_events():
                     self.events_supported = True
-                    self._wake.set()
+                    self._apply_event(event)
             except Unimplemented:
                 self.events_supported = False
                 return

@@ -1,8 +1,12 @@
 """30 static pods written at once: time until every container runs (as /pods shows it), per-pod
-p50/p99, then the kubelet's CPU and RSS while the pods idle. On containerd's CRI and the runc shim
-in the same run, with the in-memory fake shim as the reference for the kubelet's own share.
+p50/p99, then the kubelet's CPU and RSS while the pods idle. On containerd's CRI, the runc shim and
+the in-memory fake shim (the kubelet's own share, with a runtime that costs nothing).
 
-    python -m bench.kubelet.bench_static_pods [--pods 30] [--idle-seconds 20]
+Each run first makes the same pods' CRI calls directly, all at once (``direct_cri``: the runtime
+alone), then runs the kubelet; "kubelet overhead" is kubelet p99 minus direct-CRI p99 of that run.
+The table shows medians over ``--runs``; each run's row goes to stderr as it completes.
+
+    python -m bench.kubelet.bench_static_pods [--pods 30] [--runs 3] [--idle-seconds 20]
         [--runtimes containerd,runc,fake]
 
 Needs root and the services from ``.ci/services.sh start`` (containerd with its CRI plugin and the
@@ -14,16 +18,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.kubelet.direct_cri import DirectResult, direct_cri
 from tests.kubelet.kubelet_process import CONTAINERD, KubeletProcess, eventually, write_config
 from tests.runc.endpoint import ShimProcess, make_layout
 
@@ -114,7 +121,7 @@ async def measure(runtime: str, endpoint: str, base: Path, *, pods: int, idle_s:
         await kubelet.kill(signal.SIGTERM)
 
 
-async def _fake_shim(socket: Path) -> asyncio.subprocess.Process:
+async def fake_shim(socket: Path) -> asyncio.subprocess.Process:
     """The in-memory fake shim: the kubelet's own share of the latency, with a runtime that costs nothing."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tinykube.main", "shim", "--backend", "fake", "--socket", str(socket),
@@ -124,53 +131,93 @@ async def _fake_shim(socket: Path) -> asyncio.subprocess.Process:
     return process
 
 
-async def run(runtimes: list[str], *, pods: int, idle_s: float) -> list[Result]:
-    results = []
+@dataclass(frozen=True, kw_only=True)
+class Endpoint:
+    runtime: str
+    address: str
+
+
+@contextlib.asynccontextmanager
+async def endpoint(runtime: str, base: Path) -> AsyncIterator[Endpoint]:
+    if runtime == "containerd":
+        yield Endpoint(runtime="containerd CRI", address=CONTAINERD)
+    elif runtime == "fake":
+        shim_process = await fake_shim(base / "fake.sock")
+        try:
+            yield Endpoint(runtime="fake", address=f"unix://{base / 'fake.sock'}")
+        finally:
+            shim_process.send_signal(signal.SIGTERM)
+            await shim_process.wait()
+    else:
+        layout = await asyncio.to_thread(make_layout, base / "runc-shim")
+        shim = ShimProcess(layout, base / "runc.sock")
+        await (await shim.start()).close()
+        try:
+            yield Endpoint(runtime="runc shim", address=f"unix://{base / 'runc.sock'}")
+        finally:
+            await shim.stop()
+
+
+async def run(runtimes: list[str], *, pods: int, idle_s: float, runs: int) -> list[Round]:
+    rounds = []
     with tempfile.TemporaryDirectory(prefix="tinykube-bench-kubelet-") as directory:
         base = Path(directory)
         for runtime in runtimes:
-            if runtime == "containerd":
-                results.append(
-                    await measure("containerd CRI", CONTAINERD, base / "containerd", pods=pods, idle_s=idle_s)
-                )
-            elif runtime == "fake":
-                shim_process = await _fake_shim(base / "fake.sock")
-                try:
-                    endpoint = f"unix://{base / 'fake.sock'}"
-                    results.append(
-                        await measure("fake (reference)", endpoint, base / "fake", pods=pods, idle_s=idle_s)
-                    )
-                finally:
-                    shim_process.send_signal(signal.SIGTERM)
-                    await shim_process.wait()
-            elif runtime == "runc":
-                layout = await asyncio.to_thread(make_layout, base / "runc-shim")
-                shim = ShimProcess(layout, base / "runc.sock")
-                client = await shim.start()
-                await client.close()
-                try:
-                    results.append(
-                        await measure(
-                            "runc shim",
-                            f"unix://{base / 'runc.sock'}",
-                            base / "runc",
-                            pods=pods,
-                            idle_s=idle_s,
-                        )
-                    )
-                finally:
-                    await shim.stop()
-    return results
+            async with endpoint(runtime, base / runtime) as target:
+                for attempt in range(runs):
+                    work = base / runtime / str(attempt)
+                    direct = await direct_cri(target.address, POD, pods=pods, base=work / "direct")
+                    kubelet = await measure(target.runtime, target.address, work, pods=pods, idle_s=idle_s)
+                    rounds.append(Round(kubelet=kubelet, direct=direct))
+                    print(f"{target.runtime} run {attempt + 1}: {_row(rounds[-1])}", file=sys.stderr)
+    return rounds
 
 
-def report(results: list[Result], *, pods: int, idle_s: float) -> None:
-    print(f"{pods} static pods written at once; idle measured over {idle_s:.0f}s")
-    print(f"{'runtime':<16}{'all running':>13}{'pod p50':>10}{'pod p99':>10}{'idle CPU':>11}{'idle RSS':>11}")
-    for r in results:
-        print(
-            f"{r.runtime:<16}{r.all_running_s:>12.2f}s{r.percentile(0.5):>9.2f}s{r.percentile(0.99):>9.2f}s"
-            f"{r.idle_cpu_cores:>7.3f} core{r.idle_rss_mib:>7.1f} MiB"
-        )
+@dataclass(frozen=True, kw_only=True)
+class Round:
+    """One kubelet measurement and the direct-CRI reference taken just before it."""
+
+    kubelet: Result
+    direct: DirectResult
+
+
+def _row(r: Round) -> str:
+    k, direct = r.kubelet, r.direct
+    overhead = k.percentile(0.99) - direct.percentile(0.99)
+    return (
+        f"{k.all_running_s:>9.2f}s{k.percentile(0.5):>8.2f}s{k.percentile(0.99):>8.2f}s"
+        f"{direct.all_running_s:>9.2f}s{direct.percentile(0.5):>8.2f}s{direct.percentile(0.99):>8.2f}s"
+        f"{overhead:>+9.2f}s{k.idle_cpu_cores:>7.3f} core{k.idle_rss_mib:>7.1f} MiB"
+    )
+
+
+def _median_round(rounds: list[Round]) -> str:
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
+
+    ks, ds = [r.kubelet for r in rounds], [r.direct for r in rounds]
+    overhead = med([r.kubelet.percentile(0.99) - r.direct.percentile(0.99) for r in rounds])
+    return (
+        f"{med([k.all_running_s for k in ks]):>9.2f}s{med([k.percentile(0.5) for k in ks]):>8.2f}s"
+        f"{med([k.percentile(0.99) for k in ks]):>8.2f}s{med([d.all_running_s for d in ds]):>9.2f}s"
+        f"{med([d.percentile(0.5) for d in ds]):>8.2f}s{med([d.percentile(0.99) for d in ds]):>8.2f}s"
+        f"{overhead:>+9.2f}s{med([k.idle_cpu_cores for k in ks]):>7.3f} core"
+        f"{med([k.idle_rss_mib for k in ks]):>7.1f} MiB"
+    )
+
+
+def report(rounds: list[Round], *, pods: int, idle_s: float) -> None:
+    runs = len(rounds) // len({r.kubelet.runtime for r in rounds})
+    print(f"{pods} static pods written at once; medians of {runs} run(s); idle measured over {idle_s:.0f}s")
+    print("direct CRI = the same pods' CRI calls made directly, all at once (the runtime alone)")
+    print("kubelet overhead = kubelet p99 - direct-CRI p99")
+    print(
+        f"{'runtime':<16}{'kubelet: all running':>21}{'p50':>9}{'p99':>9}{'direct: all':>13}{'p50':>9}"
+        f"{'p99':>9}{'overhead':>11}{'idle CPU':>11}{'idle RSS':>11}"
+    )
+    for runtime in dict.fromkeys(r.kubelet.runtime for r in rounds):
+        row = _median_round([r for r in rounds if r.kubelet.runtime == runtime])
+        print(f"{runtime:<16}{'':>11}{row}")
     print("goals: per-pod p99 <= 1 s; kubelet idle <= 0.1 core and <= 50 MiB RSS")
 
 
@@ -180,10 +227,13 @@ def main() -> None:
     )
     parser.add_argument("--pods", type=int, default=30)
     parser.add_argument("--idle-seconds", type=float, default=20.0)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--runtimes", default="containerd,runc,fake")
     args = parser.parse_args()
-    results = asyncio.run(run(args.runtimes.split(","), pods=args.pods, idle_s=args.idle_seconds))
-    report(results, pods=args.pods, idle_s=args.idle_seconds)
+    rounds = asyncio.run(
+        run(args.runtimes.split(","), pods=args.pods, idle_s=args.idle_seconds, runs=args.runs)
+    )
+    report(rounds, pods=args.pods, idle_s=args.idle_seconds)
 
 
 if __name__ == "__main__":

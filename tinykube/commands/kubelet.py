@@ -11,6 +11,7 @@ from pathlib import Path
 from cri.client import CRIClient
 from cri.errors import CRIError
 from kubelet.config import ConfigError, KubeletConfiguration, add_flags, apply_flags, load_config
+from kubelet.native_memory import limit_arenas, trim_periodically
 from kubelet.node import Kubelet
 from kubelet.server import KubeletServer
 from tinykube.daemon import configure_logging, stop_on_signals
@@ -49,6 +50,7 @@ async def _run(config: KubeletConfiguration) -> None:
     kubelet = Kubelet(config, client)
     server = KubeletServer(kubelet, config)
     stop = stop_on_signals()
+    trimmer = asyncio.create_task(trim_periodically(), name="malloc-trim")
     try:
         await kubelet.start()
         await server.start()
@@ -60,6 +62,7 @@ async def _run(config: KubeletConfiguration) -> None:
         )
         await stop.wait()
     finally:
+        trimmer.cancel()
         await server.stop()
         await kubelet.stop()
         await client.close()
@@ -68,6 +71,7 @@ async def _run(config: KubeletConfiguration) -> None:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.log_level)
+    limit_arenas()
     try:
         config = apply_flags(load_config(args.config), args)
         asyncio.run(_run(config))

@@ -1,7 +1,8 @@
 """The runtime alone: the CRI calls the kubelet makes to start the benchmark's static pods, made
 directly, all pods at once (or ``limit`` at a time), with the kubelet's own sandbox and container
-configs. Per pod: ImageStatus, RunPodSandbox, PodSandboxStatus, CreateContainer, StartContainer,
-then ContainerStatus showing the container running."""
+configs. Per pod: ImageStatus (PullImage if absent, as with imagePullPolicy IfNotPresent),
+RunPodSandbox, PodSandboxStatus, CreateContainer, StartContainer, then ContainerStatus showing the
+container running."""
 
 from __future__ import annotations
 
@@ -65,7 +66,9 @@ async def _start_pod(client: CRIClient, pod: Pod, settings: NodeSettings) -> str
     config = sandbox_config(pod, settings, attempt=0, qos=qos)
     await asyncio.to_thread(Path(config.log_directory).mkdir, mode=0o755, parents=True, exist_ok=True)
     container = pod.spec.containers[0]
-    await client.image_status(container.image or "", timeout=CALL_TIMEOUT_S)
+    image = container.image or ""
+    if (await client.image_status(image, timeout=CALL_TIMEOUT_S)).image is None:
+        await client.pull_image(image, sandbox_config=config, timeout=CALL_TIMEOUT_S)
     sandbox_id = await client.run_pod_sandbox(config, timeout=CALL_TIMEOUT_S)
     status = await client.pod_sandbox_status(sandbox_id, timeout=CALL_TIMEOUT_S)
     network = status.status.network if status.status else None

@@ -28,24 +28,24 @@ async def cri(tmp_path: Path) -> AsyncIterator[FakeCRI]:
         yield served
 
 
-def _sandbox_config() -> d.PodSandboxConfig:
+def _sandbox_config(uid: str = UID) -> d.PodSandboxConfig:
     return d.PodSandboxConfig(
-        metadata=d.PodSandboxMetadata(name="web", uid=UID, namespace="default"),
-        labels={lbl.POD_UID: UID},
+        metadata=d.PodSandboxMetadata(name=f"web-{uid}", uid=uid, namespace="default"),
+        labels={lbl.POD_UID: uid},
     )
 
 
-async def _create(cri: FakeCRI, sandbox_id: str) -> str:
+async def _create(cri: FakeCRI, sandbox_id: str, uid: str = UID) -> str:
     config = d.ContainerConfig(
         metadata=d.ContainerMetadata(name="app"),
         image=d.ImageSpec(image="busybox:1.36"),
-        labels={lbl.POD_UID: UID, lbl.CONTAINER_NAME: "app"},
+        labels={lbl.POD_UID: uid, lbl.CONTAINER_NAME: "app"},
     )
-    return await cri.client.create_container(sandbox_id, config, _sandbox_config())
+    return await cri.client.create_container(sandbox_id, config, _sandbox_config(uid))
 
 
-def _state(pleg: PLEG) -> d.ContainerState | None:
-    container = pleg.snapshot.pod(UID).latest("app")
+def _state(pleg: PLEG, uid: str = UID) -> d.ContainerState | None:
+    container = pleg.snapshot.pod(uid).latest("app")
     return container.state if container else None
 
 
@@ -139,3 +139,52 @@ async def test_without_container_events_the_relist_still_sees_changes(cri: FakeC
             "the relist seeing the container run", lambda: _state(pleg) == d.ContainerState.CONTAINER_RUNNING
         )
         assert UID in changed
+
+
+async def test_relisting_one_pod_reads_that_pod_only(cri: FakeCRI) -> None:
+    cri.runtime.faults.fail_always("container_events", Unimplemented("no events here"))
+    changed: list[str] = []
+    pleg = PLEG(cri.client, on_change=changed.append, relist_period_s=NEVER_S)
+    await pleg.relist()
+    for uid in ("uid-a", "uid-b"):
+        sandbox_id = await cri.client.run_pod_sandbox(_sandbox_config(uid))
+        await cri.client.start_container(await _create(cri, sandbox_id, uid))
+    pod = await pleg.relist_pod("uid-a")
+    running = d.ContainerState.CONTAINER_RUNNING
+    assert pod.ready_sandbox() is not None and [c.state for c in pod.containers] == [running]
+    assert _state(pleg, "uid-a") == running
+    assert "uid-b" not in pleg.snapshot.pods
+    assert changed == ["uid-a"]
+    await pleg.relist()
+    assert _state(pleg, "uid-b") == running
+    assert changed == ["uid-a", "uid-b"]
+
+
+async def test_a_pod_relist_that_read_before_an_event_keeps_the_event_view(
+    cri: FakeCRI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pleg = PLEG(cri.client, on_change=lambda _: None, relist_period_s=NEVER_S)
+    sandbox_id = await cri.client.run_pod_sandbox(_sandbox_config())
+    container_id = await _create(cri, sandbox_id)
+    async with running_pleg(pleg):
+        await wait_until("the first relist", lambda: pleg.relisted.is_set())
+        listed, release = asyncio.Event(), asyncio.Event()
+        list_containers = cri.client.list_containers
+
+        async def stale(*args: Any, **kwargs: Any) -> list[d.Container]:
+            result = await list_containers(*args, **kwargs)
+            listed.set()
+            await release.wait()
+            return result
+
+        monkeypatch.setattr(cri.client, "list_containers", stale)
+        relist = asyncio.create_task(pleg.relist_pod(UID))
+        await asyncio.wait_for(listed.wait(), 20)
+        await cri.client.start_container(container_id)
+        await wait_until(
+            "the start event applied", lambda: _state(pleg) == d.ContainerState.CONTAINER_RUNNING
+        )
+        release.set()
+        pod = await asyncio.wait_for(relist, 20)
+        assert _state(pleg) == d.ContainerState.CONTAINER_RUNNING
+        assert [c.state for c in pod.containers] == [d.ContainerState.CONTAINER_RUNNING]

@@ -1,11 +1,13 @@
 """Pod and container lifecycle latency: the runc shim against containerd's built-in CRI, in one run.
 
-    python -m bench.runc.bench_lifecycle [--iterations 100] [--containerd unix:///run/containerd/containerd.sock]
+    python -m bench.runc.bench_lifecycle [--iterations 100] [--runs 1]
+        [--containerd unix:///run/containerd/containerd.sock]
 
 Runs ``tinykube shim --backend runc`` as its own process (a temporary root, state and CNI config on
-bridge tkrunc0), then the same sequence against containerd: RunPodSandbox → CreateContainer →
+bridge tkrunc0) beside containerd's CRI and times, on each: RunPodSandbox → CreateContainer →
 StartContainer → StopContainer → RemoveContainer → StopPodSandbox → RemovePodSandbox, ``--iterations``
-times. Prints p50/p90 per RPC for both and the ratio ours/containerd (below 1.0: we are faster).
+times, the cycles of the two runtimes alternating. Prints p50/p90 per RPC for both and the ratio
+ours/containerd (below 1.0: we are faster); with ``--runs N`` also the medians over the N runs.
 """
 
 from __future__ import annotations
@@ -82,13 +84,20 @@ async def one_cycle(client: CRIClient, samples: Samples, index: int, log_root: P
     await samples.timed("RemovePodSandbox", lambda: client.remove_pod_sandbox(pod_id))
 
 
-async def measure(client: CRIClient, *, iterations: int, log_root: Path) -> Samples:
-    await client.pull_image(IMAGE)
-    await one_cycle(client, Samples(), -1, log_root)  # warm-up: bridge, caches, first-time directories
-    samples = Samples()
+async def measure(
+    ours: CRIClient, reference: CRIClient, *, iterations: int, log_root: Path
+) -> tuple[Samples, Samples]:
+    """Cycles alternate between the two runtimes (and which goes first), so load drifts hit both alike."""
+    clients = {"ours": ours, "reference": reference}
+    samples = {name: Samples() for name in clients}
+    for name, client in clients.items():
+        await client.pull_image(IMAGE)
+        await one_cycle(client, Samples(), -1, log_root / name)  # warm-up: bridge, caches, directories
     for index in range(iterations):
-        await one_cycle(client, samples, index, log_root)
-    return samples
+        order = ("ours", "reference") if index % 2 == 0 else ("reference", "ours")
+        for name in order:
+            await one_cycle(clients[name], samples[name], index, log_root / name)
+    return samples["ours"], samples["reference"]
 
 
 def report(ours: Samples, reference: Samples, *, iterations: int) -> str:
@@ -106,31 +115,54 @@ def report(ours: Samples, reference: Samples, *, iterations: int) -> str:
     return "\n".join(lines)
 
 
-async def run(iterations: int, containerd: str) -> str:
+def summary(runs: list[tuple[Samples, Samples]]) -> str:
+    """Per operation: the median over runs of each run's p50 (ours, containerd) and of its p50 ratio."""
+    lines = [
+        f"median over {len(runs)} runs of each run's p50 (ms)",
+        f"{'operation':<18}{'ours':>10}{'ctrd':>10}{'ratio':>9}   per-run ratios",
+    ]
+    for op in OPERATIONS:
+        ours = [o.percentile(op, 0.5) * 1e3 for o, _ in runs]
+        theirs = [r.percentile(op, 0.5) * 1e3 for _, r in runs]
+        ratios = [o / r for o, r in zip(ours, theirs, strict=True)]
+        lines.append(
+            f"{op:<18}{statistics.median(ours):>10.1f}{statistics.median(theirs):>10.1f}"
+            f"{statistics.median(ratios):>9.2f}   " + " ".join(f"{r:.2f}" for r in ratios)
+        )
+    return "\n".join(lines)
+
+
+async def run(iterations: int, containerd: str, *, runs: int) -> str:
     with tempfile.TemporaryDirectory(prefix="tinykube-bench-runc-") as scratch:
         base = Path(scratch)
         layout = await asyncio.to_thread(make_layout, base / "shim")
         shim = ShimProcess(layout, base / "runc.sock")
         client = await shim.start()
+        results: list[tuple[Samples, Samples]] = []
+        reports: list[str] = []
         try:
-            ours = await measure(client, iterations=iterations, log_root=base / "logs-ours")
+            reference_client = await CRIClient.connect(containerd, timeout=CALL_TIMEOUT)
+            try:
+                for _ in range(runs):
+                    results.append(
+                        await measure(client, reference_client, iterations=iterations, log_root=base / "logs")
+                    )
+                    reports.append(report(*results[-1], iterations=iterations))
+            finally:
+                await reference_client.close()
         finally:
             await client.close()
             await shim.stop()
-        reference_client = await CRIClient.connect(containerd, timeout=CALL_TIMEOUT)
-        try:
-            reference = await measure(reference_client, iterations=iterations, log_root=base / "logs-ctrd")
-        finally:
-            await reference_client.close()
-    return report(ours, reference, iterations=iterations)
+    return "\n\n".join([*reports, summary(results)] if runs > 1 else reports)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--containerd", default="unix:///run/containerd/containerd.sock")
+    parser.add_argument("--runs", type=int, default=1, help="repeat; also print medians over runs")
     args = parser.parse_args()
-    print(asyncio.run(run(args.iterations, args.containerd)))
+    print(asyncio.run(run(args.iterations, args.containerd, runs=args.runs)))
 
 
 if __name__ == "__main__":

@@ -21,9 +21,14 @@ def rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def layout(tmp_path: Path, rootfs: Path) -> Iterator[Layout]:
-    """A layout with a cgroup parent of its own, so host counts see only this test's cgroups."""
-    parent = f"/tinykube-test/{secrets.token_hex(6)}"
-    made = make_layout(tmp_path / "shim", rootfs=rootfs, cgroup_parent=parent)
+    """A layout with its own cgroup parent and CNI network name: host counts see only this test's."""
+    token = secrets.token_hex(6)
+    made = make_layout(
+        tmp_path / "shim",
+        rootfs=rootfs,
+        cgroup_parent=f"/tinykube-test/{token}",
+        network_name=f"tinykube-runc-test-{token}",
+    )
     yield made
     cgroups.remove(made.config.cgroup_parent)
 

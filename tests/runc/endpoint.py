@@ -59,7 +59,7 @@ def build_rootfs(target: Path) -> Path:
     return target
 
 
-def cni_conflist(*, ipam_dir: Path) -> dict[str, object]:
+def cni_conflist(*, ipam_dir: Path, network_name: str = NETWORK_NAME) -> dict[str, object]:
     bridge = {
         "type": "bridge",
         "bridge": BRIDGE,
@@ -73,7 +73,7 @@ def cni_conflist(*, ipam_dir: Path) -> dict[str, object]:
         },
     }
     portmap = {"type": "portmap", "capabilities": {"portMappings": True}}
-    return {"cniVersion": "1.0.0", "name": NETWORK_NAME, "plugins": [bridge, portmap]}
+    return {"cniVersion": "1.0.0", "name": network_name, "plugins": [bridge, portmap]}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,17 +82,22 @@ class Layout:
     config: RuncShimConfig
     config_file: Path
     ipam_dir: Path
+    network_name: str = NETWORK_NAME
 
 
-def make_layout(base: Path, *, rootfs: Path | None = None, cgroup_parent: str = "") -> Layout:
+def make_layout(
+    base: Path, *, rootfs: Path | None = None, cgroup_parent: str = "", network_name: str = NETWORK_NAME
+) -> Layout:
     """Blocking: directories, rootfs, CNI config and the shim's YAML config under ``base``.
 
-    ``cgroup_parent`` defaults to ``/tinykube-test/<base name>``, which other runs may share.
+    ``cgroup_parent`` defaults to ``/tinykube-test/<base name>`` and ``network_name`` (which names
+    portmap's NAT rules) to ``NETWORK_NAME``: other runs may share both.
     """
     rootfs = rootfs or build_rootfs(base / "rootfs")
     cni_dir, ipam_dir = base / "net.d", base / "ipam"
     cni_dir.mkdir(parents=True, exist_ok=True)
-    (cni_dir / "10-tinykube.conflist").write_text(json.dumps(cni_conflist(ipam_dir=ipam_dir)))
+    conflist = cni_conflist(ipam_dir=ipam_dir, network_name=network_name)
+    (cni_dir / "10-tinykube.conflist").write_text(json.dumps(conflist))
     raw = {
         "root_dir": str(base / "root"),
         "state_dir": str(base / "state"),
@@ -105,7 +110,13 @@ def make_layout(base: Path, *, rootfs: Path | None = None, cgroup_parent: str = 
     config_file.write_text(yaml.safe_dump(raw))
     from shims.runc.config import load_config
 
-    return Layout(base=base, config=load_config(config_file), config_file=config_file, ipam_dir=ipam_dir)
+    return Layout(
+        base=base,
+        config=load_config(config_file),
+        config_file=config_file,
+        ipam_dir=ipam_dir,
+        network_name=network_name,
+    )
 
 
 @asynccontextmanager

@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 from cri import domain as d
 from cri.client import CRIClient
 from shims.runc.runtime import RuncRuntime
-from tests.runc.endpoint import BRIDGE, NETWORK_NAME, Layout
+from tests.runc.endpoint import BRIDGE, Layout
 from tests.runc.scenario import container_config, pod_config, run_container
 
 pytestmark = pytest.mark.integration
@@ -35,6 +37,18 @@ class HostCounts:
     files: int
     links: int
     nat_rules: int
+    namespace_fds: int
+
+
+def _namespace_fds() -> int:
+    """Namespace files this process (the shim under test) holds open."""
+    count = 0
+    for entry in Path("/proc/self/fd").iterdir():
+        try:
+            count += os.readlink(entry).startswith(("net:[", "ipc:[", "uts:[", "pid:["))
+        except OSError:
+            continue
+    return count
 
 
 def _conmons(marker: str) -> int:
@@ -73,7 +87,8 @@ async def _run(*argv: str) -> str:
     return out.decode()
 
 
-async def host_counts(layout: Layout) -> HostCounts:
+async def host_counts(layout: Layout, *, veths: frozenset[str] = frozenset()) -> HostCounts:
+    """Leftovers on the host; ``links`` counts only ``veths`` (others' pods share the bridge)."""
     config = layout.config
     mountinfo = await asyncio.to_thread(Path("/proc/self/mountinfo").read_text)
     ours = [line for line in mountinfo.splitlines() if f" {layout.base}/" in line]
@@ -86,22 +101,49 @@ async def host_counts(layout: Layout) -> HostCounts:
         infra_processes=await asyncio.to_thread(_infra_processes, str(config.state_dir)),
         cgroups=await asyncio.to_thread(lambda: sum(1 for _ in cgroup_dir.rglob("*") if _.is_dir())),
         files=await asyncio.to_thread(_count_files, config.root_dir, config.state_dir),
-        links=len((await _run("ip", "-o", "link", "show", "master", BRIDGE)).splitlines()),
-        nat_rules=sum(
-            NETWORK_NAME in rule for rule in (await _run("iptables", "-t", "nat", "-S")).splitlines()
+        links=sum(
+            _link_name(line) in veths
+            for line in (await _run("ip", "-o", "link", "show", "master", BRIDGE)).splitlines()
         ),
+        nat_rules=sum(
+            layout.network_name in rule for rule in (await _run("iptables", "-t", "nat", "-S")).splitlines()
+        ),
+        namespace_fds=await asyncio.to_thread(_namespace_fds),
     )
 
 
-async def cycle(client: CRIClient, name: str, tmp_path: Path) -> None:
+def _link_name(ip_link_line: str) -> str:
+    """``14268: veth2f77440f@if2: <...`` → ``veth2f77440f``."""
+    return ip_link_line.split(":")[1].strip().split("@")[0]
+
+
+async def host_veths(client: CRIClient, pod_id: str) -> set[str]:
+    """The pod's host-side interfaces, from the CNI result in its verbose status."""
+    info = json.loads((await client.pod_sandbox_status(pod_id, verbose=True)).info["info"])
+    interfaces = info["cniResult"].get("interfaces", [])
+    return {i["name"] for i in interfaces if not i.get("sandbox") and i["name"] != BRIDGE}
+
+
+async def cycle(
+    client: CRIClient,
+    name: str,
+    tmp_path: Path,
+    *,
+    while_running: Callable[[set[str]], Awaitable[None]] | None = None,
+) -> set[str]:
+    """One pod's life; returns the pod's host-side veth names."""
     host_port = d.PortMapping(container_port=80, host_port=HOST_PORT, host_ip="127.0.0.1")
     pod = pod_config(name, tmp_path / "logs", port_mappings=(host_port,))
     pod_id = await client.run_pod_sandbox(pod)
+    veths = await host_veths(client, pod_id)
     container_id = await run_container(client, pod_id, pod, container_config("c", "sleep", "300"))
+    if while_running is not None:
+        await while_running(veths)
     await client.stop_container(container_id, grace_seconds=0)
     await client.remove_container(container_id)
     await client.stop_pod_sandbox(pod_id)
     await client.remove_pod_sandbox(pod_id)
+    return veths
 
 
 @pytest.mark.timeout(900)
@@ -111,7 +153,18 @@ async def test_cycles_leak_no_netns_mounts_leases_conmons_cgroups_or_files(
     client, _ = shim
     await cycle(client, "warm-up", tmp_path)  # creates the shim's long-lived directories and the bridge
     before = await host_counts(layout)
+
+    async def counted(veths: set[str]) -> None:
+        """The counters see a live pod: each leftover kind would show."""
+        live = await host_counts(layout, veths=frozenset(veths))
+        for kind in ("mounts", "nsfs_mounts", "ip_leases", "conmon_processes", "cgroups", "files", "links"):
+            assert getattr(live, kind) > getattr(before, kind), f"a live pod adds to {kind}"
+        assert live.nat_rules > before.nat_rules
+
+    await cycle(client, "counted", tmp_path, while_running=counted)
+    veths: set[str] = set()
     for index in range(CYCLES):
-        await cycle(client, f"cycle{index}", tmp_path)
-    after = await host_counts(layout)
+        veths |= await cycle(client, f"cycle{index}", tmp_path)
+    assert len(veths) == CYCLES, "every pod reports its host-side veth"
+    after = await host_counts(layout, veths=frozenset(veths))
     assert after == before

@@ -352,3 +352,57 @@ async def test_sethostname_under_seccomp(
         ws, pod, command=("sleep", "60"), linux=d.LinuxContainerConfig(security_context=context)
     )
     assert ((await _exec(ws, container_id, "hostname", "ANewHostName")).exit_code == 0) == settable
+
+
+async def _legacy_seccomp_container(ws: Workspace, path: str, caps: tuple[str, ...] = ()) -> str:
+    """Older critest's seccompTestContainer: the deprecated seccomp_profile_path on pod and container."""
+    linux = d.LinuxPodSandboxConfig(security_context=d.LinuxSandboxSecurityContext(seccomp_profile_path=path))
+    pod = await ct.run_pod(ws, prefix="seccomp-sandbox-", linux=linux)
+    context = d.LinuxContainerSecurityContext(
+        seccomp_profile_path=path, capabilities=d.Capability(add_capabilities=caps)
+    )
+    return await ct.start(ws, pod, command=ct.PAUSE, linux=d.LinuxContainerConfig(security_context=context))
+
+
+@pytest.mark.parametrize(
+    ("path", "mode"),
+    [("unconfined", "0"), ("", "0"), ("runtime/default", "2"), ("docker/default", "2")],
+    ids=["unconfined", "empty-is-unconfined", "runtime-default", "docker-default"],
+)
+async def test_legacy_seccomp_profile_path(ws: Workspace, path: str, mode: str) -> None:
+    """Older critest 'SeccompProfilePath' specs: the deprecated string field still selects the filter."""
+    line = await _stdout(
+        ws, await _legacy_seccomp_container(ws, path), "grep", "Seccomp:", "/proc/self/status"
+    )
+    assert line.split()[1] == mode, line
+
+
+async def test_legacy_localhost_profile_path(ws: Workspace, profiles: dict[str, str]) -> None:
+    """Older critest 'seccomp localhost/profile on the container': localhost/<path> blocks chmod."""
+    container_id = await _legacy_seccomp_container(ws, "localhost/" + profiles["block-chmod.json"])
+    result = await _exec(ws, container_id, "chmod", "400", "/")
+    assert result.exit_code != 0 and b"Operation not permitted" in result.stderr, result
+
+
+async def test_legacy_profile_path_needs_localhost_prefix(ws: Workspace, profiles: dict[str, str]) -> None:
+    """Older critest 'custom seccomp profile without using localhost/ as a prefix': CreateContainer fails."""
+    pod = await ct.run_pod(ws)
+    context = d.LinuxContainerSecurityContext(seccomp_profile_path=profiles["block-host-name.json"])
+    with pytest.raises(CRIError):
+        await ws.create(
+            pod,
+            ct.container_config(
+                ws, command=("sleep", "60"), linux=d.LinuxContainerConfig(security_context=context)
+            ),
+        )
+
+
+@pytest.mark.parametrize(
+    ("caps", "settable"), [(("SYS_ADMIN",), True), ((), False)], ids=["sys-admin", "no-caps"]
+)
+async def test_legacy_docker_default_sethostname(
+    ws: Workspace, caps: tuple[str, ...], settable: bool
+) -> None:
+    """Older critest docker/default specs: sethostname works with SYS_ADMIN, is blocked without extra caps."""
+    container_id = await _legacy_seccomp_container(ws, "docker/default", caps)
+    assert ((await _exec(ws, container_id, "hostname", "ANewHostName")).exit_code == 0) == settable

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import errno
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -83,7 +84,8 @@ class SandboxOps(RuncState):
 
     async def _set_up(self, record: SandboxRecord, network: cni.NetworkList | None) -> SandboxRecord:
         directory = self.paths.sandbox_dir(record.id)
-        hostname = record.config.hostname or record.metadata.name
+        # No hostname: the node's, as containerd and CRI-O do (a pod name may exceed 64 characters).
+        hostname = record.config.hostname or socket.gethostname()
         files = PodFilePaths.under(directory)
         if record.netns or record.ipc_ns or record.uts_ns:
             await namespaces.pin(

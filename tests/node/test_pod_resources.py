@@ -7,35 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from cri import domain as d
 from cri.backend import SandboxResourcesUpdate
-from cri.client import CRIClient
 from cri.errors import FailedPrecondition, InvalidArgument, NotFound
 from shims.node import cgroups
-from shims.runc.runtime import RuncRuntime
-from tests.runc.endpoint import build_rootfs, make_layout, remove_everything, serve
+from tests.node.conftest import Shim
 from tests.runc.scenario import container_config, pod_config, run_container
 
 pytestmark = pytest.mark.integration
-Shim = tuple[CRIClient, RuncRuntime]
 MiB = 1 << 20
 HIERARCHICAL_LIMIT = "grep hierarchical_memory_limit /sys/fs/cgroup/memory/memory.stat"
-
-
-@pytest.fixture
-async def shim(tmp_path: Path) -> AsyncIterator[Shim]:
-    rootfs = await asyncio.to_thread(build_rootfs, tmp_path / "rootfs")
-    layout = await asyncio.to_thread(make_layout, tmp_path / "shim", rootfs=rootfs)
-    async with serve(layout.config, tmp_path / "runc.sock") as served:
-        try:
-            yield served
-        finally:
-            await remove_everything(served[0])
 
 
 def update(sandbox_id: str, resources: d.LinuxContainerResources) -> SandboxResourcesUpdate:

@@ -12,7 +12,7 @@ MAX_BYTES = 8 << 20
 
 
 class ChunkFeed:
-    """The loop ``put``s chunks then ``end``s; the worker ``read``s them as a file (b"" at the end).
+    """The loop ``put``s chunks then ``end``s; the worker ``read1``s them as a file (b"" at the end).
 
     Once the feed holds ``max_bytes``, ``put`` waits for the reader (without taking a thread).
     ``abort`` (loop side) makes the worker's next read raise Cancelled; ``reader_gone`` (worker side)
@@ -65,18 +65,6 @@ class ChunkFeed:
             data = self._pending[self._offset : self._offset + take]
         self._offset += take
         return data
-
-    def read(self, size: int = -1) -> bytes:
-        """Exactly ``size`` bytes (everything when -1) unless the feed ends first."""
-        parts: list[bytes] = []
-        wanted = size
-        while wanted != 0:
-            data = self.read1(wanted)
-            if not data:
-                break
-            parts.append(data)
-            wanted = wanted - len(data) if wanted > 0 else wanted
-        return b"".join(parts)
 
     async def _put(self, chunk: bytes | None) -> None:
         while not self._offer(chunk):

@@ -8,22 +8,26 @@ from cri.errors import Cancelled
 from shims.oci.feed import ChunkFeed
 
 
-async def test_chunks_are_read_back_as_a_stream_in_any_sizes() -> None:
+async def test_chunks_are_read_back_in_order_as_the_writer_puts_them() -> None:
     feed = ChunkFeed(max_bytes=2)
 
-    def read_in_threes() -> list[bytes]:
-        return [feed.read(3) for _ in range(5)] + [feed.read()]
+    def read_in_threes() -> bytes:
+        parts = []
+        while part := feed.read1(3):
+            assert len(part) <= 3
+            parts.append(part)
+        return b"".join(parts)
 
     reader = asyncio.create_task(asyncio.to_thread(read_in_threes))
     for chunk in (b"ab", b"cdef", b"g", b"hijklmno"):
         await feed.put(chunk)
     await feed.end()
-    assert await reader == [b"abc", b"def", b"ghi", b"jkl", b"mno", b""]
+    assert await reader == b"abcdefghijklmno"
 
 
 async def test_abort_makes_a_waiting_reader_raise() -> None:
     feed = ChunkFeed()
-    reader = asyncio.create_task(asyncio.to_thread(feed.read, 10))
+    reader = asyncio.create_task(asyncio.to_thread(feed.read1, 10))
     feed.abort()
     with pytest.raises(Cancelled):
         await reader

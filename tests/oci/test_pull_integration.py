@@ -209,6 +209,23 @@ async def test_many_large_layers_pull_with_few_worker_threads(
     ] * 10
 
 
+async def test_a_stored_blob_over_a_new_parent_is_unpacked_from_the_store(
+    tmp_path: Path, registry: RegistryHandle
+) -> None:
+    shared_top = (file("etc/shared", "same blob"),)
+    first = build_image(ImageRecipe(layers=((file("etc/base", "one"),), shared_top), cmd=("sh",)))
+    second = build_image(ImageRecipe(layers=((file("etc/base", "two"),), shared_top), cmd=("sh",)))
+    assert first.layers[1].descriptor == second.layers[1].descriptor
+    await push(first, f"{registry.address}/test/first:v1")
+    await push(second, f"{registry.address}/test/second:v1")
+    async with open_images(tmp_path) as images:
+        await images.pull_image(spec(f"{registry.address}/test/first:v1"), None, None)
+        await images.pull_image(spec(f"{registry.address}/test/second:v1"), None, None)
+        resolved = await images.resolve(f"{registry.address}/test/second:v1")
+    assert (resolved.lower_dirs[0] / "etc" / "shared").read_text() == "same blob"
+    assert (resolved.lower_dirs[1] / "etc" / "base").read_text() == "two"
+
+
 async def test_concurrent_pulls_share_one_pull(tmp_path: Path, registry: RegistryHandle) -> None:
     built = small_image("shared", extra_bytes=4 << 20)
     ref = f"{registry.address}/test/shared:v1"

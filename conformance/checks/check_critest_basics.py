@@ -279,20 +279,39 @@ async def test_pull_without_tag_repo_tags(ws: Workspace) -> None:
     assert image is not None and tuple(image.repo_tags) == (images.USER_NAME,)
 
 
+async def _listed_by_tag(ws: Workspace, tag: str) -> bool:
+    return any(tag in image.repo_tags for image in await ws.cri.list_images())
+
+
 @pytest.mark.needs("registry")
-async def test_pull_with_digest_repo_digests(ws: Workspace) -> None:
-    """critest 'public image with digest': pulled only by digest, it has no tags, one repo digest."""
+async def test_image_lifecycle_by_digest(ws: Workspace) -> None:
+    """critest 'public image with digest' and Image Consistency: pulled, removed, pulled by digest only.
+
+    One check on an image no other check uses, so removals cannot race: listed and found right after
+    the pull, gone from list and status right after RemoveImage returns, no tags and exactly the
+    repo digest when pulled by digest, and five concurrent RemoveImage calls all succeed.
+    """
     image_id = await ws.cri.pull_image(images.MULTIARCH, timeout=120)
     try:
+        assert await _listed_by_tag(ws, images.MULTIARCH)
         tagged = (await ws.cri.image_status(images.MULTIARCH)).image
         assert tagged is not None and tagged.repo_digests, "the image has no repo digest"
         digest = tagged.repo_digests[0]
-        await ws.cri.remove_image(image_id)
+        await ws.cri.remove_image(image_id)  # critest's removeImage removes by id
+        assert not await _listed_by_tag(ws, images.MULTIARCH)
+        assert (await ws.cri.image_status(images.MULTIARCH)).image is None
         await ws.cri.pull_image(digest, timeout=120)
         image = (await ws.cri.image_status(digest)).image
         assert image is not None and tuple(image.repo_tags) == () and tuple(image.repo_digests) == (digest,)
+        await asyncio.gather(*(_remove_then_absent(ws, image.id) for _ in range(5)))
     finally:
         await ws.cri.remove_image(image_id)
+
+
+async def _remove_then_absent(ws: Workspace, image_id: str) -> None:
+    """One of critest's concurrent RemoveImage calls: it succeeds and the image is gone at once."""
+    await ws.cri.remove_image(image_id)
+    assert (await ws.cri.image_status(image_id)).image is None
 
 
 @pytest.mark.needs("registry")

@@ -11,6 +11,7 @@ volumes), measured on disk.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cri import domain as d
-from cri.errors import CRIError, Unimplemented
+from cri.errors import CRIError
 from kubelet import host_stats as host
 from kubelet import labels as lbl
 from kubelet.host_stats import CpuRate, Json
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from api.core.v1.pod import Pod
     from kubelet.node import Kubelet
 
+log = logging.getLogger(__name__)
 STATS_TIMEOUT_S = 10.0
 
 
@@ -144,8 +146,8 @@ async def _runtime_stats(kubelet: Kubelet) -> RuntimeStats:
             uid = sandbox.attributes.labels.get(lbl.POD_UID, "") if sandbox.attributes else ""
             if sandbox.linux is not None and (pods.get(uid) is None or _ready(kubelet, uid, sandbox)):
                 pods[uid] = sandbox.linux
-    except Unimplemented:
-        pass
+    except CRIError as exc:  # Unimplemented, or a sandbox going away mid-list: containers still count
+        log.debug("ListPodSandboxStats: %s; pod usage is the sum of its containers'", exc)
     try:
         image_fs: d.ImageFsInfo | None = await client.image_fs_info(timeout=STATS_TIMEOUT_S)
     except CRIError:

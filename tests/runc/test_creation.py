@@ -66,6 +66,19 @@ async def _node_counts(layout: Layout) -> HostCounts:
     return dataclasses.replace(await host_counts(layout), links=0, nat_rules=0)
 
 
+async def _clean_up(shim: ShimProcess, client: CRIClient) -> None:
+    """Whatever an assertion left running: a failed test must not leak pods onto the host."""
+    try:
+        await remove_everything(client)
+    except Exception:  # the shim is down or the client closed: restart it to clean up
+        await client.close()
+        client = await shim.start()
+        await remove_everything(client)
+    finally:
+        await client.close()
+        await shim.stop()
+
+
 def _failing_conmon(directory: Path) -> Path:
     script = directory / "failing-conmon"
     directory.mkdir(parents=True, exist_ok=True)
@@ -212,5 +225,35 @@ async def test_a_creation_pending_when_the_shim_is_killed_is_finished_after_rest
         assert _conmons(str(layout.config.state_dir)) == 0
         assert not (layout.config.state_dir / "containers" / container_id).exists()
     finally:
+        await _clean_up(shim, client)
+
+
+@pytest.mark.timeout(180)
+async def test_a_creation_conmon_finished_while_the_shim_was_down_is_adopted_or_redone(
+    layout: Layout, tmp_path: Path
+) -> None:
+    gate = ConmonGate(tmp_path / "gate", real_conmon=layout.config.conmon)
+    raw = yaml.safe_load(layout.config_file.read_text())
+    layout.config_file.write_text(yaml.safe_dump({**raw, "conmon": str(gate.binary)}))
+    shim = ShimProcess(layout, tmp_path / "shim.sock")
+    client = await shim.start()
+    try:
+        _, container_id = await _create(client, tmp_path, "orphaned")
+        await gate.wait_for_one()
         await client.close()
-        await shim.stop()
+        await shim.kill()
+        await gate.open()  # conmon runs runc create with nobody left to tell
+        runc_state = layout.config.runc_root / container_id / "state.json"
+        await wait_until(runc_state.exists, what="runc create to finish under the orphaned conmon")
+        layout.config_file.write_text(yaml.safe_dump(raw))
+
+        client = await shim.start()
+        await client.start_container(container_id)
+        assert (await _status(client, container_id)).state == d.ContainerState.CONTAINER_RUNNING
+        result = await client.exec_sync(container_id, ["echo", "one"], exec_timeout=10)
+        assert (result.exit_code, result.stdout) == (0, b"one\n")
+        assert _conmons(container_id) == 1
+        await remove_everything(client)
+        assert _conmons(str(layout.config.state_dir)) == 0
+    finally:
+        await _clean_up(shim, client)

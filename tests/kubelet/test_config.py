@@ -39,6 +39,7 @@ def test_file_then_flags(tmp_path: Path) -> None:
         ("syncFrequency: soon\n", "invalid duration 'soon'"),
         ("cgroupDriver: cgroupfs2\n", "cgroupDriver must be cgroupfs or systemd"),
         ("containerLogMaxSize: big\n", "containerLogMaxSize 'big'"),
+        ("minimumContainerTtlDuration: a while\n", "invalid duration 'a while'"),
     ],
 )
 def test_bad_config_names_the_field(tmp_path: Path, text: str, message: str) -> None:
@@ -50,3 +51,18 @@ def test_bad_config_names_the_field(tmp_path: Path, text: str, message: str) -> 
 
 def test_durations() -> None:
     assert parse_duration("1m30s") == 90 and parse_duration("500ms") == 0.5 and parse_duration("2h") == 7200
+
+
+def test_container_gc_settings_take_the_kubelets_flag_names() -> None:
+    config = apply_flags(
+        load_config(None),
+        _parse(
+            "--maximum-dead-containers-per-container", "3",
+            "--maximum-dead-containers", "100",
+            "--minimum-container-ttl-duration", "1m",
+        ),
+    )  # fmt: skip
+    assert config.maximum_dead_containers_per_container == 3 and config.maximum_dead_containers == 100
+    assert config.minimum_container_ttl_s == 60.0
+    defaults = load_config(None)
+    assert (defaults.maximum_dead_containers_per_container, defaults.maximum_dead_containers) == (1, -1)

@@ -160,3 +160,20 @@ def test_new_unparseable_file_is_an_error_at_once(tmp_path: Path) -> None:
     path.write_text("apiVersion: v1\nkind: Po")
     result = scan(tmp_path, node_name="n1", now=os.stat(path).st_mtime, settle_s=1.0)
     assert not result.pods and not result.settling and str(path) in result.errors
+
+
+async def test_swapped_directory_symlink_is_followed(tmp_path: Path, updates: Updates) -> None:
+    first, second = tmp_path / "v1", tmp_path / "v2"
+    first.mkdir()
+    second.mkdir()
+    (first / "a.yaml").write_text(manifest("a"))
+    (second / "b.yaml").write_text(manifest("b"))
+    link = tmp_path / "manifests"
+    link.symlink_to(first)
+    async with running(source(link, updates, period_s=0.1)):
+        await updates.until("a from v1", lambda: updates.names == {"a-n1"})
+        (tmp_path / "manifests.new").symlink_to(second)
+        (tmp_path / "manifests.new").rename(link)
+        await updates.until("b from v2", lambda: updates.names == {"b-n1"})
+        (second / "c.yaml").write_text(manifest("c"))
+        await updates.until("c in v2", lambda: updates.names == {"b-n1", "c-n1"})

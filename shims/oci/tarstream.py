@@ -14,6 +14,8 @@ from typing import Protocol
 from shims.oci.content import CHUNK
 
 BLOCK = tarfile.BLOCKSIZE
+MAX_HEADER_BYTES = 16 << 20
+"""Largest pax or GNU long-name record read into memory (names and xattrs are far smaller)."""
 
 
 class ChunkReader(Protocol):
@@ -65,6 +67,8 @@ class TarStream:
     # ---- what tarfile.TarInfo.fromtarfile calls ------------------------------------------------
 
     def read(self, size: int) -> bytes:
+        if size > MAX_HEADER_BYTES:
+            raise tarfile.ReadError(f"a {size}-byte tar header record is over the {MAX_HEADER_BYTES} limit")
         parts = []
         while size:
             view = self._next_view(size, at_end=b"")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cri import domain as d
-from cri.errors import DeadlineExceeded
+from cri.errors import DeadlineExceeded, FailedPrecondition
 from shims.node.runc import Runc
 
 OUTPUT_CAP = 16 * 1024 * 1024
@@ -38,7 +38,11 @@ async def _read_capped(stream: asyncio.StreamReader) -> bytes:
 async def exec_sync(
     runc: Runc, container_id: str, bundle: Path, cmd: tuple[str, ...], *, timeout: int
 ) -> d.ExecSyncResult:
-    spec = json.loads((bundle / "config.json").read_text())
+    try:
+        spec = json.loads((bundle / "config.json").read_text())
+    except FileNotFoundError:
+        # The container exited between the state check and here: its exit released the bundle.
+        raise FailedPrecondition(f"container {container_id} is not running") from None
     with tempfile.TemporaryDirectory(prefix="exec-", dir=bundle) as scratch:
         process_file, pid_file = Path(scratch) / "process.json", Path(scratch) / "pid"
         process_file.write_text(json.dumps(exec_process(cmd, spec)))

@@ -181,3 +181,24 @@ def test_a_damaged_tar_is_corrupt_not_a_short_layer(tmp_path: Path, damage: str)
     blob.write_bytes(gzip.compress(bytes(data), mtime=0))
     with pytest.raises(CorruptLayer):
         unpack_layer(blob, tmp_path / "root", gzipped=True)
+
+
+def test_a_huge_header_record_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    from shims.oci.tarstream import MAX_HEADER_BYTES, TarStream
+
+    pax = tarfile.TarInfo("././@PaxHeader")
+    pax.type, pax.size = tarfile.XHDTYPE, 1 << 40
+    header = pax.tobuf(format=tarfile.GNU_FORMAT)
+
+    class EndlessZeros:
+        taken = 0
+
+        def read(self, size: int = -1) -> bytes:
+            data = header if self.taken == 0 else bytes(1 << 20)
+            self.taken += len(data)
+            return data
+
+    source = EndlessZeros()
+    with pytest.raises(tarfile.ReadError, match="limit"):
+        list(TarStream(source).members())
+    assert source.taken < MAX_HEADER_BYTES

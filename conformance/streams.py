@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -18,6 +20,7 @@ from cri.crictl.spdy_transport import CHANNEL_PROTOCOLS, PORT_FORWARD_PROTOCOL, 
 from cri.crictl.stream_client import outcome_of_status, websocket_url
 
 SESSION_TIMEOUT = 30.0
+RESEND_SECONDS = 3.0
 WS_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, CLOSE = 0, 1, 2, 3, 255
 
@@ -40,8 +43,8 @@ async def spdy_session(
 ) -> StreamResult:
     """One exec or attach over SPDY: open the channels, send stdin, read to the Status.
 
-    stdin is half-closed right after it is sent, or (attach ends when stdin closes) only once
-    stdout contains ``until``.
+    stdin is half-closed right after it is sent, or (attach ends when stdin closes) sent until
+    stdout contains ``until`` (see ``_send_until_seen``) and closed then.
     """
     try:
         connection = await asyncio.wait_for(SpdyConnection.upgrade(url, CHANNEL_PROTOCOLS), SESSION_TIMEOUT)
@@ -66,10 +69,10 @@ async def spdy_session(
         else:
             await connection.open_stream((("streamtype", "stderr"),), err.extend)
         if stdin_stream is not None and stdin is not None:
-            await connection.send(stdin_stream, stdin, fin=until is None)
-            if until is not None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(seen.wait(), SESSION_TIMEOUT)
+            if until is None:
+                await connection.send(stdin_stream, stdin, fin=True)
+            else:
+                await _send_until_seen(lambda: connection.send(stdin_stream, stdin), seen)
                 with contextlib.suppress(ConnectionError):  # the session may already be over
                     await connection.send(stdin_stream, b"", fin=True)
         await asyncio.wait_for(connection.finished(error_stream), SESSION_TIMEOUT)
@@ -90,10 +93,13 @@ async def websocket_session(
     """One exec or attach over WebSocket (v5, else v4 channel protocol).
 
     With ``until``, stdin goes out after the server's ready signal (its first, empty frame: data
-    sent before it may reach an attach that is not wired yet), stays open, and the session ends
-    once stdout holds ``until``: closing an attach's stdin detaches, which would race the answer.
+    sent before it may reach an attach that is not wired yet), again until stdout holds ``until``
+    (see ``_send_until_seen``), and stays open until then: closing an attach's stdin detaches,
+    which would race the answer.
     """
     out, err, status = bytearray(), bytearray(), bytearray()
+    seen = asyncio.Event()
+    sender: asyncio.Task[None] | None = None
     async with aiohttp.ClientSession() as http:
         try:
             ws = await http.ws_connect(websocket_url(url), protocols=WS_PROTOCOLS, max_msg_size=0)
@@ -106,18 +112,24 @@ async def websocket_session(
                 if ws.protocol == WS_PROTOCOLS[0]:
                     await ws.send_bytes(bytes([CLOSE, STDIN]))
                 pending = None
-            async with asyncio.timeout(SESSION_TIMEOUT):
-                async for message in ws:
-                    if pending is not None:
-                        await ws.send_bytes(bytes([STDIN]) + pending)
-                        pending = None
-                    if message.type != aiohttp.WSMsgType.BINARY or not message.data:
-                        continue
-                    sink = {STDOUT: out, STDERR: err, ERROR: status}.get(message.data[0])
-                    if sink is not None:
-                        sink.extend(message.data[1:])
-                    if until is not None and until in out:
-                        break
+            try:
+                async with asyncio.timeout(SESSION_TIMEOUT):
+                    async for message in ws:
+                        if pending is not None:
+                            send = functools.partial(ws.send_bytes, bytes([STDIN]) + pending)
+                            sender = asyncio.create_task(_send_until_seen(send, seen))
+                            pending = None
+                        if message.type != aiohttp.WSMsgType.BINARY or not message.data:
+                            continue
+                        sink = {STDOUT: out, STDERR: err, ERROR: status}.get(message.data[0])
+                        if sink is not None:
+                            sink.extend(message.data[1:])
+                        if until is not None and until in out:
+                            seen.set()
+                            break
+            finally:
+                if sender is not None:
+                    sender.cancel()
             protocol = ws.protocol or ""
     outcome = outcome_of_status(bytes(status)) if status else outcome_of_status(b'{"status":"Success"}')
     return StreamResult(
@@ -127,6 +139,23 @@ async def websocket_session(
         error=outcome.error,
         protocol=protocol,
     )
+
+
+async def _send_until_seen(send: Callable[[], Awaitable[object]], seen: asyncio.Event) -> None:
+    """Send stdin, and again every RESEND_SECONDS, until ``seen`` is set (at most SESSION_TIMEOUT).
+
+    An attach hears only the output made after the runtime wired it, and a runtime may wire stdin
+    first (containerd does): the answer to the first copy can be lost, the answer to a later one
+    cannot. The attached process must answer every copy (a loop, a shell). A session that ends
+    meanwhile ends the sending; what came back tells the check what happened.
+    """
+    with contextlib.suppress(TimeoutError, ConnectionError):
+        async with asyncio.timeout(SESSION_TIMEOUT):
+            while True:
+                await send()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(seen.wait(), RESEND_SECONDS)
+                    return
 
 
 async def spdy_port_forward(url: str, port: int, request: bytes) -> bytes:

@@ -96,9 +96,13 @@ async def test_spdy_token_single_use(ws: Workspace) -> None:
         await spdy_session(url)
 
 
+ECHO_LINES = ("sh", "-c", "while read line; do echo got-$line; done")
+"""An attached main process that answers every line: the session may send its line more than once."""
+
+
 async def test_spdy_attach(ws: Workspace) -> None:
     """SPDY attach joins the container's stdio: kubectl attach -i talks to the main process."""
-    config = ws.container_config(command=("sh", "-c", "read line; echo got-$line"), stdin=True)
+    config = ws.container_config(command=ECHO_LINES, stdin=True)
     container_id = await ws.start(config=config)
     url = await ws.cri.attach(container_id, stdin=True)
     assert b"got-hello" in (await spdy_session(url, stdin=b"hello\n", until=b"got-hello")).stdout
@@ -144,7 +148,7 @@ async def test_websocket_exec_stdin(ws: Workspace) -> None:
 
 async def test_websocket_attach(ws: Workspace) -> None:
     """WebSocket attach joins the container's stdio."""
-    config = ws.container_config(command=("sh", "-c", "read line; echo got-$line"), stdin=True)
+    config = ws.container_config(command=ECHO_LINES, stdin=True)
     url = await ws.cri.attach(await ws.start(config=config), stdin=True)
     result = await websocket_session(url, stdin=b"wsattach\n", until=b"got-wsattach")
     assert b"got-wsattach" in result.stdout

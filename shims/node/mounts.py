@@ -1,4 +1,4 @@
-"""Mounts the node makes for containers: overlayfs root filesystems and per-pod /dev/shm tmpfs."""
+"""Mounts the node makes for containers: overlayfs root filesystems, image volumes and /dev/shm tmpfs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from cri.errors import InvalidArgument
 from shims.node.namespaces import unmount
 
-MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x2, 0x4, 0x8
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MNT_DETACH = 0x2
 SHM_SIZE = "64m"
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -40,6 +40,19 @@ def mount_overlay(lower_dirs: Sequence[Path], *, directory: Path) -> Path:
             raise
         _mount("overlay", rootfs, "overlay", 0, options)
     return rootfs
+
+
+def mount_image_volume(lower_dirs: Sequence[Path], *, directory: Path) -> Path:
+    """Blocking: ``directory/mnt`` = a read-only overlay of an image's layers (top first).
+
+    An overlay without an upper layer needs two lower ones: an empty directory is the bottom one.
+    """
+    target, empty = directory / "mnt", directory / "empty"
+    for path in (target, empty):
+        path.mkdir(parents=True, exist_ok=True)
+    lower = ":".join(str(p) for p in (*lower_dirs, empty))
+    _mount("overlay", target, "overlay", MS_RDONLY | MS_NODEV, f"lowerdir={lower}")
+    return target
 
 
 def unmount_overlay(rootfs: Path) -> None:

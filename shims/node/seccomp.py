@@ -22,6 +22,8 @@ from cri import domain as d
 from cri.errors import InvalidArgument
 
 LOCALHOST_PREFIX = "localhost/"
+# What the deprecated seccomp_profile_path string may name besides a localhost/ file.
+LEGACY_BUILTIN_PATHS = ("", "unconfined", "runtime/default", "docker/default")
 DEFAULT_PROFILE_DATA = "seccomp_default.json"
 # What the OCI seccomp section takes from a rule of the data file (the rest says when it applies).
 RULE_FIELDS = ("names", "action", "errnoRet", "args")
@@ -87,9 +89,14 @@ def localhost_profile_path(profile: d.SecurityProfile | None, legacy_path: str) 
         if not profile.localhost_ref:
             raise InvalidArgument("seccomp profile type Localhost needs localhost_ref")
         return _absolute(profile.localhost_ref.removeprefix(LOCALHOST_PREFIX))
-    if profile is None and legacy_path.startswith(LOCALHOST_PREFIX):
+    if profile is not None or legacy_path in LEGACY_BUILTIN_PATHS:
+        return None
+    if legacy_path.startswith(LOCALHOST_PREFIX):
         return _absolute(legacy_path.removeprefix(LOCALHOST_PREFIX))
-    return None
+    raise InvalidArgument(
+        f"seccomp_profile_path {legacy_path!r} is not supported: use unconfined, runtime/default,"
+        f" docker/default or {LOCALHOST_PREFIX}<absolute path>"
+    )
 
 
 def _absolute(path: str) -> str:

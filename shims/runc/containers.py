@@ -84,7 +84,7 @@ class ContainerOps(RuncState):
         if options is not None and options.pid == d.NamespaceMode.TARGET:
             await self.creation_settled(self.container(options.target_id).id)
         resolved_mounts = tuple(
-            dataclasses.replace(m, host_path=mounts.resolve_host_path(m.host_path)) for m in config.mounts
+            [await self._resolve_mount(record, m, n) for n, m in enumerate(config.mounts)]
         )
         config = dataclasses.replace(config, mounts=resolved_mounts)
         spec_inputs = await asyncio.to_thread(self._write_bundle, record, config, sandbox, image)
@@ -94,6 +94,15 @@ class ContainerOps(RuncState):
             supplemental_groups=spec_inputs.user.additional_gids,
         )
         return dataclasses.replace(record, user=user, mounts=resolved_mounts, prepared=True)
+
+    async def _resolve_mount(self, record: ContainerRecord, mount: d.Mount, index: int) -> d.Mount:
+        """A bind mount's host path resolved; an image volume mounted (read-only) and bound from there."""
+        if mount.image is None:
+            return dataclasses.replace(mount, host_path=mounts.resolve_host_path(mount.host_path))
+        image = await self.images.resolve(mount.image.image)
+        directory = self.paths.image_volume_dir(record.id, index)
+        host_path = await asyncio.to_thread(mounts.mount_image_volume, image.lower_dirs, directory=directory)
+        return dataclasses.replace(mount, host_path=str(host_path), readonly=True)
 
     def _write_bundle(
         self, record: ContainerRecord, config: d.ContainerConfig, sandbox: SandboxRecord, image: RuntimeImage

@@ -16,6 +16,7 @@ from cri.errors import DeadlineExceeded, FailedPrecondition
 from shims.node.runc import Runc
 
 OUTPUT_CAP = 16 * 1024 * 1024
+REAP_GRACE_SECONDS = 5
 READ_CHUNK = 64 * 1024
 
 
@@ -57,14 +58,26 @@ async def exec_sync(
         try:
             stdout, stderr, code = await asyncio.wait_for(outputs, timeout or None)
         except TimeoutError:
-            _kill_exec(pid_file)
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
+            await _kill_exec(process, pid_file)
             raise DeadlineExceeded(f"command {list(cmd)} timed out after {timeout}s") from None
     return d.ExecSyncResult(stdout=stdout, stderr=stderr, exit_code=code)
 
 
-def _kill_exec(pid_file: Path) -> None:
+async def _kill_exec(runc_exec: asyncio.subprocess.Process, pid_file: Path) -> None:
+    """Kill the exec'd process and let `runc exec`, its parent, reap it before we answer.
+
+    Killing runc first would orphan the process: a zombie, still listed in the container, until
+    the host's init reaps it.
+    """
+    _signal_exec(pid_file)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(runc_exec.wait()), REAP_GRACE_SECONDS)
+        return
+    with contextlib.suppress(ProcessLookupError):
+        runc_exec.kill()
+    await runc_exec.wait()
+
+
+def _signal_exec(pid_file: Path) -> None:
     with contextlib.suppress(OSError, ValueError):
         os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)

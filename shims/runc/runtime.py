@@ -9,7 +9,7 @@ import os
 from collections.abc import AsyncIterator
 
 from cri import domain as d
-from cri.backend import CheckpointSpec, SandboxResourcesUpdate
+from cri.backend import CheckpointSpec
 from cri.errors import FailedPrecondition, Unimplemented
 from cri.filters import filter_containers, filter_sandboxes, labels_match
 from cri.streaming.server import StreamingServer
@@ -46,9 +46,6 @@ class RuncRuntime(SandboxOps, ContainerOps):
 
     async def list_pod_sandbox(self, filter_: d.PodSandboxFilter | None) -> list[d.PodSandbox]:
         return filter_sandboxes((s.view() for s in self.sandboxes.values()), filter_)
-
-    async def update_pod_sandbox_resources(self, update: SandboxResourcesUpdate) -> None:
-        self.sandbox(update.pod_sandbox_id)
 
     async def list_containers(self, filter_: d.ContainerFilter | None) -> list[d.Container]:
         return filter_containers((c.view() for c in self.containers.values()), filter_)

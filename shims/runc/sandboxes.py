@@ -178,7 +178,7 @@ class SandboxOps(RuncState):
         self.sandbox_names.release(record.id)
         log.info("pod sandbox removed id=%s", record.id)
 
-    async def apply_pod_sandbox_resources(self, update: SandboxResourcesUpdate) -> None:
+    async def update_pod_sandbox_resources(self, update: SandboxResourcesUpdate) -> None:
         """UpdatePodSandboxResources: write the pod's totals (containers plus overhead) to its cgroup.
 
         The sandbox's cgroup is the parent of all its containers' cgroups: the kubelet's pod cgroup

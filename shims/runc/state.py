@@ -47,6 +47,15 @@ class Paths:
     def container_root(self, container_id: str) -> Path:
         return self.root / "containers" / container_id
 
+    def image_volume_dir(self, container_id: str, mount_index: int) -> Path:
+        return self.container_root(container_id) / "image-volumes" / str(mount_index)
+
+    def image_volume_dirs(self, container_id: str) -> list[Path]:
+        """Blocking: the image volume directories a container has."""
+        with contextlib.suppress(FileNotFoundError):
+            return list((self.container_root(container_id) / "image-volumes").iterdir())
+        return []
+
     @property
     def exit_dir(self) -> Path:
         return self.state / "exits"
@@ -178,6 +187,8 @@ class RuncState:
         """Blocking: the container's files and mount; what is already gone is fine."""
         root = self.paths.container_root(record.id)
         mounts.unmount_overlay(root / "rootfs")
+        for volume in self.paths.image_volume_dirs(record.id):
+            mounts.unmount_overlay(volume / "mnt")
         for directory in (root, self.paths.bundle(record.id)):
             shutil.rmtree(directory, ignore_errors=True)
         # conmon's socket "directory" is a symlink to the bundle.

@@ -1,6 +1,6 @@
 """UpdatePodSandboxResources on the runc shim: the pod's cgroup bounds every container in the pod.
 
-Drives ``SandboxOps.apply_pod_sandbox_resources`` (what the RPC runs) on a real runc shim.
+Drives ``SandboxOps.update_pod_sandbox_resources`` (what the RPC runs) on a real runc shim.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ async def test_pod_limits_reach_the_pods_cgroup_and_bound_its_containers(shim: S
     pod = pod_config("sized", tmp_path / "logs")
     pod_id = await client.run_pod_sandbox(pod)
     container_id = await run_container(client, pod_id, pod, container_config("c", "sleep", "300"))
-    await runtime.apply_pod_sandbox_resources(
+    await runtime.update_pod_sandbox_resources(
         update(
             pod_id, R(memory_limit_in_bytes=48 * MiB, cpu_shares=256, cpu_quota=50_000, cpu_period=100_000)
         )
@@ -64,7 +64,7 @@ async def test_a_kubelet_pod_cgroup_gets_the_limits_too(shim: Shim, tmp_path: Pa
     pod = dataclasses.replace(base, linux=d.LinuxPodSandboxConfig(cgroup_parent=parent))
     pod_id = await client.run_pod_sandbox(pod)
     try:
-        await runtime.apply_pod_sandbox_resources(update(pod_id, R(memory_limit_in_bytes=32 * MiB)))
+        await runtime.update_pod_sandbox_resources(update(pod_id, R(memory_limit_in_bytes=32 * MiB)))
         assert (await asyncio.to_thread(cgroups.read_limits, parent)).memory_limit == 48 * MiB
     finally:
         await client.remove_pod_sandbox(pod_id)
@@ -83,11 +83,11 @@ async def test_bad_updates_get_precise_errors(shim: Shim, tmp_path: Path) -> Non
     )
     await run_container(client, pod_id, pod, limited)
     with pytest.raises(NotFound):
-        await runtime.apply_pod_sandbox_resources(update("f" * 64, R(cpu_shares=100)))
+        await runtime.update_pod_sandbox_resources(update("f" * 64, R(cpu_shares=100)))
     with pytest.raises(InvalidArgument, match="memory_limit_in_bytes"):
-        await runtime.apply_pod_sandbox_resources(update(pod_id, R(memory_limit_in_bytes=-1)))
+        await runtime.update_pod_sandbox_resources(update(pod_id, R(memory_limit_in_bytes=-1)))
     with pytest.raises(InvalidArgument, match=r"cpu\.cfs_quota_us"):
-        await runtime.apply_pod_sandbox_resources(update(pod_id, R(cpu_quota=20_000, cpu_period=100_000)))
+        await runtime.update_pod_sandbox_resources(update(pod_id, R(cpu_quota=20_000, cpu_period=100_000)))
     await client.stop_pod_sandbox(pod_id)
     with pytest.raises(FailedPrecondition, match="not ready"):
-        await runtime.apply_pod_sandbox_resources(update(pod_id, R(cpu_shares=100)))
+        await runtime.update_pod_sandbox_resources(update(pod_id, R(cpu_shares=100)))

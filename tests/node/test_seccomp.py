@@ -221,3 +221,13 @@ def test_localhost_profiles_name_an_absolute_host_file() -> None:
         localhost_profile_path(d.SecurityProfile(profile_type=localhost, localhost_ref="profiles/a.json"), "")
     with pytest.raises(InvalidArgument, match="localhost_ref"):
         localhost_profile_path(d.SecurityProfile(profile_type=localhost), "")
+
+
+@pytest.mark.parametrize("legacy", ["", "unconfined", "runtime/default", "docker/default"])
+def test_builtin_legacy_profile_paths_name_no_file(legacy: str) -> None:
+    assert localhost_profile_path(None, legacy) is None
+
+
+def test_a_legacy_profile_path_without_localhost_prefix_is_refused() -> None:
+    with pytest.raises(InvalidArgument, match="is not supported"):
+        localhost_profile_path(None, "/etc/p.json")

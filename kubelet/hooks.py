@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-import aiohttp
-
 from api.core.v1.container import Container, ExecAction, HTTPGetAction, LifecycleHandler
 from cri.client import CRIClient
 from cri.errors import CRIError
@@ -49,6 +47,8 @@ async def run_http_get(
     scheme = (action.scheme or "HTTP").lower()
     url = f"{scheme}://{host}:{port}{action.path or '/'}"
     headers = {"User-Agent": "kube-probe/1.32", **{h.name: h.value for h in action.http_headers}}
+    import aiohttp  # only pods with httpGet probes or hooks pay for it (~4 MiB)
+
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,

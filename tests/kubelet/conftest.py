@@ -11,10 +11,10 @@ import pytest
 
 from api.core.v1.pod import PodStatus
 from cri.client import CRIClient
-from cri.server import CRIServer, ServerOptions
 from kubelet.config import KubeletConfiguration
 from kubelet.node import Kubelet
 from shims.fake import FakeImages, FakeRuntime
+from tests.kubelet.fake_cri import serve_fake
 
 WAIT_S = 20.0
 NODE = "node1"
@@ -79,20 +79,11 @@ def test_config(tmp_path: Path) -> KubeletConfiguration:
 
 @pytest.fixture
 async def node(tmp_path: Path) -> AsyncIterator[Node]:
-    images = FakeImages()
-    images.add_image("busybox:1.36")
-    runtime = FakeRuntime(images, images.faults)
-    socket = tmp_path / "run" / "cri.sock"
-    server = CRIServer(runtime, images, ServerOptions(socket=socket, metrics_address="127.0.0.1:0"))
-    await server.start()
-    client = await CRIClient.connect(f"unix://{socket}", timeout=10)
-    config = test_config(tmp_path)
-    kubelet = Kubelet(config, client)
-    await kubelet.start()
-    served = Node(runtime, images, client, config, Path(config.static_pod_path), kubelet)
-    try:
-        yield served
-    finally:
-        await served.kubelet.stop()
-        await client.close()
-        await server.stop()
+    async with serve_fake(tmp_path) as cri:
+        config = test_config(tmp_path)
+        kubelet = Kubelet(config, cri.client)
+        await kubelet.start()
+        try:
+            yield Node(cri.runtime, cri.images, cri.client, config, Path(config.static_pod_path), kubelet)
+        finally:
+            await kubelet.stop()

@@ -105,16 +105,7 @@ async def test_a_relist_keeps_an_event_newer_than_its_lists(
     async with running_pleg(pleg):
         await wait_until("the first relist", lambda: pleg.relisted.is_set())
         assert _state(pleg) == d.ContainerState.CONTAINER_CREATED
-        listed, release = asyncio.Event(), asyncio.Event()
-        list_containers = cri.client.list_containers
-
-        async def stale(*args: Any, **kwargs: Any) -> list[d.Container]:
-            result = await list_containers(*args, **kwargs)
-            listed.set()
-            await release.wait()
-            return result
-
-        monkeypatch.setattr(cri.client, "list_containers", stale)
+        listed, release = _hold_container_lists(cri, monkeypatch)
         relist = asyncio.create_task(pleg.relist())
         await asyncio.wait_for(listed.wait(), 20)
         await cri.client.start_container(container_id)
@@ -168,16 +159,7 @@ async def test_a_pod_relist_that_read_before_an_event_keeps_the_event_view(
     container_id = await _create(cri, sandbox_id)
     async with running_pleg(pleg):
         await wait_until("the first relist", lambda: pleg.relisted.is_set())
-        listed, release = asyncio.Event(), asyncio.Event()
-        list_containers = cri.client.list_containers
-
-        async def stale(*args: Any, **kwargs: Any) -> list[d.Container]:
-            result = await list_containers(*args, **kwargs)
-            listed.set()
-            await release.wait()
-            return result
-
-        monkeypatch.setattr(cri.client, "list_containers", stale)
+        listed, release = _hold_container_lists(cri, monkeypatch)
         relist = asyncio.create_task(pleg.relist_pod(UID))
         await asyncio.wait_for(listed.wait(), 20)
         await cri.client.start_container(container_id)
@@ -188,3 +170,20 @@ async def test_a_pod_relist_that_read_before_an_event_keeps_the_event_view(
         pod = await asyncio.wait_for(relist, 20)
         assert _state(pleg) == d.ContainerState.CONTAINER_RUNNING
         assert [c.state for c in pod.containers] == [d.ContainerState.CONTAINER_RUNNING]
+
+
+def _hold_container_lists(
+    cri: FakeCRI, monkeypatch: pytest.MonkeyPatch
+) -> tuple[asyncio.Event, asyncio.Event]:
+    """ListContainers answers are held back: ``listed`` is set once one is read, sent on ``release``."""
+    listed, release = asyncio.Event(), asyncio.Event()
+    list_containers = cri.client.list_containers
+
+    async def stale(*args: Any, **kwargs: Any) -> list[d.Container]:
+        result = await list_containers(*args, **kwargs)
+        listed.set()
+        await release.wait()
+        return result
+
+    monkeypatch.setattr(cri.client, "list_containers", stale)
+    return listed, release

@@ -10,7 +10,7 @@ import asyncio
 import dataclasses
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -77,6 +77,21 @@ async def _clean_up(shim: ShimProcess, client: CRIClient) -> None:
     finally:
         await client.close()
         await shim.stop()
+
+
+async def _shim_process_with_gated_conmon(
+    layout: Layout, tmp_path: Path
+) -> tuple[ConmonGate, ShimProcess, CRIClient, Callable[[], None]]:
+    """A shim process whose conmons wait at the gate; the callable gives later starts the real conmon."""
+    gate = ConmonGate(tmp_path / "gate", real_conmon=layout.config.conmon)
+    raw = yaml.safe_load(layout.config_file.read_text())
+    layout.config_file.write_text(yaml.safe_dump({**raw, "conmon": str(gate.binary)}))
+    shim = ShimProcess(layout, tmp_path / "shim.sock")
+
+    def restore_conmon() -> None:
+        layout.config_file.write_text(yaml.safe_dump(raw))
+
+    return gate, shim, await shim.start(), restore_conmon
 
 
 def _failing_conmon(directory: Path) -> Path:
@@ -201,18 +216,14 @@ async def test_a_failed_creation_is_reported_by_start_and_status(layout: Layout,
 async def test_a_creation_pending_when_the_shim_is_killed_is_finished_after_restart(
     layout: Layout, tmp_path: Path
 ) -> None:
-    gate = ConmonGate(tmp_path / "gate", real_conmon=layout.config.conmon)
-    raw = yaml.safe_load(layout.config_file.read_text())
-    layout.config_file.write_text(yaml.safe_dump({**raw, "conmon": str(gate.binary)}))
-    shim = ShimProcess(layout, tmp_path / "shim.sock")
-    client = await shim.start()
+    gate, shim, client, restore_conmon = await _shim_process_with_gated_conmon(layout, tmp_path)
     try:
         _, container_id = await _create(client, tmp_path, "crashed")
         wrapper = await gate.wait_for_one()
         await client.close()
         await shim.kill()
         os.kill(wrapper, signal.SIGKILL)  # conmon never ran: no runc state exists
-        layout.config_file.write_text(yaml.safe_dump(raw))
+        restore_conmon()
 
         client = await shim.start()
         assert (await _status(client, container_id)).state == d.ContainerState.CONTAINER_CREATED
@@ -232,11 +243,7 @@ async def test_a_creation_pending_when_the_shim_is_killed_is_finished_after_rest
 async def test_a_creation_conmon_finished_while_the_shim_was_down_is_adopted_or_redone(
     layout: Layout, tmp_path: Path
 ) -> None:
-    gate = ConmonGate(tmp_path / "gate", real_conmon=layout.config.conmon)
-    raw = yaml.safe_load(layout.config_file.read_text())
-    layout.config_file.write_text(yaml.safe_dump({**raw, "conmon": str(gate.binary)}))
-    shim = ShimProcess(layout, tmp_path / "shim.sock")
-    client = await shim.start()
+    gate, shim, client, restore_conmon = await _shim_process_with_gated_conmon(layout, tmp_path)
     try:
         _, container_id = await _create(client, tmp_path, "orphaned")
         await gate.wait_for_one()
@@ -245,7 +252,7 @@ async def test_a_creation_conmon_finished_while_the_shim_was_down_is_adopted_or_
         await gate.open()  # conmon runs runc create with nobody left to tell
         runc_state = layout.config.runc_root / container_id / "state.json"
         await wait_until(runc_state.exists, what="runc create to finish under the orphaned conmon")
-        layout.config_file.write_text(yaml.safe_dump(raw))
+        restore_conmon()
 
         client = await shim.start()
         await client.start_container(container_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from conformance import images
 from conformance.checks.helpers import sh
 from conformance.workspace import Pod, Workspace, wait_for
 from cri import domain as d
+from cri.errors import DeadlineExceeded, Unknown
 
 pytestmark = [pytest.mark.conformance, pytest.mark.needs("processes")]
 
@@ -105,16 +107,26 @@ async def test_pod_ip_reachable_from_host(ws: Workspace) -> None:
     assert images.WEB_BODY in reply
 
 
+def _fetcher(ws: Workspace, container_id: str, url: str) -> Callable[[], Awaitable[str | None]]:
+    """An HTTP GET from inside a container: the body, or None while the server is not reachable yet."""
+
+    async def fetched() -> str | None:
+        try:
+            result = await ws.cri.exec_sync(container_id, ["wget", "-qO-", url], exec_timeout=10)
+        except (DeadlineExceeded, Unknown):  # a hung wget (containerd 1.6 says UNKNOWN): ask again
+            return None
+        return result.stdout.decode() if result.exit_code == 0 else None
+
+    return fetched
+
+
 @pytest.mark.needs("network")
 async def test_pod_to_pod(ws: Workspace) -> None:
     """One pod reaches another pod's IP: the flat pod network Kubernetes assumes."""
     _, ip = await _web_pod(ws)
     client = await ws.start(await ws.run_pod())
 
-    async def fetched() -> str | None:
-        result = await ws.cri.exec_sync(client, ["wget", "-qO-", f"http://{ip}/"], exec_timeout=10)
-        return result.stdout.decode() if result.exit_code == 0 else None
-
+    fetched = _fetcher(ws, client, f"http://{ip}/")
     assert images.WEB_BODY in await wait_for(f"pod-to-pod HTTP to {ip}", fetched)
 
 
@@ -124,10 +136,7 @@ async def test_localhost_within_pod(ws: Workspace) -> None:
     pod, _ = await _web_pod(ws)
     client = await ws.start(pod, name="client")
 
-    async def fetched() -> str | None:
-        result = await ws.cri.exec_sync(client, ["wget", "-qO-", "http://127.0.0.1/"], exec_timeout=10)
-        return result.stdout.decode() if result.exit_code == 0 else None
-
+    fetched = _fetcher(ws, client, "http://127.0.0.1/")
     assert images.WEB_BODY in await wait_for("HTTP on the pod's localhost", fetched)
 
 

@@ -31,6 +31,7 @@ BUSYBOX_TAGS = (  # one busybox image under four references, two registries
     "registry.k8s.io/busybox:1.27.2",
 )
 MULTIARCH = "docker.io/tinykube/multiarch:latest"  # an image index (linux/amd64 + linux/arm64)
+IN_USE = "docker.io/tinykube/in-use:latest"  # busybox + /etc/tinykube-in-use; one check removes it
 DISTINCT = (
     "docker.io/tinykube/distinct-1:latest",
     "docker.io/tinykube/distinct-2:latest",
@@ -52,6 +53,7 @@ ALL = (
     E2E_NGINX,
     *BUSYBOX_TAGS[2:],
     MULTIARCH,
+    IN_USE,
 )
 REGISTRY_HOSTS = ("docker.io", "registry.k8s.io")
 

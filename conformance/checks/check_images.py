@@ -174,6 +174,20 @@ async def test_remove_twice(ws: Workspace) -> None:
     assert (await ws.cri.image_status(images.DISTINCT[2])).image is None
 
 
+@pytest.mark.needs("processes", "registry")
+async def test_remove_image_a_container_runs(ws: Workspace) -> None:
+    """RemoveImage of an image a running container uses: the image goes, the container keeps its files.
+
+    `crictl rmi` and image GC races do this; the running container must not lose its root filesystem.
+    """
+    await ws.pull(images.IN_USE)
+    container_id = await ws.start(image=images.IN_USE)
+    await ws.cri.remove_image(images.IN_USE)
+    assert (await ws.cri.image_status(images.IN_USE)).image is None
+    result = await ws.cri.exec_sync(container_id, ["cat", "/etc/tinykube-in-use"], exec_timeout=30)
+    assert (result.exit_code, result.stdout) == (0, b"in-use\n"), result
+
+
 async def test_pull_by_digest(ws: Workspace) -> None:
     """PullImage by repo@digest gives the same image: pinned pods pull by digest."""
     image_id = await ws.ensure_image(images.BUSYBOX)

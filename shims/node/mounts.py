@@ -9,7 +9,7 @@ from errno import EINVAL, ENOENT
 from pathlib import Path
 
 from cri.errors import InvalidArgument
-from shims.node.namespaces import unmount
+from shims.node.namespaces import unescape_mountinfo, unmount
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MNT_DETACH = 0x2
@@ -53,6 +53,21 @@ def mount_image_volume(lower_dirs: Sequence[Path], *, directory: Path) -> Path:
     lower = ":".join(str(p) for p in (*lower_dirs, empty))
     _mount("overlay", target, "overlay", MS_RDONLY | MS_NODEV, f"lowerdir={lower}")
     return target
+
+
+def overlay_lower_dirs(mountinfo: Path = Path("/proc/self/mountinfo")) -> set[Path]:
+    """Blocking: every lower directory of the overlay mounts in this mount namespace."""
+    lower: set[Path] = set()
+    for line in mountinfo.read_bytes().splitlines():
+        _, separator, tail = line.partition(b" - ")
+        fields = tail.split(b" ")
+        if not separator or len(fields) < 3 or fields[0] != b"overlay":
+            continue
+        for option in fields[2].split(b","):
+            if option.startswith(b"lowerdir="):
+                dirs = unescape_mountinfo(option.removeprefix(b"lowerdir=")).split(b":")
+                lower.update(Path(os.fsdecode(d)) for d in dirs if d)
+    return lower
 
 
 def unmount_overlay(rootfs: Path) -> None:

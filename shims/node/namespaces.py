@@ -84,12 +84,12 @@ def is_mountpoint(path: Path) -> bool:
     with open("/proc/self/mountinfo", "rb") as mountinfo:
         for line in mountinfo:
             fields = line.split(b" ")
-            if len(fields) > 4 and _unescape(fields[4]) == target:
+            if len(fields) > 4 and unescape_mountinfo(fields[4]) == target:
                 return True
     return False
 
 
-def _unescape(field: bytes) -> bytes:
+def unescape_mountinfo(field: bytes) -> bytes:
     return (
         field.replace(b"\\040", b" ")
         .replace(b"\\011", b"\t")

@@ -54,6 +54,7 @@ WEB_TAGS = (
 )
 BIG_TAG = "docker.io/tinykube/big:50mb"
 MULTIARCH_TAG = "docker.io/tinykube/multiarch:latest"
+IN_USE_TAG = "docker.io/tinykube/in-use:latest"  # removed while a container runs it: no other user
 INDEX_HTML = "<html><body><h1>tinykube web</h1></body></html>\n"
 
 
@@ -146,6 +147,7 @@ def seed_images(*, include_big: bool = True) -> list[SeedImage]:
                         "docker.io/tinykube/multitag:three"), image=_labelled("multitag")),
         *(SeedImage(tags=(f"docker.io/tinykube/distinct-{n}:latest",), image=_labelled(f"distinct-{n}"))
           for n in range(1, 4)),
+        SeedImage(tags=(IN_USE_TAG,), image=_labelled("in-use")),
         SeedImage(tags=(MULTIARCH_TAG,), index=_multiarch()),
     ]  # fmt: skip
     if include_big:

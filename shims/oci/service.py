@@ -102,6 +102,9 @@ class OciImages:
 
     # ---- the runtime's view --------------------------------------------------------------------
 
+    async def layers_released(self) -> None:
+        await self.store.collect_released_layers()
+
     async def resolve(self, reference: str) -> ResolvedImage:
         """The image a container runs; NotFound when it is not in the store (pull it first)."""
         record = self.store.find(reference)

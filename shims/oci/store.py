@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cri.errors import NotFound
+from shims.node import mounts
 from shims.oci.content import ContentStore, DiskUsage
 from shims.oci.manifest import ImageConfig, parse_config
 from shims.oci.records import ImageRecord, RecordFiles
@@ -53,6 +54,8 @@ class ImageStore:
         self.in_use: Counter[str] = Counter()
         """Digests and chain ids an in-flight pull is working on: garbage collection leaves them alone."""
         self.lock = asyncio.Lock()
+        self.layers_kept_for_mounts = False
+        """The last collection kept layers only because a container had them mounted."""
 
     # ---- lookups -------------------------------------------------------------------------------
 
@@ -121,7 +124,11 @@ class ImageStore:
             return record
 
     def collect_garbage(self) -> None:
-        """Delete blobs and layers no image record (and no in-flight pull) refers to."""
+        """Delete blobs and layers no image record, in-flight pull or mounted overlay refers to.
+
+        A container keeps its layers while its root filesystem (or an image volume) is mounted,
+        also after its image is removed; the first collection after the unmount takes them.
+        """
         wanted = set(self.in_use)
         for record in self._records.values():
             wanted |= {
@@ -130,11 +137,24 @@ class ImageStore:
                 *(layer.digest for layer in record.layers),
             }
             wanted |= set(record.chain_ids)
+        kept_for_mounts = self._mounted_layers() - wanted
+        self.layers_kept_for_mounts = bool(kept_for_mounts)
+        wanted |= kept_for_mounts
         for digest in self.content.digests() - wanted:
             self.content.delete(digest)
         for layer in self.layers_dir.iterdir():
             if not layer.name.startswith(".") and "sha256:" + layer.name not in wanted:
                 shutil.rmtree(layer, ignore_errors=True)
+
+    async def collect_released_layers(self) -> None:
+        """After an unmount: collect the layers only mounts kept (their images were removed)."""
+        if self.layers_kept_for_mounts:
+            async with self.lock:
+                await asyncio.to_thread(self.collect_garbage)
+
+    def _mounted_layers(self) -> set[str]:
+        layers_dir = self.layers_dir.resolve()
+        return {"sha256:" + d.name for d in mounts.overlay_lower_dirs() if d.parent == layers_dir}
 
     # ---- what a runtime needs ------------------------------------------------------------------
 

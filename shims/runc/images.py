@@ -45,6 +45,10 @@ class ImageSource(Protocol):
         """The image a container runs; NotFound when it is not in the store."""
         ...
 
+    async def layers_released(self) -> None:
+        """A container unmounted the layers it ran on: those no image keeps any more may go."""
+        ...
+
 
 def normalize(reference: str) -> str:
     name = reference
@@ -106,6 +110,9 @@ class LocalImages:
             raise NotFound(f"image {reference!r} not found: pull it first")
         lower = (self._dirs[ref],)
         return ResolvedImage(id=self._image_id(ref), ref=ref, lower_dirs=lower, process=self._process)
+
+    async def layers_released(self) -> None:
+        """Directories are configured, not collected: nothing to release."""
 
     async def list_images(self, filter_: d.ImageFilter | None) -> list[d.Image]:
         wanted = filter_.image.image if filter_ and filter_.image else ""

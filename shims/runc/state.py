@@ -176,6 +176,7 @@ class RuncState:
         socket link and exit file: once the exit is recorded, nothing reads them again.
         """
         await asyncio.gather(self._delete_runc_state(record), asyncio.to_thread(self._remove_files, record))
+        await self.images.layers_released()
 
     async def _delete_runc_state(self, record: ContainerRecord) -> None:
         if await asyncio.to_thread((self.config.runc_root / record.id).exists):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cri import domain as d
+from shims.node import mounts
 from shims.oci.builder import ImageRecipe, build_image, directory, file
 from shims.oci.localregistry import RegistryHandle
 from shims.oci.service import ImageStoreConfig, OciImages
@@ -58,3 +59,24 @@ async def test_whiteouts_and_opaque_dirs_merge_right_under_overlayfs(
         assert (merged / "var" / "cache" / "new").read_text() == "fresh\n"
     finally:
         await _run("umount", str(merged))
+
+
+async def test_layers_under_a_mounted_overlay_outlive_their_removed_image(
+    tmp_path: Path, registry: RegistryHandle
+) -> None:
+    built = build_image(ImageRecipe(layers=((file("etc/in-use", "still here\n"),),), cmd=("sh",)))
+    ref = f"{registry.address}/test/in-use:v1"
+    await push(built, ref)
+    config = ImageStoreConfig(root=tmp_path / "store", certs_d=None)
+    async with OciImages.open(config) as images:
+        await images.pull_image(d.ImageSpec(image=ref), None, None)
+        layers = (await images.resolve(ref)).lower_dirs
+        merged = mounts.mount_image_volume(layers, directory=tmp_path / "volume")
+        try:
+            await images.remove_image(d.ImageSpec(image=ref))
+            assert (await images.image_status(d.ImageSpec(image=ref), verbose=False)).image is None
+            assert (merged / "etc" / "in-use").read_text() == "still here\n"
+        finally:
+            mounts.unmount_overlay(merged)
+        await images.layers_released()
+        assert not any(layer.exists() for layer in layers)

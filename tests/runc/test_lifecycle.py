@@ -59,7 +59,10 @@ async def test_pods_reach_each_other_by_ip_and_containers_share_localhost(shim: 
     assert server_ip.startswith("10.211.")
 
     async def served(container_id: str, url: str) -> bool:
-        result = await client.exec_sync(container_id, ["wget", "-q", "-O", "-", url], exec_timeout=5)
+        try:
+            result = await client.exec_sync(container_id, ["wget", "-q", "-O", "-", url], exec_timeout=5)
+        except DeadlineExceeded:  # a hung wget: ask again
+            return False
         return result.stdout == b"hello-pod\n"
 
     await wait_until(lambda: served(probe, "http://127.0.0.1:8080/"), what="localhost inside the pod")

@@ -31,6 +31,8 @@ class SandboxRecord:
     cni_result: Mapping[str, Any] = field(default_factory=dict)
     network_attached: bool = False
     ready: bool = True
+    setting_up: bool = False
+    """RunPodSandbox has not finished: after a crash the sandbox is torn down, never reported READY."""
     infra_pid: int = 0
     infra_start_time: int = 0
 

@@ -18,6 +18,10 @@ from shims.runc.state import log
 async def recover(runtime: RuncRuntime) -> None:
     loaded = await asyncio.to_thread(runtime.store.load)
     for sandbox in loaded.sandboxes:
+        if sandbox.setting_up:
+            log.info("recovery: tearing down pod sandbox %s, still being set up at the crash", sandbox.id)
+            await runtime._tear_down(sandbox, remove=True)
+            continue
         runtime.sandboxes[sandbox.id] = sandbox
         if sandbox.infra is not None and sandbox.ready:
             if infra.is_alive(sandbox.infra):

@@ -68,13 +68,15 @@ class SandboxOps(RuncState):
             netns=str(directory / "ns" / "net") if options.network != NODE else "",
             ipc_ns=str(directory / "ns" / "ipc") if options.ipc != NODE else "",
             uts_ns=str(directory / "ns" / "uts") if options.network != NODE else "",
+            setting_up=True,
         )
         self.commit(record)
         try:
             record = await self._set_up(record, network)
         except BaseException:
-            await asyncio.shield(self._tear_down(record, remove=True))
+            await asyncio.shield(self._tear_down(self.sandboxes.pop(record.id), remove=True))
             raise
+        record = dataclasses.replace(record, setting_up=False)
         self.commit(record)
         self.watch_infra(record)
         log.info("pod sandbox ready id=%s name=%s ips=%s", record.id, record.metadata.name, record.ips)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -13,9 +14,11 @@ import signal
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cri import domain as d
 from cri.client import CRIClient
+from cri.errors import CRIError
 from shims.node import namespaces
 from shims.node.runc import Runc
 from tests.runc.endpoint import Layout, ShimProcess, remove_everything, serve
@@ -120,3 +123,41 @@ async def test_startup_cleans_what_a_crash_left_half_made(
     assert not any(path.exists() for path in (*leftovers, config.state_dir / "sandboxes" / orphan))
     assert not (config.state_dir / "exits" / orphan).exists()
     assert sum("cleaning leftover" in message for message in caplog.messages) == 3
+
+
+async def test_a_sandbox_half_set_up_at_a_crash_is_released_on_restart(
+    layout: Layout, tmp_path: Path
+) -> None:
+    """SIGKILL during RunPodSandbox's CNI ADD: the restarted shim lists no half-made READY pod (it had
+    no IP and no pod files), releases its address and lets the kubelet's retry reuse the name."""
+    from tests.runc.test_creation import ConmonGate
+
+    gate = ConmonGate(tmp_path / "gate", real_conmon=Path("/usr/lib/cni/bridge"))
+    (tmp_path / "gate" / "bridge").symlink_to(gate.binary)
+    raw = yaml.safe_load(layout.config_file.read_text())
+    layout.config_file.write_text(
+        yaml.safe_dump({**raw, "cni_bin_dirs": [str(tmp_path / "gate"), "/usr/lib/cni"]})
+    )
+    shim = ShimProcess(layout, tmp_path / "shim.sock")
+    client = await shim.start()
+    pod = pod_config("crashed", tmp_path / "logs")
+    running = asyncio.ensure_future(client.run_pod_sandbox(pod))
+    plugin = await gate.wait_for_one()
+    await shim.kill()
+    await gate.open()
+    await wait_until(lambda: not Path(f"/proc/{plugin}").exists(), what="the orphaned CNI ADD to finish")
+    with contextlib.suppress(CRIError):
+        await running
+    await client.close()
+    layout.config_file.write_text(yaml.safe_dump(raw))
+    client = await shim.start()
+    try:
+        assert await client.list_pod_sandbox() == []
+        allocated = [p for p in (layout.ipam_dir / layout.network_name).iterdir() if p.name.count(".") == 3]
+        assert allocated == [], "the address of the half-made sandbox is still allocated"
+        again = await client.run_pod_sandbox(pod)
+        assert (await client.pod_sandbox_status(again)).status.state == d.PodSandboxState.SANDBOX_READY  # type: ignore[union-attr]
+    finally:
+        await remove_everything(client)
+        await client.close()
+        await shim.stop()

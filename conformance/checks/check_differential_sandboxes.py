@@ -1,0 +1,175 @@
+"""Sandboxes, pod network and pod stats as the kubelet and crictl users lean on them (differential)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+
+import pytest
+
+from conformance import images
+from conformance.checks.helpers import sh
+from conformance.pod import security
+from conformance.workspace import Pod, Workspace, wait_for
+from cri import domain as d
+from cri.errors import CRIError, NotFound
+
+pytestmark = [pytest.mark.conformance, pytest.mark.needs("processes")]
+STATE = d.ContainerState
+HOST_NET = d.NamespaceOption(network=d.NamespaceMode.NODE, pid=d.NamespaceMode.CONTAINER)
+UDP_DATAGRAMS, UDP_SIZE = 200, 1000
+
+
+def _host_network_linux() -> d.LinuxPodSandboxConfig:
+    return d.LinuxPodSandboxConfig(security_context=d.LinuxSandboxSecurityContext(namespace_options=HOST_NET))
+
+
+async def _pod_ip(ws: Workspace, pod: Pod) -> str:
+    network = (await ws.sandbox_status(pod.id)).network
+    assert network is not None and network.ip, "the pod has no IP"
+    return network.ip
+
+
+async def test_stop_sandbox_exits_containers_with_finish_time(ws: Workspace) -> None:
+    """StopPodSandbox leaves each container EXITED with end time and exit code: the kubelet reports them."""
+    pod = await ws.run_pod()
+    first, second = await ws.start(pod, name="one"), await ws.start(pod, name="two")
+    await ws.cri.stop_pod_sandbox(pod.id)
+    for container_id in (first, second):
+        status = await ws.status(container_id)
+        assert status.state == STATE.CONTAINER_EXITED
+        assert status.finished_at >= status.started_at > 0 and status.exit_code != 0, status
+
+
+async def test_remove_ready_sandbox_removes_running_containers(ws: Workspace) -> None:
+    """RemovePodSandbox of a READY pod with running containers removes them all: force deletion of a pod."""
+    pod = await ws.run_pod()
+    container_id = await ws.start(pod)
+    await ws.cri.remove_pod_sandbox(pod.id)
+    with pytest.raises(NotFound):
+        await ws.cri.container_status(container_id)
+    assert await ws.cri.list_containers(d.ContainerFilter(pod_sandbox_id=pod.id)) == []
+
+
+async def test_name_released_by_force_remove(ws: Workspace) -> None:
+    """After RemovePodSandbox of a READY pod, the same metadata runs again: the kubelet recreates the pod."""
+    pod = await ws.run_pod()
+    await ws.start(pod)
+    await ws.cri.remove_pod_sandbox(pod.id)
+    again = await ws.run_pod(pod.config)
+    assert again.id != pod.id and (await ws.sandbox_status(again.id)).state == d.PodSandboxState.SANDBOX_READY
+
+
+async def test_stopped_sandbox_keeps_identity(ws: Workspace) -> None:
+    """A stopped sandbox keeps metadata, labels and creation time: the kubelet still maps it to its pod."""
+    pod = await ws.run_pod()
+    before = await ws.sandbox_status(pod.id)
+    await ws.cri.stop_pod_sandbox(pod.id)
+    after = await ws.sandbox_status(pod.id)
+    assert after.metadata == before.metadata and after.labels == before.labels
+    assert after.created_at == before.created_at
+
+
+async def test_resolv_conf_exact(ws: Workspace) -> None:
+    """resolv.conf holds exactly the pod's DNS config in order: several nameservers are tried in order."""
+    dns = d.DNSConfig(
+        servers=("10.211.0.10", "10.211.0.11"), searches=("a.svc", "svc"), options=("ndots:5", "timeout:2")
+    )
+    pod = await ws.run_pod(dns=dns)
+    text = await sh(ws.cri, await ws.start(pod), "cat /etc/resolv.conf")
+    assert text.splitlines() == [
+        "search a.svc svc",
+        "nameserver 10.211.0.10",
+        "nameserver 10.211.0.11",
+        "options ndots:5 timeout:2",
+    ]
+
+
+async def test_mounted_etc_hosts_wins(ws: Workspace, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A container mount at /etc/hosts replaces the runtime's: the kubelet mounts its managed hosts file."""
+    hosts = tmp_path_factory.mktemp("hosts") / "hosts"
+    hosts.write_text("127.0.0.1\tlocalhost\n10.1.2.3\tkubelet-managed-alias\n")
+    mount = d.Mount(container_path="/etc/hosts", host_path=str(hosts))
+    container_id = await ws.start(await ws.run_pod(), mounts=(mount,))
+    assert "kubelet-managed-alias" in await sh(ws.cri, container_id, "cat /etc/hosts")
+
+
+async def test_host_network_pod_hostname_is_nodes(ws: Workspace) -> None:
+    """A host-network pod without a hostname sees the node's: hostNetwork daemons register under it."""
+    pod = await ws.run_pod(linux=_host_network_linux())
+    container_id = await ws.start(pod, linux=security(namespace_options=HOST_NET))
+    assert await sh(ws.cri, container_id, "hostname") == socket.gethostname()
+
+
+@pytest.mark.needs("network")
+async def test_host_network_pod_reports_no_ip(ws: Workspace) -> None:
+    """A host-network sandbox reports no pod IP of its own: the kubelet then uses the node's IPs."""
+    pod = await ws.run_pod(linux=_host_network_linux())
+    network = (await ws.sandbox_status(pod.id)).network
+    assert network is None or network.ip == ""
+
+
+@pytest.mark.needs("network")
+async def test_pod_network_stats_count_traffic(ws: Workspace) -> None:
+    """Pod network stats count bytes the pod received: the summary API's rxBytes drive network dashboards."""
+    pod = await ws.run_pod()
+    await ws.start(pod, name="web", image=images.WEB, command=())
+    ip = await _pod_ip(ws, pod)
+    await wait_for(f"a TCP connection to {ip}:80", lambda: _connects(ip, images.WEB_PORT))
+    before = await _rx_bytes(ws, pod.id)
+    await asyncio.to_thread(_send_udp, ip)
+
+    async def counted() -> int | None:
+        grown = await _rx_bytes(ws, pod.id) - before
+        return grown if grown >= UDP_DATAGRAMS * UDP_SIZE else None
+
+    await wait_for("the pod's rx_bytes to count the datagrams", counted)
+
+
+async def _rx_bytes(ws: Workspace, sandbox_id: str) -> int:
+    stats = await ws.cri.pod_sandbox_stats(sandbox_id)
+    assert stats.linux and stats.linux.network and stats.linux.network.default_interface
+    return stats.linux.network.default_interface.rx_bytes or 0
+
+
+async def _connects(host: str, port: int) -> bool | None:
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 3)
+    except (OSError, TimeoutError):
+        return None
+    writer.close()
+    return True
+
+
+def _send_udp(ip: str) -> None:
+    """Blocking: datagrams to a closed port of the pod (counted by its interface all the same)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for _ in range(UDP_DATAGRAMS):
+            sock.sendto(b"x" * UDP_SIZE, (ip, 9))
+
+
+async def test_container_memory_working_set_counts_allocation(ws: Workspace) -> None:
+    """A container's working set includes memory it filled: memory-pressure eviction ranks pods by it."""
+    fill = "head -c 33554432 /dev/zero > /dev/shm/fill && exec sleep 3600"
+    container_id = await ws.start(command=("sh", "-c", fill))
+
+    async def counted() -> int | None:
+        stats = await ws.cri.container_stats(container_id)
+        working_set = (stats.memory.working_set_bytes if stats.memory else 0) or 0
+        return working_set if working_set >= 32 * 2**20 else None
+
+    await wait_for("the working set to include 32 MiB in /dev/shm", counted)
+
+
+@pytest.mark.needs("network")
+async def test_failed_run_leaves_no_sandbox(ws: Workspace) -> None:
+    """A RunPodSandbox that fails leaves nothing listed and frees the name: the kubelet retries the pod."""
+    bad = d.PortMapping(container_port=images.WEB_PORT, host_port=70000)
+    config = ws.sandbox_config(ports=(bad,))
+    with pytest.raises(CRIError):
+        ws.sandboxes.append(await ws.cri.run_pod_sandbox(config, timeout=120))
+    selector = {"io.kubernetes.pod.uid": config.labels["io.kubernetes.pod.uid"]}
+    assert await ws.cri.list_pod_sandbox(d.PodSandboxFilter(label_selector=selector)) == []
+    again = await ws.run_pod(dataclasses.replace(config, port_mappings=()))
+    assert (await ws.sandbox_status(again.id)).state == d.PodSandboxState.SANDBOX_READY

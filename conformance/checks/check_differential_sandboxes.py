@@ -173,3 +173,70 @@ async def test_failed_run_leaves_no_sandbox(ws: Workspace) -> None:
     assert await ws.cri.list_pod_sandbox(d.PodSandboxFilter(label_selector=selector)) == []
     again = await ws.run_pod(dataclasses.replace(config, port_mappings=()))
     assert (await ws.sandbox_status(again.id)).state == d.PodSandboxState.SANDBOX_READY
+
+
+async def test_pod_memory_working_set_includes_containers(ws: Workspace) -> None:
+    """The pod's working set includes what its containers filled: the kubelet evicts pods by pod totals."""
+    pod = await ws.run_pod()
+    await ws.start(pod, command=("sh", "-c", "head -c 33554432 /dev/zero > /dev/shm/fill && exec sleep 3600"))
+
+    async def counted() -> int | None:
+        stats = await ws.cri.pod_sandbox_stats(pod.id)
+        memory = stats.linux.memory if stats.linux else None
+        working_set = (memory.working_set_bytes if memory else 0) or 0
+        return working_set if working_set >= 32 * 2**20 else None
+
+    await wait_for("the pod's working set to include 32 MiB", counted)
+
+
+async def test_containers_of_a_pod_share_dev_shm(ws: Workspace) -> None:
+    """Containers of one pod share /dev/shm: sidecars exchange shared memory (the pod's IPC namespace)."""
+    pod = await ws.run_pod()
+    writer, reader = await ws.start(pod, name="writer"), await ws.start(pod, name="reader")
+    await sh(ws.cri, writer, "echo shared > /dev/shm/tk-probe")
+    assert await sh(ws.cri, reader, "cat /dev/shm/tk-probe") == "shared"
+
+
+@pytest.mark.needs("network")
+async def test_host_port_free_again_after_stop(ws: Workspace) -> None:
+    """A stopped pod's hostPort reaches the next pod that asks for it: a recreated pod keeps its hostPort."""
+    port = _free_port()
+    mapping = d.PortMapping(container_port=images.WEB_PORT, host_port=port, host_ip="127.0.0.1")
+    first = await ws.run_pod(ports=(mapping,))
+    await ws.cri.stop_pod_sandbox(first.id)
+    second = await ws.run_pod(ports=(mapping,))
+    await ws.start(second, name="web", image=images.WEB, command=())
+    reply = await wait_for(f"HTTP on 127.0.0.1:{port}", lambda: _http_get("127.0.0.1", port))
+    assert images.WEB_BODY in reply
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def _http_get(host: str, port: int) -> str | None:
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 3)
+    except (OSError, TimeoutError):
+        return None
+    try:
+        writer.write(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+        await writer.drain()
+        return (await asyncio.wait_for(reader.read(), 5)).decode(errors="replace")
+    except (OSError, TimeoutError):
+        return None
+    finally:
+        writer.close()
+
+
+@pytest.mark.needs("network")
+async def test_pod_network_stats_without_running_containers(ws: Workspace) -> None:
+    """A ready pod whose containers are not running still has network stats: they belong to the sandbox."""
+    pod = await ws.run_pod()
+    await ws.run_to_exit(pod, command=("true",))
+    stats = await ws.cri.pod_sandbox_stats(pod.id)
+    assert stats.linux and stats.linux.network and stats.linux.network.default_interface
+    assert stats.linux.network.default_interface.name == "eth0"

@@ -1,12 +1,17 @@
-"""Network interface counters of a pod, from ``/proc/<pid>/net/dev`` of a process in its netns."""
+"""Network interface counters of a pod: ``/proc/net/dev`` read inside its netns (or by a process in it)."""
 
 from __future__ import annotations
 
+import ctypes
+import os
+import threading
 import time
 
 from cri import domain as d
 
 DEFAULT_INTERFACE = "eth0"
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def parse_net_dev(text: str, *, timestamp: int) -> d.NetworkUsage:
@@ -40,3 +45,39 @@ def read_network_usage(pid: int) -> d.NetworkUsage | None:
     except OSError:
         return None
     return parse_net_dev(text, timestamp=time.time_ns())
+
+
+def read_netns_usage(netns: str) -> d.NetworkUsage | None:
+    """Blocking: the counters inside the pinned network namespace ``netns``; None when it is gone.
+
+    A thread of its own enters the namespace, so no other code ever runs in it.
+    """
+    found: list[d.NetworkUsage | None] = [None]
+
+    def read() -> None:
+        found[0] = _read_inside(netns)
+
+    thread = threading.Thread(target=read, name="netns-stats", daemon=True)
+    thread.start()
+    thread.join()
+    return found[0]
+
+
+def _read_inside(netns: str) -> d.NetworkUsage | None:
+    try:
+        with open(netns, "rb") as target, open("/proc/thread-self/ns/net", "rb") as home:
+            _setns(target.fileno())
+            try:
+                with open("/proc/thread-self/net/dev") as net_dev:
+                    text = net_dev.read()
+            finally:
+                _setns(home.fileno())
+    except OSError:
+        return None
+    return parse_net_dev(text, timestamp=time.time_ns())
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns: {os.strerror(err)}")

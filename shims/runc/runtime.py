@@ -15,7 +15,7 @@ from cri.filters import filter_containers, filter_sandboxes, labels_match
 from cri.streaming.server import StreamingServer
 from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
 from shims.node import cgroups
-from shims.node.netstats import read_network_usage
+from shims.node.netstats import read_netns_usage, read_network_usage
 from shims.node.ocispec import build_resources
 from shims.runc.containers import ContainerOps
 from shims.runc.execsync import exec_sync
@@ -142,7 +142,11 @@ class RuncRuntime(SandboxOps, ContainerOps):
     def _sandbox_stats(self, record: SandboxRecord) -> d.PodSandboxStats:
         running = [c for c in self.containers.values() if c.sandbox_id == record.id and c.state == RUNNING]
         containers = tuple(self._container_stats(c) for c in running)
-        network = next((u for c in running if (u := read_network_usage(c.pid)) is not None), None)
+        network = (
+            read_netns_usage(record.netns)
+            if record.netns
+            else next((u for c in running if (u := read_network_usage(c.pid)) is not None), None)
+        )
         sample = cgroups.sample(record.cgroup_parent)
         return d.PodSandboxStats(
             attributes=d.PodSandboxAttributes(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from shims.node.netstats import parse_net_dev
+from pathlib import Path
+
+from shims.node.netstats import parse_net_dev, read_netns_usage
 
 NET_DEV = """Inter-|   Receive                                                |  Transmit
  face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
@@ -18,3 +20,10 @@ def test_eth0_is_the_default_interface_and_loopback_is_left_out() -> None:
     assert eth0 is not None
     assert (eth0.rx_bytes, eth0.rx_errors, eth0.tx_bytes, eth0.tx_errors) == (5000, 1, 7000, 3)
     assert usage.timestamp == 7
+
+
+def test_a_netns_that_is_gone_has_no_counters(tmp_path: Path) -> None:
+    unpinned = tmp_path / "net"
+    unpinned.write_text("")  # what a stopped pod's pin file is once unmounted
+    assert read_netns_usage(str(unpinned)) is None
+    assert read_netns_usage(str(tmp_path / "missing")) is None

@@ -240,3 +240,13 @@ async def test_pod_network_stats_without_running_containers(ws: Workspace) -> No
     stats = await ws.cri.pod_sandbox_stats(pod.id)
     assert stats.linux and stats.linux.network and stats.linux.network.default_interface
     assert stats.linux.network.default_interface.name == "eth0"
+
+
+@pytest.mark.needs("network")
+async def test_stopped_sandbox_reports_no_ip(ws: Workspace) -> None:
+    """A stopped sandbox no longer reports its IP: the address is released and may belong to a new pod."""
+    pod = await ws.run_pod()
+    await _pod_ip(ws, pod)
+    await ws.cri.stop_pod_sandbox(pod.id)
+    network = (await ws.sandbox_status(pod.id)).network
+    assert network is None or (network.ip == "" and network.additional_ips == ()), network

@@ -161,8 +161,9 @@ class SandboxOps(RuncState):
         record = dataclasses.replace(self.sandboxes[record.id], ready=False)
         self.commit(record)
         await self._tear_down(record, remove=False)
-        if record.network_attached:
-            self.commit(dataclasses.replace(record, network_attached=False))
+        if record.network_attached or record.ips:
+            # the address is released: reporting it would give two sandboxes one IP once it is reused
+            self.commit(dataclasses.replace(record, network_attached=False, ips=()))
         if was_ready:
             log.info("pod sandbox stopped id=%s", record.id)
             self.publish(record.id, EVENT.CONTAINER_STOPPED_EVENT)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import os
 import socket
 
 import pytest
@@ -250,3 +252,13 @@ async def test_stopped_sandbox_reports_no_ip(ws: Workspace) -> None:
     await ws.cri.stop_pod_sandbox(pod.id)
     network = (await ws.sandbox_status(pod.id)).network
     assert network is None or (network.ip == "" and network.additional_ips == ()), network
+
+
+async def test_verbose_info_leads_to_the_pod_network_namespace(ws: Workspace) -> None:
+    """inspectp's info.pid and info.runtimeSpec lead to the pod's netns: users nsenter there to debug pods."""
+    pod = await ws.run_pod()
+    inside = await sh(ws.cri, await ws.start(pod), "readlink /proc/self/ns/net")
+    info = json.loads((await ws.cri.pod_sandbox_status(pod.id, verbose=True)).info["info"])
+    [path] = [ns["path"] for ns in info["runtimeSpec"]["linux"]["namespaces"] if ns["type"] == "network"]
+    assert f"net:[{(await asyncio.to_thread(os.stat, path)).st_ino}]" == inside
+    assert await asyncio.to_thread(os.readlink, f"/proc/{info['pid']}/ns/net") == inside

@@ -33,9 +33,11 @@ class RuncRuntime(SandboxOps, ContainerOps):
             {
                 "info": json.dumps(
                     {
+                        "pid": self._sandbox_pid(record),
                         "netns": record.netns,
                         "cgroupParent": record.cgroup_parent,
                         "cniResult": record.cni_result,
+                        "runtimeSpec": {"linux": {"namespaces": _namespace_entries(record)}},
                     }
                 )
             }
@@ -43,6 +45,13 @@ class RuncRuntime(SandboxOps, ContainerOps):
             else {}
         )
         return d.PodSandboxStatusResult(status=record.status(), info=info)
+
+    def _sandbox_pid(self, record: SandboxRecord) -> int:
+        """What ``nsenter -t`` needs (containerd's pause pid): the infra process, else a running container."""
+        if record.infra_pid:
+            return record.infra_pid
+        mine = (c for c in self.containers.values() if c.sandbox_id == record.id)
+        return next((c.pid for c in mine if c.state == RUNNING), 0)
 
     async def list_pod_sandbox(self, filter_: d.PodSandboxFilter | None) -> list[d.PodSandbox]:
         return filter_sandboxes((s.view() for s in self.sandboxes.values()), filter_)
@@ -274,3 +283,9 @@ def _disk_usage(path: os.PathLike[str]) -> tuple[int, int]:
             except OSError:
                 continue
     return used, inodes
+
+
+def _namespace_entries(record: SandboxRecord) -> list[dict[str, str]]:
+    """The pod's pinned namespaces as containerd's inspectp shows them (runtimeSpec.linux.namespaces)."""
+    pinned = (("network", record.netns), ("ipc", record.ipc_ns), ("uts", record.uts_ns))
+    return [{"type": kind, "path": path} for kind, path in pinned if path]

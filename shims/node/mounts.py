@@ -93,10 +93,10 @@ def unmount_tree(paths: Sequence[Path]) -> None:
 
 
 def resolve_host_path(host_path: str) -> str:
-    """A bind mount's host path with symlinks resolved; it must exist."""
+    """Blocking: a bind mount's host path, symlinks resolved; made a directory if missing (as containerd)."""
     if not host_path:
         raise InvalidArgument("mount host_path is empty")
     resolved = os.path.realpath(host_path)
-    if not os.path.exists(resolved):
-        raise InvalidArgument(f"mount host path {host_path!r} does not exist")
+    if not os.path.lexists(resolved):
+        os.makedirs(resolved, mode=0o755, exist_ok=True)
     return resolved

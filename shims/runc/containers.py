@@ -98,7 +98,8 @@ class ContainerOps(RuncState):
     async def _resolve_mount(self, record: ContainerRecord, mount: d.Mount, index: int) -> d.Mount:
         """A bind mount's host path resolved; an image volume mounted (read-only) and bound from there."""
         if mount.image is None:
-            return dataclasses.replace(mount, host_path=mounts.resolve_host_path(mount.host_path))
+            resolved = await asyncio.to_thread(mounts.resolve_host_path, mount.host_path)
+            return dataclasses.replace(mount, host_path=resolved)
         image = await self.images.resolve(mount.image.image)
         directory = self.paths.image_volume_dir(record.id, index)
         host_path = await asyncio.to_thread(mounts.mount_image_volume, image.lower_dirs, directory=directory)

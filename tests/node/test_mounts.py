@@ -1,10 +1,10 @@
-"""Reading overlay lower directories from mountinfo (what keeps a removed image's layers alive)."""
+"""Overlay lower dirs from mountinfo (what keeps a removed image's layers alive); bind mount host paths."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from shims.node.mounts import overlay_lower_dirs
+from shims.node.mounts import overlay_lower_dirs, resolve_host_path
 
 MOUNTINFO = (
     "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
@@ -26,3 +26,14 @@ def test_lower_dirs_of_every_overlay_mount_and_only_those(tmp_path: Path) -> Non
         Path("/run/c2/empty"),
     }
 
+
+def test_missing_host_path_becomes_a_directory(tmp_path: Path) -> None:
+    missing = tmp_path / "a" / "b"
+    assert resolve_host_path(str(missing)) == str(missing) and missing.is_dir()
+
+
+def test_host_path_symlink_resolved_and_file_kept(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("kept")
+    (tmp_path / "link").symlink_to(target)
+    assert resolve_host_path(str(tmp_path / "link")) == str(target) and target.read_text() == "kept"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
 import re
 import uuid
 from pathlib import Path
@@ -79,7 +81,6 @@ async def test_fast_output_fully_logged_at_exit(ws: Workspace) -> None:
 
 
 @pytest.mark.needs("logs")
-@pytest.mark.needs("logs")
 async def test_long_unterminated_line_fully_logged_at_exit(ws: Workspace) -> None:
     """A line over 16 KiB without newline, then exit, is logged whole: a crash's last words."""
     script = "yes x | tr -d '\\n' | head -c 40000"
@@ -112,6 +113,31 @@ async def test_start_error_container_removable(ws: Workspace) -> None:
     assert again != container_id and (await ws.status(again)).state == STATE.CONTAINER_CREATED
 
 
+@pytest.mark.needs("logs")
+async def test_rotation_loses_no_line(ws: Workspace) -> None:
+    """Rename + ReopenContainerLog under steady output loses no line: kubelet log rotation keeps history."""
+    container_id = await ws.start(command=("sh", "-c", "i=0; while true; do echo $i; i=$((i+1)); done"))
+    path = Path((await ws.status(container_id)).log_path)
+    await ws.log_text(container_id, until=" 1000\n")
+    rotated = path.with_suffix(".rotated")
+    await asyncio.to_thread(os.rename, path, rotated)
+    await ws.cri.reopen_container_log(container_id)
+    await ws.log_text(container_id, until="\n")
+    await ws.cri.stop_container(container_id, grace_seconds=0)
+    old, new = await asyncio.to_thread(rotated.read_text), await asyncio.to_thread(path.read_text)
+    numbers = [int(text) for text in _texts(old) + _texts(new) if text]
+    assert _texts(new) and numbers == list(range(len(numbers))), "lines lost or repeated across the rotation"
+
+
+async def test_no_log_directory_runs_without_log(ws: Workspace) -> None:
+    """A pod without log_directory still runs containers, with an empty log_path: `crictl run` sends none."""
+    pod = await ws.run_pod(dataclasses.replace(ws.sandbox_config(), log_directory=""))
+    container_id = await ws.start(pod, command=("sh", "-c", "echo unlogged; exec sleep 3600"))
+    status = await ws.status(container_id)
+    assert status.state == STATE.CONTAINER_RUNNING and status.log_path == "", status
+
+
+@pytest.mark.needs("logs")
 async def test_tty_log_lines_without_carriage_return(ws: Workspace) -> None:
     """A TTY container's log lines carry no trailing CR: kubectl logs prints them as written."""
     container_id = await ws.start(command=("sh", "-c", "echo tty-line; exec sleep 3600"), tty=True)

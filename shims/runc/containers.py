@@ -48,7 +48,8 @@ class ContainerOps(RuncState):
 
     async def _make(self, sandbox: SandboxRecord, config: d.ContainerConfig, image: RuntimeImage) -> str:
         container_id = new_id()
-        log_path = os.path.join(sandbox.config.log_directory, config.log_path) if config.log_path else ""
+        log_directory = sandbox.config.log_directory
+        log_path = os.path.join(log_directory, config.log_path) if config.log_path and log_directory else ""
         record = ContainerRecord(
             id=container_id,
             sandbox_id=sandbox.id,

@@ -15,7 +15,7 @@ from conformance.checks.helpers import sh
 from conformance.pod import security
 from conformance.workspace import Pod, Workspace, wait_for
 from cri import domain as d
-from cri.errors import CRIError, NotFound
+from cri.errors import CRIError, InvalidArgument, NotFound
 
 pytestmark = [pytest.mark.conformance, pytest.mark.needs("processes")]
 STATE = d.ContainerState
@@ -262,3 +262,38 @@ async def test_verbose_info_leads_to_the_pod_network_namespace(ws: Workspace) ->
     [path] = [ns["path"] for ns in info["runtimeSpec"]["linux"]["namespaces"] if ns["type"] == "network"]
     assert f"net:[{(await asyncio.to_thread(os.stat, path)).st_ino}]" == inside
     assert await asyncio.to_thread(os.readlink, f"/proc/{info['pid']}/ns/net") == inside
+
+
+async def test_pod_process_count_counts_container_processes(ws: Workspace) -> None:
+    """The pod's process count includes every process of its containers: PID-pressure eviction ranks by it."""
+    pod = await ws.run_pod()
+    await ws.start(pod, command=("sh", "-c", "sleep 3600 & sleep 3600 & exec sleep 3600"))
+
+    async def counted() -> int | None:
+        stats = await ws.cri.pod_sandbox_stats(pod.id)
+        process = stats.linux.process if stats.linux else None
+        count = (process.process_count if process else 0) or 0
+        return count if count >= 3 else None
+
+    await wait_for("the pod's process count to include 3 sleeps", counted)
+
+
+@pytest.mark.needs("network")
+async def test_host_port_without_host_ip_answers_on_localhost(ws: Workspace) -> None:
+    """A hostPort without hostIP answers on every node address, localhost too: node-local agents use it."""
+    port = _free_port()
+    mapping = d.PortMapping(container_port=images.WEB_PORT, host_port=port)
+    pod = await ws.run_pod(ports=(mapping,))
+    await ws.start(pod, name="web", image=images.WEB, command=())
+    reply = await wait_for(f"HTTP on 127.0.0.1:{port}", lambda: _http_get("127.0.0.1", port))
+    assert images.WEB_BODY in reply
+
+
+@pytest.mark.deviation(
+    "containerd", "1.6", reason="answers UNKNOWN with runc's create error for the pause container"
+)
+async def test_node_wide_sysctl_refuses_the_pod(ws: Workspace) -> None:
+    """A sysctl no pod namespace holds (kernel.panic) fails RunPodSandbox precisely: it is node-wide."""
+    config = ws.sandbox_config(linux=d.LinuxPodSandboxConfig(sysctls={"kernel.panic": "1"}))
+    with pytest.raises(InvalidArgument):
+        ws.sandboxes.append(await ws.cri.run_pod_sandbox(config, timeout=120))

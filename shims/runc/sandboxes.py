@@ -16,6 +16,7 @@ from cri.errors import FailedPrecondition, InvalidArgument
 from cri.ids import new_id, sandbox_name
 from cri.views import namespace_options
 from shims.node import cgroups, cni, infra, mounts, namespaces
+from shims.node.sysctls import refused_sysctl
 from shims.runc.podfiles import PodFilePaths, write_pod_files
 from shims.runc.records import SandboxRecord
 from shims.runc.state import RuncState, log
@@ -45,6 +46,9 @@ class SandboxOps(RuncState):
         assert meta is not None
         if runtime_handler not in ("", "runc"):
             raise InvalidArgument(f"unknown runtime handler {runtime_handler!r}; this runtime has only runc")
+        refused = refused_sysctl(config.linux.sysctls if config.linux else {}, namespace_options(config))
+        if refused is not None:
+            raise InvalidArgument(refused)
         name = sandbox_name(meta.name, meta.namespace, meta.uid, meta.attempt)
         sandbox_id = await self.sandbox_names.create(
             name, lambda: self._make_sandbox(config, runtime_handler)

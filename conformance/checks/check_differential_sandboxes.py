@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import signal
 import socket
 
 import pytest
@@ -297,3 +298,20 @@ async def test_node_wide_sysctl_refuses_the_pod(ws: Workspace) -> None:
     config = ws.sandbox_config(linux=d.LinuxPodSandboxConfig(sysctls={"kernel.panic": "1"}))
     with pytest.raises(InvalidArgument):
         ws.sandboxes.append(await ws.cri.run_pod_sandbox(config, timeout=120))
+
+
+async def test_sandbox_notready_when_its_infra_process_dies(ws: Workspace) -> None:
+    """A pod whose infra process (PID 1 of its PID namespace) dies is NOTREADY: the kubelet remakes it."""
+    options = d.NamespaceOption(pid=d.NamespaceMode.POD)
+    sec = d.LinuxSandboxSecurityContext(namespace_options=options)
+    pod = await ws.run_pod(linux=d.LinuxPodSandboxConfig(security_context=sec))
+    container_id = await ws.start(pod, linux=security(namespace_options=options))
+    info = json.loads((await ws.cri.pod_sandbox_status(pod.id, verbose=True)).info["info"])
+    os.kill(info["pid"], signal.SIGKILL)
+
+    async def notready() -> bool | None:
+        state = (await ws.sandbox_status(pod.id)).state
+        return True if state == d.PodSandboxState.SANDBOX_NOTREADY else None
+
+    await wait_for("the sandbox to be NOTREADY", notready)
+    assert (await ws.wait_exited(container_id)).exit_code != 0

@@ -315,3 +315,13 @@ async def test_sandbox_notready_when_its_infra_process_dies(ws: Workspace) -> No
 
     await wait_for("the sandbox to be NOTREADY", notready)
     assert (await ws.wait_exited(container_id)).exit_code != 0
+
+
+async def test_concurrent_stop_and_remove_leave_nothing(ws: Workspace) -> None:
+    """StopPodSandbox racing RemovePodSandbox both succeed and nothing remains: pod worker and GC race so."""
+    pod = await ws.run_pod()
+    await ws.start(pod)
+    await asyncio.gather(ws.cri.stop_pod_sandbox(pod.id), ws.cri.remove_pod_sandbox(pod.id))
+    selector = {"io.kubernetes.pod.uid": pod.config.labels["io.kubernetes.pod.uid"]}
+    assert await ws.cri.list_pod_sandbox(d.PodSandboxFilter(label_selector=selector)) == []
+    assert await ws.cri.list_containers(d.ContainerFilter(pod_sandbox_id=pod.id)) == []

@@ -155,9 +155,19 @@ class SandboxOps(RuncState):
                 await asyncio.to_thread(cgroups.remove, record.cgroup_parent)
             self.store.delete(record)
 
+    def _lifecycle_lock(self, sandbox_id: str) -> asyncio.Lock:
+        return self.sandbox_locks.setdefault(sandbox_id, asyncio.Lock())
+
     async def stop_pod_sandbox(self, pod_sandbox_id: str) -> None:
         record = self.maybe_sandbox(pod_sandbox_id)
         if record is None:
+            return
+        async with self._lifecycle_lock(record.id):
+            await self._stop(record.id)
+
+    async def _stop(self, sandbox_id: str) -> None:
+        record = self.sandboxes.get(sandbox_id)
+        if record is None:  # removed while this call waited for the lock
             return
         for container in [c for c in self.containers.values() if c.sandbox_id == record.id]:
             await self.stop_container(container.id, timeout=STOP_KILL_TIMEOUT)  # type: ignore[attr-defined]
@@ -176,13 +186,17 @@ class SandboxOps(RuncState):
         record = self.maybe_sandbox(pod_sandbox_id)
         if record is None:
             return
-        await self.stop_pod_sandbox(record.id)
-        for container in [c for c in self.containers.values() if c.sandbox_id == record.id]:
-            await self.remove_container(container.id)  # type: ignore[attr-defined]
-        await self._tear_down(self.sandboxes[record.id], remove=True)
-        self.publish(record.id, EVENT.CONTAINER_DELETED_EVENT)
-        del self.sandboxes[record.id]
-        self.sandbox_names.release(record.id)
+        async with self._lifecycle_lock(record.id):
+            if record.id not in self.sandboxes:  # removed while this call waited for the lock
+                return
+            await self._stop(record.id)
+            for container in [c for c in self.containers.values() if c.sandbox_id == record.id]:
+                await self.remove_container(container.id)  # type: ignore[attr-defined]
+            await self._tear_down(self.sandboxes[record.id], remove=True)
+            self.publish(record.id, EVENT.CONTAINER_DELETED_EVENT)
+            del self.sandboxes[record.id]
+            self.sandbox_names.release(record.id)
+        self.sandbox_locks.pop(record.id, None)
         log.info("pod sandbox removed id=%s", record.id)
 
     async def update_pod_sandbox_resources(self, update: SandboxResourcesUpdate) -> None:

@@ -325,3 +325,13 @@ async def test_concurrent_stop_and_remove_leave_nothing(ws: Workspace) -> None:
     selector = {"io.kubernetes.pod.uid": pod.config.labels["io.kubernetes.pod.uid"]}
     assert await ws.cri.list_pod_sandbox(d.PodSandboxFilter(label_selector=selector)) == []
     assert await ws.cri.list_containers(d.ContainerFilter(pod_sandbox_id=pod.id)) == []
+
+
+async def test_concurrent_container_and_sandbox_removal_succeed(ws: Workspace) -> None:
+    """RemoveContainer racing RemovePodSandbox both succeed: the kubelet's container and pod GC race so."""
+    pod = await ws.run_pod()
+    container_id = await ws.start(pod)
+    await ws.cri.stop_pod_sandbox(pod.id)
+    await asyncio.gather(ws.cri.remove_container(container_id), ws.cri.remove_pod_sandbox(pod.id))
+    assert await ws.cri.list_containers(d.ContainerFilter(id=container_id)) == []
+    assert await ws.cri.list_pod_sandbox(d.PodSandboxFilter(id=pod.id)) == []

@@ -293,13 +293,17 @@ class ContainerOps(RuncState):
         record = self.maybe_container(container_id)
         if record is None:
             return
-        await self.stop_container(record.id, timeout=0)
-        await self._destroy(record)
-        self.publish(record.id, EVENT.CONTAINER_DELETED_EVENT)
-        self.store.delete(record)
-        del self.containers[record.id]
-        self.exits.pop(record.id, None)
-        self.container_names.release(record.id)
+        async with self.lifecycle_locks.setdefault(record.id, asyncio.Lock()):
+            if record.id not in self.containers:  # removed while this call waited for the lock
+                return
+            await self.stop_container(record.id, timeout=0)
+            await self._destroy(record)
+            self.publish(record.id, EVENT.CONTAINER_DELETED_EVENT)
+            self.store.delete(record)
+            del self.containers[record.id]
+            self.exits.pop(record.id, None)
+            self.container_names.release(record.id)
+        self.lifecycle_locks.pop(record.id, None)
         log.info("container removed id=%s", record.id)
 
     async def _destroy(self, record: ContainerRecord) -> None:

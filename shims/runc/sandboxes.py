@@ -156,7 +156,7 @@ class SandboxOps(RuncState):
             self.store.delete(record)
 
     def _lifecycle_lock(self, sandbox_id: str) -> asyncio.Lock:
-        return self.sandbox_locks.setdefault(sandbox_id, asyncio.Lock())
+        return self.lifecycle_locks.setdefault(sandbox_id, asyncio.Lock())
 
     async def stop_pod_sandbox(self, pod_sandbox_id: str) -> None:
         record = self.maybe_sandbox(pod_sandbox_id)
@@ -196,7 +196,7 @@ class SandboxOps(RuncState):
             self.publish(record.id, EVENT.CONTAINER_DELETED_EVENT)
             del self.sandboxes[record.id]
             self.sandbox_names.release(record.id)
-        self.sandbox_locks.pop(record.id, None)
+        self.lifecycle_locks.pop(record.id, None)
         log.info("pod sandbox removed id=%s", record.id)
 
     async def update_pod_sandbox_resources(self, update: SandboxResourcesUpdate) -> None:

@@ -85,8 +85,9 @@ class RuncState:
         self.pod_cidr = ""
         self.streaming_server: StreamingServer | None = None
         self.infra_launchers: dict[str, asyncio.subprocess.Process] = {}
-        self.sandbox_locks: dict[str, asyncio.Lock] = {}
-        """One StopPodSandbox/RemovePodSandbox at a time per sandbox (the pod worker and the GC race)."""
+        self.lifecycle_locks: dict[str, asyncio.Lock] = {}
+        """Per sandbox or container id: one Stop/RemovePodSandbox or RemoveContainer at a time (the kubelet's
+        pod worker and garbage collectors race)."""
         self.starting: dict[str, asyncio.Event] = {}
         """Containers inside StartContainer: their exit is recorded once the start is."""
         self.oom_score_adj_floor = int(Path("/proc/self/oom_score_adj").read_text().strip())

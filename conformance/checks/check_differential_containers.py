@@ -157,6 +157,31 @@ async def test_config_env_replaces_image_env(ws: Workspace) -> None:
     assert await sh(ws.cri, container_id, "env | grep ^PATH=") == "PATH=/bin:/tk-custom"
 
 
+async def test_duplicate_env_last_wins(ws: Workspace) -> None:
+    """A var given twice takes its last value: the kubelet sends a pod's env in order, later entries win."""
+    envs = tuple(d.KeyValue(key="TK_TWICE", value=value) for value in (b"first", b"last"))
+    config = dataclasses.replace(ws.container_config(), envs=envs)
+    container_id = await ws.start(config=config)
+    assert await sh(ws.cri, container_id, "env | grep ^TK_TWICE=") == "TK_TWICE=last"
+
+
+async def test_empty_and_spaced_args_kept(ws: Workspace) -> None:
+    """Empty and spaced args reach the process unchanged: pods pass args like '' and 'a b'."""
+    script = 'for a in "$@"; do echo "[$a]"; done'
+    status = await ws.run_to_exit(command=("sh", "-c", script, "sh"), args=("", "a  b", "*"))
+    log = await asyncio.to_thread(Path(status.log_path).read_text)
+    assert _texts(log) == ["[]", "[a  b]", "[*]"]
+
+
+async def test_create_with_missing_image_leaves_nothing(ws: Workspace) -> None:
+    """CreateContainer of an image not pulled fails and lists nothing: the kubelet pulls and retries."""
+    pod = await ws.run_pod()
+    config = ws.container_config(image="docker.io/tinykube/never-pulled:none")
+    with pytest.raises(CRIError):
+        await ws.cri.create_container(pod.id, config, pod.config)
+    assert await ws.cri.list_containers(d.ContainerFilter(pod_sandbox_id=pod.id)) == []
+
+
 async def test_home_and_hostname_env(ws: Workspace) -> None:
     """HOME comes from the user's passwd entry and HOSTNAME is the pod's: shells and apps read both."""
     pod = await ws.run_pod(hostname="tk-envhost")

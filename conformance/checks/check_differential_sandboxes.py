@@ -335,3 +335,11 @@ async def test_concurrent_container_and_sandbox_removal_succeed(ws: Workspace) -
     await asyncio.gather(ws.cri.remove_container(container_id), ws.cri.remove_pod_sandbox(pod.id))
     assert await ws.cri.list_containers(d.ContainerFilter(id=container_id)) == []
     assert await ws.cri.list_pod_sandbox(d.PodSandboxFilter(id=pod.id)) == []
+
+
+async def test_stop_container_racing_pod_removal_succeeds(ws: Workspace) -> None:
+    """StopContainer racing RemovePodSandbox succeeds: a pod deleted while the kubelet kills containers."""
+    pod = await ws.run_pod()
+    container_id = await ws.start(pod)
+    await asyncio.gather(ws.cri.stop_container(container_id), ws.cri.remove_pod_sandbox(pod.id))
+    assert await ws.cri.list_pod_sandbox(d.PodSandboxFilter(id=pod.id)) == []

@@ -48,7 +48,7 @@ def sample(cgroup_path: str, *, root: Path = CGROUP_ROOT) -> CgroupSample:
     stats = _memory_stat(memory_dir / "memory.stat")
     inactive = stats.get("total_inactive_file", 0)
     working_set = max(used - inactive, 0) if used is not None else None
-    procs = sum(_count_lines(path) for path in (root / "pids" / relative).rglob("cgroup.procs"))
+    procs = _count_processes(root / "pids" / relative)
     return CgroupSample(
         cpu=d.CpuUsage(timestamp=now, usage_core_nano_seconds=usage),
         memory=d.MemoryUsage(
@@ -61,6 +61,11 @@ def sample(cgroup_path: str, *, root: Path = CGROUP_ROOT) -> CgroupSample:
         ),
         process_count=procs,
     )
+
+
+def _count_processes(directory: Path) -> int:
+    """Processes in the cgroup and its descendants; a child removed meanwhile (exited container) counts 0."""
+    return sum(_count_lines(Path(current) / "cgroup.procs") for current, _, _ in os.walk(directory))
 
 
 def _count_lines(path: Path) -> int:

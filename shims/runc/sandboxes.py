@@ -78,7 +78,7 @@ class SandboxOps(RuncState):
         try:
             record = await self._set_up(record, network)
         except BaseException:
-            await asyncio.shield(self._tear_down(self.sandboxes.pop(record.id), remove=True))
+            await asyncio.shield(self._tear_down(self.sandboxes.pop(record.id, record), remove=True))
             raise
         record = dataclasses.replace(record, setting_up=False)
         self.commit(record)

@@ -130,3 +130,20 @@ def test_a_pod_quota_below_a_containers_is_refused_with_einval(real_pod_cgroup: 
     with pytest.raises(CgroupWriteError, match=r"cpu\.cfs_quota_us") as caught:
         apply_limits(real_pod_cgroup, CgroupLimits(cpu_period=100_000, cpu_quota=20_000))
     assert caught.value.errno == errno.EINVAL
+
+
+def test_a_child_cgroup_removed_during_the_count_does_not_fail_the_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pod = tmp_path / "pids" / "pod"
+    (pod / "exited").mkdir(parents=True)
+    (pod / "cgroup.procs").write_text("1\n2\n")
+    real_scandir = os.scandir
+
+    def scandir(path: object) -> object:
+        if str(path).endswith("exited"):  # the container exited and its cgroup was removed meanwhile
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return real_scandir(path)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert cgroups.sample("/pod", root=tmp_path).process_count == 2

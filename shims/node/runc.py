@@ -66,11 +66,18 @@ class Runc:
         await self.run("update", "--resources", "-", container_id, stdin=json.dumps(resources).encode())
 
     def exec_argv(
-        self, container_id: str, process_file: Path, *, pid_file: Path, tty: bool = False
+        self,
+        container_id: str,
+        process_file: Path,
+        *,
+        pid_file: Path,
+        tty: bool = False,
+        detach: bool = False,
     ) -> list[str]:
         return self.argv(
             "exec",
             *(["--tty"] if tty else []),
+            *(["--detach"] if detach else []),
             "--pid-file",
             str(pid_file),
             "--process",

@@ -1,4 +1,8 @@
-"""ExecSync: ``runc exec`` with pipes; a timeout kills the process and answers DEADLINE_EXCEEDED."""
+"""ExecSync: ``runc exec`` with pipes; a timeout kills the process and answers DEADLINE_EXCEEDED.
+
+The answer comes when the command exits (``shims.node.execwait``), not when a child it left in the
+background closes the pipes.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import contextlib
 import json
 import os
 import signal
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +22,7 @@ from shims.node.runc import Runc
 
 OUTPUT_CAP = 16 * 1024 * 1024
 REAP_GRACE_SECONDS = 5
+DRAIN_SECONDS = 2  # output still arriving after the command exited, as conmon drains it
 READ_CHUNK = 64 * 1024
 
 
@@ -28,12 +34,44 @@ def exec_process(cmd: tuple[str, ...], spec: dict[str, Any], *, tty: bool = Fals
     return process
 
 
-async def _read_capped(stream: asyncio.StreamReader) -> bytes:
-    kept = bytearray()
-    while chunk := await stream.read(READ_CHUNK):
-        if len(kept) < OUTPUT_CAP:
-            kept += chunk[: OUTPUT_CAP - len(kept)]
-    return bytes(kept)
+class _Output:
+    """One output pipe of the command, read (capped) apart from the process: its exit is seen on its own."""
+
+    def __init__(self) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        self.kept = bytearray()
+
+    async def read(self) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        pipe = os.fdopen(self.read_fd, "rb", buffering=0)
+        transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+        try:
+            while chunk := await reader.read(READ_CHUNK):
+                if len(self.kept) < OUTPUT_CAP:
+                    self.kept += chunk[: OUTPUT_CAP - len(self.kept)]
+        finally:
+            transport.close()
+
+
+async def _drain(readers: asyncio.Future[Any]) -> None:
+    """The output left once the command exited; a child it left in the background is not waited for."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(readers, DRAIN_SECONDS)
+
+
+async def _spawn(argv: list[str], stdout: _Output, stderr: _Output) -> asyncio.subprocess.Process:
+    try:
+        return await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=stdout.write_fd, stderr=stderr.write_fd
+        )
+    except BaseException:
+        for output in (stdout, stderr):
+            os.close(output.read_fd)
+        raise
+    finally:
+        for output in (stdout, stderr):
+            os.close(output.write_fd)
 
 
 async def exec_sync(
@@ -47,26 +85,25 @@ async def exec_sync(
     with tempfile.TemporaryDirectory(prefix="exec-", dir=bundle) as scratch:
         process_file, pid_file = Path(scratch) / "process.json", Path(scratch) / "pid"
         process_file.write_text(json.dumps(exec_process(cmd, spec)))
-        process = await asyncio.create_subprocess_exec(
-            *runc.exec_argv(container_id, process_file, pid_file=pid_file),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        assert process.stdout is not None and process.stderr is not None
-        outputs = asyncio.gather(_read_capped(process.stdout), _read_capped(process.stderr), process.wait())
+        runc_argv = runc.exec_argv(container_id, process_file, pid_file=pid_file, detach=True)
+        argv = [sys.executable, "-m", "shims.node.execwait", str(pid_file), "--", *runc_argv]
+        stdout, stderr = _Output(), _Output()
+        process = await _spawn(argv, stdout, stderr)
+        readers = asyncio.gather(stdout.read(), stderr.read())
         try:
-            stdout, stderr, code = await asyncio.wait_for(outputs, timeout or None)
+            code = await asyncio.wait_for(process.wait(), timeout or None)
         except TimeoutError:
+            readers.cancel()
             await _kill_exec(process, pid_file)
             raise DeadlineExceeded(f"command {list(cmd)} timed out after {timeout}s") from None
-    return d.ExecSyncResult(stdout=stdout, stderr=stderr, exit_code=code)
+        await _drain(readers)
+    return d.ExecSyncResult(stdout=bytes(stdout.kept), stderr=bytes(stderr.kept), exit_code=code)
 
 
 async def _kill_exec(runc_exec: asyncio.subprocess.Process, pid_file: Path) -> None:
-    """Kill the exec'd process and let `runc exec`, its parent, reap it before we answer.
+    """Kill the exec'd process and let execwait, its reaper, reap it before we answer.
 
-    Killing runc first would orphan the process: a zombie, still listed in the container, until
+    Killing execwait first would orphan the process: a zombie, still listed in the container, until
     the host's init reaps it.
     """
     _signal_exec(pid_file)

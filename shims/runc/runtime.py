@@ -148,8 +148,11 @@ class RuncRuntime(SandboxOps, ContainerOps):
             ),
         )
 
-    def _sandbox_stats(self, record: SandboxRecord) -> d.PodSandboxStats:
-        running = [c for c in self.containers.values() if c.sandbox_id == record.id and c.state == RUNNING]
+    def _running_in(self, sandbox_id: str) -> list[ContainerRecord]:
+        """On the event loop: the container table changes there, so worker threads never iterate it."""
+        return [c for c in self.containers.values() if c.sandbox_id == sandbox_id and c.state == RUNNING]
+
+    def _sandbox_stats(self, record: SandboxRecord, running: list[ContainerRecord]) -> d.PodSandboxStats:
         containers = tuple(self._container_stats(c) for c in running)
         network = (
             read_netns_usage(record.netns)
@@ -189,18 +192,19 @@ class RuncRuntime(SandboxOps, ContainerOps):
         return await asyncio.to_thread(lambda: [self._container_stats(c) for c in chosen])
 
     async def pod_sandbox_stats(self, pod_sandbox_id: str) -> d.PodSandboxStats:
-        return await asyncio.to_thread(self._sandbox_stats, self.sandbox(pod_sandbox_id))
+        record = self.sandbox(pod_sandbox_id)
+        return await asyncio.to_thread(self._sandbox_stats, record, self._running_in(record.id))
 
     async def list_pod_sandbox_stats(
         self, filter_: d.PodSandboxStatsFilter | None
     ) -> list[d.PodSandboxStats]:
         f = filter_ or d.PodSandboxStatsFilter()
         chosen = [
-            s
+            (s, self._running_in(s.id))
             for s in self.sandboxes.values()
             if s.ready and s.id.startswith(f.id) and labels_match(f.label_selector, s.config.labels)
         ]
-        return await asyncio.to_thread(lambda: [self._sandbox_stats(s) for s in chosen])
+        return await asyncio.to_thread(lambda: [self._sandbox_stats(s, running) for s, running in chosen])
 
     async def list_metric_descriptors(self) -> list[d.MetricDescriptor]:
         return []

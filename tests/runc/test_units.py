@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +13,7 @@ from shims.runc.config import ConfigError, load_config
 from shims.runc.images import normalize
 from shims.runc.podfiles import hosts_file, resolv_conf
 from shims.runc.records import ContainerRecord, SandboxRecord, dump, load_container, load_sandbox
+from shims.runc.runtime import RuncRuntime
 
 
 def test_config_file_overrides_defaults(tmp_path: Path) -> None:
@@ -93,3 +96,29 @@ def test_records_survive_a_round_trip_through_disk_format() -> None:
     assert load_sandbox(dump(sandbox)) == sandbox
     assert load_container(dump(container)) == container
     assert container.state == d.ContainerState.CONTAINER_EXITED
+
+
+class _EventLoopOnlyTable(dict[str, ContainerRecord]):
+    """The shim's container table, which only the event loop's thread may iterate (it changes there)."""
+
+    def values(self) -> Any:
+        assert threading.current_thread() is threading.main_thread(), "container table iterated off the loop"
+        return super().values()
+
+
+async def test_pod_stats_read_the_container_table_on_the_event_loop_only(tmp_path: Path) -> None:
+    """An exit or removal during stats would otherwise fail them: dictionary changed size during iteration."""
+    path = tmp_path / "runc.yaml"
+    path.write_text(f"root_dir: {tmp_path / 'root'}\nstate_dir: {tmp_path / 'state'}\n")
+    runtime = RuncRuntime(load_config(path), images=None)  # type: ignore[arg-type]
+    sandbox = SandboxRecord(
+        id="s" * 64,
+        config=d.PodSandboxConfig(metadata=d.PodSandboxMetadata(name="p")),
+        runtime_handler="",
+        created_at=1,
+        cgroup_parent=f"/tinykube-unit-{tmp_path.name}",
+    )
+    runtime.sandboxes[sandbox.id] = sandbox
+    runtime.containers = _EventLoopOnlyTable()
+    assert (await runtime.pod_sandbox_stats(sandbox.id)).attributes is not None
+    assert len(await runtime.list_pod_sandbox_stats(None)) == 1

@@ -54,7 +54,8 @@ class RuncRuntime(SandboxOps, ContainerOps):
         return next((c.pid for c in mine if c.state == RUNNING), 0)
 
     async def list_pod_sandbox(self, filter_: d.PodSandboxFilter | None) -> list[d.PodSandbox]:
-        return filter_sandboxes((s.view() for s in self.sandboxes.values()), filter_)
+        made = (s for s in self.sandboxes.values() if not s.setting_up)  # containerd lists none in the making
+        return filter_sandboxes((s.view() for s in made), filter_)
 
     async def list_containers(self, filter_: d.ContainerFilter | None) -> list[d.Container]:
         return filter_containers((c.view() for c in self.containers.values()), filter_)
@@ -202,7 +203,10 @@ class RuncRuntime(SandboxOps, ContainerOps):
         chosen = [
             (s, self._running_in(s.id))
             for s in self.sandboxes.values()
-            if s.ready and s.id.startswith(f.id) and labels_match(f.label_selector, s.config.labels)
+            if s.ready
+            and not s.setting_up
+            and s.id.startswith(f.id)
+            and labels_match(f.label_selector, s.config.labels)
         ]
         return await asyncio.to_thread(lambda: [self._sandbox_stats(s, running) for s, running in chosen])
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -161,3 +162,30 @@ async def test_a_sandbox_half_set_up_at_a_crash_is_released_on_restart(
         await remove_everything(client)
         await client.close()
         await shim.stop()
+
+
+async def test_a_sandbox_is_listed_only_once_set_up(layout: Layout, tmp_path: Path) -> None:
+    """While CNI ADD runs, ListPodSandbox shows no READY pod without IP (containerd lists none either)."""
+    from tests.runc.test_creation import ConmonGate
+
+    gate = ConmonGate(tmp_path / "gate", real_conmon=Path("/usr/lib/cni/bridge"))
+    (tmp_path / "gate" / "bridge").symlink_to(gate.binary)
+    config = dataclasses.replace(layout.config, cni_bin_dirs=(tmp_path / "gate", Path("/usr/lib/cni")))
+    async with serve(config, tmp_path / "gated.sock") as (client, _):
+        try:
+            running = asyncio.ensure_future(client.run_pod_sandbox(pod_config("slow", tmp_path / "logs")))
+            await gate.wait_for_one()
+            assert await client.list_pod_sandbox() == []
+            assert await client.list_pod_sandbox_stats() == []
+            await gate.open()
+            (tmp_path / "gate" / "bridge").unlink()  # CNI DEL at clean-up runs the real bridge at once
+            (tmp_path / "gate" / "bridge").symlink_to("/usr/lib/cni/bridge")
+            sandbox_id = await running
+            [listed] = await client.list_pod_sandbox()
+            assert listed.id == sandbox_id and listed.state == d.PodSandboxState.SANDBOX_READY
+        finally:
+            for _ in gate.waiting():  # a failed assertion left the ADD at the gate
+                await gate.open()
+            with contextlib.suppress(CRIError):
+                await running
+            await remove_everything(client)

@@ -286,8 +286,18 @@ class ContainerOps(RuncState):
         log.info("container stopped id=%s", record.id)
 
     async def _signal(self, record: ContainerRecord, signal: str) -> None:
-        with contextlib.suppress(NotFound):
+        try:
             await self.runc.kill(record.id, signal, all_processes=True)
+        except NotFound:
+            return
+        except Internal:
+            # a concurrent stop may have killed it, and its exit removed runc's state under this kill
+            if not self._ended(record.id):
+                raise
+
+    def _ended(self, container_id: str) -> bool:
+        current, exited = self.containers.get(container_id), self.exits.get(container_id)
+        return current is None or bool(current.finished_at) or (exited is not None and exited.done())
 
     async def remove_container(self, container_id: str) -> None:
         record = self.maybe_container(container_id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import shutil
-import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import pytest
 
 from conformance import images
 from conformance.checks import critest_requests as ct
+from conformance.checks.helpers import free_port, http_get
 from conformance.pod import LOG_ROOT
 from conformance.streams import SESSION_TIMEOUT, spdy_port_forward, spdy_session
 from conformance.workspace import Pod, Workspace, wait_for
@@ -31,28 +31,12 @@ P = d.MountPropagation
 HTTP_GET = b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 async def _http_status(host: str, port: int) -> str | None:
     """The status line of GET / (None while nothing answers): checkMainPage."""
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 3)
-    except (OSError, TimeoutError):
+    reply = await http_get(host, port)
+    if reply is None:
         return None
-    try:
-        writer.write(HTTP_GET)
-        await writer.drain()
-        reply = await asyncio.wait_for(reader.read(), 5)
-        return reply.split(b"\r\n", 1)[0].decode() or None
-    except (OSError, TimeoutError):
-        return None
-    finally:
-        writer.close()
+    return reply.split("\r\n", 1)[0] or None
 
 
 async def _main_page(host: str, port: int) -> str:
@@ -107,7 +91,7 @@ async def test_port_mapping_host_port(ws: Workspace) -> None:
 
     critest uses host port 12000 and no host_ip; a free port is used so parallel runs do not clash.
     """
-    port = _free_port()
+    port = free_port()
     await _web_pod(ws, d.PortMapping(container_port=images.WEB_PORT, host_port=port))
     assert " 200 " in await _main_page("127.0.0.1", port)
 
@@ -169,7 +153,7 @@ async def test_port_forward_without_ports(ws: Workspace) -> None:
 @pytest.mark.needs("streaming")
 async def test_port_forward_host_network(ws: Workspace) -> None:
     """critest 'portforward in host network': forwarding reaches a server of a host-network pod."""
-    port = _free_port()
+    port = free_port()
     linux = ct.namespaced_linux(d.NamespaceOption(network=d.NamespaceMode.NODE))
     pod = await ct.run_pod(
         ws,

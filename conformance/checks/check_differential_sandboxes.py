@@ -12,7 +12,7 @@ import socket
 import pytest
 
 from conformance import images
-from conformance.checks.helpers import sh
+from conformance.checks.helpers import free_port, http_get, sh
 from conformance.pod import security
 from conformance.workspace import Pod, Workspace, wait_for
 from cri import domain as d
@@ -203,36 +203,14 @@ async def test_containers_of_a_pod_share_dev_shm(ws: Workspace) -> None:
 @pytest.mark.needs("network")
 async def test_host_port_free_again_after_stop(ws: Workspace) -> None:
     """A stopped pod's hostPort reaches the next pod that asks for it: a recreated pod keeps its hostPort."""
-    port = _free_port()
+    port = free_port()
     mapping = d.PortMapping(container_port=images.WEB_PORT, host_port=port, host_ip="127.0.0.1")
     first = await ws.run_pod(ports=(mapping,))
     await ws.cri.stop_pod_sandbox(first.id)
     second = await ws.run_pod(ports=(mapping,))
     await ws.start(second, name="web", image=images.WEB, command=())
-    reply = await wait_for(f"HTTP on 127.0.0.1:{port}", lambda: _http_get("127.0.0.1", port))
+    reply = await wait_for(f"HTTP on 127.0.0.1:{port}", lambda: http_get("127.0.0.1", port))
     assert images.WEB_BODY in reply
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-async def _http_get(host: str, port: int) -> str | None:
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 3)
-    except (OSError, TimeoutError):
-        return None
-    try:
-        writer.write(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
-        await writer.drain()
-        return (await asyncio.wait_for(reader.read(), 5)).decode(errors="replace")
-    except (OSError, TimeoutError):
-        return None
-    finally:
-        writer.close()
 
 
 @pytest.mark.needs("network")
@@ -282,11 +260,11 @@ async def test_pod_process_count_counts_container_processes(ws: Workspace) -> No
 @pytest.mark.needs("network")
 async def test_host_port_without_host_ip_answers_on_localhost(ws: Workspace) -> None:
     """A hostPort without hostIP answers on every node address, localhost too: node-local agents use it."""
-    port = _free_port()
+    port = free_port()
     mapping = d.PortMapping(container_port=images.WEB_PORT, host_port=port)
     pod = await ws.run_pod(ports=(mapping,))
     await ws.start(pod, name="web", image=images.WEB, command=())
-    reply = await wait_for(f"HTTP on 127.0.0.1:{port}", lambda: _http_get("127.0.0.1", port))
+    reply = await wait_for(f"HTTP on 127.0.0.1:{port}", lambda: http_get("127.0.0.1", port))
     assert images.WEB_BODY in reply
 
 

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from conformance import images
-from conformance.checks.helpers import sh
+from conformance.checks.helpers import free_port, http_get, sh
 from conformance.workspace import Pod, Workspace, wait_for
 from cri import domain as d
 from cri.errors import DeadlineExceeded, Unknown
 
 pytestmark = [pytest.mark.conformance, pytest.mark.needs("processes")]
-
-
-async def _http_get(host: str, port: int) -> str | None:
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 3)
-    except (OSError, TimeoutError):
-        return None
-    try:
-        writer.write(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
-        await writer.drain()
-        return (await asyncio.wait_for(reader.read(), 5)).decode(errors="replace")
-    except (OSError, TimeoutError):
-        return None
-    finally:
-        writer.close()
 
 
 async def _web_pod(ws: Workspace, **kwargs: Any) -> tuple[Pod, str]:
@@ -39,13 +22,6 @@ async def _web_pod(ws: Workspace, **kwargs: Any) -> tuple[Pod, str]:
     network = (await ws.sandbox_status(pod.id)).network
     assert network is not None and network.ip, "the pod has no IP"
     return pod, network.ip
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def test_hostname(ws: Workspace) -> None:
@@ -103,7 +79,7 @@ async def test_pod_ip_is_containers_address(ws: Workspace) -> None:
 async def test_pod_ip_reachable_from_host(ws: Workspace) -> None:
     """The pod IP is reachable from the host: the kubelet's HTTP probes connect to it."""
     _, ip = await _web_pod(ws)
-    reply = await wait_for(f"HTTP from {ip}:80", lambda: _http_get(ip, images.WEB_PORT))
+    reply = await wait_for(f"HTTP from {ip}:80", lambda: http_get(ip, images.WEB_PORT))
     assert images.WEB_BODY in reply
 
 
@@ -143,10 +119,10 @@ async def test_localhost_within_pod(ws: Workspace) -> None:
 @pytest.mark.needs("network")
 async def test_host_port_mapping(ws: Workspace) -> None:
     """A port mapping publishes the pod port on the host: hostPort pods are reached through it."""
-    port = _free_port()
+    port = free_port()
     mapping = d.PortMapping(container_port=images.WEB_PORT, host_port=port, host_ip="127.0.0.1")
     await _web_pod(ws, ports=(mapping,))
-    reply = await wait_for(f"HTTP on 127.0.0.1:{port}", lambda: _http_get("127.0.0.1", port))
+    reply = await wait_for(f"HTTP on 127.0.0.1:{port}", lambda: http_get("127.0.0.1", port))
     assert images.WEB_BODY in reply
 
 
@@ -168,6 +144,6 @@ async def test_host_network_pod_has_no_pod_ip_of_its_own(ws: Workspace) -> None:
 async def test_stopped_pod_unreachable(ws: Workspace) -> None:
     """After StopPodSandbox its IP no longer answers: the network is released (CNI DEL)."""
     pod, ip = await _web_pod(ws)
-    await wait_for(f"HTTP from {ip}:80", lambda: _http_get(ip, images.WEB_PORT))
+    await wait_for(f"HTTP from {ip}:80", lambda: http_get(ip, images.WEB_PORT))
     await ws.cri.stop_pod_sandbox(pod.id)
-    assert await _http_get(ip, images.WEB_PORT) is None
+    assert await http_get(ip, images.WEB_PORT) is None

@@ -1,8 +1,10 @@
-"""Small pieces the checks share: shell in a container, id and timestamp shapes."""
+"""Small pieces the checks share: shell in a container, id and timestamp shapes, host-side HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import socket
 
 from cri.client import CRIClient
 
@@ -28,3 +30,27 @@ def proc_status_field(text: str, name: str) -> str:
         if key == name:
             return value.strip()
     raise AssertionError(f"{name} missing from /proc/self/status")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a hostPort)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def http_get(host: str, port: int) -> str | None:
+    """The whole reply to ``GET /`` over HTTP/1.0, or None while nothing answers."""
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 3)
+    except (OSError, TimeoutError):
+        return None
+    try:
+        writer.write(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+        await writer.drain()
+        return (await asyncio.wait_for(reader.read(), 5)).decode(errors="replace")
+    except (OSError, TimeoutError):
+        return None
+    finally:
+        writer.close()

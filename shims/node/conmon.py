@@ -133,6 +133,7 @@ async def create(settings: ConmonSettings, container: ConmonContainer) -> Create
             pass_fds=(theirs.fileno(),),
             env={**os.environ, "_OCI_SYNCPIPE": str(theirs.fileno())},
             start_new_session=True,
+            cwd=container.bundle,  # conmon writes an "oom" file into its working directory
         )
         theirs.close()
         message = await asyncio.wait_for(_read_sync(ours), CREATE_TIMEOUT_SECONDS)

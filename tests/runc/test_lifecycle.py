@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,13 @@ async def test_stop_and_remove_pod_release_everything(shim: Shim, tmp_path: Path
     leases = [p for p in (tmp_path / "shim" / "ipam").rglob("10.211.*")]
     assert leases == []
     assert not any(runtime.paths.state.joinpath("sandboxes").iterdir())
+
+
+async def test_conmon_works_in_the_container_bundle(shim: Shim, tmp_path: Path) -> None:
+    """conmon writes its "oom" marker into its working directory: that must be the bundle, not ours."""
+    client, runtime = shim
+    pod = pod_config("cwd", tmp_path / "logs")
+    pod_id = await client.run_pod_sandbox(pod)
+    container_id = await run_container(client, pod_id, pod, container_config("main", "sleep", "300"))
+    conmon_pid = runtime.containers[container_id].conmon_pid
+    assert os.readlink(f"/proc/{conmon_pid}/cwd") == str(runtime.paths.bundle(container_id))

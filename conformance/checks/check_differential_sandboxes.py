@@ -295,6 +295,11 @@ async def test_sandbox_notready_when_its_infra_process_dies(ws: Workspace) -> No
     assert (await ws.wait_exited(container_id)).exit_code != 0
 
 
+@pytest.mark.deviation(
+    "containerd",
+    "1.6",
+    reason="the racing stop and remove both run CNI DEL; one can fail UNKNOWN 'failed to delete \"eth0\"'",
+)
 async def test_concurrent_stop_and_remove_leave_nothing(ws: Workspace) -> None:
     """StopPodSandbox racing RemovePodSandbox both succeed and nothing remains: pod worker and GC race so."""
     pod = await ws.run_pod()

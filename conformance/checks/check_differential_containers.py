@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import re
 import uuid
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conformance import images
-from conformance.checks.helpers import sh
+from conformance.checks.helpers import rotate_log, sh
 from conformance.pod import security
 from conformance.workspace import Workspace
 from cri import domain as d
@@ -130,9 +129,7 @@ async def test_rotation_loses_no_line(ws: Workspace) -> None:
     container_id = await ws.start(command=("sh", "-c", "i=0; while true; do echo $i; i=$((i+1)); done"))
     path = Path((await ws.status(container_id)).log_path)
     await ws.log_text(container_id, until=" 1000\n")
-    rotated = path.with_suffix(".rotated")
-    await asyncio.to_thread(os.rename, path, rotated)
-    await ws.cri.reopen_container_log(container_id)
+    rotated = await rotate_log(ws.cri, container_id, path)
     await ws.log_text(container_id, until="\n")
     await ws.cri.stop_container(container_id, grace_seconds=0)
     old, new = await asyncio.to_thread(rotated.read_text), await asyncio.to_thread(path.read_text)

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+from collections.abc import Callable
 
 import pytest
 
@@ -178,18 +179,33 @@ async def test_failed_run_leaves_no_sandbox(ws: Workspace) -> None:
     assert (await ws.sandbox_status(again.id)).state == d.PodSandboxState.SANDBOX_READY
 
 
+async def _pod_stat_reaches(
+    ws: Workspace,
+    pod_id: str,
+    read: Callable[[d.LinuxPodSandboxStats], int | None],
+    minimum: int,
+    *,
+    what: str,
+) -> None:
+    """Poll PodSandboxStats until ``read`` of its Linux stats reaches ``minimum``."""
+
+    async def reached() -> int | None:
+        stats = (await ws.cri.pod_sandbox_stats(pod_id)).linux
+        value = (read(stats) if stats else None) or 0
+        return value if value >= minimum else None
+
+    await wait_for(what, reached)
+
+
 async def test_pod_memory_working_set_includes_containers(ws: Workspace) -> None:
     """The pod's working set includes what its containers filled: the kubelet evicts pods by pod totals."""
     pod = await ws.run_pod()
     await ws.start(pod, command=("sh", "-c", "head -c 33554432 /dev/zero > /dev/shm/fill && exec sleep 3600"))
 
-    async def counted() -> int | None:
-        stats = await ws.cri.pod_sandbox_stats(pod.id)
-        memory = stats.linux.memory if stats.linux else None
-        working_set = (memory.working_set_bytes if memory else 0) or 0
-        return working_set if working_set >= 32 * 2**20 else None
+    def working_set(stats: d.LinuxPodSandboxStats) -> int | None:
+        return stats.memory.working_set_bytes if stats.memory else None
 
-    await wait_for("the pod's working set to include 32 MiB", counted)
+    await _pod_stat_reaches(ws, pod.id, working_set, 32 * 2**20, what="the pod's working set to hold 32 MiB")
 
 
 async def test_containers_of_a_pod_share_dev_shm(ws: Workspace) -> None:
@@ -248,13 +264,10 @@ async def test_pod_process_count_counts_container_processes(ws: Workspace) -> No
     pod = await ws.run_pod()
     await ws.start(pod, command=("sh", "-c", "sleep 3600 & sleep 3600 & exec sleep 3600"))
 
-    async def counted() -> int | None:
-        stats = await ws.cri.pod_sandbox_stats(pod.id)
-        process = stats.linux.process if stats.linux else None
-        count = (process.process_count if process else 0) or 0
-        return count if count >= 3 else None
+    def process_count(stats: d.LinuxPodSandboxStats) -> int | None:
+        return stats.process.process_count if stats.process else None
 
-    await wait_for("the pod's process count to include 3 sleeps", counted)
+    await _pod_stat_reaches(ws, pod.id, process_count, 3, what="the pod's process count to include 3 sleeps")
 
 
 @pytest.mark.needs("network")

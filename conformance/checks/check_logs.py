@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from pathlib import Path
 
 import pytest
 
+from conformance.checks.helpers import rotate_log
 from conformance.workspace import Workspace, wait_for
 from cri.errors import CRIError
 
@@ -96,9 +96,7 @@ async def test_reopen_creates_new_file(ws: Workspace) -> None:
     container_id = await ws.start(command=("sh", "-c", script))
     path = Path((await ws.status(container_id)).log_path)
     await ws.log_text(container_id, until="line-1")
-    rotated = path.with_suffix(".rotated")
-    await asyncio.to_thread(os.rename, path, rotated)
-    await ws.cri.reopen_container_log(container_id)
+    rotated = await rotate_log(ws.cri, container_id, path)
     await ws.log_text(container_id, until="line-")
     size = (await asyncio.to_thread(rotated.stat)).st_size
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import socket
+from pathlib import Path
 
 from cri.client import CRIClient
 
@@ -54,3 +56,11 @@ async def http_get(host: str, port: int) -> str | None:
         return None
     finally:
         writer.close()
+
+
+async def rotate_log(cri: CRIClient, container_id: str, path: Path) -> Path:
+    """What the kubelet's log rotation does: rename the log, then ReopenContainerLog. The old file."""
+    rotated = path.with_suffix(".rotated")
+    await asyncio.to_thread(os.rename, path, rotated)
+    await cri.reopen_container_log(container_id)
+    return rotated

@@ -101,9 +101,14 @@ async def _next(queue: asyncio.Queue[bytes]) -> bytes:
 
 
 def write_resize(ctl_path: Path, size: TerminalSize) -> None:
-    """Blocking: conmon's ctl FIFO takes ``<type> <height> <width>`` lines."""
+    """Blocking: tell conmon the terminal's new size."""
+    write_ctl(ctl_path, RESIZE_EVENT, size.height, size.width)
+
+
+def write_ctl(ctl_path: Path, event: int, first: int = 0, second: int = 0) -> None:
+    """Blocking: conmon's ctl FIFO takes ``<event> <a> <b>`` lines (1 resize, 2 reopen the log)."""
     fd = os.open(ctl_path, os.O_WRONLY | os.O_NONBLOCK)
     try:
-        os.write(fd, f"{RESIZE_EVENT} {size.height} {size.width}\n".encode())
+        os.write(fd, f"{event} {first} {second}\n".encode())
     finally:
         os.close(fd)

@@ -14,9 +14,14 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from cri.errors import Internal
+from asyncinotify import Inotify, Mask
+
+from cri.errors import DeadlineExceeded, Internal
+from cri.streaming.conmon import write_ctl
 
 CREATE_TIMEOUT_SECONDS = 60.0
+REOPEN_TIMEOUT_SECONDS = 10.0
+REOPEN_LOG_EVENT = 2
 SYNC_MESSAGE_LIMIT = 64 * 1024
 
 
@@ -199,3 +204,20 @@ def exit_time_ns(container: ConmonContainer) -> int:
 
 def oom_killed(container: ConmonContainer) -> bool:
     return container.oom_file.exists()
+
+
+async def reopen_log(ctl_path: Path, log_path: Path) -> None:
+    """Ask conmon to reopen its log file and return once the file is there again.
+
+    conmon reopens after it reads the control FIFO, with no answer; a caller that rotated the log
+    (the kubelet, critest) expects the new file to exist when ReopenContainerLog returns.
+    """
+    with Inotify() as inotify:
+        inotify.add_watch(log_path.parent, Mask.CREATE | Mask.MOVED_TO)
+        await asyncio.to_thread(write_ctl, ctl_path, REOPEN_LOG_EVENT)
+        try:
+            async with asyncio.timeout(REOPEN_TIMEOUT_SECONDS):
+                while not await asyncio.to_thread(log_path.exists):
+                    await anext(aiter(inotify))
+        except TimeoutError:
+            raise DeadlineExceeded(f"conmon did not reopen {log_path} in time") from None

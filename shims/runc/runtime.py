@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from cri import domain as d
 from cri.backend import CheckpointSpec
@@ -14,7 +15,7 @@ from cri.errors import FailedPrecondition, Unimplemented
 from cri.filters import filter_containers, filter_sandboxes, labels_match
 from cri.streaming.server import StreamingServer
 from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
-from shims.node import cgroups
+from shims.node import cgroups, conmon
 from shims.node.netstats import read_netns_usage, read_network_usage
 from shims.node.ocispec import build_resources
 from shims.runc.containers import ContainerOps
@@ -97,8 +98,7 @@ class RuncRuntime(SandboxOps, ContainerOps):
         record = self._running(container_id)
         if not record.log_path:
             return
-        ctl = self.conmon_view(record).ctl_path
-        await asyncio.to_thread(_write_ctl, ctl, "2 0 0\n")
+        await conmon.reopen_log(self.conmon_view(record).ctl_path, Path(record.log_path))
 
     async def exec_sync(self, container_id: str, cmd: tuple[str, ...], *, timeout: int) -> d.ExecSyncResult:
         record = self._running(container_id)
@@ -271,14 +271,6 @@ class RuncRuntime(SandboxOps, ContainerOps):
 
     def container_events(self) -> AsyncIterator[d.ContainerEvent]:
         return self.events.subscribe()
-
-
-def _write_ctl(path: os.PathLike[str], line: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-    try:
-        os.write(fd, line.encode())
-    finally:
-        os.close(fd)
 
 
 def _disk_usage(path: os.PathLike[str]) -> tuple[int, int]:

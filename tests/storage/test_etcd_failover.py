@@ -57,7 +57,11 @@ async def test_writes_reads_and_watches_survive_losing_the_leader(tmp_path: Path
     with etcd_cluster(tmp_path / "etcd") as cluster:
         async with EtcdStore(EtcdOptions(endpoints=cluster.endpoints, timeout=15)) as store:
             before = [await store.create(b"/failover/%03d" % i, b"v") for i in range(20)]
-            watch = await store.watch(b"/failover/", range_end=prefix_end(b"/failover/"))
+            # From the revision after our last write: a watch "from now" starts at the serving
+            # member's revision, which on a follower may still be before that write.
+            start = before[-1].mod_revision + 1
+            prefix = b"/failover/"
+            watch = await store.watch(prefix, range_end=prefix_end(prefix), start_revision=start)
             try:
                 leader = _leader_index(cluster)
                 os.kill(cluster.member_pid(leader), signal.SIGKILL)

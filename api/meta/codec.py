@@ -144,15 +144,32 @@ def unknown_field_errors(paths: list[str]) -> list[FieldError]:
     return [FieldError(type=ErrorType.UNKNOWN, field=p) for p in paths]
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_ENCODE_PLANS: dict[type, tuple[tuple[str, str], ...] | None] = {}
+
+
+def _encode_plan(cls: type) -> tuple[tuple[str, str], ...] | None:
+    """(field name, JSON name) of a dataclass type; None for any other type."""
+    if cls not in _ENCODE_PLANS:
+        fields = dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else None
+        _ENCODE_PLANS[cls] = None if fields is None else tuple((f.name, json_name(f.name)) for f in fields)
+    return _ENCODE_PLANS[cls]
+
+
 def encode(obj: Any) -> Any:
     """A dataclass tree as the JSON the apiserver writes: camelCase names, empty values omitted."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    cls = type(obj)
+    if cls in _SCALARS:
+        return obj
+    plan = _encode_plan(cls)
+    if plan is not None:
         out: dict[str, Any] = {}
-        for name, jname, _ in _fields(type(obj)):
+        for name, jname in plan:
             raw = getattr(obj, name)
+            if raw is None:
+                continue
             value = encode(raw)
-            is_object = dataclasses.is_dataclass(raw)
-            if value is not None and (is_object or value not in ((), {}, [])):
+            if value or type(value) not in (list, dict) or _encode_plan(type(raw)) is not None:
                 out[jname] = value
         return out
     if isinstance(obj, tuple | list):

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 from collections.abc import Sequence
-from errno import EINVAL, ENOENT
+from errno import EINVAL
 from pathlib import Path
 
 from cri.errors import InvalidArgument
 from shims.node.namespaces import unescape_mountinfo, unmount
+from shims.node.syscalls import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, detach, mount
 
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
-MNT_DETACH = 0x2
 SHM_SIZE = "64m"
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _mount(source: str, target: Path, fstype: str, flags: int, data: str) -> None:
-    if _libc.mount(source.encode(), os.fsencode(str(target)), fstype.encode(), flags, data.encode()) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"mount {fstype} on {target}: {os.strerror(errno)}")
 
 
 def mount_overlay(lower_dirs: Sequence[Path], *, directory: Path) -> Path:
@@ -34,11 +25,11 @@ def mount_overlay(lower_dirs: Sequence[Path], *, directory: Path) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     options = f"lowerdir={':'.join(str(p) for p in lower_dirs)},upperdir={upper},workdir={work}"
     try:
-        _mount("overlay", rootfs, "overlay", 0, f"{options},volatile")
+        mount("overlay", rootfs, "overlay", 0, f"{options},volatile")
     except OSError as exc:
         if exc.errno != EINVAL:
             raise
-        _mount("overlay", rootfs, "overlay", 0, options)
+        mount("overlay", rootfs, "overlay", 0, options)
     return rootfs
 
 
@@ -51,7 +42,7 @@ def mount_image_volume(lower_dirs: Sequence[Path], *, directory: Path) -> Path:
     for path in (target, empty):
         path.mkdir(parents=True, exist_ok=True)
     lower = ":".join(str(p) for p in (*lower_dirs, empty))
-    _mount("overlay", target, "overlay", MS_RDONLY | MS_NODEV, f"lowerdir={lower}")
+    mount("overlay", target, "overlay", MS_RDONLY | MS_NODEV, f"lowerdir={lower}")
     return target
 
 
@@ -75,16 +66,13 @@ def unmount_overlay(rootfs: Path) -> None:
 
     One syscall, no /proc/self/mountinfo scan: the path is a directory only we mount on.
     """
-    if _libc.umount2(os.fsencode(str(rootfs)), MNT_DETACH) != 0:
-        errno = ctypes.get_errno()
-        if errno not in (EINVAL, ENOENT):  # not a mount point (any more), or gone
-            raise OSError(errno, f"umount {rootfs}: {os.strerror(errno)}")
+    detach(rootfs)
 
 
 def mount_shm(target: Path) -> None:
     """Blocking: a fresh tmpfs for a pod's /dev/shm."""
     target.mkdir(parents=True, exist_ok=True)
-    _mount("shm", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, f"mode=1777,size={SHM_SIZE}")
+    mount("shm", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, f"mode=1777,size={SHM_SIZE}")
 
 
 def unmount_tree(paths: Sequence[Path]) -> None:

@@ -1,21 +1,28 @@
 """Pod namespaces pinned by bind mounts (no process holds them): net, ipc and uts.
 
-``unshare --net=FILE`` creates the namespace and bind-mounts it on FILE; the namespace lives until
-FILE is unmounted, so conmon-managed containers can join it by path and a shim restart loses nothing.
+A short-lived thread of the shim unshares the namespaces (``unshare(2)`` moves only the calling
+thread), sets the hostname, brings up ``lo`` and bind-mounts its ``/proc/self/task/<tid>/ns/*`` on
+the pin files, then exits: the namespaces live until the files are unmounted, so conmon-managed
+containers join them by path and a shim restart loses nothing. No process is spawned per pod.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
+import socket
+import struct
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from cri.errors import Internal
+from shims.node.syscalls import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWUTS, MS_BIND, detach, mount, unshare
 
-PIN_TIMEOUT_SECONDS = 10.0
-UNSHARE = "unshare"
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+IFREQ = struct.Struct("16sH14x")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -27,6 +34,14 @@ class PinnedNamespaces:
     def paths(self) -> tuple[Path, ...]:
         return tuple(p for p in (self.network, self.ipc, self.uts) if p is not None)
 
+    def by_kind(self) -> tuple[tuple[str, int, Path], ...]:
+        kinds = (
+            ("net", CLONE_NEWNET, self.network),
+            ("ipc", CLONE_NEWIPC, self.ipc),
+            ("uts", CLONE_NEWUTS, self.uts),
+        )
+        return tuple((kind, flag, path) for kind, flag, path in kinds if path is not None)
+
 
 async def pin(directory: Path, *, network: bool, ipc: bool, uts: bool, hostname: str) -> PinnedNamespaces:
     """New net, ipc and uts namespaces (those asked for) pinned under ``directory``."""
@@ -35,28 +50,50 @@ async def pin(directory: Path, *, network: bool, ipc: bool, uts: bool, hostname:
         ipc=directory / "ipc" if ipc else None,
         uts=directory / "uts" if uts else None,
     )
-    await asyncio.to_thread(_create_pin_files, directory, pinned)
-    flags = (("--net", pinned.network), ("--ipc", pinned.ipc), ("--uts", pinned.uts))
-    args = [f"{flag}={path}" for flag, path in flags if path is not None]
-    steps = (['hostname "$1"'] if uts else []) + (["ip link set lo up"] if network else [])
-    script = " && ".join(steps) or "true"
-    process = await asyncio.create_subprocess_exec(
-        UNSHARE,
-        *args,
-        "sh",
-        "-c",
-        script,
-        "-",
-        hostname,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await asyncio.wait_for(process.communicate(), PIN_TIMEOUT_SECONDS)
-    if process.returncode != 0:
+    try:
+        await asyncio.to_thread(_create_pin_files, directory, pinned)
+        await asyncio.to_thread(_pin_in_own_thread, pinned, hostname)
+    except OSError as exc:
         await asyncio.to_thread(unpin_paths, pinned.paths())
-        raise Internal(f"creating pod namespaces failed: {err.decode(errors='replace').strip()}")
+        raise Internal(f"creating pod namespaces failed: {exc}") from exc
     return pinned
+
+
+def _pin_in_own_thread(pinned: PinnedNamespaces, hostname: str) -> None:
+    """Blocking: pin from a new thread that ends right after (the shim's threads keep the host's)."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            _unshare_and_pin(pinned, hostname)
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="pin-namespaces", daemon=True)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
+def _unshare_and_pin(pinned: PinnedNamespaces, hostname: str) -> None:
+    flags = 0
+    for _, flag, _ in pinned.by_kind():
+        flags |= flag
+    unshare(flags)
+    if pinned.uts is not None:
+        socket.sethostname(hostname)
+    if pinned.network is not None:
+        _loopback_up()
+    task = f"/proc/self/task/{threading.get_native_id()}/ns"
+    for kind, _, path in pinned.by_kind():
+        mount(f"{task}/{kind}", path, None, MS_BIND)
+
+
+def _loopback_up() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        flags = IFREQ.unpack(fcntl.ioctl(sock, SIOCGIFFLAGS, IFREQ.pack(b"lo", 0)))[1]
+        fcntl.ioctl(sock, SIOCSIFFLAGS, IFREQ.pack(b"lo", flags | IFF_UP))
 
 
 def _create_pin_files(directory: Path, pinned: PinnedNamespaces) -> None:
@@ -76,7 +113,7 @@ def unpin_paths(paths: tuple[Path, ...]) -> None:
 def unmount(path: Path) -> None:
     """Blocking: lazy-unmount ``path`` if something is mounted there."""
     if is_mountpoint(path):
-        libc_umount(path)
+        detach(path)
 
 
 def is_mountpoint(path: Path) -> bool:
@@ -96,14 +133,3 @@ def unescape_mountinfo(field: bytes) -> bytes:
         .replace(b"\\012", b"\n")
         .replace(b"\\134", b"\\")
     )
-
-
-def libc_umount(path: Path) -> None:
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    mnt_detach = 2
-    if libc.umount2(os.fsencode(str(path)), mnt_detach) != 0:
-        errno = ctypes.get_errno()
-        if errno not in (22, 2):  # EINVAL: not a mount point; ENOENT: gone
-            raise OSError(errno, f"umount {path}: {os.strerror(errno)}")

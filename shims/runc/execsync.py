@@ -11,13 +11,13 @@ import contextlib
 import json
 import os
 import signal
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from cri import domain as d
 from cri.errors import DeadlineExceeded, FailedPrecondition
+from shims.node import execwait
 from shims.node.runc import Runc
 
 OUTPUT_CAP = 16 * 1024 * 1024
@@ -86,7 +86,7 @@ async def exec_sync(
         process_file, pid_file = Path(scratch) / "process.json", Path(scratch) / "pid"
         process_file.write_text(json.dumps(exec_process(cmd, spec)))
         runc_argv = runc.exec_argv(container_id, process_file, pid_file=pid_file, detach=True)
-        argv = [sys.executable, "-m", "shims.node.execwait", str(pid_file), "--", *runc_argv]
+        argv = execwait.command(str(pid_file), runc_argv)
         stdout, stderr = _Output(), _Output()
         process = await _spawn(argv, stdout, stderr)
         readers = asyncio.gather(stdout.read(), stderr.read())

@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
+from shims.node import execwait
 from shims.node.execwait import exit_code
 
 
 def _execwait(pid_file: Path, script: str) -> subprocess.Popen[bytes]:
     """execwait over ``sh -c script``, which plays `runc exec --detach`: starts the process and returns."""
-    argv = [sys.executable, "-m", "shims.node.execwait", str(pid_file), "--", "sh", "-c", script]
+    argv = execwait.command(str(pid_file), ["sh", "-c", script])
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

@@ -5,8 +5,8 @@
 
 Runs ``tinykube shim --backend runc`` as its own process (a temporary root, state and CNI config on
 bridge tkrunc0) beside containerd's CRI and times, on each: RunPodSandbox → CreateContainer →
-StartContainer → StopContainer → RemoveContainer → StopPodSandbox → RemovePodSandbox, ``--iterations``
-times, the cycles of the two runtimes alternating. Prints p50/p90 per RPC for both and the ratio
+StartContainer → ExecSync (``true``, as an exec probe) → StopContainer → RemoveContainer →
+StopPodSandbox → RemovePodSandbox, ``--iterations`` times, the cycles of the two runtimes alternating. Prints p50/p90 per RPC for both and the ratio
 ours/containerd (below 1.0: we are faster); with ``--runs N`` also the medians over the N runs.
 """
 
@@ -28,9 +28,10 @@ from tests.runc.endpoint import ShimProcess, make_layout
 
 IMAGE = "docker.io/library/busybox:1.36"
 OPERATIONS = (
-    "RunPodSandbox", "CreateContainer", "StartContainer", "StopContainer",
+    "RunPodSandbox", "CreateContainer", "StartContainer", "ExecSync", "StopContainer",
     "RemoveContainer", "StopPodSandbox", "RemovePodSandbox",
 )  # fmt: skip
+PROBE = ("true",)
 CALL_TIMEOUT = 60.0
 
 
@@ -78,6 +79,7 @@ async def one_cycle(client: CRIClient, samples: Samples, index: int, log_root: P
         await samples.timed("CreateContainer", lambda: client.create_container(pod_id, CONTAINER, pod))
     )
     await samples.timed("StartContainer", lambda: client.start_container(container_id))
+    await samples.timed("ExecSync", lambda: client.exec_sync(container_id, PROBE, timeout=10))
     await samples.timed("StopContainer", lambda: client.stop_container(container_id, grace_seconds=10))
     await samples.timed("RemoveContainer", lambda: client.remove_container(container_id))
     await samples.timed("StopPodSandbox", lambda: client.stop_pod_sandbox(pod_id))

@@ -1,7 +1,9 @@
-"""Creating a container through conmon (one conmon per container, as CRI-O does).
+"""Creating a container through conmon (one conmon per container, as CRI-O does), and ExecSync.
 
 conmon runs ``runc create``, holds the container's stdio, writes the CRI log file, serves the attach
 socket and writes the exit code to ``<exit_dir>/<id>`` when the container ends; it outlives the shim.
+For ExecSync, ``conmon --exec --sync`` runs ``runc exec --detach``, reaps the command as its
+subreaper, writes its output as a CRI log and reports the exit code (or why it could not start).
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +27,7 @@ CREATE_TIMEOUT_SECONDS = 60.0
 REOPEN_TIMEOUT_SECONDS = 10.0
 REOPEN_LOG_EVENT = 2
 SYNC_MESSAGE_LIMIT = 64 * 1024
+EXEC_GRACE_SECONDS = 10.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -141,34 +146,140 @@ async def create(settings: ConmonSettings, container: ConmonContainer) -> Create
             cwd=container.bundle,  # conmon writes an "oom" file into its working directory
         )
         theirs.close()
-        message = await asyncio.wait_for(_read_sync(ours), CREATE_TIMEOUT_SECONDS)
+        async with _SyncPipe.open(ours) as sync:
+            pid, detail = await asyncio.wait_for(sync.next(), CREATE_TIMEOUT_SECONDS)
         _, stderr = await asyncio.wait_for(process.communicate(), CREATE_TIMEOUT_SECONDS)
     finally:
         theirs.close()
         ours.close()
-    data = message.get("data", -1) if message else -1
-    pid = data if isinstance(data, int) else -1
     if pid <= 0:
-        detail = (message or {}).get("message") or stderr.decode(errors="replace").strip()
+        detail = detail or stderr.decode(errors="replace").strip()
         raise Internal(f"creating container {container.id} failed: {detail or 'conmon gave no pid'}")
     conmon_pid = int(container.conmon_pid_file.read_text().strip())
     return Created(pid=pid, conmon_pid=conmon_pid)
 
 
-async def _read_sync(sock: socket.socket) -> dict[str, object] | None:
-    sock.setblocking(False)
-    loop = asyncio.get_running_loop()
-    buffer = b""
-    while len(buffer) < SYNC_MESSAGE_LIMIT:
-        chunk = await loop.sock_recv(sock, 4096)
-        if not chunk:
-            break
-        buffer += chunk
-        with contextlib.suppress(ValueError):
-            parsed = json.loads(buffer)
-            if isinstance(parsed, dict):
-                return parsed
-    return None
+class _SyncPipe:
+    """The JSON lines conmon writes to its sync pipe: ``{"data": N, "message": "..."}``."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader, self._writer = reader, writer
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, sock: socket.socket) -> AsyncIterator[_SyncPipe]:
+        """Our end of the pipe, closed on the way out."""
+        reader, writer = await asyncio.open_unix_connection(sock=sock, limit=SYNC_MESSAGE_LIMIT)
+        try:
+            yield cls(reader, writer)
+        finally:
+            writer.close()
+
+    async def next(self) -> tuple[int, str]:
+        """The next message's data and message; (-1, "") once conmon closed the pipe."""
+        line = await self._reader.readline()
+        try:
+            parsed = json.loads(line) if line else {}
+        except ValueError:
+            parsed = {}
+        data = parsed.get("data", -1) if isinstance(parsed, dict) else -1
+        detail = parsed.get("message", "") if isinstance(parsed, dict) else ""
+        return (data if isinstance(data, int) else -1), (detail if isinstance(detail, str) else "")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExecRequest:
+    """One ExecSync: the process spec to run in a running container, a scratch directory, the
+    timeout in seconds (0: none) and the bytes the output log may take."""
+
+    container_id: str
+    bundle: Path
+    process_file: Path
+    scratch: Path
+    timeout: int
+    output_limit: int
+
+    @property
+    def output_log(self) -> Path:
+        return self.scratch / "output.log"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExecOutcome:
+    exit_code: int  # 255 (as ``runc exec``) when the command could not start
+    timed_out: bool
+    message: str  # why the command could not start
+
+
+def exec_argv(settings: ConmonSettings, request: ExecRequest) -> list[str]:
+    argv = [
+        str(settings.conmon), "--api-version", "1", "--exec", "--sync",
+        "-c", request.container_id, "-u", request.scratch.name, "-n", request.container_id,
+        "-b", str(request.bundle), "-r", str(settings.runc), "--runtime-arg", f"--root={settings.runc_root}",
+        "--exec-process-spec", str(request.process_file), "-p", str(request.scratch / "pid"),
+        "--socket-dir-path", str(request.scratch), "-l", f"k8s-file:{request.output_log}",
+        "--log-global-size-max", str(request.output_limit), "--no-sync-log", "--log-level", "error",
+    ]  # fmt: skip
+    return argv
+
+
+async def exec_sync(settings: ConmonSettings, request: ExecRequest) -> ExecOutcome:
+    """Run the command; its output is in ``request.output_log`` afterwards.
+
+    Past the timeout we kill the command and let conmon, its reaper, report that exit: conmon's own
+    ``-T`` exits without reaping, and the killed command stays a zombie in the container for a while.
+    """
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *exec_argv(settings, request),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            pass_fds=(theirs.fileno(),),
+            env={**os.environ, "_OCI_SYNCPIPE": str(theirs.fileno())},
+            start_new_session=True,
+            cwd=request.scratch,
+        )
+        theirs.close()
+        try:
+            async with _SyncPipe.open(ours) as sync:
+                outcome = await _exec_outcome(sync, process, request.timeout)
+            await asyncio.wait_for(process.wait(), EXEC_GRACE_SECONDS)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+            raise
+        return outcome
+    finally:
+        theirs.close()
+        ours.close()
+
+
+async def _exec_outcome(sync: _SyncPipe, process: asyncio.subprocess.Process, timeout: int) -> ExecOutcome:
+    pid, timed_out = 0, False
+    try:
+        async with asyncio.timeout(timeout or None):
+            pid, detail = await sync.next()
+            if pid <= 0:
+                assert process.stderr is not None
+                detail = detail or (await process.stderr.read()).decode(errors="replace").strip()
+                return ExecOutcome(exit_code=255, timed_out=False, message=detail or "conmon gave no pid")
+            code, detail = await sync.next()
+    except TimeoutError:
+        if pid <= 0:  # still starting: conmon goes, runc exec with it (same session)
+            os.killpg(process.pid, signal.SIGKILL)
+            return ExecOutcome(exit_code=-1, timed_out=True, message="")
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        code, detail = -1, ""
+        with contextlib.suppress(TimeoutError):
+            code, detail = await asyncio.wait_for(sync.next(), EXEC_GRACE_SECONDS)
+        timed_out = True
+    if code < 0 and not timed_out:
+        return ExecOutcome(exit_code=255, timed_out=False, message=detail or "conmon gave no exit code")
+    return ExecOutcome(exit_code=code, timed_out=timed_out, message="")
 
 
 def read_conmon_pid(container: ConmonContainer) -> int:

@@ -102,7 +102,7 @@ class RuncRuntime(SandboxOps, ContainerOps):
 
     async def exec_sync(self, container_id: str, cmd: tuple[str, ...], *, timeout: int) -> d.ExecSyncResult:
         record = self._running(container_id)
-        return await exec_sync(self.runc, record.id, self.paths.bundle(record.id), cmd, timeout=timeout)
+        return await exec_sync(self.conmon, record.id, self.paths.bundle(record.id), cmd, timeout=timeout)
 
     def _streaming(self) -> StreamingServer:
         if self.streaming_server is None:

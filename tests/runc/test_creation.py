@@ -142,7 +142,10 @@ async def test_create_replies_before_conmon_runs_and_start_waits_for_it(
     await gate.open()
     await asyncio.wait_for(start, GATE_TIMEOUT)
     assert (await _status(client, container_id)).state == d.ContainerState.CONTAINER_RUNNING
-    result = await client.exec_sync(container_id, ["echo", "inside"], exec_timeout=10)
+    probe = asyncio.create_task(client.exec_sync(container_id, ["echo", "inside"], exec_timeout=10))
+    await gate.wait_for_one()  # ExecSync runs `conmon --exec`: it waits at the gate too
+    await gate.open()
+    result = await asyncio.wait_for(probe, GATE_TIMEOUT)
     assert (result.exit_code, result.stdout) == (0, b"inside\n")
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from cri import domain as d
 from shims.runc.config import ConfigError, load_config
+from shims.runc.execsync import OUTPUT_CAP, split_output
 from shims.runc.images import normalize
 from shims.runc.podfiles import hosts_file, resolv_conf
 from shims.runc.records import ContainerRecord, SandboxRecord, dump, load_container, load_sandbox
@@ -154,3 +155,25 @@ async def test_pod_stats_read_the_container_table_on_the_event_loop_only(tmp_pat
     runtime.containers = _EventLoopOnlyTable()
     assert (await runtime.pod_sandbox_stats(sandbox.id)).attributes is not None
     assert len(await runtime.list_pod_sandbox_stats(None)) == 1
+
+
+def test_exec_output_is_rebuilt_from_conmons_log_records(tmp_path: Path) -> None:
+    log = tmp_path / "output.log"
+    log.write_bytes(
+        b"2026-11-29T09:09:03.455976268+00:00 stdout F out\n"
+        b"2026-11-29T09:09:03.455976268+00:00 stdout P part\n"
+        b"2026-11-29T09:09:03.455976268+00:00 stdout P ial\n"
+        b"2026-11-29T09:09:03.456022976+00:00 stderr F err  with  spaces\n"
+        b"2026-11-29T09:09:03.456022976+00:00 stdout F \n"
+    )
+    assert split_output(log) == (b"out\npartial\n", b"err  with  spaces\n")
+    assert split_output(tmp_path / "never-written.log") == (b"", b"")
+
+
+def test_exec_output_keeps_the_first_16_mib_of_each_stream(tmp_path: Path) -> None:
+    line = b"x" * (1 << 20)
+    record = b"2026-11-29T09:09:03Z %s F %s\n"
+    log = tmp_path / "output.log"
+    log.write_bytes(record % (b"stdout", line) * 17 + record % (b"stderr", b"tail"))
+    stdout, stderr = split_output(log)
+    assert (len(stdout), stdout[:3], stderr) == (OUTPUT_CAP, b"xxx", b"tail\n")

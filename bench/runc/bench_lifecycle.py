@@ -6,8 +6,9 @@
 Runs ``tinykube shim --backend runc`` as its own process (a temporary root, state and CNI config on
 bridge tkrunc0) beside containerd's CRI and times, on each: RunPodSandbox → CreateContainer →
 StartContainer → ExecSync (``true``, as an exec probe) → StopContainer → RemoveContainer →
-StopPodSandbox → RemovePodSandbox, ``--iterations`` times, the cycles of the two runtimes alternating. Prints p50/p90 per RPC for both and the ratio
-ours/containerd (below 1.0: we are faster); with ``--runs N`` also the medians over the N runs.
+StopPodSandbox → RemovePodSandbox, ``--iterations`` times, the cycles of the two runtimes
+alternating. Prints p50/p90 per RPC for both and the ratio ours/containerd (below 1.0: we are
+faster); with ``--runs N`` also the medians over the N runs.
 """
 
 from __future__ import annotations

@@ -155,6 +155,10 @@ async def _runtime_stats(kubelet: Kubelet) -> RuntimeStats:
     return RuntimeStats(pods=pods, containers=containers, image_fs=image_fs)
 
 
+def _container_name(item: d.ContainerStats) -> str:
+    return item.attributes.labels.get(lbl.CONTAINER_NAME, "") if item.attributes else ""
+
+
 def _ready(kubelet: Kubelet, uid: str, sandbox: d.PodSandboxStats) -> bool:
     ready = kubelet.pleg.snapshot.pod(uid).ready_sandbox()
     return ready is not None and sandbox.attributes is not None and sandbox.attributes.id == ready.id
@@ -211,7 +215,7 @@ class SummaryProvider:
         }
 
     def _pod(self, pod: Pod, runtime: RuntimeStats) -> Json:
-        containers = runtime.containers.get(pod.uid, [])
+        containers = self._current_instances(pod, runtime.containers.get(pod.uid, []))
         sandbox = runtime.pods.get(pod.uid)
         status = self.kubelet.statuses.get(pod.uid)
         log_dir = Path(pod_log_directory(pod, self.kubelet.settings))
@@ -233,8 +237,22 @@ class SummaryProvider:
             body["process_stats"] = {"process_count": sandbox.process.process_count}
         return body
 
+    def _current_instances(self, pod: Pod, items: list[d.ContainerStats]) -> list[d.ContainerStats]:
+        """One entry per container name, the instance the pod runs now: runtimes list a restarted
+        container's exited predecessors until they are collected (removeTerminatedContainers upstream)."""
+        view = self.kubelet.pleg.snapshot.pod(pod.uid)
+        by_name: dict[str, list[d.ContainerStats]] = {}
+        for item in items:
+            by_name.setdefault(_container_name(item), []).append(item)
+        chosen = []
+        for name, group in by_name.items():
+            latest = view.latest(name)
+            current = latest.id if latest is not None else None
+            chosen.append(next((i for i in group if i.attributes and i.attributes.id == current), group[0]))
+        return chosen
+
     def _container(self, pod: Pod, item: d.ContainerStats, log_dir: Path) -> Json:
-        name = item.attributes.labels.get(lbl.CONTAINER_NAME, "") if item.attributes else ""
+        name = _container_name(item)
         body: Json = {"name": name}
         runtime = self.kubelet.pleg.snapshot.pod(pod.uid).latest(name)
         if runtime is not None and runtime.started_at:

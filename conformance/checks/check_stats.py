@@ -102,6 +102,26 @@ async def test_list_stats_includes_running(ws: Workspace) -> None:
     assert container_id in {s.attributes.id for s in await ws.cri.list_container_stats() if s.attributes}
 
 
+@pytest.mark.needs("processes")
+async def test_list_stats_includes_created_and_exited(ws: Workspace) -> None:
+    """ListContainerStats lists created and exited containers too, with their writable layer and no
+    cpu or memory (nothing runs): `crictl stats -a` shows them, and a pod's ephemeral storage counts
+    the layers of its exited containers until they are removed."""
+    pod = await ws.run_pod()
+    created = await ws.create(pod, name="created", command=("sleep", "600"))
+    exited = (await ws.run_to_exit(pod, name="exited", command=("true",))).id
+    running = await ws.start(pod, name="running")
+    listed = {
+        s.attributes.id: s
+        for s in await ws.cri.list_container_stats(d.ContainerStatsFilter(pod_sandbox_id=pod.id))
+        if s.attributes
+    }
+    assert set(listed) == {created, exited, running}
+    assert all(listed[i].writable_layer is not None for i in (created, exited, running))
+    assert (listed[exited].cpu, listed[exited].memory) == (None, None)
+    assert listed[running].cpu is not None and listed[running].memory is not None
+
+
 async def test_pod_sandbox_stats(ws: Workspace) -> None:
     """PodSandboxStats identifies the pod and carries cpu and memory: the kubelet's pod summary."""
     pod = await ws.run_pod()

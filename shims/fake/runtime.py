@@ -271,7 +271,10 @@ class FakeRuntime:
 
     # stats
     def _container_stats(self, container: ContainerRecord) -> d.ContainerStats:
+        """A running container's usage; only the writable layer of a created or exited one (as containerd)."""
         now = time.time_ns()
+        running = container.state == d.ContainerState.CONTAINER_RUNNING
+        memory = d.MemoryUsage(timestamp=now, working_set_bytes=0, usage_bytes=0, rss_bytes=0)
         return d.ContainerStats(
             attributes=d.ContainerAttributes(
                 id=container.id,
@@ -279,8 +282,8 @@ class FakeRuntime:
                 labels=container.config.labels,
                 annotations=container.config.annotations,
             ),
-            cpu=d.CpuUsage(timestamp=now, usage_core_nano_seconds=0, usage_nano_cores=0),
-            memory=d.MemoryUsage(timestamp=now, working_set_bytes=0, usage_bytes=0, rss_bytes=0),
+            cpu=d.CpuUsage(timestamp=now, usage_core_nano_seconds=0, usage_nano_cores=0) if running else None,
+            memory=memory if running else None,
             writable_layer=d.FilesystemUsage(timestamp=now, used_bytes=0, inodes_used=0),
         )
 
@@ -316,8 +319,7 @@ class FakeRuntime:
         return [
             self._container_stats(c)
             for c in self.containers.values()
-            if c.state == d.ContainerState.CONTAINER_RUNNING
-            and c.id.startswith(f.id)
+            if c.id.startswith(f.id)
             and c.sandbox_id.startswith(f.pod_sandbox_id)
             and labels_match(f.label_selector, c.config.labels)
         ]

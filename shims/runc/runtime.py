@@ -129,7 +129,9 @@ class RuncRuntime(SandboxOps, ContainerOps):
 
     # stats
     def _container_stats(self, record: ContainerRecord) -> d.ContainerStats:
+        """A running container's usage; only the writable layer of a created or exited one (as containerd)."""
         sample = cgroups.sample(record.cgroups_path)
+        running = record.state == RUNNING
         upper = self.paths.container_root(record.id) / "upper"
         used, inodes = _disk_usage(upper)
         return d.ContainerStats(
@@ -139,8 +141,8 @@ class RuncRuntime(SandboxOps, ContainerOps):
                 labels=record.config.labels,
                 annotations=record.config.annotations,
             ),
-            cpu=sample.cpu,
-            memory=sample.memory,
+            cpu=sample.cpu if running else None,
+            memory=sample.memory if running else None,
             writable_layer=d.FilesystemUsage(
                 timestamp=sample.cpu.timestamp,
                 fs_id=d.FilesystemIdentifier(mountpoint=str(upper)),
@@ -185,8 +187,7 @@ class RuncRuntime(SandboxOps, ContainerOps):
         chosen = [
             c
             for c in self.containers.values()
-            if c.state == RUNNING
-            and c.id.startswith(f.id)
+            if c.id.startswith(f.id)
             and c.sandbox_id.startswith(f.pod_sandbox_id)
             and labels_match(f.label_selector, c.config.labels)
         ]

@@ -124,7 +124,7 @@ class Guard:
                 try:
                     async for item in handler(self, request):
                         yield item
-                except asyncio.CancelledError:
+                except (asyncio.CancelledError, GeneratorExit):  # the client went away (grpc closes us)
                     code = grpc.StatusCode.CANCELLED
                     raise
                 except BaseException as exc:

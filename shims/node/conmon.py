@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+from asyncio.subprocess import Process
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,30 +134,38 @@ async def create(settings: ConmonSettings, container: ConmonContainer) -> Create
         container.exit_file.unlink()
     for directory in (container.persist_dir, container.socket_dir, container.exit_dir, settings.runc_root):
         directory.mkdir(parents=True, exist_ok=True)
+    # conmon writes an "oom" file into its working directory: the bundle's
+    async with _spawn(conmon_argv(settings, container), cwd=container.bundle) as (process, sync):
+        pid, detail = await asyncio.wait_for(sync.next(), CREATE_TIMEOUT_SECONDS)
+        _, stderr = await asyncio.wait_for(process.communicate(), CREATE_TIMEOUT_SECONDS)
+    if pid <= 0:
+        detail = detail or stderr.decode(errors="replace").strip()
+        raise Internal(f"creating container {container.id} failed: {detail or 'conmon gave no pid'}")
+    conmon_pid = int(container.conmon_pid_file.read_text().strip())
+    return Created(pid=pid, conmon_pid=conmon_pid)
+
+
+@contextlib.asynccontextmanager
+async def _spawn(argv: list[str], *, cwd: Path) -> AsyncIterator[tuple[Process, _SyncPipe]]:
+    """conmon in a session of its own, with the sync pipe it reports on (``_OCI_SYNCPIPE``)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         process = await asyncio.create_subprocess_exec(
-            *conmon_argv(settings, container),
+            *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
             pass_fds=(theirs.fileno(),),
             env={**os.environ, "_OCI_SYNCPIPE": str(theirs.fileno())},
             start_new_session=True,
-            cwd=container.bundle,  # conmon writes an "oom" file into its working directory
+            cwd=cwd,
         )
         theirs.close()
         async with _SyncPipe.open(ours) as sync:
-            pid, detail = await asyncio.wait_for(sync.next(), CREATE_TIMEOUT_SECONDS)
-        _, stderr = await asyncio.wait_for(process.communicate(), CREATE_TIMEOUT_SECONDS)
+            yield process, sync
     finally:
         theirs.close()
         ours.close()
-    if pid <= 0:
-        detail = detail or stderr.decode(errors="replace").strip()
-        raise Internal(f"creating container {container.id} failed: {detail or 'conmon gave no pid'}")
-    conmon_pid = int(container.conmon_pid_file.read_text().strip())
-    return Created(pid=pid, conmon_pid=conmon_pid)
 
 
 class _SyncPipe:
@@ -229,22 +238,9 @@ async def exec_sync(settings: ConmonSettings, request: ExecRequest) -> ExecOutco
     Past the timeout we kill the command and let conmon, its reaper, report that exit: conmon's own
     ``-T`` exits without reaping, and the killed command stays a zombie in the container for a while.
     """
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *exec_argv(settings, request),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-            pass_fds=(theirs.fileno(),),
-            env={**os.environ, "_OCI_SYNCPIPE": str(theirs.fileno())},
-            start_new_session=True,
-            cwd=request.scratch,
-        )
-        theirs.close()
+    async with _spawn(exec_argv(settings, request), cwd=request.scratch) as (process, sync):
         try:
-            async with _SyncPipe.open(ours) as sync:
-                outcome = await _exec_outcome(sync, process, request.timeout)
+            outcome = await _exec_outcome(sync, process, request.timeout)
             await asyncio.wait_for(process.wait(), EXEC_GRACE_SECONDS)
         except BaseException:
             with contextlib.suppress(ProcessLookupError):
@@ -252,12 +248,9 @@ async def exec_sync(settings: ConmonSettings, request: ExecRequest) -> ExecOutco
             await process.wait()
             raise
         return outcome
-    finally:
-        theirs.close()
-        ours.close()
 
 
-async def _exec_outcome(sync: _SyncPipe, process: asyncio.subprocess.Process, timeout: int) -> ExecOutcome:
+async def _exec_outcome(sync: _SyncPipe, process: Process, timeout: int) -> ExecOutcome:
     pid, timed_out = 0, False
     try:
         async with asyncio.timeout(timeout or None):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import stat
 
 import aiohttp
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from cri import domain as d
 from cri.server import CRIServer, ServerOptions
+from cri.v1 import api_pb2 as pb
 from shims.fake import FakeImages, FakeRuntime
 from tests.cri.conftest import Served
 
@@ -38,6 +42,27 @@ async def test_metrics_count_rpcs_by_code(served: Served) -> None:
     }
     assert samples[("Version", "OK")] == 1
     assert samples[("StopContainer", "OK")] == 1
+
+
+async def test_an_event_stream_the_client_leaves_ends_cancelled_not_internal(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ended: asyncio.Queue[str] = asyncio.Queue()
+    observe = served.server.metrics.observe
+
+    def observed(method: str, code: grpc.StatusCode, seconds: float) -> None:
+        observe(method, code, seconds)
+        if method == "GetContainerEvents":
+            ended.put_nowait(code.name)
+
+    monkeypatch.setattr(served.server.metrics, "observe", observed)
+    call = served.client.raw_runtime.GetContainerEvents(pb.GetEventsRequest())
+    await served.client.run_pod_sandbox(
+        d.PodSandboxConfig(metadata=d.PodSandboxMetadata(name="p", namespace="n", uid="u"))
+    )
+    assert (await call.read()).pod_sandbox_status.metadata.name == "p"
+    call.cancel()
+    assert await asyncio.wait_for(ended.get(), 10) == "CANCELLED"
 
 
 async def test_metrics_are_served_over_http() -> None:

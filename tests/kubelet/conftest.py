@@ -55,6 +55,13 @@ class Node:
         assert status is not None
         return status
 
+    async def crash_and_restart(self, container_id: str, exit_code: int = 1) -> str:
+        """The container exits; the id of the instance the kubelet starts in its place."""
+        before = set(self.runtime.containers)
+        self.runtime.exit_container(container_id, exit_code)
+        await self.wait_for("a restart", lambda: len(self.runtime.containers) > len(before))
+        return next(c for c in self.runtime.containers if c not in before)
+
     async def restart_kubelet(self) -> Kubelet:
         await self.kubelet.stop()
         self.kubelet = Kubelet(self.config, self.client)

@@ -73,9 +73,7 @@ async def test_crashing_container_backs_off(node: Node) -> None:
     node.write("web.yaml", WEB)
     await node.wait_phase("web", "Running")
     [first] = node.runtime.containers
-    node.runtime.exit_container(first, 1)
-    await node.wait_for("a restart", lambda: len(node.runtime.containers) == 2)
-    second = next(c for c in node.runtime.containers if c != first)
+    second = await node.crash_and_restart(first)
     assert node.runtime.containers[second].config.metadata.attempt == 1  # type: ignore[union-attr]
     node.runtime.exit_container(second, 1)
 

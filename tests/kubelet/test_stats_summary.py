@@ -81,9 +81,7 @@ async def test_a_restarted_container_is_summarised_once_as_its_current_instance(
     node.write("cache.yaml", WITH_VOLUME)
     await node.wait_phase("cache", "Running")
     [first] = node.runtime.containers
-    node.runtime.exit_container(first, 1)
-    await node.wait_for("a restart", lambda: len(node.runtime.containers) == 2)
-    second = next(c for c in node.runtime.containers if c != first)
+    second = await node.crash_and_restart(first)
     listed = {s.attributes.id for s in await node.client.list_container_stats() if s.attributes}
     assert listed == {first, second}  # the runtime still lists the exited predecessor
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ from shims.runc.images import normalize
 from shims.runc.podfiles import hosts_file, resolv_conf
 from shims.runc.records import ContainerRecord, SandboxRecord, dump, load_container, load_sandbox
 from shims.runc.runtime import RuncRuntime
-from shims.runc.store import RecordStore
 
 
 def test_config_file_overrides_defaults(tmp_path: Path) -> None:
@@ -67,7 +65,7 @@ def test_image_references_normalise_like_docker() -> None:
     assert normalize("localhost:5000/x") == "localhost:5000/x:latest"
 
 
-def _records() -> tuple[SandboxRecord, ContainerRecord]:
+def test_records_survive_a_round_trip_through_disk_format() -> None:
     sandbox = SandboxRecord(
         id="s" * 64,
         config=d.PodSandboxConfig(metadata=d.PodSandboxMetadata(name="p"), labels={"a": "b"}),
@@ -96,39 +94,9 @@ def _records() -> tuple[SandboxRecord, ContainerRecord]:
         user=d.LinuxContainerUser(uid=5, supplemental_groups=(5,)),
         mounts=(d.Mount(container_path="/a", host_path="/b", readonly=True),),
     )
-    return sandbox, container
-
-
-def test_records_survive_a_round_trip_through_disk_format() -> None:
-    sandbox, container = _records()
     assert load_sandbox(dump(sandbox)) == sandbox
     assert load_container(dump(container)) == container
     assert container.state == d.ContainerState.CONTAINER_EXITED
-
-
-def test_record_store_keeps_the_latest_save_across_reopening(tmp_path: Path) -> None:
-    sandbox, container = _records()
-    store = RecordStore(tmp_path)
-    store.save(sandbox)
-    store.save(container)
-    store.save(dataclasses.replace(container, exit_code=0))
-    store.delete(sandbox)
-    loaded = RecordStore(tmp_path).load()
-    assert loaded.sandboxes == ()
-    assert loaded.containers == (dataclasses.replace(container, exit_code=0),)
-
-
-def test_record_store_imports_records_of_the_file_per_record_layout(tmp_path: Path) -> None:
-    sandbox, container = _records()
-    (tmp_path / "records" / "sandboxes").mkdir(parents=True)
-    (tmp_path / "records" / "containers").mkdir()
-    (tmp_path / "records" / "sandboxes" / f"{sandbox.id}.json").write_bytes(dump(sandbox))
-    (tmp_path / "records" / "containers" / f"{container.id}.json").write_bytes(dump(container))
-    (tmp_path / "records" / "containers" / "half-written.tmp").write_bytes(b"{")
-    loaded = RecordStore(tmp_path).load()
-    assert (loaded.sandboxes, loaded.containers) == ((sandbox,), (container,))
-    assert not (tmp_path / "records").exists()
-    assert RecordStore(tmp_path).load() == loaded
 
 
 class _EventLoopOnlyTable(dict[str, ContainerRecord]):

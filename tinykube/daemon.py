@@ -21,15 +21,3 @@ def stop_on_signals() -> asyncio.Event:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     return stop
-
-
-def watch_children_with_pidfds() -> None:
-    """Subprocess exits reported through pidfds on the running loop, not a waiting thread per child.
-
-    Python 3.12 does this by itself; 3.11's default starts a thread for every process a shim spawns.
-    """
-    if sys.version_info >= (3, 12):
-        return
-    watcher = asyncio.PidfdChildWatcher()
-    watcher.attach_loop(asyncio.get_running_loop())
-    asyncio.set_child_watcher(watcher)

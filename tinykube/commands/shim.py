@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cri.server import CRIServer, ServerOptions
 from shims import backends
-from tinykube.daemon import configure_logging, watch_children_with_pidfds
+from tinykube.daemon import configure_logging
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,7 +24,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    watch_children_with_pidfds()
     factory = backends.load(args.backend)
     socket = args.socket or Path(f"/run/tinykube/{args.backend}.sock")
     options = ServerOptions(socket=socket, tcp_address=args.listen, metrics_address=args.metrics_address)

@@ -151,8 +151,8 @@ _ENCODE_PLANS: dict[type, tuple[tuple[str, str], ...] | None] = {}
 def _encode_plan(cls: type) -> tuple[tuple[str, str], ...] | None:
     """(field name, JSON name) of a dataclass type; None for any other type."""
     if cls not in _ENCODE_PLANS:
-        fields = dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else None
-        _ENCODE_PLANS[cls] = None if fields is None else tuple((f.name, json_name(f.name)) for f in fields)
+        is_object = dataclasses.is_dataclass(cls)
+        _ENCODE_PLANS[cls] = tuple((name, jname) for name, jname, _ in _fields(cls)) if is_object else None
     return _ENCODE_PLANS[cls]
 
 

@@ -221,7 +221,7 @@ class ExecOutcome:
 
 
 def exec_argv(settings: ConmonSettings, request: ExecRequest) -> list[str]:
-    argv = [
+    return [
         str(settings.conmon), "--api-version", "1", "--exec", "--sync",
         "-c", request.container_id, "-u", request.scratch.name, "-n", request.container_id,
         "-b", str(request.bundle), "-r", str(settings.runc), "--runtime-arg", f"--root={settings.runc_root}",
@@ -229,7 +229,6 @@ def exec_argv(settings: ConmonSettings, request: ExecRequest) -> list[str]:
         "--socket-dir-path", str(request.scratch), "-l", f"k8s-file:{request.output_log}",
         "--log-global-size-max", str(request.output_limit), "--no-sync-log", "--log-level", "error",
     ]  # fmt: skip
-    return argv
 
 
 async def exec_sync(settings: ConmonSettings, request: ExecRequest) -> ExecOutcome:

@@ -72,12 +72,10 @@ class Runc:
         *,
         pid_file: Path,
         tty: bool = False,
-        detach: bool = False,
     ) -> list[str]:
         return self.argv(
             "exec",
             *(["--tty"] if tty else []),
-            *(["--detach"] if detach else []),
             "--pid-file",
             str(pid_file),
             "--process",

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -130,8 +131,7 @@ class RuncRuntime(SandboxOps, ContainerOps):
     # stats
     def _container_stats(self, record: ContainerRecord) -> d.ContainerStats:
         """A running container's usage; only the writable layer of a created or exited one (as containerd)."""
-        sample = cgroups.sample(record.cgroups_path)
-        running = record.state == RUNNING
+        sample = cgroups.sample(record.cgroups_path) if record.state == RUNNING else None
         upper = self.paths.container_root(record.id) / "upper"
         used, inodes = _disk_usage(upper)
         return d.ContainerStats(
@@ -141,10 +141,10 @@ class RuncRuntime(SandboxOps, ContainerOps):
                 labels=record.config.labels,
                 annotations=record.config.annotations,
             ),
-            cpu=sample.cpu if running else None,
-            memory=sample.memory if running else None,
+            cpu=sample.cpu if sample else None,
+            memory=sample.memory if sample else None,
             writable_layer=d.FilesystemUsage(
-                timestamp=sample.cpu.timestamp,
+                timestamp=sample.cpu.timestamp if sample else time.time_ns(),
                 fs_id=d.FilesystemIdentifier(mountpoint=str(upper)),
                 used_bytes=used,
                 inodes_used=inodes,

@@ -4,7 +4,9 @@ the in-memory fake shim (the kubelet's own share, with a runtime that costs noth
 
 Each run first makes the same pods' CRI calls directly, all at once (``direct_cri``: the runtime
 alone), then runs the kubelet; "kubelet overhead" is kubelet p99 minus direct-CRI p99 of that run.
-The table shows medians over ``--runs``; each run's row goes to stderr as it completes.
+The table shows medians over ``--runs``; each run's row goes to stderr as it completes. Before
+the runtimes, ``floor`` measures the same number of pods on the host's runc and CNI plugins alone
+(no CRI, shim or kubelet): the part of the latency no runtime built on them can remove.
 
     python -m bench.kubelet.bench_static_pods [--pods 30] [--runs 3] [--idle-seconds 20]
         [--runtimes containerd,runc,fake]
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.kubelet.direct_cri import DirectResult, direct_cri
+from bench.kubelet.floor import FloorResult, describe, measure_floor
 from tests.kubelet.kubelet_process import CONTAINERD, KubeletProcess, eventually, write_config
 from tests.runc.endpoint import ShimProcess, make_layout
 
@@ -158,10 +161,15 @@ async def endpoint(runtime: str, base: Path) -> AsyncIterator[Endpoint]:
             await shim.stop()
 
 
-async def run(runtimes: list[str], *, pods: int, idle_s: float, runs: int) -> list[Round]:
-    rounds = []
+async def run(
+    runtimes: list[str], *, pods: int, idle_s: float, runs: int
+) -> tuple[list[Round], list[FloorResult]]:
+    rounds, floors = [], []
     with tempfile.TemporaryDirectory(prefix="tinykube-bench-kubelet-") as directory:
         base = Path(directory)
+        for attempt in range(runs):
+            floors.append(await measure_floor(base / "floor" / str(attempt), pods=pods))
+            print(f"host floor run {attempt + 1}: {describe(floors[-1:])}", file=sys.stderr)
         for runtime in runtimes:
             async with endpoint(runtime, base / runtime) as target:
                 for attempt in range(runs):
@@ -170,7 +178,7 @@ async def run(runtimes: list[str], *, pods: int, idle_s: float, runs: int) -> li
                     kubelet = await measure(target.runtime, target.address, work, pods=pods, idle_s=idle_s)
                     rounds.append(Round(kubelet=kubelet, direct=direct))
                     print(f"{target.runtime} run {attempt + 1}: {_row(rounds[-1])}", file=sys.stderr)
-    return rounds
+    return rounds, floors
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -206,7 +214,7 @@ def _median_round(rounds: list[Round]) -> str:
     )
 
 
-def report(rounds: list[Round], *, pods: int, idle_s: float) -> None:
+def report(rounds: list[Round], floors: list[FloorResult], *, pods: int, idle_s: float) -> None:
     runs = len(rounds) // len({r.kubelet.runtime for r in rounds})
     print(f"{pods} static pods written at once; medians of {runs} run(s); idle measured over {idle_s:.0f}s")
     print("direct CRI = the same pods' CRI calls made directly, all at once (the runtime alone)")
@@ -218,6 +226,7 @@ def report(rounds: list[Round], *, pods: int, idle_s: float) -> None:
     for runtime in dict.fromkeys(r.kubelet.runtime for r in rounds):
         row = _median_round([r for r in rounds if r.kubelet.runtime == runtime])
         print(f"{runtime:<16}{'':>11}{row}")
+    print(f"host floor (CNI ADD, then runc create + start; no CRI, shim or kubelet): {describe(floors)}")
     print("goals: per-pod p99 <= 1 s; kubelet idle <= 0.1 core and <= 50 MiB RSS")
 
 
@@ -230,10 +239,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--runtimes", default="containerd,runc,fake")
     args = parser.parse_args()
-    rounds = asyncio.run(
+    rounds, floors = asyncio.run(
         run(args.runtimes.split(","), pods=args.pods, idle_s=args.idle_seconds, runs=args.runs)
     )
-    report(rounds, pods=args.pods, idle_s=args.idle_seconds)
+    report(rounds, floors, pods=args.pods, idle_s=args.idle_seconds)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from api.core.v1.pod import Pod, PodList, PodStatus
+from api.core.v1.pod import Pod, PodStatus
 from api.meta.types import ObjectMeta
 from cri.client import CRIClient
 from cri.errors import CRIError, Unimplemented
@@ -24,6 +24,7 @@ from kubelet.gc import GC_PERIOD_S, ContainerGC, GCPolicy
 from kubelet.images import ImagePuller
 from kubelet.log_files import LogManager
 from kubelet.pleg import PLEG
+from kubelet.pod_list import PodListBody
 from kubelet.pod_workers import PodWorkers
 from kubelet.prober import OnDemandProbeRunner
 from kubelet.probes.manager import ProbeManager
@@ -75,6 +76,7 @@ class Kubelet:
         self.backoff = Backoff()
         self.volumes = VolumeManager(root)
         self.statuses = StatusStore(root / "pod-status")
+        self._pod_list_body = PodListBody()
         self.pods: dict[str, Pod] = {}
         self.workers = PodWorkers(sync=self.sync_pod, terminate=self.terminate_pod)
         self.pleg = PLEG(client, on_change=self.workers.wake)
@@ -340,13 +342,9 @@ class Kubelet:
             if c.log_path
         ]
 
-    def pod_list(self) -> PodList:
-        items = []
-        for uid, pod in sorted(self.pods.items(), key=lambda item: (item[1].namespace, item[1].name)):
-            items.append(
-                dataclasses.replace(pod, status=self.statuses.get(uid) or PodStatus(phase="Pending"))
-            )
-        return PodList(items=tuple(items))
+    def pod_list_body(self) -> bytes:
+        """``/pods``: a PodList of every pod with its current status, as JSON."""
+        return self._pod_list_body.render(self.pods, self.statuses.get)
 
     def find_pod(self, namespace: str, name: str) -> Pod | None:
         return next((p for p in self.pods.values() if p.namespace == namespace and p.name == name), None)

@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from api.core.v1.manifest import pod_list_to_dict
 from cri.errors import CRIError
 from kubelet.config import ConfigError, KubeletConfiguration
 from kubelet.container_logs import LogRequest, LogRequestError, stream_container_log
 from kubelet.http_server import (
+    JSON,
     Handler,
     HTTPServer,
     Reply,
@@ -148,7 +148,7 @@ class KubeletServer:
         return Response(status=200, body=b"ok")
 
     async def pods(self, request: Request) -> Reply:
-        return json_response(pod_list_to_dict(self.kubelet.pod_list()))
+        return Response(status=200, body=self.kubelet.pod_list_body(), content_type=JSON)
 
     async def running_pods(self, request: Request) -> Reply:
         items = []

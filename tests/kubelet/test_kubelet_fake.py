@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from aiohttp import web
 
 from cri import domain as d
@@ -66,7 +68,7 @@ async def test_removed_manifest_terminates_and_edited_one_replaces(node: Node) -
     assert container.config.command == ("httpd2", "-f")
     (node.manifests / "web.yaml").unlink()
     await node.wait_for("the pod gone from the runtime", lambda: not node.runtime.sandboxes)
-    assert node.kubelet.pod_list().items == ()
+    assert json.loads(node.kubelet.pod_list_body())["items"] == []
 
 
 async def test_crashing_container_backs_off(node: Node) -> None:

@@ -238,7 +238,7 @@ class Kubelet:
         if previous is not None and previous.phase in TERMINAL:
             if runtime.running_containers() or runtime.ready_sandbox():
                 await self.applier.kill_pod(pod, runtime, remove=False)
-                await self.pleg.relist()
+                await self.pleg.relist_pod(pod.uid)
             return self.config.sync_frequency_s
         start_time = _parse_time(previous.start_time if previous else None) or now
         deadline = pod.spec.active_deadline_seconds
@@ -253,7 +253,7 @@ class Kubelet:
         )
         result = await self.applier.apply(pod, actions, runtime)
         if not actions.nothing_to_do:
-            runtime = (await self.pleg.relist()).pod(pod.uid)
+            runtime = await self.pleg.relist_pod(pod.uid)
             await self.logs.link(pod, runtime)
         sandbox = runtime.ready_sandbox()
         pod_ip = self.settings.host_ip if pod.spec.host_network else (sandbox.ip if sandbox else "")
@@ -302,7 +302,7 @@ class Kubelet:
         self, pod: Pod, runtime: RuntimePod, previous: PodStatus | None, start_time: float
     ) -> float:
         await self.applier.kill_pod(pod, runtime, remove=False)
-        runtime = (await self.pleg.relist()).pod(pod.uid)
+        runtime = await self.pleg.relist_pod(pod.uid)
         inputs = self._inputs(
             self.clock(),
             start_time,
@@ -325,7 +325,7 @@ class Kubelet:
         await asyncio.to_thread(self.statuses.forget, pod.uid)
         self.backoff.forget(f"{pod.uid}/")
         self._orphans.discard(pod.uid)
-        await self.pleg.relist()
+        await self.pleg.relist_pod(pod.uid)
         full_name = (pod.namespace, pod.name)
         if self._terminating.get(full_name) == pod.uid:
             del self._terminating[full_name]

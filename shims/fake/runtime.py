@@ -45,7 +45,7 @@ class FakeRuntime:
         self.pod_cidr = ""
         self._sandbox_names = NameRegistry("pod sandbox")
         self._container_names = NameRegistry("container")
-        self._events = EventHub()
+        self.events = EventHub()
         self._next_ip = 2
 
     # lookups
@@ -70,7 +70,7 @@ class FakeRuntime:
     def _publish(self, object_id: str, kind: d.ContainerEventType) -> None:
         sandbox_id = self.containers[object_id].sandbox_id if object_id in self.containers else object_id
         sandbox = self.sandboxes.get(sandbox_id)
-        self._events.publish(
+        self.events.publish(
             container_event(
                 object_id, kind, sandbox_id=sandbox_id, sandbox=sandbox, containers=self.containers.values()
             )
@@ -382,4 +382,4 @@ class FakeRuntime:
 
     def container_events(self) -> AsyncIterator[d.ContainerEvent]:
         self.faults.enter("container_events")
-        return self._events.subscribe()
+        return self.events.subscribe()

@@ -78,7 +78,7 @@ class BareEvents(FakeRuntime):
     """Publishes events without timestamps and without the sandbox and container statuses."""
 
     def _publish(self, object_id: str, kind: d.ContainerEventType) -> None:
-        self._events.publish(d.ContainerEvent(container_id=object_id, container_event_type=kind))
+        self.events.publish(d.ContainerEvent(container_id=object_id, container_event_type=kind))
 
 
 class UpdateIgnored(FakeRuntime):

@@ -15,6 +15,7 @@ from cri.server import CRIServer, ServerOptions
 from cri.v1 import api_pb2 as pb
 from shims.fake import FakeImages, FakeRuntime
 from tests.cri.conftest import Served
+from tests.runc.scenario import wait_until
 
 
 def test_socket_is_0660_in_a_0750_directory(served: Served) -> None:
@@ -57,10 +58,12 @@ async def test_an_event_stream_the_client_leaves_ends_cancelled_not_internal(
 
     monkeypatch.setattr(served.server.metrics, "observe", observed)
     call = served.client.raw_runtime.GetContainerEvents(pb.GetEventsRequest())
+    await wait_until(lambda: served.runtime.events.subscriber_count > 0, what="the event stream to open")
     await served.client.run_pod_sandbox(
         d.PodSandboxConfig(metadata=d.PodSandboxMetadata(name="p", namespace="n", uid="u"))
     )
-    assert (await call.read()).pod_sandbox_status.metadata.name == "p"
+    event = await asyncio.wait_for(call.read(), 10)
+    assert event.pod_sandbox_status.metadata.name == "p"
     call.cancel()
     assert await asyncio.wait_for(ended.get(), 10) == "CANCELLED"
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.kubelet.direct_cri import DirectResult, direct_cri
-from bench.kubelet.floor import FloorResult, describe, measure_floor
+from bench.kubelet.floor import describe, measure_floor
 from tests.kubelet.kubelet_process import CONTAINERD, KubeletProcess, eventually, write_config
 from tests.runc.endpoint import ShimProcess, make_layout
 
@@ -163,7 +163,7 @@ async def endpoint(runtime: str, base: Path) -> AsyncIterator[Endpoint]:
 
 async def run(
     runtimes: list[str], *, pods: int, idle_s: float, runs: int
-) -> tuple[list[Round], list[FloorResult]]:
+) -> tuple[list[Round], list[DirectResult]]:
     rounds, floors = [], []
     with tempfile.TemporaryDirectory(prefix="tinykube-bench-kubelet-") as directory:
         base = Path(directory)
@@ -214,7 +214,7 @@ def _median_round(rounds: list[Round]) -> str:
     )
 
 
-def report(rounds: list[Round], floors: list[FloorResult], *, pods: int, idle_s: float) -> None:
+def report(rounds: list[Round], floors: list[DirectResult], *, pods: int, idle_s: float) -> None:
     runs = len(rounds) // len({r.kubelet.runtime for r in rounds})
     print(f"{pods} static pods written at once; medians of {runs} run(s); idle measured over {idle_s:.0f}s")
     print("direct CRI = the same pods' CRI calls made directly, all at once (the runtime alone)")

@@ -36,6 +36,8 @@ class DirectResult:
     per_pod_s: list[float]
 
     def percentile(self, fraction: float) -> float:
+        if len(self.per_pod_s) == 1:
+            return self.per_pod_s[0]
         return statistics.quantiles(sorted(self.per_pod_s), n=100, method="inclusive")[
             round(fraction * 100) - 1
         ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import subprocess
@@ -23,25 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.kubelet.direct_cri import DirectResult
 from shims.node import cgroups, cni, namespaces
 from tests.runc.endpoint import Layout, make_layout
 
 RUNC = "runc"
 CGROUP_PARENT = "/tinykube-bench-floor"
 BIN_DIRS = (Path("/usr/lib/cni"), Path("/opt/cni/bin"))
-
-
-@dataclass(frozen=True, kw_only=True)
-class FloorResult:
-    all_running_s: float
-    per_pod_s: list[float]
-
-    def percentile(self, fraction: float) -> float:
-        if len(self.per_pod_s) == 1:
-            return self.per_pod_s[0]
-        return statistics.quantiles(sorted(self.per_pod_s), n=100, method="inclusive")[
-            round(fraction * 100) - 1
-        ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,18 +86,20 @@ async def _start(pod: _Pod, network: cni.NetworkList, runc_root: Path) -> None:
 
 
 async def _clean(pod: _Pod, network: cni.NetworkList, runc_root: Path) -> None:
-    await _runc(runc_root, "delete", "--force", pod.name)
-    await cni.delete(network, pod.attachment, bin_dirs=BIN_DIRS, prev_result=None)
+    """Every step is tried, whatever the one before did (the pod may have failed half-way)."""
+    with contextlib.suppress(RuntimeError):
+        await _runc(runc_root, "delete", "--force", pod.name)
+    with contextlib.suppress(cni.CNIError):
+        await cni.delete(network, pod.attachment, bin_dirs=BIN_DIRS, prev_result=None)
     await asyncio.to_thread(namespaces.unpin_paths, (pod.netns,))
 
 
-async def measure_floor(base: Path, *, pods: int) -> FloorResult:
+async def measure_floor(base: Path, *, pods: int) -> DirectResult:
     layout = await asyncio.to_thread(make_layout, base / "layout")
     network = cni.find_network(layout.base / "net.d")
     assert network is not None
     runc_root = base / "runc"
-    prepared = [await _prepare(layout, base / "pods", index) for index in range(pods)]
-    started = time.monotonic()
+    prepared: list[_Pod] = []
     per_pod: list[float] = []
 
     async def one(pod: _Pod) -> None:
@@ -116,14 +107,17 @@ async def measure_floor(base: Path, *, pods: int) -> FloorResult:
         per_pod.append(time.monotonic() - started)
 
     try:
+        for index in range(pods):
+            prepared.append(await _prepare(layout, base / "pods", index))
+        started = time.monotonic()
         await asyncio.gather(*(one(pod) for pod in prepared))
-        return FloorResult(all_running_s=time.monotonic() - started, per_pod_s=per_pod)
+        return DirectResult(all_running_s=time.monotonic() - started, per_pod_s=per_pod)
     finally:
         await asyncio.gather(*(_clean(pod, network, runc_root) for pod in prepared), return_exceptions=True)
         await asyncio.to_thread(cgroups.remove, CGROUP_PARENT)
 
 
-def describe(results: list[FloorResult]) -> str:
+def describe(results: list[DirectResult]) -> str:
     def med(values: list[float]) -> float:
         return statistics.median(values)
 

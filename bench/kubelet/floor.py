@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import copy
 import json
 import statistics
 import subprocess
@@ -52,11 +53,18 @@ async def _runc(runc_root: Path, *arguments: str) -> None:
         raise RuntimeError(f"runc {' '.join(arguments)}: {log.read_text(errors='replace').strip()}")
 
 
-def _write_spec(bundle: Path, *, rootfs: Path, netns: Path, cgroup: str) -> None:
+def _default_spec(directory: Path) -> dict[str, Any]:
+    """Blocking: what ``runc spec`` writes."""
+    directory.mkdir(parents=True)
+    subprocess.run([RUNC, "spec", "--bundle", str(directory)], check=True)
+    spec: dict[str, Any] = json.loads((directory / "config.json").read_text())
+    return spec
+
+
+def _write_spec(bundle: Path, default: dict[str, Any], *, rootfs: Path, netns: Path, cgroup: str) -> None:
     """Blocking: runc's default spec, running ``sleep 3600`` in ``netns`` on a read-only rootfs."""
     bundle.mkdir(parents=True)
-    subprocess.run([RUNC, "spec", "--bundle", str(bundle)], check=True)
-    spec: dict[str, Any] = json.loads((bundle / "config.json").read_text())
+    spec = copy.deepcopy(default)
     spec["process"].update(terminal=False, args=["sleep", "3600"])
     spec["root"] = {"path": str(rootfs), "readonly": True}
     spec["hostname"] = bundle.name
@@ -66,14 +74,19 @@ def _write_spec(bundle: Path, *, rootfs: Path, netns: Path, cgroup: str) -> None
     (bundle / "config.json").write_text(json.dumps(spec))
 
 
-async def _prepare(layout: Layout, work: Path, index: int) -> _Pod:
+async def _prepare(layout: Layout, default: dict[str, Any], work: Path, index: int) -> _Pod:
     name = f"floor-{index}"
     pinned = await namespaces.pin(work / name / "ns", network=True, ipc=False, uts=False, hostname=name)
     assert pinned.network is not None
     netns = pinned.network
     bundle = work / name / "bundle"
     await asyncio.to_thread(
-        _write_spec, bundle, rootfs=layout.base / "rootfs", netns=netns, cgroup=f"{CGROUP_PARENT}/{name}"
+        _write_spec,
+        bundle,
+        default,
+        rootfs=layout.base / "rootfs",
+        netns=netns,
+        cgroup=f"{CGROUP_PARENT}/{name}",
     )
     attachment = cni.Attachment(container_id=name, netns=str(netns), pod_name=name, pod_namespace="bench")
     return _Pod(name=name, netns=netns, bundle=bundle, attachment=attachment)
@@ -99,6 +112,7 @@ async def measure_floor(base: Path, *, pods: int) -> DirectResult:
     network = cni.find_network(layout.base / "net.d")
     assert network is not None
     runc_root = base / "runc"
+    default = await asyncio.to_thread(_default_spec, base / "default-spec")
     prepared: list[_Pod] = []
     per_pod: list[float] = []
 
@@ -108,7 +122,7 @@ async def measure_floor(base: Path, *, pods: int) -> DirectResult:
 
     try:
         for index in range(pods):
-            prepared.append(await _prepare(layout, base / "pods", index))
+            prepared.append(await _prepare(layout, default, base / "pods", index))
         started = time.monotonic()
         await asyncio.gather(*(one(pod) for pod in prepared))
         return DirectResult(all_running_s=time.monotonic() - started, per_pod_s=per_pod)

@@ -274,6 +274,7 @@ class FakeRuntime:
         """A running container's usage; only the writable layer of a created or exited one (as containerd)."""
         now = time.time_ns()
         running = container.state == d.ContainerState.CONTAINER_RUNNING
+        cpu = d.CpuUsage(timestamp=now, usage_core_nano_seconds=0, usage_nano_cores=0)
         memory = d.MemoryUsage(timestamp=now, working_set_bytes=0, usage_bytes=0, rss_bytes=0)
         return d.ContainerStats(
             attributes=d.ContainerAttributes(
@@ -282,7 +283,7 @@ class FakeRuntime:
                 labels=container.config.labels,
                 annotations=container.config.annotations,
             ),
-            cpu=d.CpuUsage(timestamp=now, usage_core_nano_seconds=0, usage_nano_cores=0) if running else None,
+            cpu=cpu if running else None,
             memory=memory if running else None,
             writable_layer=d.FilesystemUsage(timestamp=now, used_bytes=0, inodes_used=0),
         )

@@ -26,17 +26,19 @@ class RecordStore:
         for directory in (self.sandbox_dir, self.container_dir):
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
 
-    def save(self, record: SandboxRecord | ContainerRecord) -> None:
+    def _path(self, record: SandboxRecord | ContainerRecord) -> Path:
         directory = self.sandbox_dir if isinstance(record, SandboxRecord) else self.container_dir
-        path = directory / f"{record.id}.json"
+        return directory / f"{record.id}.json"
+
+    def save(self, record: SandboxRecord | ContainerRecord) -> None:
+        path = self._path(record)
         temporary = path.with_suffix(".tmp")
         temporary.write_bytes(dump(record))
         os.replace(temporary, path)
 
     def delete(self, record: SandboxRecord | ContainerRecord) -> None:
-        directory = self.sandbox_dir if isinstance(record, SandboxRecord) else self.container_dir
         with contextlib.suppress(FileNotFoundError):
-            (directory / f"{record.id}.json").unlink()
+            self._path(record).unlink()
 
     def load(self) -> Loaded:
         sandboxes = [load_sandbox(p.read_bytes()) for p in self._files(self.sandbox_dir)]

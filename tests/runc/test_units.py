@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from shims.runc.images import normalize
 from shims.runc.podfiles import hosts_file, resolv_conf
 from shims.runc.records import ContainerRecord, SandboxRecord, dump, load_container, load_sandbox
 from shims.runc.runtime import RuncRuntime
+from shims.runc.store import RecordStore
 
 
 def test_config_file_overrides_defaults(tmp_path: Path) -> None:
@@ -65,7 +67,7 @@ def test_image_references_normalise_like_docker() -> None:
     assert normalize("localhost:5000/x") == "localhost:5000/x:latest"
 
 
-def test_records_survive_a_round_trip_through_disk_format() -> None:
+def _records() -> tuple[SandboxRecord, ContainerRecord]:
     sandbox = SandboxRecord(
         id="s" * 64,
         config=d.PodSandboxConfig(metadata=d.PodSandboxMetadata(name="p"), labels={"a": "b"}),
@@ -94,9 +96,28 @@ def test_records_survive_a_round_trip_through_disk_format() -> None:
         user=d.LinuxContainerUser(uid=5, supplemental_groups=(5,)),
         mounts=(d.Mount(container_path="/a", host_path="/b", readonly=True),),
     )
+    return sandbox, container
+
+
+def test_records_survive_a_round_trip_through_disk_format() -> None:
+    sandbox, container = _records()
     assert load_sandbox(dump(sandbox)) == sandbox
     assert load_container(dump(container)) == container
     assert container.state == d.ContainerState.CONTAINER_EXITED
+
+
+def test_record_store_keeps_the_latest_save_across_reopening(tmp_path: Path) -> None:
+    sandbox, container = _records()
+    store = RecordStore(tmp_path)
+    store.save(sandbox)
+    store.save(container)
+    store.save(dataclasses.replace(container, exit_code=0))
+    store.delete(sandbox)
+    (store.container_dir / "half-written.tmp").write_bytes(b"{")  # a save the shim died in
+    loaded = RecordStore(tmp_path).load()
+    assert loaded.sandboxes == ()
+    assert loaded.containers == (dataclasses.replace(container, exit_code=0),)
+    assert not (store.container_dir / "half-written.tmp").exists()
 
 
 class _EventLoopOnlyTable(dict[str, ContainerRecord]):

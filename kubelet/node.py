@@ -24,6 +24,7 @@ from kubelet.gc import GC_PERIOD_S, ContainerGC, GCPolicy
 from kubelet.images import ImagePuller
 from kubelet.log_files import LogManager
 from kubelet.pleg import PLEG
+from kubelet.pod_cgroups import remove_pod_cgroup
 from kubelet.pod_list import PodListBody
 from kubelet.pod_workers import PodWorkers
 from kubelet.prober import OnDemandProbeRunner
@@ -320,6 +321,7 @@ class Kubelet:
         runtime = self.pleg.snapshot.pod(pod.uid)
         await self.probes.remove_pod(pod.uid)
         await self.applier.kill_pod(pod, runtime, remove=True)
+        await asyncio.to_thread(remove_pod_cgroup, pod, self.settings)
         await self.volumes.cleanup(pod.uid)
         await self.logs.unlink(runtime)
         await asyncio.to_thread(self.statuses.forget, pod.uid)

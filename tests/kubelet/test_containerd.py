@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from api.core.v1.pod import ContainerStatus, PodStatus
+from kubelet.pod_cgroups import pod_cgroup_dirs
 from kubelet.server import KubeletServer
 from tests.runc.endpoint import ShimProcess, make_layout
 
@@ -90,11 +91,13 @@ async def test_realistic_pods_reach_their_statuses(real: RealNode) -> None:
 
     hooks_pod = node.kubelet.find_pod("default", f"hooks-{NODE}")
     assert hooks_pod is not None
+    assert pod_cgroup_dirs(hooks_pod, node.kubelet.settings)  # made under kubepods by the runtime
     started = time.monotonic()
     (node.manifests / "hooks.yaml").unlink()
     await node.wait_for("hooks terminated", lambda: hooks_pod.uid not in node.kubelet.workers.known(), SLOW_S)
     assert (real.host_dir / "prestop").read_text() == "stopping\n"
     assert time.monotonic() - started < GRACE_S + SLACK_S
+    assert pod_cgroup_dirs(hooks_pod, node.kubelet.settings) == []
 
 
 async def test_liveness_failures_restart_with_growing_back_off(real: RealNode) -> None:

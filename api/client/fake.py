@@ -14,7 +14,7 @@ import base64
 import copy
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -250,7 +250,7 @@ class FakeApi:
         resource_version: str | None = None,
         allow_watch_bookmarks: bool = False,
         timeout_seconds: int | None = None,
-    ) -> AsyncIterator[WatchEvent]:
+    ) -> AsyncGenerator[WatchEvent, None]:
         self.requests.append(("watch", resource.plural))
         watcher = _Watcher(resource, namespace, _matcher(selectors), allow_watch_bookmarks)
         for event in self._initial_events(watcher, resource_version):

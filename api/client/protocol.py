@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Protocol
 
 from api.client.resources import Resource
@@ -78,4 +78,4 @@ class Api(Protocol):
         resource_version: str | None = None,
         allow_watch_bookmarks: bool = False,
         timeout_seconds: int | None = None,
-    ) -> AsyncIterator[WatchEvent]: ...
+    ) -> AsyncGenerator[WatchEvent, None]: ...

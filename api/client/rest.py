@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -207,7 +207,7 @@ class RestClient:
         resource_version: str | None = None,
         allow_watch_bookmarks: bool = False,
         timeout_seconds: int | None = None,
-    ) -> AsyncIterator[WatchEvent]:
+    ) -> AsyncGenerator[WatchEvent, None]:
         """Events as streamed; an ERROR event is raised as its ``ApiError`` (410 → ``Gone``)."""
         params = _selector_params(selectors) | _params(
             watch=True,

@@ -18,6 +18,14 @@ class Backends:
     images: ImageBackend
 
 
+class UnknownBackend(KeyError):
+    """No backend of that name is known or built."""
+
+
+class BackendConfigError(ValueError):
+    """A backend's configuration file is invalid; the message names the field."""
+
+
 BackendFactory = Callable[[Path | None], AbstractAsyncContextManager[Backends]]
 
 # name -> "module:function"; the function is an async context manager factory taking the config path.
@@ -42,14 +50,22 @@ def _module_exists(dotted: str) -> bool:
 
 def load(name: str) -> BackendFactory:
     if name not in REGISTRY:
-        raise KeyError(f"unknown backend {name!r}; known: {', '.join(sorted(REGISTRY))}")
+        raise UnknownBackend(f"unknown backend {name!r}; known: {', '.join(sorted(REGISTRY))}")
     module_name, _, function = REGISTRY[name].partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        raise KeyError(f"backend {name!r} is not available in this build ({exc.name} missing)") from exc
+        raise UnknownBackend(f"backend {name!r} is not available in this build ({exc.name} missing)") from exc
     factory: BackendFactory = getattr(module, function)
     return factory
 
 
-__all__ = ["AsyncIterator", "BackendFactory", "Backends", "available", "load"]
+__all__ = [
+    "AsyncIterator",
+    "BackendConfigError",
+    "BackendFactory",
+    "Backends",
+    "UnknownBackend",
+    "available",
+    "load",
+]

@@ -32,8 +32,8 @@ from api.core.v1.pod import Pod, PodStatus
 from cri.client import CRIClient
 from kubelet.config import load_config
 from kubelet.node import Kubelet
-from tests.kubelet.kubelet_process import CONTAINERD, eventually, write_config
-from tests.runc.endpoint import ShimProcess, make_layout
+from tinykube.testbeds.kubelet_process import CONTAINERD, eventually, write_config
+from tinykube.testbeds.runc_shim import ShimProcess, make_layout
 
 from .bench_static_pods import POD, SETTLE_S, fake_shim
 

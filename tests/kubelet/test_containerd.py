@@ -14,7 +14,7 @@ import pytest
 from api.core.v1.pod import ContainerStatus, PodStatus
 from kubelet.pod_cgroups import pod_cgroup_dirs
 from kubelet.server import KubeletServer
-from tests.runc.endpoint import ShimProcess, make_layout
+from tinykube.testbeds.runc_shim import ShimProcess, make_layout
 
 from .conftest import NODE
 from .containerd_node import RealNode, containerd_node

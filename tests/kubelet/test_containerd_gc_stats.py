@@ -12,10 +12,10 @@ import pytest
 from cri import domain as d
 from kubelet import labels as lbl
 from kubelet.server import KubeletServer
+from tinykube.testbeds.kubelet_process import eventually
 
 from .conftest import NODE
 from .containerd_node import RealNode, containerd_node
-from .kubelet_process import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_host("containerd", "registry")]
 SLOW_S = 90.0

@@ -23,8 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(args: argparse.Namespace) -> None:
-    factory = backends.load(args.backend)
+async def _serve(factory: backends.BackendFactory, args: argparse.Namespace) -> None:
     socket = args.socket or Path(f"/run/tinykube/{args.backend}.sock")
     options = ServerOptions(socket=socket, tcp_address=args.listen, metrics_address=args.metrics_address)
     async with factory(args.config) as opened:
@@ -39,11 +38,13 @@ def main(argv: list[str]) -> int:
         print(f"tinykube shim: config file {args.config} does not exist", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_serve(args))
-    except KeyError as exc:
+        factory = backends.load(args.backend)
+    except backends.UnknownBackend as exc:
         print(f"tinykube shim: {exc.args[0]}", file=sys.stderr)
         return 2
-    except ValueError as exc:  # a backend's config error names the field
+    try:
+        asyncio.run(_serve(factory, args))
+    except backends.BackendConfigError as exc:  # only loading the config raises it; it names the field
         print(f"tinykube shim: {args.config}: {exc}", file=sys.stderr)
         return 2
     return 0

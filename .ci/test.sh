@@ -82,10 +82,8 @@ prepare() {
   bash "$CI_DIR/setup.sh" || die "setup failed"
   section "services"
   bash "$CI_DIR/services.sh" start || die "the services did not start"
-  if (cd / && "$VENV/bin/python" -c 'import tinykube.commands.images') 2>/dev/null; then
-    section "containerd CRI smoke check (pull through the mirror, run a pod)"
-    bash "$CI_DIR/services.sh" smoke || die "containerd's CRI cannot pull the seeded images or run a pod"
-  fi
+  section "containerd CRI smoke check (pull through the mirror, run a pod)"
+  bash "$CI_DIR/services.sh" smoke || die "containerd's CRI cannot pull the seeded images or run a pod"
 }
 
 summary() {

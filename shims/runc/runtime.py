@@ -17,6 +17,7 @@ from cri.errors import FailedPrecondition, Unimplemented
 from cri.filters import filter_containers, filter_sandboxes, labels_match
 from cri.streaming.server import StreamingServer
 from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
+from shims import failpoints
 from shims.node import cgroups, conmon
 from shims.node.netstats import read_netns_usage, read_network_usage
 from shims.node.ocispec import build_resources
@@ -103,6 +104,7 @@ class RuncRuntime(SandboxOps, ContainerOps):
 
     async def exec_sync(self, container_id: str, cmd: tuple[str, ...], *, timeout: int) -> d.ExecSyncResult:
         record = self._running(container_id)
+        failpoints.hit("runc.exec_sync")
         return await exec_sync(self.conmon, record.id, self.paths.bundle(record.id), cmd, timeout=timeout)
 
     def _streaming(self) -> StreamingServer:

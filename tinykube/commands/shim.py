@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from cri.server import CRIServer, ServerOptions
-from shims import backends
+from shims import backends, failpoints
 from tinykube.daemon import configure_logging
 
 
@@ -36,6 +36,11 @@ def main(argv: list[str]) -> int:
     configure_logging(args.log_level)
     if args.config is not None and not args.config.is_file():
         print(f"tinykube shim: config file {args.config} does not exist", file=sys.stderr)
+        return 2
+    try:
+        failpoints.enabled()
+    except ValueError as exc:
+        print(f"tinykube shim: {exc}", file=sys.stderr)
         return 2
     try:
         factory = backends.load(args.backend)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sys
 from pathlib import Path
 
 from cri.client import CRIClient
@@ -14,7 +13,7 @@ from kubelet.config import ConfigError, KubeletConfiguration, add_flags, apply_f
 from kubelet.native_memory import limit_arenas, trim_periodically
 from kubelet.node import Kubelet
 from kubelet.server import KubeletServer
-from tinykube.daemon import configure_logging, stop_on_signals
+from tinykube.daemon import StartupError, configure_logging, run_daemon, until_cancelled
 
 log = logging.getLogger("tinykube.kubelet")
 CONNECT_TIMEOUT_S = 30.0
@@ -35,21 +34,39 @@ def _parser() -> argparse.ArgumentParser:
 def _check_socket(endpoint: str) -> None:
     path = endpoint.removeprefix("unix://")
     if endpoint.startswith(("unix://", "/")) and not Path(path).exists():
-        raise ConfigError(f"container runtime socket {path} does not exist (is the runtime running?)")
+        raise StartupError(f"container runtime socket {path} does not exist (is the runtime running?)")
 
 
-async def _run(config: KubeletConfiguration) -> None:
+def _load(args: argparse.Namespace) -> KubeletConfiguration:
+    try:
+        config = apply_flags(load_config(args.config), args)
+    except ConfigError as exc:
+        raise StartupError(str(exc)) from exc
     _check_socket(config.container_runtime_endpoint)
     if config.image_service_endpoint:
         _check_socket(config.image_service_endpoint)
-    client = await CRIClient.connect(
-        config.container_runtime_endpoint,
-        image_endpoint=config.image_service_endpoint or None,
-        timeout=CONNECT_TIMEOUT_S,
-    )
+    return config
+
+
+async def _connect(config: KubeletConfiguration) -> CRIClient:
+    try:
+        return await CRIClient.connect(
+            config.container_runtime_endpoint,
+            image_endpoint=config.image_service_endpoint or None,
+            timeout=CONNECT_TIMEOUT_S,
+        )
+    except CRIError as exc:
+        raise StartupError(f"container runtime: {exc.message}") from exc
+
+
+async def _run(config: KubeletConfiguration) -> None:
+    client = await _connect(config)
     kubelet = Kubelet(config, client)
-    server = KubeletServer(kubelet, config)
-    stop = stop_on_signals()
+    try:
+        server = KubeletServer(kubelet, config)
+    except (ConfigError, OSError) as exc:
+        await client.close()
+        raise StartupError(str(exc)) from exc
     trimmer = asyncio.create_task(trim_periodically(), name="malloc-trim")
     try:
         await kubelet.start()
@@ -60,7 +77,7 @@ async def _run(config: KubeletConfiguration) -> None:
             server.port,
             config.static_pod_path,
         )
-        await stop.wait()
+        await until_cancelled()
     finally:
         trimmer.cancel()
         await server.stop()
@@ -72,16 +89,4 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.log_level)
     limit_arenas()
-    try:
-        config = apply_flags(load_config(args.config), args)
-        asyncio.run(_run(config))
-    except ConfigError as exc:
-        print(f"tinykube kubelet: {exc}", file=sys.stderr)
-        return 2
-    except CRIError as exc:
-        print(f"tinykube kubelet: container runtime: {exc.message}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"tinykube kubelet: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_daemon("kubelet", lambda: _load(args), _run)

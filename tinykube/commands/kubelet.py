@@ -5,18 +5,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from cri.client import CRIClient
 from cri.errors import CRIError
 from kubelet.config import ConfigError, KubeletConfiguration, add_flags, apply_flags, load_config
 from kubelet.native_memory import limit_arenas, trim_periodically
-from kubelet.node import Kubelet
-from kubelet.server import KubeletServer
-from tinykube.daemon import StartupError, configure_logging, run_daemon, until_cancelled
+from kubelet.node import build_kubelet
+from kubelet.server import KubeletServer, ServerAuth
+from tinykube.daemon import StartupError, configure_logging, run_daemon
 
 log = logging.getLogger("tinykube.kubelet")
 CONNECT_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class KubeletStart:
+    config: KubeletConfiguration
+    auth: ServerAuth
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,15 +44,16 @@ def _check_socket(endpoint: str) -> None:
         raise StartupError(f"container runtime socket {path} does not exist (is the runtime running?)")
 
 
-def _load(args: argparse.Namespace) -> KubeletConfiguration:
+def _load(args: argparse.Namespace) -> KubeletStart:
     try:
         config = apply_flags(load_config(args.config), args)
+        auth = ServerAuth.from_config(config)
     except ConfigError as exc:
         raise StartupError(str(exc)) from exc
     _check_socket(config.container_runtime_endpoint)
     if config.image_service_endpoint:
         _check_socket(config.image_service_endpoint)
-    return config
+    return KubeletStart(config=config, auth=auth)
 
 
 async def _connect(config: KubeletConfiguration) -> CRIClient:
@@ -59,30 +67,29 @@ async def _connect(config: KubeletConfiguration) -> CRIClient:
         raise StartupError(f"container runtime: {exc.message}") from exc
 
 
-async def _run(config: KubeletConfiguration) -> None:
-    client = await _connect(config)
-    kubelet = Kubelet(config, client)
+async def _listen(server: KubeletServer, config: KubeletConfiguration) -> None:
     try:
-        server = KubeletServer(kubelet, config)
-    except (ConfigError, OSError) as exc:
-        await client.close()
-        raise StartupError(str(exc)) from exc
-    trimmer = asyncio.create_task(trim_periodically(), name="malloc-trim")
-    try:
-        await kubelet.start()
         await server.start()
-        log.info(
-            "kubelet serving on %s:%d, static pods from %s",
-            config.address,
-            server.port,
-            config.static_pod_path,
-        )
-        await until_cancelled()
-    finally:
-        trimmer.cancel()
-        await server.stop()
-        await kubelet.stop()
-        await client.close()
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {config.address}:{config.port}: {exc.strerror or exc}") from exc
+    log.info(
+        "kubelet serving on %s:%d, static pods from %s", config.address, server.port, config.static_pod_path
+    )
+
+
+async def _run(start: KubeletStart) -> None:
+    """The kubelet's loops, the malloc trimmer and (its lifetime spanning theirs) the HTTP API."""
+    config = start.config
+    async with await _connect(config) as client:
+        kubelet = build_kubelet(config, client)
+        server = KubeletServer(kubelet, config, start.auth)
+        await _listen(server, config)
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(kubelet.run(), name="kubelet")
+                tasks.create_task(trim_periodically(), name="malloc-trim")
+        finally:
+            await server.stop()
 
 
 def main(argv: list[str]) -> int:

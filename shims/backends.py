@@ -28,7 +28,8 @@ class BackendConfigError(ValueError):
 
 BackendFactory = Callable[[Path | None], AbstractAsyncContextManager[Backends]]
 
-# name -> "module:function"; the function is an async context manager factory taking the config path.
+# name -> "module:function"; the function takes the config path, reads it at once (a ValueError names
+# what is wrong in it) and returns an async context manager that opens the backends on entry.
 REGISTRY: dict[str, str] = {
     "fake": "shims.fake.daemon:open_backends",
     "runc": "shims.runc.daemon:open_backends",

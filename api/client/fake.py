@@ -258,6 +258,8 @@ class FakeApi:
         self._watchers.add(watcher)
         try:
             while (item := await watcher.queue.get()) is not _END:
+                if isinstance(item, Exception):
+                    raise item
                 yield copy.deepcopy(item)
         finally:
             self._watchers.discard(watcher)
@@ -293,6 +295,11 @@ class FakeApi:
         """End every open watch stream, as the apiserver does when a watch's timeout passes."""
         for watcher in self._watchers:
             watcher.queue.put_nowait(_END)
+
+    def break_watches(self, error: Exception) -> None:
+        """Fail every open watch stream with ``error`` (e.g. ``ApiUnreachable``: a connection that broke)."""
+        for watcher in self._watchers:
+            watcher.queue.put_nowait(error)
 
     @property
     def open_watches(self) -> int:

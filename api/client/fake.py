@@ -135,6 +135,7 @@ class FakeApi:
         self.requests.append(("create", resource.plural))
         if subresource is not None and name is not None:
             return self._create_subresource(resource, name, namespace, subresource, obj)
+        _require_kind(obj)
         new = copy.deepcopy(dict(obj))
         metadata = new.setdefault("metadata", {})
         if resource.namespaced:
@@ -161,6 +162,7 @@ class FakeApi:
         field_manager: str | None = None,
     ) -> Obj:
         self.requests.append(("update", resource.plural))
+        _require_kind(obj)
         metadata = meta(obj)
         name = str(metadata.get("name", ""))
         if subresource == "scale":
@@ -361,6 +363,12 @@ def _apply_patch(old: Obj, patch: Any, patch_type: PatchType) -> Obj:
     else:
         result = strategic_merge_patch(old, patch)
     return result
+
+
+def _require_kind(obj: Mapping[str, Any]) -> None:
+    if not obj.get("kind"):
+        body = json.dumps(obj, separators=(",", ":"))
+        raise errors.BadRequest(errors.status_for(400, "BadRequest", f"Object 'Kind' is missing in '{body}'"))
 
 
 def _status(code: int, reason: str, message: str, resource: Resource, name: str) -> Obj:

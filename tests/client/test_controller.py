@@ -29,7 +29,7 @@ async def running(*runs: asyncio.Future[None] | asyncio.Task[None]) -> AsyncIter
 
 async def test_events_of_the_informer_reach_reconcile_as_keys() -> None:
     api = FakeApi()
-    await api.create(CONFIGMAPS, {"metadata": {"name": "a", "namespace": "ns"}})
+    await api.create(CONFIGMAPS, {"kind": "ConfigMap", "metadata": {"name": "a", "namespace": "ns"}})
     seen: list[str] = []
 
     async def reconcile(key: str) -> None:

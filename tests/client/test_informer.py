@@ -18,7 +18,11 @@ from tests.client.polling import eventually
 
 
 def cm(name: str, namespace: str = "default", **labels: str) -> dict[str, Any]:
-    return {"metadata": {"name": name, "namespace": namespace, "labels": labels}, "data": {}}
+    return {
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "data": {},
+    }
 
 
 class Recorder:
@@ -93,7 +97,7 @@ async def test_bookmarks_advance_the_resource_version_to_resume_from() -> None:
     informer = Informer(api, CONFIGMAPS)
     async with running(informer):
         await eventually(lambda: api.open_watches == 1)
-        await api.create(PODS, {"metadata": {"name": "p", "namespace": "default"}})
+        await api.create(PODS, {"kind": "Pod", "metadata": {"name": "p", "namespace": "default"}})
         api.send_bookmarks()
         await eventually(lambda: informer.last_resource_version == api.resource_version)
 

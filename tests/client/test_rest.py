@@ -22,7 +22,12 @@ async def test_a_watch_event_larger_than_a_read_buffer_arrives_whole() -> None:
         watch = client.watch(CONFIGMAPS, namespace="default", resource_version=api.resource_version)
         async with contextlib.aclosing(watch) as events:
             await api.create(
-                CONFIGMAPS, {"metadata": {"name": "big", "namespace": "default"}, "data": {"k": big}}
+                CONFIGMAPS,
+                {
+                    "kind": "ConfigMap",
+                    "metadata": {"name": "big", "namespace": "default"},
+                    "data": {"k": big},
+                },
             )
             event = await anext(events)
     assert event.object["data"]["k"] == big

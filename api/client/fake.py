@@ -150,6 +150,8 @@ class FakeApi:
             message = f'{resource.group_resource} "{metadata["name"]}" already exists'
             raise errors.AlreadyExists(_status(409, "AlreadyExists", message, resource, metadata["name"]))
         metadata.update(uid=str(uuid.uuid4()), creationTimestamp=_now(), generation=1)
+        if resource.has_status:
+            new.pop("status", None)
         new.update(apiVersion=resource.api_version, kind=resource.kind)
         return self._commit(resource, EventType.ADDED, new)
 
@@ -176,8 +178,10 @@ class FakeApi:
     def _replace(self, resource: Resource, old: Obj, new: Obj, subresource: str | None) -> Obj:
         if subresource == "status":
             new = {**copy.deepcopy(old), "status": new.get("status")}
-        elif "status" in old:
-            new["status"] = copy.deepcopy(old["status"])
+        elif resource.has_status:
+            new.pop("status", None)
+            if "status" in old:
+                new["status"] = copy.deepcopy(old["status"])
         kept = ("uid", "creationTimestamp", "generation", "deletionTimestamp", "namespace", "name")
         new_meta = new.setdefault("metadata", {})
         new_meta.update({k: old["metadata"][k] for k in kept if k in old["metadata"]})

@@ -8,7 +8,6 @@ queue is shut down and drained of ready keys.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Hashable
 from typing import Generic, TypeVar
@@ -148,7 +147,6 @@ class WorkQueue(Generic[T]):
         try:
             await asyncio.wait((changed, timer), return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for waiter in (changed, timer):
-                waiter.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await waiter
+            # Not awaited: awaiting a cancelled waiter here could swallow this task's own cancellation.
+            changed.cancel()
+            timer.cancel()

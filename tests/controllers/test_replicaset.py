@@ -1,4 +1,4 @@
-"""The ReplicaSet controller over the FakeApi: replicas kept, adoption and release, expectations, status."""
+"""The ReplicaSet controller: replicas kept, adoption and release, expectations, status."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from api.client.clock import ManualClock
-from api.client.fake import FakeApi
 from api.client.informer import InformerFactory
+from api.client.protocol import Api
 from api.client.resources import EVENTS, PODS, REPLICASETS
 from api.client.types import Obj, PatchType
 from controllers.replicaset import ReplicaSetController
@@ -45,7 +45,7 @@ def orphan(name: str, app: str) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def running(api: FakeApi, clock: ManualClock | None = None) -> AsyncIterator[ReplicaSetController]:
+async def running(api: Api, clock: ManualClock | None = None) -> AsyncIterator[ReplicaSetController]:
     factory = InformerFactory(api)
     controller = ReplicaSetController(api, factory, clock=clock)
     async with asyncio.TaskGroup() as tasks:
@@ -70,16 +70,15 @@ def cached_status(controller: ReplicaSetController, name: str) -> dict[str, Any]
     return dict(replicaset.get("status") or {})
 
 
-async def live_pods(api: FakeApi) -> list[Obj]:
+async def live_pods(api: Api) -> list[Obj]:
     return list((await api.list(PODS, namespace=NS)).items)
 
 
-async def status_of(api: FakeApi, name: str) -> dict[str, Any]:
+async def status_of(api: Api, name: str) -> dict[str, Any]:
     return dict((await api.get(REPLICASETS, name, namespace=NS)).get("status") or {})
 
 
-async def test_creates_the_replicas_owned_by_the_replicaset() -> None:
-    api = FakeApi()
+async def test_creates_the_replicas_owned_by_the_replicaset(api: Api) -> None:
     async with running(api) as controller:
         rs = await api.create(REPLICASETS, replicaset("web", 3))
         await eventually(lambda: len(pods_of(controller, "web")) == 3)
@@ -99,8 +98,7 @@ async def test_creates_the_replicas_owned_by_the_replicaset() -> None:
     assert reasons.count("SuccessfulCreate") == 3
 
 
-async def test_scaling_down_deletes_and_a_deleted_pod_is_replaced() -> None:
-    api = FakeApi()
+async def test_scaling_down_deletes_and_a_deleted_pod_is_replaced(api: Api) -> None:
     async with running(api) as controller:
         await api.create(REPLICASETS, replicaset("web", 3))
         await eventually(lambda: len(pods_of(controller, "web")) == 3)
@@ -119,8 +117,7 @@ async def test_scaling_down_deletes_and_a_deleted_pod_is_replaced() -> None:
     assert len(await live_pods(api)) == 1
 
 
-async def test_an_orphan_matching_the_selector_is_adopted_and_a_relabeled_pod_released() -> None:
-    api = FakeApi()
+async def test_an_orphan_matching_the_selector_is_adopted_and_a_relabeled_pod_released(api: Api) -> None:
     await api.create(PODS, orphan("stray", "web"))
     async with running(api) as controller:
         rs = await api.create(REPLICASETS, replicaset("web", 2))
@@ -144,8 +141,7 @@ async def test_an_orphan_matching_the_selector_is_adopted_and_a_relabeled_pod_re
     assert len(await live_pods(api)) == 3
 
 
-async def test_a_lagging_pod_watch_never_causes_a_second_round_of_creates() -> None:
-    api = FakeApi()
+async def test_a_lagging_pod_watch_never_causes_a_second_round_of_creates(api: Api) -> None:
     controller = ReplicaSetController(api, InformerFactory(api))
     await api.create(REPLICASETS, replicaset("web", 3))
 
@@ -164,8 +160,8 @@ async def test_a_lagging_pod_watch_never_causes_a_second_round_of_creates() -> N
     assert (await status_of(api, "web"))["replicas"] == 3
 
 
-async def test_available_replicas_count_pods_ready_for_min_ready_seconds() -> None:
-    api, clock = FakeApi(), ManualClock()
+async def test_available_replicas_count_pods_ready_for_min_ready_seconds(api: Api) -> None:
+    clock = ManualClock()
     async with running(api, clock) as controller:
         await api.create(REPLICASETS, replicaset("web", 1, min_ready_seconds=10))
         await eventually(lambda: len(pods_of(controller, "web")) == 1)

@@ -91,7 +91,9 @@ async def serve(config: ControllerManagerConfig) -> None:
                     election = LeaderElectionConfig(
                         lease_name=LEASE_NAME, namespace=LEASE_NAMESPACE, identity=config.identity
                     )
-                    await LeaderElector(api, election).run(lambda: run_controllers(api, config, metrics))
+                    elector = LeaderElector(api, election)
+                    health.add_check("leaderElection", elector.healthy)
+                    await elector.run(lambda: run_controllers(api, config, metrics))
                 else:
                     await run_controllers(api, config, metrics)
         except* OSError as group:

@@ -224,7 +224,8 @@ class ReplicaSetController:
         status = {k: v for k, v in counts.items() if v or k == "replicas"}
         old = rs.get("status") or {}
         if any(old.get(k, 0) != counts[k] for k in counts):
-            await self.api.update(REPLICASETS, {**rs, "status": {**old, **status}}, subresource="status")
+            kept = {k: v for k, v in old.items() if k not in counts}
+            await self.api.update(REPLICASETS, {**rs, "status": {**kept, **status}}, subresource="status")
         if pending := [w for w in waits if w > 0]:
             self.loop.queue.add_after(key, min(pending))
 

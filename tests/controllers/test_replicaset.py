@@ -181,3 +181,21 @@ async def test_available_replicas_count_pods_ready_for_min_ready_seconds(api: Ap
         clock.advance(10)
         await eventually(lambda: cached_status(controller, "web").get("availableReplicas") == 1)
     assert (await status_of(api, "web"))["observedGeneration"] == 1
+
+
+async def test_counts_that_drop_to_zero_leave_the_status(api: Api) -> None:
+    async with running(api) as controller:
+        await api.create(REPLICASETS, replicaset("web", 1))
+        await eventually(lambda: len(pods_of(controller, "web")) == 1)
+        (pod,) = await live_pods(api)
+        ready = {"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"}
+        await api.update(
+            PODS, {**pod, "status": {"phase": "Running", "conditions": [ready]}}, subresource="status"
+        )
+        await eventually(lambda: cached_status(controller, "web").get("availableReplicas") == 1)
+        await api.patch(
+            REPLICASETS, "web", {"spec": {"replicas": 0}}, patch_type=PatchType.MERGE, namespace=NS
+        )
+        await eventually(lambda: cached_status(controller, "web").get("replicas") == 0)
+    final = await status_of(api, "web")
+    assert "availableReplicas" not in final and "readyReplicas" not in final

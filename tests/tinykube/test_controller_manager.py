@@ -1,4 +1,4 @@
-"""`tinykube controller-manager`: a kubeconfig problem is one line; serving, it leads then reconciles."""
+"""`tinykube controller-manager`: a kubeconfig problem is one line; serving, it leads and rolls out."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from api.client.fake import FakeApi
-from api.client.resources import LEASES, REPLICASETS
+from api.client.resources import DEPLOYMENTS, LEASES
 from tests.client.fake_http import serving
 from tests.client.polling import eventually
-from tests.controllers.test_replicaset import replicaset
+from tests.controllers.test_deployment import deployment
 from tinykube.commands import controller_manager
 from tinykube.commands.controller_manager import ControllerManagerConfig
 
@@ -29,10 +29,15 @@ async def test_it_takes_the_lease_reconciles_and_releases_the_lease_when_stopped
     api = FakeApi()
     async with serving(api) as client:
         config = ControllerManagerConfig(
-            client=client, leader_elect=True, identity="cm-1", health_port=0, replicaset_workers=2
+            client=client,
+            leader_elect=True,
+            identity="cm-1",
+            health_port=0,
+            replicaset_workers=2,
+            deployment_workers=2,
         )
         serving_task = asyncio.ensure_future(controller_manager.serve(config))
-        await api.create(REPLICASETS, replicaset("web", 2))
+        await api.create(DEPLOYMENTS, deployment("web", 2, "busybox"))
         await eventually(lambda: api.requests.count(("create", "pods")) == 2, within_s=10)
         lease = await api.get(LEASES, "kube-controller-manager", namespace="kube-system")
         assert lease["spec"]["holderIdentity"] == "cm-1"

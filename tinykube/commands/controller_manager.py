@@ -21,6 +21,7 @@ from api.client.leaderelection import LeaderElectionConfig, LeaderElector
 from api.client.metrics import QueueMetrics
 from api.client.protocol import Api
 from api.client.rest import RestClient
+from controllers.deployment import DeploymentController
 from controllers.replicaset import ReplicaSetController
 from tinykube.daemon import StartupError, configure_logging, run_daemon
 
@@ -36,6 +37,7 @@ class ControllerManagerConfig:
     identity: str
     health_port: int
     replicaset_workers: int
+    deployment_workers: int
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"/healthz and /metrics on 127.0.0.1 (default {DEFAULT_HEALTH_PORT}; 0 picks one)",
     )
     parser.add_argument("--concurrent-replicaset-syncs", type=int, default=5, help="ReplicaSet workers")
+    parser.add_argument("--concurrent-deployment-syncs", type=int, default=5, help="Deployment workers")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
 
@@ -69,15 +72,18 @@ def load_config(args: argparse.Namespace) -> ControllerManagerConfig:
         identity=f"{socket.gethostname()}_{uuid.uuid4()}",
         health_port=args.health_port,
         replicaset_workers=args.concurrent_replicaset_syncs,
+        deployment_workers=args.concurrent_deployment_syncs,
     )
 
 
 async def run_controllers(api: Api, config: ControllerManagerConfig, metrics: QueueMetrics) -> None:
     factory = InformerFactory(api)
     replicasets = ReplicaSetController(api, factory, workers=config.replicaset_workers, metrics=metrics)
+    deployments = DeploymentController(api, factory, workers=config.deployment_workers, metrics=metrics)
     async with asyncio.TaskGroup() as tasks:
         tasks.create_task(factory.run())
         tasks.create_task(replicasets.run())
+        tasks.create_task(deployments.run())
 
 
 async def serve(config: ControllerManagerConfig) -> None:

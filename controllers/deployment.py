@@ -98,6 +98,7 @@ class DeploymentController:
         olds = [rs for rs in replicasets if rs is not new]
         if not (deployment.get("spec") or {}).get("paused"):
             new = await self._ensure_new(deployment, new, olds)
+            deployment = await self._annotate_revision(deployment, new)
             if _strategy(deployment) == "Recreate":
                 await self._recreate(deployment, new, olds)
             else:
@@ -118,6 +119,14 @@ class DeploymentController:
                 REPLICASETS, {**new, "metadata": {**meta(new), "annotations": annotations}}
             )
         return new
+
+    async def _annotate_revision(self, deployment: Obj, new: Obj) -> Obj:
+        """The Deployment carries its new ReplicaSet's revision, as ``kubectl rollout history`` reads it."""
+        annotations = meta(deployment).get("annotations") or {}
+        if annotations.get(REVISION) == str(revision(new)):
+            return deployment
+        annotated = {**meta(deployment), "annotations": {**annotations, REVISION: str(revision(new))}}
+        return await self.api.update(DEPLOYMENTS, {**deployment, "metadata": annotated})
 
     async def _create_new(self, deployment: Obj, next_revision: int) -> Obj:
         spec = deployment.get("spec") or {}

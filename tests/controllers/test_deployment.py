@@ -187,6 +187,7 @@ async def test_a_rollback_reuses_the_old_replicaset_at_the_next_revision(api: Ap
         by_name = {rs["metadata"]["name"]: rs for rs in owned_replicasets(controller, "web")}
     assert len(by_name) == 2
     assert by_name[first["metadata"]["name"]]["metadata"]["annotations"][REVISION] == "3"
+    assert (await api.get(DEPLOYMENTS, "web", namespace=NS))["metadata"]["annotations"][REVISION] == "3"
 
 
 async def test_scaling_the_deployment_scales_its_replicaset(api: Api) -> None:
@@ -207,3 +208,24 @@ async def test_scaling_the_deployment_scales_its_replicaset(api: Api) -> None:
 
 async def _replicasets(api: Api) -> list[Obj]:
     return list((await api.list(REPLICASETS, namespace=NS)).items)
+
+
+async def test_a_paused_deployment_is_not_rolled_out_until_resumed(api: Api) -> None:
+    async with cluster(api) as (controller, log, _):
+        await api.create(DEPLOYMENTS, deployment("web", 2, "busybox:1"))
+        await eventually(lambda: rolled_out(controller, "web", 2), within_s=10)
+        pause_and_change = {
+            "spec": {
+                "paused": True,
+                "template": {"spec": {"containers": [{"name": "c", "image": "busybox:2"}]}},
+            }
+        }
+        await api.patch(DEPLOYMENTS, "web", pause_and_change, patch_type=PatchType.STRATEGIC, namespace=NS)
+        await eventually(lambda: status(controller, "web").get("observedGeneration") == 2)
+        assert len(owned_replicasets(controller, "web")) == 1
+        await api.patch(
+            DEPLOYMENTS, "web", {"spec": {"paused": False}}, patch_type=PatchType.MERGE, namespace=NS
+        )
+        await eventually(
+            lambda: rolled_out(controller, "web", 2) and set(log.alive.values()) == {"busybox:2"}, within_s=20
+        )

@@ -17,7 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "kubelet": ("tinykube.commands.kubelet", "run the kubelet"),
     "controller-manager": (
         "tinykube.commands.controller_manager",
-        "run the controllers (Deployment, ReplicaSet)",
+        "run the controllers (Deployment, ReplicaSet, garbage collector)",
     ),
     "crictl": ("tinykube.commands.crictl", "a crictl-compatible CLI for any CRI endpoint"),
     "conformance": ("tinykube.commands.conformance", "run the CRI conformance suite against an endpoint"),

@@ -26,6 +26,8 @@ from api.client.selectors import labels_of, parse_field_selector, parse_label_se
 from api.client.types import NO_SELECTORS, EventType, Obj, ObjectList, PatchType, Selectors, WatchEvent, meta
 
 _END = object()
+# The apiserver holds an object deleted with these policies until the garbage collector removes the finalizer.
+_PROPAGATION_FINALIZERS = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}
 
 
 @dataclass(eq=False)
@@ -239,11 +241,15 @@ class FakeApi:
                     f"{field_name.capitalize()} in object meta: {old['metadata'].get(field_name)}"
                 )
                 raise errors.Conflict(_status(409, "Conflict", message, resource, name))
-        if old["metadata"].get("finalizers"):
+        finalizers = list(old["metadata"].get("finalizers") or ())
+        added = _PROPAGATION_FINALIZERS.get(propagation_policy or "")
+        if added is not None and added not in finalizers:
+            finalizers.append(added)
+        if finalizers:
             if old["metadata"].get("deletionTimestamp"):
                 return copy.deepcopy(old)
             marked = copy.deepcopy(old)
-            marked["metadata"]["deletionTimestamp"] = _now()
+            marked["metadata"].update(deletionTimestamp=_now(), finalizers=finalizers)
             return self._commit(resource, EventType.MODIFIED, marked)
         return self._commit(resource, EventType.DELETED, old)
 

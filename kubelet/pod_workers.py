@@ -8,7 +8,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from api.core.v1.pod import Pod
+from api.core.v1.pods import pod_name, pod_uid
+from api.model.core_v1 import Pod
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,13 @@ class PodWorkers:
         self.terminated = asyncio.Event()
 
     def update(self, pod: Pod) -> None:
-        worker = self._workers.get(pod.uid)
+        worker = self._workers.get(pod_uid(pod))
         if worker is None:
             worker = _Worker(desired=pod, removed=False, wake=asyncio.Event())
-            self._workers[pod.uid] = worker
-            worker.task = asyncio.create_task(self._run(pod.uid, worker), name=f"pod-worker-{pod.name}")
+            self._workers[pod_uid(pod)] = worker
+            worker.task = asyncio.create_task(
+                self._run(pod_uid(pod), worker), name=f"pod-worker-{pod_name(pod)}"
+            )
         else:
             worker.desired, worker.removed = pod, False
         worker.wake.set()
@@ -67,7 +70,7 @@ class PodWorkers:
                 try:
                     next_in = await self._sync(worker.desired)
                 except Exception:
-                    log.exception("sync of pod %s failed", worker.desired.name)
+                    log.exception("sync of pod %s failed", pod_name(worker.desired))
                     next_in = 1.0
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(worker.wake.wait(), next_in)

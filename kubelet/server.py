@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from api.core.v1.pods import pod_name, pod_namespace, pod_uid
 from cri.errors import CRIError
 from kubelet.config import ConfigError, KubeletConfiguration
 from kubelet.container_logs import LogRequest, LogRequestError, stream_container_log
@@ -160,8 +161,8 @@ class KubeletServer:
             items.append(
                 {
                     "metadata": {
-                        "name": pod.name if pod else runtime.name,
-                        "namespace": pod.namespace if pod else runtime.namespace,
+                        "name": pod_name(pod) if pod else runtime.name,
+                        "namespace": pod_namespace(pod) if pod else runtime.namespace,
                         "uid": uid,
                         "creationTimestamp": None,
                     },
@@ -197,7 +198,7 @@ class KubeletServer:
         pod = self.kubelet.find_pod(request.namespace, request.pod)
         if pod is None:
             raise LogRequestError(f'pod "{request.pod}" not found in namespace "{request.namespace}"')
-        runtime = self.kubelet.pleg.snapshot.pod(pod.uid)
+        runtime = self.kubelet.pleg.snapshot.pod(pod_uid(pod))
         history = sorted(runtime.history(request.container), key=lambda c: c.restart_count, reverse=True)
         if not history:
             raise LogRequestError(f'container "{request.container}" in pod "{request.pod}" has no logs yet')
@@ -211,7 +212,7 @@ class KubeletServer:
             target = history[0]
 
         async def still_running() -> bool:
-            current = self.kubelet.pleg.snapshot.pod(pod.uid)
+            current = self.kubelet.pleg.snapshot.pod(pod_uid(pod))
             return any(c.id == target.id and c.running for c in current.containers)
 
         return target.log_path, still_running

@@ -1,0 +1,196 @@
+"""One profile's plugins per extension point, and the runs of each point as upstream's frameworkImpl."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from scheduler.framework.interfaces import (
+    BindPlugin,
+    CycleState,
+    FilterPlugin,
+    PermitPlugin,
+    PostBindPlugin,
+    PostFilterPlugin,
+    PostFilterResult,
+    PreBindPlugin,
+    PreEnqueuePlugin,
+    PreFilterExtensions,
+    PreFilterPlugin,
+    PreFilterResult,
+    PreScorePlugin,
+    QueueSortPlugin,
+    ReservePlugin,
+    ScoreNormalizer,
+    ScorePlugin,
+)
+from scheduler.framework.nodeinfo import NodeInfo
+from scheduler.framework.status import SKIP, Code, Status, error, is_success, unresolvable
+from scheduler.objects import Pod
+
+
+@dataclass
+class Plugins:
+    pre_enqueue: list[PreEnqueuePlugin] = field(default_factory=list)
+    queue_sort: list[QueueSortPlugin] = field(default_factory=list)
+    pre_filter: list[PreFilterPlugin] = field(default_factory=list)
+    filter: list[FilterPlugin] = field(default_factory=list)
+    post_filter: list[PostFilterPlugin] = field(default_factory=list)
+    pre_score: list[PreScorePlugin] = field(default_factory=list)
+    score: list[tuple[ScorePlugin, int]] = field(default_factory=list)
+    reserve: list[ReservePlugin] = field(default_factory=list)
+    permit: list[PermitPlugin] = field(default_factory=list)
+    pre_bind: list[PreBindPlugin] = field(default_factory=list)
+    bind: list[BindPlugin] = field(default_factory=list)
+    post_bind: list[PostBindPlugin] = field(default_factory=list)
+
+
+class Framework:
+    def __init__(
+        self, scheduler_name: str, plugins: Plugins, percentage_of_nodes_to_score: int | None
+    ) -> None:
+        self.scheduler_name = scheduler_name
+        self.plugins = plugins
+        self.percentage_of_nodes_to_score = percentage_of_nodes_to_score
+        self.instances: dict[str, object] = {}
+
+    def run_pre_enqueue(self, pod: Pod) -> Status | None:
+        for plugin in self.plugins.pre_enqueue:
+            status = plugin.pre_enqueue(pod)
+            if not is_success(status):
+                assert status is not None
+                return status.by(plugin.name)
+        return None
+
+    def run_pre_filter(self, state: CycleState, pod: Pod) -> tuple[frozenset[str] | None, Status | None]:
+        """The node names the PreFilter results allow (intersected; None: all) and the first failure."""
+        allowed: frozenset[str] | None = None
+        for plugin in self.plugins.pre_filter:
+            result, status = plugin.pre_filter(state, pod)
+            if status is not None and status.code is Code.SKIP:
+                state.skip_filter.add(plugin.name)
+                continue
+            if not is_success(status):
+                assert status is not None
+                return None, status.by(plugin.name)
+            allowed = _narrow(allowed, result)
+            if allowed is not None and not allowed:
+                return allowed, unresolvable("node(s) didn't satisfy plugin(s) [" + plugin.name + "]").by(
+                    plugin.name
+                )
+        return allowed, None
+
+    def filter_plugins(self, state: CycleState) -> list[FilterPlugin]:
+        return [p for p in self.plugins.filter if p.name not in state.skip_filter]
+
+    def run_filter(self, state: CycleState, pod: Pod, info: NodeInfo) -> Status | None:
+        for plugin in self.filter_plugins(state):
+            status = plugin.filter(state, pod, info)
+            if status is not None and status.code is not Code.SUCCESS:
+                return status.by(plugin.name)
+        return None
+
+    def run_filter_with_nominated(
+        self, state: CycleState, pod: Pod, info: NodeInfo, nominated: Sequence[Pod]
+    ) -> Status | None:
+        """Filters with the higher-or-equal priority pods nominated to the node counted in, then without
+        (upstream RunFilterPluginsWithNominatedPods)."""
+        added = [p for p in nominated if p.priority >= pod.priority and p.key != pod.key]
+        if added:
+            with_nominated_state, with_nominated = state.clone(), info
+            for other in added:
+                with_nominated = with_nominated.with_pod(other)
+                self.run_add_pod(with_nominated_state, pod, other, with_nominated)
+            status = self.run_filter(with_nominated_state, pod, with_nominated)
+            if status is not None:
+                return status
+        return self.run_filter(state, pod, info)
+
+    def run_add_pod(self, state: CycleState, pod: Pod, added: Pod, info: NodeInfo) -> None:
+        for plugin in self.plugins.pre_filter:
+            if plugin.name not in state.skip_filter and isinstance(plugin, PreFilterExtensions):
+                plugin.add_pod(state, pod, added, info)
+
+    def run_remove_pod(self, state: CycleState, pod: Pod, removed: Pod, info: NodeInfo) -> None:
+        for plugin in self.plugins.pre_filter:
+            if plugin.name not in state.skip_filter and isinstance(plugin, PreFilterExtensions):
+                plugin.remove_pod(state, pod, removed, info)
+
+    async def run_post_filter(
+        self, state: CycleState, pod: Pod, statuses: Mapping[str, Status]
+    ) -> tuple[PostFilterResult | None, Status]:
+        last: Status = unresolvable()
+        for plugin in self.plugins.post_filter:
+            result, status = await plugin.post_filter(state, pod, statuses)
+            if status.code is Code.SUCCESS:
+                return result, status
+            if status.code is not Code.UNSCHEDULABLE:
+                return result, status.by(plugin.name)
+            last = status.by(plugin.name)
+        return None, last
+
+    def run_scoring(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> list[int]:
+        """PreScore, Score, NormalizeScore and weights: each node's total."""
+        for pre in self.plugins.pre_score:
+            status = pre.pre_score(state, pod, nodes)
+            if status is SKIP or (status is not None and status.code is Code.SKIP):
+                state.skip_score.add(pre.name)
+            elif not is_success(status):
+                raise SchedulingError(status.by(pre.name) if status else error("pre-score"))
+        totals = [0] * len(nodes)
+        for plugin, weight in self.plugins.score:
+            if plugin.name in state.skip_score:
+                continue
+            scores = plugin.score(state, pod, nodes)
+            if isinstance(plugin, ScoreNormalizer):
+                plugin.normalize_score(state, pod, nodes, scores)
+            for i, score in enumerate(scores):
+                totals[i] += score * weight
+        return totals
+
+    def run_reserve(self, state: CycleState, pod: Pod, node_name: str) -> Status | None:
+        for plugin in self.plugins.reserve:
+            status = plugin.reserve(state, pod, node_name)
+            if not is_success(status):
+                return status.by(plugin.name) if status else None
+        return None
+
+    def run_unreserve(self, state: CycleState, pod: Pod, node_name: str) -> None:
+        for plugin in reversed(self.plugins.reserve):
+            plugin.unreserve(state, pod, node_name)
+
+    def run_permit(self, state: CycleState, pod: Pod, node_name: str) -> Status | None:
+        for plugin in self.plugins.permit:
+            status = plugin.permit(state, pod, node_name)
+            if not is_success(status):
+                return status.by(plugin.name) if status else None
+        return None
+
+    async def run_binding(self, state: CycleState, pod: Pod, node_name: str) -> Status | None:
+        """PreBind then the first Bind plugin that does not skip; PostBind after success."""
+        for pre in self.plugins.pre_bind:
+            status = await pre.pre_bind(state, pod, node_name)
+            if not is_success(status):
+                return status.by(pre.name) if status else None
+        for binder in self.plugins.bind:
+            status = await binder.bind(state, pod, node_name)
+            if status is not None and status.code is Code.SKIP:
+                continue
+            if not is_success(status):
+                return status.by(binder.name) if status else None
+            break
+        for post in self.plugins.post_bind:
+            post.post_bind(state, pod, node_name)
+        return None
+
+
+class SchedulingError(Exception):
+    def __init__(self, status: Status) -> None:
+        super().__init__(status.message)
+        self.status = status
+
+
+def _narrow(allowed: frozenset[str] | None, result: PreFilterResult | None) -> frozenset[str] | None:
+    if result is None or result.node_names is None:
+        return allowed
+    return result.node_names if allowed is None else allowed & result.node_names

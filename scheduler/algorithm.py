@@ -17,6 +17,7 @@ from scheduler.objects import Pod
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
 NO_NODES_AVAILABLE = "no nodes available to schedule pods"
+_UNKNOWN = Status(Code.SKIP, ("not yet filtered",))
 
 
 def num_feasible_nodes_to_find(percentage: int | None, num_all_nodes: int) -> int:
@@ -137,27 +138,25 @@ class Algorithm:
             return []
         wanted = num_feasible_nodes_to_find(framework.percentage_of_nodes_to_score, count)
         start = self.next_start_node_index % count
-        filters = framework.filter_plugins(state)
+        memo_key = framework.filter_memo_key(state, pod)
         feasible: list[NodeInfo] = []
         statuses = diagnosis.node_statuses
         nominator = self.nominator
+        any_nominated = nominator.has_nominated_pods()
         processed = 0
         for offset in range(count):
             info = nodes[(start + offset) % count]
             processed += 1
-            nominated = nominator.nominated_pods_for(info.name)
+            nominated = nominator.nominated_pods_for(info.name) if any_nominated else ()
             if nominated:
                 status = framework.run_filter_with_nominated(state, pod, info, nominated)
+            elif memo_key is None:
+                status = framework.run_filter(state, pod, info)
             else:
-                status = None
-                for plugin in filters:
-                    status = plugin.filter(state, pod, info)
-                    if status is not None:
-                        if status.code is Code.SUCCESS:
-                            status = None
-                            continue
-                        status = status.by(plugin.name)
-                        break
+                memo = info.memo
+                status = memo.get(memo_key, _UNKNOWN)
+                if status is _UNKNOWN:
+                    status = memo[memo_key] = framework.run_filter(state, pod, info)
             if status is None:
                 feasible.append(info)
                 if len(feasible) >= wanted:
@@ -169,17 +168,10 @@ class Algorithm:
         return feasible
 
     def select_host(self, nodes: Sequence[NodeInfo], totals: Sequence[int]) -> str:
-        """The highest total; among equal highest, each equally likely (reservoir sampling as upstream)."""
-        best_index, best, ties = 0, totals[0], 1
-        for i in range(1, len(totals)):
-            score = totals[i]
-            if score > best:
-                best_index, best, ties = i, score, 1
-            elif score == best:
-                ties += 1
-                if self.rng.randrange(ties) == 0:
-                    best_index = i
-        return nodes[best_index].name
+        """The highest total; among equal highest, each equally likely."""
+        best = max(totals)
+        ties = [i for i, score in enumerate(totals) if score == best]
+        return nodes[ties[0] if len(ties) == 1 else self.rng.choice(ties)].name
 
 
 class NoNodesAvailableError(Exception):

@@ -4,7 +4,6 @@ protocols."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -89,7 +88,7 @@ class InMemoryCluster:
     def add_pod(self, pod: Json) -> None:
         key = _key(pod)
         kind = "MODIFIED" if key in self.pods else "ADDED"
-        self.pods[key] = copy.deepcopy(dict(pod))
+        self.pods[key] = dict(pod)
         self._notify(kind, self.pods[key])
 
     def _notify(self, kind: str, pod: Json) -> None:

@@ -244,6 +244,9 @@ class SchedulingQueue:
     def nominate(self, pod: Pod, node_name: str) -> None:
         self._nominations.set(pod, node_name)
 
+    def has_nominated_pods(self) -> bool:
+        return bool(self._nominations.node_of)
+
     def nominated_pods_for(self, node_name: str) -> Sequence[Pod]:
         pods = self._nominations.by_node.get(node_name)
         return tuple(pods.values()) if pods else ()

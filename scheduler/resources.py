@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from api.meta.quantity import millicores, whole_units
+from api.meta import quantity
+
+# Parsed once per distinct text: workloads repeat the same few quantities.
+millicores = lru_cache(maxsize=4096)(quantity.millicores)
+whole_units = lru_cache(maxsize=4096)(quantity.whole_units)
 
 CPU, MEMORY, EPHEMERAL_STORAGE, PODS = "cpu", "memory", "ephemeral-storage", "pods"
 DEFAULT_MILLI_CPU_REQUEST = 100

@@ -87,6 +87,9 @@ class Scheduler:
     def nominated_pods_for(self, node_name: str) -> Sequence[Pod]:
         return self.queue.nominated_pods_for(node_name)
 
+    def has_nominated_pods(self) -> bool:
+        return self.queue.has_nominated_pods()
+
     # informer event handlers
 
     def on_node(self, kind: str, node: Json) -> None:

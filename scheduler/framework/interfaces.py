@@ -7,7 +7,7 @@ per plugin amortises Python's call cost) and return scores in the order of the n
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -80,6 +80,8 @@ class PostFilterResult:
 class Nominator(Protocol):
     def nominated_pods_for(self, node_name: str) -> Sequence[Pod]: ...
 
+    def has_nominated_pods(self) -> bool: ...
+
 
 @dataclass
 class Handle:
@@ -146,6 +148,14 @@ class FilterPlugin(Protocol):
     name: str
 
     def filter(self, state: CycleState, pod: Pod, info: NodeInfo) -> Status | None: ...
+
+
+@runtime_checkable
+class FilterSignature(Protocol):
+    """A Filter plugin whose verdict depends only on the NodeInfo and this value of the pod: the verdict
+    is memoised on the (immutable) NodeInfo, so pods that ask the same (replicas) filter at a lookup."""
+
+    def filter_signature(self, state: CycleState, pod: Pod) -> Hashable: ...
 
 
 @runtime_checkable

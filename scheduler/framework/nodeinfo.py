@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from scheduler.objects import HostPort, Node, Pod
 from scheduler.resources import ZERO, Resources
@@ -17,6 +18,8 @@ class NodeInfo:
     used_ports: tuple[HostPort, ...] = ()
     pods_with_affinity: tuple[Pod, ...] = ()
     pods_with_required_anti_affinity: tuple[Pod, ...] = ()
+    # Results of pure functions of this NodeInfo (it never changes), e.g. a score for a request vector.
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:

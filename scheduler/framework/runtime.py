@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from scheduler.framework.interfaces import (
     BindPlugin,
     CycleState,
     FilterPlugin,
+    FilterSignature,
     PermitPlugin,
     PostBindPlugin,
     PostFilterPlugin,
@@ -53,6 +55,9 @@ class Framework:
         self.plugins = plugins
         self.percentage_of_nodes_to_score = percentage_of_nodes_to_score
         self.instances: dict[str, object] = {}
+        self._signed = {p.name for p in plugins.filter if isinstance(p, FilterSignature)}
+        self._normalizers = {p.name for p, _ in plugins.score if isinstance(p, ScoreNormalizer)}
+        self._extended = [p for p in plugins.pre_filter if isinstance(p, PreFilterExtensions)]
 
     def run_pre_enqueue(self, pod: Pod) -> Status | None:
         for plugin in self.plugins.pre_enqueue:
@@ -83,6 +88,15 @@ class Framework:
     def filter_plugins(self, state: CycleState) -> list[FilterPlugin]:
         return [p for p in self.plugins.filter if p.name not in state.skip_filter]
 
+    def filter_memo_key(self, state: CycleState, pod: Pod) -> tuple[Hashable, ...] | None:
+        """The key a node's verdict is memoised under when every active Filter plugin has a signature."""
+        key: list[Hashable] = [id(self)]
+        for plugin in self.filter_plugins(state):
+            if plugin.name not in self._signed:
+                return None
+            key.append(cast(FilterSignature, plugin).filter_signature(state, pod))
+        return tuple(key)
+
     def run_filter(self, state: CycleState, pod: Pod, info: NodeInfo) -> Status | None:
         for plugin in self.filter_plugins(state):
             status = plugin.filter(state, pod, info)
@@ -107,13 +121,13 @@ class Framework:
         return self.run_filter(state, pod, info)
 
     def run_add_pod(self, state: CycleState, pod: Pod, added: Pod, info: NodeInfo) -> None:
-        for plugin in self.plugins.pre_filter:
-            if plugin.name not in state.skip_filter and isinstance(plugin, PreFilterExtensions):
+        for plugin in self._extended:
+            if cast(PreFilterPlugin, plugin).name not in state.skip_filter:
                 plugin.add_pod(state, pod, added, info)
 
     def run_remove_pod(self, state: CycleState, pod: Pod, removed: Pod, info: NodeInfo) -> None:
-        for plugin in self.plugins.pre_filter:
-            if plugin.name not in state.skip_filter and isinstance(plugin, PreFilterExtensions):
+        for plugin in self._extended:
+            if cast(PreFilterPlugin, plugin).name not in state.skip_filter:
                 plugin.remove_pod(state, pod, removed, info)
 
     async def run_post_filter(
@@ -142,10 +156,9 @@ class Framework:
             if plugin.name in state.skip_score:
                 continue
             scores = plugin.score(state, pod, nodes)
-            if isinstance(plugin, ScoreNormalizer):
-                plugin.normalize_score(state, pod, nodes, scores)
-            for i, score in enumerate(scores):
-                totals[i] += score * weight
+            if plugin.name in self._normalizers:
+                cast(ScoreNormalizer, plugin).normalize_score(state, pod, nodes, scores)
+            totals = [total + score * weight for total, score in zip(totals, scores, strict=True)]
         return totals
 
     def run_reserve(self, state: CycleState, pod: Pod, node_name: str) -> Status | None:

@@ -22,6 +22,8 @@ class ImageLocality:
     def score(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> list[int]:
         snapshot = self.handle.snapshot
         total_nodes = len(snapshot)
+        if not any(image in snapshot.image_nodes for image in pod.images):
+            return [0] * len(nodes)
         spread = {image: snapshot.image_nodes.get(image, 0) / total_nodes for image in pod.images}
         max_threshold = MAX_CONTAINER_THRESHOLD * len(pod.images)
         scores = []

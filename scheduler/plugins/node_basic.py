@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 from scheduler.framework.interfaces import (
     ActionType,
@@ -34,6 +34,9 @@ class NodeUnschedulable:
             return None
         return unresolvable(self.REASON)
 
+    def filter_signature(self, state: CycleState, pod: Pod) -> Hashable:
+        return pod.tolerations
+
     def events_to_register(self) -> Sequence[ClusterEvent]:
         return (NODE_ADD_OR_UPDATE,)
 
@@ -46,6 +49,9 @@ class NodeName:
         if not pod.node_name or pod.node_name == info.node.name:
             return None
         return unresolvable(self.REASON)
+
+    def filter_signature(self, state: CycleState, pod: Pod) -> Hashable:
+        return pod.node_name
 
     def events_to_register(self) -> Sequence[ClusterEvent]:
         return (NODE_ADD,)
@@ -63,13 +69,19 @@ class TaintToleration:
             return None
         return unresolvable(f"node(s) had untolerated taint {{{taint.key}: {taint.value}}}")
 
+    def filter_signature(self, state: CycleState, pod: Pod) -> Hashable:
+        return pod.tolerations
+
     def pre_score(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> Status | None:
         state.data[self.name] = tuple(t for t in pod.tolerations if t.effect in ("", "PreferNoSchedule"))
         return None
 
     def score(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> list[int]:
         tolerations: tuple[Toleration, ...] = state.data[self.name]
-        return [_intolerable_prefer_no_schedule(info.node.taints, tolerations) for info in nodes]
+        return [
+            _intolerable_prefer_no_schedule(taints, tolerations) if (taints := info.node.taints) else 0
+            for info in nodes
+        ]
 
     def normalize_score(
         self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo], scores: list[int]
@@ -103,6 +115,9 @@ class NodePorts:
             if any(wanted.conflicts(port) for port in used):
                 return unschedulable(self.REASON)
         return None
+
+    def filter_signature(self, state: CycleState, pod: Pod) -> Hashable:
+        return pod.host_ports
 
     def events_to_register(self) -> Sequence[ClusterEvent]:
         return (POD_DELETE, NODE_ADD)

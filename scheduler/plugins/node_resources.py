@@ -4,7 +4,7 @@ NodeResourcesBalancedAllocation, with upstream's formulas (noderesources/*.go)."
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from scheduler.framework.interfaces import MAX_NODE_SCORE, ClusterEvent, CycleState, PreFilterResult
@@ -103,7 +103,16 @@ class AllocationScorer:
         return [requests.get(name) for name in self.names]
 
     def scores(self, pod_requests: list[int], nodes: Sequence[NodeInfo]) -> list[int]:
-        return [self.score(pod_requests, info) for info in nodes]
+        """Memoised on each (immutable) NodeInfo by request vector: pods of one workload ask the same."""
+        key = (id(self), *pod_requests)
+        scores = []
+        for info in nodes:
+            memo = info.memo
+            score = memo.get(key)
+            if score is None:
+                score = memo[key] = self.score(pod_requests, info)
+            scores.append(score)
+        return scores
 
     def score(self, pod_requests: list[int], info: NodeInfo) -> int:
         allocatable, requested = [0] * len(self.names), [0] * len(self.names)
@@ -204,6 +213,11 @@ class NodeResourcesFit:
             return None
         reasons = insufficient(requests, info, self.ignored)
         return unschedulable(*reasons) if reasons else None
+
+    def filter_signature(self, state: CycleState, pod: Pod) -> Hashable:
+        requests: Resources = state.data[self.name]
+        scalar = tuple(sorted(requests.scalar.items()))
+        return (requests.milli_cpu, requests.memory, requests.ephemeral_storage, scalar)
 
     def pre_score(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> Status | None:
         state.data[self.name + "/score"] = self.scorer.pod_requests(pod)

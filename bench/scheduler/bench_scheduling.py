@@ -123,7 +123,9 @@ async def run_workload(workload: Workload, seed: int = 1) -> Result:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workload", choices=[*WORKLOADS, "all"], default="all")
     args = parser.parse_args()
     names = list(WORKLOADS) if args.workload == "all" else [args.workload]
@@ -132,9 +134,10 @@ def main() -> None:
         workload = WORKLOADS[name]
         result = asyncio.run(run_workload(workload))
         ratio = result.throughput / workload.threshold
+        label = workload.name + " (in-memory binder)"
         print(
-            f"{workload.name + ' (in-memory binder)':<42} {result.throughput:>8.0f} {workload.threshold:>9.0f} "
-            f"{ratio:>5.2f}x {result.p50_ms:>7.2f} {result.p99_ms:>7.2f} {result.bound}/{workload.measured_pods}"
+            f"{label:<42} {result.throughput:>8.0f} {workload.threshold:>9.0f} {ratio:>5.2f}x "
+            f"{result.p50_ms:>7.2f} {result.p99_ms:>7.2f} {result.bound}/{workload.measured_pods}"
         )
 
 

@@ -55,6 +55,7 @@ class Framework:
         self.plugins = plugins
         self.percentage_of_nodes_to_score = percentage_of_nodes_to_score
         self.instances: dict[str, object] = {}
+        self._memo_token = object()  # held by the memo keys, so never reused as ids can be
         self._signed = {p.name for p in plugins.filter if isinstance(p, FilterSignature)}
         self._normalizers = {p.name for p, _ in plugins.score if isinstance(p, ScoreNormalizer)}
         self._extended = [p for p in plugins.pre_filter if isinstance(p, PreFilterExtensions)]
@@ -90,7 +91,7 @@ class Framework:
 
     def filter_memo_key(self, state: CycleState, pod: Pod) -> tuple[Hashable, ...] | None:
         """The key a node's verdict is memoised under when every active Filter plugin has a signature."""
-        key: list[Hashable] = [id(self)]
+        key: list[Hashable] = [self._memo_token]
         for plugin in self.filter_plugins(state):
             if plugin.name not in self._signed:
                 return None

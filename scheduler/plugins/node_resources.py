@@ -97,6 +97,7 @@ class AllocationScorer:
         self.weights = [weight for _, weight in resources]
         self.scorer = scorer
         self.use_requested = use_requested
+        self._memo_token = object()  # held by the memo keys, so never reused as ids can be
 
     def pod_requests(self, pod: Pod) -> list[int]:
         requests = pod.requests if self.use_requested else pod.non_zero_requests
@@ -104,7 +105,7 @@ class AllocationScorer:
 
     def scores(self, pod_requests: list[int], nodes: Sequence[NodeInfo]) -> list[int]:
         """Memoised on each (immutable) NodeInfo by request vector: pods of one workload ask the same."""
-        key = (id(self), *pod_requests)
+        key = (self._memo_token, *pod_requests)
         scores = []
         for info in nodes:
             memo = info.memo

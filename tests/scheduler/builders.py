@@ -8,8 +8,16 @@ from typing import Any
 
 from scheduler.cluster import InMemoryCluster
 from scheduler.config import SchedulerConfig
-from scheduler.framework.interfaces import CycleState
+from scheduler.framework.interfaces import (
+    CycleState,
+    Handle,
+    PreFilterPlugin,
+    PreScorePlugin,
+    ScoreNormalizer,
+)
 from scheduler.framework.nodeinfo import NodeInfo, node_info
+from scheduler.framework.snapshot import Snapshot
+from scheduler.framework.status import Code, Status
 from scheduler.objects import Node, Pod
 from scheduler.scheduler import Scheduler
 
@@ -86,7 +94,9 @@ def pod(
 
 def info(raw_node: Mapping[str, Any], *raw_pods: Mapping[str, Any]) -> NodeInfo:
     parsed = Node.parse(raw_node)
-    return node_info(parsed, tuple(Pod.parse({**p, "spec": {**p["spec"], "nodeName": parsed.name}}) for p in raw_pods))
+    return node_info(
+        parsed, tuple(Pod.parse({**p, "spec": {**p["spec"], "nodeName": parsed.name}}) for p in raw_pods)
+    )
 
 
 def cluster_scheduler(
@@ -115,5 +125,44 @@ async def schedule_all(scheduler: Scheduler) -> int:
     return count
 
 
-def new_state() -> CycleState:
-    return CycleState()
+class NoNominations:
+    def nominated_pods_for(self, node_name: str) -> Sequence[Pod]:
+        return ()
+
+    def has_nominated_pods(self) -> bool:
+        return False
+
+
+def handle_for(*infos: NodeInfo) -> Handle:
+    return Handle(Snapshot(infos), NoNominations(), InMemoryCluster())
+
+
+def filter_statuses(
+    plugin: Any, raw_pod: Mapping[str, Any], infos: Sequence[NodeInfo]
+) -> dict[str, Status | None]:
+    """PreFilter then Filter on each node, as the framework runs one plugin; a PreFilter Skip passes all."""
+    state, parsed = CycleState(), Pod.parse(raw_pod)
+    if isinstance(plugin, PreFilterPlugin):
+        _, status = plugin.pre_filter(state, parsed)
+        if status is not None and status.code is Code.SKIP:
+            return {i.name: None for i in infos}
+        if status is not None:
+            return {i.name: status for i in infos}
+    return {i.name: plugin.filter(state, parsed, i) for i in infos}
+
+
+def reasons(statuses: Mapping[str, Status | None]) -> dict[str, tuple[str, ...]]:
+    return {name: status.reasons if status else () for name, status in statuses.items()}
+
+
+def scores(plugin: Any, raw_pod: Mapping[str, Any], infos: Sequence[NodeInfo]) -> dict[str, int]:
+    """PreScore, Score and NormalizeScore of one plugin; a PreScore Skip scores nothing (empty dict)."""
+    state, parsed = CycleState(), Pod.parse(raw_pod)
+    if isinstance(plugin, PreScorePlugin):
+        status = plugin.pre_score(state, parsed, infos)
+        if status is not None and status.code is Code.SKIP:
+            return {}
+    result = plugin.score(state, parsed, infos)
+    if isinstance(plugin, ScoreNormalizer):
+        plugin.normalize_score(state, parsed, infos, result)
+    return {i.name: s for i, s in zip(infos, result, strict=True)}

@@ -144,19 +144,16 @@ class Algorithm:
         nominator = self.nominator
         any_nominated = nominator.has_nominated_pods()
         processed = 0
-        for offset in range(count):
-            info = nodes[(start + offset) % count]
+        for info in [*nodes[start:], *nodes[:start]]:
             processed += 1
-            nominated = nominator.nominated_pods_for(info.name) if any_nominated else ()
-            if nominated:
+            if any_nominated and (nominated := nominator.nominated_pods_for(info.name)):
                 status = framework.run_filter_with_nominated(state, pod, info, nominated)
             elif memo_key is None:
                 status = framework.run_filter(state, pod, info)
             else:
-                memo = info.memo
-                status = memo.get(memo_key, _UNKNOWN)
+                status = info.memo.get(memo_key, _UNKNOWN)
                 if status is _UNKNOWN:
-                    status = memo[memo_key] = framework.run_filter(state, pod, info)
+                    status = info.memo[memo_key] = framework.run_filter(state, pod, info)
             if status is None:
                 feasible.append(info)
                 if len(feasible) >= wanted:

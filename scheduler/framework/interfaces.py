@@ -182,6 +182,14 @@ class ScorePlugin(Protocol):
 
 
 @runtime_checkable
+class ScoreSignature(Protocol):
+    """A Score plugin whose raw score depends only on the NodeInfo and this value of the pod (after
+    PreScore): raw scores are memoised on the NodeInfo. None: not memoisable for this pod."""
+
+    def score_signature(self, state: CycleState, pod: Pod) -> Hashable | None: ...
+
+
+@runtime_checkable
 class ScoreNormalizer(Protocol):
     def normalize_score(
         self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo], scores: list[int]

@@ -25,6 +25,7 @@ from scheduler.framework.interfaces import (
     ReservePlugin,
     ScoreNormalizer,
     ScorePlugin,
+    ScoreSignature,
 )
 from scheduler.framework.nodeinfo import NodeInfo
 from scheduler.framework.status import SKIP, Code, Status, error, is_success, unresolvable
@@ -57,6 +58,7 @@ class Framework:
         self.instances: dict[str, object] = {}
         self._memo_token = object()  # held by the memo keys, so never reused as ids can be
         self._signed = {p.name for p in plugins.filter if isinstance(p, FilterSignature)}
+        self._score_signed = {p.name for p, _ in plugins.score if isinstance(p, ScoreSignature)}
         self._normalizers = {p.name for p, _ in plugins.score if isinstance(p, ScoreNormalizer)}
         self._extended = [p for p in plugins.pre_filter if isinstance(p, PreFilterExtensions)]
 
@@ -152,13 +154,56 @@ class Framework:
                 state.skip_score.add(pre.name)
             elif not is_success(status):
                 raise SchedulingError(status.by(pre.name) if status else error("pre-score"))
-        totals = [0] * len(nodes)
-        for plugin, weight in self.plugins.score:
-            if plugin.name in state.skip_score:
-                continue
-            scores = plugin.score(state, pod, nodes)
-            if plugin.name in self._normalizers:
-                cast(ScoreNormalizer, plugin).normalize_score(state, pod, nodes, scores)
+        active = [(p, w) for p, w in self.plugins.score if p.name not in state.skip_score]
+        signed = [(p, w, self._score_signature(state, pod, p)) for p, w in active]
+        memoised = [(p, w, sig) for p, w, sig in signed if sig is not None]
+        totals = self._memoised_scores(state, pod, nodes, memoised) if memoised else [0] * len(nodes)
+        for plugin, weight, signature in signed:
+            if signature is None:
+                scores = plugin.score(state, pod, nodes)
+                self._normalize(state, pod, plugin, nodes, scores)
+                totals = [total + score * weight for total, score in zip(totals, scores, strict=True)]
+        return totals
+
+    def _score_signature(self, state: CycleState, pod: Pod, plugin: ScorePlugin) -> Hashable | None:
+        if plugin.name not in self._score_signed:
+            return None
+        return cast(ScoreSignature, plugin).score_signature(state, pod)
+
+    def _normalize(
+        self, state: CycleState, pod: Pod, plugin: ScorePlugin, nodes: Sequence[NodeInfo], scores: list[int]
+    ) -> None:
+        if plugin.name in self._normalizers:
+            cast(ScoreNormalizer, plugin).normalize_score(state, pod, nodes, scores)
+
+    def _memoised_scores(
+        self,
+        state: CycleState,
+        pod: Pod,
+        nodes: Sequence[NodeInfo],
+        memoised: list[tuple[ScorePlugin, int, Hashable]],
+    ) -> list[int]:
+        """One memo row per node: the weighted sum of the plugins without NormalizeScore, then the raw
+        score of each plugin with one (normalised here over all nodes, as it needs them all)."""
+        plain = [(p, w) for p, w, _ in memoised if p.name not in self._normalizers]
+        normalized = [(p, w) for p, w, _ in memoised if p.name in self._normalizers]
+        key = (self._memo_token, *(sig for _, _, sig in memoised))
+        rows = []
+        for info in nodes:
+            memo = info.memo
+            row = memo.get(key)
+            if row is None:
+                one = (info,)
+                fused = sum(p.score(state, pod, one)[0] * w for p, w in plain)
+                row = memo[key] = (fused, *(p.score(state, pod, one)[0] for p, _ in normalized))
+            rows.append(row)
+        if not normalized:
+            return [row[0] for row in rows]
+        columns = list(zip(*rows, strict=True))
+        totals = list(columns[0])
+        for i, (plugin, weight) in enumerate(normalized, start=1):
+            scores = list(columns[i])
+            self._normalize(state, pod, plugin, nodes, scores)
             totals = [total + score * weight for total, score in zip(totals, scores, strict=True)]
         return totals
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 from scheduler.framework.interfaces import MAX_NODE_SCORE, CycleState, Handle
 from scheduler.framework.nodeinfo import NodeInfo
@@ -35,6 +35,11 @@ class ImageLocality:
             total = sum(int(images[image] * spread[image]) for image in pod.images if image in images)
             scores.append(_priority(total, max_threshold))
         return scores
+
+    def score_signature(self, state: CycleState, pod: Pod) -> Hashable | None:
+        """The pod's images with how many of how many nodes have each: all the score depends on."""
+        snapshot = self.handle.snapshot
+        return (len(snapshot), *((image, snapshot.image_nodes.get(image, 0)) for image in pod.images))
 
 
 def _priority(total: int, max_threshold: int) -> int:

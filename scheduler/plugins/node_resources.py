@@ -227,6 +227,9 @@ class NodeResourcesFit:
     def score(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> list[int]:
         return self.scorer.scores(state.data[self.name + "/score"], nodes)
 
+    def score_signature(self, state: CycleState, pod: Pod) -> Hashable | None:
+        return tuple(state.data[self.name + "/score"])
+
     def events_to_register(self) -> Sequence[ClusterEvent]:
         return (POD_DELETE, NODE_ADD_OR_UPDATE)
 
@@ -243,3 +246,6 @@ class NodeResourcesBalancedAllocation:
 
     def score(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> list[int]:
         return self.scorer.scores(state.data[self.name], nodes)
+
+    def score_signature(self, state: CycleState, pod: Pod) -> Hashable | None:
+        return tuple(state.data[self.name])

@@ -82,6 +82,7 @@ class SchedulingQueue:
         self._unschedulable: dict[str, QueuedPodInfo] = {}
         self._queued: dict[str, QueuedPodInfo] = {}  # in activeQ or backoffQ, by pod key
         self._in_backoff: set[str] = set()
+        self._in_flight: dict[str, Pod] = {}  # popped, not yet bound or requeued: their latest version
         self._sequence = itertools.count()
         self._nominations = _Nominations()
         self._ready = asyncio.Event()
@@ -130,6 +131,7 @@ class SchedulingQueue:
             if self._queued.get(key) is not entry.info or key in self._in_backoff:
                 continue  # superseded by an update, a delete or a move
             del self._queued[key]
+            self._in_flight[key] = entry.info.pod
             self.scheduling_cycle += 1
             started = entry.info.initial_attempt_timestamp
             return replace(
@@ -161,7 +163,12 @@ class SchedulingQueue:
     def add_unschedulable(self, info: QueuedPodInfo, cycle: int, plugins: Iterable[str] = ()) -> None:
         """After a failed attempt: to backoffQ when a move request came during the attempt (or on error),
         else to the unschedulable pods."""
-        info = replace(info, timestamp=self.clock.now(), unschedulable_plugins=frozenset(plugins))
+        latest = self._in_flight.pop(info.pod.key, None)
+        if latest is None:
+            return  # deleted while it was being scheduled
+        if latest.nominated_node_name != info.pod.nominated_node_name and not info.pod.nominated_node_name:
+            latest = replace(latest, nominated_node_name=info.pod.nominated_node_name)
+        info = replace(info, pod=latest, timestamp=self.clock.now(), unschedulable_plugins=frozenset(plugins))
         if self.move_request_cycle >= cycle or not info.unschedulable_plugins:
             self._push_backoff(info)
         else:
@@ -211,6 +218,11 @@ class SchedulingQueue:
         """A pending pod's new version; `changed` says whether more than its status changed."""
         key = pod.key
         self._nominations.set(pod, pod.nominated_node_name)
+        if key in self._in_flight:
+            self._in_flight[key] = pod
+            if changed:
+                self.move_request_cycle = self.scheduling_cycle
+            return
         queued = self._queued.get(key)
         if queued is not None:
             updated = replace(queued, pod=pod)
@@ -228,18 +240,21 @@ class SchedulingQueue:
         else:
             self._move([replace(waiting, pod=pod)])
 
+    def done(self, key: str) -> None:
+        """The pod's attempt ended in a binding (or it was found bound)."""
+        self._in_flight.pop(key, None)
+
     def delete(self, key: str) -> None:
+        self._in_flight.pop(key, None)
         self._queued.pop(key, None)
         self._in_backoff.discard(key)
         self._unschedulable.pop(key, None)
         self._nominations.remove(key)
 
     def pod(self, key: str) -> Pod | None:
+        """The latest version of a pending pod, queued or being scheduled."""
         info = self._queued.get(key) or self._unschedulable.get(key)
-        return info.pod if info else None
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._queued or key in self._unschedulable
+        return info.pod if info else self._in_flight.get(key)
 
     def nominate(self, pod: Pod, node_name: str) -> None:
         self._nominations.set(pod, node_name)

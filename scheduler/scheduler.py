@@ -106,14 +106,11 @@ class Scheduler:
         elif pod.node_name:
             self._pod_assigned(kind, pod)
         elif pod.scheduler_name in self.profiles and not pod.terminating:
-            old = self.queue_pod(pod.key)
+            old = self.queue.pod(pod.key)
             if old is None:
                 self.queue.add(pod)
             else:
                 self.queue.update(pod, changed=_spec_changed(old.raw, raw))
-
-    def queue_pod(self, key: str) -> Pod | None:
-        return self.queue.pod(key)
 
     def _pod_deleted(self, pod: Pod) -> None:
         if self.cache.pod(pod.key) is not None:
@@ -137,6 +134,7 @@ class Scheduler:
         pod = info.pod
         framework = self.profiles[pod.scheduler_name]
         if self.cache.pod(pod.key) is not None:
+            self.queue.done(pod.key)
             return  # bound or assumed meanwhile
         self.cache.update_snapshot(self.snapshot)
         cycle = self.queue.scheduling_cycle
@@ -195,8 +193,9 @@ class Scheduler:
         if nominated:
             pod = dataclasses.replace(pod, nominated_node_name=nominated)
             await self.cluster.set_nominated_node(pod, nominated)
-        if pod.key in self.queue or self.cache.pod(pod.key) is not None:
-            return  # updated or bound meanwhile: the newer version is queued
+        if self.cache.pod(pod.key) is not None:
+            self.queue.done(pod.key)
+            return  # bound meanwhile
         self.queue.add_unschedulable(dataclasses.replace(info, pod=pod), cycle, [p for p in plugins if p])
         await self.cluster.record_failure(pod, reason, message)
 
@@ -209,6 +208,7 @@ class Scheduler:
     ) -> None:
         status = await framework.run_binding(state, pod, node_name)
         if status is None:
+            self.queue.done(pod.key)
             await self.cluster.record_scheduled(pod, node_name)
             return
         self._undo(framework, state, pod, node_name)

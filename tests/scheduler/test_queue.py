@@ -118,3 +118,29 @@ def test_deleted_pods_leave_the_queue() -> None:
     queue.add(Pod.parse(pod("p")))
     queue.delete("default/p")
     assert queue.pop_nowait() is None
+
+
+def test_a_pod_updated_while_being_scheduled_is_requeued_in_its_new_version() -> None:
+    clock = FakeClock()
+    queue = _queue(clock)
+    queue.add(Pod.parse(pod("p", cpu="2")))
+    info = queue.pop_nowait()
+    assert info is not None
+    queue.update(Pod.parse(pod("p", cpu="1")))
+    assert queue.pending() == {"active": 0, "backoff": 0, "unschedulable": 0}
+    queue.add_unschedulable(info, queue.scheduling_cycle, ["NodeResourcesFit"])
+    assert queue.pending()["backoff"] == 1
+    clock.advance(1.0)
+    queue.flush_backoff_completed()
+    again = queue.pop_nowait()
+    assert again is not None and again.pod.requests.milli_cpu == 1000
+
+
+def test_a_pod_deleted_while_being_scheduled_is_not_requeued() -> None:
+    queue = _queue(FakeClock())
+    queue.add(Pod.parse(pod("p")))
+    info = queue.pop_nowait()
+    assert info is not None
+    queue.delete("default/p")
+    queue.add_unschedulable(info, queue.scheduling_cycle, ["NodeResourcesFit"])
+    assert queue.pending() == {"active": 0, "backoff": 0, "unschedulable": 0}

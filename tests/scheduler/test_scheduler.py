@@ -100,6 +100,8 @@ async def test_preemption_evicts_the_lowest_priority_victims_and_nominates_the_n
     await schedule_all(scheduler)
     assert "default/batch" not in cluster.pods
     assert cluster.pods["default/urgent"]["status"]["nominatedNodeName"] == "b"
+    failed = [e.message for e in cluster.events if e.pod_key == "default/urgent"]
+    assert failed == ["0/2 nodes are available: 2 Insufficient cpu."]
     clock.advance(1.0)
     scheduler.queue.flush_backoff_completed()
     await schedule_all(scheduler)

@@ -138,7 +138,8 @@ class Algorithm:
             return []
         wanted = num_feasible_nodes_to_find(framework.percentage_of_nodes_to_score, count)
         start = self.next_start_node_index % count
-        memo_key = framework.filter_memo_key(state, pod)
+        plan = framework.filter_plan(state, pod)
+        memo_key, memoised, direct = plan.memo_key, plan.memoised, plan.direct
         feasible: list[NodeInfo] = []
         statuses = diagnosis.node_statuses
         nominator = self.nominator
@@ -148,12 +149,14 @@ class Algorithm:
             processed += 1
             if any_nominated and (nominated := nominator.nominated_pods_for(info.name)):
                 status = framework.run_filter_with_nominated(state, pod, info, nominated)
-            elif memo_key is None:
-                status = framework.run_filter(state, pod, info)
             else:
-                status = info.memo.get(memo_key, _UNKNOWN)
-                if status is _UNKNOWN:
-                    status = info.memo[memo_key] = framework.run_filter(state, pod, info)
+                status = None
+                if memo_key is not None:
+                    status = info.memo.get(memo_key, _UNKNOWN)
+                    if status is _UNKNOWN:
+                        status = info.memo[memo_key] = framework.run_plugins(memoised, state, pod, info)
+                if status is None and direct:
+                    status = framework.run_plugins(direct, state, pod, info)
             if status is None:
                 feasible.append(info)
                 if len(feasible) >= wanted:

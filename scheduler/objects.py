@@ -4,6 +4,7 @@ The JSON object stays available as `raw` (binding, events and status updates sen
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,7 @@ class AffinityTerm:
     namespaces: frozenset[str] | None
     namespace_selector: LabelMatcher | None = None
     weight: int = 0
+    key: str = ""  # the term's JSON and the pod's namespace: equal keys, equal terms
 
     def matches(self, pod: Pod, namespace_labels: Mapping[str, Mapping[str, str]]) -> bool:
         if not self.selector(pod.labels):
@@ -92,6 +94,7 @@ def _affinity_term(term: Json, namespace: str, weight: int = 0) -> AffinityTerm:
         namespaces=namespaces,
         namespace_selector=label_selector(ns_selector) if ns_selector is not None else None,
         weight=weight,
+        key=namespace + "|" + json.dumps(term, sort_keys=True),
     )
 
 
@@ -147,6 +150,7 @@ class Pod:
     tolerations: tuple[Toleration, ...]
     node_selector: Mapping[str, str]
     required_node_affinity: tuple[Json, ...] | None
+    node_affinity_key: str  # nodeSelector and required terms as JSON: equal keys, equal constraints
     preferred_node_affinity: tuple[Json, ...]
     required_affinity: tuple[AffinityTerm, ...]
     preferred_affinity: tuple[AffinityTerm, ...]
@@ -209,6 +213,9 @@ class Pod:
             ),
             node_selector=spec.get("nodeSelector") or {},
             required_node_affinity=tuple(required.get("nodeSelectorTerms") or ()) if required else None,
+            node_affinity_key=json.dumps([spec.get("nodeSelector"), required], sort_keys=True)
+            if required or spec.get("nodeSelector")
+            else "",
             preferred_node_affinity=tuple(
                 node_affinity.get("preferredDuringSchedulingIgnoredDuringExecution") or ()
             ),

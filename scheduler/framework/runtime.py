@@ -91,21 +91,29 @@ class Framework:
     def filter_plugins(self, state: CycleState) -> list[FilterPlugin]:
         return [p for p in self.plugins.filter if p.name not in state.skip_filter]
 
-    def filter_memo_key(self, state: CycleState, pod: Pod) -> tuple[Hashable, ...] | None:
-        """The key a node's verdict is memoised under when every active Filter plugin has a signature."""
+    def filter_plan(self, state: CycleState, pod: Pod) -> FilterPlan:
+        """The longest leading run of active Filter plugins with signatures is memoised per node under
+        one key; the plugins after it run on every node (keeping upstream's order of verdicts)."""
+        active = self.filter_plugins(state)
         key: list[Hashable] = [self._memo_token]
-        for plugin in self.filter_plugins(state):
+        for plugin in active:
             if plugin.name not in self._signed:
-                return None
+                break
             key.append(cast(FilterSignature, plugin).filter_signature(state, pod))
-        return tuple(key)
+        memoised = len(key) - 1
+        return FilterPlan(tuple(key) if memoised else None, active[:memoised], active[memoised:])
 
-    def run_filter(self, state: CycleState, pod: Pod, info: NodeInfo) -> Status | None:
-        for plugin in self.filter_plugins(state):
+    def run_plugins(
+        self, plugins: Sequence[FilterPlugin], state: CycleState, pod: Pod, info: NodeInfo
+    ) -> Status | None:
+        for plugin in plugins:
             status = plugin.filter(state, pod, info)
             if status is not None and status.code is not Code.SUCCESS:
                 return status.by(plugin.name)
         return None
+
+    def run_filter(self, state: CycleState, pod: Pod, info: NodeInfo) -> Status | None:
+        return self.run_plugins(self.filter_plugins(state), state, pod, info)
 
     def run_filter_with_nominated(
         self, state: CycleState, pod: Pod, info: NodeInfo, nominated: Sequence[Pod]
@@ -241,6 +249,13 @@ class Framework:
         for post in self.plugins.post_bind:
             post.post_bind(state, pod, node_name)
         return None
+
+
+@dataclass(frozen=True)
+class FilterPlan:
+    memo_key: tuple[Hashable, ...] | None
+    memoised: list[FilterPlugin]
+    direct: list[FilterPlugin]
 
 
 class SchedulingError(Exception):

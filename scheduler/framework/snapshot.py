@@ -19,6 +19,7 @@ class Snapshot:
         self.image_nodes: Counter[str] = Counter()
         self._with_affinity: set[str] = set()
         self._with_required_anti_affinity: set[str] = set()
+        self._with_pods: set[str] = set()
         self._index: dict[str, int] = {}
         self.replace_all(list(infos))
 
@@ -35,6 +36,7 @@ class Snapshot:
         self.image_nodes = Counter(image for info in infos for image in info.node.images)
         self._with_affinity = {i.name for i in infos if i.pods_with_affinity}
         self._with_required_anti_affinity = {i.name for i in infos if i.pods_with_required_anti_affinity}
+        self._with_pods = {i.name for i in infos if i.pods}
 
     def replace(self, infos: Iterable[NodeInfo]) -> None:
         """Same set of nodes, new pods or node objects on some of them."""
@@ -46,6 +48,7 @@ class Snapshot:
             self.node_infos[self._index[info.name]] = info
             _mark(self._with_affinity, info.name, bool(info.pods_with_affinity))
             _mark(self._with_required_anti_affinity, info.name, bool(info.pods_with_required_anti_affinity))
+            _mark(self._with_pods, info.name, bool(info.pods))
         if images_changed:
             self.image_nodes = Counter(image for info in self.node_infos for image in info.node.images)
 
@@ -53,6 +56,10 @@ class Snapshot:
     def with_affinity(self) -> list[NodeInfo]:
         """Nodes with a pod that has any pod (anti-)affinity term."""
         return [self.by_name[name] for name in self._with_affinity]
+
+    @property
+    def with_pods(self) -> list[NodeInfo]:
+        return [self.by_name[name] for name in self._with_pods]
 
     @property
     def with_required_anti_affinity(self) -> list[NodeInfo]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +33,15 @@ class FilterState:
     affinity: dict[Pair, int] = field(default_factory=dict)
     anti_affinity: dict[Pair, int] = field(default_factory=dict)
 
+    existing_anti_keys: frozenset[str] = frozenset()
+
+    def refresh(self) -> None:
+        self.existing_anti_keys = frozenset(key for key, _ in self.existing_anti)
+
     def clone(self) -> FilterState:
-        return FilterState(dict(self.existing_anti), dict(self.affinity), dict(self.anti_affinity))
+        copy = FilterState(dict(self.existing_anti), dict(self.affinity), dict(self.anti_affinity))
+        copy.refresh()
+        return copy
 
 
 def _add(counts: dict[Pair, int], pair: Pair, delta: int) -> None:
@@ -51,21 +58,59 @@ class InterPodAffinity:
     def __init__(self, args: Mapping[str, Any], handle: Handle) -> None:
         self.handle = handle
         self.hard_pod_affinity_weight = int(args.get("hardPodAffinityWeight", 1))
+        # memo keys on NodeInfos
+        self._existing_token, self._incoming_token, self._score_token = object(), object(), object()
 
     def pre_filter(self, state: CycleState, pod: Pod) -> tuple[PreFilterResult | None, Status | None]:
-        snapshot = self.handle.snapshot
         s = FilterState()
-        for info in snapshot.with_required_anti_affinity:
-            for existing in info.pods_with_required_anti_affinity:
-                self._count_existing(s.existing_anti, pod, existing, info.node, 1)
+        self._existing_anti_counts(s, pod)
+        s.refresh()
         if not s.existing_anti and not pod.required_affinity and not pod.required_anti_affinity:
             return None, SKIP
         if pod.required_affinity or pod.required_anti_affinity:
-            for info in snapshot.node_infos:
-                for existing in info.pods:
-                    self._count_incoming(s, pod, existing, info.node, 1)
+            self._incoming_counts(s, pod)
         state.data[self.name] = s
         return None, None
+
+    def _memo(self) -> bool:
+        """Per-node results are memoised unless namespace labels (which NodeInfos do not hold) matter."""
+        return not self.handle.namespace_labels
+
+    def _existing_anti_counts(self, s: FilterState, pod: Pod) -> None:
+        key = (self._existing_token, pod.namespace, frozenset(pod.labels.items()))
+        memo = self._memo()
+        for info in self.handle.snapshot.with_required_anti_affinity:
+            pairs = info.memo.get(key) if memo else None
+            if pairs is None:
+                counts: dict[Pair, int] = {}
+                for existing in info.pods_with_required_anti_affinity:
+                    self._count_existing(counts, pod, existing, info.node, 1)
+                pairs = tuple(counts.items())
+                if memo:
+                    info.memo[key] = pairs
+            for pair, count in pairs:
+                _add(s.existing_anti, pair, count)
+
+    def _incoming_counts(self, s: FilterState, pod: Pod) -> None:
+        terms = (
+            tuple(t.key for t in pod.required_affinity),
+            tuple(t.key for t in pod.required_anti_affinity),
+        )
+        key = (self._incoming_token, terms)
+        memo = self._memo()
+        for info in self.handle.snapshot.with_pods:
+            row = info.memo.get(key) if memo else None
+            if row is None:
+                part = FilterState()
+                for existing in info.pods:
+                    self._count_incoming(part, pod, existing, info.node, 1)
+                row = (tuple(part.affinity.items()), tuple(part.anti_affinity.items()))
+                if memo:
+                    info.memo[key] = row
+            for pair, count in row[0]:
+                _add(s.affinity, pair, count)
+            for pair, count in row[1]:
+                _add(s.anti_affinity, pair, count)
 
     def _count_existing(
         self, counts: dict[Pair, int], pod: Pod, existing: Pod, node: Node, delta: int
@@ -98,6 +143,7 @@ class InterPodAffinity:
         s: FilterState = state.data[self.name]
         self._count_existing(s.existing_anti, pod, other, info.node, delta)
         self._count_incoming(s, pod, other, info.node, delta)
+        s.refresh()
 
     def filter(self, state: CycleState, pod: Pod, info: NodeInfo) -> Status | None:
         s: FilterState = state.data[self.name]
@@ -108,8 +154,10 @@ class InterPodAffinity:
             value = labels.get(term.topology_key)
             if value is not None and s.anti_affinity.get((term.topology_key, value), 0) > 0:
                 return unschedulable(REASON_ANTI_AFFINITY)
-        if s.existing_anti and any(s.existing_anti.get(pair, 0) > 0 for pair in labels.items()):
-            return unschedulable(REASON_EXISTING_ANTI_AFFINITY)
+        for key in s.existing_anti_keys:
+            value = labels.get(key)
+            if value is not None and s.existing_anti.get((key, value), 0) > 0:
+                return unschedulable(REASON_EXISTING_ANTI_AFFINITY)
         return None
 
     def _satisfies_affinity(self, s: FilterState, pod: Pod, labels: Mapping[str, str]) -> bool:
@@ -131,20 +179,39 @@ class InterPodAffinity:
         )
 
     def pre_score(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> Status | None:
+        """Topology scores from the pod's preferred terms over existing pods and from existing pods'
+        terms over the pod; all zero (no term matched) skips, which changes no node's total."""
         has_preferred = bool(pod.preferred_affinity or pod.preferred_anti_affinity)
         snapshot = self.handle.snapshot
-        candidates: Iterable[NodeInfo] = snapshot.node_infos if has_preferred else snapshot.with_affinity
-        if not has_preferred and not snapshot.with_affinity:
-            return SKIP
+        candidates = snapshot.with_pods if has_preferred else snapshot.with_affinity
+        affinity = tuple((t.key, t.weight) for t in pod.preferred_affinity)
+        anti = tuple((t.key, t.weight) for t in pod.preferred_anti_affinity)
+        key = (self._score_token, pod.namespace, frozenset(pod.labels.items()), affinity, anti)
+        memo = self._memo()
         scores: dict[str, dict[str, int]] = defaultdict(dict)
         for info in candidates:
-            if not info.node.labels:
-                continue
-            pods = info.pods if has_preferred else info.pods_with_affinity
-            for existing in pods:
-                self._score_existing(scores, pod, existing, info.node)
+            row = info.memo.get(key) if memo else None
+            if row is None:
+                row = self._node_contributions(pod, info, has_preferred)
+                if memo:
+                    info.memo[key] = row
+            for topology_key, value, delta in row:
+                values = scores[topology_key]
+                values[value] = values.get(value, 0) + delta
+        if not any(v for values in scores.values() for v in values.values()):
+            return SKIP
         state.data[self.name + "/score"] = scores
         return None
+
+    def _node_contributions(
+        self, pod: Pod, info: NodeInfo, has_preferred: bool
+    ) -> tuple[tuple[str, str, int], ...]:
+        if not info.node.labels:
+            return ()
+        scores: dict[str, dict[str, int]] = defaultdict(dict)
+        for existing in info.pods if has_preferred else info.pods_with_affinity:
+            self._score_existing(scores, pod, existing, info.node)
+        return tuple((k, v, delta) for k, values in scores.items() for v, delta in values.items() if delta)
 
     def _score_existing(self, scores: dict[str, dict[str, int]], pod: Pod, existing: Pod, node: Node) -> None:
         ns_labels = self.handle.namespace_labels

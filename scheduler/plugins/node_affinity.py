@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from scheduler.framework.interfaces import ClusterEvent, CycleState, PreFilterResult, default_normalize
@@ -61,6 +61,9 @@ class NodeAffinity:
         if match is not None and not match(node):
             return unresolvable(REASON_POD)
         return None
+
+    def filter_signature(self, state: CycleState, pod: Pod) -> Hashable:
+        return pod.node_affinity_key
 
     def pre_score(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> Status | None:
         terms = preferred_terms(pod.preferred_node_affinity) + self._added_preferred

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from scheduler.framework.runtime import Framework
+from scheduler.framework.runtime import FilterPlan, Framework
+from scheduler.plugins.inter_pod_affinity import InterPodAffinity
 from tests.scheduler.builders import cluster_scheduler, node, pod, schedule_all
 
 
@@ -25,6 +26,7 @@ def _cluster(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             memory=f"{rng.choice([4, 8, 16])}Gi",
             taints=rng.choice(taints),
             images=[("app:1", 300 * 1024 * 1024)] if rng.random() < 0.3 else [],
+            labels={"zone": f"z{i % 4}"},
         )
         for i in range(120)
     ]
@@ -33,10 +35,42 @@ def _cluster(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     for i in range(300):
         cpu, memory = rng.choice(shapes)
         tolerations = [{"key": "soft", "operator": "Exists"}] if rng.random() < 0.2 else []
-        pods.append(
-            pod(f"p{i}", cpu, memory, image=rng.choice(["app:1", "other:2"]), tolerations=tolerations)
-        )
+        app = rng.choice(["web", "db", "cache"])
+        spec = {"tolerations": tolerations, **rng.choice(_AFFINITIES)(app)}
+        image = rng.choice(["app:1", "other:2"])
+        pods.append(pod(f"p{i}", cpu, memory, image=image, labels={"app": app}, **spec))
     return nodes, pods
+
+
+def _term(app: str, key: str) -> dict[str, Any]:
+    return {"labelSelector": {"matchLabels": {"app": app}}, "topologyKey": key}
+
+
+_AFFINITIES = [
+    lambda app: {},
+    lambda app: {},
+    lambda app: {
+        "affinity": {
+            "podAntiAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [_term(app, "kubernetes.io/hostname")]
+            }
+        }
+    },
+    lambda app: {
+        "affinity": {
+            "podAffinity": {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {"weight": 30, "podAffinityTerm": _term("db", "zone")}
+                ]
+            },
+            "podAntiAffinity": {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {"weight": 60, "podAffinityTerm": _term(app, "kubernetes.io/hostname")}
+                ]
+            },
+        }
+    },
+]
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -46,8 +80,11 @@ async def test_memoised_and_direct_runs_make_the_same_placements(
     nodes, pods = _cluster(seed)
     memo_cluster, memo_scheduler, _ = cluster_scheduler(nodes, pods, seed=seed)
     await schedule_all(memo_scheduler)
-    monkeypatch.setattr(Framework, "filter_memo_key", lambda self, state, pod: None)
+    monkeypatch.setattr(
+        Framework, "filter_plan", lambda self, state, pod: FilterPlan(None, [], self.filter_plugins(state))
+    )
     monkeypatch.setattr(Framework, "_score_signature", lambda self, state, pod, plugin: None)
+    monkeypatch.setattr(InterPodAffinity, "_memo", lambda self: False)
     direct_cluster, direct_scheduler, _ = cluster_scheduler(nodes, pods, seed=seed)
     await schedule_all(direct_scheduler)
     placements = {key: memo_cluster.node_of(key) for key in memo_cluster.pods}

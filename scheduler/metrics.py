@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 
 class SchedulerMetrics:
@@ -21,14 +25,22 @@ class SchedulerMetrics:
             buckets=(0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0),
             registry=self.registry,
         )
-        self.pending = Gauge(
-            "scheduler_pending_pods", "Pending pods, by queue", ["queue"], registry=self.registry
-        )
+
+    def report_pending(self, sizes: Callable[[], dict[str, int]]) -> None:
+        """scheduler_pending_pods{queue} read from the queue at each scrape."""
+        self.registry.register(_PendingPods(sizes))
 
     def observe_attempt(self, result: str, seconds: float) -> None:
         self.attempts.labels(result).inc()
         self.latency.labels(result).observe(seconds)
 
-    def set_pending(self, sizes: dict[str, int]) -> None:
-        for queue, size in sizes.items():
-            self.pending.labels(queue).set(size)
+
+class _PendingPods(Collector):
+    def __init__(self, sizes: Callable[[], dict[str, int]]) -> None:
+        self.sizes = sizes
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("scheduler_pending_pods", "Pending pods, by queue", labels=["queue"])
+        for queue, size in self.sizes().items():
+            family.add_metric([queue], size)
+        yield family

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from api.client.clock import MonotonicClock
 from scheduler.framework.interfaces import ClusterEvent, QueuedPodInfo
 from scheduler.framework.status import Status
 from scheduler.objects import Pod
@@ -21,12 +21,9 @@ UNSCHEDULABLE_FLUSH_INTERVAL = 30.0
 
 
 class Clock(Protocol):
+    """The part of the client library's Clock the queue reads."""
+
     def now(self) -> float: ...
-
-
-class MonotonicClock:
-    def now(self) -> float:
-        return time.monotonic()
 
 
 Less = Callable[[QueuedPodInfo, QueuedPodInfo], bool]

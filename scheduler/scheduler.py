@@ -70,6 +70,7 @@ class Scheduler:
             config.pod_initial_backoff_seconds,
             config.pod_max_backoff_seconds,
         )
+        self.metrics.report_pending(self.queue.pending)
         self.algorithm = Algorithm(self.snapshot, self, rng)
         self._bindings: asyncio.TaskGroup | None = None
 

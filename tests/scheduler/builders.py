@@ -6,6 +6,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from api.client.clock import ManualClock
 from scheduler.cluster import InMemoryCluster
 from scheduler.config import SchedulerConfig
 from scheduler.framework.interfaces import (
@@ -20,17 +21,6 @@ from scheduler.framework.snapshot import Snapshot
 from scheduler.framework.status import Code, Status
 from scheduler.objects import Node, Pod
 from scheduler.scheduler import Scheduler
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.time = 1000.0
-
-    def now(self) -> float:
-        return self.time
-
-    def advance(self, seconds: float) -> None:
-        self.time += seconds
 
 
 def node(
@@ -104,9 +94,9 @@ def cluster_scheduler(
     pods: Sequence[Mapping[str, Any]] = (),
     config: SchedulerConfig | None = None,
     seed: int = 1,
-) -> tuple[InMemoryCluster, Scheduler, FakeClock]:
+) -> tuple[InMemoryCluster, Scheduler, ManualClock]:
     cluster = InMemoryCluster()
-    clock = FakeClock()
+    clock = ManualClock()
     scheduler = Scheduler(config or SchedulerConfig(), cluster, clock=clock, rng=random.Random(seed))
     for raw in nodes:
         cluster.add_node(raw)

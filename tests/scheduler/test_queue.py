@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from api.client.clock import ManualClock
 from scheduler.framework.interfaces import ActionType, ClusterEvent, Resource
 from scheduler.framework.status import Status, unresolvable
 from scheduler.objects import Pod
 from scheduler.plugins.queue import PrioritySort, SchedulingGates
 from scheduler.queue import SchedulingQueue
-from tests.scheduler.builders import FakeClock, pod
+from tests.scheduler.builders import pod
 
 NODE_ADD = ClusterEvent(Resource.NODE, ActionType.ADD)
 POD_DELETE = ClusterEvent(Resource.ASSIGNED_POD, ActionType.DELETE)
 
 
-def _queue(clock: FakeClock) -> SchedulingQueue:
+def _queue(clock: ManualClock) -> SchedulingQueue:
     gates = SchedulingGates()
 
     def pre_enqueue(p: Pod) -> Status | None:
@@ -34,7 +35,7 @@ def _names(queue: SchedulingQueue) -> list[str]:
 
 
 def test_higher_priority_first_then_in_arrival_order() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     queue = _queue(clock)
     for name, priority in (("low-1", 0), ("high", 100), ("low-2", 0)):
         queue.add(Pod.parse(pod(name, priority=priority)))
@@ -43,12 +44,12 @@ def test_higher_priority_first_then_in_arrival_order() -> None:
 
 
 def test_backoff_starts_at_one_second_and_doubles_to_ten() -> None:
-    queue = _queue(FakeClock())
+    queue = _queue(ManualClock())
     assert [queue.backoff_duration(n) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
 
 
 def test_unschedulable_pod_moves_on_a_registered_event_and_waits_out_its_backoff() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     queue = _queue(clock)
     queue.add(Pod.parse(pod("p")))
     info = queue.pop_nowait()
@@ -69,7 +70,7 @@ def test_unschedulable_pod_moves_on_a_registered_event_and_waits_out_its_backoff
 
 
 def test_a_move_request_during_the_attempt_sends_the_pod_to_backoff() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     queue = _queue(clock)
     queue.add(Pod.parse(pod("p")))
     info = queue.pop_nowait()
@@ -81,7 +82,7 @@ def test_a_move_request_during_the_attempt_sends_the_pod_to_backoff() -> None:
 
 
 def test_unschedulable_pods_are_flushed_after_five_minutes() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     queue = _queue(clock)
     queue.add(Pod.parse(pod("p")))
     info = queue.pop_nowait()
@@ -96,7 +97,7 @@ def test_unschedulable_pods_are_flushed_after_five_minutes() -> None:
 
 
 def test_gated_pods_wait_until_their_gates_are_removed() -> None:
-    queue = _queue(FakeClock())
+    queue = _queue(ManualClock())
     gated = pod("p", schedulingGates=[{"name": "example.com/quota"}])
     queue.add(Pod.parse(gated))
     assert queue.pop_nowait() is None
@@ -114,14 +115,14 @@ def test_scheduling_gates_message() -> None:
 
 
 def test_deleted_pods_leave_the_queue() -> None:
-    queue = _queue(FakeClock())
+    queue = _queue(ManualClock())
     queue.add(Pod.parse(pod("p")))
     queue.delete("default/p")
     assert queue.pop_nowait() is None
 
 
 def test_a_pod_updated_while_being_scheduled_is_requeued_in_its_new_version() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     queue = _queue(clock)
     queue.add(Pod.parse(pod("p", cpu="2")))
     info = queue.pop_nowait()
@@ -137,7 +138,7 @@ def test_a_pod_updated_while_being_scheduled_is_requeued_in_its_new_version() ->
 
 
 def test_a_pod_deleted_while_being_scheduled_is_not_requeued() -> None:
-    queue = _queue(FakeClock())
+    queue = _queue(ManualClock())
     queue.add(Pod.parse(pod("p")))
     info = queue.pop_nowait()
     assert info is not None

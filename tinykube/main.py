@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "images": ("tinykube.commands.images", "OCI image tools: build, push, seed a local registry"),
     "store": ("tinykube.commands.store", "the etcd-like store: serve an etcd v3 endpoint"),
     "kubelet": ("tinykube.commands.kubelet", "run the kubelet"),
+    "scheduler": ("tinykube.commands.scheduler", "run the scheduler against an apiserver (--kubeconfig)"),
     "crictl": ("tinykube.commands.crictl", "a crictl-compatible CLI for any CRI endpoint"),
     "conformance": ("tinykube.commands.conformance", "run the CRI conformance suite against an endpoint"),
 }

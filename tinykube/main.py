@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "images": ("tinykube.commands.images", "OCI image tools: build, push, seed a local registry"),
     "store": ("tinykube.commands.store", "the etcd-like store: serve an etcd v3 endpoint"),
     "kubelet": ("tinykube.commands.kubelet", "run the kubelet"),
+    "scheduler": ("tinykube.commands.scheduler", "run the scheduler against an apiserver (--kubeconfig)"),
     "controller-manager": (
         "tinykube.commands.controller_manager",
         "run the controllers (Deployment, ReplicaSet, garbage collector)",

@@ -1,0 +1,1 @@
+"""In-process launchers of tinykube's servers for tests of their clients."""

@@ -17,6 +17,7 @@ from api.server.handlers import delete as delete_handlers
 from api.server.handlers import read, watch, write
 from api.server.handlers.context import Api, respond
 from api.server.metrics import RequestMetrics
+from api.server.openapi import OpenApi, etag
 from api.server.request import flag, resolve
 
 log = logging.getLogger("tinykube.apiserver")
@@ -184,7 +185,24 @@ def build_app(api: Api, middleware: Middleware, health: Callable[[], Awaitable[b
         return web.Response(body=middleware.metrics.text(),
                             headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
+    documents = OpenApi(api.registry)
+
+    async def openapi_v2(request: web.Request) -> web.Response:
+        return web.Response(body=documents.v2, content_type="application/json")
+
+    async def openapi_v3_index(request: web.Request) -> web.Response:
+        return web.Response(body=documents.v3_index, content_type="application/json")
+
+    async def openapi_v3(request: web.Request) -> web.Response:
+        body = documents.v3_documents.get(request.match_info["path"])
+        if body is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=body, content_type="application/json",
+                            headers={"ETag": etag(body), "Cache-Control": "public, immutable"})
+
     app.add_routes([
+        web.get("/openapi/v2", openapi_v2), web.get("/openapi/v3", openapi_v3_index),
+        web.get("/openapi/v3/{path:.+}", openapi_v3),
         web.get("/healthz", healthy), web.get("/livez", healthy), web.get("/readyz", healthy),
         web.get("/metrics", metrics),
         *discovery_routes(api, address),

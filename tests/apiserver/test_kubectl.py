@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -88,3 +89,114 @@ async def test_delete_by_name_label_and_all(kubectl: Kubectl) -> None:
     missing = await kubectl.run("get", "pod", "nothing")
     assert missing.code == 1
     assert 'Error from server (NotFound): pods "nothing" not found' in missing.err
+
+
+MANIFEST = Path(__file__).parent / "data" / "app.yaml"
+
+
+def _changed_manifest() -> str:
+    return MANIFEST.read_text().replace("mode: fast", "mode: safe").replace("replicas: 2", "replicas: 3")
+
+
+async def test_apply_client_side_then_a_changed_manifest(kubectl: Kubectl) -> None:
+    out = await kubectl.ok("apply", "-f", str(MANIFEST))
+    assert out.split("\n")[:3] == [
+        "configmap/settings created",
+        "deployment.apps/shop created",
+        "pod/worker created",
+    ]
+    assert "unchanged" in await kubectl.ok("apply", "-f", str(MANIFEST))
+    changed = await kubectl.ok("apply", "-f", "-", stdin=_changed_manifest())
+    assert "configmap/settings configured" in changed and "deployment.apps/shop configured" in changed
+    assert await kubectl.ok("get", "cm", "settings", "-o", "jsonpath={.data.mode}") == "safe"
+    deployment = json.loads(await kubectl.ok("get", "deploy", "shop", "-o", "json"))
+    assert deployment["spec"]["replicas"] == 3 and deployment["metadata"]["generation"] == 2
+
+
+async def test_apply_server_side_then_a_changed_manifest(kubectl: Kubectl) -> None:
+    out = await kubectl.ok("apply", "--server-side", "-f", str(MANIFEST))
+    assert "deployment.apps/shop serverside-applied" in out
+    await kubectl.ok("apply", "--server-side", "-f", "-", stdin=_changed_manifest())
+    assert await kubectl.ok("get", "deploy", "shop", "-o", "jsonpath={.spec.replicas}") == "3"
+    managers = await kubectl.ok(
+        "get",
+        "deploy",
+        "shop",
+        "--show-managed-fields",
+        "-o",
+        "jsonpath={.metadata.managedFields[*].manager}",
+    )
+    assert managers == "kubectl"
+
+
+async def test_label_annotate_patch_edit_replace_diff(kubectl: Kubectl, tmp_path: Path) -> None:
+    await kubectl.ok("apply", "-f", str(MANIFEST))
+    await kubectl.ok("label", "pod", "worker", "tier=back")
+    refused = await kubectl.run("label", "pod", "worker", "tier=front")
+    assert refused.code != 0 and "--overwrite is false" in refused.err
+    await kubectl.ok("label", "pod", "worker", "tier=front", "--overwrite")
+    await kubectl.ok("annotate", "pod", "worker", "note=hi")
+    await kubectl.ok("patch", "pod", "worker", "-p", '{"metadata":{"labels":{"s":"1"}}}')
+    await kubectl.ok("patch", "pod", "worker", "--type=merge", "-p", '{"metadata":{"labels":{"m":"2"}}}')
+    await kubectl.ok(
+        "patch",
+        "pod",
+        "worker",
+        "--type=json",
+        "-p",
+        '[{"op":"add","path":"/metadata/labels/j","value":"3"}]',
+    )
+    labels = json.loads(await kubectl.ok("get", "pod", "worker", "-o", "jsonpath={.metadata.labels}"))
+    assert labels == {"app": "shop", "tier": "front", "s": "1", "m": "2", "j": "3"}
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nsed -i "s/mode: fast/mode: edited/" "$1"\n')
+    editor.chmod(0o755)
+    assert "edited" in await kubectl.ok("edit", "configmap", "settings", env={"EDITOR": str(editor)})
+    assert await kubectl.ok("get", "cm", "settings", "-o", "jsonpath={.data.mode}") == "edited"
+    current = await kubectl.ok("get", "cm", "settings", "-o", "yaml")
+    assert "replaced" in await kubectl.ok("replace", "-f", "-", stdin=current.replace("edited", "replaced"))
+    diff = await kubectl.run("diff", "-f", "-", stdin=_changed_manifest())
+    assert diff.code == 1, diff.err
+    assert "-  replicas: 2" in diff.out and "+  replicas: 3" in diff.out
+
+
+async def test_describe_wait_and_watch(kubectl: Kubectl) -> None:
+    await kubectl.ok("apply", "-f", str(MANIFEST))
+    described = await kubectl.ok("describe", "pod", "worker")
+    assert "Name:             worker" in described and "Events:" in described
+    not_ready = await kubectl.run("wait", "--for=condition=Ready", "pod/worker", "--timeout=1s")
+    assert not_ready.code != 0 and "timed out" in not_ready.err
+    watcher = await asyncio.create_subprocess_exec(
+        "/usr/bin/kubectl",
+        "get",
+        "pods",
+        "--watch",
+        "--output-watch-events",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=kubectl.env(),
+    )
+    try:
+        assert watcher.stdout is not None
+        header = await asyncio.wait_for(watcher.stdout.readline(), 30)
+        assert b"EVENT" in header
+        first = await asyncio.wait_for(watcher.stdout.readline(), 30)
+        assert first.split()[:2] == [b"ADDED", b"worker"]
+        await kubectl.ok("label", "pod", "worker", "seen=yes")
+        change = await asyncio.wait_for(watcher.stdout.readline(), 30)
+        assert change.split()[:2] == [b"MODIFIED", b"worker"]
+    finally:
+        watcher.kill()
+        await watcher.wait()
+    waiting = asyncio.create_task(kubectl.ok("wait", "--for=delete", "pod/worker", "--timeout=30s"))
+    await kubectl.ok("delete", "pod", "worker", "--wait=false")
+    await waiting
+    assert "NotFound" in (await kubectl.run("get", "pod", "worker")).err
+
+
+async def test_deleting_a_namespace_deletes_its_content(kubectl: Kubectl) -> None:
+    await kubectl.ok("apply", "-f", "-", stdin="apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n")
+    await kubectl.ok("apply", "-n", "shop", "-f", str(MANIFEST))
+    assert 'namespace "shop" deleted' in await kubectl.ok("delete", "namespace", "shop", "--wait")
+    gone = await kubectl.run("get", "namespace", "shop")
+    assert "NotFound" in gone.err

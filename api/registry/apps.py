@@ -31,8 +31,11 @@ def default_deployment(deployment: Object) -> None:
     deployment_spec.setdefault("replicas", 1)
     deployment_spec.setdefault("revisionHistoryLimit", 10)
     deployment_spec.setdefault("progressDeadlineSeconds", 600)
-    deployment_spec.setdefault("strategy", {"type": "RollingUpdate",
-                                            "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
+    strategy = deployment_spec.setdefault("strategy", {})
+    if isinstance(strategy, dict) and not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+    if isinstance(strategy, dict) and strategy["type"] == "RollingUpdate":
+        strategy.setdefault("rollingUpdate", {"maxUnavailable": "25%", "maxSurge": "25%"})
     _default_template(deployment)
     deployment.setdefault("status", {})
 

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from api.machinery import protobuf
 from api.machinery import status as errors
 from api.registry.resources import Registry
 from api.registry.strategy import Object, Strategy
@@ -80,6 +81,11 @@ def parse_document(body: bytes, content_type: str) -> Any:
             return yaml.load(body, Loader=_YAML_LOADER)
         except yaml.YAMLError as exc:
             raise errors.bad_request(f"error converting YAML to JSON: {exc}") from exc
+    if content_type == protobuf.MEDIA_TYPE:
+        try:
+            return protobuf.decode(body)
+        except protobuf.ProtobufError as exc:
+            raise errors.bad_request(str(exc)) from exc
     raise errors.unsupported_media_type(content_type)
 
 

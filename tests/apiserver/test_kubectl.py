@@ -195,8 +195,22 @@ async def test_describe_wait_and_watch(kubectl: Kubectl) -> None:
 
 
 async def test_deleting_a_namespace_deletes_its_content(kubectl: Kubectl) -> None:
-    await kubectl.ok("apply", "-f", "-", stdin="apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n")
+    assert "namespace/shop created" in await kubectl.ok("create", "namespace", "shop")
     await kubectl.ok("apply", "-n", "shop", "-f", str(MANIFEST))
     assert 'namespace "shop" deleted' in await kubectl.ok("delete", "namespace", "shop", "--wait")
     gone = await kubectl.run("get", "namespace", "shop")
     assert "NotFound" in gone.err
+
+
+async def test_typed_create_commands_send_protobuf(kubectl: Kubectl) -> None:
+    assert "deployment.apps/web created" in await kubectl.ok(
+        "create", "deployment", "web", "--image=nginx", "--replicas=2"
+    )
+    await kubectl.ok("create", "configmap", "conf", "--from-literal=a=b")
+    await kubectl.ok("create", "secret", "generic", "pw", "--from-literal=p=q")
+    await kubectl.ok("create", "service", "clusterip", "web", "--tcp=80:8080")
+    deployment = json.loads(await kubectl.ok("get", "deployment", "web", "-o", "json"))
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx"
+    assert await kubectl.ok("get", "secret", "pw", "-o", "jsonpath={.data.p}") == "cQ=="
+    assert await kubectl.ok("get", "svc", "web", "-o", "jsonpath={.spec.ports[0].targetPort}") == "8080"

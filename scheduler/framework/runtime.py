@@ -196,18 +196,16 @@ class Framework:
         plain = [(p, w) for p, w, _ in memoised if p.name not in self._normalizers]
         normalized = [(p, w) for p, w, _ in memoised if p.name in self._normalizers]
         key = (self._memo_token, *(sig for _, _, sig in memoised))
-        rows = []
-        for info in nodes:
-            memo = info.memo
-            row = memo.get(key)
+        rows: list[tuple[int, ...] | None] = [info.memo.get(key) for info in nodes]
+        for i, row in enumerate(rows):
             if row is None:
-                one = (info,)
+                one = (nodes[i],)
                 fused = sum(p.score(state, pod, one)[0] * w for p, w in plain)
-                row = memo[key] = (fused, *(p.score(state, pod, one)[0] for p, _ in normalized))
-            rows.append(row)
+                rows[i] = nodes[i].memo[key] = (fused, *(p.score(state, pod, one)[0] for p, _ in normalized))
+        filled = cast(list[tuple[int, ...]], rows)
         if not normalized:
-            return [row[0] for row in rows]
-        columns = list(zip(*rows, strict=True))
+            return [row[0] for row in filled]
+        columns = list(zip(*filled, strict=True))
         totals = list(columns[0])
         for i, (plugin, weight) in enumerate(normalized, start=1):
             scores = list(columns[i])

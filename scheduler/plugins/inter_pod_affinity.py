@@ -16,6 +16,7 @@ from scheduler.framework.interfaces import (
     PreFilterResult,
     Resource,
 )
+from scheduler.framework.memo import Interner
 from scheduler.framework.nodeinfo import NodeInfo
 from scheduler.framework.status import SKIP, Status, unresolvable, unschedulable
 from scheduler.objects import AffinityTerm, Node, Pod
@@ -58,8 +59,7 @@ class InterPodAffinity:
     def __init__(self, args: Mapping[str, Any], handle: Handle) -> None:
         self.handle = handle
         self.hard_pod_affinity_weight = int(args.get("hardPodAffinityWeight", 1))
-        # memo keys on NodeInfos
-        self._existing_token, self._incoming_token, self._score_token = object(), object(), object()
+        self._keys = Interner()  # memo keys on NodeInfos
 
     def pre_filter(self, state: CycleState, pod: Pod) -> tuple[PreFilterResult | None, Status | None]:
         s = FilterState()
@@ -77,7 +77,7 @@ class InterPodAffinity:
         return not self.handle.namespace_labels
 
     def _existing_anti_counts(self, s: FilterState, pod: Pod) -> None:
-        key = (self._existing_token, pod.namespace, frozenset(pod.labels.items()))
+        key = self._keys.token(("existing", pod.namespace, frozenset(pod.labels.items())))
         memo = self._memo()
         for info in self.handle.snapshot.with_required_anti_affinity:
             pairs = info.memo.get(key) if memo else None
@@ -96,7 +96,7 @@ class InterPodAffinity:
             tuple(t.key for t in pod.required_affinity),
             tuple(t.key for t in pod.required_anti_affinity),
         )
-        key = (self._incoming_token, terms)
+        key = self._keys.token(("incoming", terms))
         memo = self._memo()
         for info in self.handle.snapshot.with_pods:
             row = info.memo.get(key) if memo else None
@@ -186,7 +186,7 @@ class InterPodAffinity:
         candidates = snapshot.with_pods if has_preferred else snapshot.with_affinity
         affinity = tuple((t.key, t.weight) for t in pod.preferred_affinity)
         anti = tuple((t.key, t.weight) for t in pod.preferred_anti_affinity)
-        key = (self._score_token, pod.namespace, frozenset(pod.labels.items()), affinity, anti)
+        key = self._keys.token(("score", pod.namespace, frozenset(pod.labels.items()), affinity, anti))
         memo = self._memo()
         scores: dict[str, dict[str, int]] = defaultdict(dict)
         for info in candidates:

@@ -13,6 +13,7 @@ import pytest
 from api.client.clock import ManualClock
 from api.client.fake import FakeApi
 from api.client.resources import EVENTS, LEASES, NODES, PODS
+from api.client.types import PatchType
 from scheduler.app import Options, SchedulerApp
 from scheduler.config import SchedulerConfig
 from tests.client.polling import eventually
@@ -20,11 +21,19 @@ from tests.scheduler.builders import node, pod
 
 
 async def _create(api: FakeApi, resource: Any, obj: dict[str, Any]) -> None:
-    body = {
-        **obj,
-        "metadata": {k: v for k, v in obj["metadata"].items() if k not in ("uid", "creationTimestamp")},
-    }
-    await api.create(resource, body, namespace=obj["metadata"].get("namespace"))
+    """Creates the object, then writes its status through the status subresource (as a kubelet does)."""
+    metadata = {k: v for k, v in obj["metadata"].items() if k not in ("uid", "creationTimestamp")}
+    namespace = obj["metadata"].get("namespace")
+    await api.create(resource, {**obj, "metadata": metadata}, namespace=namespace)
+    if obj.get("status"):
+        await api.patch(
+            resource,
+            metadata["name"],
+            {"status": obj["status"]},
+            patch_type=PatchType.MERGE,
+            namespace=namespace,
+            subresource="status",
+        )
 
 
 async def _node_of(api: FakeApi, name: str) -> str:

@@ -15,7 +15,7 @@ from api.client.informer import EventHandler, InformerFactory
 from api.client.protocol import Api
 from api.client.resources import NODES, PODS
 from api.client.types import Obj, PatchType
-from scheduler.cluster import BindConflictError, ClusterWatcher
+from scheduler.cluster import BindConflictError, ClusterError, ClusterWatcher
 from scheduler.objects import Pod
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,10 @@ class ApiCluster:
             )
         except (errors.Conflict, errors.NotFound) as exc:
             raise BindConflictError(exc.message) from exc
+        except errors.ApiError as exc:
+            raise ClusterError(exc.message) from exc
+        except errors.ApiUnreachable as exc:
+            raise ClusterError(str(exc)) from exc
 
     async def delete_pod(self, pod: Pod, grace_period_seconds: int | None) -> None:
         try:
@@ -60,6 +64,10 @@ class ApiCluster:
             )
         except (errors.NotFound, errors.Conflict):
             log.info("preemption victim %s is already gone", pod.key)
+        except errors.ApiError as exc:
+            raise ClusterError(f"deleting preemption victim {pod.key}: {exc.message}") from exc
+        except errors.ApiUnreachable as exc:
+            raise ClusterError(f"deleting preemption victim {pod.key}: {exc}") from exc
 
     async def set_nominated_node(self, pod: Pod, node_name: str) -> None:
         patch = {"status": {"nominatedNodeName": node_name or None}}

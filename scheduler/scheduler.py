@@ -214,7 +214,8 @@ class Scheduler:
             return
         self._undo(framework, state, pod, node_name)
         self.queue.move_all_to_active_or_backoff(ASSIGNED_POD_DELETE)
-        await self._failure(info, self.queue.scheduling_cycle, (), "SchedulerError", status.message)
+        message = f"binding rejected: {status.message}"
+        await self._failure(info, self.queue.scheduling_cycle, (), "SchedulerError", message)
 
     async def run(self) -> None:
         """Schedules until cancelled; binding cycles run concurrently under the same TaskGroup."""

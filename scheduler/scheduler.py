@@ -97,8 +97,12 @@ class Scheduler:
         if kind == "DELETED":
             self.cache.remove_node((node.get("metadata") or {}).get("name", ""))
             return
-        self.cache.add_node(Node.parse(node))
-        self.queue.move_all_to_active_or_backoff(NODE_ADD if kind == "ADDED" else NODE_UPDATE)
+        parsed = Node.parse(node)
+        old = self.cache.node(parsed.name)
+        if old is not None and old.same_for_scheduling(parsed):
+            return  # a status heartbeat: nothing a plugin reads changed
+        self.cache.add_node(parsed)
+        self.queue.move_all_to_active_or_backoff(NODE_UPDATE if old is not None else NODE_ADD)
 
     def on_pod(self, kind: str, raw: Json) -> None:
         pod = Pod.parse(raw)

@@ -7,6 +7,9 @@ module per API group/version (`core_v1.py`, `apps_v1.py`, `meta_v1.py`, ...), `p
 (Quantity, IntOrString, Time...) and `__init__.py` (the kinds by apiVersion and kind). Every
 definition becomes a frozen, slotted, keyword-only dataclass with `to_dict()`/`from_dict()`.
 The output depends only on the definitions, so regenerating is deterministic.
+
+The definitions state defaults only in prose ("Defaults to ..."), so the model has none beyond
+None; defaulting is code (`api/core/v1/defaults.py`).
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ async def test_a_burst_of_pods_creates_sandboxes_a_few_at_a_time(
         runtime = RuntimePod(uid=pod_uid(pod))
         actions = compute_pod_actions(pod, runtime, probes=ProbeVerdicts(), backoff=Backoff(), now=0.0)
         result = await applier.apply(pod, actions, runtime)
-        assert result.started == ["app"], result.waiting
+        assert result.started == ("app",), result.waiting
 
     burst = asyncio.gather(*(start(pod) for pod in pods))
     await wait_until("two sandboxes being created", lambda: gate.in_flight >= 2)

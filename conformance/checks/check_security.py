@@ -81,7 +81,13 @@ async def test_supplemental_groups(ws: Workspace) -> None:
     assert {"4001", "4002"} <= set(groups)
 
 
-@pytest.mark.deviation("containerd", "1.6", reason="drops the image USER's /etc/group memberships")
+@pytest.mark.deviation(
+    "containerd",
+    "1.6",
+    reason="drops the image USER's /etc/group memberships",
+    raises=AssertionError,
+    match=r"^assert '4321' in \[",
+)
 async def test_image_supplemental_groups(ws: Workspace) -> None:
     """Groups the image's /etc/group gives the user are kept: apps rely on their image's groups."""
     container_id = await ws.start(image=images.USER_NAME)

@@ -18,9 +18,18 @@ class Backends:
     images: ImageBackend
 
 
+class UnknownBackend(KeyError):
+    """No backend of that name is known or built."""
+
+
+class BackendConfigError(ValueError):
+    """A backend's configuration file is invalid; the message names the field."""
+
+
 BackendFactory = Callable[[Path | None], AbstractAsyncContextManager[Backends]]
 
-# name -> "module:function"; the function is an async context manager factory taking the config path.
+# name -> "module:function"; the function takes the config path, reads it at once (a ValueError names
+# what is wrong in it) and returns an async context manager that opens the backends on entry.
 REGISTRY: dict[str, str] = {
     "fake": "shims.fake.daemon:open_backends",
     "runc": "shims.runc.daemon:open_backends",
@@ -46,12 +55,21 @@ def _in_build(name: str) -> bool:
 def load(name: str) -> BackendFactory:
     """The backend's factory. A backend in this build that fails to import raises its import error."""
     if name not in REGISTRY:
-        raise KeyError(f"unknown backend {name!r}; known: {', '.join(sorted(REGISTRY))}")
+        raise UnknownBackend(f"unknown backend {name!r}; known: {', '.join(sorted(REGISTRY))}")
     if not _in_build(name):
-        raise KeyError(f"backend {name!r} is not available in this build ({_package_of(name)} is absent)")
+        absent = _package_of(name)
+        raise UnknownBackend(f"backend {name!r} is not available in this build ({absent} is absent)")
     module_name, _, function = REGISTRY[name].partition(":")
     factory: BackendFactory = getattr(importlib.import_module(module_name), function)
     return factory
 
 
-__all__ = ["AsyncIterator", "BackendFactory", "Backends", "available", "load"]
+__all__ = [
+    "AsyncIterator",
+    "BackendConfigError",
+    "BackendFactory",
+    "Backends",
+    "UnknownBackend",
+    "available",
+    "load",
+]

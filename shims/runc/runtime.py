@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cri import domain as d
 from cri.backend import CheckpointSpec
+from cri.buildinfo import project_version
 from cri.errors import FailedPrecondition, Unimplemented
 from cri.filters import filter_containers, filter_sandboxes, labels_match
 from cri.streaming.server import StreamingServer
@@ -24,7 +25,6 @@ from shims.runc.containers import ContainerOps
 from shims.runc.execsync import exec_sync
 from shims.runc.records import ContainerRecord, SandboxRecord
 from shims.runc.sandboxes import SandboxOps
-from tinykube import __version__
 
 RUNNING = d.ContainerState.CONTAINER_RUNNING
 
@@ -224,7 +224,7 @@ class RuncRuntime(SandboxOps, ContainerOps):
         return d.RuntimeVersion(
             version="0.1.0",
             runtime_name="tinykube-runc",
-            runtime_version=__version__,
+            runtime_version=project_version(),
             runtime_api_version="v1",
         )
 

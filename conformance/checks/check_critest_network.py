@@ -286,6 +286,7 @@ async def test_non_recursive_readonly_mount(ws: Workspace, tmpfs_host_path: Path
     )
     container_id = await ct.start(ws, pod, prefix="test-mount-", command=ct.PAUSE, mounts=(mount,))
     await _stdout(ws, container_id, "touch", "/mnt/tmpfs/file")
+    assert await asyncio.to_thread((tmpfs_host_path / "tmpfs" / "file").is_file)  # it reached the volume
 
 
 @pytest.mark.needs("recursive_read_only_mounts")

@@ -1,6 +1,6 @@
 """Store benchmark: the embedded SQLite store against an etcd 3.4 started on this machine, in one run.
 
-    python -m bench.store.bench_store [--seconds 3] [--etcd-members 1] [--dir DIR]
+    python -m bench.store.bench_store [--seconds 3] [--rounds 2] [--etcd-members 1] [--dir DIR]
 
 Prints writes/s (durable) at 1 and 16 writers, single-key reads/s, the time to list 10,000 keys and
 watch delivery latency (write issued -> event received) p50/p99 with 100 watchers, with ratios ours/etcd.
@@ -186,22 +186,36 @@ async def run(args: argparse.Namespace) -> str:
 
 
 async def run_in(base: Path, args: argparse.Namespace) -> str:
-    results: dict[str, list[float]] = {}
+    """Rounds alternate which store goes first, so drifting load (and a warm page cache) hits both alike."""
     targets: dict[str, Callable[[Path], AbstractAsyncContextManager[Store]]] = {"sqlite": _sqlite}
     if args.endpoint:
         targets["endpoint"] = _endpoint
-    for name, opener in targets.items():
-        async with opener(base) as store:
-            results[name] = await measure(store, seconds=args.seconds)
+    names = [*targets, "etcd"]
+    samples: dict[str, list[list[float]]] = {name: [] for name in names}
     with running_etcd(base / "etcd", members=args.etcd_members) as endpoints:
         async with EtcdStore(EtcdOptions(endpoints=endpoints)) as etcd:
-            results["etcd"] = await measure(etcd, seconds=args.seconds)
-    return render(results)
+            for round_ in range(args.rounds):
+                for name in names if round_ % 2 == 0 else names[::-1]:
+                    if name == "etcd":
+                        samples[name].append(await measure(etcd, seconds=args.seconds))
+                        continue
+                    async with targets[name](base / f"round-{round_}") as store:
+                        samples[name].append(await measure(store, seconds=args.seconds))
+    results = {
+        name: [statistics.median(column) for column in zip(*rows, strict=True)]
+        for name, rows in samples.items()
+    }
+    return render(results) + f"\n(medians of {args.rounds} rounds, alternating which store goes first)"
+
+
+def _medians(rows: list[list[float]]) -> list[float]:
+    return [statistics.median(column) for column in zip(*rows, strict=True)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.store.bench_store", description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0, help="duration of each throughput phase")
+    parser.add_argument("--rounds", type=int, default=2, help="measurements per store, order alternating")
     parser.add_argument("--etcd-members", type=int, choices=[1, 3], default=1, help="reference etcd size")
     parser.add_argument("--endpoint", action="store_true", help="also measure our etcd endpoint over gRPC")
     parser.add_argument("--dir", help="where the databases go (default: a new temporary directory)")

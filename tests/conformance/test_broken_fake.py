@@ -82,6 +82,17 @@ CASES = {
         "check_resources.py::test_status_reports",
         frozenset({"test_status_reports_updated_resources"}),
     ),
+    "critest security: lying processes": Case(
+        lambda: broken._pair(broken.LyingProcesses),
+        r"check_critest_security.py::test_(host_pid|all_capabilities|host_ipc|pid_namespace_pid1"
+        r"|privileged_network_management|legacy_docker_default_sethostname)",
+        frozenset({"test_host_pid", "test_all_capabilities[add]", "test_all_capabilities[drop]",
+                   "test_host_ipc[host-ipc]", "test_host_ipc[pod-ipc]", "test_pid_namespace_pid1[pod-pid]",
+                   "test_pid_namespace_pid1[container-pid]", "test_privileged_network_management[privileged]",
+                   "test_privileged_network_management[unprivileged]",
+                   "test_legacy_docker_default_sethostname[sys-admin]",
+                   "test_legacy_docker_default_sethostname[no-caps]"}),
+    ),
     "logs: raw text instead of CRI lines": Case(
         lambda: broken._pair(broken.RawLogs),
         r"check_logs.py::test_(stdout_full_lines|stderr_tagged|timestamps_rfc3339nano)$",

@@ -14,10 +14,11 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from api.storage.etcd import EtcdOptions, EtcdStore
 from api.storage.etcdserver import EtcdEndpoint
@@ -141,14 +142,25 @@ async def measure(store: Store, *, seconds: float) -> list[float]:
     return [sequential, concurrent, reads, listing, _percentile(latencies, 0.5), _percentile(latencies, 0.99)]
 
 
+class Opener(Protocol):
+    def __call__(self, directory: Path, *, members: int) -> AbstractAsyncContextManager[Store]: ...
+
+
 @asynccontextmanager
-async def _sqlite(directory: Path) -> AsyncIterator[Store]:
+async def _sqlite(directory: Path, *, members: int) -> AsyncIterator[Store]:
     async with SQLiteStore(directory / "sqlite" / "state.db") as store:
         yield store
 
 
 @asynccontextmanager
-async def _endpoint(directory: Path) -> AsyncIterator[Store]:
+async def _etcd(directory: Path, *, members: int) -> AsyncIterator[Store]:
+    with running_etcd(directory / "etcd", members=members) as endpoints:
+        async with EtcdStore(EtcdOptions(endpoints=endpoints)) as store:
+            yield store
+
+
+@asynccontextmanager
+async def _endpoint(directory: Path, *, members: int) -> AsyncIterator[Store]:
     async with SQLiteStore(directory / "endpoint" / "state.db") as backing:
         endpoint = EtcdEndpoint(backing, listen="127.0.0.1:0")
         await endpoint.start()
@@ -186,25 +198,20 @@ async def run(args: argparse.Namespace) -> str:
 
 
 async def run_in(base: Path, args: argparse.Namespace) -> str:
-    """Rounds alternate which store goes first, so drifting load (and a warm page cache) hits both alike."""
-    targets: dict[str, Callable[[Path], AbstractAsyncContextManager[Store]]] = {"sqlite": _sqlite}
+    """Rounds alternate which store goes first, so drifting load (and a warm page cache) hits both alike.
+
+    Every measurement gets a fresh store: our stores in a new directory, etcd as a new cluster.
+    """
+    targets: dict[str, Opener] = {"sqlite": _sqlite, "etcd": _etcd}
     if args.endpoint:
         targets["endpoint"] = _endpoint
-    names = [*targets, "etcd"]
+    names = [name for name in ("sqlite", "endpoint", "etcd") if name in targets]
     samples: dict[str, list[list[float]]] = {name: [] for name in names}
-    with running_etcd(base / "etcd", members=args.etcd_members) as endpoints:
-        async with EtcdStore(EtcdOptions(endpoints=endpoints)) as etcd:
-            for round_ in range(args.rounds):
-                for name in names if round_ % 2 == 0 else names[::-1]:
-                    if name == "etcd":
-                        samples[name].append(await measure(etcd, seconds=args.seconds))
-                        continue
-                    async with targets[name](base / f"round-{round_}") as store:
-                        samples[name].append(await measure(store, seconds=args.seconds))
-    results = {
-        name: [statistics.median(column) for column in zip(*rows, strict=True)]
-        for name, rows in samples.items()
-    }
+    for round_ in range(args.rounds):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            async with targets[name](base / f"round-{round_}", members=args.etcd_members) as store:
+                samples[name].append(await measure(store, seconds=args.seconds))
+    results = {name: _medians(rows) for name, rows in samples.items()}
     return render(results) + f"\n(medians of {args.rounds} rounds, alternating which store goes first)"
 
 

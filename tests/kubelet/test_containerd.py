@@ -10,7 +10,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from api.core.v1.pod import ContainerStatus, PodStatus
+from api.core.v1.pods import pod_uid
+from api.model.core_v1 import ContainerStatus, PodStatus
 from kubelet.pod_cgroups import pod_cgroup_dirs
 from kubelet.server import KubeletServer, ServerAuth
 from tinykube.testbeds.runc_shim import ShimProcess, make_layout
@@ -92,7 +93,9 @@ async def test_realistic_pods_reach_their_statuses(real: RealNode) -> None:
     assert hooks_pod is not None
     assert pod_cgroup_dirs(hooks_pod, node.kubelet.settings)  # made under kubepods by the runtime
     (node.manifests / "hooks.yaml").unlink()
-    await node.wait_for("hooks terminated", lambda: hooks_pod.uid not in node.kubelet.workers.known(), SLOW_S)
+    await node.wait_for(
+        "hooks terminated", lambda: pod_uid(hooks_pod) not in node.kubelet.workers.known(), SLOW_S
+    )
     pre_stop, term = _stop_events(real.host_dir / "events")
     assert 0 <= term - pre_stop <= GRACE_S  # SIGTERM after the preStop hook, within the grace period
     assert pod_cgroup_dirs(hooks_pod, node.kubelet.settings) == []

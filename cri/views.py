@@ -112,6 +112,48 @@ def container_view(container: ContainerFacts) -> d.Container:
     )
 
 
+class ContainerStatusFacts(ContainerFacts, Protocol):
+    @property
+    def exit_code(self) -> int: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def log_path(self) -> str: ...
+    @property
+    def mounts(self) -> tuple[d.Mount, ...]: ...
+    @property
+    def resources(self) -> d.LinuxContainerResources | None: ...
+    @property
+    def user(self) -> d.LinuxContainerUser | None: ...
+
+
+def container_status(container: ContainerStatusFacts) -> d.ContainerStatus:
+    config = container.config
+    return d.ContainerStatus(
+        id=container.id,
+        metadata=config.metadata,
+        state=container_state(container),
+        created_at=container.created_at,
+        started_at=container.started_at,
+        finished_at=container.finished_at,
+        exit_code=container.exit_code,
+        image=config.image or d.ImageSpec(),
+        image_ref=container.image_ref,
+        reason=container.reason,
+        message=container.message,
+        labels=config.labels,
+        annotations=config.annotations,
+        mounts=container.mounts,
+        log_path=container.log_path,
+        resources=d.ContainerResources(linux=container.resources) if container.resources else None,
+        image_id=container.image_id,
+        user=d.ContainerUser(linux=container.user) if container.user else None,
+        stop_signal=config.stop_signal,
+    )
+
+
 def exit_reason(exit_code: int, *, oom: bool = False) -> str:
     if oom:
         return "OOMKilled"

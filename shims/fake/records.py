@@ -18,6 +18,7 @@ class SandboxRecord:
     created_at: int
     ips: tuple[str, ...]
     ready: bool = True
+    listed: bool = True
 
     @property
     def metadata(self) -> d.PodSandboxMetadata:
@@ -45,10 +46,15 @@ class ContainerRecord:
     reason: str = ""
     message: str = ""
     resources: d.LinuxContainerResources | None = None
+    user: d.LinuxContainerUser | None = None
 
     @property
     def image_id(self) -> str:
         return self.image_ref
+
+    @property
+    def mounts(self) -> tuple[d.Mount, ...]:
+        return self.config.mounts
 
     @property
     def state(self) -> d.ContainerState:
@@ -58,25 +64,7 @@ class ContainerRecord:
         return views.container_view(self)
 
     def status(self) -> d.ContainerStatus:
-        return d.ContainerStatus(
-            id=self.id,
-            metadata=self.config.metadata,
-            state=self.state,
-            created_at=self.created_at,
-            started_at=self.started_at,
-            finished_at=self.finished_at,
-            exit_code=self.exit_code,
-            image=self.config.image,
-            image_ref=self.image_ref,
-            reason=self.reason,
-            message=self.message,
-            labels=self.config.labels,
-            annotations=self.config.annotations,
-            mounts=self.config.mounts,
-            log_path=self.log_path,
-            resources=d.ContainerResources(linux=self.resources) if self.resources else None,
-            image_id=self.image_ref,
-        )
+        return views.container_status(self)
 
     def exited(self, *, at: int, exit_code: int, reason: str) -> ContainerRecord:
         return dataclasses.replace(self, finished_at=at, exit_code=exit_code, reason=reason)

@@ -1,19 +1,13 @@
-"""The runc shim's state: one record per sandbox and per container, saved as JSON before each action."""
+"""The runc shim's state: one record per sandbox and per container, saved before each action."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.protobuf import json_format
-
 from cri import domain as d
 from cri import views
-from cri.convert import from_proto, to_proto
-from cri.v1 import api_pb2 as pb
 from shims.node.infra import InfraProcess
 
 
@@ -46,6 +40,10 @@ class SandboxRecord:
     def metadata(self) -> d.PodSandboxMetadata:
         assert self.config.metadata is not None  # the servicer guarantees it
         return self.config.metadata
+
+    @property
+    def listed(self) -> bool:
+        return not self.setting_up
 
     @property
     def namespace_options(self) -> d.NamespaceOption:
@@ -106,66 +104,4 @@ class ContainerRecord:
         return views.container_view(self)
 
     def status(self) -> d.ContainerStatus:
-        return d.ContainerStatus(
-            id=self.id,
-            metadata=self.metadata,
-            state=self.state,
-            created_at=self.created_at,
-            started_at=self.started_at,
-            finished_at=self.finished_at,
-            exit_code=self.exit_code,
-            image=self.image_spec(),
-            image_ref=self.image_ref,
-            reason=self.reason,
-            message=self.message,
-            labels=self.config.labels,
-            annotations=self.config.annotations,
-            mounts=self.mounts,
-            log_path=self.log_path,
-            resources=d.ContainerResources(linux=self.resources),
-            image_id=self.image_id,
-            user=d.ContainerUser(linux=self.user),
-            stop_signal=self.config.stop_signal,
-        )
-
-
-_MESSAGES: dict[type[Any], Any] = {
-    d.PodSandboxConfig: pb.PodSandboxConfig,
-    d.ContainerConfig: pb.ContainerConfig,
-    d.LinuxContainerResources: pb.LinuxContainerResources,
-    d.LinuxContainerUser: pb.LinuxContainerUser,
-    d.Mount: pb.Mount,
-}
-
-
-def _encode(value: Any) -> Any:
-    if type(value) in _MESSAGES:
-        return json_format.MessageToDict(to_proto(value, _MESSAGES[type(value)]))
-    if isinstance(value, tuple):
-        return [_encode(v) for v in value]
-    return value
-
-
-def _decode(cls: type[Any], value: Any) -> Any:
-    return from_proto(json_format.ParseDict(value, _MESSAGES[cls]()), cls)
-
-
-def dump(record: SandboxRecord | ContainerRecord) -> bytes:
-    data = {f.name: _encode(getattr(record, f.name)) for f in dataclasses.fields(record)}
-    return json.dumps(data).encode()
-
-
-def load_sandbox(raw: bytes) -> SandboxRecord:
-    data = json.loads(raw)
-    data["config"] = _decode(d.PodSandboxConfig, data["config"])
-    data["ips"] = tuple(data["ips"])
-    return SandboxRecord(**data)
-
-
-def load_container(raw: bytes) -> ContainerRecord:
-    data = json.loads(raw)
-    data["config"] = _decode(d.ContainerConfig, data["config"])
-    for name, cls in (("resources", d.LinuxContainerResources), ("user", d.LinuxContainerUser)):
-        data[name] = _decode(cls, data[name]) if data[name] is not None else None
-    data["mounts"] = tuple(_decode(d.Mount, m) for m in data["mounts"])
-    return ContainerRecord(**data)
+        return views.container_status(self)

@@ -204,6 +204,20 @@ class RecordTable(Generic[S, C]):
         ]
 
 
+class TableViews(Generic[S, C]):
+    """``sandboxes`` and ``containers`` by id, read-only, for a runtime that keeps a ``table``."""
+
+    table: RecordTable[S, C]
+
+    @property
+    def sandboxes(self) -> Mapping[str, S]:
+        return self.table.sandboxes
+
+    @property
+    def containers(self) -> Mapping[str, C]:
+        return self.table.containers
+
+
 def _sandbox_name(config: d.PodSandboxConfig) -> str:
     meta = config.metadata
     assert meta is not None  # the servicer guarantees it
@@ -216,4 +230,4 @@ def _container_name(sandbox: d.PodSandboxConfig, config: d.ContainerConfig) -> s
     return container_name(meta.name, pod.name, pod.namespace, pod.uid, meta.attempt)
 
 
-__all__ = ["ContainerEntry", "InMemory", "RecordSink", "RecordTable", "SandboxEntry"]
+__all__ = ["ContainerEntry", "InMemory", "RecordSink", "RecordTable", "SandboxEntry", "TableViews"]

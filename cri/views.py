@@ -186,3 +186,45 @@ def container_event(
         pod_sandbox_status=sandbox.status() if sandbox else None,
         containers_statuses=tuple(c.status() for c in containers if c.sandbox_id == sandbox_id),
     )
+
+
+class SandboxRecordViews:
+    """The CRI views a sandbox record gives of itself (mixed into a shim's frozen record dataclass)."""
+
+    __slots__ = ()
+
+    @property
+    def metadata(self: SandboxFacts) -> d.PodSandboxMetadata:
+        assert self.config.metadata is not None  # the servicer guarantees it
+        return self.config.metadata
+
+    @property
+    def state(self: SandboxFacts) -> d.PodSandboxState:
+        return sandbox_state(self)
+
+    def view(self: SandboxFacts) -> d.PodSandbox:
+        return sandbox_view(self)
+
+    def status(self: SandboxFacts) -> d.PodSandboxStatus:
+        return sandbox_status(self)
+
+
+class ContainerRecordViews:
+    """The CRI views a container record gives of itself."""
+
+    __slots__ = ()
+
+    @property
+    def metadata(self: ContainerFacts) -> d.ContainerMetadata:
+        assert self.config.metadata is not None  # the servicer guarantees it
+        return self.config.metadata
+
+    @property
+    def state(self: ContainerFacts) -> d.ContainerState:
+        return container_state(self)
+
+    def view(self: ContainerFacts) -> d.Container:
+        return container_view(self)
+
+    def status(self: ContainerStatusFacts) -> d.ContainerStatus:
+        return container_status(self)

@@ -6,15 +6,15 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 
 from cri import domain as d
 from cri.backend import CheckpointSpec, SandboxResourcesUpdate
-from cri.buildinfo import project_version
+from cri.buildinfo import runtime_version
 from cri.errors import FailedPrecondition, NotFound, Unimplemented
 from cri.ids import new_id
 from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
-from cri.table import InMemory, RecordTable
+from cri.table import InMemory, RecordTable, TableViews
 from cri.views import exit_reason
 from shims.fake.faults import Faults
 from shims.fake.images import FakeImages
@@ -29,7 +29,7 @@ def _default_exec(container_id: str, cmd: tuple[str, ...]) -> d.ExecSyncResult:
     return d.ExecSyncResult(stdout=b"", stderr=b"", exit_code=0)
 
 
-class FakeRuntime:
+class FakeRuntime(TableViews[SandboxRecord, ContainerRecord]):
     """Implements ``cri.backend.RuntimeBackend`` in memory.
 
     Test hooks: ``exit_container`` ends a container by itself; ``exec_handler`` answers ExecSync.
@@ -49,14 +49,6 @@ class FakeRuntime:
     def publish(self, object_id: str, kind: d.ContainerEventType) -> None:
         """Every event the fake makes goes through here (a test's broken fake replaces it)."""
         self.table.publish(object_id, kind)
-
-    @property
-    def sandboxes(self) -> Mapping[str, SandboxRecord]:
-        return self.table.sandboxes
-
-    @property
-    def containers(self) -> Mapping[str, ContainerRecord]:
-        return self.table.containers
 
     # sandboxes
     async def run_pod_sandbox(self, config: d.PodSandboxConfig, *, runtime_handler: str) -> str:
@@ -309,12 +301,7 @@ class FakeRuntime:
     # runtime
     async def version(self) -> d.RuntimeVersion:
         self.faults.enter("version")
-        return d.RuntimeVersion(
-            version="0.1.0",
-            runtime_name="tinykube-fake",
-            runtime_version=project_version(),
-            runtime_api_version="v1",
-        )
+        return runtime_version("tinykube-fake")
 
     async def status(self, *, verbose: bool) -> d.StatusResult:
         self.faults.enter("status", verbose)

@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from cri import domain as d
 from cri.backend import CheckpointSpec, SandboxResourcesUpdate
-from cri.buildinfo import project_version
+from cri.buildinfo import runtime_version
 from cri.errors import FailedPrecondition, Unimplemented
 from cri.streaming.server import StreamingServer
 from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
-from cri.table import RecordTable
+from cri.table import RecordTable, TableViews
 from shims.node import conmon
 from shims.node.conmon import ConmonSettings
 from shims.node.ocispec import build_resources
@@ -38,7 +38,7 @@ from shims.runc.sandboxes import SandboxManager
 RUNNING = d.ContainerState.CONTAINER_RUNNING
 
 
-class RuncRuntime:
+class RuncRuntime(TableViews[SandboxRecord, ContainerRecord]):
     def __init__(self, config: RuncShimConfig, images: ImageSource) -> None:
         self.config = config
         self.paths = Paths(root=config.root_dir, state=config.state_dir)
@@ -68,14 +68,6 @@ class RuncRuntime:
         )
         self.pod_cidr = ""
         self.streaming_server: StreamingServer | None = None
-
-    @property
-    def sandboxes(self) -> Mapping[str, SandboxRecord]:
-        return self.table.sandboxes
-
-    @property
-    def containers(self) -> Mapping[str, ContainerRecord]:
-        return self.table.containers
 
     async def creation_settled(self, container_id: str) -> None:
         await self.container_manager.creation_settled(container_id)
@@ -265,12 +257,7 @@ class RuncRuntime:
 
     # runtime
     async def version(self) -> d.RuntimeVersion:
-        return d.RuntimeVersion(
-            version="0.1.0",
-            runtime_name="tinykube-runc",
-            runtime_version=project_version(),
-            runtime_api_version="v1",
-        )
+        return runtime_version("tinykube-runc")
 
     async def status(self, *, verbose: bool) -> d.StatusResult:
         network = await asyncio.to_thread(self.pod_host.network)

@@ -217,6 +217,10 @@ class TableViews(Generic[S, C]):
     def containers(self) -> Mapping[str, C]:
         return self.table.containers
 
+    @property
+    def events(self) -> EventHub:
+        return self.table.events
+
 
 def _sandbox_name(config: d.PodSandboxConfig) -> str:
     meta = config.metadata

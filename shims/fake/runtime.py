@@ -42,7 +42,6 @@ class FakeRuntime(TableViews[SandboxRecord, ContainerRecord]):
         self.table = RecordTable[SandboxRecord, ContainerRecord](
             InMemory(), sandbox_type=SandboxRecord, container_type=ContainerRecord
         )
-        self.events = self.table.events
         self.pod_cidr = ""
         self._next_ip = 2
 

@@ -125,6 +125,22 @@ class PodHost:
         except cni.CNIError as exc:
             log.warning("CNI DEL failed for sandbox %s: %s", sandbox_id, exc.message)
 
+    async def release_lost(self, sandbox_id: str, *, owner: Mapping[str, str], cgroup: str) -> None:
+        """For a sandbox whose record is gone: its tagged infra processes, CNI address and ``cgroup``.
+
+        Its pins and files are under its directory, which the caller unmounts and removes.
+        """
+        for process in await asyncio.to_thread(infra.tagged, owner):
+            infra.stop(process)
+        network = await asyncio.to_thread(self.network)
+        if network is not None:
+            try:
+                attachment = _attachment(sandbox_id, _UNKNOWN_POD, "")
+                await cni.delete(network, attachment, bin_dirs=self.cni_bin_dirs, prev_result=None)
+            except cni.CNIError as exc:
+                log.warning("CNI DEL failed for lost sandbox %s: %s", sandbox_id, exc.message)
+        await asyncio.to_thread(cgroups.remove, cgroup)
+
     async def unpin(self, directory: Path, pins: PodPins) -> None:
         await asyncio.to_thread(namespaces.unpin_paths, pins.paths)
         await asyncio.to_thread(namespaces.unmount, PodFilePaths.under(directory).shm)
@@ -134,6 +150,9 @@ class PodHost:
         await asyncio.to_thread(shutil.rmtree, directory, True)
         if own_cgroup:
             await asyncio.to_thread(cgroups.remove, own_cgroup)
+
+
+_UNKNOWN_POD = d.PodSandboxConfig(metadata=d.PodSandboxMetadata())
 
 
 def _attachment(sandbox_id: str, config: d.PodSandboxConfig, netns: str) -> cni.Attachment:

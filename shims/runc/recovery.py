@@ -33,6 +33,8 @@ async def recover(runtime: RuncRuntime) -> None:
             await containers.discard(container)
         else:
             await _recover_container(runtime, container)
+    for lost in await asyncio.to_thread(_lost_sandboxes, runtime):
+        await sandboxes.release_lost(lost)
     await asyncio.to_thread(_clean_orphans, runtime)
     log.info("recovered %d pod sandboxes and %d containers", len(runtime.sandboxes), len(runtime.containers))
 
@@ -50,6 +52,15 @@ async def _recover_container(runtime: RuncRuntime, container: ContainerRecord) -
     else:
         manager.record_exit(container.id)
         await runtime.container_host.release(runtime.containers[container.id])
+
+
+def _lost_sandboxes(runtime: RuncRuntime) -> list[str]:
+    """Blocking: the sandboxes with a directory and no record (a crash before the record, or a
+    record quarantined)."""
+    directory = runtime.paths.state / "sandboxes"
+    if not directory.is_dir():
+        return []
+    return [entry.name for entry in directory.iterdir() if entry.name not in runtime.sandboxes]
 
 
 def _clean_orphans(runtime: RuncRuntime) -> None:

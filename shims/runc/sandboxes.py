@@ -203,6 +203,13 @@ class SandboxManager:
             log.info("recovery: the infra process of pod sandbox %s ended while down", record.id)
             self.table.commit(dataclasses.replace(record, ready=False))
 
+    async def release_lost(self, sandbox_id: str) -> None:
+        """What the host may still hold for a sandbox whose record is gone (unreadable, or never
+        written): infra processes, CNI address, cgroup. Its directory is for recovery to clean."""
+        log.info("recovery: releasing what pod sandbox %s without a record holds", sandbox_id)
+        owner = {**self._owner_environment, "TINYKUBE_POD_SANDBOX": sandbox_id}
+        await self.host.release_lost(sandbox_id, owner=owner, cgroup=f"{self._cgroup_parent}/{sandbox_id}")
+
     def _watch_infra(self, record: SandboxRecord) -> None:
         """A pod whose infra process dies is NOTREADY."""
         if record.infra is not None:

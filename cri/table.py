@@ -58,14 +58,17 @@ C_contra = TypeVar("C_contra", contravariant=True)
 
 
 class RecordSink(Protocol[S_contra, C_contra]):
-    def save(self, record: S_contra | C_contra) -> None: ...
+    def save(self, record: S_contra | C_contra, *, durable: bool) -> None:
+        """``durable``: on stable storage before this returns (else written, as a step towards one)."""
+        ...
+
     def delete(self, record: S_contra | C_contra) -> None: ...
 
 
 class InMemory:
     """A sink that keeps nothing beyond the table (the fake)."""
 
-    def save(self, record: object) -> None:
+    def save(self, record: object, *, durable: bool) -> None:
         return None
 
     def delete(self, record: object) -> None:
@@ -133,9 +136,13 @@ class RecordTable(Generic[S, C]):
         return await self._container_names.create(_container_name(sandbox.config, config), make)
 
     # changes
-    def commit(self, record: S | C) -> None:
-        """Save, then hold: what the table answers is on disk first."""
-        self._sink.save(record)
+    def commit(self, record: S | C, *, durable: bool = True) -> None:
+        """Save, then hold: what the table answers is on disk first.
+
+        ``durable=False`` for a step before the state an RPC acknowledges: written before the action
+        it describes (a crash finds it), made durable by the acknowledged commit that follows.
+        """
+        self._sink.save(record, durable=durable)
         self._hold(record)
 
     def adopt(self, record: S | C) -> None:

@@ -1,7 +1,8 @@
-"""Records on disk: ``<state>/records/{sandboxes,containers}/<id>.json``, durable once saved.
+"""Records on disk: ``<state>/records/{sandboxes,containers}/<id>.json``, replaced atomically.
 
-A save writes a temporary file, fsyncs it, renames it into place and fsyncs the directory, so a
-power loss leaves the old record or the new one, never an empty file. A record that cannot be
+A durable save writes a temporary file, fsyncs it, renames it into place and fsyncs the directory:
+the record survives a power loss. A step towards one (``durable=False``) is written and renamed
+only, which a crash of the shim never loses. A record that cannot be
 read at start (truncated, corrupt, of an unknown version) is moved to ``records/quarantine/`` and
 reported once; the shim starts without it instead of refusing to start.
 """
@@ -57,19 +58,21 @@ class RecordStore(Generic[S, C]):
         directory = self.container_dir if isinstance(record, self._container_type) else self.sandbox_dir
         return directory / f"{record.id}.json"
 
-    def save(self, record: S | C) -> None:
-        """Blocking: the record is on stable storage when this returns."""
+    def save(self, record: S | C, *, durable: bool = True) -> None:
+        """Blocking; a durable record is on stable storage when this returns."""
         path = self._path(record)
         temporary = path.with_suffix(".tmp")
         data = json.dumps({"version": FORMAT_VERSION, "record": encode(record)}).encode()
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
             os.write(fd, data)
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(temporary, path)
-        _fsync_directory(path.parent)
+        if durable:
+            _fsync_directory(path.parent)
 
     def delete(self, record: S | C) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -73,7 +73,7 @@ class ContainerManager:
             created_at=time.time_ns(),
             resources=config.linux.resources if config.linux else None,
         )
-        self.table.commit(record)
+        self.table.commit(record, durable=False)
         try:
             record = await self._prepare(record, sandbox, image)
             self.table.commit(record)
@@ -114,7 +114,7 @@ class ContainerManager:
         record = dataclasses.replace(
             self.table.containers[container_id], pid=created.pid, conmon_pid=created.conmon_pid
         )
-        self.table.commit(record)
+        self.table.commit(record, durable=False)  # StartContainer's commit makes it durable
         self.watch_exit(record)
         log.info("container %s: runc create done pid=%s", container_id, created.pid)
 
@@ -129,7 +129,7 @@ class ContainerManager:
             reason=CREATE_FAILED_REASON,
             message=str(error),
         )
-        self.table.commit(failed)
+        self.table.commit(failed, durable=False)  # an exit: the host's state says it as well
         self.table.publish(container_id, EVENT.CONTAINER_STOPPED_EVENT)
         await self.host.release(record)
 
@@ -141,7 +141,7 @@ class ContainerManager:
             pid = await self._created_pid(record.id)
             if pid:
                 adopted = dataclasses.replace(record, pid=pid, conmon_pid=conmon_pid)
-                self.table.commit(adopted)
+                self.table.commit(adopted, durable=False)
                 self.watch_exit(adopted)
                 log.info("recovery: container %s adopted from its conmon pid=%s", record.id, pid)
                 return
@@ -287,7 +287,7 @@ class ContainerManager:
             reason=exit_reason(code, oom=conmon.oom_killed(view)),
             message=message,
         )
-        self.table.commit(updated)
+        self.table.commit(updated, durable=False)  # conmon's exit file keeps the exit as well
         log.info("container exited id=%s exit_code=%s reason=%s", record.id, code, updated.reason)
         self.table.publish(record.id, EVENT.CONTAINER_STOPPED_EVENT)
 

@@ -77,7 +77,7 @@ class SandboxManager:
             uts_ns=pins.uts_ns,
             setting_up=True,
         )
-        self.table.commit(record)
+        self.table.commit(record, durable=False)
         try:
             record = await self._set_up(record, network)
         except BaseException:
@@ -101,10 +101,10 @@ class SandboxManager:
             owner = {**self._owner_environment, "TINYKUBE_POD_SANDBOX": record.id}
             process = await self.host.start_infra(record.id, owner=owner)
             record = dataclasses.replace(record, infra_pid=process.pid, infra_start_time=process.start_time)
-            self.table.commit(record)
+            self.table.commit(record, durable=False)
         if network is not None and record.netns:
             record = dataclasses.replace(record, network_attached=True)
-            self.table.commit(record)
+            self.table.commit(record, durable=False)
             attached = await self.host.attach(network, record.id, record.config, netns=record.netns)
             record = dataclasses.replace(record, ips=attached.ips, cni_result=attached.cni_result)
         await self.host.write_files(directory, record.config, hostname=hostname, ips=record.ips)
@@ -142,12 +142,13 @@ class SandboxManager:
             await self.containers.stop(container.id, timeout=STOP_KILL_TIMEOUT)
         record = self.table.sandboxes[sandbox_id]
         was_ready = record.ready
-        record = dataclasses.replace(record, ready=False)
-        self.table.commit(record)
+        if was_ready:
+            self.table.commit(dataclasses.replace(record, ready=False), durable=False)
         await self._tear_down(record)
-        if record.network_attached or record.ips:
-            # the address is released: reporting it would give two sandboxes one IP once it is reused
-            self.table.commit(dataclasses.replace(record, network_attached=False, ips=()))
+        # the address is released: reporting it would give two sandboxes one IP once it is reused
+        stopped = dataclasses.replace(record, ready=False, network_attached=False, ips=())
+        if stopped != record:
+            self.table.commit(stopped)
         if was_ready:
             log.info("pod sandbox stopped id=%s", record.id)
             self.table.publish(record.id, EVENT.CONTAINER_STOPPED_EVENT)
@@ -201,7 +202,7 @@ class SandboxManager:
             self._watch_infra(record)
         else:
             log.info("recovery: the infra process of pod sandbox %s ended while down", record.id)
-            self.table.commit(dataclasses.replace(record, ready=False))
+            self.table.commit(dataclasses.replace(record, ready=False), durable=False)
 
     async def release_lost(self, sandbox_id: str) -> None:
         """What the host may still hold for a sandbox whose record is gone (unreadable, or never
@@ -218,7 +219,7 @@ class SandboxManager:
     async def _infra_ended(self, sandbox_id: str) -> None:
         record = self.table.get_sandbox(sandbox_id)
         if record is not None and record.ready:
-            self.table.commit(dataclasses.replace(record, ready=False))
+            self.table.commit(dataclasses.replace(record, ready=False), durable=False)
             log.info("pod sandbox infra process ended id=%s", sandbox_id)
             self.table.publish(sandbox_id, EVENT.CONTAINER_STOPPED_EVENT)
 

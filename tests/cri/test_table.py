@@ -35,7 +35,7 @@ class Journal:
         self.saved: list[str] = []
         self.deleted: list[str] = []
 
-    def save(self, record: Sandbox | Container) -> None:
+    def save(self, record: Sandbox | Container, *, durable: bool) -> None:
         self.saved.append(record.id)
 
     def delete(self, record: Sandbox | Container) -> None:

@@ -19,6 +19,7 @@ from cri.errors import FailedPrecondition, Unimplemented
 from cri.streaming.server import StreamingServer
 from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
 from cri.table import RecordTable, TableViews
+from shims import failpoints
 from shims.node import conmon
 from shims.node.conmon import ConmonSettings
 from shims.node.ocispec import build_resources
@@ -176,6 +177,7 @@ class RuncRuntime(TableViews[SandboxRecord, ContainerRecord]):
 
     async def exec_sync(self, container_id: str, cmd: tuple[str, ...], *, timeout: int) -> d.ExecSyncResult:
         record = self._running(container_id)
+        failpoints.hit("runc.exec_sync")
         conmon_settings = self.container_host.conmon
         return await exec_sync(conmon_settings, record.id, self.paths.bundle(record.id), cmd, timeout=timeout)
 

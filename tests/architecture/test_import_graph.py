@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("tinykube", "cri", "shims", "kubelet", "api", "scheduler", "conformance", "bench", "tests")
+PACKAGES = (
+    "tinykube",
+    "cri",
+    "shims",
+    "kubelet",
+    "api",
+    "scheduler",
+    "controllers",
+    "conformance",
+    "bench",
+    "tests",
+)
 BACKEND_WORDS = re.compile(r"\b(conmon|runc|netns)\b", re.IGNORECASE)
 
 
@@ -29,6 +41,7 @@ def _imported_packages(path: Path) -> set[str]:
     return found & set(PACKAGES)
 
 
+@functools.cache
 def _graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for package in PACKAGES:

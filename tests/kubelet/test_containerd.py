@@ -11,9 +11,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from api.core.v1.pod import ContainerStatus, PodStatus
+from api.core.v1.pods import pod_uid
+from api.model.core_v1 import ContainerStatus, PodStatus
 from kubelet.pod_cgroups import pod_cgroup_dirs
-from kubelet.server import KubeletServer
+from kubelet.server import KubeletServer, ServerAuth
 from tinykube.testbeds.runc_shim import ShimProcess, make_layout
 
 from .conftest import NODE
@@ -94,7 +95,9 @@ async def test_realistic_pods_reach_their_statuses(real: RealNode) -> None:
     assert pod_cgroup_dirs(hooks_pod, node.kubelet.settings)  # made under kubepods by the runtime
     started = time.monotonic()
     (node.manifests / "hooks.yaml").unlink()
-    await node.wait_for("hooks terminated", lambda: hooks_pod.uid not in node.kubelet.workers.known(), SLOW_S)
+    await node.wait_for(
+        "hooks terminated", lambda: pod_uid(hooks_pod) not in node.kubelet.workers.known(), SLOW_S
+    )
     assert (real.host_dir / "prestop").read_text() == "stopping\n"
     assert time.monotonic() - started < GRACE_S + SLACK_S
     assert pod_cgroup_dirs(hooks_pod, node.kubelet.settings) == []
@@ -156,7 +159,7 @@ async def test_container_logs_follow_streams_new_lines(real: RealNode) -> None:
     node = real.node
     node.write("logger.yaml", LOGGER)
     await node.wait_phase("logger", "Running")
-    server = KubeletServer(node.kubelet, dataclasses.replace(node.config, port=0))
+    server = KubeletServer(node.kubelet, dataclasses.replace(node.config, port=0), ServerAuth())
     await server.start()
     try:
         url = (

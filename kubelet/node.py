@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from api.core.v1.pods import all_containers, pod_name, pod_namespace, pod_spec, pod_uid
-from api.model.core_v1 import Pod, PodStatus
+from api.model.core_v1 import Pod, PodSpec, PodStatus
 from api.model.meta_v1 import ObjectMeta
 from cri.client import CRIClient
 from cri.errors import CRIError, Unimplemented
@@ -299,7 +299,8 @@ class Kubelet:
             if uid not in pods and uid not in self.workers.known() and uid not in self._orphans:
                 self._orphans.add(uid)
                 orphan = Pod(
-                    metadata=ObjectMeta(name=runtime.name or uid, namespace=runtime.namespace, uid=uid)
+                    metadata=ObjectMeta(name=runtime.name or uid, namespace=runtime.namespace, uid=uid),
+                    spec=PodSpec(containers=[]),
                 )
                 self.workers.update(orphan)
                 self.workers.remove(uid)

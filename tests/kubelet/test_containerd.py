@@ -33,9 +33,8 @@ async def real(tmp_path: Path) -> AsyncIterator[RealNode]:
 def _container(status: PodStatus | None, name: str) -> ContainerStatus | None:
     if status is None:
         return None
-    return next(
-        (c for c in (*status.container_statuses, *status.init_container_statuses) if c.name == name), None
-    )
+    statuses = (*(status.container_statuses or ()), *(status.init_container_statuses or ()))
+    return next((c for c in statuses if c.name == name), None)
 
 
 async def _exec(real: RealNode, status: PodStatus, name: str, *cmd: str) -> str:

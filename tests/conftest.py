@@ -5,7 +5,8 @@ root. One that needs a service started by ``.ci/services.sh`` says so with
 ``@pytest.mark.needs_host("containerd", "registry", ...)`` and skips, naming the service and how
 to start it, when that service does not answer. A name that is not a service is an executable
 that must be on PATH (``@pytest.mark.needs_host("etcd")``). CI sets TINYKUBE_REQUIRE_SERVICES=1
-so that a missing service fails the test instead: a green CI run never hides skipped tests.
+so that a missing service fails the test instead: a green CI run never hides skipped tests, and
+any other skip outside ``tests.skipgate``'s allow-list of host limits fails the run.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 import pytest
 
+pytest_plugins = ["tests.skipgate"]
 CONNECT_TIMEOUT_S = 1.0
 START_HINT = "start it with `.ci/services.sh start` (as root)"
 

@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry, ProcessCollector
+
 from api.client.health import HealthServer
 from api.client.informer import InformerFactory
 from api.client.kubeconfig import ClientConfig, KubeconfigError, load_kubeconfig
@@ -89,8 +91,10 @@ async def run_controllers(api: Api, config: ControllerManagerConfig, metrics: Qu
 
 
 async def serve(config: ControllerManagerConfig) -> None:
-    metrics = QueueMetrics()
-    health = HealthServer(port=config.health_port)
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    metrics = QueueMetrics(registry)
+    health = HealthServer(port=config.health_port, registry=registry)
     async with RestClient(config.client, user_agent="tinykube-controller-manager") as api:
         try:
             async with asyncio.TaskGroup() as tasks:

@@ -1,0 +1,45 @@
+"""Fixtures for the containerd shim's tests: a client in a fresh containerd namespace of its own.
+
+Whatever a test leaves in its namespace (images, snapshots, leases, content, ingests) is removed
+afterwards and the namespace deleted; a namespace that cannot be deleted fails the test.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+
+from shims.containerd.client import Client, open_client
+from shims.containerd.client.connection import DEFAULT_ADDRESS
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[Client]:
+    namespace = f"tinykube-test-{secrets.token_hex(4)}"
+    async with open_client(DEFAULT_ADDRESS, namespace=namespace) as opened:
+        await opened.namespaces.create(namespace, {"tinykube.test": "1"})
+        try:
+            yield opened
+        finally:
+            await empty_namespace(opened)
+            await opened.namespaces.delete(namespace)
+
+
+async def empty_namespace(client: Client) -> None:
+    """Remove everything a namespace holds, parents after children."""
+    for image in await client.images.list():
+        await client.images.delete(image.name)
+    for lease in await client.leases.list():
+        await client.leases.delete(lease)
+    snapshots = await client.snapshots.list()
+    while snapshots:
+        parents = {snapshot.parent for snapshot in snapshots}
+        for leaf in [snapshot for snapshot in snapshots if snapshot.name not in parents]:
+            await client.snapshots.remove(leaf.name)
+        snapshots = await client.snapshots.list()
+    for ref in await client.content.ingests():
+        await client.content.abort(ref)
+    for info in await client.content.list():
+        await client.content.delete(info.digest)

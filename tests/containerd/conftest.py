@@ -13,6 +13,7 @@ import pytest
 
 from shims.containerd.client import Client, open_client
 from shims.containerd.client.connection import DEFAULT_ADDRESS
+from shims.containerd.images import ContainerdImages, ImagesConfig
 
 
 @pytest.fixture
@@ -43,3 +44,9 @@ async def empty_namespace(client: Client) -> None:
         await client.content.abort(ref)
     for info in await client.content.list():
         await client.content.delete(info.digest)
+
+
+@pytest.fixture
+async def images(client: Client) -> AsyncIterator[ContainerdImages]:
+    async with ContainerdImages.open(client, ImagesConfig()) as opened:
+        yield opened

@@ -1,7 +1,7 @@
 """The CRI views of a shim's own records: one derivation of states, List* items and sandbox status.
 
-Shims that keep their own state (the fake, the runc shim) describe their records with these
-protocols; the CRI semantics of deriving a state from timestamps live here once.
+Shims that keep their own state describe their records with these protocols; the CRI semantics
+of deriving a state from timestamps live here once.
 """
 
 from __future__ import annotations

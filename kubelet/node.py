@@ -8,7 +8,7 @@ import dataclasses
 import logging
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,57 +56,61 @@ def _parse_time(text: str | None) -> float | None:
     return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
-class Kubelet:
-    def __init__(
-        self, config: KubeletConfiguration, client: CRIClient, *, clock: Callable[[], float] = time.time
-    ) -> None:
-        self.config = config
-        self.client = client
-        self.clock = clock
-        node_name = config.node_name or socket.gethostname().lower()
-        self.settings = NodeSettings(
-            node_name=node_name,
-            pod_logs_dir=config.pod_logs_dir,
-            cluster_dns=config.cluster_dns,
-            cluster_domain=config.cluster_domain,
-            cgroup_driver=config.cgroup_driver,
-            host_ip=config.node_ip or default_host_ip(),
-        )
-        root = Path(config.root_dir)
-        self.runtime_name = "cri"
-        self.backoff = Backoff()
-        self.volumes = VolumeManager(root)
-        self.statuses = StatusStore(root / "pod-status")
-        self._pod_list_body = PodListBody()
-        self.pods: dict[str, Pod] = {}
-        self.workers = PodWorkers(sync=self.sync_pod, terminate=self.terminate_pod)
-        self.pleg = PLEG(client, on_change=self.workers.wake)
-        self.probe_runner = OnDemandProbeRunner(client)
-        self.probes = ProbeManager(self.probe_runner, on_change=self._on_probe_change)
-        self._probe_owner: dict[str, str] = {}
-        self._seeded_ready: set[str] = set()
-        self.images = ImagePuller(client, clock=clock)
-        self.applier = PodApplier(
-            client,
-            settings=self.settings,
-            volumes=self.volumes,
-            images=self.images,
-            backoff=self.backoff,
-            clock=clock,
-        )
-        self.logs = LogManager(
+def node_settings(config: KubeletConfiguration) -> NodeSettings:
+    return NodeSettings(
+        node_name=config.node_name or socket.gethostname().lower(),
+        pod_logs_dir=config.pod_logs_dir,
+        cluster_dns=config.cluster_dns,
+        cluster_domain=config.cluster_domain,
+        cgroup_driver=config.cgroup_driver,
+        host_ip=config.node_ip or default_host_ip(),
+    )
+
+
+def build_kubelet(
+    config: KubeletConfiguration, client: CRIClient, *, clock: Callable[[], float] = time.time
+) -> Kubelet:
+    """The kubelet and its collaborators, wired: the pod source hands pods to the kubelet, which
+    drives one worker per pod; PLEG changes and probe results wake those workers; the container GC
+    asks the kubelet which pods are gone. Those callbacks reach the kubelet made last."""
+    kubelet: Kubelet
+    settings = node_settings(config)
+    root = Path(config.root_dir)
+    backoff = Backoff()
+    volumes = VolumeManager(root)
+    probe_runner = OnDemandProbeRunner(client)
+    workers = PodWorkers(
+        sync=lambda pod: kubelet.sync_pod(pod), terminate=lambda pod: kubelet.terminate_pod(pod)
+    )
+    kubelet = Kubelet(
+        config,
+        client,
+        clock=clock,
+        settings=settings,
+        backoff=backoff,
+        volumes=volumes,
+        statuses=StatusStore(root / "pod-status"),
+        workers=workers,
+        pleg=PLEG(client, on_change=workers.wake),
+        probe_runner=probe_runner,
+        probes=ProbeManager(probe_runner, on_change=lambda change: kubelet.on_probe_change(change)),
+        applier=PodApplier(
+            client, settings=settings, volumes=volumes, images=ImagePuller(client, clock=clock),
+            backoff=backoff, clock=clock,
+        ),
+        logs=LogManager(
             client,
             containers_dir=Path(config.container_logs_dir),
             max_bytes=config.container_log_max_bytes,
             max_files=config.container_log_max_files,
-        )
-        self.source = StaticPodSource(
+        ),
+        source=StaticPodSource(
             Path(config.static_pod_path),
-            node_name=node_name,
-            on_update=self.on_pods,
+            node_name=settings.node_name,
+            on_update=lambda pods: kubelet.on_pods(pods),
             period_s=config.file_check_frequency_s,
-        )
-        self.gc = ContainerGC(
+        ),
+        gc=ContainerGC(
             client,
             policy=GCPolicy(
                 min_age_s=config.minimum_container_ttl_s,
@@ -115,28 +119,102 @@ class Kubelet:
             ),
             pod_logs_dir=Path(config.pod_logs_dir),
             containers_log_dir=Path(config.container_logs_dir),
-            removed=self.pod_removed,
-        )
+            removed=lambda uid: kubelet.pod_removed(uid),
+        ),
+    )  # fmt: skip
+    return kubelet
+
+
+@contextlib.asynccontextmanager
+async def running(kubelet: Kubelet) -> AsyncIterator[Kubelet]:
+    """``kubelet.run()`` as a task for the block: started when the block begins, cancelled at its end;
+    a failure of ``run()``, at start or later, is raised here rather than lost."""
+    task = asyncio.create_task(kubelet.run(), name="kubelet")
+    started = asyncio.create_task(kubelet.started.wait())
+    await asyncio.wait((task, started), return_when=asyncio.FIRST_COMPLETED)
+    started.cancel()
+    if task.done():
+        task.result()
+    try:
+        yield kubelet
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class Kubelet:
+    """Pods from the source, each synced by its worker: compute actions, apply them over CRI, write
+    its status. ``run()`` supervises every loop under one TaskGroup: a loop that fails ends ``run()``."""
+
+    def __init__(
+        self,
+        config: KubeletConfiguration,
+        client: CRIClient,
+        *,
+        clock: Callable[[], float],
+        settings: NodeSettings,
+        backoff: Backoff,
+        volumes: VolumeManager,
+        statuses: StatusStore,
+        workers: PodWorkers,
+        pleg: PLEG,
+        probe_runner: OnDemandProbeRunner,
+        probes: ProbeManager,
+        applier: PodApplier,
+        logs: LogManager,
+        source: StaticPodSource,
+        gc: ContainerGC,
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.clock = clock
+        self.settings = settings
+        self.backoff = backoff
+        self.volumes = volumes
+        self.statuses = statuses
+        self.workers = workers
+        self.pleg = pleg
+        self.probe_runner = probe_runner
+        self.probes = probes
+        self.applier = applier
+        self.logs = logs
+        self.source = source
+        self.gc = gc
+        self.runtime_name = "cri"
+        self.pods: dict[str, Pod] = {}
         self.synced = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._orphans: set[str] = set()
+        self.started = asyncio.Event()
         self.sync_count = 0
+        self._pod_list_body = PodListBody()
+        self._probe_owner: dict[str, str] = {}
+        self._seeded_ready: set[str] = set()
+        self._orphans: set[str] = set()
         self._terminating: dict[tuple[str, str], str] = {}
         self._waiting_to_start: dict[tuple[str, str], Pod] = {}
 
-    async def start(self) -> None:
+    async def run(self) -> None:
+        """Adopts what the runtime holds, then runs every loop until cancelled or one fails."""
+        try:
+            await self._prepare()
+            async with asyncio.TaskGroup() as loops:
+                loops.create_task(self.workers.run(), name="pod-workers")
+                loops.create_task(self.pleg.run(), name="pleg")
+                loops.create_task(self.source.run(), name="static-pod-source")
+                loops.create_task(self.logs.run(self._log_targets), name="log-rotation")
+                loops.create_task(self._collect_garbage(GC_PERIOD_S), name="container-gc")
+                self.started.set()
+        finally:
+            await self.probes.close()
+            await self.probe_runner.close()
+
+    async def _prepare(self) -> None:
         version = await self.client.version(timeout=30)
         self.runtime_name = version.runtime_name or "cri"
         await self._cgroup_driver()
         await asyncio.to_thread(self.statuses.load)
         snapshot = await self.pleg.relist()
         self._seed_probes(snapshot.pods)
-        self._tasks = [
-            asyncio.create_task(self.pleg.run(), name="pleg"),
-            asyncio.create_task(self.source.run(), name="static-pod-source"),
-            asyncio.create_task(self.logs.run(self._log_targets), name="log-rotation"),
-            asyncio.create_task(self._collect_garbage(GC_PERIOD_S), name="container-gc"),
-        ]
 
     def pod_removed(self, uid: str) -> bool:
         """The pod's content may go: its source dropped it and no worker is terminating it."""
@@ -176,7 +254,7 @@ class Kubelet:
                 if container.ready and container.container_id:
                     self._seeded_ready.add(container.container_id.partition("://")[2])
 
-    def _on_probe_change(self, change: ResultChange) -> None:
+    def on_probe_change(self, change: ResultChange) -> None:
         self._seeded_ready.discard(change.container_id)
         uid = self._probe_owner.get(change.container_id)
         if uid is not None:
@@ -197,16 +275,6 @@ class Kubelet:
         running = [c.id for c in runtime.running_containers()]
         ready = self.probes.ready_ids(running) | (self._seeded_ready & set(running))
         return frozenset(ready), self.probes.started_ids(running)
-
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self.workers.stop()
-        await self.probes.close()
-        await self.probe_runner.close()
 
     def on_pods(self, pods: Mapping[str, Pod]) -> None:
         """A replaced static pod starts only once its predecessor of the same name has terminated."""

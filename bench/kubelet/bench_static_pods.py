@@ -34,8 +34,8 @@ from typing import Any
 
 from bench.kubelet.direct_cri import DirectResult, direct_cri
 from bench.kubelet.floor import describe, measure_floor
-from tests.kubelet.kubelet_process import CONTAINERD, KubeletProcess, eventually, write_config
-from tests.runc.endpoint import ShimProcess, make_layout
+from tinykube.testbeds.kubelet_process import CONTAINERD, KubeletProcess, eventually, write_config
+from tinykube.testbeds.runc_shim import ShimProcess, make_layout
 
 POD = """apiVersion: v1
 kind: Pod

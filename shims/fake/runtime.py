@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 
 from cri import domain as d
 from cri.backend import CheckpointSpec, SandboxResourcesUpdate
+from cri.buildinfo import project_version
 from cri.errors import FailedPrecondition, NotFound, Unimplemented
 from cri.events import EventHub
 from cri.filters import filter_containers, filter_sandboxes, labels_match
@@ -19,7 +20,6 @@ from cri.views import container_event, exit_reason
 from shims.fake.faults import Faults
 from shims.fake.images import FakeImages
 from shims.fake.records import ContainerRecord, SandboxRecord, verbose_info
-from tinykube import __version__
 
 ExecHandler = Callable[[str, tuple[str, ...]], d.ExecSyncResult]
 EVENT = d.ContainerEventType
@@ -354,7 +354,7 @@ class FakeRuntime:
         return d.RuntimeVersion(
             version="0.1.0",
             runtime_name="tinykube-fake",
-            runtime_version=__version__,
+            runtime_version=project_version(),
             runtime_api_version="v1",
         )
 

@@ -19,11 +19,12 @@ from cri.ids import container_name, new_id
 from shims.node import conmon, mounts
 from shims.node.identity import resolve_user
 from shims.node.ocispec import HOST, PodFiles, PodNamespaces, SpecInputs, build_spec
+from shims.node.pidwait import wait_for_pid_exit
+from shims.node.podfiles import PodFilePaths
 from shims.node.seccomp import localhost_profile_path
 from shims.runc.images import RuntimeImage
-from shims.runc.podfiles import PodFilePaths
 from shims.runc.records import ContainerRecord, SandboxRecord
-from shims.runc.state import RuncState, log, wait_for_pid_exit
+from shims.runc.state import RuncState, log
 
 EVENT = d.ContainerEventType
 STATES = d.ContainerState

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from cri import domain as d
 from cri.backend import CheckpointSpec
+from cri.buildinfo import project_version
 from cri.errors import FailedPrecondition, Unimplemented
 from cri.filters import filter_containers, filter_sandboxes, labels_match
 from cri.streaming.server import StreamingServer
 from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
+from shims import failpoints
 from shims.node import cgroups, conmon
 from shims.node.netstats import read_netns_usage, read_network_usage
 from shims.node.ocispec import build_resources
@@ -23,7 +25,6 @@ from shims.runc.containers import ContainerOps
 from shims.runc.execsync import exec_sync
 from shims.runc.records import ContainerRecord, SandboxRecord
 from shims.runc.sandboxes import SandboxOps
-from tinykube import __version__
 
 RUNNING = d.ContainerState.CONTAINER_RUNNING
 
@@ -103,6 +104,7 @@ class RuncRuntime(SandboxOps, ContainerOps):
 
     async def exec_sync(self, container_id: str, cmd: tuple[str, ...], *, timeout: int) -> d.ExecSyncResult:
         record = self._running(container_id)
+        failpoints.hit("runc.exec_sync")
         return await exec_sync(self.conmon, record.id, self.paths.bundle(record.id), cmd, timeout=timeout)
 
     def _streaming(self) -> StreamingServer:
@@ -222,7 +224,7 @@ class RuncRuntime(SandboxOps, ContainerOps):
         return d.RuntimeVersion(
             version="0.1.0",
             runtime_name="tinykube-runc",
-            runtime_version=__version__,
+            runtime_version=project_version(),
             runtime_api_version="v1",
         )
 

@@ -16,8 +16,8 @@ from cri.errors import FailedPrecondition, InvalidArgument
 from cri.ids import new_id, sandbox_name
 from cri.views import namespace_options
 from shims.node import cgroups, cni, infra, mounts, namespaces
+from shims.node.podfiles import PodFilePaths, write_pod_files
 from shims.node.sysctls import refused_sysctl
-from shims.runc.podfiles import PodFilePaths, write_pod_files
 from shims.runc.records import SandboxRecord
 from shims.runc.state import RuncState, log
 

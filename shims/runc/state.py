@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from cri.views import container_event, exit_reason
 from shims.node import cgroups, conmon, mounts
 from shims.node.conmon import ConmonContainer, ConmonSettings
 from shims.node.ocispec import parse_bounding_set
+from shims.node.pidwait import wait_for_pid_exit
 from shims.node.runc import Runc
 from shims.runc.config import RuncShimConfig
 from shims.runc.images import ImageSource
@@ -279,24 +279,3 @@ def _exited(
         reason=exit_reason(code, oom=oom),
         message=message,
     )
-
-
-async def wait_for_pid_exit(pid: int) -> None:
-    """Returns when process ``pid`` (not necessarily our child) has ended."""
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return
-    loop = asyncio.get_running_loop()
-    ended: asyncio.Future[None] = loop.create_future()
-
-    def readable() -> None:
-        if not ended.done():
-            ended.set_result(None)
-
-    loop.add_reader(fd, readable)
-    try:
-        await ended
-    finally:
-        loop.remove_reader(fd)
-        os.close(fd)

@@ -16,10 +16,10 @@ from typing import Any
 
 from cri.errors import FailedPrecondition
 from cri.streaming.backend import PortConnection, StreamingProcess, TerminalSize
-from cri.streaming.conmon import ConmonAttach
-from cri.streaming.netns import dial_in_netns, dial_localhost
 from cri.streaming.process import ArgvProcess, start_process
 from cri.streaming.types import AttachSpec, ExecSpec
+from shims.node.conmon_attach import ConmonAttach
+from shims.node.netns_dial import dial_in_netns, dial_localhost
 from shims.runc.execsync import exec_process
 from shims.runc.state import RuncState
 

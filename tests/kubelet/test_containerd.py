@@ -13,8 +13,8 @@ import pytest
 
 from api.core.v1.pod import ContainerStatus, PodStatus
 from kubelet.pod_cgroups import pod_cgroup_dirs
-from kubelet.server import KubeletServer
-from tests.runc.endpoint import ShimProcess, make_layout
+from kubelet.server import KubeletServer, ServerAuth
+from tinykube.testbeds.runc_shim import ShimProcess, make_layout
 
 from .conftest import NODE
 from .containerd_node import RealNode, containerd_node
@@ -156,7 +156,7 @@ async def test_container_logs_follow_streams_new_lines(real: RealNode) -> None:
     node = real.node
     node.write("logger.yaml", LOGGER)
     await node.wait_phase("logger", "Running")
-    server = KubeletServer(node.kubelet, dataclasses.replace(node.config, port=0))
+    server = KubeletServer(node.kubelet, dataclasses.replace(node.config, port=0), ServerAuth())
     await server.start()
     try:
         url = (

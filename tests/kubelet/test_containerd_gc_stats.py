@@ -11,11 +11,11 @@ import pytest
 
 from cri import domain as d
 from kubelet import labels as lbl
-from kubelet.server import KubeletServer
+from kubelet.server import KubeletServer, ServerAuth
+from tinykube.testbeds.kubelet_process import eventually
 
 from .conftest import NODE
 from .containerd_node import RealNode, containerd_node
-from .kubelet_process import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_host("containerd", "registry")]
 SLOW_S = 90.0
@@ -92,8 +92,7 @@ async def test_stats_summary_reports_real_usage(real: RealNode) -> None:
     node = real.node
     node.write("sleeper.yaml", SLEEPER)
     await node.wait_phase("sleeper", "Running")
-    server = KubeletServer(node.kubelet, dataclasses.replace(node.config, port=1))
-    server.config = dataclasses.replace(server.config, port=0)
+    server = KubeletServer(node.kubelet, dataclasses.replace(node.config, port=0), ServerAuth())
     await server.start()
     try:
         async with aiohttp.ClientSession() as session:

@@ -20,9 +20,9 @@ from cri import domain as d
 from cri.client import CRIClient
 from cri.errors import Internal, NotFound
 from shims.runc.runtime import RuncRuntime
-from tests.runc.endpoint import Layout, ShimProcess, remove_everything, serve
 from tests.runc.scenario import container_config, pod_config, wait_until
 from tests.runc.test_leaks import HostCounts, _conmons, host_counts
+from tinykube.testbeds.runc_shim import Layout, ShimProcess, remove_everything, serve
 
 pytestmark = pytest.mark.integration
 GATE_TIMEOUT = 30.0

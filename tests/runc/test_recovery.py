@@ -22,8 +22,8 @@ from cri.client import CRIClient
 from cri.errors import CRIError
 from shims.node import namespaces
 from shims.node.runc import Runc
-from tests.runc.endpoint import Layout, ShimProcess, remove_everything, serve
 from tests.runc.scenario import container_config, pod_config, run_container, wait_until
+from tinykube.testbeds.runc_shim import Layout, ShimProcess, remove_everything, serve
 
 pytestmark = pytest.mark.integration
 PODS = int(os.environ.get("TINYKUBE_RUNC_RECOVERY_PODS", "20"))

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from cri import domain as d
+from shims.node.podfiles import hosts_file, resolv_conf
 from shims.runc.config import ConfigError, load_config
 from shims.runc.execsync import OUTPUT_CAP, split_output
 from shims.runc.images import normalize
-from shims.runc.podfiles import hosts_file, resolv_conf
 from shims.runc.records import ContainerRecord, SandboxRecord, dump, load_container, load_sandbox
 from shims.runc.runtime import RuncRuntime
 from shims.runc.store import RecordStore

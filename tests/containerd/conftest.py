@@ -6,7 +6,9 @@ afterwards and the namespace deleted; a namespace that cannot be deleted fails t
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import signal
 from collections.abc import AsyncIterator
 
 import pytest
@@ -30,6 +32,14 @@ async def client() -> AsyncIterator[Client]:
 
 async def empty_namespace(client: Client) -> None:
     """Remove everything a namespace holds, parents after children."""
+    for task in await client.tasks.list():
+        if task.status != "stopped":
+            await client.tasks.kill(task.container_id, signal.SIGKILL, every_process=True)
+            async with asyncio.timeout(10):
+                await client.tasks.wait(task.container_id)
+        await client.tasks.delete(task.container_id)
+    for container in await client.containers.list():
+        await client.containers.delete(container.id)
     for image in await client.images.list():
         await client.images.delete(image.name)
     for lease in await client.leases.list():

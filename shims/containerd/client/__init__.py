@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from shims.containerd.client.connection import DEFAULT_ADDRESS, Connection, connect
+from shims.containerd.client.containers import ContainerRecord, Containers
 from shims.containerd.client.content import Content
 from shims.containerd.client.events import Resubscribed, subscribe
 from shims.containerd.client.images import Images
 from shims.containerd.client.leases import Leases
 from shims.containerd.client.namespaces import Namespaces
 from shims.containerd.client.snapshots import DEFAULT_SNAPSHOTTER, Diffs, Snapshots
+from shims.containerd.client.tasks import Exit, ProcessState, Stdio, Tasks
 from shims.containerd.client.types import ContentInfo, Event, ImageRecord, Mount, SnapshotInfo
 from shims.containerd.client.version import Version
 
@@ -29,6 +31,8 @@ class Client:
         self.snapshots = Snapshots(connection, snapshotter)
         self.diffs = Diffs(connection)
         self.version = Version(connection)
+        self.containers = Containers(connection)
+        self.tasks = Tasks(connection)
 
     def events(self, *filters: str) -> AsyncIterator[Event | Resubscribed]:
         return subscribe(self.connection, *filters)
@@ -44,11 +48,15 @@ async def open_client(
 
 __all__ = [
     "Client",
+    "ContainerRecord",
     "ContentInfo",
     "Event",
+    "Exit",
     "ImageRecord",
     "Mount",
+    "ProcessState",
     "Resubscribed",
     "SnapshotInfo",
+    "Stdio",
     "open_client",
 ]

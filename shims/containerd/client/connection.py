@@ -59,12 +59,22 @@ class Connection:
         namespace = ((NAMESPACE_HEADER, self.namespace),)
         return namespace if lease is None else (*namespace, (LEASE_HEADER, lease))
 
-    async def unary(self, path: str, request: Message, reply: type[R], *, timeout: float | None = None) -> R:
+    async def unary(
+        self,
+        path: str,
+        request: Message,
+        reply: type[R],
+        *,
+        timeout: float | None = None,
+        patient: bool = False,
+    ) -> R:
+        """One call; ``patient`` calls (Wait) have no deadline."""
         call = self.channel.unary_unary(
             path, request_serializer=_serialize, response_deserializer=reply.FromString
         )
         try:
-            answer: R = await call(request, metadata=self.metadata(), timeout=timeout or self.timeout)
+            deadline = None if patient else timeout or self.timeout
+            answer: R = await call(request, metadata=self.metadata(), timeout=deadline)
         except grpc.aio.AioRpcError as exc:
             raise mapped(exc) from None
         return answer

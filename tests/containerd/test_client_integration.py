@@ -12,7 +12,7 @@ from cri.errors import AlreadyExists, FailedPrecondition, NotFound
 from shims.containerd.client import Client, Event, ImageRecord
 from shims.containerd.client.connection import connect
 from shims.containerd.client.content import Source
-from shims.containerd.client.events import Resubscribed
+from shims.containerd.client.events import Subscribed
 from shims.containerd.client.namespaces import Namespaces
 from shims.oci.content import Descriptor
 
@@ -139,19 +139,18 @@ async def test_a_layer_unpacks_into_a_committed_snapshot(client: Client) -> None
     assert info.kind == "committed"
 
 
-async def test_events_of_the_namespace_arrive_decoded(client: Client) -> None:
+async def test_events_of_the_namespace_arrive_decoded_once_subscribed(client: Client) -> None:
     stream = client.events(f'namespace=="{client.namespace}"')
-    first: asyncio.Task[Event | Resubscribed] = asyncio.ensure_future(anext(stream))
-    data = b"an event"  # an image record may name content containerd does not have
-    for attempt in range(50):  # the subscription is open once an image event reaches it
-        await client.images.create(ImageRecord(name=f"example.test/e:{attempt}", target=blob(data)))
-        done, _ = await asyncio.wait([first], timeout=0.2)
-        if done:
-            break
-    event = first.result()
-    await stream.aclose()
+    try:
+        async with asyncio.timeout(30):
+            assert isinstance(await anext(stream), Subscribed)
+            # an image record may name content containerd does not have
+            await client.images.create(ImageRecord(name="example.test/e:1", target=blob(b"an event")))
+            event = await anext(stream)
+    finally:
+        await stream.aclose()
     assert isinstance(event, Event)
     assert event.topic == "/images/create"
     assert event.namespace == client.namespace
     assert type(event.payload).DESCRIPTOR.full_name == "containerd.events.ImageCreate"
-    assert getattr(event.payload, "name").startswith("example.test/e:")  # noqa: B009
+    assert getattr(event.payload, "name") == "example.test/e:1"  # noqa: B009

@@ -4,6 +4,7 @@ OCI spec shims/node builds, its output on FIFOs and its exit status from Wait.""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 
 from cri import domain as d
 from cri.errors import FailedPrecondition, NotFound
-from shims.containerd.client import Client, ContainerRecord
+from shims.containerd.client import Client, ContainerRecord, Subscribed
+from shims.containerd.exits import TaskExited, task_exits
 from shims.containerd.images import ContainerdImages
 from shims.containerd.stdio import FifoReader, make_fifos
 from shims.node.identity import ProcessUser
@@ -24,13 +26,22 @@ OOM_SCORE_ADJ = int(Path("/proc/self/oom_score_adj").read_text())
 
 
 async def container_running(
-    client: Client, images: ContainerdImages, container_id: str, command: tuple[str, ...]
+    client: Client,
+    images: ContainerdImages,
+    container_id: str,
+    command: tuple[str, ...],
+    *,
+    memory_limit: int = 0,
 ) -> ContainerRecord:
     image_id = await images.pull_image(d.ImageSpec(image=BUSYBOX), None, None)
     image = await images.find(image_id)
     assert image is not None
+    resources = d.LinuxContainerResources(memory_limit_in_bytes=memory_limit)
     config = d.ContainerConfig(
-        metadata=d.ContainerMetadata(name=container_id), image=d.ImageSpec(image=image_id), command=command
+        metadata=d.ContainerMetadata(name=container_id),
+        image=d.ImageSpec(image=image_id),
+        command=command,
+        linux=d.LinuxContainerConfig(resources=resources),
     )
     spec = build_spec(
         SpecInputs(
@@ -91,17 +102,20 @@ async def test_an_exec_runs_beside_the_init_process_and_kill_stops_it(
 ) -> None:
     record = await container_running(client, images, "c2", ("sleep", "600"))
     init = make_fifos(tmp_path / "io", "c2", stdin=False, terminal=False)
-    init_out = FifoReader(init.stdout)
+    assert init.stderr is not None
+    init_out, init_err = FifoReader(init.stdout), FifoReader(init.stderr)
     await client.tasks.create("c2", init.stdio(), rootfs=await client.snapshots.mounts("c2"))
     await client.tasks.start("c2")
     execs = make_fifos(tmp_path / "io", "c2-exec", stdin=False, terminal=False)
-    exec_out = FifoReader(execs.stdout)
+    assert execs.stderr is not None
+    exec_out, exec_err = FifoReader(execs.stdout), FifoReader(execs.stderr)
     process = {**record.spec["process"], "args": ["sh", "-c", "echo from exec; exit 4"]}
     await client.tasks.exec("c2", "e1", process, execs.stdio())
     waiting = asyncio.ensure_future(client.tasks.wait("c2", "e1"))
     await client.tasks.start("c2", "e1")
     async with asyncio.timeout(30):
         assert await collected(exec_out) == b"from exec\n"
+        assert await collected(exec_err) == b""
         assert (await waiting).exit_status == 4
     await client.tasks.delete_process("c2", "e1")
     with pytest.raises(FailedPrecondition):
@@ -110,4 +124,67 @@ async def test_an_exec_runs_beside_the_init_process_and_kill_stops_it(
     async with asyncio.timeout(30):
         assert (await client.tasks.wait("c2")).exit_status == 128 + signal.SIGKILL
         assert await collected(init_out) == b""
+        assert await collected(init_err) == b""
     await client.tasks.delete("c2")
+
+
+async def started(client: Client, container_id: str, directory: Path) -> tuple[FifoReader, FifoReader]:
+    """Its stdout and stderr readers (every FIFO needs a reader before Tasks.Create)."""
+    fifos = make_fifos(directory, container_id, stdin=False, terminal=False)
+    assert fifos.stderr is not None
+    outputs = FifoReader(fifos.stdout), FifoReader(fifos.stderr)
+    await client.tasks.create(container_id, fifos.stdio(), rootfs=await client.snapshots.mounts(container_id))
+    await client.tasks.start(container_id)
+    return outputs
+
+
+async def test_exits_are_reported_from_events_and_from_before_the_subscription(
+    client: Client, images: ContainerdImages, tmp_path: Path
+) -> None:
+    await container_running(client, images, "early", ("sh", "-c", "exit 5"))
+    await container_running(client, images, "late", ("sh", "-c", "read line; exit 6"))
+    await started(client, "early", tmp_path)
+    async with asyncio.timeout(30):
+        await client.tasks.wait("early")
+    fifos = make_fifos(tmp_path, "late", stdin=True, terminal=False)
+    assert fifos.stdin is not None
+    assert fifos.stderr is not None
+    outputs = FifoReader(fifos.stdout), FifoReader(fifos.stderr)
+    await client.tasks.create("late", fifos.stdio(), rootfs=await client.snapshots.mounts("late"))
+    exits = task_exits(client)
+    try:
+        async with asyncio.timeout(30):
+            first = await anext(exits)  # reported at subscription: it exited before
+            assert isinstance(await anext(exits), Subscribed)
+            await client.tasks.start("late")
+            stdin = await asyncio.to_thread(os.open, fifos.stdin, os.O_WRONLY)
+            os.write(stdin, b"go\n")
+            os.close(stdin)
+            second = await anext(exits)
+    finally:
+        await exits.aclose()
+        for output in outputs:
+            output.close()
+    assert isinstance(first, TaskExited) and isinstance(second, TaskExited)
+    assert (first.container_id, first.exit_status, first.oom_killed) == ("early", 5, False)
+    assert (second.container_id, second.exec_id, second.exit_status) == ("late", "", 6)
+
+
+async def test_an_oom_kill_is_reported_with_the_exit(
+    client: Client, images: ContainerdImages, tmp_path: Path
+) -> None:
+    hog = ("sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived")
+    await container_running(client, images, "hog", hog, memory_limit=32 * 1024 * 1024)
+    exits = task_exits(client)
+    try:
+        async with asyncio.timeout(60):
+            assert isinstance(await anext(exits), Subscribed)
+            output, errors = await started(client, "hog", tmp_path)
+            exited = await anext(exits)
+    finally:
+        await exits.aclose()
+    assert isinstance(exited, TaskExited)
+    assert exited.container_id == "hog"
+    assert exited.oom_killed
+    assert await collected(output) == b""
+    errors.close()

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from shims.containerd.client.connection import DEFAULT_ADDRESS, Connection, connect
 from shims.containerd.client.containers import ContainerRecord, Containers
 from shims.containerd.client.content import Content
-from shims.containerd.client.events import Resubscribed, subscribe
+from shims.containerd.client.events import Subscribed, subscribe
 from shims.containerd.client.images import Images
 from shims.containerd.client.leases import Leases
 from shims.containerd.client.namespaces import Namespaces
@@ -34,7 +34,7 @@ class Client:
         self.containers = Containers(connection)
         self.tasks = Tasks(connection)
 
-    def events(self, *filters: str) -> AsyncIterator[Event | Resubscribed]:
+    def events(self, *filters: str) -> AsyncIterator[Event | Subscribed]:
         return subscribe(self.connection, *filters)
 
 
@@ -55,8 +55,8 @@ __all__ = [
     "ImageRecord",
     "Mount",
     "ProcessState",
-    "Resubscribed",
     "SnapshotInfo",
     "Stdio",
+    "Subscribed",
     "open_client",
 ]

@@ -1,18 +1,23 @@
 """containerd's event stream, resubscribed after containerd restarts or the stream breaks.
 
-Events published while no subscription was open are lost, so after each resubscription the stream
-yields ``Resubscribed``: the consumer reconciles its state with containerd's stores then.
+Events published while no subscription was open are lost, so each time a subscription opens (the
+first time too) the stream yields ``Subscribed``: the consumer reconciles its state with containerd's
+stores then, and any change after that comes as an event.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import grpc
 from google.protobuf import symbol_database
+from google.protobuf.any_pb2 import Any as AnyMessage
+from google.protobuf.empty_pb2 import Empty
 from google.protobuf.message import Message
 
 from cri.errors import Unavailable
@@ -32,13 +37,15 @@ from shims.containerd.client.version import Version
 
 log = logging.getLogger(__name__)
 
+MARKER_TOPIC = "/tinykube/subscribed"
+ANNOUNCE_INTERVAL_S = 0.05
 RETRY_FIRST_S = 0.1
 RETRY_MAX_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
-class Resubscribed:
-    """The stream was broken and is open again: events in between may be missing."""
+class Subscribed:
+    """A subscription is open: events before it may be missing (containerd keeps no backlog)."""
 
 
 def decode(envelope: event_pb2.Envelope) -> Event:
@@ -55,28 +62,45 @@ def decode(envelope: event_pb2.Envelope) -> Event:
     )
 
 
-async def subscribe(connection: Connection, *filters: str) -> AsyncIterator[Event | Resubscribed]:
-    """Events matching ``filters`` (containerd filter syntax, e.g. ``topic~="/tasks/"``) for ever;
-    ``Resubscribed`` once a subscription is open again after a break."""
+async def subscribe(connection: Connection, *filters: str) -> AsyncIterator[Event | Subscribed]:
+    """Events matching any of ``filters`` (containerd's syntax: ``namespace==x,topic~="/tasks/"`` is
+    an AND) for ever; ``Subscribed`` each time a subscription is open."""
     subscription = connection.channel.unary_stream(
         method_path(pb.DESCRIPTOR, "Events", "Subscribe"),
         request_serializer=pb.SubscribeRequest.SerializeToString,
         response_deserializer=event_pb2.Envelope.FromString,
     )
-    request = pb.SubscribeRequest(filters=list(filters))
     while True:
+        marker = f"{MARKER_TOPIC}/{secrets.token_hex(8)}"
+        request = pb.SubscribeRequest(filters=[*filters, f'topic=="{marker}"'])
         call = subscription(request, metadata=connection.metadata())
+        announcing = asyncio.ensure_future(_announce(connection, marker))
         try:
             async for envelope in call:
-                yield decode(envelope)
+                if envelope.topic != marker:
+                    yield decode(envelope)
+                elif not announcing.done():
+                    announcing.cancel()
+                    yield Subscribed()
         except grpc.aio.AioRpcError as exc:
             if exc.code() != grpc.StatusCode.UNAVAILABLE:
                 raise mapped(exc) from None
             log.info("containerd event stream broke: %s", exc.details())
         finally:
+            announcing.cancel()
             call.cancel()
         await until_answering(connection)
-        yield Resubscribed()
+
+
+async def _announce(connection: Connection, topic: str) -> None:
+    """Publish ``topic`` until cancelled: the subscription is open once its own marker comes back
+    (containerd registers a subscriber some time after the call arrives, and says nothing)."""
+    request = pb.PublishRequest(topic=topic, event=AnyMessage(type_url=Empty.DESCRIPTOR.full_name))
+    path = method_path(pb.DESCRIPTOR, "Events", "Publish")
+    with contextlib.suppress(Unavailable):
+        while True:
+            await connection.unary(path, request, Empty, timeout=5.0)
+            await asyncio.sleep(ANNOUNCE_INTERVAL_S)
 
 
 async def until_answering(connection: Connection) -> None:

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from shims.containerd._gen.events import task_pb2
 from shims.containerd.client import Client, Event, Subscribed
+from shims.containerd.client.types import time_from_proto
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -62,6 +63,6 @@ def _exit(event: Event, oom_killed: set[str]) -> TaskExited | None:
         container_id=payload.container_id,
         exec_id="" if init else payload.id,
         exit_status=payload.exit_status,
-        exited_at=payload.exited_at.ToDatetime().astimezone() if payload.exited_at.seconds else None,
+        exited_at=time_from_proto(payload.exited_at),
         oom_killed=killed,
     )

@@ -7,15 +7,19 @@ afterwards and the namespace deleted; a namespace that cannot be deleted fails t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from shims.containerd.client import Client, open_client
 from shims.containerd.client.connection import DEFAULT_ADDRESS
 from shims.containerd.images import ContainerdImages, ImagesConfig
+
+TASK_STATE = Path("/run/containerd/io.containerd.runtime.v2.task")
 
 
 @pytest.fixture
@@ -28,6 +32,8 @@ async def client() -> AsyncIterator[Client]:
         finally:
             await empty_namespace(opened)
             await opened.namespaces.delete(namespace)
+            with contextlib.suppress(OSError):  # containerd leaves the namespace's empty task directory
+                (TASK_STATE / namespace).rmdir()
 
 
 async def empty_namespace(client: Client) -> None:

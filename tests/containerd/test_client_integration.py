@@ -108,8 +108,9 @@ async def test_errors_come_back_as_the_shims_error_tree(client: Client) -> None:
     await client.leases.create("twice")
     with pytest.raises(AlreadyExists):
         await client.leases.create("twice")
+    await client.images.create(ImageRecord(name="example.test/held:1", target=blob(b"held")))
     with pytest.raises(FailedPrecondition):
-        await Namespaces(client.connection).delete(client.namespace)  # it holds the lease
+        await Namespaces(client.connection).delete(client.namespace)  # it holds an image
 
 
 async def test_a_layer_unpacks_into_a_committed_snapshot(client: Client) -> None:
@@ -152,5 +153,6 @@ async def test_events_of_the_namespace_arrive_decoded_once_subscribed(client: Cl
     assert isinstance(event, Event)
     assert event.topic == "/images/create"
     assert event.namespace == client.namespace
-    assert type(event.payload).DESCRIPTOR.full_name == "containerd.events.ImageCreate"
+    # containerd's image events live in the images service's proto package, unlike the others
+    assert type(event.payload).DESCRIPTOR.full_name == "containerd.services.images.v1.ImageCreate"
     assert getattr(event.payload, "name") == "example.test/e:1"  # noqa: B009

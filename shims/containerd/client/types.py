@@ -75,4 +75,5 @@ def mount_to_proto(mount: Mount) -> mount_pb2.Mount:
 
 
 def time_from_proto(stamp: Timestamp) -> datetime | None:
-    return stamp.ToDatetime().astimezone() if stamp.seconds or stamp.nanos else None
+    """None for an unset time (Go's zero time is year 1)."""
+    return stamp.ToDatetime().astimezone() if stamp.seconds > 0 else None

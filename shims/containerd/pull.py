@@ -82,11 +82,13 @@ class Puller:
         if len(config.diff_ids) != len(manifest.layers):
             counts = f"config lists {len(config.diff_ids)} layers, the manifest {len(manifest.layers)}"
             raise UnsupportedContent(f"{fetch.ref}: {counts}")
-        async with asyncio.TaskGroup() as downloads:
-            for layer, diff_id in zip(manifest.layers, config.diff_ids, strict=True):
-                downloads.create_task(self._store(layer, fetch.source(layer), {UNCOMPRESSED_LABEL: diff_id}))
         chains = chain_ids(config.diff_ids)
-        await self._unpack(manifest.layers, config.diff_ids, chains)
+        async with asyncio.TaskGroup() as work:  # each layer unpacks as soon as it and those below are in
+            stored = [
+                work.create_task(self._store(layer, fetch.source(layer), {UNCOMPRESSED_LABEL: diff_id}))
+                for layer, diff_id in zip(manifest.layers, config.diff_ids, strict=True)
+            ]
+            work.create_task(self._unpack(manifest.layers, config.diff_ids, chains, stored))
         snapshot_label = f"containerd.io/gc.ref.snapshot.{self._client.snapshots.snapshotter}"
         await self._store(
             manifest.config, _bytes(config_bytes), {snapshot_label: chains[-1]} if chains else {}
@@ -113,12 +115,17 @@ class Puller:
             await self._client.content.set_labels(blob.digest, labels)
 
     async def _unpack(
-        self, layers: tuple[Descriptor, ...], diff_ids: tuple[str, ...], chains: tuple[str, ...]
+        self,
+        layers: tuple[Descriptor, ...],
+        diff_ids: tuple[str, ...],
+        chains: tuple[str, ...],
+        stored: list[asyncio.Task[None]],
     ) -> None:
         """Each layer applied onto a snapshot of the ones below it, committed under its chain ID."""
         snapshots = self._client.snapshots
         parent = ""
-        for layer, diff_id, chain in zip(layers, diff_ids, chains, strict=True):
+        for layer, diff_id, chain, layer_stored in zip(layers, diff_ids, chains, stored, strict=True):
+            await layer_stored
             if not await self._has_snapshot(chain):
                 key = f"extract-{secrets.token_hex(6)} {chain}"
                 mounts = await snapshots.prepare(key, parent)

@@ -11,7 +11,7 @@ import pytest
 from cri.errors import AlreadyExists, FailedPrecondition, NotFound
 from shims.containerd.client import Client, Event, ImageRecord
 from shims.containerd.client.connection import connect
-from shims.containerd.client.content import Source
+from shims.containerd.client.content import CHUNK_BYTES, Source
 from shims.containerd.client.events import Subscribed
 from shims.containerd.client.namespaces import Namespaces
 from shims.oci.content import Descriptor
@@ -57,23 +57,24 @@ async def test_content_write_is_verified_resumable_and_idempotent(client: Client
 
 
 async def test_an_interrupted_write_resumes_from_containerds_offset(client: Client) -> None:
-    data = b"0123456789" * 500
+    data = bytes(range(256)) * (3 * CHUNK_BYTES // 256) + b"tail"
     expected = blob(data)
+    broken_at = CHUNK_BYTES + 500  # containerd has received the first full piece by then
     offsets: list[int] = []
 
     async def breaking(offset: int) -> AsyncIterator[bytes]:
         offsets.append(offset)
-        yield data[offset:2000]
+        yield data[offset:broken_at]
         if len(offsets) == 1:
             raise ConnectionResetError("registry went away")
-        yield data[2000:]
+        yield data[broken_at:]
 
     async with client.leases.held():
         with pytest.raises(ConnectionResetError):
             await client.content.write("resumable", expected, breaking)
         assert await client.content.ingests() == ["resumable"]
         assert await client.content.write("resumable", expected, breaking)
-        assert offsets == [0, 2000]
+        assert offsets == [0, CHUNK_BYTES]
         assert await client.content.read_all(expected.digest) == data
         assert await client.content.ingests() == []
 

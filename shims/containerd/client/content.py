@@ -22,6 +22,7 @@ from shims.containerd.client.types import ContentInfo
 from shims.oci.content import Descriptor
 
 CHUNK_BYTES = 1 << 20
+UNANSWERED_WRITES = 64
 
 Source = Callable[[int], AsyncIterator[bytes]]
 """The bytes of a blob from the given offset on (a resumed ingest starts past its first bytes)."""
@@ -118,11 +119,27 @@ async def _write(
         )
 
     offset = (await exchange(request(pb.STAT, 0))).offset
-    async for data in source(offset):
-        for start in range(0, len(data), CHUNK_BYTES):
-            piece = data[start : start + CHUNK_BYTES]
-            await exchange(request(pb.WRITE, offset, piece))
-            offset += len(piece)
+    unanswered = 0  # WRITEs go out without waiting for each answer, at most UNANSWERED_WRITES ahead
+    async for piece in _coalesced(source(offset)):
+        await guarded(call.write(request(pb.WRITE, offset, piece)))
+        offset, unanswered = offset + len(piece), unanswered + 1
+        if unanswered > UNANSWERED_WRITES:
+            await read_reply(call, pb.WriteContentResponse)
+            unanswered -= 1
+    for _ in range(unanswered):
+        await read_reply(call, pb.WriteContentResponse)
     if offset != expected.size:
         raise Internal(f"blob {expected.digest}: source gave {offset} of its {expected.size} bytes")
     await exchange(request(pb.COMMIT, offset, labels=labels))
+
+
+async def _coalesced(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The bytes of ``chunks`` in pieces of CHUNK_BYTES (the last one shorter): fewer, fuller messages."""
+    buffer = bytearray()
+    async for chunk in chunks:
+        buffer += chunk
+        while len(buffer) >= CHUNK_BYTES:
+            yield bytes(buffer[:CHUNK_BYTES])
+            del buffer[:CHUNK_BYTES]
+    if buffer:
+        yield bytes(buffer)

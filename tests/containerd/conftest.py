@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from cri.errors import FailedPrecondition, NotFound
 from shims.containerd.client import Client, open_client
 from shims.containerd.client.connection import DEFAULT_ADDRESS
 from shims.containerd.images import ContainerdImages, ImagesConfig
@@ -50,12 +51,14 @@ async def empty_namespace(client: Client) -> None:
         await client.images.delete(image.name)
     for lease in await client.leases.list():
         await client.leases.delete(lease)
-    snapshots = await client.snapshots.list()
-    while snapshots:
+    for _ in range(20):  # children before parents; containerd's GC may be removing some meanwhile
+        snapshots = await client.snapshots.list()
+        if not snapshots:
+            break
         parents = {snapshot.parent for snapshot in snapshots}
         for leaf in [snapshot for snapshot in snapshots if snapshot.name not in parents]:
-            await client.snapshots.remove(leaf.name)
-        snapshots = await client.snapshots.list()
+            with contextlib.suppress(NotFound, FailedPrecondition):
+                await client.snapshots.remove(leaf.name)
     for ref in await client.content.ingests():
         await client.content.abort(ref)
     for info in await client.content.list():

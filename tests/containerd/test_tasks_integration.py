@@ -4,6 +4,7 @@ OCI spec shims/node builds, its output on FIFOs and its exit status from Wait.""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 from pathlib import Path
@@ -11,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from cri import domain as d
-from cri.errors import NotFound
+from cri.errors import DeadlineExceeded, NotFound
 from shims.containerd.client import Client, ContainerRecord, Subscribed
+from shims.containerd.execsync import exec_sync
 from shims.containerd.exits import TaskExited, task_exits
 from shims.containerd.images import ContainerdImages
 from shims.containerd.stdio import FifoReader, make_fifos
@@ -187,3 +189,21 @@ async def test_an_oom_kill_is_reported_with_the_exit(
     assert exited.oom_killed
     assert await collected(output) == b""
     errors.close()
+
+
+async def test_exec_sync_answers_output_and_exit_and_times_out(
+    client: Client, images: ContainerdImages, tmp_path: Path
+) -> None:
+    record = await container_running(client, images, "c3", ("sleep", "600"))
+    outputs = await started(client, "c3", tmp_path)
+    run = functools.partial(exec_sync, client, "c3", record.spec, fifo_dir=tmp_path / "execs")
+    result = await run(("sh", "-c", "echo out; echo err >&2; exit 7"), timeout=30)
+    assert (result.stdout, result.stderr, result.exit_code) == (b"out\n", b"err\n", 7)
+    background = await run(("sh", "-c", "sleep 600 & echo started"), timeout=30)
+    assert (background.stdout, background.exit_code) == (b"started\n", 0)
+    with pytest.raises(DeadlineExceeded, match="timed out after 1s"):
+        await run(("sleep", "600"), timeout=1)
+    assert sorted(path.name for path in (tmp_path / "execs").iterdir()) == []
+    await client.tasks.kill("c3", signal.SIGKILL, every_process=True)
+    for output in outputs:
+        output.close()

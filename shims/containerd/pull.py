@@ -38,6 +38,8 @@ MANAGED_LABEL = "io.cri-containerd.image"
 """containerd's CRI marks the image records it manages with this label, value ``managed``."""
 UNCOMPRESSED_LABEL = "containerd.io/uncompressed"
 QUEUED_CHUNKS = 16
+MAX_DOWNLOADS = 3
+"""Layers fetched at once, as containerd's own default (``max_concurrent_downloads``)."""
 
 
 class Puller:
@@ -47,6 +49,7 @@ class Puller:
         self._client = client
         self._registry = registry
         self._flights: SingleFlight[str] = SingleFlight()
+        self._downloads = asyncio.Semaphore(MAX_DOWNLOADS)
 
     async def pull(self, text: str, *, credentials: Credentials | None = None) -> str:
         """Pull the image ``text`` names; its image ID (the config's digest)."""
@@ -85,7 +88,7 @@ class Puller:
         chains = chain_ids(config.diff_ids)
         async with asyncio.TaskGroup() as work:  # each layer unpacks as soon as it and those below are in
             stored = [
-                work.create_task(self._store(layer, fetch.source(layer), {UNCOMPRESSED_LABEL: diff_id}))
+                work.create_task(self._download(layer, fetch.source(layer), {UNCOMPRESSED_LABEL: diff_id}))
                 for layer, diff_id in zip(manifest.layers, config.diff_ids, strict=True)
             ]
             work.create_task(self._unpack(manifest.layers, config.diff_ids, chains, stored))
@@ -108,6 +111,12 @@ class Puller:
         except NotFound:
             chunks = [chunk async for chunk in fetch.source(blob)(0)]
             return b"".join(chunks)
+
+    async def _download(self, blob: Descriptor, source: Source, labels: dict[str, str]) -> None:
+        """A layer, with at most MAX_DOWNLOADS at a time (in manifest order, so the bottom layer,
+        which unpacks first, is not slowed by the others)."""
+        async with self._downloads:
+            await self._store(blob, source, labels)
 
     async def _store(self, blob: Descriptor, source: Source, labels: dict[str, str]) -> None:
         ref = f"tinykube-{blob.digest}"

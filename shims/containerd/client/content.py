@@ -21,7 +21,7 @@ from shims.containerd.client.connection import Connection, guarded, method_path,
 from shims.containerd.client.types import ContentInfo
 from shims.oci.content import Descriptor
 
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 256 * 1024
 UNANSWERED_WRITES = 64
 
 Source = Callable[[int], AsyncIterator[bytes]]

@@ -18,10 +18,10 @@ from cri import domain as d
 from cri.errors import NotFound
 from shims.containerd.client import Client, ContainerRecord, Stdio
 from shims.containerd.images import ContainerdImages
+from shims.containerd.lifecycle import KIND_LABEL
 from shims.node.identity import resolve_user
 from shims.node.ocispec import ImageProcess, PodNamespaces, SpecInputs, build_spec
 
-KIND_LABEL = "io.tinykube.kind"
 SANDBOX_KIND = "sandbox"
 STOP_WAIT_S = 10.0
 
@@ -61,18 +61,19 @@ async def start_infra(client: Client, images: ContainerdImages, spec: InfraSpec)
             oom_score_adj_floor=spec.oom_score_adj_floor,
         )
     )
-    mounts = await client.snapshots.prepare(spec.sandbox_id, image.target.chain_id)
-    await client.containers.create(
-        ContainerRecord(
-            id=spec.sandbox_id,
-            image=image.target.id,
-            spec=oci,
-            snapshotter=client.snapshots.snapshotter,
-            snapshot_key=spec.sandbox_id,
-            labels={**spec.labels, KIND_LABEL: SANDBOX_KIND},
-            extensions=spec.extensions,
+    async with client.leases.held():  # the snapshot is the GC's until the record names it
+        mounts = await client.snapshots.prepare(spec.sandbox_id, image.target.chain_id)
+        await client.containers.create(
+            ContainerRecord(
+                id=spec.sandbox_id,
+                image=image.target.id,
+                spec=oci,
+                snapshotter=client.snapshots.snapshotter,
+                snapshot_key=spec.sandbox_id,
+                labels={**spec.labels, KIND_LABEL: SANDBOX_KIND},
+                extensions=spec.extensions,
+            )
         )
-    )
     await client.tasks.create(spec.sandbox_id, Stdio(), rootfs=mounts)
     return await client.tasks.start(spec.sandbox_id)
 

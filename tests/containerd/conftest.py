@@ -31,10 +31,21 @@ async def client() -> AsyncIterator[Client]:
         try:
             yield opened
         finally:
-            await empty_namespace(opened)
-            await opened.namespaces.delete(namespace)
+            await emptied_and_deleted(opened)
             with contextlib.suppress(OSError):  # containerd leaves the namespace's empty task directory
                 (TASK_STATE / namespace).rmdir()
+
+
+async def emptied_and_deleted(client: Client, *, attempts: int = 5) -> None:
+    """Empty the namespace and delete it, again while containerd's GC still holds something back."""
+    for attempt in range(attempts):
+        await empty_namespace(client)
+        try:
+            await client.namespaces.delete(client.namespace)
+            return
+        except FailedPrecondition:
+            if attempt == attempts - 1:
+                raise
 
 
 async def empty_namespace(client: Client) -> None:

@@ -12,7 +12,8 @@ import pytest
 from cri.errors import NotFound
 from shims.containerd.client import Client
 from shims.containerd.images import ContainerdImages
-from shims.containerd.infra import KIND_LABEL, SANDBOX_KIND, InfraSpec, remove_infra, start_infra, stop_infra
+from shims.containerd.infra import SANDBOX_KIND, InfraSpec, remove_infra, start_infra, stop_infra
+from shims.containerd.lifecycle import KIND_LABEL
 from shims.node import namespaces
 from shims.node.ocispec import PodNamespaces
 

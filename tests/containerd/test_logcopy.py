@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 from cri import crilog
 from shims.containerd.logcopy import ContainerLog
 from shims.containerd.stdio import FifoReader, make_fifos
+from tests.containerd.polling import until
 
 CLOCK_NS = 1_700_000_000_123_456_789
 
@@ -32,15 +32,6 @@ class Process:
     def exit(self) -> None:
         os.close(self.out)
         os.close(self.err)
-
-
-async def until(condition: Callable[[], bool], *, bound_s: float = 10.0) -> None:
-    """Poll ``condition`` (a file's content) until it holds, for at most ``bound_s``."""
-    async with asyncio.timeout(bound_s):
-        while True:
-            if condition():
-                return
-            await asyncio.sleep(0.01)
 
 
 async def test_both_streams_become_records_and_an_unfinished_line_ends_partial(tmp_path: Path) -> None:

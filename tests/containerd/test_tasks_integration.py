@@ -8,6 +8,7 @@ import functools
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,14 +28,15 @@ BUSYBOX = "docker.io/library/busybox:1.36"
 OOM_SCORE_ADJ = int(Path("/proc/self/oom_score_adj").read_text())
 
 
-async def container_running(
+async def busybox_spec(
     client: Client,
     images: ContainerdImages,
     container_id: str,
     command: tuple[str, ...],
     *,
     memory_limit: int = 0,
-) -> ContainerRecord:
+) -> tuple[str, str, dict[str, Any]]:
+    """The busybox image's ID and top snapshot, and the OCI spec shims/node builds for ``command``."""
     image_id = await images.pull_image(d.ImageSpec(image=BUSYBOX), None, None)
     image = await images.find(image_id)
     assert image is not None
@@ -58,18 +60,33 @@ async def container_running(
             oom_score_adj_floor=OOM_SCORE_ADJ,
         )
     )
-    await client.snapshots.prepare(container_id, image.target.chain_id)
-    return await client.containers.create(
-        ContainerRecord(
-            id=container_id,
-            image=image_id,
-            spec=spec,
-            snapshotter=client.snapshots.snapshotter,
-            snapshot_key=container_id,
-            labels={"io.tinykube.kind": "container"},
-            extensions={"io.tinykube.metadata": {"name": container_id, "attempt": 1}},
-        )
+    return image_id, image.target.chain_id, spec
+
+
+async def container_running(
+    client: Client,
+    images: ContainerdImages,
+    container_id: str,
+    command: tuple[str, ...],
+    *,
+    memory_limit: int = 0,
+) -> ContainerRecord:
+    image_id, chain_id, spec = await busybox_spec(
+        client, images, container_id, command, memory_limit=memory_limit
     )
+    async with client.leases.held():  # the snapshot is the GC's until the record names it
+        await client.snapshots.prepare(container_id, chain_id)
+        return await client.containers.create(
+            ContainerRecord(
+                id=container_id,
+                image=image_id,
+                spec=spec,
+                snapshotter=client.snapshots.snapshotter,
+                snapshot_key=container_id,
+                labels={"io.tinykube.kind": "container"},
+                extensions={"io.tinykube.metadata": {"name": container_id, "attempt": 1}},
+            )
+        )
 
 
 async def collected(reader: FifoReader) -> bytes:

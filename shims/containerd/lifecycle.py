@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cri import domain as d
 from cri.errors import NotFound
 from shims.containerd.client import Client, ContainerRecord
 from shims.containerd.logcopy import ContainerLog
 from shims.containerd.stdio import FifoReader, Fifos, make_fifos
+from shims.node.ocispec import build_resources
 
 KIND_LABEL = "io.tinykube.kind"
 CONTAINER_KIND = "container"
@@ -112,3 +114,11 @@ async def remove(client: Client, container_id: str, *, fifos: Fifos | None = Non
         await client.snapshots.remove(container_id)
     if fifos is not None:
         fifos.remove()
+
+
+async def update_resources(client: Client, container_id: str, resources: d.LinuxContainerResources) -> None:
+    """UpdateContainerResources on the running task (runc update), devices left as created; the
+    caller keeps the new resources in its record."""
+    linux = build_resources(resources, privileged=False)
+    linux.pop("devices", None)
+    await client.tasks.update(container_id, linux)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cri import crilog
+from cri import domain as d
 from shims.containerd import lifecycle
 from shims.containerd.client import Client
 from shims.containerd.images import ContainerdImages
@@ -74,3 +75,21 @@ async def test_stop_sends_the_stop_signal_then_sigkill_after_the_timeout(
     assert (await client.tasks.get("polite")).exit_status == 42
     for name, started in zip(("stubborn", "polite"), starts, strict=True):
         await lifecycle.remove(client, name, fifos=started.fifos)
+
+
+async def test_resources_of_a_running_container_are_updated_in_its_cgroup(
+    client: Client, images: ContainerdImages, tmp_path: Path
+) -> None:
+    await created(client, images, "sized", ("sleep", "600"))
+    started = await lifecycle.start(client, "sized", fifo_dir=tmp_path, log_path=None, tty=False)
+    copying = asyncio.ensure_future(started.copy)
+    resources = d.LinuxContainerResources(memory_limit_in_bytes=64 * 1024 * 1024, cpu_shares=512)
+    await lifecycle.update_resources(client, "sized", resources)
+    cgroup = f"{client.namespace}-sized"
+    memory = Path("/sys/fs/cgroup/memory") / cgroup / "memory.limit_in_bytes"
+    shares = Path("/sys/fs/cgroup/cpu") / cgroup / "cpu.shares"
+    assert int(await asyncio.to_thread(memory.read_text)) == 64 * 1024 * 1024
+    assert int(await asyncio.to_thread(shares.read_text)) == 512
+    await lifecycle.remove(client, "sized", fifos=started.fifos)
+    async with asyncio.timeout(30):
+        await copying

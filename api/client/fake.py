@@ -135,6 +135,7 @@ class FakeApi:
         self.requests.append(("create", resource.plural))
         if subresource is not None and name is not None:
             return self._create_subresource(resource, name, namespace, subresource, obj)
+        _require_kind(obj)
         new = copy.deepcopy(dict(obj))
         metadata = new.setdefault("metadata", {})
         if resource.namespaced:
@@ -149,6 +150,8 @@ class FakeApi:
             message = f'{resource.group_resource} "{metadata["name"]}" already exists'
             raise errors.AlreadyExists(_status(409, "AlreadyExists", message, resource, metadata["name"]))
         metadata.update(uid=str(uuid.uuid4()), creationTimestamp=_now(), generation=1)
+        if resource.has_status:
+            new.pop("status", None)
         new.update(apiVersion=resource.api_version, kind=resource.kind)
         return self._commit(resource, EventType.ADDED, new)
 
@@ -161,6 +164,7 @@ class FakeApi:
         field_manager: str | None = None,
     ) -> Obj:
         self.requests.append(("update", resource.plural))
+        _require_kind(obj)
         metadata = meta(obj)
         name = str(metadata.get("name", ""))
         if subresource == "scale":
@@ -174,8 +178,10 @@ class FakeApi:
     def _replace(self, resource: Resource, old: Obj, new: Obj, subresource: str | None) -> Obj:
         if subresource == "status":
             new = {**copy.deepcopy(old), "status": new.get("status")}
-        elif "status" in old:
-            new["status"] = copy.deepcopy(old["status"])
+        elif resource.has_status:
+            new.pop("status", None)
+            if "status" in old:
+                new["status"] = copy.deepcopy(old["status"])
         kept = ("uid", "creationTimestamp", "generation", "deletionTimestamp", "namespace", "name")
         new_meta = new.setdefault("metadata", {})
         new_meta.update({k: old["metadata"][k] for k in kept if k in old["metadata"]})
@@ -258,6 +264,8 @@ class FakeApi:
         self._watchers.add(watcher)
         try:
             while (item := await watcher.queue.get()) is not _END:
+                if isinstance(item, Exception):
+                    raise item
                 yield copy.deepcopy(item)
         finally:
             self._watchers.discard(watcher)
@@ -293,6 +301,11 @@ class FakeApi:
         """End every open watch stream, as the apiserver does when a watch's timeout passes."""
         for watcher in self._watchers:
             watcher.queue.put_nowait(_END)
+
+    def break_watches(self, error: Exception) -> None:
+        """Fail every open watch stream with ``error`` (e.g. ``ApiUnreachable``: a connection that broke)."""
+        for watcher in self._watchers:
+            watcher.queue.put_nowait(error)
 
     @property
     def open_watches(self) -> int:
@@ -354,6 +367,12 @@ def _apply_patch(old: Obj, patch: Any, patch_type: PatchType) -> Obj:
     else:
         result = strategic_merge_patch(old, patch)
     return result
+
+
+def _require_kind(obj: Mapping[str, Any]) -> None:
+    if not obj.get("kind"):
+        body = json.dumps(obj, separators=(",", ":"))
+        raise errors.BadRequest(errors.status_for(400, "BadRequest", f"Object 'Kind' is missing in '{body}'"))
 
 
 def _status(code: int, reason: str, message: str, resource: Resource, name: str) -> Obj:

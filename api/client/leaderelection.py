@@ -23,6 +23,8 @@ from api.client.types import Obj
 
 log = logging.getLogger(__name__)
 
+HEALTH_TOLERANCE_S = 20.0
+
 
 @dataclass(frozen=True, kw_only=True)
 class LeaderElectionConfig:
@@ -58,6 +60,13 @@ class LeaderElector:
     @property
     def is_leader(self) -> bool:
         return self._leading
+
+    def healthy(self) -> bool:
+        """The /healthz check upstream adds: false once a leader has not renewed for its lease duration
+        plus 20 s (it should have stopped leading by then)."""
+        if not self._leading:
+            return True
+        return self.clock.now() - self._observed_at <= self.config.lease_duration_s + HEALTH_TOLERANCE_S
 
     async def run(self, lead: Callable[[], Awaitable[None]]) -> None:
         """Waits to acquire the lease, then runs ``lead`` while renewing it.

@@ -24,36 +24,41 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def strategic_merge_patch(target: Any, patch: Any) -> Any:
-    """Merge patch where lists of objects with a ``name`` merge by name (containers, volumes, env, ports).
+_MERGE_KEYS = {"ownerReferences": "uid", "conditions": "type", "addresses": "type"}
 
-    A subset of Kubernetes' strategic merge: the merge key is ``name`` for every list, and the
-    ``$patch: delete`` directive removes a list element.
+
+def strategic_merge_patch(target: Any, patch: Any, field: str = "") -> Any:
+    """Merge patch where lists of objects merge by their merge key, as Kubernetes' strategic merge patch.
+
+    A subset: the merge key is ``uid`` for ownerReferences, ``type`` for conditions and addresses,
+    ``name`` for any other list of named objects (containers, volumes, env...); an element
+    ``{"$patch": "delete", <key>: ...}`` removes the element with that key.
     """
     if not isinstance(patch, Mapping):
-        if _named_list(patch) and _named_list(target):
-            return _merge_named(target, patch)
+        key = _MERGE_KEYS.get(field, "name")
+        if _keyed_list(patch, key) and _keyed_list(target, key):
+            return _merge_keyed(target, patch, key)
         return copy.deepcopy(patch)
     result = dict(target) if isinstance(target, Mapping) else {}
-    for key, value in patch.items():
+    for name, value in patch.items():
         if value is None:
-            result.pop(key, None)
+            result.pop(name, None)
         else:
-            result[key] = strategic_merge_patch(result.get(key), value)
+            result[name] = strategic_merge_patch(result.get(name), value, name)
     return result
 
 
-def _named_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(v, Mapping) and "name" in v for v in value)
+def _keyed_list(value: Any, key: str) -> bool:
+    return isinstance(value, list) and all(isinstance(v, Mapping) and key in v for v in value)
 
 
-def _merge_named(target: list[Any], patch: list[Any]) -> list[Any]:
-    merged = {item["name"]: item for item in target}
+def _merge_keyed(target: list[Any], patch: list[Any], key: str) -> list[Any]:
+    merged = {item[key]: item for item in target}
     for item in patch:
         if item.get("$patch") == "delete":
-            merged.pop(item["name"], None)
+            merged.pop(item[key], None)
         else:
-            merged[item["name"]] = strategic_merge_patch(merged.get(item["name"]), item)
+            merged[item[key]] = strategic_merge_patch(merged.get(item[key]), item)
     return list(merged.values())
 
 

@@ -12,6 +12,8 @@ class Resource:
     plural: str
     kind: str
     namespaced: bool = True
+    has_status: bool = False
+    """Whether ``status`` is a subresource: then writes to the object leave status alone, and back."""
 
     @property
     def api_version(self) -> str:
@@ -39,24 +41,26 @@ class Resource:
         return "/".join(parts)
 
 
-def _core(plural: str, kind: str, *, namespaced: bool = True) -> Resource:
-    return Resource(group="", version="v1", plural=plural, kind=kind, namespaced=namespaced)
+def _core(plural: str, kind: str, *, namespaced: bool = True, has_status: bool = False) -> Resource:
+    return Resource(
+        group="", version="v1", plural=plural, kind=kind, namespaced=namespaced, has_status=has_status
+    )
 
 
-NAMESPACES = _core("namespaces", "Namespace", namespaced=False)
-NODES = _core("nodes", "Node", namespaced=False)
-PODS = _core("pods", "Pod")
-SERVICES = _core("services", "Service")
+NAMESPACES = _core("namespaces", "Namespace", namespaced=False, has_status=True)
+NODES = _core("nodes", "Node", namespaced=False, has_status=True)
+PODS = _core("pods", "Pod", has_status=True)
+SERVICES = _core("services", "Service", has_status=True)
 ENDPOINTS = _core("endpoints", "Endpoints")
 CONFIGMAPS = _core("configmaps", "ConfigMap")
 SECRETS = _core("secrets", "Secret")
 SERVICEACCOUNTS = _core("serviceaccounts", "ServiceAccount")
 EVENTS = _core("events", "Event")
 LEASES = Resource(group="coordination.k8s.io", version="v1", plural="leases", kind="Lease")
-DEPLOYMENTS = Resource(group="apps", version="v1", plural="deployments", kind="Deployment")
-REPLICASETS = Resource(group="apps", version="v1", plural="replicasets", kind="ReplicaSet")
-DAEMONSETS = Resource(group="apps", version="v1", plural="daemonsets", kind="DaemonSet")
+DEPLOYMENTS = Resource(group="apps", version="v1", plural="deployments", kind="Deployment", has_status=True)
+REPLICASETS = Resource(group="apps", version="v1", plural="replicasets", kind="ReplicaSet", has_status=True)
+DAEMONSETS = Resource(group="apps", version="v1", plural="daemonsets", kind="DaemonSet", has_status=True)
 ENDPOINTSLICES = Resource(
     group="discovery.k8s.io", version="v1", plural="endpointslices", kind="EndpointSlice"
 )
-JOBS = Resource(group="batch", version="v1", plural="jobs", kind="Job")
+JOBS = Resource(group="batch", version="v1", plural="jobs", kind="Job", has_status=True)

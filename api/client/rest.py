@@ -9,12 +9,14 @@ from typing import Any, Self
 
 import aiohttp
 
+from api.client.clock import Clock, MonotonicClock
 from api.client.errors import ApiUnreachable, error_from_status, status_for
 from api.client.kubeconfig import ClientConfig
 from api.client.resources import Resource
 from api.client.types import NO_SELECTORS, EventType, Obj, ObjectList, PatchType, Selectors, WatchEvent, meta
 
 REQUEST_TIMEOUT_S = 60.0
+MAX_RETRY_AFTER = 10
 CONNECT_TIMEOUT_S = 10.0
 _REASON_BY_CODE = {
     400: "BadRequest",
@@ -51,8 +53,11 @@ def _selector_params(selectors: Selectors) -> dict[str, str]:
 class RestClient:
     """``async with RestClient(load_kubeconfig(path)) as api``; it satisfies ``api.client.protocol.Api``."""
 
-    def __init__(self, config: ClientConfig, *, user_agent: str = "tinykube-client") -> None:
+    def __init__(
+        self, config: ClientConfig, *, user_agent: str = "tinykube-client", clock: Clock | None = None
+    ) -> None:
         self.config = config
+        self.clock: Clock = clock or MonotonicClock()
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
 
@@ -91,17 +96,25 @@ class RestClient:
         body: Any = None,
         content_type: str = "application/json",
     ) -> Obj:
+        """One call; a 429 or 5xx with ``Retry-After`` is retried after that many seconds, up to 10 times
+        (client-go's ``checkWait``: the server says it did not process the request)."""
         data = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": content_type} if data is not None else {}
-        try:
-            async with self.session.request(
-                method, path, params=params, data=data, headers=headers
-            ) as response:
-                text = await response.text()
-                if response.status >= 400:
-                    raise _error(response.status, text)
-        except aiohttp.ClientError as error:
-            raise ApiUnreachable(f"{method} {self.config.server}{path}: {error}") from error
+        for attempt in range(MAX_RETRY_AFTER + 1):
+            try:
+                async with self.session.request(
+                    method, path, params=params, data=data, headers=headers
+                ) as response:
+                    text = await response.text()
+                    wait = _retry_after(response)
+            except aiohttp.ClientError as error:
+                raise ApiUnreachable(f"{method} {self.config.server}{path}: {error}") from error
+            if wait is not None and attempt < MAX_RETRY_AFTER:
+                await self.clock.sleep(wait)
+                continue
+            if response.status >= 400:
+                raise _error(response.status, text)
+            break
         decoded: Obj = json.loads(text) if text else {}
         return decoded
 
@@ -256,6 +269,13 @@ def _with_kind(obj: Obj, resource: Resource) -> Obj:
     if "kind" not in obj:
         obj = {"apiVersion": resource.api_version, "kind": resource.kind, **obj}
     return obj
+
+
+def _retry_after(response: aiohttp.ClientResponse) -> int | None:
+    if response.status != 429 and response.status // 100 != 5:
+        return None
+    value = response.headers.get("Retry-After", "")
+    return int(value) if value.isdigit() else None
 
 
 def _error(code: int, text: str) -> Exception:

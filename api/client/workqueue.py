@@ -8,12 +8,12 @@ queue is shut down and drained of ready keys.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Hashable
 from typing import Generic, TypeVar
 
 from api.client.clock import Clock, MonotonicClock
+from api.client.metrics import QueueMetrics
 from api.client.ratelimit import RateLimiter, default_controller_rate_limiter
 
 T = TypeVar("T", bound=Hashable)
@@ -24,13 +24,24 @@ class ShutDown(Exception):
 
 
 class WorkQueue(Generic[T]):
-    def __init__(self, *, clock: Clock | None = None, rate_limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        name: str = "",
+        clock: Clock | None = None,
+        rate_limiter: RateLimiter | None = None,
+        metrics: QueueMetrics | None = None,
+    ) -> None:
+        self.name = name
+        self.metrics = metrics
         self.clock: Clock = clock or MonotonicClock()
         self.rate_limiter = rate_limiter or default_controller_rate_limiter(self.clock)
         self._queue: deque[T] = deque()
         self._dirty: set[T] = set()
         self._processing: set[T] = set()
         self._waiting: dict[T, float] = {}
+        self._added_at: dict[T, float] = {}
+        self._started_at: dict[T, float] = {}
         self._changed = asyncio.Event()
         self._shutting_down = False
 
@@ -49,9 +60,17 @@ class WorkQueue(Generic[T]):
         if self._shutting_down or item in self._dirty:
             return
         self._dirty.add(item)
+        if self.metrics is not None:
+            self.metrics.adds.labels(self.name).inc()
+        self._added_at.setdefault(item, self.clock.now())
         if item not in self._processing:
-            self._queue.append(item)
-            self._changed.set()
+            self._push(item)
+
+    def _push(self, item: T) -> None:
+        self._queue.append(item)
+        self._changed.set()
+        if self.metrics is not None:
+            self.metrics.depth.labels(self.name).set(len(self._queue))
 
     def add_after(self, item: T, delay_s: float) -> None:
         if self._shutting_down:
@@ -65,6 +84,8 @@ class WorkQueue(Generic[T]):
             self._changed.set()
 
     def add_rate_limited(self, item: T) -> None:
+        if self.metrics is not None:
+            self.metrics.retries.labels(self.name).inc()
         self.add_after(item, self.rate_limiter.when(item))
 
     def forget(self, item: T) -> None:
@@ -81,6 +102,7 @@ class WorkQueue(Generic[T]):
                 item = self._queue.popleft()
                 self._processing.add(item)
                 self._dirty.discard(item)
+                self._record_start(item)
                 return item
             if self._shutting_down:
                 raise ShutDown
@@ -89,9 +111,19 @@ class WorkQueue(Generic[T]):
 
     def done(self, item: T) -> None:
         self._processing.discard(item)
+        started = self._started_at.pop(item, None)
+        if self.metrics is not None and started is not None:
+            self.metrics.work_duration.labels(self.name).observe(self.clock.now() - started)
         if item in self._dirty:
-            self._queue.append(item)
-            self._changed.set()
+            self._push(item)
+
+    def _record_start(self, item: T) -> None:
+        now = self.clock.now()
+        self._started_at[item] = now
+        added = self._added_at.pop(item, now)
+        if self.metrics is not None:
+            self.metrics.queue_duration.labels(self.name).observe(now - added)
+            self.metrics.depth.labels(self.name).set(len(self._queue))
 
     def shut_down(self) -> None:
         """Refuses new keys; workers get what is already queued, then ``ShutDown``."""
@@ -115,7 +147,6 @@ class WorkQueue(Generic[T]):
         try:
             await asyncio.wait((changed, timer), return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for waiter in (changed, timer):
-                waiter.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await waiter
+            # Not awaited: awaiting a cancelled waiter here could swallow this task's own cancellation.
+            changed.cancel()
+            timer.cancel()

@@ -112,25 +112,26 @@ class MutatingWebhook:
 
     admission_review_versions: list[str]
     client_config: WebhookClientConfig
-    name: str
-    side_effects: str
     failure_policy: str | None = None
     match_conditions: list[MatchCondition] | None = None
     match_policy: str | None = None
+    name: str
     namespace_selector: meta_v1.LabelSelector | None = None
     object_selector: meta_v1.LabelSelector | None = None
     reinvocation_policy: str | None = None
     rules: list[RuleWithOperations] | None = None
+    side_effects: str
     timeout_seconds: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"admissionReviewVersions": list(self.admission_review_versions), "clientConfig": self.client_config.to_dict(), "name": self.name, "sideEffects": self.side_effects}
+        out: dict[str, Any] = {"admissionReviewVersions": list(self.admission_review_versions), "clientConfig": self.client_config.to_dict()}
         if self.failure_policy is not None:
             out["failurePolicy"] = self.failure_policy
         if self.match_conditions is not None:
             out["matchConditions"] = [x.to_dict() for x in self.match_conditions]
         if self.match_policy is not None:
             out["matchPolicy"] = self.match_policy
+        out["name"] = self.name
         if self.namespace_selector is not None:
             out["namespaceSelector"] = self.namespace_selector.to_dict()
         if self.object_selector is not None:
@@ -139,6 +140,7 @@ class MutatingWebhook:
             out["reinvocationPolicy"] = self.reinvocation_policy
         if self.rules is not None:
             out["rules"] = [x.to_dict() for x in self.rules]
+        out["sideEffects"] = self.side_effects
         if self.timeout_seconds is not None:
             out["timeoutSeconds"] = self.timeout_seconds
         return out
@@ -148,15 +150,15 @@ class MutatingWebhook:
         return cls(
             admission_review_versions=list(data["admissionReviewVersions"]),
             client_config=WebhookClientConfig.from_dict(data["clientConfig"]),
-            name=data["name"],
-            side_effects=data["sideEffects"],
             failure_policy=data.get("failurePolicy"),
             match_conditions=None if (v := data.get("matchConditions")) is None else [MatchCondition.from_dict(x) for x in v],
             match_policy=data.get("matchPolicy"),
+            name=data["name"],
             namespace_selector=None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v),
             object_selector=None if (v := data.get("objectSelector")) is None else meta_v1.LabelSelector.from_dict(v),
             reinvocation_policy=data.get("reinvocationPolicy"),
             rules=None if (v := data.get("rules")) is None else [RuleWithOperations.from_dict(x) for x in v],
+            side_effects=data["sideEffects"],
             timeout_seconds=data.get("timeoutSeconds"),
         )
 
@@ -204,15 +206,16 @@ class MutatingWebhookConfigurationList:
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1"
     KIND: ClassVar[str] = "MutatingWebhookConfigurationList"
 
-    items: list[MutatingWebhookConfiguration]
     api_version: str | None = None
+    items: list[MutatingWebhookConfiguration]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -222,8 +225,8 @@ class MutatingWebhookConfigurationList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MutatingWebhookConfigurationList:
         return cls(
-            items=[MutatingWebhookConfiguration.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[MutatingWebhookConfiguration.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -491,15 +494,16 @@ class ValidatingAdmissionPolicyBindingList:
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1"
     KIND: ClassVar[str] = "ValidatingAdmissionPolicyBindingList"
 
-    items: list[ValidatingAdmissionPolicyBinding]
     api_version: str | None = None
+    items: list[ValidatingAdmissionPolicyBinding]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -509,8 +513,8 @@ class ValidatingAdmissionPolicyBindingList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicyBindingList:
         return cls(
-            items=[ValidatingAdmissionPolicyBinding.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ValidatingAdmissionPolicyBinding.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -554,15 +558,16 @@ class ValidatingAdmissionPolicyList:
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1"
     KIND: ClassVar[str] = "ValidatingAdmissionPolicyList"
 
-    items: list[ValidatingAdmissionPolicy]
     api_version: str | None = None
+    items: list[ValidatingAdmissionPolicy]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -572,8 +577,8 @@ class ValidatingAdmissionPolicyList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicyList:
         return cls(
-            items=[ValidatingAdmissionPolicy.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ValidatingAdmissionPolicy.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -655,30 +660,32 @@ class ValidatingWebhook:
 
     admission_review_versions: list[str]
     client_config: WebhookClientConfig
-    name: str
-    side_effects: str
     failure_policy: str | None = None
     match_conditions: list[MatchCondition] | None = None
     match_policy: str | None = None
+    name: str
     namespace_selector: meta_v1.LabelSelector | None = None
     object_selector: meta_v1.LabelSelector | None = None
     rules: list[RuleWithOperations] | None = None
+    side_effects: str
     timeout_seconds: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"admissionReviewVersions": list(self.admission_review_versions), "clientConfig": self.client_config.to_dict(), "name": self.name, "sideEffects": self.side_effects}
+        out: dict[str, Any] = {"admissionReviewVersions": list(self.admission_review_versions), "clientConfig": self.client_config.to_dict()}
         if self.failure_policy is not None:
             out["failurePolicy"] = self.failure_policy
         if self.match_conditions is not None:
             out["matchConditions"] = [x.to_dict() for x in self.match_conditions]
         if self.match_policy is not None:
             out["matchPolicy"] = self.match_policy
+        out["name"] = self.name
         if self.namespace_selector is not None:
             out["namespaceSelector"] = self.namespace_selector.to_dict()
         if self.object_selector is not None:
             out["objectSelector"] = self.object_selector.to_dict()
         if self.rules is not None:
             out["rules"] = [x.to_dict() for x in self.rules]
+        out["sideEffects"] = self.side_effects
         if self.timeout_seconds is not None:
             out["timeoutSeconds"] = self.timeout_seconds
         return out
@@ -688,14 +695,14 @@ class ValidatingWebhook:
         return cls(
             admission_review_versions=list(data["admissionReviewVersions"]),
             client_config=WebhookClientConfig.from_dict(data["clientConfig"]),
-            name=data["name"],
-            side_effects=data["sideEffects"],
             failure_policy=data.get("failurePolicy"),
             match_conditions=None if (v := data.get("matchConditions")) is None else [MatchCondition.from_dict(x) for x in v],
             match_policy=data.get("matchPolicy"),
+            name=data["name"],
             namespace_selector=None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v),
             object_selector=None if (v := data.get("objectSelector")) is None else meta_v1.LabelSelector.from_dict(v),
             rules=None if (v := data.get("rules")) is None else [RuleWithOperations.from_dict(x) for x in v],
+            side_effects=data["sideEffects"],
             timeout_seconds=data.get("timeoutSeconds"),
         )
 
@@ -743,15 +750,16 @@ class ValidatingWebhookConfigurationList:
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1"
     KIND: ClassVar[str] = "ValidatingWebhookConfigurationList"
 
-    items: list[ValidatingWebhookConfiguration]
     api_version: str | None = None
+    items: list[ValidatingWebhookConfiguration]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -761,8 +769,8 @@ class ValidatingWebhookConfigurationList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingWebhookConfigurationList:
         return cls(
-            items=[ValidatingWebhookConfiguration.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ValidatingWebhookConfiguration.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )

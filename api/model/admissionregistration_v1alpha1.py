@@ -186,15 +186,16 @@ class MutatingAdmissionPolicyBindingList:
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "MutatingAdmissionPolicyBindingList"
 
-    items: list[MutatingAdmissionPolicyBinding]
     api_version: str | None = None
+    items: list[MutatingAdmissionPolicyBinding]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -204,8 +205,8 @@ class MutatingAdmissionPolicyBindingList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MutatingAdmissionPolicyBindingList:
         return cls(
-            items=[MutatingAdmissionPolicyBinding.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[MutatingAdmissionPolicyBinding.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -245,15 +246,16 @@ class MutatingAdmissionPolicyList:
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "MutatingAdmissionPolicyList"
 
-    items: list[MutatingAdmissionPolicy]
     api_version: str | None = None
+    items: list[MutatingAdmissionPolicy]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -263,8 +265,8 @@ class MutatingAdmissionPolicyList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MutatingAdmissionPolicyList:
         return cls(
-            items=[MutatingAdmissionPolicy.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[MutatingAdmissionPolicy.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -317,24 +319,25 @@ class MutatingAdmissionPolicySpec:
 class Mutation:
     """Mutation specifies the CEL expression which is used to apply the Mutation."""
 
-    patch_type: str
     apply_configuration: ApplyConfiguration | None = None
     json_patch: JSONPatch | None = None
+    patch_type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"patchType": self.patch_type}
+        out: dict[str, Any] = {}
         if self.apply_configuration is not None:
             out["applyConfiguration"] = self.apply_configuration.to_dict()
         if self.json_patch is not None:
             out["jsonPatch"] = self.json_patch.to_dict()
+        out["patchType"] = self.patch_type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Mutation:
         return cls(
-            patch_type=data["patchType"],
             apply_configuration=None if (v := data.get("applyConfiguration")) is None else ApplyConfiguration.from_dict(v),
             json_patch=None if (v := data.get("jsonPatch")) is None else JSONPatch.from_dict(v),
+            patch_type=data["patchType"],
         )
 
 

@@ -304,15 +304,16 @@ class ValidatingAdmissionPolicyBindingList:
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1beta1"
     KIND: ClassVar[str] = "ValidatingAdmissionPolicyBindingList"
 
-    items: list[ValidatingAdmissionPolicyBinding]
     api_version: str | None = None
+    items: list[ValidatingAdmissionPolicyBinding]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -322,8 +323,8 @@ class ValidatingAdmissionPolicyBindingList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicyBindingList:
         return cls(
-            items=[ValidatingAdmissionPolicyBinding.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ValidatingAdmissionPolicyBinding.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -367,15 +368,16 @@ class ValidatingAdmissionPolicyList:
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1beta1"
     KIND: ClassVar[str] = "ValidatingAdmissionPolicyList"
 
-    items: list[ValidatingAdmissionPolicy]
     api_version: str | None = None
+    items: list[ValidatingAdmissionPolicy]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -385,8 +387,8 @@ class ValidatingAdmissionPolicyList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicyList:
         return cls(
-            items=[ValidatingAdmissionPolicy.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ValidatingAdmissionPolicy.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )

@@ -22,32 +22,35 @@ from api.model.primitives import (
 class CustomResourceColumnDefinition:
     """CustomResourceColumnDefinition specifies a column for server side printing."""
 
-    json_path: str
-    name: str
-    type: str
     description: str | None = None
     format: str | None = None
+    json_path: str
+    name: str
     priority: int | None = None
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"jsonPath": self.json_path, "name": self.name, "type": self.type}
+        out: dict[str, Any] = {}
         if self.description is not None:
             out["description"] = self.description
         if self.format is not None:
             out["format"] = self.format
+        out["jsonPath"] = self.json_path
+        out["name"] = self.name
         if self.priority is not None:
             out["priority"] = self.priority
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceColumnDefinition:
         return cls(
-            json_path=data["jsonPath"],
-            name=data["name"],
-            type=data["type"],
             description=data.get("description"),
             format=data.get("format"),
+            json_path=data["jsonPath"],
+            name=data["name"],
             priority=data.get("priority"),
+            type=data["type"],
         )
 
 
@@ -81,20 +84,21 @@ class CustomResourceDefinition:
     API_VERSION: ClassVar[str] = "apiextensions.k8s.io/v1"
     KIND: ClassVar[str] = "CustomResourceDefinition"
 
-    spec: CustomResourceDefinitionSpec
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: CustomResourceDefinitionSpec
     status: CustomResourceDefinitionStatus | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         if self.status is not None:
             out["status"] = self.status.to_dict()
         return out
@@ -102,10 +106,10 @@ class CustomResourceDefinition:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceDefinition:
         return cls(
-            spec=CustomResourceDefinitionSpec.from_dict(data["spec"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=CustomResourceDefinitionSpec.from_dict(data["spec"]),
             status=None if (v := data.get("status")) is None else CustomResourceDefinitionStatus.from_dict(v),
         )
 
@@ -114,30 +118,32 @@ class CustomResourceDefinition:
 class CustomResourceDefinitionCondition:
     """CustomResourceDefinitionCondition contains details for the current condition of this pod."""
 
-    status: str
-    type: str
     last_transition_time: Time | None = None
     message: str | None = None
     reason: str | None = None
+    status: str
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.last_transition_time is not None:
             out["lastTransitionTime"] = self.last_transition_time
         if self.message is not None:
             out["message"] = self.message
         if self.reason is not None:
             out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceDefinitionCondition:
         return cls(
-            status=data["status"],
-            type=data["type"],
             last_transition_time=data.get("lastTransitionTime"),
             message=data.get("message"),
             reason=data.get("reason"),
+            status=data["status"],
+            type=data["type"],
         )
 
 
@@ -148,15 +154,16 @@ class CustomResourceDefinitionList:
     API_VERSION: ClassVar[str] = "apiextensions.k8s.io/v1"
     KIND: ClassVar[str] = "CustomResourceDefinitionList"
 
-    items: list[CustomResourceDefinition]
     api_version: str | None = None
+    items: list[CustomResourceDefinition]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -166,8 +173,8 @@ class CustomResourceDefinitionList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceDefinitionList:
         return cls(
-            items=[CustomResourceDefinition.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[CustomResourceDefinition.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -177,19 +184,21 @@ class CustomResourceDefinitionList:
 class CustomResourceDefinitionNames:
     """CustomResourceDefinitionNames indicates the names to serve this CustomResourceDefinition"""
 
-    kind: str
-    plural: str
     categories: list[str] | None = None
+    kind: str
     list_kind: str | None = None
+    plural: str
     short_names: list[str] | None = None
     singular: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "plural": self.plural}
+        out: dict[str, Any] = {}
         if self.categories is not None:
             out["categories"] = list(self.categories)
+        out["kind"] = self.kind
         if self.list_kind is not None:
             out["listKind"] = self.list_kind
+        out["plural"] = self.plural
         if self.short_names is not None:
             out["shortNames"] = list(self.short_names)
         if self.singular is not None:
@@ -199,10 +208,10 @@ class CustomResourceDefinitionNames:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceDefinitionNames:
         return cls(
-            kind=data["kind"],
-            plural=data["plural"],
             categories=None if (v := data.get("categories")) is None else list(v),
+            kind=data["kind"],
             list_kind=data.get("listKind"),
+            plural=data["plural"],
             short_names=None if (v := data.get("shortNames")) is None else list(v),
             singular=data.get("singular"),
         )
@@ -212,30 +221,34 @@ class CustomResourceDefinitionNames:
 class CustomResourceDefinitionSpec:
     """CustomResourceDefinitionSpec describes how a user wants their resource to appear"""
 
+    conversion: CustomResourceConversion | None = None
     group: str
     names: CustomResourceDefinitionNames
+    preserve_unknown_fields: bool | None = None
     scope: str
     versions: list[CustomResourceDefinitionVersion]
-    conversion: CustomResourceConversion | None = None
-    preserve_unknown_fields: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"group": self.group, "names": self.names.to_dict(), "scope": self.scope, "versions": [x.to_dict() for x in self.versions]}
+        out: dict[str, Any] = {}
         if self.conversion is not None:
             out["conversion"] = self.conversion.to_dict()
+        out["group"] = self.group
+        out["names"] = self.names.to_dict()
         if self.preserve_unknown_fields is not None:
             out["preserveUnknownFields"] = self.preserve_unknown_fields
+        out["scope"] = self.scope
+        out["versions"] = [x.to_dict() for x in self.versions]
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceDefinitionSpec:
         return cls(
+            conversion=None if (v := data.get("conversion")) is None else CustomResourceConversion.from_dict(v),
             group=data["group"],
             names=CustomResourceDefinitionNames.from_dict(data["names"]),
+            preserve_unknown_fields=data.get("preserveUnknownFields"),
             scope=data["scope"],
             versions=[CustomResourceDefinitionVersion.from_dict(x) for x in data["versions"]],
-            conversion=None if (v := data.get("conversion")) is None else CustomResourceConversion.from_dict(v),
-            preserve_unknown_fields=data.get("preserveUnknownFields"),
         )
 
 
@@ -270,28 +283,31 @@ class CustomResourceDefinitionStatus:
 class CustomResourceDefinitionVersion:
     """CustomResourceDefinitionVersion describes a version for CRD."""
 
-    name: str
-    served: bool
-    storage: bool
     additional_printer_columns: list[CustomResourceColumnDefinition] | None = None
     deprecated: bool | None = None
     deprecation_warning: str | None = None
+    name: str
     schema: CustomResourceValidation | None = None
     selectable_fields: list[SelectableField] | None = None
+    served: bool
+    storage: bool
     subresources: CustomResourceSubresources | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "served": self.served, "storage": self.storage}
+        out: dict[str, Any] = {}
         if self.additional_printer_columns is not None:
             out["additionalPrinterColumns"] = [x.to_dict() for x in self.additional_printer_columns]
         if self.deprecated is not None:
             out["deprecated"] = self.deprecated
         if self.deprecation_warning is not None:
             out["deprecationWarning"] = self.deprecation_warning
+        out["name"] = self.name
         if self.schema is not None:
             out["schema"] = self.schema.to_dict()
         if self.selectable_fields is not None:
             out["selectableFields"] = [x.to_dict() for x in self.selectable_fields]
+        out["served"] = self.served
+        out["storage"] = self.storage
         if self.subresources is not None:
             out["subresources"] = self.subresources.to_dict()
         return out
@@ -299,14 +315,14 @@ class CustomResourceDefinitionVersion:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceDefinitionVersion:
         return cls(
-            name=data["name"],
-            served=data["served"],
-            storage=data["storage"],
             additional_printer_columns=None if (v := data.get("additionalPrinterColumns")) is None else [CustomResourceColumnDefinition.from_dict(x) for x in v],
             deprecated=data.get("deprecated"),
             deprecation_warning=data.get("deprecationWarning"),
+            name=data["name"],
             schema=None if (v := data.get("schema")) is None else CustomResourceValidation.from_dict(v),
             selectable_fields=None if (v := data.get("selectableFields")) is None else [SelectableField.from_dict(x) for x in v],
+            served=data["served"],
+            storage=data["storage"],
             subresources=None if (v := data.get("subresources")) is None else CustomResourceSubresources.from_dict(v),
         )
 
@@ -315,22 +331,24 @@ class CustomResourceDefinitionVersion:
 class CustomResourceSubresourceScale:
     """CustomResourceSubresourceScale defines how to serve the scale subresource for CustomResources."""
 
+    label_selector_path: str | None = None
     spec_replicas_path: str
     status_replicas_path: str
-    label_selector_path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"specReplicasPath": self.spec_replicas_path, "statusReplicasPath": self.status_replicas_path}
+        out: dict[str, Any] = {}
         if self.label_selector_path is not None:
             out["labelSelectorPath"] = self.label_selector_path
+        out["specReplicasPath"] = self.spec_replicas_path
+        out["statusReplicasPath"] = self.status_replicas_path
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceSubresourceScale:
         return cls(
+            label_selector_path=data.get("labelSelectorPath"),
             spec_replicas_path=data["specReplicasPath"],
             status_replicas_path=data["statusReplicasPath"],
-            label_selector_path=data.get("labelSelectorPath"),
         )
 
 
@@ -656,15 +674,15 @@ class ServiceReference:
 class ValidationRule:
     """ValidationRule describes a validation rule written in the CEL expression language."""
 
-    rule: str
     field_path: str | None = None
     message: str | None = None
     message_expression: str | None = None
     optional_old_self: bool | None = None
     reason: str | None = None
+    rule: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"rule": self.rule}
+        out: dict[str, Any] = {}
         if self.field_path is not None:
             out["fieldPath"] = self.field_path
         if self.message is not None:
@@ -675,17 +693,18 @@ class ValidationRule:
             out["optionalOldSelf"] = self.optional_old_self
         if self.reason is not None:
             out["reason"] = self.reason
+        out["rule"] = self.rule
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidationRule:
         return cls(
-            rule=data["rule"],
             field_path=data.get("fieldPath"),
             message=data.get("message"),
             message_expression=data.get("messageExpression"),
             optional_old_self=data.get("optionalOldSelf"),
             reason=data.get("reason"),
+            rule=data["rule"],
         )
 
 
@@ -720,18 +739,19 @@ class WebhookClientConfig:
 class WebhookConversion:
     """WebhookConversion describes how to call a conversion webhook"""
 
-    conversion_review_versions: list[str]
     client_config: WebhookClientConfig | None = None
+    conversion_review_versions: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"conversionReviewVersions": list(self.conversion_review_versions)}
+        out: dict[str, Any] = {}
         if self.client_config is not None:
             out["clientConfig"] = self.client_config.to_dict()
+        out["conversionReviewVersions"] = list(self.conversion_review_versions)
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WebhookConversion:
         return cls(
-            conversion_review_versions=list(data["conversionReviewVersions"]),
             client_config=None if (v := data.get("clientConfig")) is None else WebhookClientConfig.from_dict(v),
+            conversion_review_versions=list(data["conversionReviewVersions"]),
         )

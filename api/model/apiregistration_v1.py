@@ -54,30 +54,32 @@ class APIService:
 class APIServiceCondition:
     """APIServiceCondition describes the state of an APIService at a particular point"""
 
-    status: str
-    type: str
     last_transition_time: Time | None = None
     message: str | None = None
     reason: str | None = None
+    status: str
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.last_transition_time is not None:
             out["lastTransitionTime"] = self.last_transition_time
         if self.message is not None:
             out["message"] = self.message
         if self.reason is not None:
             out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIServiceCondition:
         return cls(
-            status=data["status"],
-            type=data["type"],
             last_transition_time=data.get("lastTransitionTime"),
             message=data.get("message"),
             reason=data.get("reason"),
+            status=data["status"],
+            type=data["type"],
         )
 
 
@@ -88,15 +90,16 @@ class APIServiceList:
     API_VERSION: ClassVar[str] = "apiregistration.k8s.io/v1"
     KIND: ClassVar[str] = "APIServiceList"
 
-    items: list[APIService]
     api_version: str | None = None
+    items: list[APIService]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -106,8 +109,8 @@ class APIServiceList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIServiceList:
         return cls(
-            items=[APIService.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[APIService.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -119,38 +122,40 @@ class APIServiceSpec:
     supported, though you are able to disable certificate verification.
     """
 
-    group_priority_minimum: int
-    version_priority: int
     ca_bundle: str | None = None
     group: str | None = None
+    group_priority_minimum: int
     insecure_skip_tls_verify: bool | None = None
     service: ServiceReference | None = None
     version: str | None = None
+    version_priority: int
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"groupPriorityMinimum": self.group_priority_minimum, "versionPriority": self.version_priority}
+        out: dict[str, Any] = {}
         if self.ca_bundle is not None:
             out["caBundle"] = self.ca_bundle
         if self.group is not None:
             out["group"] = self.group
+        out["groupPriorityMinimum"] = self.group_priority_minimum
         if self.insecure_skip_tls_verify is not None:
             out["insecureSkipTLSVerify"] = self.insecure_skip_tls_verify
         if self.service is not None:
             out["service"] = self.service.to_dict()
         if self.version is not None:
             out["version"] = self.version
+        out["versionPriority"] = self.version_priority
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIServiceSpec:
         return cls(
-            group_priority_minimum=data["groupPriorityMinimum"],
-            version_priority=data["versionPriority"],
             ca_bundle=data.get("caBundle"),
             group=data.get("group"),
+            group_priority_minimum=data["groupPriorityMinimum"],
             insecure_skip_tls_verify=data.get("insecureSkipTLSVerify"),
             service=None if (v := data.get("service")) is None else ServiceReference.from_dict(v),
             version=data.get("version"),
+            version_priority=data["versionPriority"],
         )
 
 

@@ -52,30 +52,32 @@ class StorageVersion:
     API_VERSION: ClassVar[str] = "internal.apiserver.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "StorageVersion"
 
-    spec: StorageVersionSpec
-    status: StorageVersionStatus
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: StorageVersionSpec
+    status: StorageVersionStatus
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict(), "status": self.status.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
+        out["status"] = self.status.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageVersion:
         return cls(
-            spec=StorageVersionSpec.from_dict(data["spec"]),
-            status=StorageVersionStatus.from_dict(data["status"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=StorageVersionSpec.from_dict(data["spec"]),
+            status=StorageVersionStatus.from_dict(data["status"]),
         )
 
 
@@ -83,30 +85,34 @@ class StorageVersion:
 class StorageVersionCondition:
     """Describes the state of the storageVersion at a certain point."""
 
+    last_transition_time: Time | None = None
     message: str
+    observed_generation: int | None = None
     reason: str
     status: str
     type: str
-    last_transition_time: Time | None = None
-    observed_generation: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"message": self.message, "reason": self.reason, "status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.last_transition_time is not None:
             out["lastTransitionTime"] = self.last_transition_time
+        out["message"] = self.message
         if self.observed_generation is not None:
             out["observedGeneration"] = self.observed_generation
+        out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageVersionCondition:
         return cls(
+            last_transition_time=data.get("lastTransitionTime"),
             message=data["message"],
+            observed_generation=data.get("observedGeneration"),
             reason=data["reason"],
             status=data["status"],
             type=data["type"],
-            last_transition_time=data.get("lastTransitionTime"),
-            observed_generation=data.get("observedGeneration"),
         )
 
 
@@ -117,15 +123,16 @@ class StorageVersionList:
     API_VERSION: ClassVar[str] = "internal.apiserver.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "StorageVersionList"
 
-    items: list[StorageVersion]
     api_version: str | None = None
+    items: list[StorageVersion]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -135,8 +142,8 @@ class StorageVersionList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageVersionList:
         return cls(
-            items=[StorageVersion.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[StorageVersion.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )

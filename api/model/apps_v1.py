@@ -27,14 +27,14 @@ class ControllerRevision:
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "ControllerRevision"
 
-    revision: int
     api_version: str | None = None
     data: RawExtension | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    revision: int
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"revision": self.revision}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.data is not None:
@@ -43,16 +43,17 @@ class ControllerRevision:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["revision"] = self.revision
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ControllerRevision:
         return cls(
-            revision=data["revision"],
             api_version=data.get("apiVersion"),
             data=data.get("data"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            revision=data["revision"],
         )
 
 
@@ -63,15 +64,16 @@ class ControllerRevisionList:
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "ControllerRevisionList"
 
-    items: list[ControllerRevision]
     api_version: str | None = None
+    items: list[ControllerRevision]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -81,8 +83,8 @@ class ControllerRevisionList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ControllerRevisionList:
         return cls(
-            items=[ControllerRevision.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ControllerRevision.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -130,30 +132,32 @@ class DaemonSet:
 class DaemonSetCondition:
     """DaemonSetCondition describes the state of a DaemonSet at a certain point."""
 
-    status: str
-    type: str
     last_transition_time: Time | None = None
     message: str | None = None
     reason: str | None = None
+    status: str
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.last_transition_time is not None:
             out["lastTransitionTime"] = self.last_transition_time
         if self.message is not None:
             out["message"] = self.message
         if self.reason is not None:
             out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DaemonSetCondition:
         return cls(
-            status=data["status"],
-            type=data["type"],
             last_transition_time=data.get("lastTransitionTime"),
             message=data.get("message"),
             reason=data.get("reason"),
+            status=data["status"],
+            type=data["type"],
         )
 
 
@@ -164,15 +168,16 @@ class DaemonSetList:
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "DaemonSetList"
 
-    items: list[DaemonSet]
     api_version: str | None = None
+    items: list[DaemonSet]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -182,8 +187,8 @@ class DaemonSetList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DaemonSetList:
         return cls(
-            items=[DaemonSet.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[DaemonSet.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -193,18 +198,20 @@ class DaemonSetList:
 class DaemonSetSpec:
     """DaemonSetSpec is the specification of a daemon set."""
 
-    selector: meta_v1.LabelSelector
-    template: core_v1.PodTemplateSpec
     min_ready_seconds: int | None = None
     revision_history_limit: int | None = None
+    selector: meta_v1.LabelSelector
+    template: core_v1.PodTemplateSpec
     update_strategy: DaemonSetUpdateStrategy | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"selector": self.selector.to_dict(), "template": self.template.to_dict()}
+        out: dict[str, Any] = {}
         if self.min_ready_seconds is not None:
             out["minReadySeconds"] = self.min_ready_seconds
         if self.revision_history_limit is not None:
             out["revisionHistoryLimit"] = self.revision_history_limit
+        out["selector"] = self.selector.to_dict()
+        out["template"] = self.template.to_dict()
         if self.update_strategy is not None:
             out["updateStrategy"] = self.update_strategy.to_dict()
         return out
@@ -212,10 +219,10 @@ class DaemonSetSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DaemonSetSpec:
         return cls(
-            selector=meta_v1.LabelSelector.from_dict(data["selector"]),
-            template=core_v1.PodTemplateSpec.from_dict(data["template"]),
             min_ready_seconds=data.get("minReadySeconds"),
             revision_history_limit=data.get("revisionHistoryLimit"),
+            selector=meta_v1.LabelSelector.from_dict(data["selector"]),
+            template=core_v1.PodTemplateSpec.from_dict(data["template"]),
             update_strategy=None if (v := data.get("updateStrategy")) is None else DaemonSetUpdateStrategy.from_dict(v),
         )
 
@@ -224,25 +231,29 @@ class DaemonSetSpec:
 class DaemonSetStatus:
     """DaemonSetStatus represents the current status of a daemon set."""
 
-    current_number_scheduled: int
-    desired_number_scheduled: int
-    number_misscheduled: int
-    number_ready: int
     collision_count: int | None = None
     conditions: list[DaemonSetCondition] | None = None
+    current_number_scheduled: int
+    desired_number_scheduled: int
     number_available: int | None = None
+    number_misscheduled: int
+    number_ready: int
     number_unavailable: int | None = None
     observed_generation: int | None = None
     updated_number_scheduled: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"currentNumberScheduled": self.current_number_scheduled, "desiredNumberScheduled": self.desired_number_scheduled, "numberMisscheduled": self.number_misscheduled, "numberReady": self.number_ready}
+        out: dict[str, Any] = {}
         if self.collision_count is not None:
             out["collisionCount"] = self.collision_count
         if self.conditions is not None:
             out["conditions"] = [x.to_dict() for x in self.conditions]
+        out["currentNumberScheduled"] = self.current_number_scheduled
+        out["desiredNumberScheduled"] = self.desired_number_scheduled
         if self.number_available is not None:
             out["numberAvailable"] = self.number_available
+        out["numberMisscheduled"] = self.number_misscheduled
+        out["numberReady"] = self.number_ready
         if self.number_unavailable is not None:
             out["numberUnavailable"] = self.number_unavailable
         if self.observed_generation is not None:
@@ -254,13 +265,13 @@ class DaemonSetStatus:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DaemonSetStatus:
         return cls(
-            current_number_scheduled=data["currentNumberScheduled"],
-            desired_number_scheduled=data["desiredNumberScheduled"],
-            number_misscheduled=data["numberMisscheduled"],
-            number_ready=data["numberReady"],
             collision_count=data.get("collisionCount"),
             conditions=None if (v := data.get("conditions")) is None else [DaemonSetCondition.from_dict(x) for x in v],
+            current_number_scheduled=data["currentNumberScheduled"],
+            desired_number_scheduled=data["desiredNumberScheduled"],
             number_available=data.get("numberAvailable"),
+            number_misscheduled=data["numberMisscheduled"],
+            number_ready=data["numberReady"],
             number_unavailable=data.get("numberUnavailable"),
             observed_generation=data.get("observedGeneration"),
             updated_number_scheduled=data.get("updatedNumberScheduled"),
@@ -332,15 +343,15 @@ class Deployment:
 class DeploymentCondition:
     """DeploymentCondition describes the state of a deployment at a certain point."""
 
-    status: str
-    type: str
     last_transition_time: Time | None = None
     last_update_time: Time | None = None
     message: str | None = None
     reason: str | None = None
+    status: str
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.last_transition_time is not None:
             out["lastTransitionTime"] = self.last_transition_time
         if self.last_update_time is not None:
@@ -349,17 +360,19 @@ class DeploymentCondition:
             out["message"] = self.message
         if self.reason is not None:
             out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeploymentCondition:
         return cls(
-            status=data["status"],
-            type=data["type"],
             last_transition_time=data.get("lastTransitionTime"),
             last_update_time=data.get("lastUpdateTime"),
             message=data.get("message"),
             reason=data.get("reason"),
+            status=data["status"],
+            type=data["type"],
         )
 
 
@@ -370,15 +383,16 @@ class DeploymentList:
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "DeploymentList"
 
-    items: list[Deployment]
     api_version: str | None = None
+    items: list[Deployment]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -388,8 +402,8 @@ class DeploymentList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeploymentList:
         return cls(
-            items=[Deployment.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[Deployment.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -399,17 +413,17 @@ class DeploymentList:
 class DeploymentSpec:
     """DeploymentSpec is the specification of the desired behavior of the Deployment."""
 
-    selector: meta_v1.LabelSelector
-    template: core_v1.PodTemplateSpec
     min_ready_seconds: int | None = None
     paused: bool | None = None
     progress_deadline_seconds: int | None = None
     replicas: int | None = None
     revision_history_limit: int | None = None
+    selector: meta_v1.LabelSelector
     strategy: DeploymentStrategy | None = None
+    template: core_v1.PodTemplateSpec
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"selector": self.selector.to_dict(), "template": self.template.to_dict()}
+        out: dict[str, Any] = {}
         if self.min_ready_seconds is not None:
             out["minReadySeconds"] = self.min_ready_seconds
         if self.paused is not None:
@@ -420,21 +434,23 @@ class DeploymentSpec:
             out["replicas"] = self.replicas
         if self.revision_history_limit is not None:
             out["revisionHistoryLimit"] = self.revision_history_limit
+        out["selector"] = self.selector.to_dict()
         if self.strategy is not None:
             out["strategy"] = self.strategy.to_dict()
+        out["template"] = self.template.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeploymentSpec:
         return cls(
-            selector=meta_v1.LabelSelector.from_dict(data["selector"]),
-            template=core_v1.PodTemplateSpec.from_dict(data["template"]),
             min_ready_seconds=data.get("minReadySeconds"),
             paused=data.get("paused"),
             progress_deadline_seconds=data.get("progressDeadlineSeconds"),
             replicas=data.get("replicas"),
             revision_history_limit=data.get("revisionHistoryLimit"),
+            selector=meta_v1.LabelSelector.from_dict(data["selector"]),
             strategy=None if (v := data.get("strategy")) is None else DeploymentStrategy.from_dict(v),
+            template=core_v1.PodTemplateSpec.from_dict(data["template"]),
         )
 
 
@@ -550,30 +566,32 @@ class ReplicaSet:
 class ReplicaSetCondition:
     """ReplicaSetCondition describes the state of a replica set at a certain point."""
 
-    status: str
-    type: str
     last_transition_time: Time | None = None
     message: str | None = None
     reason: str | None = None
+    status: str
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.last_transition_time is not None:
             out["lastTransitionTime"] = self.last_transition_time
         if self.message is not None:
             out["message"] = self.message
         if self.reason is not None:
             out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicaSetCondition:
         return cls(
-            status=data["status"],
-            type=data["type"],
             last_transition_time=data.get("lastTransitionTime"),
             message=data.get("message"),
             reason=data.get("reason"),
+            status=data["status"],
+            type=data["type"],
         )
 
 
@@ -584,15 +602,16 @@ class ReplicaSetList:
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "ReplicaSetList"
 
-    items: list[ReplicaSet]
     api_version: str | None = None
+    items: list[ReplicaSet]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -602,8 +621,8 @@ class ReplicaSetList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicaSetList:
         return cls(
-            items=[ReplicaSet.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ReplicaSet.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -613,17 +632,18 @@ class ReplicaSetList:
 class ReplicaSetSpec:
     """ReplicaSetSpec is the specification of a ReplicaSet."""
 
-    selector: meta_v1.LabelSelector
     min_ready_seconds: int | None = None
     replicas: int | None = None
+    selector: meta_v1.LabelSelector
     template: core_v1.PodTemplateSpec | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"selector": self.selector.to_dict()}
+        out: dict[str, Any] = {}
         if self.min_ready_seconds is not None:
             out["minReadySeconds"] = self.min_ready_seconds
         if self.replicas is not None:
             out["replicas"] = self.replicas
+        out["selector"] = self.selector.to_dict()
         if self.template is not None:
             out["template"] = self.template.to_dict()
         return out
@@ -631,9 +651,9 @@ class ReplicaSetSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicaSetSpec:
         return cls(
-            selector=meta_v1.LabelSelector.from_dict(data["selector"]),
             min_ready_seconds=data.get("minReadySeconds"),
             replicas=data.get("replicas"),
+            selector=meta_v1.LabelSelector.from_dict(data["selector"]),
             template=None if (v := data.get("template")) is None else core_v1.PodTemplateSpec.from_dict(v),
         )
 
@@ -642,15 +662,15 @@ class ReplicaSetSpec:
 class ReplicaSetStatus:
     """ReplicaSetStatus represents the current status of a ReplicaSet."""
 
-    replicas: int
     available_replicas: int | None = None
     conditions: list[ReplicaSetCondition] | None = None
     fully_labeled_replicas: int | None = None
     observed_generation: int | None = None
     ready_replicas: int | None = None
+    replicas: int
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"replicas": self.replicas}
+        out: dict[str, Any] = {}
         if self.available_replicas is not None:
             out["availableReplicas"] = self.available_replicas
         if self.conditions is not None:
@@ -661,17 +681,18 @@ class ReplicaSetStatus:
             out["observedGeneration"] = self.observed_generation
         if self.ready_replicas is not None:
             out["readyReplicas"] = self.ready_replicas
+        out["replicas"] = self.replicas
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicaSetStatus:
         return cls(
-            replicas=data["replicas"],
             available_replicas=data.get("availableReplicas"),
             conditions=None if (v := data.get("conditions")) is None else [ReplicaSetCondition.from_dict(x) for x in v],
             fully_labeled_replicas=data.get("fullyLabeledReplicas"),
             observed_generation=data.get("observedGeneration"),
             ready_replicas=data.get("readyReplicas"),
+            replicas=data["replicas"],
         )
 
 
@@ -790,30 +811,32 @@ class StatefulSet:
 class StatefulSetCondition:
     """StatefulSetCondition describes the state of a statefulset at a certain point."""
 
-    status: str
-    type: str
     last_transition_time: Time | None = None
     message: str | None = None
     reason: str | None = None
+    status: str
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.last_transition_time is not None:
             out["lastTransitionTime"] = self.last_transition_time
         if self.message is not None:
             out["message"] = self.message
         if self.reason is not None:
             out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StatefulSetCondition:
         return cls(
-            status=data["status"],
-            type=data["type"],
             last_transition_time=data.get("lastTransitionTime"),
             message=data.get("message"),
             reason=data.get("reason"),
+            status=data["status"],
+            type=data["type"],
         )
 
 
@@ -824,15 +847,16 @@ class StatefulSetList:
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "StatefulSetList"
 
-    items: list[StatefulSet]
     api_version: str | None = None
+    items: list[StatefulSet]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -842,8 +866,8 @@ class StatefulSetList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StatefulSetList:
         return cls(
-            items=[StatefulSet.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[StatefulSet.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -897,20 +921,20 @@ class StatefulSetPersistentVolumeClaimRetentionPolicy:
 class StatefulSetSpec:
     """A StatefulSetSpec is the specification of a StatefulSet."""
 
-    selector: meta_v1.LabelSelector
-    service_name: str
-    template: core_v1.PodTemplateSpec
     min_ready_seconds: int | None = None
     ordinals: StatefulSetOrdinals | None = None
     persistent_volume_claim_retention_policy: StatefulSetPersistentVolumeClaimRetentionPolicy | None = None
     pod_management_policy: str | None = None
     replicas: int | None = None
     revision_history_limit: int | None = None
+    selector: meta_v1.LabelSelector
+    service_name: str
+    template: core_v1.PodTemplateSpec
     update_strategy: StatefulSetUpdateStrategy | None = None
     volume_claim_templates: list[core_v1.PersistentVolumeClaim] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"selector": self.selector.to_dict(), "serviceName": self.service_name, "template": self.template.to_dict()}
+        out: dict[str, Any] = {}
         if self.min_ready_seconds is not None:
             out["minReadySeconds"] = self.min_ready_seconds
         if self.ordinals is not None:
@@ -923,6 +947,9 @@ class StatefulSetSpec:
             out["replicas"] = self.replicas
         if self.revision_history_limit is not None:
             out["revisionHistoryLimit"] = self.revision_history_limit
+        out["selector"] = self.selector.to_dict()
+        out["serviceName"] = self.service_name
+        out["template"] = self.template.to_dict()
         if self.update_strategy is not None:
             out["updateStrategy"] = self.update_strategy.to_dict()
         if self.volume_claim_templates is not None:
@@ -932,15 +959,15 @@ class StatefulSetSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StatefulSetSpec:
         return cls(
-            selector=meta_v1.LabelSelector.from_dict(data["selector"]),
-            service_name=data["serviceName"],
-            template=core_v1.PodTemplateSpec.from_dict(data["template"]),
             min_ready_seconds=data.get("minReadySeconds"),
             ordinals=None if (v := data.get("ordinals")) is None else StatefulSetOrdinals.from_dict(v),
             persistent_volume_claim_retention_policy=None if (v := data.get("persistentVolumeClaimRetentionPolicy")) is None else StatefulSetPersistentVolumeClaimRetentionPolicy.from_dict(v),
             pod_management_policy=data.get("podManagementPolicy"),
             replicas=data.get("replicas"),
             revision_history_limit=data.get("revisionHistoryLimit"),
+            selector=meta_v1.LabelSelector.from_dict(data["selector"]),
+            service_name=data["serviceName"],
+            template=core_v1.PodTemplateSpec.from_dict(data["template"]),
             update_strategy=None if (v := data.get("updateStrategy")) is None else StatefulSetUpdateStrategy.from_dict(v),
             volume_claim_templates=None if (v := data.get("volumeClaimTemplates")) is None else [core_v1.PersistentVolumeClaim.from_dict(x) for x in v],
         )
@@ -950,7 +977,6 @@ class StatefulSetSpec:
 class StatefulSetStatus:
     """StatefulSetStatus represents the current state of a StatefulSet."""
 
-    replicas: int
     available_replicas: int | None = None
     collision_count: int | None = None
     conditions: list[StatefulSetCondition] | None = None
@@ -958,11 +984,12 @@ class StatefulSetStatus:
     current_revision: str | None = None
     observed_generation: int | None = None
     ready_replicas: int | None = None
+    replicas: int
     update_revision: str | None = None
     updated_replicas: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"replicas": self.replicas}
+        out: dict[str, Any] = {}
         if self.available_replicas is not None:
             out["availableReplicas"] = self.available_replicas
         if self.collision_count is not None:
@@ -977,6 +1004,7 @@ class StatefulSetStatus:
             out["observedGeneration"] = self.observed_generation
         if self.ready_replicas is not None:
             out["readyReplicas"] = self.ready_replicas
+        out["replicas"] = self.replicas
         if self.update_revision is not None:
             out["updateRevision"] = self.update_revision
         if self.updated_replicas is not None:
@@ -986,7 +1014,6 @@ class StatefulSetStatus:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StatefulSetStatus:
         return cls(
-            replicas=data["replicas"],
             available_replicas=data.get("availableReplicas"),
             collision_count=data.get("collisionCount"),
             conditions=None if (v := data.get("conditions")) is None else [StatefulSetCondition.from_dict(x) for x in v],
@@ -994,6 +1021,7 @@ class StatefulSetStatus:
             current_revision=data.get("currentRevision"),
             observed_generation=data.get("observedGeneration"),
             ready_replicas=data.get("readyReplicas"),
+            replicas=data["replicas"],
             update_revision=data.get("updateRevision"),
             updated_replicas=data.get("updatedReplicas"),
         )

@@ -107,20 +107,21 @@ class TokenRequest:
     API_VERSION: ClassVar[str] = "authentication.k8s.io/v1"
     KIND: ClassVar[str] = "TokenRequest"
 
-    spec: TokenRequestSpec
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: TokenRequestSpec
     status: TokenRequestStatus | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         if self.status is not None:
             out["status"] = self.status.to_dict()
         return out
@@ -128,10 +129,10 @@ class TokenRequest:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TokenRequest:
         return cls(
-            spec=TokenRequestSpec.from_dict(data["spec"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=TokenRequestSpec.from_dict(data["spec"]),
             status=None if (v := data.get("status")) is None else TokenRequestStatus.from_dict(v),
         )
 
@@ -189,20 +190,21 @@ class TokenReview:
     API_VERSION: ClassVar[str] = "authentication.k8s.io/v1"
     KIND: ClassVar[str] = "TokenReview"
 
-    spec: TokenReviewSpec
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: TokenReviewSpec
     status: TokenReviewStatus | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         if self.status is not None:
             out["status"] = self.status.to_dict()
         return out
@@ -210,10 +212,10 @@ class TokenReview:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TokenReview:
         return cls(
-            spec=TokenReviewSpec.from_dict(data["spec"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=TokenReviewSpec.from_dict(data["spec"]),
             status=None if (v := data.get("status")) is None else TokenReviewStatus.from_dict(v),
         )
 

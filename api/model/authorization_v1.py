@@ -87,20 +87,21 @@ class LocalSubjectAccessReview:
     API_VERSION: ClassVar[str] = "authorization.k8s.io/v1"
     KIND: ClassVar[str] = "LocalSubjectAccessReview"
 
-    spec: SubjectAccessReviewSpec
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: SubjectAccessReviewSpec
     status: SubjectAccessReviewStatus | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         if self.status is not None:
             out["status"] = self.status.to_dict()
         return out
@@ -108,10 +109,10 @@ class LocalSubjectAccessReview:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LocalSubjectAccessReview:
         return cls(
-            spec=SubjectAccessReviewSpec.from_dict(data["spec"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=SubjectAccessReviewSpec.from_dict(data["spec"]),
             status=None if (v := data.get("status")) is None else SubjectAccessReviewStatus.from_dict(v),
         )
 
@@ -145,20 +146,21 @@ class NonResourceAttributes:
 class NonResourceRule:
     """NonResourceRule holds information that describes a rule for the non-resource"""
 
-    verbs: list[str]
     non_resource_urls: list[str] | None = None
+    verbs: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"verbs": list(self.verbs)}
+        out: dict[str, Any] = {}
         if self.non_resource_urls is not None:
             out["nonResourceURLs"] = list(self.non_resource_urls)
+        out["verbs"] = list(self.verbs)
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NonResourceRule:
         return cls(
-            verbs=list(data["verbs"]),
             non_resource_urls=None if (v := data.get("nonResourceURLs")) is None else list(v),
+            verbs=list(data["verbs"]),
         )
 
 
@@ -221,28 +223,29 @@ class ResourceRule:
     ordering isn't significant, may contain duplicates, and possibly be incomplete.
     """
 
-    verbs: list[str]
     api_groups: list[str] | None = None
     resource_names: list[str] | None = None
     resources: list[str] | None = None
+    verbs: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"verbs": list(self.verbs)}
+        out: dict[str, Any] = {}
         if self.api_groups is not None:
             out["apiGroups"] = list(self.api_groups)
         if self.resource_names is not None:
             out["resourceNames"] = list(self.resource_names)
         if self.resources is not None:
             out["resources"] = list(self.resources)
+        out["verbs"] = list(self.verbs)
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceRule:
         return cls(
-            verbs=list(data["verbs"]),
             api_groups=None if (v := data.get("apiGroups")) is None else list(v),
             resource_names=None if (v := data.get("resourceNames")) is None else list(v),
             resources=None if (v := data.get("resources")) is None else list(v),
+            verbs=list(data["verbs"]),
         )
 
 
@@ -256,20 +259,21 @@ class SelfSubjectAccessReview:
     API_VERSION: ClassVar[str] = "authorization.k8s.io/v1"
     KIND: ClassVar[str] = "SelfSubjectAccessReview"
 
-    spec: SelfSubjectAccessReviewSpec
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: SelfSubjectAccessReviewSpec
     status: SubjectAccessReviewStatus | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         if self.status is not None:
             out["status"] = self.status.to_dict()
         return out
@@ -277,10 +281,10 @@ class SelfSubjectAccessReview:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SelfSubjectAccessReview:
         return cls(
-            spec=SelfSubjectAccessReviewSpec.from_dict(data["spec"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=SelfSubjectAccessReviewSpec.from_dict(data["spec"]),
             status=None if (v := data.get("status")) is None else SubjectAccessReviewStatus.from_dict(v),
         )
 
@@ -324,20 +328,21 @@ class SelfSubjectRulesReview:
     API_VERSION: ClassVar[str] = "authorization.k8s.io/v1"
     KIND: ClassVar[str] = "SelfSubjectRulesReview"
 
-    spec: SelfSubjectRulesReviewSpec
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: SelfSubjectRulesReviewSpec
     status: SubjectRulesReviewStatus | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         if self.status is not None:
             out["status"] = self.status.to_dict()
         return out
@@ -345,10 +350,10 @@ class SelfSubjectRulesReview:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SelfSubjectRulesReview:
         return cls(
-            spec=SelfSubjectRulesReviewSpec.from_dict(data["spec"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=SelfSubjectRulesReviewSpec.from_dict(data["spec"]),
             status=None if (v := data.get("status")) is None else SubjectRulesReviewStatus.from_dict(v),
         )
 
@@ -379,20 +384,21 @@ class SubjectAccessReview:
     API_VERSION: ClassVar[str] = "authorization.k8s.io/v1"
     KIND: ClassVar[str] = "SubjectAccessReview"
 
-    spec: SubjectAccessReviewSpec
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: SubjectAccessReviewSpec
     status: SubjectAccessReviewStatus | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         if self.status is not None:
             out["status"] = self.status.to_dict()
         return out
@@ -400,10 +406,10 @@ class SubjectAccessReview:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SubjectAccessReview:
         return cls(
-            spec=SubjectAccessReviewSpec.from_dict(data["spec"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=SubjectAccessReviewSpec.from_dict(data["spec"]),
             status=None if (v := data.get("status")) is None else SubjectAccessReviewStatus.from_dict(v),
         )
 
@@ -486,22 +492,25 @@ class SubjectRulesReviewStatus:
     assume the subject has that permission, even if that list is incomplete.
     """
 
+    evaluation_error: str | None = None
     incomplete: bool
     non_resource_rules: list[NonResourceRule]
     resource_rules: list[ResourceRule]
-    evaluation_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"incomplete": self.incomplete, "nonResourceRules": [x.to_dict() for x in self.non_resource_rules], "resourceRules": [x.to_dict() for x in self.resource_rules]}
+        out: dict[str, Any] = {}
         if self.evaluation_error is not None:
             out["evaluationError"] = self.evaluation_error
+        out["incomplete"] = self.incomplete
+        out["nonResourceRules"] = [x.to_dict() for x in self.non_resource_rules]
+        out["resourceRules"] = [x.to_dict() for x in self.resource_rules]
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SubjectRulesReviewStatus:
         return cls(
+            evaluation_error=data.get("evaluationError"),
             incomplete=data["incomplete"],
             non_resource_rules=[NonResourceRule.from_dict(x) for x in data["nonResourceRules"]],
             resource_rules=[ResourceRule.from_dict(x) for x in data["resourceRules"]],
-            evaluation_error=data.get("evaluationError"),
         )

@@ -16,22 +16,24 @@ from api.model.primitives import Time
 class CrossVersionObjectReference:
     """CrossVersionObjectReference contains enough information to let you identify the referred resource."""
 
+    api_version: str | None = None
     kind: str
     name: str
-    api_version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "name": self.name}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["kind"] = self.kind
+        out["name"] = self.name
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CrossVersionObjectReference:
         return cls(
+            api_version=data.get("apiVersion"),
             kind=data["kind"],
             name=data["name"],
-            api_version=data.get("apiVersion"),
         )
 
 
@@ -80,15 +82,16 @@ class HorizontalPodAutoscalerList:
     API_VERSION: ClassVar[str] = "autoscaling/v1"
     KIND: ClassVar[str] = "HorizontalPodAutoscalerList"
 
-    items: list[HorizontalPodAutoscaler]
     api_version: str | None = None
+    items: list[HorizontalPodAutoscaler]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -98,8 +101,8 @@ class HorizontalPodAutoscalerList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscalerList:
         return cls(
-            items=[HorizontalPodAutoscaler.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[HorizontalPodAutoscaler.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -110,14 +113,15 @@ class HorizontalPodAutoscalerSpec:
     """specification of a horizontal pod autoscaler."""
 
     max_replicas: int
-    scale_target_ref: CrossVersionObjectReference
     min_replicas: int | None = None
+    scale_target_ref: CrossVersionObjectReference
     target_cpu_utilization_percentage: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"maxReplicas": self.max_replicas, "scaleTargetRef": self.scale_target_ref.to_dict()}
+        out: dict[str, Any] = {"maxReplicas": self.max_replicas}
         if self.min_replicas is not None:
             out["minReplicas"] = self.min_replicas
+        out["scaleTargetRef"] = self.scale_target_ref.to_dict()
         if self.target_cpu_utilization_percentage is not None:
             out["targetCPUUtilizationPercentage"] = self.target_cpu_utilization_percentage
         return out
@@ -126,8 +130,8 @@ class HorizontalPodAutoscalerSpec:
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscalerSpec:
         return cls(
             max_replicas=data["maxReplicas"],
-            scale_target_ref=CrossVersionObjectReference.from_dict(data["scaleTargetRef"]),
             min_replicas=data.get("minReplicas"),
+            scale_target_ref=CrossVersionObjectReference.from_dict(data["scaleTargetRef"]),
             target_cpu_utilization_percentage=data.get("targetCPUUtilizationPercentage"),
         )
 
@@ -136,16 +140,18 @@ class HorizontalPodAutoscalerSpec:
 class HorizontalPodAutoscalerStatus:
     """current status of a horizontal pod autoscaler"""
 
+    current_cpu_utilization_percentage: int | None = None
     current_replicas: int
     desired_replicas: int
-    current_cpu_utilization_percentage: int | None = None
     last_scale_time: Time | None = None
     observed_generation: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"currentReplicas": self.current_replicas, "desiredReplicas": self.desired_replicas}
+        out: dict[str, Any] = {}
         if self.current_cpu_utilization_percentage is not None:
             out["currentCPUUtilizationPercentage"] = self.current_cpu_utilization_percentage
+        out["currentReplicas"] = self.current_replicas
+        out["desiredReplicas"] = self.desired_replicas
         if self.last_scale_time is not None:
             out["lastScaleTime"] = self.last_scale_time
         if self.observed_generation is not None:
@@ -155,9 +161,9 @@ class HorizontalPodAutoscalerStatus:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscalerStatus:
         return cls(
+            current_cpu_utilization_percentage=data.get("currentCPUUtilizationPercentage"),
             current_replicas=data["currentReplicas"],
             desired_replicas=data["desiredReplicas"],
-            current_cpu_utilization_percentage=data.get("currentCPUUtilizationPercentage"),
             last_scale_time=data.get("lastScaleTime"),
             observed_generation=data.get("observedGeneration"),
         )

@@ -67,22 +67,24 @@ class ContainerResourceMetricStatus:
 class CrossVersionObjectReference:
     """CrossVersionObjectReference contains enough information to let you identify the referred resource."""
 
+    api_version: str | None = None
     kind: str
     name: str
-    api_version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "name": self.name}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["kind"] = self.kind
+        out["name"] = self.name
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CrossVersionObjectReference:
         return cls(
+            api_version=data.get("apiVersion"),
             kind=data["kind"],
             name=data["name"],
-            api_version=data.get("apiVersion"),
         )
 
 
@@ -254,30 +256,32 @@ class HorizontalPodAutoscalerCondition:
     point.
     """
 
-    status: str
-    type: str
     last_transition_time: Time | None = None
     message: str | None = None
     reason: str | None = None
+    status: str
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.last_transition_time is not None:
             out["lastTransitionTime"] = self.last_transition_time
         if self.message is not None:
             out["message"] = self.message
         if self.reason is not None:
             out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscalerCondition:
         return cls(
-            status=data["status"],
-            type=data["type"],
             last_transition_time=data.get("lastTransitionTime"),
             message=data.get("message"),
             reason=data.get("reason"),
+            status=data["status"],
+            type=data["type"],
         )
 
 
@@ -288,15 +292,16 @@ class HorizontalPodAutoscalerList:
     API_VERSION: ClassVar[str] = "autoscaling/v2"
     KIND: ClassVar[str] = "HorizontalPodAutoscalerList"
 
-    items: list[HorizontalPodAutoscaler]
     api_version: str | None = None
+    items: list[HorizontalPodAutoscaler]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -306,8 +311,8 @@ class HorizontalPodAutoscalerList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscalerList:
         return cls(
-            items=[HorizontalPodAutoscaler.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[HorizontalPodAutoscaler.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -317,30 +322,32 @@ class HorizontalPodAutoscalerList:
 class HorizontalPodAutoscalerSpec:
     """HorizontalPodAutoscalerSpec describes the desired functionality of the HorizontalPodAutoscaler."""
 
-    max_replicas: int
-    scale_target_ref: CrossVersionObjectReference
     behavior: HorizontalPodAutoscalerBehavior | None = None
+    max_replicas: int
     metrics: list[MetricSpec] | None = None
     min_replicas: int | None = None
+    scale_target_ref: CrossVersionObjectReference
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"maxReplicas": self.max_replicas, "scaleTargetRef": self.scale_target_ref.to_dict()}
+        out: dict[str, Any] = {}
         if self.behavior is not None:
             out["behavior"] = self.behavior.to_dict()
+        out["maxReplicas"] = self.max_replicas
         if self.metrics is not None:
             out["metrics"] = [x.to_dict() for x in self.metrics]
         if self.min_replicas is not None:
             out["minReplicas"] = self.min_replicas
+        out["scaleTargetRef"] = self.scale_target_ref.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscalerSpec:
         return cls(
-            max_replicas=data["maxReplicas"],
-            scale_target_ref=CrossVersionObjectReference.from_dict(data["scaleTargetRef"]),
             behavior=None if (v := data.get("behavior")) is None else HorizontalPodAutoscalerBehavior.from_dict(v),
+            max_replicas=data["maxReplicas"],
             metrics=None if (v := data.get("metrics")) is None else [MetricSpec.from_dict(x) for x in v],
             min_replicas=data.get("minReplicas"),
+            scale_target_ref=CrossVersionObjectReference.from_dict(data["scaleTargetRef"]),
         )
 
 
@@ -348,21 +355,22 @@ class HorizontalPodAutoscalerSpec:
 class HorizontalPodAutoscalerStatus:
     """HorizontalPodAutoscalerStatus describes the current status of a horizontal pod autoscaler."""
 
-    desired_replicas: int
     conditions: list[HorizontalPodAutoscalerCondition] | None = None
     current_metrics: list[MetricStatus] | None = None
     current_replicas: int | None = None
+    desired_replicas: int
     last_scale_time: Time | None = None
     observed_generation: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"desiredReplicas": self.desired_replicas}
+        out: dict[str, Any] = {}
         if self.conditions is not None:
             out["conditions"] = [x.to_dict() for x in self.conditions]
         if self.current_metrics is not None:
             out["currentMetrics"] = [x.to_dict() for x in self.current_metrics]
         if self.current_replicas is not None:
             out["currentReplicas"] = self.current_replicas
+        out["desiredReplicas"] = self.desired_replicas
         if self.last_scale_time is not None:
             out["lastScaleTime"] = self.last_scale_time
         if self.observed_generation is not None:
@@ -372,10 +380,10 @@ class HorizontalPodAutoscalerStatus:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscalerStatus:
         return cls(
-            desired_replicas=data["desiredReplicas"],
             conditions=None if (v := data.get("conditions")) is None else [HorizontalPodAutoscalerCondition.from_dict(x) for x in v],
             current_metrics=None if (v := data.get("currentMetrics")) is None else [MetricStatus.from_dict(x) for x in v],
             current_replicas=data.get("currentReplicas"),
+            desired_replicas=data["desiredReplicas"],
             last_scale_time=data.get("lastScaleTime"),
             observed_generation=data.get("observedGeneration"),
         )
@@ -408,15 +416,15 @@ class MetricSpec:
     should be set at once).
     """
 
-    type: str
     container_resource: ContainerResourceMetricSource | None = None
     external: ExternalMetricSource | None = None
     object: ObjectMetricSource | None = None
     pods: PodsMetricSource | None = None
     resource: ResourceMetricSource | None = None
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.type}
+        out: dict[str, Any] = {}
         if self.container_resource is not None:
             out["containerResource"] = self.container_resource.to_dict()
         if self.external is not None:
@@ -427,17 +435,18 @@ class MetricSpec:
             out["pods"] = self.pods.to_dict()
         if self.resource is not None:
             out["resource"] = self.resource.to_dict()
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MetricSpec:
         return cls(
-            type=data["type"],
             container_resource=None if (v := data.get("containerResource")) is None else ContainerResourceMetricSource.from_dict(v),
             external=None if (v := data.get("external")) is None else ExternalMetricSource.from_dict(v),
             object=None if (v := data.get("object")) is None else ObjectMetricSource.from_dict(v),
             pods=None if (v := data.get("pods")) is None else PodsMetricSource.from_dict(v),
             resource=None if (v := data.get("resource")) is None else ResourceMetricSource.from_dict(v),
+            type=data["type"],
         )
 
 
@@ -445,15 +454,15 @@ class MetricSpec:
 class MetricStatus:
     """MetricStatus describes the last-read state of a single metric."""
 
-    type: str
     container_resource: ContainerResourceMetricStatus | None = None
     external: ExternalMetricStatus | None = None
     object: ObjectMetricStatus | None = None
     pods: PodsMetricStatus | None = None
     resource: ResourceMetricStatus | None = None
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.type}
+        out: dict[str, Any] = {}
         if self.container_resource is not None:
             out["containerResource"] = self.container_resource.to_dict()
         if self.external is not None:
@@ -464,17 +473,18 @@ class MetricStatus:
             out["pods"] = self.pods.to_dict()
         if self.resource is not None:
             out["resource"] = self.resource.to_dict()
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MetricStatus:
         return cls(
-            type=data["type"],
             container_resource=None if (v := data.get("containerResource")) is None else ContainerResourceMetricStatus.from_dict(v),
             external=None if (v := data.get("external")) is None else ExternalMetricStatus.from_dict(v),
             object=None if (v := data.get("object")) is None else ObjectMetricStatus.from_dict(v),
             pods=None if (v := data.get("pods")) is None else PodsMetricStatus.from_dict(v),
             resource=None if (v := data.get("resource")) is None else ResourceMetricStatus.from_dict(v),
+            type=data["type"],
         )
 
 
@@ -482,17 +492,18 @@ class MetricStatus:
 class MetricTarget:
     """MetricTarget defines the target value, average value, or average utilization of a specific metric"""
 
-    type: str
     average_utilization: int | None = None
     average_value: Quantity | None = None
+    type: str
     value: Quantity | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.type}
+        out: dict[str, Any] = {}
         if self.average_utilization is not None:
             out["averageUtilization"] = self.average_utilization
         if self.average_value is not None:
             out["averageValue"] = self.average_value
+        out["type"] = self.type
         if self.value is not None:
             out["value"] = self.value
         return out
@@ -500,9 +511,9 @@ class MetricTarget:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MetricTarget:
         return cls(
-            type=data["type"],
             average_utilization=data.get("averageUtilization"),
             average_value=None if (v := data.get("averageValue")) is None else quantity(v),
+            type=data["type"],
             value=None if (v := data.get("value")) is None else quantity(v),
         )
 

@@ -57,15 +57,16 @@ class CronJobList:
     API_VERSION: ClassVar[str] = "batch/v1"
     KIND: ClassVar[str] = "CronJobList"
 
-    items: list[CronJob]
     api_version: str | None = None
+    items: list[CronJob]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -75,8 +76,8 @@ class CronJobList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CronJobList:
         return cls(
-            items=[CronJob.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[CronJob.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -86,21 +87,23 @@ class CronJobList:
 class CronJobSpec:
     """CronJobSpec describes how the job execution will look like and when it will actually run."""
 
-    job_template: JobTemplateSpec
-    schedule: str
     concurrency_policy: str | None = None
     failed_jobs_history_limit: int | None = None
+    job_template: JobTemplateSpec
+    schedule: str
     starting_deadline_seconds: int | None = None
     successful_jobs_history_limit: int | None = None
     suspend: bool | None = None
     time_zone: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"jobTemplate": self.job_template.to_dict(), "schedule": self.schedule}
+        out: dict[str, Any] = {}
         if self.concurrency_policy is not None:
             out["concurrencyPolicy"] = self.concurrency_policy
         if self.failed_jobs_history_limit is not None:
             out["failedJobsHistoryLimit"] = self.failed_jobs_history_limit
+        out["jobTemplate"] = self.job_template.to_dict()
+        out["schedule"] = self.schedule
         if self.starting_deadline_seconds is not None:
             out["startingDeadlineSeconds"] = self.starting_deadline_seconds
         if self.successful_jobs_history_limit is not None:
@@ -114,10 +117,10 @@ class CronJobSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CronJobSpec:
         return cls(
-            job_template=JobTemplateSpec.from_dict(data["jobTemplate"]),
-            schedule=data["schedule"],
             concurrency_policy=data.get("concurrencyPolicy"),
             failed_jobs_history_limit=data.get("failedJobsHistoryLimit"),
+            job_template=JobTemplateSpec.from_dict(data["jobTemplate"]),
+            schedule=data["schedule"],
             starting_deadline_seconds=data.get("startingDeadlineSeconds"),
             successful_jobs_history_limit=data.get("successfulJobsHistoryLimit"),
             suspend=data.get("suspend"),
@@ -194,15 +197,15 @@ class Job:
 class JobCondition:
     """JobCondition describes current state of a job."""
 
-    status: str
-    type: str
     last_probe_time: Time | None = None
     last_transition_time: Time | None = None
     message: str | None = None
     reason: str | None = None
+    status: str
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.last_probe_time is not None:
             out["lastProbeTime"] = self.last_probe_time
         if self.last_transition_time is not None:
@@ -211,17 +214,19 @@ class JobCondition:
             out["message"] = self.message
         if self.reason is not None:
             out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobCondition:
         return cls(
-            status=data["status"],
-            type=data["type"],
             last_probe_time=data.get("lastProbeTime"),
             last_transition_time=data.get("lastTransitionTime"),
             message=data.get("message"),
             reason=data.get("reason"),
+            status=data["status"],
+            type=data["type"],
         )
 
 
@@ -232,15 +237,16 @@ class JobList:
     API_VERSION: ClassVar[str] = "batch/v1"
     KIND: ClassVar[str] = "JobList"
 
-    items: list[Job]
     api_version: str | None = None
+    items: list[Job]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -250,8 +256,8 @@ class JobList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobList:
         return cls(
-            items=[Job.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[Job.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -261,7 +267,6 @@ class JobList:
 class JobSpec:
     """JobSpec describes how the job execution will look like."""
 
-    template: core_v1.PodTemplateSpec
     active_deadline_seconds: int | None = None
     backoff_limit: int | None = None
     backoff_limit_per_index: int | None = None
@@ -276,10 +281,11 @@ class JobSpec:
     selector: meta_v1.LabelSelector | None = None
     success_policy: SuccessPolicy | None = None
     suspend: bool | None = None
+    template: core_v1.PodTemplateSpec
     ttl_seconds_after_finished: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"template": self.template.to_dict()}
+        out: dict[str, Any] = {}
         if self.active_deadline_seconds is not None:
             out["activeDeadlineSeconds"] = self.active_deadline_seconds
         if self.backoff_limit is not None:
@@ -308,6 +314,7 @@ class JobSpec:
             out["successPolicy"] = self.success_policy.to_dict()
         if self.suspend is not None:
             out["suspend"] = self.suspend
+        out["template"] = self.template.to_dict()
         if self.ttl_seconds_after_finished is not None:
             out["ttlSecondsAfterFinished"] = self.ttl_seconds_after_finished
         return out
@@ -315,7 +322,6 @@ class JobSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobSpec:
         return cls(
-            template=core_v1.PodTemplateSpec.from_dict(data["template"]),
             active_deadline_seconds=data.get("activeDeadlineSeconds"),
             backoff_limit=data.get("backoffLimit"),
             backoff_limit_per_index=data.get("backoffLimitPerIndex"),
@@ -330,6 +336,7 @@ class JobSpec:
             selector=None if (v := data.get("selector")) is None else meta_v1.LabelSelector.from_dict(v),
             success_policy=None if (v := data.get("successPolicy")) is None else SuccessPolicy.from_dict(v),
             suspend=data.get("suspend"),
+            template=core_v1.PodTemplateSpec.from_dict(data["template"]),
             ttl_seconds_after_finished=data.get("ttlSecondsAfterFinished"),
         )
 
@@ -442,22 +449,24 @@ class PodFailurePolicyOnExitCodesRequirement:
     success (exit code 0) are excluded from the requirement check.
     """
 
+    container_name: str | None = None
     operator: str
     values: list[int]
-    container_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"operator": self.operator, "values": list(self.values)}
+        out: dict[str, Any] = {}
         if self.container_name is not None:
             out["containerName"] = self.container_name
+        out["operator"] = self.operator
+        out["values"] = list(self.values)
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodFailurePolicyOnExitCodesRequirement:
         return cls(
+            container_name=data.get("containerName"),
             operator=data["operator"],
             values=list(data["values"]),
-            container_name=data.get("containerName"),
         )
 
 

@@ -21,20 +21,21 @@ class CertificateSigningRequest:
     API_VERSION: ClassVar[str] = "certificates.k8s.io/v1"
     KIND: ClassVar[str] = "CertificateSigningRequest"
 
-    spec: CertificateSigningRequestSpec
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: CertificateSigningRequestSpec
     status: CertificateSigningRequestStatus | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         if self.status is not None:
             out["status"] = self.status.to_dict()
         return out
@@ -42,10 +43,10 @@ class CertificateSigningRequest:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CertificateSigningRequest:
         return cls(
-            spec=CertificateSigningRequestSpec.from_dict(data["spec"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=CertificateSigningRequestSpec.from_dict(data["spec"]),
             status=None if (v := data.get("status")) is None else CertificateSigningRequestStatus.from_dict(v),
         )
 
@@ -54,15 +55,15 @@ class CertificateSigningRequest:
 class CertificateSigningRequestCondition:
     """CertificateSigningRequestCondition describes a condition of a CertificateSigningRequest object"""
 
-    status: str
-    type: str
     last_transition_time: Time | None = None
     last_update_time: Time | None = None
     message: str | None = None
     reason: str | None = None
+    status: str
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.last_transition_time is not None:
             out["lastTransitionTime"] = self.last_transition_time
         if self.last_update_time is not None:
@@ -71,17 +72,19 @@ class CertificateSigningRequestCondition:
             out["message"] = self.message
         if self.reason is not None:
             out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CertificateSigningRequestCondition:
         return cls(
-            status=data["status"],
-            type=data["type"],
             last_transition_time=data.get("lastTransitionTime"),
             last_update_time=data.get("lastUpdateTime"),
             message=data.get("message"),
             reason=data.get("reason"),
+            status=data["status"],
+            type=data["type"],
         )
 
 
@@ -92,15 +95,16 @@ class CertificateSigningRequestList:
     API_VERSION: ClassVar[str] = "certificates.k8s.io/v1"
     KIND: ClassVar[str] = "CertificateSigningRequestList"
 
-    items: list[CertificateSigningRequest]
     api_version: str | None = None
+    items: list[CertificateSigningRequest]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -110,8 +114,8 @@ class CertificateSigningRequestList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CertificateSigningRequestList:
         return cls(
-            items=[CertificateSigningRequest.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[CertificateSigningRequest.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -121,23 +125,25 @@ class CertificateSigningRequestList:
 class CertificateSigningRequestSpec:
     """CertificateSigningRequestSpec contains the certificate request."""
 
-    request: str
-    signer_name: str
     expiration_seconds: int | None = None
     extra: dict[str, list[str]] | None = None
     groups: list[str] | None = None
+    request: str
+    signer_name: str
     uid: str | None = None
     usages: list[str] | None = None
     username: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"request": self.request, "signerName": self.signer_name}
+        out: dict[str, Any] = {}
         if self.expiration_seconds is not None:
             out["expirationSeconds"] = self.expiration_seconds
         if self.extra is not None:
             out["extra"] = dict(self.extra)
         if self.groups is not None:
             out["groups"] = list(self.groups)
+        out["request"] = self.request
+        out["signerName"] = self.signer_name
         if self.uid is not None:
             out["uid"] = self.uid
         if self.usages is not None:
@@ -149,11 +155,11 @@ class CertificateSigningRequestSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CertificateSigningRequestSpec:
         return cls(
-            request=data["request"],
-            signer_name=data["signerName"],
             expiration_seconds=data.get("expirationSeconds"),
             extra=None if (v := data.get("extra")) is None else dict(v),
             groups=None if (v := data.get("groups")) is None else list(v),
+            request=data["request"],
+            signer_name=data["signerName"],
             uid=data.get("uid"),
             usages=None if (v := data.get("usages")) is None else list(v),
             username=data.get("username"),

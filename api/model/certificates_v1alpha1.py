@@ -18,28 +18,29 @@ class ClusterTrustBundle:
     API_VERSION: ClassVar[str] = "certificates.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "ClusterTrustBundle"
 
-    spec: ClusterTrustBundleSpec
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: ClusterTrustBundleSpec
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClusterTrustBundle:
         return cls(
-            spec=ClusterTrustBundleSpec.from_dict(data["spec"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=ClusterTrustBundleSpec.from_dict(data["spec"]),
         )
 
 
@@ -50,15 +51,16 @@ class ClusterTrustBundleList:
     API_VERSION: ClassVar[str] = "certificates.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "ClusterTrustBundleList"
 
-    items: list[ClusterTrustBundle]
     api_version: str | None = None
+    items: list[ClusterTrustBundle]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -68,8 +70,8 @@ class ClusterTrustBundleList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClusterTrustBundleList:
         return cls(
-            items=[ClusterTrustBundle.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ClusterTrustBundle.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -79,18 +81,19 @@ class ClusterTrustBundleList:
 class ClusterTrustBundleSpec:
     """ClusterTrustBundleSpec contains the signer and trust anchors."""
 
-    trust_bundle: str
     signer_name: str | None = None
+    trust_bundle: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"trustBundle": self.trust_bundle}
+        out: dict[str, Any] = {}
         if self.signer_name is not None:
             out["signerName"] = self.signer_name
+        out["trustBundle"] = self.trust_bundle
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClusterTrustBundleSpec:
         return cls(
-            trust_bundle=data["trustBundle"],
             signer_name=data.get("signerName"),
+            trust_bundle=data["trustBundle"],
         )

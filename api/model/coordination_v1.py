@@ -53,15 +53,16 @@ class LeaseList:
     API_VERSION: ClassVar[str] = "coordination.k8s.io/v1"
     KIND: ClassVar[str] = "LeaseList"
 
-    items: list[Lease]
     api_version: str | None = None
+    items: list[Lease]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -71,8 +72,8 @@ class LeaseList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LeaseList:
         return cls(
-            items=[Lease.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[Lease.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )

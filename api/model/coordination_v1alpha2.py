@@ -55,15 +55,16 @@ class LeaseCandidateList:
     API_VERSION: ClassVar[str] = "coordination.k8s.io/v1alpha2"
     KIND: ClassVar[str] = "LeaseCandidateList"
 
-    items: list[LeaseCandidate]
     api_version: str | None = None
+    items: list[LeaseCandidate]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -73,8 +74,8 @@ class LeaseCandidateList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LeaseCandidateList:
         return cls(
-            items=[LeaseCandidate.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[LeaseCandidate.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -85,29 +86,31 @@ class LeaseCandidateSpec:
     """LeaseCandidateSpec is a specification of a Lease."""
 
     binary_version: str
-    lease_name: str
-    strategy: str
     emulation_version: str | None = None
+    lease_name: str
     ping_time: MicroTime | None = None
     renew_time: MicroTime | None = None
+    strategy: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"binaryVersion": self.binary_version, "leaseName": self.lease_name, "strategy": self.strategy}
+        out: dict[str, Any] = {"binaryVersion": self.binary_version}
         if self.emulation_version is not None:
             out["emulationVersion"] = self.emulation_version
+        out["leaseName"] = self.lease_name
         if self.ping_time is not None:
             out["pingTime"] = self.ping_time
         if self.renew_time is not None:
             out["renewTime"] = self.renew_time
+        out["strategy"] = self.strategy
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LeaseCandidateSpec:
         return cls(
             binary_version=data["binaryVersion"],
-            lease_name=data["leaseName"],
-            strategy=data["strategy"],
             emulation_version=data.get("emulationVersion"),
+            lease_name=data["leaseName"],
             ping_time=data.get("pingTime"),
             renew_time=data.get("renewTime"),
+            strategy=data["strategy"],
         )

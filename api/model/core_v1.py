@@ -16,28 +16,29 @@ from api.model.primitives import IntOrString, MicroTime, Quantity, Time, quantit
 class AWSElasticBlockStoreVolumeSource:
     """Represents a Persistent Disk resource in AWS."""
 
-    volume_id: str
     fs_type: str | None = None
     partition: int | None = None
     read_only: bool | None = None
+    volume_id: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"volumeID": self.volume_id}
+        out: dict[str, Any] = {}
         if self.fs_type is not None:
             out["fsType"] = self.fs_type
         if self.partition is not None:
             out["partition"] = self.partition
         if self.read_only is not None:
             out["readOnly"] = self.read_only
+        out["volumeID"] = self.volume_id
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AWSElasticBlockStoreVolumeSource:
         return cls(
-            volume_id=data["volumeID"],
             fs_type=data.get("fsType"),
             partition=data.get("partition"),
             read_only=data.get("readOnly"),
+            volume_id=data["volumeID"],
         )
 
 
@@ -72,20 +73,21 @@ class Affinity:
 class AppArmorProfile:
     """AppArmorProfile defines a pod or container's AppArmor settings."""
 
-    type: str
     localhost_profile: str | None = None
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.type}
+        out: dict[str, Any] = {}
         if self.localhost_profile is not None:
             out["localhostProfile"] = self.localhost_profile
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AppArmorProfile:
         return cls(
-            type=data["type"],
             localhost_profile=data.get("localhostProfile"),
+            type=data["type"],
         )
 
 
@@ -112,17 +114,19 @@ class AttachedVolume:
 class AzureDiskVolumeSource:
     """AzureDisk represents an Azure Data Disk mount on the host and bind mount to the pod."""
 
+    caching_mode: str | None = None
     disk_name: str
     disk_uri: str
-    caching_mode: str | None = None
     fs_type: str | None = None
     kind: str | None = None
     read_only: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"diskName": self.disk_name, "diskURI": self.disk_uri}
+        out: dict[str, Any] = {}
         if self.caching_mode is not None:
             out["cachingMode"] = self.caching_mode
+        out["diskName"] = self.disk_name
+        out["diskURI"] = self.disk_uri
         if self.fs_type is not None:
             out["fsType"] = self.fs_type
         if self.kind is not None:
@@ -134,9 +138,9 @@ class AzureDiskVolumeSource:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AzureDiskVolumeSource:
         return cls(
+            caching_mode=data.get("cachingMode"),
             disk_name=data["diskName"],
             disk_uri=data["diskURI"],
-            caching_mode=data.get("cachingMode"),
             fs_type=data.get("fsType"),
             kind=data.get("kind"),
             read_only=data.get("readOnly"),
@@ -147,26 +151,28 @@ class AzureDiskVolumeSource:
 class AzureFilePersistentVolumeSource:
     """AzureFile represents an Azure File Service mount on the host and bind mount to the pod."""
 
-    secret_name: str
-    share_name: str
     read_only: bool | None = None
+    secret_name: str
     secret_namespace: str | None = None
+    share_name: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"secretName": self.secret_name, "shareName": self.share_name}
+        out: dict[str, Any] = {}
         if self.read_only is not None:
             out["readOnly"] = self.read_only
+        out["secretName"] = self.secret_name
         if self.secret_namespace is not None:
             out["secretNamespace"] = self.secret_namespace
+        out["shareName"] = self.share_name
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AzureFilePersistentVolumeSource:
         return cls(
-            secret_name=data["secretName"],
-            share_name=data["shareName"],
             read_only=data.get("readOnly"),
+            secret_name=data["secretName"],
             secret_namespace=data.get("secretNamespace"),
+            share_name=data["shareName"],
         )
 
 
@@ -174,22 +180,24 @@ class AzureFilePersistentVolumeSource:
 class AzureFileVolumeSource:
     """AzureFile represents an Azure File Service mount on the host and bind mount to the pod."""
 
+    read_only: bool | None = None
     secret_name: str
     share_name: str
-    read_only: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"secretName": self.secret_name, "shareName": self.share_name}
+        out: dict[str, Any] = {}
         if self.read_only is not None:
             out["readOnly"] = self.read_only
+        out["secretName"] = self.secret_name
+        out["shareName"] = self.share_name
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AzureFileVolumeSource:
         return cls(
+            read_only=data.get("readOnly"),
             secret_name=data["secretName"],
             share_name=data["shareName"],
-            read_only=data.get("readOnly"),
         )
 
 
@@ -200,28 +208,29 @@ class Binding:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "Binding"
 
-    target: ObjectReference
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    target: ObjectReference
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"target": self.target.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["target"] = self.target.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Binding:
         return cls(
-            target=ObjectReference.from_dict(data["target"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            target=ObjectReference.from_dict(data["target"]),
         )
 
 
@@ -229,23 +238,24 @@ class Binding:
 class CSIPersistentVolumeSource:
     """Represents storage that is managed by an external CSI volume driver"""
 
-    driver: str
-    volume_handle: str
     controller_expand_secret_ref: SecretReference | None = None
     controller_publish_secret_ref: SecretReference | None = None
+    driver: str
     fs_type: str | None = None
     node_expand_secret_ref: SecretReference | None = None
     node_publish_secret_ref: SecretReference | None = None
     node_stage_secret_ref: SecretReference | None = None
     read_only: bool | None = None
     volume_attributes: dict[str, str] | None = None
+    volume_handle: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"driver": self.driver, "volumeHandle": self.volume_handle}
+        out: dict[str, Any] = {}
         if self.controller_expand_secret_ref is not None:
             out["controllerExpandSecretRef"] = self.controller_expand_secret_ref.to_dict()
         if self.controller_publish_secret_ref is not None:
             out["controllerPublishSecretRef"] = self.controller_publish_secret_ref.to_dict()
+        out["driver"] = self.driver
         if self.fs_type is not None:
             out["fsType"] = self.fs_type
         if self.node_expand_secret_ref is not None:
@@ -258,21 +268,22 @@ class CSIPersistentVolumeSource:
             out["readOnly"] = self.read_only
         if self.volume_attributes is not None:
             out["volumeAttributes"] = dict(self.volume_attributes)
+        out["volumeHandle"] = self.volume_handle
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSIPersistentVolumeSource:
         return cls(
-            driver=data["driver"],
-            volume_handle=data["volumeHandle"],
             controller_expand_secret_ref=None if (v := data.get("controllerExpandSecretRef")) is None else SecretReference.from_dict(v),
             controller_publish_secret_ref=None if (v := data.get("controllerPublishSecretRef")) is None else SecretReference.from_dict(v),
+            driver=data["driver"],
             fs_type=data.get("fsType"),
             node_expand_secret_ref=None if (v := data.get("nodeExpandSecretRef")) is None else SecretReference.from_dict(v),
             node_publish_secret_ref=None if (v := data.get("nodePublishSecretRef")) is None else SecretReference.from_dict(v),
             node_stage_secret_ref=None if (v := data.get("nodeStageSecretRef")) is None else SecretReference.from_dict(v),
             read_only=data.get("readOnly"),
             volume_attributes=None if (v := data.get("volumeAttributes")) is None else dict(v),
+            volume_handle=data["volumeHandle"],
         )
 
 
@@ -417,28 +428,29 @@ class CinderPersistentVolumeSource:
     ownership management and SELinux relabeling.
     """
 
-    volume_id: str
     fs_type: str | None = None
     read_only: bool | None = None
     secret_ref: SecretReference | None = None
+    volume_id: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"volumeID": self.volume_id}
+        out: dict[str, Any] = {}
         if self.fs_type is not None:
             out["fsType"] = self.fs_type
         if self.read_only is not None:
             out["readOnly"] = self.read_only
         if self.secret_ref is not None:
             out["secretRef"] = self.secret_ref.to_dict()
+        out["volumeID"] = self.volume_id
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CinderPersistentVolumeSource:
         return cls(
-            volume_id=data["volumeID"],
             fs_type=data.get("fsType"),
             read_only=data.get("readOnly"),
             secret_ref=None if (v := data.get("secretRef")) is None else SecretReference.from_dict(v),
+            volume_id=data["volumeID"],
         )
 
 
@@ -449,28 +461,29 @@ class CinderVolumeSource:
     ownership management and SELinux relabeling.
     """
 
-    volume_id: str
     fs_type: str | None = None
     read_only: bool | None = None
     secret_ref: LocalObjectReference | None = None
+    volume_id: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"volumeID": self.volume_id}
+        out: dict[str, Any] = {}
         if self.fs_type is not None:
             out["fsType"] = self.fs_type
         if self.read_only is not None:
             out["readOnly"] = self.read_only
         if self.secret_ref is not None:
             out["secretRef"] = self.secret_ref.to_dict()
+        out["volumeID"] = self.volume_id
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CinderVolumeSource:
         return cls(
-            volume_id=data["volumeID"],
             fs_type=data.get("fsType"),
             read_only=data.get("readOnly"),
             secret_ref=None if (v := data.get("secretRef")) is None else LocalObjectReference.from_dict(v),
+            volume_id=data["volumeID"],
         )
 
 
@@ -499,20 +512,21 @@ class ClusterTrustBundleProjection:
     their contents into the pod filesystem.
     """
 
-    path: str
     label_selector: meta_v1.LabelSelector | None = None
     name: str | None = None
     optional: bool | None = None
+    path: str
     signer_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.path}
+        out: dict[str, Any] = {}
         if self.label_selector is not None:
             out["labelSelector"] = self.label_selector.to_dict()
         if self.name is not None:
             out["name"] = self.name
         if self.optional is not None:
             out["optional"] = self.optional
+        out["path"] = self.path
         if self.signer_name is not None:
             out["signerName"] = self.signer_name
         return out
@@ -520,10 +534,10 @@ class ClusterTrustBundleProjection:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClusterTrustBundleProjection:
         return cls(
-            path=data["path"],
             label_selector=None if (v := data.get("labelSelector")) is None else meta_v1.LabelSelector.from_dict(v),
             name=data.get("name"),
             optional=data.get("optional"),
+            path=data["path"],
             signer_name=data.get("signerName"),
         )
 
@@ -532,26 +546,28 @@ class ClusterTrustBundleProjection:
 class ComponentCondition:
     """Information about the condition of a component."""
 
-    status: str
-    type: str
     error: str | None = None
     message: str | None = None
+    status: str
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.error is not None:
             out["error"] = self.error
         if self.message is not None:
             out["message"] = self.message
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ComponentCondition:
         return cls(
-            status=data["status"],
-            type=data["type"],
             error=data.get("error"),
             message=data.get("message"),
+            status=data["status"],
+            type=data["type"],
         )
 
 
@@ -600,15 +616,16 @@ class ComponentStatusList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ComponentStatusList"
 
-    items: list[ComponentStatus]
     api_version: str | None = None
+    items: list[ComponentStatus]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -618,8 +635,8 @@ class ComponentStatusList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ComponentStatusList:
         return cls(
-            items=[ComponentStatus.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ComponentStatus.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -722,15 +739,16 @@ class ConfigMapList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ConfigMapList"
 
-    items: list[ConfigMap]
     api_version: str | None = None
+    items: list[ConfigMap]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -740,8 +758,8 @@ class ConfigMapList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConfigMapList:
         return cls(
-            items=[ConfigMap.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ConfigMap.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -841,7 +859,6 @@ class ConfigMapVolumeSource:
 class Container:
     """A single application container that you want to run within a pod."""
 
-    name: str
     args: list[str] | None = None
     command: list[str] | None = None
     env: list[EnvVar] | None = None
@@ -850,6 +867,7 @@ class Container:
     image_pull_policy: str | None = None
     lifecycle: Lifecycle | None = None
     liveness_probe: Probe | None = None
+    name: str
     ports: list[ContainerPort] | None = None
     readiness_probe: Probe | None = None
     resize_policy: list[ContainerResizePolicy] | None = None
@@ -867,7 +885,7 @@ class Container:
     working_dir: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name}
+        out: dict[str, Any] = {}
         if self.args is not None:
             out["args"] = list(self.args)
         if self.command is not None:
@@ -884,6 +902,7 @@ class Container:
             out["lifecycle"] = self.lifecycle.to_dict()
         if self.liveness_probe is not None:
             out["livenessProbe"] = self.liveness_probe.to_dict()
+        out["name"] = self.name
         if self.ports is not None:
             out["ports"] = [x.to_dict() for x in self.ports]
         if self.readiness_probe is not None:
@@ -919,7 +938,6 @@ class Container:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Container:
         return cls(
-            name=data["name"],
             args=None if (v := data.get("args")) is None else list(v),
             command=None if (v := data.get("command")) is None else list(v),
             env=None if (v := data.get("env")) is None else [EnvVar.from_dict(x) for x in v],
@@ -928,6 +946,7 @@ class Container:
             image_pull_policy=data.get("imagePullPolicy"),
             lifecycle=None if (v := data.get("lifecycle")) is None else Lifecycle.from_dict(v),
             liveness_probe=None if (v := data.get("livenessProbe")) is None else Probe.from_dict(v),
+            name=data["name"],
             ports=None if (v := data.get("ports")) is None else [ContainerPort.from_dict(x) for x in v],
             readiness_probe=None if (v := data.get("readinessProbe")) is None else Probe.from_dict(v),
             resize_policy=None if (v := data.get("resizePolicy")) is None else [ContainerResizePolicy.from_dict(x) for x in v],
@@ -1073,8 +1092,8 @@ class ContainerStateRunning:
 class ContainerStateTerminated:
     """ContainerStateTerminated is a terminated state of a container."""
 
-    exit_code: int
     container_id: str | None = None
+    exit_code: int
     finished_at: Time | None = None
     message: str | None = None
     reason: str | None = None
@@ -1082,9 +1101,10 @@ class ContainerStateTerminated:
     started_at: Time | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"exitCode": self.exit_code}
+        out: dict[str, Any] = {}
         if self.container_id is not None:
             out["containerID"] = self.container_id
+        out["exitCode"] = self.exit_code
         if self.finished_at is not None:
             out["finishedAt"] = self.finished_at
         if self.message is not None:
@@ -1100,8 +1120,8 @@ class ContainerStateTerminated:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ContainerStateTerminated:
         return cls(
-            exit_code=data["exitCode"],
             container_id=data.get("containerID"),
+            exit_code=data["exitCode"],
             finished_at=data.get("finishedAt"),
             message=data.get("message"),
             reason=data.get("reason"),
@@ -1137,33 +1157,38 @@ class ContainerStateWaiting:
 class ContainerStatus:
     """ContainerStatus contains details for the current status of this container."""
 
-    image: str
-    image_id: str
-    name: str
-    ready: bool
-    restart_count: int
     allocated_resources: dict[str, Quantity] | None = None
     allocated_resources_status: list[ResourceStatus] | None = None
     container_id: str | None = None
+    image: str
+    image_id: str
     last_state: ContainerState | None = None
+    name: str
+    ready: bool
     resources: ResourceRequirements | None = None
+    restart_count: int
     started: bool | None = None
     state: ContainerState | None = None
     user: ContainerUser | None = None
     volume_mounts: list[VolumeMountStatus] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"image": self.image, "imageID": self.image_id, "name": self.name, "ready": self.ready, "restartCount": self.restart_count}
+        out: dict[str, Any] = {}
         if self.allocated_resources is not None:
             out["allocatedResources"] = dict(self.allocated_resources)
         if self.allocated_resources_status is not None:
             out["allocatedResourcesStatus"] = [x.to_dict() for x in self.allocated_resources_status]
         if self.container_id is not None:
             out["containerID"] = self.container_id
+        out["image"] = self.image
+        out["imageID"] = self.image_id
         if self.last_state is not None:
             out["lastState"] = self.last_state.to_dict()
+        out["name"] = self.name
+        out["ready"] = self.ready
         if self.resources is not None:
             out["resources"] = self.resources.to_dict()
+        out["restartCount"] = self.restart_count
         if self.started is not None:
             out["started"] = self.started
         if self.state is not None:
@@ -1177,16 +1202,16 @@ class ContainerStatus:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ContainerStatus:
         return cls(
-            image=data["image"],
-            image_id=data["imageID"],
-            name=data["name"],
-            ready=data["ready"],
-            restart_count=data["restartCount"],
             allocated_resources=None if (v := data.get("allocatedResources")) is None else {k: quantity(x) for k, x in v.items()},
             allocated_resources_status=None if (v := data.get("allocatedResourcesStatus")) is None else [ResourceStatus.from_dict(x) for x in v],
             container_id=data.get("containerID"),
+            image=data["image"],
+            image_id=data["imageID"],
             last_state=None if (v := data.get("lastState")) is None else ContainerState.from_dict(v),
+            name=data["name"],
+            ready=data["ready"],
             resources=None if (v := data.get("resources")) is None else ResourceRequirements.from_dict(v),
+            restart_count=data["restartCount"],
             started=data.get("started"),
             state=None if (v := data.get("state")) is None else ContainerState.from_dict(v),
             user=None if (v := data.get("user")) is None else ContainerUser.from_dict(v),
@@ -1255,17 +1280,18 @@ class DownwardAPIProjection:
 class DownwardAPIVolumeFile:
     """DownwardAPIVolumeFile represents information to create the file containing the pod field"""
 
-    path: str
     field_ref: ObjectFieldSelector | None = None
     mode: int | None = None
+    path: str
     resource_field_ref: ResourceFieldSelector | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.path}
+        out: dict[str, Any] = {}
         if self.field_ref is not None:
             out["fieldRef"] = self.field_ref.to_dict()
         if self.mode is not None:
             out["mode"] = self.mode
+        out["path"] = self.path
         if self.resource_field_ref is not None:
             out["resourceFieldRef"] = self.resource_field_ref.to_dict()
         return out
@@ -1273,9 +1299,9 @@ class DownwardAPIVolumeFile:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DownwardAPIVolumeFile:
         return cls(
-            path=data["path"],
             field_ref=None if (v := data.get("fieldRef")) is None else ObjectFieldSelector.from_dict(v),
             mode=data.get("mode"),
+            path=data["path"],
             resource_field_ref=None if (v := data.get("resourceFieldRef")) is None else ResourceFieldSelector.from_dict(v),
         )
 
@@ -1334,15 +1360,16 @@ class EmptyDirVolumeSource:
 class EndpointAddress:
     """EndpointAddress is a tuple that describes single IP address."""
 
-    ip: str
     hostname: str | None = None
+    ip: str
     node_name: str | None = None
     target_ref: ObjectReference | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"ip": self.ip}
+        out: dict[str, Any] = {}
         if self.hostname is not None:
             out["hostname"] = self.hostname
+        out["ip"] = self.ip
         if self.node_name is not None:
             out["nodeName"] = self.node_name
         if self.target_ref is not None:
@@ -1352,8 +1379,8 @@ class EndpointAddress:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EndpointAddress:
         return cls(
-            ip=data["ip"],
             hostname=data.get("hostname"),
+            ip=data["ip"],
             node_name=data.get("nodeName"),
             target_ref=None if (v := data.get("targetRef")) is None else ObjectReference.from_dict(v),
         )
@@ -1363,17 +1390,18 @@ class EndpointAddress:
 class EndpointPort:
     """EndpointPort is a tuple that describes a single port."""
 
-    port: int
     app_protocol: str | None = None
     name: str | None = None
+    port: int
     protocol: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"port": self.port}
+        out: dict[str, Any] = {}
         if self.app_protocol is not None:
             out["appProtocol"] = self.app_protocol
         if self.name is not None:
             out["name"] = self.name
+        out["port"] = self.port
         if self.protocol is not None:
             out["protocol"] = self.protocol
         return out
@@ -1381,9 +1409,9 @@ class EndpointPort:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EndpointPort:
         return cls(
-            port=data["port"],
             app_protocol=data.get("appProtocol"),
             name=data.get("name"),
+            port=data["port"],
             protocol=data.get("protocol"),
         )
 
@@ -1458,15 +1486,16 @@ class EndpointsList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "EndpointsList"
 
-    items: list[Endpoints]
     api_version: str | None = None
+    items: list[Endpoints]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -1476,8 +1505,8 @@ class EndpointsList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EndpointsList:
         return cls(
-            items=[Endpoints.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[Endpoints.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -1574,7 +1603,6 @@ class EphemeralContainer:
     kubelet may evict a Pod if an ephemeral container causes the Pod to exceed its resource allocation.
     """
 
-    name: str
     args: list[str] | None = None
     command: list[str] | None = None
     env: list[EnvVar] | None = None
@@ -1583,6 +1611,7 @@ class EphemeralContainer:
     image_pull_policy: str | None = None
     lifecycle: Lifecycle | None = None
     liveness_probe: Probe | None = None
+    name: str
     ports: list[ContainerPort] | None = None
     readiness_probe: Probe | None = None
     resize_policy: list[ContainerResizePolicy] | None = None
@@ -1601,7 +1630,7 @@ class EphemeralContainer:
     working_dir: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name}
+        out: dict[str, Any] = {}
         if self.args is not None:
             out["args"] = list(self.args)
         if self.command is not None:
@@ -1618,6 +1647,7 @@ class EphemeralContainer:
             out["lifecycle"] = self.lifecycle.to_dict()
         if self.liveness_probe is not None:
             out["livenessProbe"] = self.liveness_probe.to_dict()
+        out["name"] = self.name
         if self.ports is not None:
             out["ports"] = [x.to_dict() for x in self.ports]
         if self.readiness_probe is not None:
@@ -1655,7 +1685,6 @@ class EphemeralContainer:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EphemeralContainer:
         return cls(
-            name=data["name"],
             args=None if (v := data.get("args")) is None else list(v),
             command=None if (v := data.get("command")) is None else list(v),
             env=None if (v := data.get("env")) is None else [EnvVar.from_dict(x) for x in v],
@@ -1664,6 +1693,7 @@ class EphemeralContainer:
             image_pull_policy=data.get("imagePullPolicy"),
             lifecycle=None if (v := data.get("lifecycle")) is None else Lifecycle.from_dict(v),
             liveness_probe=None if (v := data.get("livenessProbe")) is None else Probe.from_dict(v),
+            name=data["name"],
             ports=None if (v := data.get("ports")) is None else [ContainerPort.from_dict(x) for x in v],
             readiness_probe=None if (v := data.get("readinessProbe")) is None else Probe.from_dict(v),
             resize_policy=None if (v := data.get("resizePolicy")) is None else [ContainerResizePolicy.from_dict(x) for x in v],
@@ -1713,16 +1743,16 @@ class Event:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "Event"
 
-    involved_object: ObjectReference
-    metadata: meta_v1.ObjectMeta
     action: str | None = None
     api_version: str | None = None
     count: int | None = None
     event_time: MicroTime | None = None
     first_timestamp: Time | None = None
+    involved_object: ObjectReference
     kind: str | None = None
     last_timestamp: Time | None = None
     message: str | None = None
+    metadata: meta_v1.ObjectMeta
     reason: str | None = None
     related: ObjectReference | None = None
     reporting_component: str | None = None
@@ -1732,7 +1762,7 @@ class Event:
     type: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"involvedObject": self.involved_object.to_dict(), "metadata": self.metadata.to_dict()}
+        out: dict[str, Any] = {}
         if self.action is not None:
             out["action"] = self.action
         if self.api_version is not None:
@@ -1743,12 +1773,14 @@ class Event:
             out["eventTime"] = self.event_time
         if self.first_timestamp is not None:
             out["firstTimestamp"] = self.first_timestamp
+        out["involvedObject"] = self.involved_object.to_dict()
         if self.kind is not None:
             out["kind"] = self.kind
         if self.last_timestamp is not None:
             out["lastTimestamp"] = self.last_timestamp
         if self.message is not None:
             out["message"] = self.message
+        out["metadata"] = self.metadata.to_dict()
         if self.reason is not None:
             out["reason"] = self.reason
         if self.related is not None:
@@ -1768,16 +1800,16 @@ class Event:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Event:
         return cls(
-            involved_object=ObjectReference.from_dict(data["involvedObject"]),
-            metadata=meta_v1.ObjectMeta.from_dict(data["metadata"]),
             action=data.get("action"),
             api_version=data.get("apiVersion"),
             count=data.get("count"),
             event_time=data.get("eventTime"),
             first_timestamp=data.get("firstTimestamp"),
+            involved_object=ObjectReference.from_dict(data["involvedObject"]),
             kind=data.get("kind"),
             last_timestamp=data.get("lastTimestamp"),
             message=data.get("message"),
+            metadata=meta_v1.ObjectMeta.from_dict(data["metadata"]),
             reason=data.get("reason"),
             related=None if (v := data.get("related")) is None else ObjectReference.from_dict(v),
             reporting_component=data.get("reportingComponent"),
@@ -1795,15 +1827,16 @@ class EventList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "EventList"
 
-    items: list[Event]
     api_version: str | None = None
+    items: list[Event]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -1813,8 +1846,8 @@ class EventList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EventList:
         return cls(
-            items=[Event.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[Event.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -2024,17 +2057,18 @@ class FlockerVolumeSource:
 class GCEPersistentDiskVolumeSource:
     """Represents a Persistent Disk resource in Google Compute Engine."""
 
-    pd_name: str
     fs_type: str | None = None
     partition: int | None = None
+    pd_name: str
     read_only: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"pdName": self.pd_name}
+        out: dict[str, Any] = {}
         if self.fs_type is not None:
             out["fsType"] = self.fs_type
         if self.partition is not None:
             out["partition"] = self.partition
+        out["pdName"] = self.pd_name
         if self.read_only is not None:
             out["readOnly"] = self.read_only
         return out
@@ -2042,9 +2076,9 @@ class GCEPersistentDiskVolumeSource:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GCEPersistentDiskVolumeSource:
         return cls(
-            pd_name=data["pdName"],
             fs_type=data.get("fsType"),
             partition=data.get("partition"),
+            pd_name=data["pdName"],
             read_only=data.get("readOnly"),
         )
 
@@ -2076,14 +2110,15 @@ class GitRepoVolumeSource:
     support ownership management. Git repo volumes support SELinux relabeling.
     """
 
-    repository: str
     directory: str | None = None
+    repository: str
     revision: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"repository": self.repository}
+        out: dict[str, Any] = {}
         if self.directory is not None:
             out["directory"] = self.directory
+        out["repository"] = self.repository
         if self.revision is not None:
             out["revision"] = self.revision
         return out
@@ -2091,8 +2126,8 @@ class GitRepoVolumeSource:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GitRepoVolumeSource:
         return cls(
-            repository=data["repository"],
             directory=data.get("directory"),
+            repository=data["repository"],
             revision=data.get("revision"),
         )
 
@@ -2104,14 +2139,15 @@ class GlusterfsPersistentVolumeSource:
     """
 
     endpoints: str
-    path: str
     endpoints_namespace: str | None = None
+    path: str
     read_only: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"endpoints": self.endpoints, "path": self.path}
+        out: dict[str, Any] = {"endpoints": self.endpoints}
         if self.endpoints_namespace is not None:
             out["endpointsNamespace"] = self.endpoints_namespace
+        out["path"] = self.path
         if self.read_only is not None:
             out["readOnly"] = self.read_only
         return out
@@ -2120,8 +2156,8 @@ class GlusterfsPersistentVolumeSource:
     def from_dict(cls, data: Mapping[str, Any]) -> GlusterfsPersistentVolumeSource:
         return cls(
             endpoints=data["endpoints"],
-            path=data["path"],
             endpoints_namespace=data.get("endpointsNamespace"),
+            path=data["path"],
             read_only=data.get("readOnly"),
         )
 
@@ -2155,20 +2191,21 @@ class GlusterfsVolumeSource:
 class HTTPGetAction:
     """HTTPGetAction describes an action based on HTTP Get requests."""
 
-    port: IntOrString
     host: str | None = None
     http_headers: list[HTTPHeader] | None = None
     path: str | None = None
+    port: IntOrString
     scheme: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"port": self.port}
+        out: dict[str, Any] = {}
         if self.host is not None:
             out["host"] = self.host
         if self.http_headers is not None:
             out["httpHeaders"] = [x.to_dict() for x in self.http_headers]
         if self.path is not None:
             out["path"] = self.path
+        out["port"] = self.port
         if self.scheme is not None:
             out["scheme"] = self.scheme
         return out
@@ -2176,10 +2213,10 @@ class HTTPGetAction:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HTTPGetAction:
         return cls(
-            port=data["port"],
             host=data.get("host"),
             http_headers=None if (v := data.get("httpHeaders")) is None else [HTTPHeader.from_dict(x) for x in v],
             path=data.get("path"),
+            port=data["port"],
             scheme=data.get("scheme"),
         )
 
@@ -2209,20 +2246,21 @@ class HostAlias:
     hosts file.
     """
 
-    ip: str
     hostnames: list[str] | None = None
+    ip: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"ip": self.ip}
+        out: dict[str, Any] = {}
         if self.hostnames is not None:
             out["hostnames"] = list(self.hostnames)
+        out["ip"] = self.ip
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HostAlias:
         return cls(
-            ip=data["ip"],
             hostnames=None if (v := data.get("hostnames")) is None else list(v),
+            ip=data["ip"],
         )
 
 
@@ -2272,20 +2310,20 @@ class ISCSIPersistentVolumeSource:
     read/write once. ISCSI volumes support ownership management and SELinux relabeling.
     """
 
-    iqn: str
-    lun: int
-    target_portal: str
     chap_auth_discovery: bool | None = None
     chap_auth_session: bool | None = None
     fs_type: str | None = None
     initiator_name: str | None = None
+    iqn: str
     iscsi_interface: str | None = None
+    lun: int
     portals: list[str] | None = None
     read_only: bool | None = None
     secret_ref: SecretReference | None = None
+    target_portal: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"iqn": self.iqn, "lun": self.lun, "targetPortal": self.target_portal}
+        out: dict[str, Any] = {}
         if self.chap_auth_discovery is not None:
             out["chapAuthDiscovery"] = self.chap_auth_discovery
         if self.chap_auth_session is not None:
@@ -2294,30 +2332,33 @@ class ISCSIPersistentVolumeSource:
             out["fsType"] = self.fs_type
         if self.initiator_name is not None:
             out["initiatorName"] = self.initiator_name
+        out["iqn"] = self.iqn
         if self.iscsi_interface is not None:
             out["iscsiInterface"] = self.iscsi_interface
+        out["lun"] = self.lun
         if self.portals is not None:
             out["portals"] = list(self.portals)
         if self.read_only is not None:
             out["readOnly"] = self.read_only
         if self.secret_ref is not None:
             out["secretRef"] = self.secret_ref.to_dict()
+        out["targetPortal"] = self.target_portal
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ISCSIPersistentVolumeSource:
         return cls(
-            iqn=data["iqn"],
-            lun=data["lun"],
-            target_portal=data["targetPortal"],
             chap_auth_discovery=data.get("chapAuthDiscovery"),
             chap_auth_session=data.get("chapAuthSession"),
             fs_type=data.get("fsType"),
             initiator_name=data.get("initiatorName"),
+            iqn=data["iqn"],
             iscsi_interface=data.get("iscsiInterface"),
+            lun=data["lun"],
             portals=None if (v := data.get("portals")) is None else list(v),
             read_only=data.get("readOnly"),
             secret_ref=None if (v := data.get("secretRef")) is None else SecretReference.from_dict(v),
+            target_portal=data["targetPortal"],
         )
 
 
@@ -2327,20 +2368,20 @@ class ISCSIVolumeSource:
     support ownership management and SELinux relabeling.
     """
 
-    iqn: str
-    lun: int
-    target_portal: str
     chap_auth_discovery: bool | None = None
     chap_auth_session: bool | None = None
     fs_type: str | None = None
     initiator_name: str | None = None
+    iqn: str
     iscsi_interface: str | None = None
+    lun: int
     portals: list[str] | None = None
     read_only: bool | None = None
     secret_ref: LocalObjectReference | None = None
+    target_portal: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"iqn": self.iqn, "lun": self.lun, "targetPortal": self.target_portal}
+        out: dict[str, Any] = {}
         if self.chap_auth_discovery is not None:
             out["chapAuthDiscovery"] = self.chap_auth_discovery
         if self.chap_auth_session is not None:
@@ -2349,30 +2390,33 @@ class ISCSIVolumeSource:
             out["fsType"] = self.fs_type
         if self.initiator_name is not None:
             out["initiatorName"] = self.initiator_name
+        out["iqn"] = self.iqn
         if self.iscsi_interface is not None:
             out["iscsiInterface"] = self.iscsi_interface
+        out["lun"] = self.lun
         if self.portals is not None:
             out["portals"] = list(self.portals)
         if self.read_only is not None:
             out["readOnly"] = self.read_only
         if self.secret_ref is not None:
             out["secretRef"] = self.secret_ref.to_dict()
+        out["targetPortal"] = self.target_portal
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ISCSIVolumeSource:
         return cls(
-            iqn=data["iqn"],
-            lun=data["lun"],
-            target_portal=data["targetPortal"],
             chap_auth_discovery=data.get("chapAuthDiscovery"),
             chap_auth_session=data.get("chapAuthSession"),
             fs_type=data.get("fsType"),
             initiator_name=data.get("initiatorName"),
+            iqn=data["iqn"],
             iscsi_interface=data.get("iscsiInterface"),
+            lun=data["lun"],
             portals=None if (v := data.get("portals")) is None else list(v),
             read_only=data.get("readOnly"),
             secret_ref=None if (v := data.get("secretRef")) is None else LocalObjectReference.from_dict(v),
+            target_portal=data["targetPortal"],
         )
 
 
@@ -2404,21 +2448,22 @@ class KeyToPath:
     """Maps a string key to a path within a volume."""
 
     key: str
-    path: str
     mode: int | None = None
+    path: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"key": self.key, "path": self.path}
+        out: dict[str, Any] = {"key": self.key}
         if self.mode is not None:
             out["mode"] = self.mode
+        out["path"] = self.path
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> KeyToPath:
         return cls(
             key=data["key"],
-            path=data["path"],
             mode=data.get("mode"),
+            path=data["path"],
         )
 
 
@@ -2520,15 +2565,15 @@ class LimitRange:
 class LimitRangeItem:
     """LimitRangeItem defines a min/max usage limit for any resource that matches on kind."""
 
-    type: str
     default: dict[str, Quantity] | None = None
     default_request: dict[str, Quantity] | None = None
     max: dict[str, Quantity] | None = None
     max_limit_request_ratio: dict[str, Quantity] | None = None
     min: dict[str, Quantity] | None = None
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.type}
+        out: dict[str, Any] = {}
         if self.default is not None:
             out["default"] = dict(self.default)
         if self.default_request is not None:
@@ -2539,17 +2584,18 @@ class LimitRangeItem:
             out["maxLimitRequestRatio"] = dict(self.max_limit_request_ratio)
         if self.min is not None:
             out["min"] = dict(self.min)
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LimitRangeItem:
         return cls(
-            type=data["type"],
             default=None if (v := data.get("default")) is None else {k: quantity(x) for k, x in v.items()},
             default_request=None if (v := data.get("defaultRequest")) is None else {k: quantity(x) for k, x in v.items()},
             max=None if (v := data.get("max")) is None else {k: quantity(x) for k, x in v.items()},
             max_limit_request_ratio=None if (v := data.get("maxLimitRequestRatio")) is None else {k: quantity(x) for k, x in v.items()},
             min=None if (v := data.get("min")) is None else {k: quantity(x) for k, x in v.items()},
+            type=data["type"],
         )
 
 
@@ -2560,15 +2606,16 @@ class LimitRangeList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "LimitRangeList"
 
-    items: list[LimitRange]
     api_version: str | None = None
+    items: list[LimitRange]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -2578,8 +2625,8 @@ class LimitRangeList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LimitRangeList:
         return cls(
-            items=[LimitRange.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[LimitRange.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -2607,21 +2654,22 @@ class LinuxContainerUser:
     """LinuxContainerUser represents user identity information in Linux containers"""
 
     gid: int
-    uid: int
     supplemental_groups: list[int] | None = None
+    uid: int
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"gid": self.gid, "uid": self.uid}
+        out: dict[str, Any] = {"gid": self.gid}
         if self.supplemental_groups is not None:
             out["supplementalGroups"] = list(self.supplemental_groups)
+        out["uid"] = self.uid
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LinuxContainerUser:
         return cls(
             gid=data["gid"],
-            uid=data["uid"],
             supplemental_groups=None if (v := data.get("supplementalGroups")) is None else list(v),
+            uid=data["uid"],
         )
 
 
@@ -2702,20 +2750,21 @@ class LocalObjectReference:
 class LocalVolumeSource:
     """Local represents directly-attached storage with node affinity"""
 
-    path: str
     fs_type: str | None = None
+    path: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.path}
+        out: dict[str, Any] = {}
         if self.fs_type is not None:
             out["fsType"] = self.fs_type
+        out["path"] = self.path
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LocalVolumeSource:
         return cls(
-            path=data["path"],
             fs_type=data.get("fsType"),
+            path=data["path"],
         )
 
 
@@ -2747,21 +2796,22 @@ class NFSVolumeSource:
     """
 
     path: str
-    server: str
     read_only: bool | None = None
+    server: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.path, "server": self.server}
+        out: dict[str, Any] = {"path": self.path}
         if self.read_only is not None:
             out["readOnly"] = self.read_only
+        out["server"] = self.server
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NFSVolumeSource:
         return cls(
             path=data["path"],
-            server=data["server"],
             read_only=data.get("readOnly"),
+            server=data["server"],
         )
 
 
@@ -2807,30 +2857,32 @@ class Namespace:
 class NamespaceCondition:
     """NamespaceCondition contains details about state of namespace."""
 
-    status: str
-    type: str
     last_transition_time: Time | None = None
     message: str | None = None
     reason: str | None = None
+    status: str
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.last_transition_time is not None:
             out["lastTransitionTime"] = self.last_transition_time
         if self.message is not None:
             out["message"] = self.message
         if self.reason is not None:
             out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NamespaceCondition:
         return cls(
-            status=data["status"],
-            type=data["type"],
             last_transition_time=data.get("lastTransitionTime"),
             message=data.get("message"),
             reason=data.get("reason"),
+            status=data["status"],
+            type=data["type"],
         )
 
 
@@ -2841,15 +2893,16 @@ class NamespaceList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "NamespaceList"
 
-    items: list[Namespace]
     api_version: str | None = None
+    items: list[Namespace]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -2859,8 +2912,8 @@ class NamespaceList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NamespaceList:
         return cls(
-            items=[Namespace.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[Namespace.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -2994,15 +3047,15 @@ class NodeAffinity:
 class NodeCondition:
     """NodeCondition contains condition information for a node."""
 
-    status: str
-    type: str
     last_heartbeat_time: Time | None = None
     last_transition_time: Time | None = None
     message: str | None = None
     reason: str | None = None
+    status: str
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.last_heartbeat_time is not None:
             out["lastHeartbeatTime"] = self.last_heartbeat_time
         if self.last_transition_time is not None:
@@ -3011,17 +3064,19 @@ class NodeCondition:
             out["message"] = self.message
         if self.reason is not None:
             out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeCondition:
         return cls(
-            status=data["status"],
-            type=data["type"],
             last_heartbeat_time=data.get("lastHeartbeatTime"),
             last_transition_time=data.get("lastTransitionTime"),
             message=data.get("message"),
             reason=data.get("reason"),
+            status=data["status"],
+            type=data["type"],
         )
 
 
@@ -3125,15 +3180,16 @@ class NodeList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "NodeList"
 
-    items: list[Node]
     api_version: str | None = None
+    items: list[Node]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -3143,8 +3199,8 @@ class NodeList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeList:
         return cls(
-            items=[Node.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[Node.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -3414,20 +3470,21 @@ class NodeSystemInfo:
 class ObjectFieldSelector:
     """ObjectFieldSelector selects an APIVersioned field of an object."""
 
-    field_path: str
     api_version: str | None = None
+    field_path: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"fieldPath": self.field_path}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["fieldPath"] = self.field_path
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ObjectFieldSelector:
         return cls(
-            field_path=data["fieldPath"],
             api_version=data.get("apiVersion"),
+            field_path=data["fieldPath"],
         )
 
 
@@ -3556,15 +3613,15 @@ class PersistentVolumeClaim:
 class PersistentVolumeClaimCondition:
     """PersistentVolumeClaimCondition contains details about state of pvc"""
 
-    status: str
-    type: str
     last_probe_time: Time | None = None
     last_transition_time: Time | None = None
     message: str | None = None
     reason: str | None = None
+    status: str
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.last_probe_time is not None:
             out["lastProbeTime"] = self.last_probe_time
         if self.last_transition_time is not None:
@@ -3573,17 +3630,19 @@ class PersistentVolumeClaimCondition:
             out["message"] = self.message
         if self.reason is not None:
             out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PersistentVolumeClaimCondition:
         return cls(
-            status=data["status"],
-            type=data["type"],
             last_probe_time=data.get("lastProbeTime"),
             last_transition_time=data.get("lastTransitionTime"),
             message=data.get("message"),
             reason=data.get("reason"),
+            status=data["status"],
+            type=data["type"],
         )
 
 
@@ -3594,15 +3653,16 @@ class PersistentVolumeClaimList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "PersistentVolumeClaimList"
 
-    items: list[PersistentVolumeClaim]
     api_version: str | None = None
+    items: list[PersistentVolumeClaim]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -3612,8 +3672,8 @@ class PersistentVolumeClaimList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PersistentVolumeClaimList:
         return cls(
-            items=[PersistentVolumeClaim.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[PersistentVolumeClaim.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -3725,20 +3785,21 @@ class PersistentVolumeClaimTemplate:
     EphemeralVolumeSource.
     """
 
-    spec: PersistentVolumeClaimSpec
     metadata: meta_v1.ObjectMeta | None = None
+    spec: PersistentVolumeClaimSpec
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PersistentVolumeClaimTemplate:
         return cls(
-            spec=PersistentVolumeClaimSpec.from_dict(data["spec"]),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=PersistentVolumeClaimSpec.from_dict(data["spec"]),
         )
 
 
@@ -3773,15 +3834,16 @@ class PersistentVolumeList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "PersistentVolumeList"
 
-    items: list[PersistentVolume]
     api_version: str | None = None
+    items: list[PersistentVolume]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -3791,8 +3853,8 @@ class PersistentVolumeList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PersistentVolumeList:
         return cls(
-            items=[PersistentVolume.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[PersistentVolume.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -3972,20 +4034,21 @@ class PersistentVolumeStatus:
 class PhotonPersistentDiskVolumeSource:
     """Represents a Photon Controller persistent disk resource."""
 
-    pd_id: str
     fs_type: str | None = None
+    pd_id: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"pdID": self.pd_id}
+        out: dict[str, Any] = {}
         if self.fs_type is not None:
             out["fsType"] = self.fs_type
+        out["pdID"] = self.pd_id
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PhotonPersistentDiskVolumeSource:
         return cls(
-            pd_id=data["pdID"],
             fs_type=data.get("fsType"),
+            pd_id=data["pdID"],
         )
 
 
@@ -4060,15 +4123,15 @@ class PodAffinityTerm:
     of any node on which a pod of the set of pods is running
     """
 
-    topology_key: str
     label_selector: meta_v1.LabelSelector | None = None
     match_label_keys: list[str] | None = None
     mismatch_label_keys: list[str] | None = None
     namespace_selector: meta_v1.LabelSelector | None = None
     namespaces: list[str] | None = None
+    topology_key: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"topologyKey": self.topology_key}
+        out: dict[str, Any] = {}
         if self.label_selector is not None:
             out["labelSelector"] = self.label_selector.to_dict()
         if self.match_label_keys is not None:
@@ -4079,17 +4142,18 @@ class PodAffinityTerm:
             out["namespaceSelector"] = self.namespace_selector.to_dict()
         if self.namespaces is not None:
             out["namespaces"] = list(self.namespaces)
+        out["topologyKey"] = self.topology_key
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodAffinityTerm:
         return cls(
-            topology_key=data["topologyKey"],
             label_selector=None if (v := data.get("labelSelector")) is None else meta_v1.LabelSelector.from_dict(v),
             match_label_keys=None if (v := data.get("matchLabelKeys")) is None else list(v),
             mismatch_label_keys=None if (v := data.get("mismatchLabelKeys")) is None else list(v),
             namespace_selector=None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v),
             namespaces=None if (v := data.get("namespaces")) is None else list(v),
+            topology_key=data["topologyKey"],
         )
 
 
@@ -4120,15 +4184,15 @@ class PodAntiAffinity:
 class PodCondition:
     """PodCondition contains details for the current condition of this pod."""
 
-    status: str
-    type: str
     last_probe_time: Time | None = None
     last_transition_time: Time | None = None
     message: str | None = None
     reason: str | None = None
+    status: str
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.last_probe_time is not None:
             out["lastProbeTime"] = self.last_probe_time
         if self.last_transition_time is not None:
@@ -4137,17 +4201,19 @@ class PodCondition:
             out["message"] = self.message
         if self.reason is not None:
             out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodCondition:
         return cls(
-            status=data["status"],
-            type=data["type"],
             last_probe_time=data.get("lastProbeTime"),
             last_transition_time=data.get("lastTransitionTime"),
             message=data.get("message"),
             reason=data.get("reason"),
+            status=data["status"],
+            type=data["type"],
         )
 
 
@@ -4225,15 +4291,16 @@ class PodList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "PodList"
 
-    items: list[Pod]
     api_version: str | None = None
+    items: list[Pod]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -4243,8 +4310,8 @@ class PodList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodList:
         return cls(
-            items=[Pod.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[Pod.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -4425,10 +4492,10 @@ class PodSecurityContext:
 class PodSpec:
     """PodSpec is a description of a pod."""
 
-    containers: list[Container]
     active_deadline_seconds: int | None = None
     affinity: Affinity | None = None
     automount_service_account_token: bool | None = None
+    containers: list[Container]
     dns_config: PodDNSConfig | None = None
     dns_policy: str | None = None
     enable_service_links: bool | None = None
@@ -4467,13 +4534,14 @@ class PodSpec:
     volumes: list[Volume] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"containers": [x.to_dict() for x in self.containers]}
+        out: dict[str, Any] = {}
         if self.active_deadline_seconds is not None:
             out["activeDeadlineSeconds"] = self.active_deadline_seconds
         if self.affinity is not None:
             out["affinity"] = self.affinity.to_dict()
         if self.automount_service_account_token is not None:
             out["automountServiceAccountToken"] = self.automount_service_account_token
+        out["containers"] = [x.to_dict() for x in self.containers]
         if self.dns_config is not None:
             out["dnsConfig"] = self.dns_config.to_dict()
         if self.dns_policy is not None:
@@ -4551,10 +4619,10 @@ class PodSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodSpec:
         return cls(
-            containers=[Container.from_dict(x) for x in data["containers"]],
             active_deadline_seconds=data.get("activeDeadlineSeconds"),
             affinity=None if (v := data.get("affinity")) is None else Affinity.from_dict(v),
             automount_service_account_token=data.get("automountServiceAccountToken"),
+            containers=[Container.from_dict(x) for x in data["containers"]],
             dns_config=None if (v := data.get("dnsConfig")) is None else PodDNSConfig.from_dict(v),
             dns_policy=data.get("dnsPolicy"),
             enable_service_links=data.get("enableServiceLinks"),
@@ -4716,15 +4784,16 @@ class PodTemplateList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "PodTemplateList"
 
-    items: list[PodTemplate]
     api_version: str | None = None
+    items: list[PodTemplate]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -4734,8 +4803,8 @@ class PodTemplateList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodTemplateList:
         return cls(
-            items=[PodTemplate.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[PodTemplate.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -4768,22 +4837,24 @@ class PodTemplateSpec:
 class PortStatus:
     """PortStatus represents the error condition of a service port"""
 
+    error: str | None = None
     port: int
     protocol: str
-    error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"port": self.port, "protocol": self.protocol}
+        out: dict[str, Any] = {}
         if self.error is not None:
             out["error"] = self.error
+        out["port"] = self.port
+        out["protocol"] = self.protocol
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PortStatus:
         return cls(
+            error=data.get("error"),
             port=data["port"],
             protocol=data["protocol"],
-            error=data.get("error"),
         )
 
 
@@ -4791,24 +4862,25 @@ class PortStatus:
 class PortworxVolumeSource:
     """PortworxVolumeSource represents a Portworx volume resource."""
 
-    volume_id: str
     fs_type: str | None = None
     read_only: bool | None = None
+    volume_id: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"volumeID": self.volume_id}
+        out: dict[str, Any] = {}
         if self.fs_type is not None:
             out["fsType"] = self.fs_type
         if self.read_only is not None:
             out["readOnly"] = self.read_only
+        out["volumeID"] = self.volume_id
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PortworxVolumeSource:
         return cls(
-            volume_id=data["volumeID"],
             fs_type=data.get("fsType"),
             read_only=data.get("readOnly"),
+            volume_id=data["volumeID"],
         )
 
 
@@ -4919,34 +4991,36 @@ class QuobyteVolumeSource:
     ownership management or SELinux relabeling.
     """
 
-    registry: str
-    volume: str
     group: str | None = None
     read_only: bool | None = None
+    registry: str
     tenant: str | None = None
     user: str | None = None
+    volume: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"registry": self.registry, "volume": self.volume}
+        out: dict[str, Any] = {}
         if self.group is not None:
             out["group"] = self.group
         if self.read_only is not None:
             out["readOnly"] = self.read_only
+        out["registry"] = self.registry
         if self.tenant is not None:
             out["tenant"] = self.tenant
         if self.user is not None:
             out["user"] = self.user
+        out["volume"] = self.volume
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> QuobyteVolumeSource:
         return cls(
-            registry=data["registry"],
-            volume=data["volume"],
             group=data.get("group"),
             read_only=data.get("readOnly"),
+            registry=data["registry"],
             tenant=data.get("tenant"),
             user=data.get("user"),
+            volume=data["volume"],
         )
 
 
@@ -4956,21 +5030,23 @@ class RBDPersistentVolumeSource:
     ownership management and SELinux relabeling.
     """
 
-    image: str
-    monitors: list[str]
     fs_type: str | None = None
+    image: str
     keyring: str | None = None
+    monitors: list[str]
     pool: str | None = None
     read_only: bool | None = None
     secret_ref: SecretReference | None = None
     user: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"image": self.image, "monitors": list(self.monitors)}
+        out: dict[str, Any] = {}
         if self.fs_type is not None:
             out["fsType"] = self.fs_type
+        out["image"] = self.image
         if self.keyring is not None:
             out["keyring"] = self.keyring
+        out["monitors"] = list(self.monitors)
         if self.pool is not None:
             out["pool"] = self.pool
         if self.read_only is not None:
@@ -4984,10 +5060,10 @@ class RBDPersistentVolumeSource:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RBDPersistentVolumeSource:
         return cls(
-            image=data["image"],
-            monitors=list(data["monitors"]),
             fs_type=data.get("fsType"),
+            image=data["image"],
             keyring=data.get("keyring"),
+            monitors=list(data["monitors"]),
             pool=data.get("pool"),
             read_only=data.get("readOnly"),
             secret_ref=None if (v := data.get("secretRef")) is None else SecretReference.from_dict(v),
@@ -5001,21 +5077,23 @@ class RBDVolumeSource:
     ownership management and SELinux relabeling.
     """
 
-    image: str
-    monitors: list[str]
     fs_type: str | None = None
+    image: str
     keyring: str | None = None
+    monitors: list[str]
     pool: str | None = None
     read_only: bool | None = None
     secret_ref: LocalObjectReference | None = None
     user: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"image": self.image, "monitors": list(self.monitors)}
+        out: dict[str, Any] = {}
         if self.fs_type is not None:
             out["fsType"] = self.fs_type
+        out["image"] = self.image
         if self.keyring is not None:
             out["keyring"] = self.keyring
+        out["monitors"] = list(self.monitors)
         if self.pool is not None:
             out["pool"] = self.pool
         if self.read_only is not None:
@@ -5029,10 +5107,10 @@ class RBDVolumeSource:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RBDVolumeSource:
         return cls(
-            image=data["image"],
-            monitors=list(data["monitors"]),
             fs_type=data.get("fsType"),
+            image=data["image"],
             keyring=data.get("keyring"),
+            monitors=list(data["monitors"]),
             pool=data.get("pool"),
             read_only=data.get("readOnly"),
             secret_ref=None if (v := data.get("secretRef")) is None else LocalObjectReference.from_dict(v),
@@ -5082,30 +5160,32 @@ class ReplicationController:
 class ReplicationControllerCondition:
     """ReplicationControllerCondition describes the state of a replication controller at a certain point."""
 
-    status: str
-    type: str
     last_transition_time: Time | None = None
     message: str | None = None
     reason: str | None = None
+    status: str
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.last_transition_time is not None:
             out["lastTransitionTime"] = self.last_transition_time
         if self.message is not None:
             out["message"] = self.message
         if self.reason is not None:
             out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicationControllerCondition:
         return cls(
-            status=data["status"],
-            type=data["type"],
             last_transition_time=data.get("lastTransitionTime"),
             message=data.get("message"),
             reason=data.get("reason"),
+            status=data["status"],
+            type=data["type"],
         )
 
 
@@ -5116,15 +5196,16 @@ class ReplicationControllerList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ReplicationControllerList"
 
-    items: list[ReplicationController]
     api_version: str | None = None
+    items: list[ReplicationController]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -5134,8 +5215,8 @@ class ReplicationControllerList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicationControllerList:
         return cls(
-            items=[ReplicationController.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ReplicationController.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -5176,15 +5257,15 @@ class ReplicationControllerSpec:
 class ReplicationControllerStatus:
     """ReplicationControllerStatus represents the current status of a replication controller."""
 
-    replicas: int
     available_replicas: int | None = None
     conditions: list[ReplicationControllerCondition] | None = None
     fully_labeled_replicas: int | None = None
     observed_generation: int | None = None
     ready_replicas: int | None = None
+    replicas: int
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"replicas": self.replicas}
+        out: dict[str, Any] = {}
         if self.available_replicas is not None:
             out["availableReplicas"] = self.available_replicas
         if self.conditions is not None:
@@ -5195,17 +5276,18 @@ class ReplicationControllerStatus:
             out["observedGeneration"] = self.observed_generation
         if self.ready_replicas is not None:
             out["readyReplicas"] = self.ready_replicas
+        out["replicas"] = self.replicas
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicationControllerStatus:
         return cls(
-            replicas=data["replicas"],
             available_replicas=data.get("availableReplicas"),
             conditions=None if (v := data.get("conditions")) is None else [ReplicationControllerCondition.from_dict(x) for x in v],
             fully_labeled_replicas=data.get("fullyLabeledReplicas"),
             observed_generation=data.get("observedGeneration"),
             ready_replicas=data.get("readyReplicas"),
+            replicas=data["replicas"],
         )
 
 
@@ -5234,24 +5316,25 @@ class ResourceClaim:
 class ResourceFieldSelector:
     """ResourceFieldSelector represents container resources (cpu, memory) and their output format"""
 
-    resource: str
     container_name: str | None = None
     divisor: Quantity | None = None
+    resource: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"resource": self.resource}
+        out: dict[str, Any] = {}
         if self.container_name is not None:
             out["containerName"] = self.container_name
         if self.divisor is not None:
             out["divisor"] = self.divisor
+        out["resource"] = self.resource
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceFieldSelector:
         return cls(
-            resource=data["resource"],
             container_name=data.get("containerName"),
             divisor=None if (v := data.get("divisor")) is None else quantity(v),
+            resource=data["resource"],
         )
 
 
@@ -5261,20 +5344,21 @@ class ResourceHealth:
     This is a part of KEP https://kep.k8s.io/4680.
     """
 
-    resource_id: str
     health: str | None = None
+    resource_id: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"resourceID": self.resource_id}
+        out: dict[str, Any] = {}
         if self.health is not None:
             out["health"] = self.health
+        out["resourceID"] = self.resource_id
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceHealth:
         return cls(
-            resource_id=data["resourceID"],
             health=data.get("health"),
+            resource_id=data["resourceID"],
         )
 
 
@@ -5323,15 +5407,16 @@ class ResourceQuotaList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ResourceQuotaList"
 
-    items: list[ResourceQuota]
     api_version: str | None = None
+    items: list[ResourceQuota]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -5341,8 +5426,8 @@ class ResourceQuotaList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceQuotaList:
         return cls(
-            items=[ResourceQuota.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ResourceQuota.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -5481,31 +5566,34 @@ class SELinuxOptions:
 class ScaleIOPersistentVolumeSource:
     """ScaleIOPersistentVolumeSource represents a persistent ScaleIO volume"""
 
-    gateway: str
-    secret_ref: SecretReference
-    system: str
     fs_type: str | None = None
+    gateway: str
     protection_domain: str | None = None
     read_only: bool | None = None
+    secret_ref: SecretReference
     ssl_enabled: bool | None = None
     storage_mode: str | None = None
     storage_pool: str | None = None
+    system: str
     volume_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"gateway": self.gateway, "secretRef": self.secret_ref.to_dict(), "system": self.system}
+        out: dict[str, Any] = {}
         if self.fs_type is not None:
             out["fsType"] = self.fs_type
+        out["gateway"] = self.gateway
         if self.protection_domain is not None:
             out["protectionDomain"] = self.protection_domain
         if self.read_only is not None:
             out["readOnly"] = self.read_only
+        out["secretRef"] = self.secret_ref.to_dict()
         if self.ssl_enabled is not None:
             out["sslEnabled"] = self.ssl_enabled
         if self.storage_mode is not None:
             out["storageMode"] = self.storage_mode
         if self.storage_pool is not None:
             out["storagePool"] = self.storage_pool
+        out["system"] = self.system
         if self.volume_name is not None:
             out["volumeName"] = self.volume_name
         return out
@@ -5513,15 +5601,15 @@ class ScaleIOPersistentVolumeSource:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScaleIOPersistentVolumeSource:
         return cls(
-            gateway=data["gateway"],
-            secret_ref=SecretReference.from_dict(data["secretRef"]),
-            system=data["system"],
             fs_type=data.get("fsType"),
+            gateway=data["gateway"],
             protection_domain=data.get("protectionDomain"),
             read_only=data.get("readOnly"),
+            secret_ref=SecretReference.from_dict(data["secretRef"]),
             ssl_enabled=data.get("sslEnabled"),
             storage_mode=data.get("storageMode"),
             storage_pool=data.get("storagePool"),
+            system=data["system"],
             volume_name=data.get("volumeName"),
         )
 
@@ -5530,31 +5618,34 @@ class ScaleIOPersistentVolumeSource:
 class ScaleIOVolumeSource:
     """ScaleIOVolumeSource represents a persistent ScaleIO volume"""
 
-    gateway: str
-    secret_ref: LocalObjectReference
-    system: str
     fs_type: str | None = None
+    gateway: str
     protection_domain: str | None = None
     read_only: bool | None = None
+    secret_ref: LocalObjectReference
     ssl_enabled: bool | None = None
     storage_mode: str | None = None
     storage_pool: str | None = None
+    system: str
     volume_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"gateway": self.gateway, "secretRef": self.secret_ref.to_dict(), "system": self.system}
+        out: dict[str, Any] = {}
         if self.fs_type is not None:
             out["fsType"] = self.fs_type
+        out["gateway"] = self.gateway
         if self.protection_domain is not None:
             out["protectionDomain"] = self.protection_domain
         if self.read_only is not None:
             out["readOnly"] = self.read_only
+        out["secretRef"] = self.secret_ref.to_dict()
         if self.ssl_enabled is not None:
             out["sslEnabled"] = self.ssl_enabled
         if self.storage_mode is not None:
             out["storageMode"] = self.storage_mode
         if self.storage_pool is not None:
             out["storagePool"] = self.storage_pool
+        out["system"] = self.system
         if self.volume_name is not None:
             out["volumeName"] = self.volume_name
         return out
@@ -5562,15 +5653,15 @@ class ScaleIOVolumeSource:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScaleIOVolumeSource:
         return cls(
-            gateway=data["gateway"],
-            secret_ref=LocalObjectReference.from_dict(data["secretRef"]),
-            system=data["system"],
             fs_type=data.get("fsType"),
+            gateway=data["gateway"],
             protection_domain=data.get("protectionDomain"),
             read_only=data.get("readOnly"),
+            secret_ref=LocalObjectReference.from_dict(data["secretRef"]),
             ssl_enabled=data.get("sslEnabled"),
             storage_mode=data.get("storageMode"),
             storage_pool=data.get("storagePool"),
+            system=data["system"],
             volume_name=data.get("volumeName"),
         )
 
@@ -5627,20 +5718,21 @@ class SeccompProfile:
     set.
     """
 
-    type: str
     localhost_profile: str | None = None
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.type}
+        out: dict[str, Any] = {}
         if self.localhost_profile is not None:
             out["localhostProfile"] = self.localhost_profile
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SeccompProfile:
         return cls(
-            type=data["type"],
             localhost_profile=data.get("localhostProfile"),
+            type=data["type"],
         )
 
 
@@ -5747,15 +5839,16 @@ class SecretList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "SecretList"
 
-    items: list[Secret]
     api_version: str | None = None
+    items: list[Secret]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -5765,8 +5858,8 @@ class SecretList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SecretList:
         return cls(
-            items=[Secret.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[Secret.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -6013,15 +6106,16 @@ class ServiceAccountList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ServiceAccountList"
 
-    items: list[ServiceAccount]
     api_version: str | None = None
+    items: list[ServiceAccount]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -6031,8 +6125,8 @@ class ServiceAccountList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceAccountList:
         return cls(
-            items=[ServiceAccount.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ServiceAccount.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -6045,24 +6139,25 @@ class ServiceAccountTokenProjection:
     (Kubernetes API Server or otherwise).
     """
 
-    path: str
     audience: str | None = None
     expiration_seconds: int | None = None
+    path: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.path}
+        out: dict[str, Any] = {}
         if self.audience is not None:
             out["audience"] = self.audience
         if self.expiration_seconds is not None:
             out["expirationSeconds"] = self.expiration_seconds
+        out["path"] = self.path
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceAccountTokenProjection:
         return cls(
-            path=data["path"],
             audience=data.get("audience"),
             expiration_seconds=data.get("expirationSeconds"),
+            path=data["path"],
         )
 
 
@@ -6073,15 +6168,16 @@ class ServiceList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ServiceList"
 
-    items: list[Service]
     api_version: str | None = None
+    items: list[Service]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -6091,8 +6187,8 @@ class ServiceList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceList:
         return cls(
-            items=[Service.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[Service.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -6102,21 +6198,22 @@ class ServiceList:
 class ServicePort:
     """ServicePort contains information on service's port."""
 
-    port: int
     app_protocol: str | None = None
     name: str | None = None
     node_port: int | None = None
+    port: int
     protocol: str | None = None
     target_port: IntOrString | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"port": self.port}
+        out: dict[str, Any] = {}
         if self.app_protocol is not None:
             out["appProtocol"] = self.app_protocol
         if self.name is not None:
             out["name"] = self.name
         if self.node_port is not None:
             out["nodePort"] = self.node_port
+        out["port"] = self.port
         if self.protocol is not None:
             out["protocol"] = self.protocol
         if self.target_port is not None:
@@ -6126,10 +6223,10 @@ class ServicePort:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServicePort:
         return cls(
-            port=data["port"],
             app_protocol=data.get("appProtocol"),
             name=data.get("name"),
             node_port=data.get("nodePort"),
+            port=data["port"],
             protocol=data.get("protocol"),
             target_port=data.get("targetPort"),
         )
@@ -6382,20 +6479,21 @@ class Sysctl:
 class TCPSocketAction:
     """TCPSocketAction describes an action based on opening a socket"""
 
-    port: IntOrString
     host: str | None = None
+    port: IntOrString
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"port": self.port}
+        out: dict[str, Any] = {}
         if self.host is not None:
             out["host"] = self.host
+        out["port"] = self.port
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TCPSocketAction:
         return cls(
-            port=data["port"],
             host=data.get("host"),
+            port=data["port"],
         )
 
 
@@ -6510,40 +6608,43 @@ class TopologySelectorTerm:
 class TopologySpreadConstraint:
     """TopologySpreadConstraint specifies how to spread matching pods among the given topology."""
 
-    max_skew: int
-    topology_key: str
-    when_unsatisfiable: str
     label_selector: meta_v1.LabelSelector | None = None
     match_label_keys: list[str] | None = None
+    max_skew: int
     min_domains: int | None = None
     node_affinity_policy: str | None = None
     node_taints_policy: str | None = None
+    topology_key: str
+    when_unsatisfiable: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"maxSkew": self.max_skew, "topologyKey": self.topology_key, "whenUnsatisfiable": self.when_unsatisfiable}
+        out: dict[str, Any] = {}
         if self.label_selector is not None:
             out["labelSelector"] = self.label_selector.to_dict()
         if self.match_label_keys is not None:
             out["matchLabelKeys"] = list(self.match_label_keys)
+        out["maxSkew"] = self.max_skew
         if self.min_domains is not None:
             out["minDomains"] = self.min_domains
         if self.node_affinity_policy is not None:
             out["nodeAffinityPolicy"] = self.node_affinity_policy
         if self.node_taints_policy is not None:
             out["nodeTaintsPolicy"] = self.node_taints_policy
+        out["topologyKey"] = self.topology_key
+        out["whenUnsatisfiable"] = self.when_unsatisfiable
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TopologySpreadConstraint:
         return cls(
-            max_skew=data["maxSkew"],
-            topology_key=data["topologyKey"],
-            when_unsatisfiable=data["whenUnsatisfiable"],
             label_selector=None if (v := data.get("labelSelector")) is None else meta_v1.LabelSelector.from_dict(v),
             match_label_keys=None if (v := data.get("matchLabelKeys")) is None else list(v),
+            max_skew=data["maxSkew"],
             min_domains=data.get("minDomains"),
             node_affinity_policy=data.get("nodeAffinityPolicy"),
             node_taints_policy=data.get("nodeTaintsPolicy"),
+            topology_key=data["topologyKey"],
+            when_unsatisfiable=data["whenUnsatisfiable"],
         )
 
 
@@ -6553,22 +6654,24 @@ class TypedLocalObjectReference:
     inside the same namespace.
     """
 
+    api_group: str | None = None
     kind: str
     name: str
-    api_group: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "name": self.name}
+        out: dict[str, Any] = {}
         if self.api_group is not None:
             out["apiGroup"] = self.api_group
+        out["kind"] = self.kind
+        out["name"] = self.name
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TypedLocalObjectReference:
         return cls(
+            api_group=data.get("apiGroup"),
             kind=data["kind"],
             name=data["name"],
-            api_group=data.get("apiGroup"),
         )
 
 
@@ -6576,15 +6679,17 @@ class TypedLocalObjectReference:
 class TypedObjectReference:
     """TypedObjectReference contains enough information to let you locate the typed referenced object"""
 
+    api_group: str | None = None
     kind: str
     name: str
-    api_group: str | None = None
     namespace: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "name": self.name}
+        out: dict[str, Any] = {}
         if self.api_group is not None:
             out["apiGroup"] = self.api_group
+        out["kind"] = self.kind
+        out["name"] = self.name
         if self.namespace is not None:
             out["namespace"] = self.namespace
         return out
@@ -6592,9 +6697,9 @@ class TypedObjectReference:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TypedObjectReference:
         return cls(
+            api_group=data.get("apiGroup"),
             kind=data["kind"],
             name=data["name"],
-            api_group=data.get("apiGroup"),
             namespace=data.get("namespace"),
         )
 
@@ -6603,7 +6708,6 @@ class TypedObjectReference:
 class Volume:
     """Volume represents a named volume in a pod that may be accessed by any container in the pod."""
 
-    name: str
     aws_elastic_block_store: AWSElasticBlockStoreVolumeSource | None = None
     azure_disk: AzureDiskVolumeSource | None = None
     azure_file: AzureFileVolumeSource | None = None
@@ -6623,6 +6727,7 @@ class Volume:
     host_path: HostPathVolumeSource | None = None
     image: ImageVolumeSource | None = None
     iscsi: ISCSIVolumeSource | None = None
+    name: str
     nfs: NFSVolumeSource | None = None
     persistent_volume_claim: PersistentVolumeClaimVolumeSource | None = None
     photon_persistent_disk: PhotonPersistentDiskVolumeSource | None = None
@@ -6636,7 +6741,7 @@ class Volume:
     vsphere_volume: VsphereVirtualDiskVolumeSource | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name}
+        out: dict[str, Any] = {}
         if self.aws_elastic_block_store is not None:
             out["awsElasticBlockStore"] = self.aws_elastic_block_store.to_dict()
         if self.azure_disk is not None:
@@ -6675,6 +6780,7 @@ class Volume:
             out["image"] = self.image.to_dict()
         if self.iscsi is not None:
             out["iscsi"] = self.iscsi.to_dict()
+        out["name"] = self.name
         if self.nfs is not None:
             out["nfs"] = self.nfs.to_dict()
         if self.persistent_volume_claim is not None:
@@ -6702,7 +6808,6 @@ class Volume:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Volume:
         return cls(
-            name=data["name"],
             aws_elastic_block_store=None if (v := data.get("awsElasticBlockStore")) is None else AWSElasticBlockStoreVolumeSource.from_dict(v),
             azure_disk=None if (v := data.get("azureDisk")) is None else AzureDiskVolumeSource.from_dict(v),
             azure_file=None if (v := data.get("azureFile")) is None else AzureFileVolumeSource.from_dict(v),
@@ -6722,6 +6827,7 @@ class Volume:
             host_path=None if (v := data.get("hostPath")) is None else HostPathVolumeSource.from_dict(v),
             image=None if (v := data.get("image")) is None else ImageVolumeSource.from_dict(v),
             iscsi=None if (v := data.get("iscsi")) is None else ISCSIVolumeSource.from_dict(v),
+            name=data["name"],
             nfs=None if (v := data.get("nfs")) is None else NFSVolumeSource.from_dict(v),
             persistent_volume_claim=None if (v := data.get("persistentVolumeClaim")) is None else PersistentVolumeClaimVolumeSource.from_dict(v),
             photon_persistent_disk=None if (v := data.get("photonPersistentDisk")) is None else PhotonPersistentDiskVolumeSource.from_dict(v),
@@ -6760,17 +6866,18 @@ class VolumeMount:
     """VolumeMount describes a mounting of a Volume within a container."""
 
     mount_path: str
-    name: str
     mount_propagation: str | None = None
+    name: str
     read_only: bool | None = None
     recursive_read_only: str | None = None
     sub_path: str | None = None
     sub_path_expr: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"mountPath": self.mount_path, "name": self.name}
+        out: dict[str, Any] = {"mountPath": self.mount_path}
         if self.mount_propagation is not None:
             out["mountPropagation"] = self.mount_propagation
+        out["name"] = self.name
         if self.read_only is not None:
             out["readOnly"] = self.read_only
         if self.recursive_read_only is not None:
@@ -6785,8 +6892,8 @@ class VolumeMount:
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeMount:
         return cls(
             mount_path=data["mountPath"],
-            name=data["name"],
             mount_propagation=data.get("mountPropagation"),
+            name=data["name"],
             read_only=data.get("readOnly"),
             recursive_read_only=data.get("recursiveReadOnly"),
             sub_path=data.get("subPath"),
@@ -6904,28 +7011,29 @@ class VolumeResourceRequirements:
 class VsphereVirtualDiskVolumeSource:
     """Represents a vSphere volume resource."""
 
-    volume_path: str
     fs_type: str | None = None
     storage_policy_id: str | None = None
     storage_policy_name: str | None = None
+    volume_path: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"volumePath": self.volume_path}
+        out: dict[str, Any] = {}
         if self.fs_type is not None:
             out["fsType"] = self.fs_type
         if self.storage_policy_id is not None:
             out["storagePolicyID"] = self.storage_policy_id
         if self.storage_policy_name is not None:
             out["storagePolicyName"] = self.storage_policy_name
+        out["volumePath"] = self.volume_path
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VsphereVirtualDiskVolumeSource:
         return cls(
-            volume_path=data["volumePath"],
             fs_type=data.get("fsType"),
             storage_policy_id=data.get("storagePolicyID"),
             storage_policy_name=data.get("storagePolicyName"),
+            volume_path=data["volumePath"],
         )
 
 

@@ -144,16 +144,17 @@ class EndpointSlice:
     KIND: ClassVar[str] = "EndpointSlice"
 
     address_type: str
-    endpoints: list[Endpoint]
     api_version: str | None = None
+    endpoints: list[Endpoint]
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
     ports: list[EndpointPort] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"addressType": self.address_type, "endpoints": [x.to_dict() for x in self.endpoints]}
+        out: dict[str, Any] = {"addressType": self.address_type}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["endpoints"] = [x.to_dict() for x in self.endpoints]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -166,8 +167,8 @@ class EndpointSlice:
     def from_dict(cls, data: Mapping[str, Any]) -> EndpointSlice:
         return cls(
             address_type=data["addressType"],
-            endpoints=[Endpoint.from_dict(x) for x in data["endpoints"]],
             api_version=data.get("apiVersion"),
+            endpoints=[Endpoint.from_dict(x) for x in data["endpoints"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
             ports=None if (v := data.get("ports")) is None else [EndpointPort.from_dict(x) for x in v],
@@ -181,15 +182,16 @@ class EndpointSliceList:
     API_VERSION: ClassVar[str] = "discovery.k8s.io/v1"
     KIND: ClassVar[str] = "EndpointSliceList"
 
-    items: list[EndpointSlice]
     api_version: str | None = None
+    items: list[EndpointSlice]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -199,8 +201,8 @@ class EndpointSliceList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EndpointSliceList:
         return cls(
-            items=[EndpointSlice.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[EndpointSlice.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )

@@ -24,13 +24,13 @@ class Event:
     API_VERSION: ClassVar[str] = "events.k8s.io/v1"
     KIND: ClassVar[str] = "Event"
 
-    event_time: MicroTime
     action: str | None = None
     api_version: str | None = None
     deprecated_count: int | None = None
     deprecated_first_timestamp: Time | None = None
     deprecated_last_timestamp: Time | None = None
     deprecated_source: core_v1.EventSource | None = None
+    event_time: MicroTime
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
     note: str | None = None
@@ -43,7 +43,7 @@ class Event:
     type: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"eventTime": self.event_time}
+        out: dict[str, Any] = {}
         if self.action is not None:
             out["action"] = self.action
         if self.api_version is not None:
@@ -56,6 +56,7 @@ class Event:
             out["deprecatedLastTimestamp"] = self.deprecated_last_timestamp
         if self.deprecated_source is not None:
             out["deprecatedSource"] = self.deprecated_source.to_dict()
+        out["eventTime"] = self.event_time
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -81,13 +82,13 @@ class Event:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Event:
         return cls(
-            event_time=data["eventTime"],
             action=data.get("action"),
             api_version=data.get("apiVersion"),
             deprecated_count=data.get("deprecatedCount"),
             deprecated_first_timestamp=data.get("deprecatedFirstTimestamp"),
             deprecated_last_timestamp=data.get("deprecatedLastTimestamp"),
             deprecated_source=None if (v := data.get("deprecatedSource")) is None else core_v1.EventSource.from_dict(v),
+            event_time=data["eventTime"],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
             note=data.get("note"),
@@ -108,15 +109,16 @@ class EventList:
     API_VERSION: ClassVar[str] = "events.k8s.io/v1"
     KIND: ClassVar[str] = "EventList"
 
-    items: list[Event]
     api_version: str | None = None
+    items: list[Event]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -126,8 +128,8 @@ class EventList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EventList:
         return cls(
-            items=[Event.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[Event.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )

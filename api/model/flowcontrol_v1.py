@@ -138,15 +138,16 @@ class FlowSchemaList:
     API_VERSION: ClassVar[str] = "flowcontrol.apiserver.k8s.io/v1"
     KIND: ClassVar[str] = "FlowSchemaList"
 
-    items: list[FlowSchema]
     api_version: str | None = None
+    items: list[FlowSchema]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -156,8 +157,8 @@ class FlowSchemaList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlowSchemaList:
         return cls(
-            items=[FlowSchema.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[FlowSchema.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -167,17 +168,18 @@ class FlowSchemaList:
 class FlowSchemaSpec:
     """FlowSchemaSpec describes how the FlowSchema's specification looks like."""
 
-    priority_level_configuration: PriorityLevelConfigurationReference
     distinguisher_method: FlowDistinguisherMethod | None = None
     matching_precedence: int | None = None
+    priority_level_configuration: PriorityLevelConfigurationReference
     rules: list[PolicyRulesWithSubjects] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"priorityLevelConfiguration": self.priority_level_configuration.to_dict()}
+        out: dict[str, Any] = {}
         if self.distinguisher_method is not None:
             out["distinguisherMethod"] = self.distinguisher_method.to_dict()
         if self.matching_precedence is not None:
             out["matchingPrecedence"] = self.matching_precedence
+        out["priorityLevelConfiguration"] = self.priority_level_configuration.to_dict()
         if self.rules is not None:
             out["rules"] = [x.to_dict() for x in self.rules]
         return out
@@ -185,9 +187,9 @@ class FlowSchemaSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlowSchemaSpec:
         return cls(
-            priority_level_configuration=PriorityLevelConfigurationReference.from_dict(data["priorityLevelConfiguration"]),
             distinguisher_method=None if (v := data.get("distinguisherMethod")) is None else FlowDistinguisherMethod.from_dict(v),
             matching_precedence=data.get("matchingPrecedence"),
+            priority_level_configuration=PriorityLevelConfigurationReference.from_dict(data["priorityLevelConfiguration"]),
             rules=None if (v := data.get("rules")) is None else [PolicyRulesWithSubjects.from_dict(x) for x in v],
         )
 
@@ -232,20 +234,21 @@ class GroupSubject:
 class LimitResponse:
     """LimitResponse defines how to handle requests that can not be executed right now."""
 
-    type: str
     queuing: QueuingConfiguration | None = None
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.type}
+        out: dict[str, Any] = {}
         if self.queuing is not None:
             out["queuing"] = self.queuing.to_dict()
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LimitResponse:
         return cls(
-            type=data["type"],
             queuing=None if (v := data.get("queuing")) is None else QueuingConfiguration.from_dict(v),
+            type=data["type"],
         )
 
 
@@ -315,24 +318,25 @@ class PolicyRulesWithSubjects:
     matches the request.
     """
 
-    subjects: list[Subject]
     non_resource_rules: list[NonResourcePolicyRule] | None = None
     resource_rules: list[ResourcePolicyRule] | None = None
+    subjects: list[Subject]
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"subjects": [x.to_dict() for x in self.subjects]}
+        out: dict[str, Any] = {}
         if self.non_resource_rules is not None:
             out["nonResourceRules"] = [x.to_dict() for x in self.non_resource_rules]
         if self.resource_rules is not None:
             out["resourceRules"] = [x.to_dict() for x in self.resource_rules]
+        out["subjects"] = [x.to_dict() for x in self.subjects]
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PolicyRulesWithSubjects:
         return cls(
-            subjects=[Subject.from_dict(x) for x in data["subjects"]],
             non_resource_rules=None if (v := data.get("nonResourceRules")) is None else [NonResourcePolicyRule.from_dict(x) for x in v],
             resource_rules=None if (v := data.get("resourceRules")) is None else [ResourcePolicyRule.from_dict(x) for x in v],
+            subjects=[Subject.from_dict(x) for x in data["subjects"]],
         )
 
 
@@ -416,15 +420,16 @@ class PriorityLevelConfigurationList:
     API_VERSION: ClassVar[str] = "flowcontrol.apiserver.k8s.io/v1"
     KIND: ClassVar[str] = "PriorityLevelConfigurationList"
 
-    items: list[PriorityLevelConfiguration]
     api_version: str | None = None
+    items: list[PriorityLevelConfiguration]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -434,8 +439,8 @@ class PriorityLevelConfigurationList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PriorityLevelConfigurationList:
         return cls(
-            items=[PriorityLevelConfiguration.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[PriorityLevelConfiguration.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -464,24 +469,25 @@ class PriorityLevelConfigurationReference:
 class PriorityLevelConfigurationSpec:
     """PriorityLevelConfigurationSpec specifies the configuration of a priority level."""
 
-    type: str
     exempt: ExemptPriorityLevelConfiguration | None = None
     limited: LimitedPriorityLevelConfiguration | None = None
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.type}
+        out: dict[str, Any] = {}
         if self.exempt is not None:
             out["exempt"] = self.exempt.to_dict()
         if self.limited is not None:
             out["limited"] = self.limited.to_dict()
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PriorityLevelConfigurationSpec:
         return cls(
-            type=data["type"],
             exempt=None if (v := data.get("exempt")) is None else ExemptPriorityLevelConfiguration.from_dict(v),
             limited=None if (v := data.get("limited")) is None else LimitedPriorityLevelConfiguration.from_dict(v),
+            type=data["type"],
         )
 
 
@@ -542,27 +548,29 @@ class ResourcePolicyRule:
     """
 
     api_groups: list[str]
-    resources: list[str]
-    verbs: list[str]
     cluster_scope: bool | None = None
     namespaces: list[str] | None = None
+    resources: list[str]
+    verbs: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"apiGroups": list(self.api_groups), "resources": list(self.resources), "verbs": list(self.verbs)}
+        out: dict[str, Any] = {"apiGroups": list(self.api_groups)}
         if self.cluster_scope is not None:
             out["clusterScope"] = self.cluster_scope
         if self.namespaces is not None:
             out["namespaces"] = list(self.namespaces)
+        out["resources"] = list(self.resources)
+        out["verbs"] = list(self.verbs)
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourcePolicyRule:
         return cls(
             api_groups=list(data["apiGroups"]),
-            resources=list(data["resources"]),
-            verbs=list(data["verbs"]),
             cluster_scope=data.get("clusterScope"),
             namespaces=None if (v := data.get("namespaces")) is None else list(v),
+            resources=list(data["resources"]),
+            verbs=list(data["verbs"]),
         )
 
 
@@ -591,15 +599,16 @@ class Subject:
     There are three ways of matching an originator; by user, group, or service account.
     """
 
-    kind: str
     group: GroupSubject | None = None
+    kind: str
     service_account: ServiceAccountSubject | None = None
     user: UserSubject | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind}
+        out: dict[str, Any] = {}
         if self.group is not None:
             out["group"] = self.group.to_dict()
+        out["kind"] = self.kind
         if self.service_account is not None:
             out["serviceAccount"] = self.service_account.to_dict()
         if self.user is not None:
@@ -609,8 +618,8 @@ class Subject:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Subject:
         return cls(
-            kind=data["kind"],
             group=None if (v := data.get("group")) is None else GroupSubject.from_dict(v),
+            kind=data["kind"],
             service_account=None if (v := data.get("serviceAccount")) is None else ServiceAccountSubject.from_dict(v),
             user=None if (v := data.get("user")) is None else UserSubject.from_dict(v),
         )

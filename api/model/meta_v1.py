@@ -18,34 +18,36 @@ class APIGroup:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "APIGroup"
 
-    name: str
-    versions: list[GroupVersionForDiscovery]
     api_version: str | None = None
     kind: str | None = None
+    name: str
     preferred_version: GroupVersionForDiscovery | None = None
     server_address_by_client_cidrs: list[ServerAddressByClientCIDR] | None = None
+    versions: list[GroupVersionForDiscovery]
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "versions": [x.to_dict() for x in self.versions]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
+        out["name"] = self.name
         if self.preferred_version is not None:
             out["preferredVersion"] = self.preferred_version.to_dict()
         if self.server_address_by_client_cidrs is not None:
             out["serverAddressByClientCIDRs"] = [x.to_dict() for x in self.server_address_by_client_cidrs]
+        out["versions"] = [x.to_dict() for x in self.versions]
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIGroup:
         return cls(
-            name=data["name"],
-            versions=[GroupVersionForDiscovery.from_dict(x) for x in data["versions"]],
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
+            name=data["name"],
             preferred_version=None if (v := data.get("preferredVersion")) is None else GroupVersionForDiscovery.from_dict(v),
             server_address_by_client_cidrs=None if (v := data.get("serverAddressByClientCIDRs")) is None else [ServerAddressByClientCIDR.from_dict(x) for x in v],
+            versions=[GroupVersionForDiscovery.from_dict(x) for x in data["versions"]],
         )
 
 
@@ -56,14 +58,15 @@ class APIGroupList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "APIGroupList"
 
-    groups: list[APIGroup]
     api_version: str | None = None
+    groups: list[APIGroup]
     kind: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"groups": [x.to_dict() for x in self.groups]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["groups"] = [x.to_dict() for x in self.groups]
         if self.kind is not None:
             out["kind"] = self.kind
         return out
@@ -71,8 +74,8 @@ class APIGroupList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIGroupList:
         return cls(
-            groups=[APIGroup.from_dict(x) for x in data["groups"]],
             api_version=data.get("apiVersion"),
+            groups=[APIGroup.from_dict(x) for x in data["groups"]],
             kind=data.get("kind"),
         )
 
@@ -81,27 +84,32 @@ class APIGroupList:
 class APIResource:
     """APIResource specifies the name of a resource and whether it is namespaced."""
 
+    categories: list[str] | None = None
+    group: str | None = None
     kind: str
     name: str
     namespaced: bool
-    singular_name: str
-    verbs: list[str]
-    categories: list[str] | None = None
-    group: str | None = None
     short_names: list[str] | None = None
+    singular_name: str
     storage_version_hash: str | None = None
+    verbs: list[str]
     version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "name": self.name, "namespaced": self.namespaced, "singularName": self.singular_name, "verbs": list(self.verbs)}
+        out: dict[str, Any] = {}
         if self.categories is not None:
             out["categories"] = list(self.categories)
         if self.group is not None:
             out["group"] = self.group
+        out["kind"] = self.kind
+        out["name"] = self.name
+        out["namespaced"] = self.namespaced
         if self.short_names is not None:
             out["shortNames"] = list(self.short_names)
+        out["singularName"] = self.singular_name
         if self.storage_version_hash is not None:
             out["storageVersionHash"] = self.storage_version_hash
+        out["verbs"] = list(self.verbs)
         if self.version is not None:
             out["version"] = self.version
         return out
@@ -109,15 +117,15 @@ class APIResource:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIResource:
         return cls(
+            categories=None if (v := data.get("categories")) is None else list(v),
+            group=data.get("group"),
             kind=data["kind"],
             name=data["name"],
             namespaced=data["namespaced"],
-            singular_name=data["singularName"],
-            verbs=list(data["verbs"]),
-            categories=None if (v := data.get("categories")) is None else list(v),
-            group=data.get("group"),
             short_names=None if (v := data.get("shortNames")) is None else list(v),
+            singular_name=data["singularName"],
             storage_version_hash=data.get("storageVersionHash"),
+            verbs=list(data["verbs"]),
             version=data.get("version"),
         )
 
@@ -131,26 +139,28 @@ class APIResourceList:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "APIResourceList"
 
-    group_version: str
-    resources: list[APIResource]
     api_version: str | None = None
+    group_version: str
     kind: str | None = None
+    resources: list[APIResource]
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"groupVersion": self.group_version, "resources": [x.to_dict() for x in self.resources]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["groupVersion"] = self.group_version
         if self.kind is not None:
             out["kind"] = self.kind
+        out["resources"] = [x.to_dict() for x in self.resources]
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIResourceList:
         return cls(
-            group_version=data["groupVersion"],
-            resources=[APIResource.from_dict(x) for x in data["resources"]],
             api_version=data.get("apiVersion"),
+            group_version=data["groupVersion"],
             kind=data.get("kind"),
+            resources=[APIResource.from_dict(x) for x in data["resources"]],
         )
 
 
@@ -163,26 +173,28 @@ class APIVersions:
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "APIVersions"
 
-    server_address_by_client_cidrs: list[ServerAddressByClientCIDR]
-    versions: list[str]
     api_version: str | None = None
     kind: str | None = None
+    server_address_by_client_cidrs: list[ServerAddressByClientCIDR]
+    versions: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"serverAddressByClientCIDRs": [x.to_dict() for x in self.server_address_by_client_cidrs], "versions": list(self.versions)}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
+        out["serverAddressByClientCIDRs"] = [x.to_dict() for x in self.server_address_by_client_cidrs]
+        out["versions"] = list(self.versions)
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIVersions:
         return cls(
-            server_address_by_client_cidrs=[ServerAddressByClientCIDR.from_dict(x) for x in data["serverAddressByClientCIDRs"]],
-            versions=list(data["versions"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
+            server_address_by_client_cidrs=[ServerAddressByClientCIDR.from_dict(x) for x in data["serverAddressByClientCIDRs"]],
+            versions=list(data["versions"]),
         )
 
 
@@ -192,15 +204,18 @@ class Condition:
 
     last_transition_time: Time
     message: str
+    observed_generation: int | None = None
     reason: str
     status: str
     type: str
-    observed_generation: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"lastTransitionTime": self.last_transition_time, "message": self.message, "reason": self.reason, "status": self.status, "type": self.type}
+        out: dict[str, Any] = {"lastTransitionTime": self.last_transition_time, "message": self.message}
         if self.observed_generation is not None:
             out["observedGeneration"] = self.observed_generation
+        out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
@@ -208,10 +223,10 @@ class Condition:
         return cls(
             last_transition_time=data["lastTransitionTime"],
             message=data["message"],
+            observed_generation=data.get("observedGeneration"),
             reason=data["reason"],
             status=data["status"],
             type=data["type"],
-            observed_generation=data.get("observedGeneration"),
         )
 
 
@@ -522,29 +537,32 @@ class OwnerReference:
     """
 
     api_version: str
+    block_owner_deletion: bool | None = None
+    controller: bool | None = None
     kind: str
     name: str
     uid: str
-    block_owner_deletion: bool | None = None
-    controller: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"apiVersion": self.api_version, "kind": self.kind, "name": self.name, "uid": self.uid}
+        out: dict[str, Any] = {"apiVersion": self.api_version}
         if self.block_owner_deletion is not None:
             out["blockOwnerDeletion"] = self.block_owner_deletion
         if self.controller is not None:
             out["controller"] = self.controller
+        out["kind"] = self.kind
+        out["name"] = self.name
+        out["uid"] = self.uid
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> OwnerReference:
         return cls(
             api_version=data["apiVersion"],
+            block_owner_deletion=data.get("blockOwnerDeletion"),
+            controller=data.get("controller"),
             kind=data["kind"],
             name=data["name"],
             uid=data["uid"],
-            block_owner_deletion=data.get("blockOwnerDeletion"),
-            controller=data.get("controller"),
         )
 
 

@@ -19,21 +19,22 @@ class HTTPIngressPath:
     """
 
     backend: IngressBackend
-    path_type: str
     path: str | None = None
+    path_type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"backend": self.backend.to_dict(), "pathType": self.path_type}
+        out: dict[str, Any] = {"backend": self.backend.to_dict()}
         if self.path is not None:
             out["path"] = self.path
+        out["pathType"] = self.path_type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HTTPIngressPath:
         return cls(
             backend=IngressBackend.from_dict(data["backend"]),
-            path_type=data["pathType"],
             path=data.get("path"),
+            path_type=data["pathType"],
         )
 
 
@@ -191,15 +192,16 @@ class IngressClassList:
     API_VERSION: ClassVar[str] = "networking.k8s.io/v1"
     KIND: ClassVar[str] = "IngressClassList"
 
-    items: list[IngressClass]
     api_version: str | None = None
+    items: list[IngressClass]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -209,8 +211,8 @@ class IngressClassList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressClassList:
         return cls(
-            items=[IngressClass.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[IngressClass.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -222,16 +224,18 @@ class IngressClassParametersReference:
     namespace-scoped resource.
     """
 
+    api_group: str | None = None
     kind: str
     name: str
-    api_group: str | None = None
     namespace: str | None = None
     scope: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "name": self.name}
+        out: dict[str, Any] = {}
         if self.api_group is not None:
             out["apiGroup"] = self.api_group
+        out["kind"] = self.kind
+        out["name"] = self.name
         if self.namespace is not None:
             out["namespace"] = self.namespace
         if self.scope is not None:
@@ -241,9 +245,9 @@ class IngressClassParametersReference:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressClassParametersReference:
         return cls(
+            api_group=data.get("apiGroup"),
             kind=data["kind"],
             name=data["name"],
-            api_group=data.get("apiGroup"),
             namespace=data.get("namespace"),
             scope=data.get("scope"),
         )
@@ -279,15 +283,16 @@ class IngressList:
     API_VERSION: ClassVar[str] = "networking.k8s.io/v1"
     KIND: ClassVar[str] = "IngressList"
 
-    items: list[Ingress]
     api_version: str | None = None
+    items: list[Ingress]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -297,8 +302,8 @@ class IngressList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressList:
         return cls(
-            items=[Ingress.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[Ingress.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -354,22 +359,24 @@ class IngressLoadBalancerStatus:
 class IngressPortStatus:
     """IngressPortStatus represents the error condition of a service port"""
 
+    error: str | None = None
     port: int
     protocol: str
-    error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"port": self.port, "protocol": self.protocol}
+        out: dict[str, Any] = {}
         if self.error is not None:
             out["error"] = self.error
+        out["port"] = self.port
+        out["protocol"] = self.protocol
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressPortStatus:
         return cls(
+            error=data.get("error"),
             port=data["port"],
             protocol=data["protocol"],
-            error=data.get("error"),
         )
 
 
@@ -585,15 +592,16 @@ class NetworkPolicyList:
     API_VERSION: ClassVar[str] = "networking.k8s.io/v1"
     KIND: ClassVar[str] = "NetworkPolicyList"
 
-    items: list[NetworkPolicy]
     api_version: str | None = None
+    items: list[NetworkPolicy]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -603,8 +611,8 @@ class NetworkPolicyList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NetworkPolicyList:
         return cls(
-            items=[NetworkPolicy.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[NetworkPolicy.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -670,17 +678,18 @@ class NetworkPolicyPort:
 class NetworkPolicySpec:
     """NetworkPolicySpec provides the specification of a NetworkPolicy"""
 
-    pod_selector: meta_v1.LabelSelector
     egress: list[NetworkPolicyEgressRule] | None = None
     ingress: list[NetworkPolicyIngressRule] | None = None
+    pod_selector: meta_v1.LabelSelector
     policy_types: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"podSelector": self.pod_selector.to_dict()}
+        out: dict[str, Any] = {}
         if self.egress is not None:
             out["egress"] = [x.to_dict() for x in self.egress]
         if self.ingress is not None:
             out["ingress"] = [x.to_dict() for x in self.ingress]
+        out["podSelector"] = self.pod_selector.to_dict()
         if self.policy_types is not None:
             out["policyTypes"] = list(self.policy_types)
         return out
@@ -688,9 +697,9 @@ class NetworkPolicySpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NetworkPolicySpec:
         return cls(
-            pod_selector=meta_v1.LabelSelector.from_dict(data["podSelector"]),
             egress=None if (v := data.get("egress")) is None else [NetworkPolicyEgressRule.from_dict(x) for x in v],
             ingress=None if (v := data.get("ingress")) is None else [NetworkPolicyIngressRule.from_dict(x) for x in v],
+            pod_selector=meta_v1.LabelSelector.from_dict(data["podSelector"]),
             policy_types=None if (v := data.get("policyTypes")) is None else list(v),
         )
 

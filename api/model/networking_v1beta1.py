@@ -59,15 +59,16 @@ class IPAddressList:
     API_VERSION: ClassVar[str] = "networking.k8s.io/v1beta1"
     KIND: ClassVar[str] = "IPAddressList"
 
-    items: list[IPAddress]
     api_version: str | None = None
+    items: list[IPAddress]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -77,8 +78,8 @@ class IPAddressList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IPAddressList:
         return cls(
-            items=[IPAddress.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[IPAddress.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -105,26 +106,28 @@ class IPAddressSpec:
 class ParentReference:
     """ParentReference describes a reference to a parent object."""
 
-    name: str
-    resource: str
     group: str | None = None
+    name: str
     namespace: str | None = None
+    resource: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "resource": self.resource}
+        out: dict[str, Any] = {}
         if self.group is not None:
             out["group"] = self.group
+        out["name"] = self.name
         if self.namespace is not None:
             out["namespace"] = self.namespace
+        out["resource"] = self.resource
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ParentReference:
         return cls(
-            name=data["name"],
-            resource=data["resource"],
             group=data.get("group"),
+            name=data["name"],
             namespace=data.get("namespace"),
+            resource=data["resource"],
         )
 
 
@@ -175,15 +178,16 @@ class ServiceCIDRList:
     API_VERSION: ClassVar[str] = "networking.k8s.io/v1beta1"
     KIND: ClassVar[str] = "ServiceCIDRList"
 
-    items: list[ServiceCIDR]
     api_version: str | None = None
+    items: list[ServiceCIDR]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -193,8 +197,8 @@ class ServiceCIDRList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceCIDRList:
         return cls(
-            items=[ServiceCIDR.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ServiceCIDR.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )

@@ -43,17 +43,18 @@ class RuntimeClass:
     API_VERSION: ClassVar[str] = "node.k8s.io/v1"
     KIND: ClassVar[str] = "RuntimeClass"
 
-    handler: str
     api_version: str | None = None
+    handler: str
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
     overhead: Overhead | None = None
     scheduling: Scheduling | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"handler": self.handler}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["handler"] = self.handler
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -67,8 +68,8 @@ class RuntimeClass:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RuntimeClass:
         return cls(
-            handler=data["handler"],
             api_version=data.get("apiVersion"),
+            handler=data["handler"],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
             overhead=None if (v := data.get("overhead")) is None else Overhead.from_dict(v),
@@ -83,15 +84,16 @@ class RuntimeClassList:
     API_VERSION: ClassVar[str] = "node.k8s.io/v1"
     KIND: ClassVar[str] = "RuntimeClassList"
 
-    items: list[RuntimeClass]
     api_version: str | None = None
+    items: list[RuntimeClass]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -101,8 +103,8 @@ class RuntimeClassList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RuntimeClassList:
         return cls(
-            items=[RuntimeClass.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[RuntimeClass.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )

@@ -96,15 +96,16 @@ class PodDisruptionBudgetList:
     API_VERSION: ClassVar[str] = "policy/v1"
     KIND: ClassVar[str] = "PodDisruptionBudgetList"
 
-    items: list[PodDisruptionBudget]
     api_version: str | None = None
+    items: list[PodDisruptionBudget]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -114,8 +115,8 @@ class PodDisruptionBudgetList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodDisruptionBudgetList:
         return cls(
-            items=[PodDisruptionBudget.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[PodDisruptionBudget.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -158,20 +159,24 @@ class PodDisruptionBudgetStatus:
     may trail the actual state of a system.
     """
 
+    conditions: list[meta_v1.Condition] | None = None
     current_healthy: int
     desired_healthy: int
+    disrupted_pods: dict[str, Time] | None = None
     disruptions_allowed: int
     expected_pods: int
-    conditions: list[meta_v1.Condition] | None = None
-    disrupted_pods: dict[str, Time] | None = None
     observed_generation: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"currentHealthy": self.current_healthy, "desiredHealthy": self.desired_healthy, "disruptionsAllowed": self.disruptions_allowed, "expectedPods": self.expected_pods}
+        out: dict[str, Any] = {}
         if self.conditions is not None:
             out["conditions"] = [x.to_dict() for x in self.conditions]
+        out["currentHealthy"] = self.current_healthy
+        out["desiredHealthy"] = self.desired_healthy
         if self.disrupted_pods is not None:
             out["disruptedPods"] = dict(self.disrupted_pods)
+        out["disruptionsAllowed"] = self.disruptions_allowed
+        out["expectedPods"] = self.expected_pods
         if self.observed_generation is not None:
             out["observedGeneration"] = self.observed_generation
         return out
@@ -179,11 +184,11 @@ class PodDisruptionBudgetStatus:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodDisruptionBudgetStatus:
         return cls(
+            conditions=None if (v := data.get("conditions")) is None else [meta_v1.Condition.from_dict(x) for x in v],
             current_healthy=data["currentHealthy"],
             desired_healthy=data["desiredHealthy"],
+            disrupted_pods=None if (v := data.get("disruptedPods")) is None else dict(v),
             disruptions_allowed=data["disruptionsAllowed"],
             expected_pods=data["expectedPods"],
-            conditions=None if (v := data.get("conditions")) is None else [meta_v1.Condition.from_dict(x) for x in v],
-            disrupted_pods=None if (v := data.get("disruptedPods")) is None else dict(v),
             observed_generation=data.get("observedGeneration"),
         )

@@ -79,20 +79,21 @@ class ClusterRoleBinding:
     API_VERSION: ClassVar[str] = "rbac.authorization.k8s.io/v1"
     KIND: ClassVar[str] = "ClusterRoleBinding"
 
-    role_ref: RoleRef
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    role_ref: RoleRef
     subjects: list[Subject] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"roleRef": self.role_ref.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["roleRef"] = self.role_ref.to_dict()
         if self.subjects is not None:
             out["subjects"] = [x.to_dict() for x in self.subjects]
         return out
@@ -100,10 +101,10 @@ class ClusterRoleBinding:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClusterRoleBinding:
         return cls(
-            role_ref=RoleRef.from_dict(data["roleRef"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            role_ref=RoleRef.from_dict(data["roleRef"]),
             subjects=None if (v := data.get("subjects")) is None else [Subject.from_dict(x) for x in v],
         )
 
@@ -115,15 +116,16 @@ class ClusterRoleBindingList:
     API_VERSION: ClassVar[str] = "rbac.authorization.k8s.io/v1"
     KIND: ClassVar[str] = "ClusterRoleBindingList"
 
-    items: list[ClusterRoleBinding]
     api_version: str | None = None
+    items: list[ClusterRoleBinding]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -133,8 +135,8 @@ class ClusterRoleBindingList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClusterRoleBindingList:
         return cls(
-            items=[ClusterRoleBinding.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ClusterRoleBinding.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -147,15 +149,16 @@ class ClusterRoleList:
     API_VERSION: ClassVar[str] = "rbac.authorization.k8s.io/v1"
     KIND: ClassVar[str] = "ClusterRoleList"
 
-    items: list[ClusterRole]
     api_version: str | None = None
+    items: list[ClusterRole]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -165,8 +168,8 @@ class ClusterRoleList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClusterRoleList:
         return cls(
-            items=[ClusterRole.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ClusterRole.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -178,14 +181,14 @@ class PolicyRule:
     who the rule applies to or which namespace the rule applies to.
     """
 
-    verbs: list[str]
     api_groups: list[str] | None = None
     non_resource_urls: list[str] | None = None
     resource_names: list[str] | None = None
     resources: list[str] | None = None
+    verbs: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"verbs": list(self.verbs)}
+        out: dict[str, Any] = {}
         if self.api_groups is not None:
             out["apiGroups"] = list(self.api_groups)
         if self.non_resource_urls is not None:
@@ -194,16 +197,17 @@ class PolicyRule:
             out["resourceNames"] = list(self.resource_names)
         if self.resources is not None:
             out["resources"] = list(self.resources)
+        out["verbs"] = list(self.verbs)
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PolicyRule:
         return cls(
-            verbs=list(data["verbs"]),
             api_groups=None if (v := data.get("apiGroups")) is None else list(v),
             non_resource_urls=None if (v := data.get("nonResourceURLs")) is None else list(v),
             resource_names=None if (v := data.get("resourceNames")) is None else list(v),
             resources=None if (v := data.get("resources")) is None else list(v),
+            verbs=list(data["verbs"]),
         )
 
 
@@ -254,20 +258,21 @@ class RoleBinding:
     API_VERSION: ClassVar[str] = "rbac.authorization.k8s.io/v1"
     KIND: ClassVar[str] = "RoleBinding"
 
-    role_ref: RoleRef
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    role_ref: RoleRef
     subjects: list[Subject] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"roleRef": self.role_ref.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["roleRef"] = self.role_ref.to_dict()
         if self.subjects is not None:
             out["subjects"] = [x.to_dict() for x in self.subjects]
         return out
@@ -275,10 +280,10 @@ class RoleBinding:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RoleBinding:
         return cls(
-            role_ref=RoleRef.from_dict(data["roleRef"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            role_ref=RoleRef.from_dict(data["roleRef"]),
             subjects=None if (v := data.get("subjects")) is None else [Subject.from_dict(x) for x in v],
         )
 
@@ -290,15 +295,16 @@ class RoleBindingList:
     API_VERSION: ClassVar[str] = "rbac.authorization.k8s.io/v1"
     KIND: ClassVar[str] = "RoleBindingList"
 
-    items: list[RoleBinding]
     api_version: str | None = None
+    items: list[RoleBinding]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -308,8 +314,8 @@ class RoleBindingList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RoleBindingList:
         return cls(
-            items=[RoleBinding.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[RoleBinding.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -322,15 +328,16 @@ class RoleList:
     API_VERSION: ClassVar[str] = "rbac.authorization.k8s.io/v1"
     KIND: ClassVar[str] = "RoleList"
 
-    items: list[Role]
     api_version: str | None = None
+    items: list[Role]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -340,8 +347,8 @@ class RoleList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RoleList:
         return cls(
-            items=[Role.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[Role.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -374,15 +381,17 @@ class Subject:
     either hold a direct API object reference, or a value for non-objects such as user and group names.
     """
 
+    api_group: str | None = None
     kind: str
     name: str
-    api_group: str | None = None
     namespace: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "name": self.name}
+        out: dict[str, Any] = {}
         if self.api_group is not None:
             out["apiGroup"] = self.api_group
+        out["kind"] = self.kind
+        out["name"] = self.name
         if self.namespace is not None:
             out["namespace"] = self.namespace
         return out
@@ -390,8 +399,8 @@ class Subject:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Subject:
         return cls(
+            api_group=data.get("apiGroup"),
             kind=data["kind"],
             name=data["name"],
-            api_group=data.get("apiGroup"),
             namespace=data.get("namespace"),
         )

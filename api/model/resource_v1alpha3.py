@@ -18,32 +18,35 @@ class AllocatedDeviceStatus:
     it. This may include driver-specific information.
     """
 
-    device: str
-    driver: str
-    pool: str
     conditions: list[meta_v1.Condition] | None = None
     data: RawExtension | None = None
+    device: str
+    driver: str
     network_data: NetworkDeviceData | None = None
+    pool: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"device": self.device, "driver": self.driver, "pool": self.pool}
+        out: dict[str, Any] = {}
         if self.conditions is not None:
             out["conditions"] = [x.to_dict() for x in self.conditions]
         if self.data is not None:
             out["data"] = self.data
+        out["device"] = self.device
+        out["driver"] = self.driver
         if self.network_data is not None:
             out["networkData"] = self.network_data.to_dict()
+        out["pool"] = self.pool
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AllocatedDeviceStatus:
         return cls(
-            device=data["device"],
-            driver=data["driver"],
-            pool=data["pool"],
             conditions=None if (v := data.get("conditions")) is None else [meta_v1.Condition.from_dict(x) for x in v],
             data=data.get("data"),
+            device=data["device"],
+            driver=data["driver"],
             network_data=None if (v := data.get("networkData")) is None else NetworkDeviceData.from_dict(v),
+            pool=data["pool"],
         )
 
 
@@ -116,20 +119,21 @@ class Device:
     Besides the name, exactly one field must be set.
     """
 
-    name: str
     basic: BasicDevice | None = None
+    name: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name}
+        out: dict[str, Any] = {}
         if self.basic is not None:
             out["basic"] = self.basic.to_dict()
+        out["name"] = self.name
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Device:
         return cls(
-            name=data["name"],
             basic=None if (v := data.get("basic")) is None else BasicDevice.from_dict(v),
+            name=data["name"],
         )
 
 
@@ -137,24 +141,25 @@ class Device:
 class DeviceAllocationConfiguration:
     """DeviceAllocationConfiguration gets embedded in an AllocationResult."""
 
-    source: str
     opaque: OpaqueDeviceConfiguration | None = None
     requests: list[str] | None = None
+    source: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"source": self.source}
+        out: dict[str, Any] = {}
         if self.opaque is not None:
             out["opaque"] = self.opaque.to_dict()
         if self.requests is not None:
             out["requests"] = list(self.requests)
+        out["source"] = self.source
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceAllocationConfiguration:
         return cls(
-            source=data["source"],
             opaque=None if (v := data.get("opaque")) is None else OpaqueDeviceConfiguration.from_dict(v),
             requests=None if (v := data.get("requests")) is None else list(v),
+            source=data["source"],
         )
 
 
@@ -272,28 +277,29 @@ class DeviceClass:
     API_VERSION: ClassVar[str] = "resource.k8s.io/v1alpha3"
     KIND: ClassVar[str] = "DeviceClass"
 
-    spec: DeviceClassSpec
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: DeviceClassSpec
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceClass:
         return cls(
-            spec=DeviceClassSpec.from_dict(data["spec"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=DeviceClassSpec.from_dict(data["spec"]),
         )
 
 
@@ -323,15 +329,16 @@ class DeviceClassList:
     API_VERSION: ClassVar[str] = "resource.k8s.io/v1alpha3"
     KIND: ClassVar[str] = "DeviceClassList"
 
-    items: list[DeviceClass]
     api_version: str | None = None
+    items: list[DeviceClass]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -341,8 +348,8 @@ class DeviceClassList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceClassList:
         return cls(
-            items=[DeviceClass.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[DeviceClass.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -400,21 +407,23 @@ class DeviceRequest:
     single resource like a device, but can also ask for several identical devices.
     """
 
-    device_class_name: str
-    name: str
     admin_access: bool | None = None
     allocation_mode: str | None = None
     count: int | None = None
+    device_class_name: str
+    name: str
     selectors: list[DeviceSelector] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"deviceClassName": self.device_class_name, "name": self.name}
+        out: dict[str, Any] = {}
         if self.admin_access is not None:
             out["adminAccess"] = self.admin_access
         if self.allocation_mode is not None:
             out["allocationMode"] = self.allocation_mode
         if self.count is not None:
             out["count"] = self.count
+        out["deviceClassName"] = self.device_class_name
+        out["name"] = self.name
         if self.selectors is not None:
             out["selectors"] = [x.to_dict() for x in self.selectors]
         return out
@@ -422,11 +431,11 @@ class DeviceRequest:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceRequest:
         return cls(
-            device_class_name=data["deviceClassName"],
-            name=data["name"],
             admin_access=data.get("adminAccess"),
             allocation_mode=data.get("allocationMode"),
             count=data.get("count"),
+            device_class_name=data["deviceClassName"],
+            name=data["name"],
             selectors=None if (v := data.get("selectors")) is None else [DeviceSelector.from_dict(x) for x in v],
         )
 
@@ -435,26 +444,30 @@ class DeviceRequest:
 class DeviceRequestAllocationResult:
     """DeviceRequestAllocationResult contains the allocation result for one request."""
 
+    admin_access: bool | None = None
     device: str
     driver: str
     pool: str
     request: str
-    admin_access: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"device": self.device, "driver": self.driver, "pool": self.pool, "request": self.request}
+        out: dict[str, Any] = {}
         if self.admin_access is not None:
             out["adminAccess"] = self.admin_access
+        out["device"] = self.device
+        out["driver"] = self.driver
+        out["pool"] = self.pool
+        out["request"] = self.request
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceRequestAllocationResult:
         return cls(
+            admin_access=data.get("adminAccess"),
             device=data["device"],
             driver=data["driver"],
             pool=data["pool"],
             request=data["request"],
-            admin_access=data.get("adminAccess"),
         )
 
 
@@ -538,20 +551,21 @@ class ResourceClaim:
     API_VERSION: ClassVar[str] = "resource.k8s.io/v1alpha3"
     KIND: ClassVar[str] = "ResourceClaim"
 
-    spec: ResourceClaimSpec
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: ResourceClaimSpec
     status: ResourceClaimStatus | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         if self.status is not None:
             out["status"] = self.status.to_dict()
         return out
@@ -559,10 +573,10 @@ class ResourceClaim:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceClaim:
         return cls(
-            spec=ResourceClaimSpec.from_dict(data["spec"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=ResourceClaimSpec.from_dict(data["spec"]),
             status=None if (v := data.get("status")) is None else ResourceClaimStatus.from_dict(v),
         )
 
@@ -573,24 +587,27 @@ class ResourceClaimConsumerReference:
     ResourceClaim. The user must be a resource in the same namespace as the ResourceClaim.
     """
 
+    api_group: str | None = None
     name: str
     resource: str
     uid: str
-    api_group: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "resource": self.resource, "uid": self.uid}
+        out: dict[str, Any] = {}
         if self.api_group is not None:
             out["apiGroup"] = self.api_group
+        out["name"] = self.name
+        out["resource"] = self.resource
+        out["uid"] = self.uid
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceClaimConsumerReference:
         return cls(
+            api_group=data.get("apiGroup"),
             name=data["name"],
             resource=data["resource"],
             uid=data["uid"],
-            api_group=data.get("apiGroup"),
         )
 
 
@@ -601,15 +618,16 @@ class ResourceClaimList:
     API_VERSION: ClassVar[str] = "resource.k8s.io/v1alpha3"
     KIND: ClassVar[str] = "ResourceClaimList"
 
-    items: list[ResourceClaim]
     api_version: str | None = None
+    items: list[ResourceClaim]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -619,8 +637,8 @@ class ResourceClaimList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceClaimList:
         return cls(
-            items=[ResourceClaim.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ResourceClaim.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -679,28 +697,29 @@ class ResourceClaimTemplate:
     API_VERSION: ClassVar[str] = "resource.k8s.io/v1alpha3"
     KIND: ClassVar[str] = "ResourceClaimTemplate"
 
-    spec: ResourceClaimTemplateSpec
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: ResourceClaimTemplateSpec
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceClaimTemplate:
         return cls(
-            spec=ResourceClaimTemplateSpec.from_dict(data["spec"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=ResourceClaimTemplateSpec.from_dict(data["spec"]),
         )
 
 
@@ -711,15 +730,16 @@ class ResourceClaimTemplateList:
     API_VERSION: ClassVar[str] = "resource.k8s.io/v1alpha3"
     KIND: ClassVar[str] = "ResourceClaimTemplateList"
 
-    items: list[ResourceClaimTemplate]
     api_version: str | None = None
+    items: list[ResourceClaimTemplate]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -729,8 +749,8 @@ class ResourceClaimTemplateList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceClaimTemplateList:
         return cls(
-            items=[ResourceClaimTemplate.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ResourceClaimTemplate.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -740,20 +760,21 @@ class ResourceClaimTemplateList:
 class ResourceClaimTemplateSpec:
     """ResourceClaimTemplateSpec contains the metadata and fields for a ResourceClaim."""
 
-    spec: ResourceClaimSpec
     metadata: meta_v1.ObjectMeta | None = None
+    spec: ResourceClaimSpec
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceClaimTemplateSpec:
         return cls(
-            spec=ResourceClaimSpec.from_dict(data["spec"]),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=ResourceClaimSpec.from_dict(data["spec"]),
         )
 
 
@@ -788,28 +809,29 @@ class ResourceSlice:
     API_VERSION: ClassVar[str] = "resource.k8s.io/v1alpha3"
     KIND: ClassVar[str] = "ResourceSlice"
 
-    spec: ResourceSliceSpec
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: ResourceSliceSpec
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceSlice:
         return cls(
-            spec=ResourceSliceSpec.from_dict(data["spec"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=ResourceSliceSpec.from_dict(data["spec"]),
         )
 
 
@@ -820,15 +842,16 @@ class ResourceSliceList:
     API_VERSION: ClassVar[str] = "resource.k8s.io/v1alpha3"
     KIND: ClassVar[str] = "ResourceSliceList"
 
-    items: list[ResourceSlice]
     api_version: str | None = None
+    items: list[ResourceSlice]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -838,8 +861,8 @@ class ResourceSliceList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceSliceList:
         return cls(
-            items=[ResourceSlice.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[ResourceSlice.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -849,32 +872,34 @@ class ResourceSliceList:
 class ResourceSliceSpec:
     """ResourceSliceSpec contains the information published by the driver in one ResourceSlice."""
 
-    driver: str
-    pool: ResourcePool
     all_nodes: bool | None = None
     devices: list[Device] | None = None
+    driver: str
     node_name: str | None = None
     node_selector: core_v1.NodeSelector | None = None
+    pool: ResourcePool
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"driver": self.driver, "pool": self.pool.to_dict()}
+        out: dict[str, Any] = {}
         if self.all_nodes is not None:
             out["allNodes"] = self.all_nodes
         if self.devices is not None:
             out["devices"] = [x.to_dict() for x in self.devices]
+        out["driver"] = self.driver
         if self.node_name is not None:
             out["nodeName"] = self.node_name
         if self.node_selector is not None:
             out["nodeSelector"] = self.node_selector.to_dict()
+        out["pool"] = self.pool.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceSliceSpec:
         return cls(
-            driver=data["driver"],
-            pool=ResourcePool.from_dict(data["pool"]),
             all_nodes=data.get("allNodes"),
             devices=None if (v := data.get("devices")) is None else [Device.from_dict(x) for x in v],
+            driver=data["driver"],
             node_name=data.get("nodeName"),
             node_selector=None if (v := data.get("nodeSelector")) is None else core_v1.NodeSelector.from_dict(v),
+            pool=ResourcePool.from_dict(data["pool"]),
         )

@@ -20,16 +20,16 @@ class PriorityClass:
     API_VERSION: ClassVar[str] = "scheduling.k8s.io/v1"
     KIND: ClassVar[str] = "PriorityClass"
 
-    value: int
     api_version: str | None = None
     description: str | None = None
     global_default: bool | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
     preemption_policy: str | None = None
+    value: int
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"value": self.value}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.description is not None:
@@ -42,18 +42,19 @@ class PriorityClass:
             out["metadata"] = self.metadata.to_dict()
         if self.preemption_policy is not None:
             out["preemptionPolicy"] = self.preemption_policy
+        out["value"] = self.value
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PriorityClass:
         return cls(
-            value=data["value"],
             api_version=data.get("apiVersion"),
             description=data.get("description"),
             global_default=data.get("globalDefault"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
             preemption_policy=data.get("preemptionPolicy"),
+            value=data["value"],
         )
 
 
@@ -64,15 +65,16 @@ class PriorityClassList:
     API_VERSION: ClassVar[str] = "scheduling.k8s.io/v1"
     KIND: ClassVar[str] = "PriorityClassList"
 
-    items: list[PriorityClass]
     api_version: str | None = None
+    items: list[PriorityClass]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -82,8 +84,8 @@ class PriorityClassList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PriorityClassList:
         return cls(
-            items=[PriorityClass.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[PriorityClass.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )

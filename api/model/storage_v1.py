@@ -23,28 +23,29 @@ class CSIDriver:
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "CSIDriver"
 
-    spec: CSIDriverSpec
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: CSIDriverSpec
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSIDriver:
         return cls(
-            spec=CSIDriverSpec.from_dict(data["spec"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=CSIDriverSpec.from_dict(data["spec"]),
         )
 
 
@@ -55,15 +56,16 @@ class CSIDriverList:
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "CSIDriverList"
 
-    items: list[CSIDriver]
     api_version: str | None = None
+    items: list[CSIDriver]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -73,8 +75,8 @@ class CSIDriverList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSIDriverList:
         return cls(
-            items=[CSIDriver.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[CSIDriver.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -140,28 +142,29 @@ class CSINode:
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "CSINode"
 
-    spec: CSINodeSpec
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: CSINodeSpec
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSINode:
         return cls(
-            spec=CSINodeSpec.from_dict(data["spec"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=CSINodeSpec.from_dict(data["spec"]),
         )
 
 
@@ -169,15 +172,17 @@ class CSINode:
 class CSINodeDriver:
     """CSINodeDriver holds information about the specification of one CSI driver installed on a node"""
 
+    allocatable: VolumeNodeResources | None = None
     name: str
     node_id: str
-    allocatable: VolumeNodeResources | None = None
     topology_keys: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "nodeID": self.node_id}
+        out: dict[str, Any] = {}
         if self.allocatable is not None:
             out["allocatable"] = self.allocatable.to_dict()
+        out["name"] = self.name
+        out["nodeID"] = self.node_id
         if self.topology_keys is not None:
             out["topologyKeys"] = list(self.topology_keys)
         return out
@@ -185,9 +190,9 @@ class CSINodeDriver:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSINodeDriver:
         return cls(
+            allocatable=None if (v := data.get("allocatable")) is None else VolumeNodeResources.from_dict(v),
             name=data["name"],
             node_id=data["nodeID"],
-            allocatable=None if (v := data.get("allocatable")) is None else VolumeNodeResources.from_dict(v),
             topology_keys=None if (v := data.get("topologyKeys")) is None else list(v),
         )
 
@@ -199,15 +204,16 @@ class CSINodeList:
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "CSINodeList"
 
-    items: list[CSINode]
     api_version: str | None = None
+    items: list[CSINode]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -217,8 +223,8 @@ class CSINodeList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSINodeList:
         return cls(
-            items=[CSINode.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[CSINode.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -251,16 +257,16 @@ class CSIStorageCapacity:
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "CSIStorageCapacity"
 
-    storage_class_name: str
     api_version: str | None = None
     capacity: Quantity | None = None
     kind: str | None = None
     maximum_volume_size: Quantity | None = None
     metadata: meta_v1.ObjectMeta | None = None
     node_topology: meta_v1.LabelSelector | None = None
+    storage_class_name: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"storageClassName": self.storage_class_name}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.capacity is not None:
@@ -273,18 +279,19 @@ class CSIStorageCapacity:
             out["metadata"] = self.metadata.to_dict()
         if self.node_topology is not None:
             out["nodeTopology"] = self.node_topology.to_dict()
+        out["storageClassName"] = self.storage_class_name
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSIStorageCapacity:
         return cls(
-            storage_class_name=data["storageClassName"],
             api_version=data.get("apiVersion"),
             capacity=None if (v := data.get("capacity")) is None else quantity(v),
             kind=data.get("kind"),
             maximum_volume_size=None if (v := data.get("maximumVolumeSize")) is None else quantity(v),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
             node_topology=None if (v := data.get("nodeTopology")) is None else meta_v1.LabelSelector.from_dict(v),
+            storage_class_name=data["storageClassName"],
         )
 
 
@@ -295,15 +302,16 @@ class CSIStorageCapacityList:
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "CSIStorageCapacityList"
 
-    items: list[CSIStorageCapacity]
     api_version: str | None = None
+    items: list[CSIStorageCapacity]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -313,8 +321,8 @@ class CSIStorageCapacityList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSIStorageCapacityList:
         return cls(
-            items=[CSIStorageCapacity.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[CSIStorageCapacity.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -329,7 +337,6 @@ class StorageClass:
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "StorageClass"
 
-    provisioner: str
     allow_volume_expansion: bool | None = None
     allowed_topologies: list[core_v1.TopologySelectorTerm] | None = None
     api_version: str | None = None
@@ -337,11 +344,12 @@ class StorageClass:
     metadata: meta_v1.ObjectMeta | None = None
     mount_options: list[str] | None = None
     parameters: dict[str, str] | None = None
+    provisioner: str
     reclaim_policy: str | None = None
     volume_binding_mode: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"provisioner": self.provisioner}
+        out: dict[str, Any] = {}
         if self.allow_volume_expansion is not None:
             out["allowVolumeExpansion"] = self.allow_volume_expansion
         if self.allowed_topologies is not None:
@@ -356,6 +364,7 @@ class StorageClass:
             out["mountOptions"] = list(self.mount_options)
         if self.parameters is not None:
             out["parameters"] = dict(self.parameters)
+        out["provisioner"] = self.provisioner
         if self.reclaim_policy is not None:
             out["reclaimPolicy"] = self.reclaim_policy
         if self.volume_binding_mode is not None:
@@ -365,7 +374,6 @@ class StorageClass:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageClass:
         return cls(
-            provisioner=data["provisioner"],
             allow_volume_expansion=data.get("allowVolumeExpansion"),
             allowed_topologies=None if (v := data.get("allowedTopologies")) is None else [core_v1.TopologySelectorTerm.from_dict(x) for x in v],
             api_version=data.get("apiVersion"),
@@ -373,6 +381,7 @@ class StorageClass:
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
             mount_options=None if (v := data.get("mountOptions")) is None else list(v),
             parameters=None if (v := data.get("parameters")) is None else dict(v),
+            provisioner=data["provisioner"],
             reclaim_policy=data.get("reclaimPolicy"),
             volume_binding_mode=data.get("volumeBindingMode"),
         )
@@ -385,15 +394,16 @@ class StorageClassList:
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "StorageClassList"
 
-    items: list[StorageClass]
     api_version: str | None = None
+    items: list[StorageClass]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -403,8 +413,8 @@ class StorageClassList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageClassList:
         return cls(
-            items=[StorageClass.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[StorageClass.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -440,20 +450,21 @@ class VolumeAttachment:
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "VolumeAttachment"
 
-    spec: VolumeAttachmentSpec
     api_version: str | None = None
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
+    spec: VolumeAttachmentSpec
     status: VolumeAttachmentStatus | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec.to_dict()}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
             out["metadata"] = self.metadata.to_dict()
+        out["spec"] = self.spec.to_dict()
         if self.status is not None:
             out["status"] = self.status.to_dict()
         return out
@@ -461,10 +472,10 @@ class VolumeAttachment:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeAttachment:
         return cls(
-            spec=VolumeAttachmentSpec.from_dict(data["spec"]),
             api_version=data.get("apiVersion"),
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
+            spec=VolumeAttachmentSpec.from_dict(data["spec"]),
             status=None if (v := data.get("status")) is None else VolumeAttachmentStatus.from_dict(v),
         )
 
@@ -476,15 +487,16 @@ class VolumeAttachmentList:
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "VolumeAttachmentList"
 
-    items: list[VolumeAttachment]
     api_version: str | None = None
+    items: list[VolumeAttachment]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -494,8 +506,8 @@ class VolumeAttachmentList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeAttachmentList:
         return cls(
-            items=[VolumeAttachment.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[VolumeAttachment.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -552,15 +564,16 @@ class VolumeAttachmentSpec:
 class VolumeAttachmentStatus:
     """VolumeAttachmentStatus is the status of a VolumeAttachment request."""
 
-    attached: bool
     attach_error: VolumeError | None = None
+    attached: bool
     attachment_metadata: dict[str, str] | None = None
     detach_error: VolumeError | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"attached": self.attached}
+        out: dict[str, Any] = {}
         if self.attach_error is not None:
             out["attachError"] = self.attach_error.to_dict()
+        out["attached"] = self.attached
         if self.attachment_metadata is not None:
             out["attachmentMetadata"] = dict(self.attachment_metadata)
         if self.detach_error is not None:
@@ -570,8 +583,8 @@ class VolumeAttachmentStatus:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeAttachmentStatus:
         return cls(
-            attached=data["attached"],
             attach_error=None if (v := data.get("attachError")) is None else VolumeError.from_dict(v),
+            attached=data["attached"],
             attachment_metadata=None if (v := data.get("attachmentMetadata")) is None else dict(v),
             detach_error=None if (v := data.get("detachError")) is None else VolumeError.from_dict(v),
         )

@@ -21,16 +21,17 @@ class VolumeAttributesClass:
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "VolumeAttributesClass"
 
-    driver_name: str
     api_version: str | None = None
+    driver_name: str
     kind: str | None = None
     metadata: meta_v1.ObjectMeta | None = None
     parameters: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"driverName": self.driver_name}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["driverName"] = self.driver_name
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -42,8 +43,8 @@ class VolumeAttributesClass:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeAttributesClass:
         return cls(
-            driver_name=data["driverName"],
             api_version=data.get("apiVersion"),
+            driver_name=data["driverName"],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
             parameters=None if (v := data.get("parameters")) is None else dict(v),
@@ -57,15 +58,16 @@ class VolumeAttributesClassList:
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "VolumeAttributesClassList"
 
-    items: list[VolumeAttributesClass]
     api_version: str | None = None
+    items: list[VolumeAttributesClass]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -75,8 +77,8 @@ class VolumeAttributesClassList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeAttributesClassList:
         return cls(
-            items=[VolumeAttributesClass.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[VolumeAttributesClass.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )

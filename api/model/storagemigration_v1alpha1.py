@@ -43,30 +43,32 @@ class GroupVersionResource:
 class MigrationCondition:
     """Describes the state of a migration at a certain point."""
 
-    status: str
-    type: str
     last_update_time: Time | None = None
     message: str | None = None
     reason: str | None = None
+    status: str
+    type: str
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "type": self.type}
+        out: dict[str, Any] = {}
         if self.last_update_time is not None:
             out["lastUpdateTime"] = self.last_update_time
         if self.message is not None:
             out["message"] = self.message
         if self.reason is not None:
             out["reason"] = self.reason
+        out["status"] = self.status
+        out["type"] = self.type
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MigrationCondition:
         return cls(
-            status=data["status"],
-            type=data["type"],
             last_update_time=data.get("lastUpdateTime"),
             message=data.get("message"),
             reason=data.get("reason"),
+            status=data["status"],
+            type=data["type"],
         )
 
 
@@ -115,15 +117,16 @@ class StorageVersionMigrationList:
     API_VERSION: ClassVar[str] = "storagemigration.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "StorageVersionMigrationList"
 
-    items: list[StorageVersionMigration]
     api_version: str | None = None
+    items: list[StorageVersionMigration]
     kind: str | None = None
     metadata: meta_v1.ListMeta | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"items": [x.to_dict() for x in self.items]}
+        out: dict[str, Any] = {}
         if self.api_version is not None:
             out["apiVersion"] = self.api_version
+        out["items"] = [x.to_dict() for x in self.items]
         if self.kind is not None:
             out["kind"] = self.kind
         if self.metadata is not None:
@@ -133,8 +136,8 @@ class StorageVersionMigrationList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageVersionMigrationList:
         return cls(
-            items=[StorageVersionMigration.from_dict(x) for x in data["items"]],
             api_version=data.get("apiVersion"),
+            items=[StorageVersionMigration.from_dict(x) for x in data["items"]],
             kind=data.get("kind"),
             metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
         )
@@ -144,20 +147,21 @@ class StorageVersionMigrationList:
 class StorageVersionMigrationSpec:
     """Spec of the storage version migration."""
 
-    resource: GroupVersionResource
     continue_token: str | None = None
+    resource: GroupVersionResource
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"resource": self.resource.to_dict()}
+        out: dict[str, Any] = {}
         if self.continue_token is not None:
             out["continueToken"] = self.continue_token
+        out["resource"] = self.resource.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageVersionMigrationSpec:
         return cls(
-            resource=GroupVersionResource.from_dict(data["resource"]),
             continue_token=data.get("continueToken"),
+            resource=GroupVersionResource.from_dict(data["resource"]),
         )
 
 

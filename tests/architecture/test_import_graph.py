@@ -10,7 +10,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("tinykube", "cri", "shims", "kubelet", "api", "scheduler", "conformance", "bench", "tests")
+PACKAGES = (
+    "tinykube",
+    "cri",
+    "shims",
+    "kubelet",
+    "api",
+    "scheduler",
+    "controllers",
+    "conformance",
+    "bench",
+    "tests",
+)
 BACKEND_WORDS = re.compile(r"\b(conmon|runc|netns)\b", re.IGNORECASE)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 POLL_INTERVAL_S = 0.005
-DEFAULT_BOUND_S = 5.0
+DEFAULT_BOUND_S = 10.0
 
 
 async def eventually(condition: Callable[[], bool], *, within_s: float = DEFAULT_BOUND_S) -> None:

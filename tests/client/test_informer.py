@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from api.client.clock import ManualClock
+from api.client.errors import ApiUnreachable
 from api.client.fake import FakeApi
-from api.client.informer import EventHandler, Informer, InformerFactory
+from api.client.informer import BACKOFF_INITIAL_S, EventHandler, Informer, InformerFactory
 from api.client.resources import CONFIGMAPS, PODS
 from api.client.store import by_label
 from api.client.types import Obj
@@ -17,7 +18,11 @@ from tests.client.polling import eventually
 
 
 def cm(name: str, namespace: str = "default", **labels: str) -> dict[str, Any]:
-    return {"metadata": {"name": name, "namespace": namespace, "labels": labels}, "data": {}}
+    return {
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "data": {},
+    }
 
 
 class Recorder:
@@ -92,7 +97,7 @@ async def test_bookmarks_advance_the_resource_version_to_resume_from() -> None:
     informer = Informer(api, CONFIGMAPS)
     async with running(informer):
         await eventually(lambda: api.open_watches == 1)
-        await api.create(PODS, {"metadata": {"name": "p", "namespace": "default"}})
+        await api.create(PODS, {"kind": "Pod", "metadata": {"name": "p", "namespace": "default"}})
         api.send_bookmarks()
         await eventually(lambda: informer.last_resource_version == api.resource_version)
 
@@ -144,3 +149,17 @@ async def test_factory_shares_one_watch_between_consumers() -> None:
         await asyncio.wait_for(pods.wait_synced(), 5)
         await eventually(lambda: api.open_watches == 2)
     assert api.requests.count(("watch", "configmaps")) == 1
+
+
+async def test_a_broken_watch_resumes_after_a_backoff_without_relisting() -> None:
+    api, clock = FakeApi(), ManualClock()
+    informer = Informer(api, CONFIGMAPS, clock=clock)
+    async with running(informer):
+        await eventually(lambda: api.open_watches == 1)
+        api.break_watches(ApiUnreachable("connection reset"))
+        await eventually(lambda: clock.sleepers == 1)
+        await api.create(CONFIGMAPS, cm("made-meanwhile"))
+        clock.advance(BACKOFF_INITIAL_S * 1.5)
+        await eventually(lambda: informer.store.list_keys() == ["default/made-meanwhile"])
+    assert api.requests.count(("list", "configmaps")) == 1
+    assert api.requests.count(("watch", "configmaps")) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,7 @@ from api.client.clock import ManualClock
 from api.client.fake import FakeApi
 from api.client.leaderelection import LeaderElectionConfig, LeaderElector, LeadershipLost
 from api.client.resources import LEASES
+from api.client.types import Obj
 from tests.client.polling import eventually
 
 NS = "kube-system"
@@ -117,3 +119,29 @@ async def test_a_write_from_a_stale_read_loses() -> None:
     late = elector(api, clock, "b")
     assert not await late._write({**stale, "spec": {**stale["spec"], "holderIdentity": "b"}})
     assert await holder(api) == "a"
+
+
+class HangingApi(FakeApi):
+    """Its reads hang once ``hang`` is set, as an apiserver that stopped answering."""
+
+    hang = False
+
+    async def get(self, *args: Any, **kwargs: Any) -> Obj:
+        if self.hang:
+            await asyncio.Event().wait()
+        return await super().get(*args, **kwargs)
+
+
+async def test_health_fails_once_a_leader_has_not_renewed_for_its_lease_plus_20s() -> None:
+    api, clock = HangingApi(), ManualClock()
+    leader = elector(api, clock, "a")
+    leading = asyncio.ensure_future(leader.run(lead_forever))
+    await eventually(lambda: leader.is_leader and clock.sleepers == 1)
+    api.hang = True
+    clock.advance(35)
+    assert leader.healthy()
+    clock.advance(0.1)
+    assert not leader.healthy()
+    leading.cancel()
+    api.hang = False
+    await eventually(leading.done)

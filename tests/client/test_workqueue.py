@@ -107,3 +107,22 @@ async def test_shut_down_drains_queued_keys_then_stops_workers() -> None:
         await queue.get()
     with pytest.raises(ShutDown):
         await asyncio.wait_for(blocked, 5)
+
+
+async def cancel_as_a_key_arrives(yields: int) -> None:
+    clock = ManualClock()
+    queue: WorkQueue[str] = WorkQueue(clock=clock)
+    queue.add_after("late", 60)
+    getter = asyncio.ensure_future(queue.get())
+    await eventually(lambda: clock.sleepers == 1)
+    queue.add("now")
+    for _ in range(yields):
+        await asyncio.sleep(0)
+    if getter.cancel():
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(getter, 5)
+
+
+async def test_a_worker_cancelled_as_a_key_arrives_stays_cancelled() -> None:
+    for yields in range(8):
+        await cancel_as_a_key_arrives(yields)

@@ -11,7 +11,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from api.core.v1.pod import ContainerStatus, PodStatus
+from api.core.v1.pods import pod_uid
+from api.model.core_v1 import ContainerStatus, PodStatus
 from kubelet.pod_cgroups import pod_cgroup_dirs
 from kubelet.server import KubeletServer, ServerAuth
 from tinykube.testbeds.runc_shim import ShimProcess, make_layout
@@ -94,7 +95,9 @@ async def test_realistic_pods_reach_their_statuses(real: RealNode) -> None:
     assert pod_cgroup_dirs(hooks_pod, node.kubelet.settings)  # made under kubepods by the runtime
     started = time.monotonic()
     (node.manifests / "hooks.yaml").unlink()
-    await node.wait_for("hooks terminated", lambda: hooks_pod.uid not in node.kubelet.workers.known(), SLOW_S)
+    await node.wait_for(
+        "hooks terminated", lambda: pod_uid(hooks_pod) not in node.kubelet.workers.known(), SLOW_S
+    )
     assert (real.host_dir / "prestop").read_text() == "stopping\n"
     assert time.monotonic() - started < GRACE_S + SLACK_S
     assert pod_cgroup_dirs(hooks_pod, node.kubelet.settings) == []

@@ -196,7 +196,7 @@ class Generator:
         names = [f.name for f in fields]
         if len(set(names)) != len(names):
             raise SystemExit(f"{definition}: two JSON names give one field name: {names}")
-        return sorted(fields, key=lambda f: not f.required)
+        return fields
 
     def render_module(self, module: str) -> str:
         body = [self.render_class(name, module) for name in self.modules[module]]
@@ -305,15 +305,17 @@ def _kind_constants(schema: dict[str, Any]) -> list[str]:
 
 
 def _to_dict(fields: list[Field]) -> list[str]:
+    """Writes the fields in the definitions' (alphabetical) order; required ones always."""
     lines = ["    def to_dict(self) -> dict[str, Any]:"]
-    required = [f for f in fields if f.required]
-    entries = ", ".join(f'"{f.json_name}": {_encoded(f, f"self.{f.name}")}' for f in required)
+    leading = next((i for i, f in enumerate(fields) if not f.required), len(fields))
+    entries = ", ".join(f'"{f.json_name}": {_encoded(f, f"self.{f.name}")}' for f in fields[:leading])
     lines.append(f"        out: dict[str, Any] = {{{entries}}}")
-    for field in fields:
+    for field in fields[leading:]:
+        assignment = f'out["{field.json_name}"] = {_encoded(field, f"self.{field.name}")}'
         if field.required:
-            continue
-        lines.append(f"        if self.{field.name} is not None:")
-        lines.append(f'            out["{field.json_name}"] = {_encoded(field, f"self.{field.name}")}')
+            lines.append(f"        {assignment}")
+        else:
+            lines += [f"        if self.{field.name} is not None:", f"            {assignment}"]
     lines.append("        return out")
     return lines
 

@@ -73,12 +73,21 @@ async def test_update_moves_the_resource_version_forward(api: Api) -> None:
 
 async def test_create_without_a_name_is_invalid_naming_the_field(api: Api) -> None:
     with pytest.raises(errors.Invalid) as raised:
-        await api.create(CONFIGMAPS, {"metadata": {"namespace": NS}, "data": {}})
+        await api.create(CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"namespace": NS}})
     assert [c.field for c in raised.value.causes] == ["metadata.name"]
 
 
+async def test_a_body_without_kind_is_a_bad_request(api: Api) -> None:
+    with pytest.raises(errors.BadRequest) as raised:
+        await api.create(CONFIGMAPS, {"metadata": {"name": unique("cm"), "namespace": NS}})
+    assert raised.value.message.startswith("Object 'Kind' is missing in '{")
+
+
 async def test_generate_name_gets_a_suffix(api: Api) -> None:
-    created = await api.create(CONFIGMAPS, {"metadata": {"generateName": "gen-", "namespace": NS}})
+    created = await api.create(
+        CONFIGMAPS,
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "gen-", "namespace": NS}},
+    )
     assert created["metadata"]["name"].startswith("gen-")
     assert len(created["metadata"]["name"]) > len("gen-")
 

@@ -1,1 +1,1 @@
-"""Harnesses that start real components (a runc shim, a kubelet) for the tests and the benchmarks."""
+"""Harnesses that start real components (runc shim, kubelet, apiserver) for tests and benchmarks."""

@@ -58,10 +58,10 @@ async def empty_namespace(client: Client) -> None:
         await client.tasks.delete(task.container_id)
     for container in await client.containers.list():
         await client.containers.delete(container.id)
-    for image in await client.images.list():
-        await client.images.delete(image.name)
+    for image in await client.images.list():  # sync: containerd collects before answering
+        await client.images.delete(image.name, sync=True)
     for lease in await client.leases.list():
-        await client.leases.delete(lease)
+        await client.leases.delete(lease, sync=True)
     for _ in range(20):  # children before parents; containerd's GC may be removing some meanwhile
         snapshots = await client.snapshots.list()
         if not snapshots:

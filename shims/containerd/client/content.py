@@ -8,6 +8,7 @@ that already exists answers ALREADY_EXISTS, which is success.
 from __future__ import annotations
 
 import builtins
+import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -15,7 +16,7 @@ import grpc
 from google.protobuf.empty_pb2 import Empty
 from google.protobuf.field_mask_pb2 import FieldMask
 
-from cri.errors import AlreadyExists, Internal
+from cri.errors import AlreadyExists, CRIError, Internal
 from shims.containerd._gen.services.content.v1 import content_pb2 as pb
 from shims.containerd.client.connection import Connection, guarded, method_path, read_reply
 from shims.containerd.client.types import ContentInfo
@@ -120,12 +121,18 @@ async def _write(
 
     offset = (await exchange(request(pb.STAT, 0))).offset
     unanswered = 0  # WRITEs go out without waiting for each answer, at most UNANSWERED_WRITES ahead
-    async for piece in _coalesced(source(offset)):
-        await guarded(call.write(request(pb.WRITE, offset, piece)))
-        offset, unanswered = offset + len(piece), unanswered + 1
-        if unanswered > UNANSWERED_WRITES:
-            await read_reply(call, pb.WriteContentResponse)
-            unanswered -= 1
+    try:
+        async for piece in _coalesced(source(offset)):
+            await guarded(call.write(request(pb.WRITE, offset, piece)))
+            offset, unanswered = offset + len(piece), unanswered + 1
+            if unanswered > UNANSWERED_WRITES:
+                await read_reply(call, pb.WriteContentResponse)
+                unanswered -= 1
+    except Exception:  # the source failed: what was sent is in containerd for a resumed write
+        with contextlib.suppress(CRIError):
+            for _ in range(unanswered):
+                await read_reply(call, pb.WriteContentResponse)
+        raise
     for _ in range(unanswered):
         await read_reply(call, pb.WriteContentResponse)
     if offset != expected.size:

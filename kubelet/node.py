@@ -96,8 +96,12 @@ def build_kubelet(
         probe_runner=probe_runner,
         probes=ProbeManager(probe_runner, on_change=lambda change: kubelet.on_probe_change(change)),
         applier=PodApplier(
-            client, settings=settings, volumes=volumes, images=ImagePuller(client, clock=clock),
-            backoff=backoff, clock=clock,
+            client,
+            settings=settings,
+            volumes=volumes,
+            images=ImagePuller(client, clock=clock),
+            backoff=backoff,
+            clock=clock,
         ),
         logs=LogManager(
             client,
@@ -122,7 +126,7 @@ def build_kubelet(
             containers_log_dir=Path(config.container_logs_dir),
             removed=lambda uid: kubelet.pod_removed(uid),
         ),
-    )  # fmt: skip
+    )
     return kubelet
 
 

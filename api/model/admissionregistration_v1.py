@@ -10,6 +10,9 @@ from typing import Any, ClassVar
 
 from api.model import meta_v1
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditAnnotation:
@@ -24,10 +27,10 @@ class AuditAnnotation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AuditAnnotation:
-        return cls(
-            key=data["key"],
-            value_expression=data["valueExpression"],
-        )
+        self = object.__new__(cls)
+        _set(self, "key", data["key"])
+        _set(self, "value_expression", data["valueExpression"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,10 +46,10 @@ class ExpressionWarning:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExpressionWarning:
-        return cls(
-            field_ref=data["fieldRef"],
-            warning=data["warning"],
-        )
+        self = object.__new__(cls)
+        _set(self, "field_ref", data["fieldRef"])
+        _set(self, "warning", data["warning"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,10 +65,10 @@ class MatchCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MatchCondition:
-        return cls(
-            expression=data["expression"],
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "expression", data["expression"])
+        _set(self, "name", data["name"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,13 +100,13 @@ class MatchResources:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MatchResources:
-        return cls(
-            exclude_resource_rules=None if (v := data.get("excludeResourceRules")) is None else [NamedRuleWithOperations.from_dict(x) for x in v],
-            match_policy=data.get("matchPolicy"),
-            namespace_selector=None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v),
-            object_selector=None if (v := data.get("objectSelector")) is None else meta_v1.LabelSelector.from_dict(v),
-            resource_rules=None if (v := data.get("resourceRules")) is None else [NamedRuleWithOperations.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "exclude_resource_rules", None if (v := data.get("excludeResourceRules")) is None else [NamedRuleWithOperations.from_dict(x) for x in v])
+        _set(self, "match_policy", data.get("matchPolicy"))
+        _set(self, "namespace_selector", None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "object_selector", None if (v := data.get("objectSelector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "resource_rules", None if (v := data.get("resourceRules")) is None else [NamedRuleWithOperations.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,20 +150,20 @@ class MutatingWebhook:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MutatingWebhook:
-        return cls(
-            admission_review_versions=list(data["admissionReviewVersions"]),
-            client_config=WebhookClientConfig.from_dict(data["clientConfig"]),
-            failure_policy=data.get("failurePolicy"),
-            match_conditions=None if (v := data.get("matchConditions")) is None else [MatchCondition.from_dict(x) for x in v],
-            match_policy=data.get("matchPolicy"),
-            name=data["name"],
-            namespace_selector=None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v),
-            object_selector=None if (v := data.get("objectSelector")) is None else meta_v1.LabelSelector.from_dict(v),
-            reinvocation_policy=data.get("reinvocationPolicy"),
-            rules=None if (v := data.get("rules")) is None else [RuleWithOperations.from_dict(x) for x in v],
-            side_effects=data["sideEffects"],
-            timeout_seconds=data.get("timeoutSeconds"),
-        )
+        self = object.__new__(cls)
+        _set(self, "admission_review_versions", list(data["admissionReviewVersions"]))
+        _set(self, "client_config", WebhookClientConfig.from_dict(data["clientConfig"]))
+        _set(self, "failure_policy", data.get("failurePolicy"))
+        _set(self, "match_conditions", None if (v := data.get("matchConditions")) is None else [MatchCondition.from_dict(x) for x in v])
+        _set(self, "match_policy", data.get("matchPolicy"))
+        _set(self, "name", data["name"])
+        _set(self, "namespace_selector", None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "object_selector", None if (v := data.get("objectSelector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "reinvocation_policy", data.get("reinvocationPolicy"))
+        _set(self, "rules", None if (v := data.get("rules")) is None else [RuleWithOperations.from_dict(x) for x in v])
+        _set(self, "side_effects", data["sideEffects"])
+        _set(self, "timeout_seconds", data.get("timeoutSeconds"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -191,12 +194,12 @@ class MutatingWebhookConfiguration:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MutatingWebhookConfiguration:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            webhooks=None if (v := data.get("webhooks")) is None else [MutatingWebhook.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "webhooks", None if (v := data.get("webhooks")) is None else [MutatingWebhook.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -224,12 +227,12 @@ class MutatingWebhookConfigurationList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MutatingWebhookConfigurationList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[MutatingWebhookConfiguration.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [MutatingWebhookConfiguration.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -261,14 +264,14 @@ class NamedRuleWithOperations:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NamedRuleWithOperations:
-        return cls(
-            api_groups=None if (v := data.get("apiGroups")) is None else list(v),
-            api_versions=None if (v := data.get("apiVersions")) is None else list(v),
-            operations=None if (v := data.get("operations")) is None else list(v),
-            resource_names=None if (v := data.get("resourceNames")) is None else list(v),
-            resources=None if (v := data.get("resources")) is None else list(v),
-            scope=data.get("scope"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_groups", None if (v := data.get("apiGroups")) is None else list(v))
+        _set(self, "api_versions", None if (v := data.get("apiVersions")) is None else list(v))
+        _set(self, "operations", None if (v := data.get("operations")) is None else list(v))
+        _set(self, "resource_names", None if (v := data.get("resourceNames")) is None else list(v))
+        _set(self, "resources", None if (v := data.get("resources")) is None else list(v))
+        _set(self, "scope", data.get("scope"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -288,10 +291,10 @@ class ParamKind:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ParamKind:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -319,12 +322,12 @@ class ParamRef:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ParamRef:
-        return cls(
-            name=data.get("name"),
-            namespace=data.get("namespace"),
-            parameter_not_found_action=data.get("parameterNotFoundAction"),
-            selector=None if (v := data.get("selector")) is None else meta_v1.LabelSelector.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data.get("name"))
+        _set(self, "namespace", data.get("namespace"))
+        _set(self, "parameter_not_found_action", data.get("parameterNotFoundAction"))
+        _set(self, "selector", None if (v := data.get("selector")) is None else meta_v1.LabelSelector.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -355,13 +358,13 @@ class RuleWithOperations:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RuleWithOperations:
-        return cls(
-            api_groups=None if (v := data.get("apiGroups")) is None else list(v),
-            api_versions=None if (v := data.get("apiVersions")) is None else list(v),
-            operations=None if (v := data.get("operations")) is None else list(v),
-            resources=None if (v := data.get("resources")) is None else list(v),
-            scope=data.get("scope"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_groups", None if (v := data.get("apiGroups")) is None else list(v))
+        _set(self, "api_versions", None if (v := data.get("apiVersions")) is None else list(v))
+        _set(self, "operations", None if (v := data.get("operations")) is None else list(v))
+        _set(self, "resources", None if (v := data.get("resources")) is None else list(v))
+        _set(self, "scope", data.get("scope"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -383,12 +386,12 @@ class ServiceReference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceReference:
-        return cls(
-            name=data["name"],
-            namespace=data["namespace"],
-            path=data.get("path"),
-            port=data.get("port"),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        _set(self, "namespace", data["namespace"])
+        _set(self, "path", data.get("path"))
+        _set(self, "port", data.get("port"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -405,9 +408,9 @@ class TypeChecking:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TypeChecking:
-        return cls(
-            expression_warnings=None if (v := data.get("expressionWarnings")) is None else [ExpressionWarning.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "expression_warnings", None if (v := data.get("expressionWarnings")) is None else [ExpressionWarning.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -441,13 +444,13 @@ class ValidatingAdmissionPolicy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicy:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else ValidatingAdmissionPolicySpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else ValidatingAdmissionPolicyStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else ValidatingAdmissionPolicySpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else ValidatingAdmissionPolicyStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -479,12 +482,12 @@ class ValidatingAdmissionPolicyBinding:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicyBinding:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else ValidatingAdmissionPolicyBindingSpec.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else ValidatingAdmissionPolicyBindingSpec.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -512,12 +515,12 @@ class ValidatingAdmissionPolicyBindingList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicyBindingList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ValidatingAdmissionPolicyBinding.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ValidatingAdmissionPolicyBinding.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -543,12 +546,12 @@ class ValidatingAdmissionPolicyBindingSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicyBindingSpec:
-        return cls(
-            match_resources=None if (v := data.get("matchResources")) is None else MatchResources.from_dict(v),
-            param_ref=None if (v := data.get("paramRef")) is None else ParamRef.from_dict(v),
-            policy_name=data.get("policyName"),
-            validation_actions=None if (v := data.get("validationActions")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "match_resources", None if (v := data.get("matchResources")) is None else MatchResources.from_dict(v))
+        _set(self, "param_ref", None if (v := data.get("paramRef")) is None else ParamRef.from_dict(v))
+        _set(self, "policy_name", data.get("policyName"))
+        _set(self, "validation_actions", None if (v := data.get("validationActions")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -576,12 +579,12 @@ class ValidatingAdmissionPolicyList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicyList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ValidatingAdmissionPolicy.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ValidatingAdmissionPolicy.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -616,15 +619,15 @@ class ValidatingAdmissionPolicySpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicySpec:
-        return cls(
-            audit_annotations=None if (v := data.get("auditAnnotations")) is None else [AuditAnnotation.from_dict(x) for x in v],
-            failure_policy=data.get("failurePolicy"),
-            match_conditions=None if (v := data.get("matchConditions")) is None else [MatchCondition.from_dict(x) for x in v],
-            match_constraints=None if (v := data.get("matchConstraints")) is None else MatchResources.from_dict(v),
-            param_kind=None if (v := data.get("paramKind")) is None else ParamKind.from_dict(v),
-            validations=None if (v := data.get("validations")) is None else [Validation.from_dict(x) for x in v],
-            variables=None if (v := data.get("variables")) is None else [Variable.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "audit_annotations", None if (v := data.get("auditAnnotations")) is None else [AuditAnnotation.from_dict(x) for x in v])
+        _set(self, "failure_policy", data.get("failurePolicy"))
+        _set(self, "match_conditions", None if (v := data.get("matchConditions")) is None else [MatchCondition.from_dict(x) for x in v])
+        _set(self, "match_constraints", None if (v := data.get("matchConstraints")) is None else MatchResources.from_dict(v))
+        _set(self, "param_kind", None if (v := data.get("paramKind")) is None else ParamKind.from_dict(v))
+        _set(self, "validations", None if (v := data.get("validations")) is None else [Validation.from_dict(x) for x in v])
+        _set(self, "variables", None if (v := data.get("variables")) is None else [Variable.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -647,11 +650,11 @@ class ValidatingAdmissionPolicyStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicyStatus:
-        return cls(
-            conditions=None if (v := data.get("conditions")) is None else [meta_v1.Condition.from_dict(x) for x in v],
-            observed_generation=data.get("observedGeneration"),
-            type_checking=None if (v := data.get("typeChecking")) is None else TypeChecking.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [meta_v1.Condition.from_dict(x) for x in v])
+        _set(self, "observed_generation", data.get("observedGeneration"))
+        _set(self, "type_checking", None if (v := data.get("typeChecking")) is None else TypeChecking.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -692,19 +695,19 @@ class ValidatingWebhook:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingWebhook:
-        return cls(
-            admission_review_versions=list(data["admissionReviewVersions"]),
-            client_config=WebhookClientConfig.from_dict(data["clientConfig"]),
-            failure_policy=data.get("failurePolicy"),
-            match_conditions=None if (v := data.get("matchConditions")) is None else [MatchCondition.from_dict(x) for x in v],
-            match_policy=data.get("matchPolicy"),
-            name=data["name"],
-            namespace_selector=None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v),
-            object_selector=None if (v := data.get("objectSelector")) is None else meta_v1.LabelSelector.from_dict(v),
-            rules=None if (v := data.get("rules")) is None else [RuleWithOperations.from_dict(x) for x in v],
-            side_effects=data["sideEffects"],
-            timeout_seconds=data.get("timeoutSeconds"),
-        )
+        self = object.__new__(cls)
+        _set(self, "admission_review_versions", list(data["admissionReviewVersions"]))
+        _set(self, "client_config", WebhookClientConfig.from_dict(data["clientConfig"]))
+        _set(self, "failure_policy", data.get("failurePolicy"))
+        _set(self, "match_conditions", None if (v := data.get("matchConditions")) is None else [MatchCondition.from_dict(x) for x in v])
+        _set(self, "match_policy", data.get("matchPolicy"))
+        _set(self, "name", data["name"])
+        _set(self, "namespace_selector", None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "object_selector", None if (v := data.get("objectSelector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "rules", None if (v := data.get("rules")) is None else [RuleWithOperations.from_dict(x) for x in v])
+        _set(self, "side_effects", data["sideEffects"])
+        _set(self, "timeout_seconds", data.get("timeoutSeconds"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -735,12 +738,12 @@ class ValidatingWebhookConfiguration:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingWebhookConfiguration:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            webhooks=None if (v := data.get("webhooks")) is None else [ValidatingWebhook.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "webhooks", None if (v := data.get("webhooks")) is None else [ValidatingWebhook.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -768,12 +771,12 @@ class ValidatingWebhookConfigurationList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingWebhookConfigurationList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ValidatingWebhookConfiguration.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ValidatingWebhookConfiguration.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -797,12 +800,12 @@ class Validation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Validation:
-        return cls(
-            expression=data["expression"],
-            message=data.get("message"),
-            message_expression=data.get("messageExpression"),
-            reason=data.get("reason"),
-        )
+        self = object.__new__(cls)
+        _set(self, "expression", data["expression"])
+        _set(self, "message", data.get("message"))
+        _set(self, "message_expression", data.get("messageExpression"))
+        _set(self, "reason", data.get("reason"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -820,10 +823,10 @@ class Variable:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Variable:
-        return cls(
-            expression=data["expression"],
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "expression", data["expression"])
+        _set(self, "name", data["name"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -846,8 +849,8 @@ class WebhookClientConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WebhookClientConfig:
-        return cls(
-            ca_bundle=data.get("caBundle"),
-            service=None if (v := data.get("service")) is None else ServiceReference.from_dict(v),
-            url=data.get("url"),
-        )
+        self = object.__new__(cls)
+        _set(self, "ca_bundle", data.get("caBundle"))
+        _set(self, "service", None if (v := data.get("service")) is None else ServiceReference.from_dict(v))
+        _set(self, "url", data.get("url"))
+        return self

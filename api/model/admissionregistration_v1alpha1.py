@@ -10,6 +10,9 @@ from typing import Any, ClassVar
 
 from api.model import meta_v1
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ApplyConfiguration:
@@ -25,9 +28,9 @@ class ApplyConfiguration:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ApplyConfiguration:
-        return cls(
-            expression=data.get("expression"),
-        )
+        self = object.__new__(cls)
+        _set(self, "expression", data.get("expression"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,9 +47,9 @@ class JSONPatch:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JSONPatch:
-        return cls(
-            expression=data.get("expression"),
-        )
+        self = object.__new__(cls)
+        _set(self, "expression", data.get("expression"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,10 +65,10 @@ class MatchCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MatchCondition:
-        return cls(
-            expression=data["expression"],
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "expression", data["expression"])
+        _set(self, "name", data["name"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,13 +100,13 @@ class MatchResources:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MatchResources:
-        return cls(
-            exclude_resource_rules=None if (v := data.get("excludeResourceRules")) is None else [NamedRuleWithOperations.from_dict(x) for x in v],
-            match_policy=data.get("matchPolicy"),
-            namespace_selector=None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v),
-            object_selector=None if (v := data.get("objectSelector")) is None else meta_v1.LabelSelector.from_dict(v),
-            resource_rules=None if (v := data.get("resourceRules")) is None else [NamedRuleWithOperations.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "exclude_resource_rules", None if (v := data.get("excludeResourceRules")) is None else [NamedRuleWithOperations.from_dict(x) for x in v])
+        _set(self, "match_policy", data.get("matchPolicy"))
+        _set(self, "namespace_selector", None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "object_selector", None if (v := data.get("objectSelector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "resource_rules", None if (v := data.get("resourceRules")) is None else [NamedRuleWithOperations.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,12 +137,12 @@ class MutatingAdmissionPolicy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MutatingAdmissionPolicy:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else MutatingAdmissionPolicySpec.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else MutatingAdmissionPolicySpec.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,12 +174,12 @@ class MutatingAdmissionPolicyBinding:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MutatingAdmissionPolicyBinding:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else MutatingAdmissionPolicyBindingSpec.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else MutatingAdmissionPolicyBindingSpec.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -204,12 +207,12 @@ class MutatingAdmissionPolicyBindingList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MutatingAdmissionPolicyBindingList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[MutatingAdmissionPolicyBinding.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [MutatingAdmissionPolicyBinding.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -232,11 +235,11 @@ class MutatingAdmissionPolicyBindingSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MutatingAdmissionPolicyBindingSpec:
-        return cls(
-            match_resources=None if (v := data.get("matchResources")) is None else MatchResources.from_dict(v),
-            param_ref=None if (v := data.get("paramRef")) is None else ParamRef.from_dict(v),
-            policy_name=data.get("policyName"),
-        )
+        self = object.__new__(cls)
+        _set(self, "match_resources", None if (v := data.get("matchResources")) is None else MatchResources.from_dict(v))
+        _set(self, "param_ref", None if (v := data.get("paramRef")) is None else ParamRef.from_dict(v))
+        _set(self, "policy_name", data.get("policyName"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -264,12 +267,12 @@ class MutatingAdmissionPolicyList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MutatingAdmissionPolicyList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[MutatingAdmissionPolicy.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [MutatingAdmissionPolicy.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -304,15 +307,15 @@ class MutatingAdmissionPolicySpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MutatingAdmissionPolicySpec:
-        return cls(
-            failure_policy=data.get("failurePolicy"),
-            match_conditions=None if (v := data.get("matchConditions")) is None else [MatchCondition.from_dict(x) for x in v],
-            match_constraints=None if (v := data.get("matchConstraints")) is None else MatchResources.from_dict(v),
-            mutations=None if (v := data.get("mutations")) is None else [Mutation.from_dict(x) for x in v],
-            param_kind=None if (v := data.get("paramKind")) is None else ParamKind.from_dict(v),
-            reinvocation_policy=data.get("reinvocationPolicy"),
-            variables=None if (v := data.get("variables")) is None else [Variable.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "failure_policy", data.get("failurePolicy"))
+        _set(self, "match_conditions", None if (v := data.get("matchConditions")) is None else [MatchCondition.from_dict(x) for x in v])
+        _set(self, "match_constraints", None if (v := data.get("matchConstraints")) is None else MatchResources.from_dict(v))
+        _set(self, "mutations", None if (v := data.get("mutations")) is None else [Mutation.from_dict(x) for x in v])
+        _set(self, "param_kind", None if (v := data.get("paramKind")) is None else ParamKind.from_dict(v))
+        _set(self, "reinvocation_policy", data.get("reinvocationPolicy"))
+        _set(self, "variables", None if (v := data.get("variables")) is None else [Variable.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -334,11 +337,11 @@ class Mutation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Mutation:
-        return cls(
-            apply_configuration=None if (v := data.get("applyConfiguration")) is None else ApplyConfiguration.from_dict(v),
-            json_patch=None if (v := data.get("jsonPatch")) is None else JSONPatch.from_dict(v),
-            patch_type=data["patchType"],
-        )
+        self = object.__new__(cls)
+        _set(self, "apply_configuration", None if (v := data.get("applyConfiguration")) is None else ApplyConfiguration.from_dict(v))
+        _set(self, "json_patch", None if (v := data.get("jsonPatch")) is None else JSONPatch.from_dict(v))
+        _set(self, "patch_type", data["patchType"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -370,14 +373,14 @@ class NamedRuleWithOperations:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NamedRuleWithOperations:
-        return cls(
-            api_groups=None if (v := data.get("apiGroups")) is None else list(v),
-            api_versions=None if (v := data.get("apiVersions")) is None else list(v),
-            operations=None if (v := data.get("operations")) is None else list(v),
-            resource_names=None if (v := data.get("resourceNames")) is None else list(v),
-            resources=None if (v := data.get("resources")) is None else list(v),
-            scope=data.get("scope"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_groups", None if (v := data.get("apiGroups")) is None else list(v))
+        _set(self, "api_versions", None if (v := data.get("apiVersions")) is None else list(v))
+        _set(self, "operations", None if (v := data.get("operations")) is None else list(v))
+        _set(self, "resource_names", None if (v := data.get("resourceNames")) is None else list(v))
+        _set(self, "resources", None if (v := data.get("resources")) is None else list(v))
+        _set(self, "scope", data.get("scope"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -397,10 +400,10 @@ class ParamKind:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ParamKind:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -428,12 +431,12 @@ class ParamRef:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ParamRef:
-        return cls(
-            name=data.get("name"),
-            namespace=data.get("namespace"),
-            parameter_not_found_action=data.get("parameterNotFoundAction"),
-            selector=None if (v := data.get("selector")) is None else meta_v1.LabelSelector.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data.get("name"))
+        _set(self, "namespace", data.get("namespace"))
+        _set(self, "parameter_not_found_action", data.get("parameterNotFoundAction"))
+        _set(self, "selector", None if (v := data.get("selector")) is None else meta_v1.LabelSelector.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -449,7 +452,7 @@ class Variable:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Variable:
-        return cls(
-            expression=data["expression"],
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "expression", data["expression"])
+        _set(self, "name", data["name"])
+        return self

@@ -10,6 +10,9 @@ from typing import Any, ClassVar
 
 from api.model import meta_v1
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditAnnotation:
@@ -24,10 +27,10 @@ class AuditAnnotation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AuditAnnotation:
-        return cls(
-            key=data["key"],
-            value_expression=data["valueExpression"],
-        )
+        self = object.__new__(cls)
+        _set(self, "key", data["key"])
+        _set(self, "value_expression", data["valueExpression"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,10 +46,10 @@ class ExpressionWarning:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExpressionWarning:
-        return cls(
-            field_ref=data["fieldRef"],
-            warning=data["warning"],
-        )
+        self = object.__new__(cls)
+        _set(self, "field_ref", data["fieldRef"])
+        _set(self, "warning", data["warning"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,10 +65,10 @@ class MatchCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MatchCondition:
-        return cls(
-            expression=data["expression"],
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "expression", data["expression"])
+        _set(self, "name", data["name"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,13 +100,13 @@ class MatchResources:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MatchResources:
-        return cls(
-            exclude_resource_rules=None if (v := data.get("excludeResourceRules")) is None else [NamedRuleWithOperations.from_dict(x) for x in v],
-            match_policy=data.get("matchPolicy"),
-            namespace_selector=None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v),
-            object_selector=None if (v := data.get("objectSelector")) is None else meta_v1.LabelSelector.from_dict(v),
-            resource_rules=None if (v := data.get("resourceRules")) is None else [NamedRuleWithOperations.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "exclude_resource_rules", None if (v := data.get("excludeResourceRules")) is None else [NamedRuleWithOperations.from_dict(x) for x in v])
+        _set(self, "match_policy", data.get("matchPolicy"))
+        _set(self, "namespace_selector", None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "object_selector", None if (v := data.get("objectSelector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "resource_rules", None if (v := data.get("resourceRules")) is None else [NamedRuleWithOperations.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,14 +138,14 @@ class NamedRuleWithOperations:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NamedRuleWithOperations:
-        return cls(
-            api_groups=None if (v := data.get("apiGroups")) is None else list(v),
-            api_versions=None if (v := data.get("apiVersions")) is None else list(v),
-            operations=None if (v := data.get("operations")) is None else list(v),
-            resource_names=None if (v := data.get("resourceNames")) is None else list(v),
-            resources=None if (v := data.get("resources")) is None else list(v),
-            scope=data.get("scope"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_groups", None if (v := data.get("apiGroups")) is None else list(v))
+        _set(self, "api_versions", None if (v := data.get("apiVersions")) is None else list(v))
+        _set(self, "operations", None if (v := data.get("operations")) is None else list(v))
+        _set(self, "resource_names", None if (v := data.get("resourceNames")) is None else list(v))
+        _set(self, "resources", None if (v := data.get("resources")) is None else list(v))
+        _set(self, "scope", data.get("scope"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,10 +165,10 @@ class ParamKind:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ParamKind:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,12 +196,12 @@ class ParamRef:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ParamRef:
-        return cls(
-            name=data.get("name"),
-            namespace=data.get("namespace"),
-            parameter_not_found_action=data.get("parameterNotFoundAction"),
-            selector=None if (v := data.get("selector")) is None else meta_v1.LabelSelector.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data.get("name"))
+        _set(self, "namespace", data.get("namespace"))
+        _set(self, "parameter_not_found_action", data.get("parameterNotFoundAction"))
+        _set(self, "selector", None if (v := data.get("selector")) is None else meta_v1.LabelSelector.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -215,9 +218,9 @@ class TypeChecking:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TypeChecking:
-        return cls(
-            expression_warnings=None if (v := data.get("expressionWarnings")) is None else [ExpressionWarning.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "expression_warnings", None if (v := data.get("expressionWarnings")) is None else [ExpressionWarning.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -251,13 +254,13 @@ class ValidatingAdmissionPolicy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicy:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else ValidatingAdmissionPolicySpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else ValidatingAdmissionPolicyStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else ValidatingAdmissionPolicySpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else ValidatingAdmissionPolicyStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -289,12 +292,12 @@ class ValidatingAdmissionPolicyBinding:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicyBinding:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else ValidatingAdmissionPolicyBindingSpec.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else ValidatingAdmissionPolicyBindingSpec.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -322,12 +325,12 @@ class ValidatingAdmissionPolicyBindingList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicyBindingList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ValidatingAdmissionPolicyBinding.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ValidatingAdmissionPolicyBinding.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -353,12 +356,12 @@ class ValidatingAdmissionPolicyBindingSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicyBindingSpec:
-        return cls(
-            match_resources=None if (v := data.get("matchResources")) is None else MatchResources.from_dict(v),
-            param_ref=None if (v := data.get("paramRef")) is None else ParamRef.from_dict(v),
-            policy_name=data.get("policyName"),
-            validation_actions=None if (v := data.get("validationActions")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "match_resources", None if (v := data.get("matchResources")) is None else MatchResources.from_dict(v))
+        _set(self, "param_ref", None if (v := data.get("paramRef")) is None else ParamRef.from_dict(v))
+        _set(self, "policy_name", data.get("policyName"))
+        _set(self, "validation_actions", None if (v := data.get("validationActions")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -386,12 +389,12 @@ class ValidatingAdmissionPolicyList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicyList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ValidatingAdmissionPolicy.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ValidatingAdmissionPolicy.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -426,15 +429,15 @@ class ValidatingAdmissionPolicySpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicySpec:
-        return cls(
-            audit_annotations=None if (v := data.get("auditAnnotations")) is None else [AuditAnnotation.from_dict(x) for x in v],
-            failure_policy=data.get("failurePolicy"),
-            match_conditions=None if (v := data.get("matchConditions")) is None else [MatchCondition.from_dict(x) for x in v],
-            match_constraints=None if (v := data.get("matchConstraints")) is None else MatchResources.from_dict(v),
-            param_kind=None if (v := data.get("paramKind")) is None else ParamKind.from_dict(v),
-            validations=None if (v := data.get("validations")) is None else [Validation.from_dict(x) for x in v],
-            variables=None if (v := data.get("variables")) is None else [Variable.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "audit_annotations", None if (v := data.get("auditAnnotations")) is None else [AuditAnnotation.from_dict(x) for x in v])
+        _set(self, "failure_policy", data.get("failurePolicy"))
+        _set(self, "match_conditions", None if (v := data.get("matchConditions")) is None else [MatchCondition.from_dict(x) for x in v])
+        _set(self, "match_constraints", None if (v := data.get("matchConstraints")) is None else MatchResources.from_dict(v))
+        _set(self, "param_kind", None if (v := data.get("paramKind")) is None else ParamKind.from_dict(v))
+        _set(self, "validations", None if (v := data.get("validations")) is None else [Validation.from_dict(x) for x in v])
+        _set(self, "variables", None if (v := data.get("variables")) is None else [Variable.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -457,11 +460,11 @@ class ValidatingAdmissionPolicyStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidatingAdmissionPolicyStatus:
-        return cls(
-            conditions=None if (v := data.get("conditions")) is None else [meta_v1.Condition.from_dict(x) for x in v],
-            observed_generation=data.get("observedGeneration"),
-            type_checking=None if (v := data.get("typeChecking")) is None else TypeChecking.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [meta_v1.Condition.from_dict(x) for x in v])
+        _set(self, "observed_generation", data.get("observedGeneration"))
+        _set(self, "type_checking", None if (v := data.get("typeChecking")) is None else TypeChecking.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -485,12 +488,12 @@ class Validation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Validation:
-        return cls(
-            expression=data["expression"],
-            message=data.get("message"),
-            message_expression=data.get("messageExpression"),
-            reason=data.get("reason"),
-        )
+        self = object.__new__(cls)
+        _set(self, "expression", data["expression"])
+        _set(self, "message", data.get("message"))
+        _set(self, "message_expression", data.get("messageExpression"))
+        _set(self, "reason", data.get("reason"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -508,7 +511,7 @@ class Variable:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Variable:
-        return cls(
-            expression=data["expression"],
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "expression", data["expression"])
+        _set(self, "name", data["name"])
+        return self

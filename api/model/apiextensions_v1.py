@@ -17,6 +17,9 @@ from api.model.primitives import (
     Time,
 )
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CustomResourceColumnDefinition:
@@ -44,14 +47,14 @@ class CustomResourceColumnDefinition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceColumnDefinition:
-        return cls(
-            description=data.get("description"),
-            format=data.get("format"),
-            json_path=data["jsonPath"],
-            name=data["name"],
-            priority=data.get("priority"),
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "description", data.get("description"))
+        _set(self, "format", data.get("format"))
+        _set(self, "json_path", data["jsonPath"])
+        _set(self, "name", data["name"])
+        _set(self, "priority", data.get("priority"))
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,10 +72,10 @@ class CustomResourceConversion:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceConversion:
-        return cls(
-            strategy=data["strategy"],
-            webhook=None if (v := data.get("webhook")) is None else WebhookConversion.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "strategy", data["strategy"])
+        _set(self, "webhook", None if (v := data.get("webhook")) is None else WebhookConversion.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,13 +108,13 @@ class CustomResourceDefinition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceDefinition:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=CustomResourceDefinitionSpec.from_dict(data["spec"]),
-            status=None if (v := data.get("status")) is None else CustomResourceDefinitionStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", CustomResourceDefinitionSpec.from_dict(data["spec"]))
+        _set(self, "status", None if (v := data.get("status")) is None else CustomResourceDefinitionStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,13 +141,13 @@ class CustomResourceDefinitionCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceDefinitionCondition:
-        return cls(
-            last_transition_time=data.get("lastTransitionTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,12 +175,12 @@ class CustomResourceDefinitionList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceDefinitionList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[CustomResourceDefinition.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [CustomResourceDefinition.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -207,14 +210,14 @@ class CustomResourceDefinitionNames:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceDefinitionNames:
-        return cls(
-            categories=None if (v := data.get("categories")) is None else list(v),
-            kind=data["kind"],
-            list_kind=data.get("listKind"),
-            plural=data["plural"],
-            short_names=None if (v := data.get("shortNames")) is None else list(v),
-            singular=data.get("singular"),
-        )
+        self = object.__new__(cls)
+        _set(self, "categories", None if (v := data.get("categories")) is None else list(v))
+        _set(self, "kind", data["kind"])
+        _set(self, "list_kind", data.get("listKind"))
+        _set(self, "plural", data["plural"])
+        _set(self, "short_names", None if (v := data.get("shortNames")) is None else list(v))
+        _set(self, "singular", data.get("singular"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -242,14 +245,14 @@ class CustomResourceDefinitionSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceDefinitionSpec:
-        return cls(
-            conversion=None if (v := data.get("conversion")) is None else CustomResourceConversion.from_dict(v),
-            group=data["group"],
-            names=CustomResourceDefinitionNames.from_dict(data["names"]),
-            preserve_unknown_fields=data.get("preserveUnknownFields"),
-            scope=data["scope"],
-            versions=[CustomResourceDefinitionVersion.from_dict(x) for x in data["versions"]],
-        )
+        self = object.__new__(cls)
+        _set(self, "conversion", None if (v := data.get("conversion")) is None else CustomResourceConversion.from_dict(v))
+        _set(self, "group", data["group"])
+        _set(self, "names", CustomResourceDefinitionNames.from_dict(data["names"]))
+        _set(self, "preserve_unknown_fields", data.get("preserveUnknownFields"))
+        _set(self, "scope", data["scope"])
+        _set(self, "versions", [CustomResourceDefinitionVersion.from_dict(x) for x in data["versions"]])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -272,11 +275,11 @@ class CustomResourceDefinitionStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceDefinitionStatus:
-        return cls(
-            accepted_names=None if (v := data.get("acceptedNames")) is None else CustomResourceDefinitionNames.from_dict(v),
-            conditions=None if (v := data.get("conditions")) is None else [CustomResourceDefinitionCondition.from_dict(x) for x in v],
-            stored_versions=None if (v := data.get("storedVersions")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "accepted_names", None if (v := data.get("acceptedNames")) is None else CustomResourceDefinitionNames.from_dict(v))
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [CustomResourceDefinitionCondition.from_dict(x) for x in v])
+        _set(self, "stored_versions", None if (v := data.get("storedVersions")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -314,17 +317,17 @@ class CustomResourceDefinitionVersion:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceDefinitionVersion:
-        return cls(
-            additional_printer_columns=None if (v := data.get("additionalPrinterColumns")) is None else [CustomResourceColumnDefinition.from_dict(x) for x in v],
-            deprecated=data.get("deprecated"),
-            deprecation_warning=data.get("deprecationWarning"),
-            name=data["name"],
-            schema=None if (v := data.get("schema")) is None else CustomResourceValidation.from_dict(v),
-            selectable_fields=None if (v := data.get("selectableFields")) is None else [SelectableField.from_dict(x) for x in v],
-            served=data["served"],
-            storage=data["storage"],
-            subresources=None if (v := data.get("subresources")) is None else CustomResourceSubresources.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "additional_printer_columns", None if (v := data.get("additionalPrinterColumns")) is None else [CustomResourceColumnDefinition.from_dict(x) for x in v])
+        _set(self, "deprecated", data.get("deprecated"))
+        _set(self, "deprecation_warning", data.get("deprecationWarning"))
+        _set(self, "name", data["name"])
+        _set(self, "schema", None if (v := data.get("schema")) is None else CustomResourceValidation.from_dict(v))
+        _set(self, "selectable_fields", None if (v := data.get("selectableFields")) is None else [SelectableField.from_dict(x) for x in v])
+        _set(self, "served", data["served"])
+        _set(self, "storage", data["storage"])
+        _set(self, "subresources", None if (v := data.get("subresources")) is None else CustomResourceSubresources.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -345,11 +348,11 @@ class CustomResourceSubresourceScale:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceSubresourceScale:
-        return cls(
-            label_selector_path=data.get("labelSelectorPath"),
-            spec_replicas_path=data["specReplicasPath"],
-            status_replicas_path=data["statusReplicasPath"],
-        )
+        self = object.__new__(cls)
+        _set(self, "label_selector_path", data.get("labelSelectorPath"))
+        _set(self, "spec_replicas_path", data["specReplicasPath"])
+        _set(self, "status_replicas_path", data["statusReplicasPath"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -387,10 +390,10 @@ class CustomResourceSubresources:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceSubresources:
-        return cls(
-            scale=None if (v := data.get("scale")) is None else CustomResourceSubresourceScale.from_dict(v),
-            status=None if (v := data.get("status")) is None else CustomResourceSubresourceStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "scale", None if (v := data.get("scale")) is None else CustomResourceSubresourceScale.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else CustomResourceSubresourceStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -407,9 +410,9 @@ class CustomResourceValidation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CustomResourceValidation:
-        return cls(
-            open_api_v3_schema=None if (v := data.get("openAPIV3Schema")) is None else JSONSchemaProps.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "open_api_v3_schema", None if (v := data.get("openAPIV3Schema")) is None else JSONSchemaProps.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -429,10 +432,10 @@ class ExternalDocumentation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExternalDocumentation:
-        return cls(
-            description=data.get("description"),
-            url=data.get("url"),
-        )
+        self = object.__new__(cls)
+        _set(self, "description", data.get("description"))
+        _set(self, "url", data.get("url"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -578,52 +581,52 @@ class JSONSchemaProps:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JSONSchemaProps:
-        return cls(
-            ref=data.get("$ref"),
-            schema=data.get("$schema"),
-            additional_items=data.get("additionalItems"),
-            additional_properties=data.get("additionalProperties"),
-            all_of=None if (v := data.get("allOf")) is None else [JSONSchemaProps.from_dict(x) for x in v],
-            any_of=None if (v := data.get("anyOf")) is None else [JSONSchemaProps.from_dict(x) for x in v],
-            default=data.get("default"),
-            definitions=None if (v := data.get("definitions")) is None else {k: JSONSchemaProps.from_dict(x) for k, x in v.items()},
-            dependencies=None if (v := data.get("dependencies")) is None else dict(v),
-            description=data.get("description"),
-            enum=None if (v := data.get("enum")) is None else list(v),
-            example=data.get("example"),
-            exclusive_maximum=data.get("exclusiveMaximum"),
-            exclusive_minimum=data.get("exclusiveMinimum"),
-            external_docs=None if (v := data.get("externalDocs")) is None else ExternalDocumentation.from_dict(v),
-            format=data.get("format"),
-            id=data.get("id"),
-            items=data.get("items"),
-            max_items=data.get("maxItems"),
-            max_length=data.get("maxLength"),
-            max_properties=data.get("maxProperties"),
-            maximum=data.get("maximum"),
-            min_items=data.get("minItems"),
-            min_length=data.get("minLength"),
-            min_properties=data.get("minProperties"),
-            minimum=data.get("minimum"),
-            multiple_of=data.get("multipleOf"),
-            not_=None if (v := data.get("not")) is None else JSONSchemaProps.from_dict(v),
-            nullable=data.get("nullable"),
-            one_of=None if (v := data.get("oneOf")) is None else [JSONSchemaProps.from_dict(x) for x in v],
-            pattern=data.get("pattern"),
-            pattern_properties=None if (v := data.get("patternProperties")) is None else {k: JSONSchemaProps.from_dict(x) for k, x in v.items()},
-            properties=None if (v := data.get("properties")) is None else {k: JSONSchemaProps.from_dict(x) for k, x in v.items()},
-            required=None if (v := data.get("required")) is None else list(v),
-            title=data.get("title"),
-            type=data.get("type"),
-            unique_items=data.get("uniqueItems"),
-            x_kubernetes_embedded_resource=data.get("x-kubernetes-embedded-resource"),
-            x_kubernetes_int_or_string=data.get("x-kubernetes-int-or-string"),
-            x_kubernetes_list_map_keys=None if (v := data.get("x-kubernetes-list-map-keys")) is None else list(v),
-            x_kubernetes_list_type=data.get("x-kubernetes-list-type"),
-            x_kubernetes_map_type=data.get("x-kubernetes-map-type"),
-            x_kubernetes_preserve_unknown_fields=data.get("x-kubernetes-preserve-unknown-fields"),
-            x_kubernetes_validations=None if (v := data.get("x-kubernetes-validations")) is None else [ValidationRule.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "ref", data.get("$ref"))
+        _set(self, "schema", data.get("$schema"))
+        _set(self, "additional_items", data.get("additionalItems"))
+        _set(self, "additional_properties", data.get("additionalProperties"))
+        _set(self, "all_of", None if (v := data.get("allOf")) is None else [JSONSchemaProps.from_dict(x) for x in v])
+        _set(self, "any_of", None if (v := data.get("anyOf")) is None else [JSONSchemaProps.from_dict(x) for x in v])
+        _set(self, "default", data.get("default"))
+        _set(self, "definitions", None if (v := data.get("definitions")) is None else {k: JSONSchemaProps.from_dict(x) for k, x in v.items()})
+        _set(self, "dependencies", None if (v := data.get("dependencies")) is None else dict(v))
+        _set(self, "description", data.get("description"))
+        _set(self, "enum", None if (v := data.get("enum")) is None else list(v))
+        _set(self, "example", data.get("example"))
+        _set(self, "exclusive_maximum", data.get("exclusiveMaximum"))
+        _set(self, "exclusive_minimum", data.get("exclusiveMinimum"))
+        _set(self, "external_docs", None if (v := data.get("externalDocs")) is None else ExternalDocumentation.from_dict(v))
+        _set(self, "format", data.get("format"))
+        _set(self, "id", data.get("id"))
+        _set(self, "items", data.get("items"))
+        _set(self, "max_items", data.get("maxItems"))
+        _set(self, "max_length", data.get("maxLength"))
+        _set(self, "max_properties", data.get("maxProperties"))
+        _set(self, "maximum", data.get("maximum"))
+        _set(self, "min_items", data.get("minItems"))
+        _set(self, "min_length", data.get("minLength"))
+        _set(self, "min_properties", data.get("minProperties"))
+        _set(self, "minimum", data.get("minimum"))
+        _set(self, "multiple_of", data.get("multipleOf"))
+        _set(self, "not_", None if (v := data.get("not")) is None else JSONSchemaProps.from_dict(v))
+        _set(self, "nullable", data.get("nullable"))
+        _set(self, "one_of", None if (v := data.get("oneOf")) is None else [JSONSchemaProps.from_dict(x) for x in v])
+        _set(self, "pattern", data.get("pattern"))
+        _set(self, "pattern_properties", None if (v := data.get("patternProperties")) is None else {k: JSONSchemaProps.from_dict(x) for k, x in v.items()})
+        _set(self, "properties", None if (v := data.get("properties")) is None else {k: JSONSchemaProps.from_dict(x) for k, x in v.items()})
+        _set(self, "required", None if (v := data.get("required")) is None else list(v))
+        _set(self, "title", data.get("title"))
+        _set(self, "type", data.get("type"))
+        _set(self, "unique_items", data.get("uniqueItems"))
+        _set(self, "x_kubernetes_embedded_resource", data.get("x-kubernetes-embedded-resource"))
+        _set(self, "x_kubernetes_int_or_string", data.get("x-kubernetes-int-or-string"))
+        _set(self, "x_kubernetes_list_map_keys", None if (v := data.get("x-kubernetes-list-map-keys")) is None else list(v))
+        _set(self, "x_kubernetes_list_type", data.get("x-kubernetes-list-type"))
+        _set(self, "x_kubernetes_map_type", data.get("x-kubernetes-map-type"))
+        _set(self, "x_kubernetes_preserve_unknown_fields", data.get("x-kubernetes-preserve-unknown-fields"))
+        _set(self, "x_kubernetes_validations", None if (v := data.get("x-kubernetes-validations")) is None else [ValidationRule.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -638,9 +641,9 @@ class SelectableField:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SelectableField:
-        return cls(
-            json_path=data["jsonPath"],
-        )
+        self = object.__new__(cls)
+        _set(self, "json_path", data["jsonPath"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -662,12 +665,12 @@ class ServiceReference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceReference:
-        return cls(
-            name=data["name"],
-            namespace=data["namespace"],
-            path=data.get("path"),
-            port=data.get("port"),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        _set(self, "namespace", data["namespace"])
+        _set(self, "path", data.get("path"))
+        _set(self, "port", data.get("port"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -698,14 +701,14 @@ class ValidationRule:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ValidationRule:
-        return cls(
-            field_path=data.get("fieldPath"),
-            message=data.get("message"),
-            message_expression=data.get("messageExpression"),
-            optional_old_self=data.get("optionalOldSelf"),
-            reason=data.get("reason"),
-            rule=data["rule"],
-        )
+        self = object.__new__(cls)
+        _set(self, "field_path", data.get("fieldPath"))
+        _set(self, "message", data.get("message"))
+        _set(self, "message_expression", data.get("messageExpression"))
+        _set(self, "optional_old_self", data.get("optionalOldSelf"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "rule", data["rule"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -728,11 +731,11 @@ class WebhookClientConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WebhookClientConfig:
-        return cls(
-            ca_bundle=data.get("caBundle"),
-            service=None if (v := data.get("service")) is None else ServiceReference.from_dict(v),
-            url=data.get("url"),
-        )
+        self = object.__new__(cls)
+        _set(self, "ca_bundle", data.get("caBundle"))
+        _set(self, "service", None if (v := data.get("service")) is None else ServiceReference.from_dict(v))
+        _set(self, "url", data.get("url"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -751,7 +754,7 @@ class WebhookConversion:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WebhookConversion:
-        return cls(
-            client_config=None if (v := data.get("clientConfig")) is None else WebhookClientConfig.from_dict(v),
-            conversion_review_versions=list(data["conversionReviewVersions"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "client_config", None if (v := data.get("clientConfig")) is None else WebhookClientConfig.from_dict(v))
+        _set(self, "conversion_review_versions", list(data["conversionReviewVersions"]))
+        return self

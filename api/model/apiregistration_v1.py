@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import meta_v1
 from api.model.primitives import Time
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class APIService:
@@ -41,13 +44,13 @@ class APIService:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIService:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else APIServiceSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else APIServiceStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else APIServiceSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else APIServiceStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,13 +77,13 @@ class APIServiceCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIServiceCondition:
-        return cls(
-            last_transition_time=data.get("lastTransitionTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,12 +111,12 @@ class APIServiceList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIServiceList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[APIService.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [APIService.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,15 +151,15 @@ class APIServiceSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIServiceSpec:
-        return cls(
-            ca_bundle=data.get("caBundle"),
-            group=data.get("group"),
-            group_priority_minimum=data["groupPriorityMinimum"],
-            insecure_skip_tls_verify=data.get("insecureSkipTLSVerify"),
-            service=None if (v := data.get("service")) is None else ServiceReference.from_dict(v),
-            version=data.get("version"),
-            version_priority=data["versionPriority"],
-        )
+        self = object.__new__(cls)
+        _set(self, "ca_bundle", data.get("caBundle"))
+        _set(self, "group", data.get("group"))
+        _set(self, "group_priority_minimum", data["groupPriorityMinimum"])
+        _set(self, "insecure_skip_tls_verify", data.get("insecureSkipTLSVerify"))
+        _set(self, "service", None if (v := data.get("service")) is None else ServiceReference.from_dict(v))
+        _set(self, "version", data.get("version"))
+        _set(self, "version_priority", data["versionPriority"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,9 +176,9 @@ class APIServiceStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIServiceStatus:
-        return cls(
-            conditions=None if (v := data.get("conditions")) is None else [APIServiceCondition.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [APIServiceCondition.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -198,8 +201,8 @@ class ServiceReference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceReference:
-        return cls(
-            name=data.get("name"),
-            namespace=data.get("namespace"),
-            port=data.get("port"),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data.get("name"))
+        _set(self, "namespace", data.get("namespace"))
+        _set(self, "port", data.get("port"))
+        return self

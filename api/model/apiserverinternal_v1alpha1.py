@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import meta_v1
 from api.model.primitives import Time
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerStorageVersion:
@@ -37,12 +40,12 @@ class ServerStorageVersion:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServerStorageVersion:
-        return cls(
-            api_server_id=data.get("apiServerID"),
-            decodable_versions=None if (v := data.get("decodableVersions")) is None else list(v),
-            encoding_version=data.get("encodingVersion"),
-            served_versions=None if (v := data.get("servedVersions")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_server_id", data.get("apiServerID"))
+        _set(self, "decodable_versions", None if (v := data.get("decodableVersions")) is None else list(v))
+        _set(self, "encoding_version", data.get("encodingVersion"))
+        _set(self, "served_versions", None if (v := data.get("servedVersions")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,13 +75,13 @@ class StorageVersion:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageVersion:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=StorageVersionSpec.from_dict(data["spec"]),
-            status=StorageVersionStatus.from_dict(data["status"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", StorageVersionSpec.from_dict(data["spec"]))
+        _set(self, "status", StorageVersionStatus.from_dict(data["status"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,14 +109,14 @@ class StorageVersionCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageVersionCondition:
-        return cls(
-            last_transition_time=data.get("lastTransitionTime"),
-            message=data["message"],
-            observed_generation=data.get("observedGeneration"),
-            reason=data["reason"],
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "message", data["message"])
+        _set(self, "observed_generation", data.get("observedGeneration"))
+        _set(self, "reason", data["reason"])
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,12 +144,12 @@ class StorageVersionList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageVersionList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[StorageVersion.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [StorageVersion.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,8 +187,8 @@ class StorageVersionStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageVersionStatus:
-        return cls(
-            common_encoding_version=data.get("commonEncodingVersion"),
-            conditions=None if (v := data.get("conditions")) is None else [StorageVersionCondition.from_dict(x) for x in v],
-            storage_versions=None if (v := data.get("storageVersions")) is None else [ServerStorageVersion.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "common_encoding_version", data.get("commonEncodingVersion"))
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [StorageVersionCondition.from_dict(x) for x in v])
+        _set(self, "storage_versions", None if (v := data.get("storageVersions")) is None else [ServerStorageVersion.from_dict(x) for x in v])
+        return self

@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import core_v1, meta_v1
 from api.model.primitives import IntOrString, RawExtension, Time
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ControllerRevision:
@@ -48,13 +51,13 @@ class ControllerRevision:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ControllerRevision:
-        return cls(
-            api_version=data.get("apiVersion"),
-            data=data.get("data"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            revision=data["revision"],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "data", data.get("data"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "revision", data["revision"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,12 +85,12 @@ class ControllerRevisionList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ControllerRevisionList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ControllerRevision.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ControllerRevision.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,13 +122,13 @@ class DaemonSet:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DaemonSet:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else DaemonSetSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else DaemonSetStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else DaemonSetSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else DaemonSetStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,13 +155,13 @@ class DaemonSetCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DaemonSetCondition:
-        return cls(
-            last_transition_time=data.get("lastTransitionTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,12 +189,12 @@ class DaemonSetList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DaemonSetList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[DaemonSet.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [DaemonSet.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -218,13 +221,13 @@ class DaemonSetSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DaemonSetSpec:
-        return cls(
-            min_ready_seconds=data.get("minReadySeconds"),
-            revision_history_limit=data.get("revisionHistoryLimit"),
-            selector=meta_v1.LabelSelector.from_dict(data["selector"]),
-            template=core_v1.PodTemplateSpec.from_dict(data["template"]),
-            update_strategy=None if (v := data.get("updateStrategy")) is None else DaemonSetUpdateStrategy.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "min_ready_seconds", data.get("minReadySeconds"))
+        _set(self, "revision_history_limit", data.get("revisionHistoryLimit"))
+        _set(self, "selector", meta_v1.LabelSelector.from_dict(data["selector"]))
+        _set(self, "template", core_v1.PodTemplateSpec.from_dict(data["template"]))
+        _set(self, "update_strategy", None if (v := data.get("updateStrategy")) is None else DaemonSetUpdateStrategy.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -264,18 +267,18 @@ class DaemonSetStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DaemonSetStatus:
-        return cls(
-            collision_count=data.get("collisionCount"),
-            conditions=None if (v := data.get("conditions")) is None else [DaemonSetCondition.from_dict(x) for x in v],
-            current_number_scheduled=data["currentNumberScheduled"],
-            desired_number_scheduled=data["desiredNumberScheduled"],
-            number_available=data.get("numberAvailable"),
-            number_misscheduled=data["numberMisscheduled"],
-            number_ready=data["numberReady"],
-            number_unavailable=data.get("numberUnavailable"),
-            observed_generation=data.get("observedGeneration"),
-            updated_number_scheduled=data.get("updatedNumberScheduled"),
-        )
+        self = object.__new__(cls)
+        _set(self, "collision_count", data.get("collisionCount"))
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [DaemonSetCondition.from_dict(x) for x in v])
+        _set(self, "current_number_scheduled", data["currentNumberScheduled"])
+        _set(self, "desired_number_scheduled", data["desiredNumberScheduled"])
+        _set(self, "number_available", data.get("numberAvailable"))
+        _set(self, "number_misscheduled", data["numberMisscheduled"])
+        _set(self, "number_ready", data["numberReady"])
+        _set(self, "number_unavailable", data.get("numberUnavailable"))
+        _set(self, "observed_generation", data.get("observedGeneration"))
+        _set(self, "updated_number_scheduled", data.get("updatedNumberScheduled"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -295,10 +298,10 @@ class DaemonSetUpdateStrategy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DaemonSetUpdateStrategy:
-        return cls(
-            rolling_update=None if (v := data.get("rollingUpdate")) is None else RollingUpdateDaemonSet.from_dict(v),
-            type=data.get("type"),
-        )
+        self = object.__new__(cls)
+        _set(self, "rolling_update", None if (v := data.get("rollingUpdate")) is None else RollingUpdateDaemonSet.from_dict(v))
+        _set(self, "type", data.get("type"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -330,13 +333,13 @@ class Deployment:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Deployment:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else DeploymentSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else DeploymentStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else DeploymentSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else DeploymentStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -366,14 +369,14 @@ class DeploymentCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeploymentCondition:
-        return cls(
-            last_transition_time=data.get("lastTransitionTime"),
-            last_update_time=data.get("lastUpdateTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "last_update_time", data.get("lastUpdateTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -401,12 +404,12 @@ class DeploymentList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeploymentList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[Deployment.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [Deployment.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -442,16 +445,16 @@ class DeploymentSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeploymentSpec:
-        return cls(
-            min_ready_seconds=data.get("minReadySeconds"),
-            paused=data.get("paused"),
-            progress_deadline_seconds=data.get("progressDeadlineSeconds"),
-            replicas=data.get("replicas"),
-            revision_history_limit=data.get("revisionHistoryLimit"),
-            selector=meta_v1.LabelSelector.from_dict(data["selector"]),
-            strategy=None if (v := data.get("strategy")) is None else DeploymentStrategy.from_dict(v),
-            template=core_v1.PodTemplateSpec.from_dict(data["template"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "min_ready_seconds", data.get("minReadySeconds"))
+        _set(self, "paused", data.get("paused"))
+        _set(self, "progress_deadline_seconds", data.get("progressDeadlineSeconds"))
+        _set(self, "replicas", data.get("replicas"))
+        _set(self, "revision_history_limit", data.get("revisionHistoryLimit"))
+        _set(self, "selector", meta_v1.LabelSelector.from_dict(data["selector"]))
+        _set(self, "strategy", None if (v := data.get("strategy")) is None else DeploymentStrategy.from_dict(v))
+        _set(self, "template", core_v1.PodTemplateSpec.from_dict(data["template"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -489,16 +492,16 @@ class DeploymentStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeploymentStatus:
-        return cls(
-            available_replicas=data.get("availableReplicas"),
-            collision_count=data.get("collisionCount"),
-            conditions=None if (v := data.get("conditions")) is None else [DeploymentCondition.from_dict(x) for x in v],
-            observed_generation=data.get("observedGeneration"),
-            ready_replicas=data.get("readyReplicas"),
-            replicas=data.get("replicas"),
-            unavailable_replicas=data.get("unavailableReplicas"),
-            updated_replicas=data.get("updatedReplicas"),
-        )
+        self = object.__new__(cls)
+        _set(self, "available_replicas", data.get("availableReplicas"))
+        _set(self, "collision_count", data.get("collisionCount"))
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [DeploymentCondition.from_dict(x) for x in v])
+        _set(self, "observed_generation", data.get("observedGeneration"))
+        _set(self, "ready_replicas", data.get("readyReplicas"))
+        _set(self, "replicas", data.get("replicas"))
+        _set(self, "unavailable_replicas", data.get("unavailableReplicas"))
+        _set(self, "updated_replicas", data.get("updatedReplicas"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -518,10 +521,10 @@ class DeploymentStrategy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeploymentStrategy:
-        return cls(
-            rolling_update=None if (v := data.get("rollingUpdate")) is None else RollingUpdateDeployment.from_dict(v),
-            type=data.get("type"),
-        )
+        self = object.__new__(cls)
+        _set(self, "rolling_update", None if (v := data.get("rollingUpdate")) is None else RollingUpdateDeployment.from_dict(v))
+        _set(self, "type", data.get("type"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -553,13 +556,13 @@ class ReplicaSet:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicaSet:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else ReplicaSetSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else ReplicaSetStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else ReplicaSetSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else ReplicaSetStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -586,13 +589,13 @@ class ReplicaSetCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicaSetCondition:
-        return cls(
-            last_transition_time=data.get("lastTransitionTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -620,12 +623,12 @@ class ReplicaSetList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicaSetList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ReplicaSet.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ReplicaSet.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -650,12 +653,12 @@ class ReplicaSetSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicaSetSpec:
-        return cls(
-            min_ready_seconds=data.get("minReadySeconds"),
-            replicas=data.get("replicas"),
-            selector=meta_v1.LabelSelector.from_dict(data["selector"]),
-            template=None if (v := data.get("template")) is None else core_v1.PodTemplateSpec.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "min_ready_seconds", data.get("minReadySeconds"))
+        _set(self, "replicas", data.get("replicas"))
+        _set(self, "selector", meta_v1.LabelSelector.from_dict(data["selector"]))
+        _set(self, "template", None if (v := data.get("template")) is None else core_v1.PodTemplateSpec.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -686,14 +689,14 @@ class ReplicaSetStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicaSetStatus:
-        return cls(
-            available_replicas=data.get("availableReplicas"),
-            conditions=None if (v := data.get("conditions")) is None else [ReplicaSetCondition.from_dict(x) for x in v],
-            fully_labeled_replicas=data.get("fullyLabeledReplicas"),
-            observed_generation=data.get("observedGeneration"),
-            ready_replicas=data.get("readyReplicas"),
-            replicas=data["replicas"],
-        )
+        self = object.__new__(cls)
+        _set(self, "available_replicas", data.get("availableReplicas"))
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [ReplicaSetCondition.from_dict(x) for x in v])
+        _set(self, "fully_labeled_replicas", data.get("fullyLabeledReplicas"))
+        _set(self, "observed_generation", data.get("observedGeneration"))
+        _set(self, "ready_replicas", data.get("readyReplicas"))
+        _set(self, "replicas", data["replicas"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -713,10 +716,10 @@ class RollingUpdateDaemonSet:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RollingUpdateDaemonSet:
-        return cls(
-            max_surge=data.get("maxSurge"),
-            max_unavailable=data.get("maxUnavailable"),
-        )
+        self = object.__new__(cls)
+        _set(self, "max_surge", data.get("maxSurge"))
+        _set(self, "max_unavailable", data.get("maxUnavailable"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -736,10 +739,10 @@ class RollingUpdateDeployment:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RollingUpdateDeployment:
-        return cls(
-            max_surge=data.get("maxSurge"),
-            max_unavailable=data.get("maxUnavailable"),
-        )
+        self = object.__new__(cls)
+        _set(self, "max_surge", data.get("maxSurge"))
+        _set(self, "max_unavailable", data.get("maxUnavailable"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -761,10 +764,10 @@ class RollingUpdateStatefulSetStrategy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RollingUpdateStatefulSetStrategy:
-        return cls(
-            max_unavailable=data.get("maxUnavailable"),
-            partition=data.get("partition"),
-        )
+        self = object.__new__(cls)
+        _set(self, "max_unavailable", data.get("maxUnavailable"))
+        _set(self, "partition", data.get("partition"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -798,13 +801,13 @@ class StatefulSet:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StatefulSet:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else StatefulSetSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else StatefulSetStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else StatefulSetSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else StatefulSetStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -831,13 +834,13 @@ class StatefulSetCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StatefulSetCondition:
-        return cls(
-            last_transition_time=data.get("lastTransitionTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -865,12 +868,12 @@ class StatefulSetList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StatefulSetList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[StatefulSet.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [StatefulSet.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -887,9 +890,9 @@ class StatefulSetOrdinals:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StatefulSetOrdinals:
-        return cls(
-            start=data.get("start"),
-        )
+        self = object.__new__(cls)
+        _set(self, "start", data.get("start"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -911,10 +914,10 @@ class StatefulSetPersistentVolumeClaimRetentionPolicy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StatefulSetPersistentVolumeClaimRetentionPolicy:
-        return cls(
-            when_deleted=data.get("whenDeleted"),
-            when_scaled=data.get("whenScaled"),
-        )
+        self = object.__new__(cls)
+        _set(self, "when_deleted", data.get("whenDeleted"))
+        _set(self, "when_scaled", data.get("whenScaled"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -958,19 +961,19 @@ class StatefulSetSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StatefulSetSpec:
-        return cls(
-            min_ready_seconds=data.get("minReadySeconds"),
-            ordinals=None if (v := data.get("ordinals")) is None else StatefulSetOrdinals.from_dict(v),
-            persistent_volume_claim_retention_policy=None if (v := data.get("persistentVolumeClaimRetentionPolicy")) is None else StatefulSetPersistentVolumeClaimRetentionPolicy.from_dict(v),
-            pod_management_policy=data.get("podManagementPolicy"),
-            replicas=data.get("replicas"),
-            revision_history_limit=data.get("revisionHistoryLimit"),
-            selector=meta_v1.LabelSelector.from_dict(data["selector"]),
-            service_name=data["serviceName"],
-            template=core_v1.PodTemplateSpec.from_dict(data["template"]),
-            update_strategy=None if (v := data.get("updateStrategy")) is None else StatefulSetUpdateStrategy.from_dict(v),
-            volume_claim_templates=None if (v := data.get("volumeClaimTemplates")) is None else [core_v1.PersistentVolumeClaim.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "min_ready_seconds", data.get("minReadySeconds"))
+        _set(self, "ordinals", None if (v := data.get("ordinals")) is None else StatefulSetOrdinals.from_dict(v))
+        _set(self, "persistent_volume_claim_retention_policy", None if (v := data.get("persistentVolumeClaimRetentionPolicy")) is None else StatefulSetPersistentVolumeClaimRetentionPolicy.from_dict(v))
+        _set(self, "pod_management_policy", data.get("podManagementPolicy"))
+        _set(self, "replicas", data.get("replicas"))
+        _set(self, "revision_history_limit", data.get("revisionHistoryLimit"))
+        _set(self, "selector", meta_v1.LabelSelector.from_dict(data["selector"]))
+        _set(self, "service_name", data["serviceName"])
+        _set(self, "template", core_v1.PodTemplateSpec.from_dict(data["template"]))
+        _set(self, "update_strategy", None if (v := data.get("updateStrategy")) is None else StatefulSetUpdateStrategy.from_dict(v))
+        _set(self, "volume_claim_templates", None if (v := data.get("volumeClaimTemplates")) is None else [core_v1.PersistentVolumeClaim.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1013,18 +1016,18 @@ class StatefulSetStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StatefulSetStatus:
-        return cls(
-            available_replicas=data.get("availableReplicas"),
-            collision_count=data.get("collisionCount"),
-            conditions=None if (v := data.get("conditions")) is None else [StatefulSetCondition.from_dict(x) for x in v],
-            current_replicas=data.get("currentReplicas"),
-            current_revision=data.get("currentRevision"),
-            observed_generation=data.get("observedGeneration"),
-            ready_replicas=data.get("readyReplicas"),
-            replicas=data["replicas"],
-            update_revision=data.get("updateRevision"),
-            updated_replicas=data.get("updatedReplicas"),
-        )
+        self = object.__new__(cls)
+        _set(self, "available_replicas", data.get("availableReplicas"))
+        _set(self, "collision_count", data.get("collisionCount"))
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [StatefulSetCondition.from_dict(x) for x in v])
+        _set(self, "current_replicas", data.get("currentReplicas"))
+        _set(self, "current_revision", data.get("currentRevision"))
+        _set(self, "observed_generation", data.get("observedGeneration"))
+        _set(self, "ready_replicas", data.get("readyReplicas"))
+        _set(self, "replicas", data["replicas"])
+        _set(self, "update_revision", data.get("updateRevision"))
+        _set(self, "updated_replicas", data.get("updatedReplicas"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1047,7 +1050,7 @@ class StatefulSetUpdateStrategy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StatefulSetUpdateStrategy:
-        return cls(
-            rolling_update=None if (v := data.get("rollingUpdate")) is None else RollingUpdateStatefulSetStrategy.from_dict(v),
-            type=data.get("type"),
-        )
+        self = object.__new__(cls)
+        _set(self, "rolling_update", None if (v := data.get("rollingUpdate")) is None else RollingUpdateStatefulSetStrategy.from_dict(v))
+        _set(self, "type", data.get("type"))
+        return self

@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import meta_v1
 from api.model.primitives import Time
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BoundObjectReference:
@@ -35,12 +38,12 @@ class BoundObjectReference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BoundObjectReference:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            name=data.get("name"),
-            uid=data.get("uid"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "name", data.get("name"))
+        _set(self, "uid", data.get("uid"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,12 +76,12 @@ class SelfSubjectReview:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SelfSubjectReview:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            status=None if (v := data.get("status")) is None else SelfSubjectReviewStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else SelfSubjectReviewStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,9 +98,9 @@ class SelfSubjectReviewStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SelfSubjectReviewStatus:
-        return cls(
-            user_info=None if (v := data.get("userInfo")) is None else UserInfo.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "user_info", None if (v := data.get("userInfo")) is None else UserInfo.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,13 +131,13 @@ class TokenRequest:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TokenRequest:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=TokenRequestSpec.from_dict(data["spec"]),
-            status=None if (v := data.get("status")) is None else TokenRequestStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", TokenRequestSpec.from_dict(data["spec"]))
+        _set(self, "status", None if (v := data.get("status")) is None else TokenRequestStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,11 +158,11 @@ class TokenRequestSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TokenRequestSpec:
-        return cls(
-            audiences=list(data["audiences"]),
-            bound_object_ref=None if (v := data.get("boundObjectRef")) is None else BoundObjectReference.from_dict(v),
-            expiration_seconds=data.get("expirationSeconds"),
-        )
+        self = object.__new__(cls)
+        _set(self, "audiences", list(data["audiences"]))
+        _set(self, "bound_object_ref", None if (v := data.get("boundObjectRef")) is None else BoundObjectReference.from_dict(v))
+        _set(self, "expiration_seconds", data.get("expirationSeconds"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,10 +178,10 @@ class TokenRequestStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TokenRequestStatus:
-        return cls(
-            expiration_timestamp=data["expirationTimestamp"],
-            token=data["token"],
-        )
+        self = object.__new__(cls)
+        _set(self, "expiration_timestamp", data["expirationTimestamp"])
+        _set(self, "token", data["token"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,13 +214,13 @@ class TokenReview:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TokenReview:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=TokenReviewSpec.from_dict(data["spec"]),
-            status=None if (v := data.get("status")) is None else TokenReviewStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", TokenReviewSpec.from_dict(data["spec"]))
+        _set(self, "status", None if (v := data.get("status")) is None else TokenReviewStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -237,10 +240,10 @@ class TokenReviewSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TokenReviewSpec:
-        return cls(
-            audiences=None if (v := data.get("audiences")) is None else list(v),
-            token=data.get("token"),
-        )
+        self = object.__new__(cls)
+        _set(self, "audiences", None if (v := data.get("audiences")) is None else list(v))
+        _set(self, "token", data.get("token"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -266,12 +269,12 @@ class TokenReviewStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TokenReviewStatus:
-        return cls(
-            audiences=None if (v := data.get("audiences")) is None else list(v),
-            authenticated=data.get("authenticated"),
-            error=data.get("error"),
-            user=None if (v := data.get("user")) is None else UserInfo.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "audiences", None if (v := data.get("audiences")) is None else list(v))
+        _set(self, "authenticated", data.get("authenticated"))
+        _set(self, "error", data.get("error"))
+        _set(self, "user", None if (v := data.get("user")) is None else UserInfo.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -297,9 +300,9 @@ class UserInfo:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> UserInfo:
-        return cls(
-            extra=None if (v := data.get("extra")) is None else dict(v),
-            groups=None if (v := data.get("groups")) is None else list(v),
-            uid=data.get("uid"),
-            username=data.get("username"),
-        )
+        self = object.__new__(cls)
+        _set(self, "extra", None if (v := data.get("extra")) is None else dict(v))
+        _set(self, "groups", None if (v := data.get("groups")) is None else list(v))
+        _set(self, "uid", data.get("uid"))
+        _set(self, "username", data.get("username"))
+        return self

@@ -10,6 +10,9 @@ from typing import Any, ClassVar
 
 from api.model import meta_v1
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FieldSelectorAttributes:
@@ -38,10 +41,10 @@ class FieldSelectorAttributes:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FieldSelectorAttributes:
-        return cls(
-            raw_selector=data.get("rawSelector"),
-            requirements=None if (v := data.get("requirements")) is None else [meta_v1.FieldSelectorRequirement.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "raw_selector", data.get("rawSelector"))
+        _set(self, "requirements", None if (v := data.get("requirements")) is None else [meta_v1.FieldSelectorRequirement.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,10 +74,10 @@ class LabelSelectorAttributes:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LabelSelectorAttributes:
-        return cls(
-            raw_selector=data.get("rawSelector"),
-            requirements=None if (v := data.get("requirements")) is None else [meta_v1.LabelSelectorRequirement.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "raw_selector", data.get("rawSelector"))
+        _set(self, "requirements", None if (v := data.get("requirements")) is None else [meta_v1.LabelSelectorRequirement.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,13 +111,13 @@ class LocalSubjectAccessReview:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LocalSubjectAccessReview:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=SubjectAccessReviewSpec.from_dict(data["spec"]),
-            status=None if (v := data.get("status")) is None else SubjectAccessReviewStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", SubjectAccessReviewSpec.from_dict(data["spec"]))
+        _set(self, "status", None if (v := data.get("status")) is None else SubjectAccessReviewStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,10 +139,10 @@ class NonResourceAttributes:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NonResourceAttributes:
-        return cls(
-            path=data.get("path"),
-            verb=data.get("verb"),
-        )
+        self = object.__new__(cls)
+        _set(self, "path", data.get("path"))
+        _set(self, "verb", data.get("verb"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,10 +161,10 @@ class NonResourceRule:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NonResourceRule:
-        return cls(
-            non_resource_urls=None if (v := data.get("nonResourceURLs")) is None else list(v),
-            verbs=list(data["verbs"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "non_resource_urls", None if (v := data.get("nonResourceURLs")) is None else list(v))
+        _set(self, "verbs", list(data["verbs"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -204,17 +207,17 @@ class ResourceAttributes:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceAttributes:
-        return cls(
-            field_selector=None if (v := data.get("fieldSelector")) is None else FieldSelectorAttributes.from_dict(v),
-            group=data.get("group"),
-            label_selector=None if (v := data.get("labelSelector")) is None else LabelSelectorAttributes.from_dict(v),
-            name=data.get("name"),
-            namespace=data.get("namespace"),
-            resource=data.get("resource"),
-            subresource=data.get("subresource"),
-            verb=data.get("verb"),
-            version=data.get("version"),
-        )
+        self = object.__new__(cls)
+        _set(self, "field_selector", None if (v := data.get("fieldSelector")) is None else FieldSelectorAttributes.from_dict(v))
+        _set(self, "group", data.get("group"))
+        _set(self, "label_selector", None if (v := data.get("labelSelector")) is None else LabelSelectorAttributes.from_dict(v))
+        _set(self, "name", data.get("name"))
+        _set(self, "namespace", data.get("namespace"))
+        _set(self, "resource", data.get("resource"))
+        _set(self, "subresource", data.get("subresource"))
+        _set(self, "verb", data.get("verb"))
+        _set(self, "version", data.get("version"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -241,12 +244,12 @@ class ResourceRule:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceRule:
-        return cls(
-            api_groups=None if (v := data.get("apiGroups")) is None else list(v),
-            resource_names=None if (v := data.get("resourceNames")) is None else list(v),
-            resources=None if (v := data.get("resources")) is None else list(v),
-            verbs=list(data["verbs"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_groups", None if (v := data.get("apiGroups")) is None else list(v))
+        _set(self, "resource_names", None if (v := data.get("resourceNames")) is None else list(v))
+        _set(self, "resources", None if (v := data.get("resources")) is None else list(v))
+        _set(self, "verbs", list(data["verbs"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -280,13 +283,13 @@ class SelfSubjectAccessReview:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SelfSubjectAccessReview:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=SelfSubjectAccessReviewSpec.from_dict(data["spec"]),
-            status=None if (v := data.get("status")) is None else SubjectAccessReviewStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", SelfSubjectAccessReviewSpec.from_dict(data["spec"]))
+        _set(self, "status", None if (v := data.get("status")) is None else SubjectAccessReviewStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -308,10 +311,10 @@ class SelfSubjectAccessReviewSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SelfSubjectAccessReviewSpec:
-        return cls(
-            non_resource_attributes=None if (v := data.get("nonResourceAttributes")) is None else NonResourceAttributes.from_dict(v),
-            resource_attributes=None if (v := data.get("resourceAttributes")) is None else ResourceAttributes.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "non_resource_attributes", None if (v := data.get("nonResourceAttributes")) is None else NonResourceAttributes.from_dict(v))
+        _set(self, "resource_attributes", None if (v := data.get("resourceAttributes")) is None else ResourceAttributes.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -349,13 +352,13 @@ class SelfSubjectRulesReview:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SelfSubjectRulesReview:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=SelfSubjectRulesReviewSpec.from_dict(data["spec"]),
-            status=None if (v := data.get("status")) is None else SubjectRulesReviewStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", SelfSubjectRulesReviewSpec.from_dict(data["spec"]))
+        _set(self, "status", None if (v := data.get("status")) is None else SubjectRulesReviewStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -372,9 +375,9 @@ class SelfSubjectRulesReviewSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SelfSubjectRulesReviewSpec:
-        return cls(
-            namespace=data.get("namespace"),
-        )
+        self = object.__new__(cls)
+        _set(self, "namespace", data.get("namespace"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -405,13 +408,13 @@ class SubjectAccessReview:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SubjectAccessReview:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=SubjectAccessReviewSpec.from_dict(data["spec"]),
-            status=None if (v := data.get("status")) is None else SubjectAccessReviewStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", SubjectAccessReviewSpec.from_dict(data["spec"]))
+        _set(self, "status", None if (v := data.get("status")) is None else SubjectAccessReviewStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -445,14 +448,14 @@ class SubjectAccessReviewSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SubjectAccessReviewSpec:
-        return cls(
-            extra=None if (v := data.get("extra")) is None else dict(v),
-            groups=None if (v := data.get("groups")) is None else list(v),
-            non_resource_attributes=None if (v := data.get("nonResourceAttributes")) is None else NonResourceAttributes.from_dict(v),
-            resource_attributes=None if (v := data.get("resourceAttributes")) is None else ResourceAttributes.from_dict(v),
-            uid=data.get("uid"),
-            user=data.get("user"),
-        )
+        self = object.__new__(cls)
+        _set(self, "extra", None if (v := data.get("extra")) is None else dict(v))
+        _set(self, "groups", None if (v := data.get("groups")) is None else list(v))
+        _set(self, "non_resource_attributes", None if (v := data.get("nonResourceAttributes")) is None else NonResourceAttributes.from_dict(v))
+        _set(self, "resource_attributes", None if (v := data.get("resourceAttributes")) is None else ResourceAttributes.from_dict(v))
+        _set(self, "uid", data.get("uid"))
+        _set(self, "user", data.get("user"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -476,12 +479,12 @@ class SubjectAccessReviewStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SubjectAccessReviewStatus:
-        return cls(
-            allowed=data["allowed"],
-            denied=data.get("denied"),
-            evaluation_error=data.get("evaluationError"),
-            reason=data.get("reason"),
-        )
+        self = object.__new__(cls)
+        _set(self, "allowed", data["allowed"])
+        _set(self, "denied", data.get("denied"))
+        _set(self, "evaluation_error", data.get("evaluationError"))
+        _set(self, "reason", data.get("reason"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -508,9 +511,9 @@ class SubjectRulesReviewStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SubjectRulesReviewStatus:
-        return cls(
-            evaluation_error=data.get("evaluationError"),
-            incomplete=data["incomplete"],
-            non_resource_rules=[NonResourceRule.from_dict(x) for x in data["nonResourceRules"]],
-            resource_rules=[ResourceRule.from_dict(x) for x in data["resourceRules"]],
-        )
+        self = object.__new__(cls)
+        _set(self, "evaluation_error", data.get("evaluationError"))
+        _set(self, "incomplete", data["incomplete"])
+        _set(self, "non_resource_rules", [NonResourceRule.from_dict(x) for x in data["nonResourceRules"]])
+        _set(self, "resource_rules", [ResourceRule.from_dict(x) for x in data["resourceRules"]])
+        return self

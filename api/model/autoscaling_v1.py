@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import meta_v1
 from api.model.primitives import Time
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CrossVersionObjectReference:
@@ -30,11 +33,11 @@ class CrossVersionObjectReference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CrossVersionObjectReference:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data["kind"],
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data["kind"])
+        _set(self, "name", data["name"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,13 +69,13 @@ class HorizontalPodAutoscaler:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscaler:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else HorizontalPodAutoscalerSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else HorizontalPodAutoscalerStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else HorizontalPodAutoscalerSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else HorizontalPodAutoscalerStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,12 +103,12 @@ class HorizontalPodAutoscalerList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscalerList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[HorizontalPodAutoscaler.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [HorizontalPodAutoscaler.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,12 +131,12 @@ class HorizontalPodAutoscalerSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscalerSpec:
-        return cls(
-            max_replicas=data["maxReplicas"],
-            min_replicas=data.get("minReplicas"),
-            scale_target_ref=CrossVersionObjectReference.from_dict(data["scaleTargetRef"]),
-            target_cpu_utilization_percentage=data.get("targetCPUUtilizationPercentage"),
-        )
+        self = object.__new__(cls)
+        _set(self, "max_replicas", data["maxReplicas"])
+        _set(self, "min_replicas", data.get("minReplicas"))
+        _set(self, "scale_target_ref", CrossVersionObjectReference.from_dict(data["scaleTargetRef"]))
+        _set(self, "target_cpu_utilization_percentage", data.get("targetCPUUtilizationPercentage"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,13 +163,13 @@ class HorizontalPodAutoscalerStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscalerStatus:
-        return cls(
-            current_cpu_utilization_percentage=data.get("currentCPUUtilizationPercentage"),
-            current_replicas=data["currentReplicas"],
-            desired_replicas=data["desiredReplicas"],
-            last_scale_time=data.get("lastScaleTime"),
-            observed_generation=data.get("observedGeneration"),
-        )
+        self = object.__new__(cls)
+        _set(self, "current_cpu_utilization_percentage", data.get("currentCPUUtilizationPercentage"))
+        _set(self, "current_replicas", data["currentReplicas"])
+        _set(self, "desired_replicas", data["desiredReplicas"])
+        _set(self, "last_scale_time", data.get("lastScaleTime"))
+        _set(self, "observed_generation", data.get("observedGeneration"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -198,13 +201,13 @@ class Scale:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Scale:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else ScaleSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else ScaleStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else ScaleSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else ScaleStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -221,9 +224,9 @@ class ScaleSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScaleSpec:
-        return cls(
-            replicas=data.get("replicas"),
-        )
+        self = object.__new__(cls)
+        _set(self, "replicas", data.get("replicas"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -241,7 +244,7 @@ class ScaleStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScaleStatus:
-        return cls(
-            replicas=data["replicas"],
-            selector=data.get("selector"),
-        )
+        self = object.__new__(cls)
+        _set(self, "replicas", data["replicas"])
+        _set(self, "selector", data.get("selector"))
+        return self

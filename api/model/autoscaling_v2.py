@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import meta_v1
 from api.model.primitives import Quantity, Time, quantity
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ContainerResourceMetricSource:
@@ -31,11 +34,11 @@ class ContainerResourceMetricSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ContainerResourceMetricSource:
-        return cls(
-            container=data["container"],
-            name=data["name"],
-            target=MetricTarget.from_dict(data["target"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "container", data["container"])
+        _set(self, "name", data["name"])
+        _set(self, "target", MetricTarget.from_dict(data["target"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,11 +59,11 @@ class ContainerResourceMetricStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ContainerResourceMetricStatus:
-        return cls(
-            container=data["container"],
-            current=MetricValueStatus.from_dict(data["current"]),
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "container", data["container"])
+        _set(self, "current", MetricValueStatus.from_dict(data["current"]))
+        _set(self, "name", data["name"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,11 +84,11 @@ class CrossVersionObjectReference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CrossVersionObjectReference:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data["kind"],
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data["kind"])
+        _set(self, "name", data["name"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,10 +107,10 @@ class ExternalMetricSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExternalMetricSource:
-        return cls(
-            metric=MetricIdentifier.from_dict(data["metric"]),
-            target=MetricTarget.from_dict(data["target"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "metric", MetricIdentifier.from_dict(data["metric"]))
+        _set(self, "target", MetricTarget.from_dict(data["target"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,10 +128,10 @@ class ExternalMetricStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExternalMetricStatus:
-        return cls(
-            current=MetricValueStatus.from_dict(data["current"]),
-            metric=MetricIdentifier.from_dict(data["metric"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "current", MetricValueStatus.from_dict(data["current"]))
+        _set(self, "metric", MetricIdentifier.from_dict(data["metric"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,11 +148,11 @@ class HPAScalingPolicy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HPAScalingPolicy:
-        return cls(
-            period_seconds=data["periodSeconds"],
-            type=data["type"],
-            value=data["value"],
-        )
+        self = object.__new__(cls)
+        _set(self, "period_seconds", data["periodSeconds"])
+        _set(self, "type", data["type"])
+        _set(self, "value", data["value"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,11 +180,11 @@ class HPAScalingRules:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HPAScalingRules:
-        return cls(
-            policies=None if (v := data.get("policies")) is None else [HPAScalingPolicy.from_dict(x) for x in v],
-            select_policy=data.get("selectPolicy"),
-            stabilization_window_seconds=data.get("stabilizationWindowSeconds"),
-        )
+        self = object.__new__(cls)
+        _set(self, "policies", None if (v := data.get("policies")) is None else [HPAScalingPolicy.from_dict(x) for x in v])
+        _set(self, "select_policy", data.get("selectPolicy"))
+        _set(self, "stabilization_window_seconds", data.get("stabilizationWindowSeconds"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -216,13 +219,13 @@ class HorizontalPodAutoscaler:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscaler:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else HorizontalPodAutoscalerSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else HorizontalPodAutoscalerStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else HorizontalPodAutoscalerSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else HorizontalPodAutoscalerStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -244,10 +247,10 @@ class HorizontalPodAutoscalerBehavior:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscalerBehavior:
-        return cls(
-            scale_down=None if (v := data.get("scaleDown")) is None else HPAScalingRules.from_dict(v),
-            scale_up=None if (v := data.get("scaleUp")) is None else HPAScalingRules.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "scale_down", None if (v := data.get("scaleDown")) is None else HPAScalingRules.from_dict(v))
+        _set(self, "scale_up", None if (v := data.get("scaleUp")) is None else HPAScalingRules.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -276,13 +279,13 @@ class HorizontalPodAutoscalerCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscalerCondition:
-        return cls(
-            last_transition_time=data.get("lastTransitionTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -310,12 +313,12 @@ class HorizontalPodAutoscalerList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscalerList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[HorizontalPodAutoscaler.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [HorizontalPodAutoscaler.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -342,13 +345,13 @@ class HorizontalPodAutoscalerSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscalerSpec:
-        return cls(
-            behavior=None if (v := data.get("behavior")) is None else HorizontalPodAutoscalerBehavior.from_dict(v),
-            max_replicas=data["maxReplicas"],
-            metrics=None if (v := data.get("metrics")) is None else [MetricSpec.from_dict(x) for x in v],
-            min_replicas=data.get("minReplicas"),
-            scale_target_ref=CrossVersionObjectReference.from_dict(data["scaleTargetRef"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "behavior", None if (v := data.get("behavior")) is None else HorizontalPodAutoscalerBehavior.from_dict(v))
+        _set(self, "max_replicas", data["maxReplicas"])
+        _set(self, "metrics", None if (v := data.get("metrics")) is None else [MetricSpec.from_dict(x) for x in v])
+        _set(self, "min_replicas", data.get("minReplicas"))
+        _set(self, "scale_target_ref", CrossVersionObjectReference.from_dict(data["scaleTargetRef"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -379,14 +382,14 @@ class HorizontalPodAutoscalerStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HorizontalPodAutoscalerStatus:
-        return cls(
-            conditions=None if (v := data.get("conditions")) is None else [HorizontalPodAutoscalerCondition.from_dict(x) for x in v],
-            current_metrics=None if (v := data.get("currentMetrics")) is None else [MetricStatus.from_dict(x) for x in v],
-            current_replicas=data.get("currentReplicas"),
-            desired_replicas=data["desiredReplicas"],
-            last_scale_time=data.get("lastScaleTime"),
-            observed_generation=data.get("observedGeneration"),
-        )
+        self = object.__new__(cls)
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [HorizontalPodAutoscalerCondition.from_dict(x) for x in v])
+        _set(self, "current_metrics", None if (v := data.get("currentMetrics")) is None else [MetricStatus.from_dict(x) for x in v])
+        _set(self, "current_replicas", data.get("currentReplicas"))
+        _set(self, "desired_replicas", data["desiredReplicas"])
+        _set(self, "last_scale_time", data.get("lastScaleTime"))
+        _set(self, "observed_generation", data.get("observedGeneration"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -404,10 +407,10 @@ class MetricIdentifier:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MetricIdentifier:
-        return cls(
-            name=data["name"],
-            selector=None if (v := data.get("selector")) is None else meta_v1.LabelSelector.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        _set(self, "selector", None if (v := data.get("selector")) is None else meta_v1.LabelSelector.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -440,14 +443,14 @@ class MetricSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MetricSpec:
-        return cls(
-            container_resource=None if (v := data.get("containerResource")) is None else ContainerResourceMetricSource.from_dict(v),
-            external=None if (v := data.get("external")) is None else ExternalMetricSource.from_dict(v),
-            object=None if (v := data.get("object")) is None else ObjectMetricSource.from_dict(v),
-            pods=None if (v := data.get("pods")) is None else PodsMetricSource.from_dict(v),
-            resource=None if (v := data.get("resource")) is None else ResourceMetricSource.from_dict(v),
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "container_resource", None if (v := data.get("containerResource")) is None else ContainerResourceMetricSource.from_dict(v))
+        _set(self, "external", None if (v := data.get("external")) is None else ExternalMetricSource.from_dict(v))
+        _set(self, "object", None if (v := data.get("object")) is None else ObjectMetricSource.from_dict(v))
+        _set(self, "pods", None if (v := data.get("pods")) is None else PodsMetricSource.from_dict(v))
+        _set(self, "resource", None if (v := data.get("resource")) is None else ResourceMetricSource.from_dict(v))
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -478,14 +481,14 @@ class MetricStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MetricStatus:
-        return cls(
-            container_resource=None if (v := data.get("containerResource")) is None else ContainerResourceMetricStatus.from_dict(v),
-            external=None if (v := data.get("external")) is None else ExternalMetricStatus.from_dict(v),
-            object=None if (v := data.get("object")) is None else ObjectMetricStatus.from_dict(v),
-            pods=None if (v := data.get("pods")) is None else PodsMetricStatus.from_dict(v),
-            resource=None if (v := data.get("resource")) is None else ResourceMetricStatus.from_dict(v),
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "container_resource", None if (v := data.get("containerResource")) is None else ContainerResourceMetricStatus.from_dict(v))
+        _set(self, "external", None if (v := data.get("external")) is None else ExternalMetricStatus.from_dict(v))
+        _set(self, "object", None if (v := data.get("object")) is None else ObjectMetricStatus.from_dict(v))
+        _set(self, "pods", None if (v := data.get("pods")) is None else PodsMetricStatus.from_dict(v))
+        _set(self, "resource", None if (v := data.get("resource")) is None else ResourceMetricStatus.from_dict(v))
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -510,12 +513,12 @@ class MetricTarget:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MetricTarget:
-        return cls(
-            average_utilization=data.get("averageUtilization"),
-            average_value=None if (v := data.get("averageValue")) is None else quantity(v),
-            type=data["type"],
-            value=None if (v := data.get("value")) is None else quantity(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "average_utilization", data.get("averageUtilization"))
+        _set(self, "average_value", None if (v := data.get("averageValue")) is None else quantity(v))
+        _set(self, "type", data["type"])
+        _set(self, "value", None if (v := data.get("value")) is None else quantity(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -538,11 +541,11 @@ class MetricValueStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MetricValueStatus:
-        return cls(
-            average_utilization=data.get("averageUtilization"),
-            average_value=None if (v := data.get("averageValue")) is None else quantity(v),
-            value=None if (v := data.get("value")) is None else quantity(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "average_utilization", data.get("averageUtilization"))
+        _set(self, "average_value", None if (v := data.get("averageValue")) is None else quantity(v))
+        _set(self, "value", None if (v := data.get("value")) is None else quantity(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -561,11 +564,11 @@ class ObjectMetricSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ObjectMetricSource:
-        return cls(
-            described_object=CrossVersionObjectReference.from_dict(data["describedObject"]),
-            metric=MetricIdentifier.from_dict(data["metric"]),
-            target=MetricTarget.from_dict(data["target"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "described_object", CrossVersionObjectReference.from_dict(data["describedObject"]))
+        _set(self, "metric", MetricIdentifier.from_dict(data["metric"]))
+        _set(self, "target", MetricTarget.from_dict(data["target"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -584,11 +587,11 @@ class ObjectMetricStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ObjectMetricStatus:
-        return cls(
-            current=MetricValueStatus.from_dict(data["current"]),
-            described_object=CrossVersionObjectReference.from_dict(data["describedObject"]),
-            metric=MetricIdentifier.from_dict(data["metric"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "current", MetricValueStatus.from_dict(data["current"]))
+        _set(self, "described_object", CrossVersionObjectReference.from_dict(data["describedObject"]))
+        _set(self, "metric", MetricIdentifier.from_dict(data["metric"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -607,10 +610,10 @@ class PodsMetricSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodsMetricSource:
-        return cls(
-            metric=MetricIdentifier.from_dict(data["metric"]),
-            target=MetricTarget.from_dict(data["target"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "metric", MetricIdentifier.from_dict(data["metric"]))
+        _set(self, "target", MetricTarget.from_dict(data["target"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -628,10 +631,10 @@ class PodsMetricStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodsMetricStatus:
-        return cls(
-            current=MetricValueStatus.from_dict(data["current"]),
-            metric=MetricIdentifier.from_dict(data["metric"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "current", MetricValueStatus.from_dict(data["current"]))
+        _set(self, "metric", MetricIdentifier.from_dict(data["metric"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -652,10 +655,10 @@ class ResourceMetricSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceMetricSource:
-        return cls(
-            name=data["name"],
-            target=MetricTarget.from_dict(data["target"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        _set(self, "target", MetricTarget.from_dict(data["target"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -675,7 +678,7 @@ class ResourceMetricStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceMetricStatus:
-        return cls(
-            current=MetricValueStatus.from_dict(data["current"]),
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "current", MetricValueStatus.from_dict(data["current"]))
+        _set(self, "name", data["name"])
+        return self

@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import core_v1, meta_v1
 from api.model.primitives import Time
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CronJob:
@@ -41,13 +44,13 @@ class CronJob:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CronJob:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else CronJobSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else CronJobStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else CronJobSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else CronJobStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,12 +78,12 @@ class CronJobList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CronJobList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[CronJob.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [CronJob.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,16 +119,16 @@ class CronJobSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CronJobSpec:
-        return cls(
-            concurrency_policy=data.get("concurrencyPolicy"),
-            failed_jobs_history_limit=data.get("failedJobsHistoryLimit"),
-            job_template=JobTemplateSpec.from_dict(data["jobTemplate"]),
-            schedule=data["schedule"],
-            starting_deadline_seconds=data.get("startingDeadlineSeconds"),
-            successful_jobs_history_limit=data.get("successfulJobsHistoryLimit"),
-            suspend=data.get("suspend"),
-            time_zone=data.get("timeZone"),
-        )
+        self = object.__new__(cls)
+        _set(self, "concurrency_policy", data.get("concurrencyPolicy"))
+        _set(self, "failed_jobs_history_limit", data.get("failedJobsHistoryLimit"))
+        _set(self, "job_template", JobTemplateSpec.from_dict(data["jobTemplate"]))
+        _set(self, "schedule", data["schedule"])
+        _set(self, "starting_deadline_seconds", data.get("startingDeadlineSeconds"))
+        _set(self, "successful_jobs_history_limit", data.get("successfulJobsHistoryLimit"))
+        _set(self, "suspend", data.get("suspend"))
+        _set(self, "time_zone", data.get("timeZone"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,11 +151,11 @@ class CronJobStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CronJobStatus:
-        return cls(
-            active=None if (v := data.get("active")) is None else [core_v1.ObjectReference.from_dict(x) for x in v],
-            last_schedule_time=data.get("lastScheduleTime"),
-            last_successful_time=data.get("lastSuccessfulTime"),
-        )
+        self = object.__new__(cls)
+        _set(self, "active", None if (v := data.get("active")) is None else [core_v1.ObjectReference.from_dict(x) for x in v])
+        _set(self, "last_schedule_time", data.get("lastScheduleTime"))
+        _set(self, "last_successful_time", data.get("lastSuccessfulTime"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,13 +187,13 @@ class Job:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Job:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else JobSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else JobStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else JobSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else JobStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,14 +223,14 @@ class JobCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobCondition:
-        return cls(
-            last_probe_time=data.get("lastProbeTime"),
-            last_transition_time=data.get("lastTransitionTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_probe_time", data.get("lastProbeTime"))
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -255,12 +258,12 @@ class JobList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[Job.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [Job.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -321,24 +324,24 @@ class JobSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobSpec:
-        return cls(
-            active_deadline_seconds=data.get("activeDeadlineSeconds"),
-            backoff_limit=data.get("backoffLimit"),
-            backoff_limit_per_index=data.get("backoffLimitPerIndex"),
-            completion_mode=data.get("completionMode"),
-            completions=data.get("completions"),
-            managed_by=data.get("managedBy"),
-            manual_selector=data.get("manualSelector"),
-            max_failed_indexes=data.get("maxFailedIndexes"),
-            parallelism=data.get("parallelism"),
-            pod_failure_policy=None if (v := data.get("podFailurePolicy")) is None else PodFailurePolicy.from_dict(v),
-            pod_replacement_policy=data.get("podReplacementPolicy"),
-            selector=None if (v := data.get("selector")) is None else meta_v1.LabelSelector.from_dict(v),
-            success_policy=None if (v := data.get("successPolicy")) is None else SuccessPolicy.from_dict(v),
-            suspend=data.get("suspend"),
-            template=core_v1.PodTemplateSpec.from_dict(data["template"]),
-            ttl_seconds_after_finished=data.get("ttlSecondsAfterFinished"),
-        )
+        self = object.__new__(cls)
+        _set(self, "active_deadline_seconds", data.get("activeDeadlineSeconds"))
+        _set(self, "backoff_limit", data.get("backoffLimit"))
+        _set(self, "backoff_limit_per_index", data.get("backoffLimitPerIndex"))
+        _set(self, "completion_mode", data.get("completionMode"))
+        _set(self, "completions", data.get("completions"))
+        _set(self, "managed_by", data.get("managedBy"))
+        _set(self, "manual_selector", data.get("manualSelector"))
+        _set(self, "max_failed_indexes", data.get("maxFailedIndexes"))
+        _set(self, "parallelism", data.get("parallelism"))
+        _set(self, "pod_failure_policy", None if (v := data.get("podFailurePolicy")) is None else PodFailurePolicy.from_dict(v))
+        _set(self, "pod_replacement_policy", data.get("podReplacementPolicy"))
+        _set(self, "selector", None if (v := data.get("selector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "success_policy", None if (v := data.get("successPolicy")) is None else SuccessPolicy.from_dict(v))
+        _set(self, "suspend", data.get("suspend"))
+        _set(self, "template", core_v1.PodTemplateSpec.from_dict(data["template"]))
+        _set(self, "ttl_seconds_after_finished", data.get("ttlSecondsAfterFinished"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -385,19 +388,19 @@ class JobStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobStatus:
-        return cls(
-            active=data.get("active"),
-            completed_indexes=data.get("completedIndexes"),
-            completion_time=data.get("completionTime"),
-            conditions=None if (v := data.get("conditions")) is None else [JobCondition.from_dict(x) for x in v],
-            failed=data.get("failed"),
-            failed_indexes=data.get("failedIndexes"),
-            ready=data.get("ready"),
-            start_time=data.get("startTime"),
-            succeeded=data.get("succeeded"),
-            terminating=data.get("terminating"),
-            uncounted_terminated_pods=None if (v := data.get("uncountedTerminatedPods")) is None else UncountedTerminatedPods.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "active", data.get("active"))
+        _set(self, "completed_indexes", data.get("completedIndexes"))
+        _set(self, "completion_time", data.get("completionTime"))
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [JobCondition.from_dict(x) for x in v])
+        _set(self, "failed", data.get("failed"))
+        _set(self, "failed_indexes", data.get("failedIndexes"))
+        _set(self, "ready", data.get("ready"))
+        _set(self, "start_time", data.get("startTime"))
+        _set(self, "succeeded", data.get("succeeded"))
+        _set(self, "terminating", data.get("terminating"))
+        _set(self, "uncounted_terminated_pods", None if (v := data.get("uncountedTerminatedPods")) is None else UncountedTerminatedPods.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -417,10 +420,10 @@ class JobTemplateSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobTemplateSpec:
-        return cls(
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else JobSpec.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else JobSpec.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -435,9 +438,9 @@ class PodFailurePolicy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodFailurePolicy:
-        return cls(
-            rules=[PodFailurePolicyRule.from_dict(x) for x in data["rules"]],
-        )
+        self = object.__new__(cls)
+        _set(self, "rules", [PodFailurePolicyRule.from_dict(x) for x in data["rules"]])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -463,11 +466,11 @@ class PodFailurePolicyOnExitCodesRequirement:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodFailurePolicyOnExitCodesRequirement:
-        return cls(
-            container_name=data.get("containerName"),
-            operator=data["operator"],
-            values=list(data["values"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "container_name", data.get("containerName"))
+        _set(self, "operator", data["operator"])
+        _set(self, "values", list(data["values"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -485,10 +488,10 @@ class PodFailurePolicyOnPodConditionsPattern:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodFailurePolicyOnPodConditionsPattern:
-        return cls(
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -511,11 +514,11 @@ class PodFailurePolicyRule:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodFailurePolicyRule:
-        return cls(
-            action=data["action"],
-            on_exit_codes=None if (v := data.get("onExitCodes")) is None else PodFailurePolicyOnExitCodesRequirement.from_dict(v),
-            on_pod_conditions=None if (v := data.get("onPodConditions")) is None else [PodFailurePolicyOnPodConditionsPattern.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "action", data["action"])
+        _set(self, "on_exit_codes", None if (v := data.get("onExitCodes")) is None else PodFailurePolicyOnExitCodesRequirement.from_dict(v))
+        _set(self, "on_pod_conditions", None if (v := data.get("onPodConditions")) is None else [PodFailurePolicyOnPodConditionsPattern.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -532,9 +535,9 @@ class SuccessPolicy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SuccessPolicy:
-        return cls(
-            rules=[SuccessPolicyRule.from_dict(x) for x in data["rules"]],
-        )
+        self = object.__new__(cls)
+        _set(self, "rules", [SuccessPolicyRule.from_dict(x) for x in data["rules"]])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -556,10 +559,10 @@ class SuccessPolicyRule:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SuccessPolicyRule:
-        return cls(
-            succeeded_count=data.get("succeededCount"),
-            succeeded_indexes=data.get("succeededIndexes"),
-        )
+        self = object.__new__(cls)
+        _set(self, "succeeded_count", data.get("succeededCount"))
+        _set(self, "succeeded_indexes", data.get("succeededIndexes"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -581,7 +584,7 @@ class UncountedTerminatedPods:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> UncountedTerminatedPods:
-        return cls(
-            failed=None if (v := data.get("failed")) is None else list(v),
-            succeeded=None if (v := data.get("succeeded")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "failed", None if (v := data.get("failed")) is None else list(v))
+        _set(self, "succeeded", None if (v := data.get("succeeded")) is None else list(v))
+        return self

@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import meta_v1
 from api.model.primitives import Time
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CertificateSigningRequest:
@@ -42,13 +45,13 @@ class CertificateSigningRequest:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CertificateSigningRequest:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=CertificateSigningRequestSpec.from_dict(data["spec"]),
-            status=None if (v := data.get("status")) is None else CertificateSigningRequestStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", CertificateSigningRequestSpec.from_dict(data["spec"]))
+        _set(self, "status", None if (v := data.get("status")) is None else CertificateSigningRequestStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,14 +81,14 @@ class CertificateSigningRequestCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CertificateSigningRequestCondition:
-        return cls(
-            last_transition_time=data.get("lastTransitionTime"),
-            last_update_time=data.get("lastUpdateTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "last_update_time", data.get("lastUpdateTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,12 +116,12 @@ class CertificateSigningRequestList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CertificateSigningRequestList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[CertificateSigningRequest.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [CertificateSigningRequest.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,16 +157,16 @@ class CertificateSigningRequestSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CertificateSigningRequestSpec:
-        return cls(
-            expiration_seconds=data.get("expirationSeconds"),
-            extra=None if (v := data.get("extra")) is None else dict(v),
-            groups=None if (v := data.get("groups")) is None else list(v),
-            request=data["request"],
-            signer_name=data["signerName"],
-            uid=data.get("uid"),
-            usages=None if (v := data.get("usages")) is None else list(v),
-            username=data.get("username"),
-        )
+        self = object.__new__(cls)
+        _set(self, "expiration_seconds", data.get("expirationSeconds"))
+        _set(self, "extra", None if (v := data.get("extra")) is None else dict(v))
+        _set(self, "groups", None if (v := data.get("groups")) is None else list(v))
+        _set(self, "request", data["request"])
+        _set(self, "signer_name", data["signerName"])
+        _set(self, "uid", data.get("uid"))
+        _set(self, "usages", None if (v := data.get("usages")) is None else list(v))
+        _set(self, "username", data.get("username"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -185,7 +188,7 @@ class CertificateSigningRequestStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CertificateSigningRequestStatus:
-        return cls(
-            certificate=data.get("certificate"),
-            conditions=None if (v := data.get("conditions")) is None else [CertificateSigningRequestCondition.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "certificate", data.get("certificate"))
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [CertificateSigningRequestCondition.from_dict(x) for x in v])
+        return self

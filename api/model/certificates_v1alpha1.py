@@ -10,6 +10,9 @@ from typing import Any, ClassVar
 
 from api.model import meta_v1
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClusterTrustBundle:
@@ -36,12 +39,12 @@ class ClusterTrustBundle:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClusterTrustBundle:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=ClusterTrustBundleSpec.from_dict(data["spec"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", ClusterTrustBundleSpec.from_dict(data["spec"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,12 +72,12 @@ class ClusterTrustBundleList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClusterTrustBundleList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ClusterTrustBundle.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ClusterTrustBundle.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,7 +96,7 @@ class ClusterTrustBundleSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClusterTrustBundleSpec:
-        return cls(
-            signer_name=data.get("signerName"),
-            trust_bundle=data["trustBundle"],
-        )
+        self = object.__new__(cls)
+        _set(self, "signer_name", data.get("signerName"))
+        _set(self, "trust_bundle", data["trustBundle"])
+        return self

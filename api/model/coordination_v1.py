@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import meta_v1
 from api.model.primitives import MicroTime
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Lease:
@@ -38,12 +41,12 @@ class Lease:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Lease:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else LeaseSpec.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else LeaseSpec.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,12 +74,12 @@ class LeaseList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LeaseList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[Lease.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [Lease.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,12 +114,12 @@ class LeaseSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LeaseSpec:
-        return cls(
-            acquire_time=data.get("acquireTime"),
-            holder_identity=data.get("holderIdentity"),
-            lease_duration_seconds=data.get("leaseDurationSeconds"),
-            lease_transitions=data.get("leaseTransitions"),
-            preferred_holder=data.get("preferredHolder"),
-            renew_time=data.get("renewTime"),
-            strategy=data.get("strategy"),
-        )
+        self = object.__new__(cls)
+        _set(self, "acquire_time", data.get("acquireTime"))
+        _set(self, "holder_identity", data.get("holderIdentity"))
+        _set(self, "lease_duration_seconds", data.get("leaseDurationSeconds"))
+        _set(self, "lease_transitions", data.get("leaseTransitions"))
+        _set(self, "preferred_holder", data.get("preferredHolder"))
+        _set(self, "renew_time", data.get("renewTime"))
+        _set(self, "strategy", data.get("strategy"))
+        return self

@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import meta_v1
 from api.model.primitives import MicroTime
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LeaseCandidate:
@@ -40,12 +43,12 @@ class LeaseCandidate:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LeaseCandidate:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else LeaseCandidateSpec.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else LeaseCandidateSpec.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,12 +76,12 @@ class LeaseCandidateList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LeaseCandidateList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[LeaseCandidate.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [LeaseCandidate.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,11 +109,11 @@ class LeaseCandidateSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LeaseCandidateSpec:
-        return cls(
-            binary_version=data["binaryVersion"],
-            emulation_version=data.get("emulationVersion"),
-            lease_name=data["leaseName"],
-            ping_time=data.get("pingTime"),
-            renew_time=data.get("renewTime"),
-            strategy=data["strategy"],
-        )
+        self = object.__new__(cls)
+        _set(self, "binary_version", data["binaryVersion"])
+        _set(self, "emulation_version", data.get("emulationVersion"))
+        _set(self, "lease_name", data["leaseName"])
+        _set(self, "ping_time", data.get("pingTime"))
+        _set(self, "renew_time", data.get("renewTime"))
+        _set(self, "strategy", data["strategy"])
+        return self

@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import meta_v1
 from api.model.primitives import IntOrString, MicroTime, Quantity, Time, quantity
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AWSElasticBlockStoreVolumeSource:
@@ -34,12 +37,12 @@ class AWSElasticBlockStoreVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AWSElasticBlockStoreVolumeSource:
-        return cls(
-            fs_type=data.get("fsType"),
-            partition=data.get("partition"),
-            read_only=data.get("readOnly"),
-            volume_id=data["volumeID"],
-        )
+        self = object.__new__(cls)
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "partition", data.get("partition"))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "volume_id", data["volumeID"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,11 +65,11 @@ class Affinity:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Affinity:
-        return cls(
-            node_affinity=None if (v := data.get("nodeAffinity")) is None else NodeAffinity.from_dict(v),
-            pod_affinity=None if (v := data.get("podAffinity")) is None else PodAffinity.from_dict(v),
-            pod_anti_affinity=None if (v := data.get("podAntiAffinity")) is None else PodAntiAffinity.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "node_affinity", None if (v := data.get("nodeAffinity")) is None else NodeAffinity.from_dict(v))
+        _set(self, "pod_affinity", None if (v := data.get("podAffinity")) is None else PodAffinity.from_dict(v))
+        _set(self, "pod_anti_affinity", None if (v := data.get("podAntiAffinity")) is None else PodAntiAffinity.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,10 +88,10 @@ class AppArmorProfile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AppArmorProfile:
-        return cls(
-            localhost_profile=data.get("localhostProfile"),
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "localhost_profile", data.get("localhostProfile"))
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,10 +107,10 @@ class AttachedVolume:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AttachedVolume:
-        return cls(
-            device_path=data["devicePath"],
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "device_path", data["devicePath"])
+        _set(self, "name", data["name"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,14 +140,14 @@ class AzureDiskVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AzureDiskVolumeSource:
-        return cls(
-            caching_mode=data.get("cachingMode"),
-            disk_name=data["diskName"],
-            disk_uri=data["diskURI"],
-            fs_type=data.get("fsType"),
-            kind=data.get("kind"),
-            read_only=data.get("readOnly"),
-        )
+        self = object.__new__(cls)
+        _set(self, "caching_mode", data.get("cachingMode"))
+        _set(self, "disk_name", data["diskName"])
+        _set(self, "disk_uri", data["diskURI"])
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "read_only", data.get("readOnly"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,12 +171,12 @@ class AzureFilePersistentVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AzureFilePersistentVolumeSource:
-        return cls(
-            read_only=data.get("readOnly"),
-            secret_name=data["secretName"],
-            secret_namespace=data.get("secretNamespace"),
-            share_name=data["shareName"],
-        )
+        self = object.__new__(cls)
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "secret_name", data["secretName"])
+        _set(self, "secret_namespace", data.get("secretNamespace"))
+        _set(self, "share_name", data["shareName"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -194,11 +197,11 @@ class AzureFileVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AzureFileVolumeSource:
-        return cls(
-            read_only=data.get("readOnly"),
-            secret_name=data["secretName"],
-            share_name=data["shareName"],
-        )
+        self = object.__new__(cls)
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "secret_name", data["secretName"])
+        _set(self, "share_name", data["shareName"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,12 +229,12 @@ class Binding:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Binding:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            target=ObjectReference.from_dict(data["target"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "target", ObjectReference.from_dict(data["target"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -273,18 +276,18 @@ class CSIPersistentVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSIPersistentVolumeSource:
-        return cls(
-            controller_expand_secret_ref=None if (v := data.get("controllerExpandSecretRef")) is None else SecretReference.from_dict(v),
-            controller_publish_secret_ref=None if (v := data.get("controllerPublishSecretRef")) is None else SecretReference.from_dict(v),
-            driver=data["driver"],
-            fs_type=data.get("fsType"),
-            node_expand_secret_ref=None if (v := data.get("nodeExpandSecretRef")) is None else SecretReference.from_dict(v),
-            node_publish_secret_ref=None if (v := data.get("nodePublishSecretRef")) is None else SecretReference.from_dict(v),
-            node_stage_secret_ref=None if (v := data.get("nodeStageSecretRef")) is None else SecretReference.from_dict(v),
-            read_only=data.get("readOnly"),
-            volume_attributes=None if (v := data.get("volumeAttributes")) is None else dict(v),
-            volume_handle=data["volumeHandle"],
-        )
+        self = object.__new__(cls)
+        _set(self, "controller_expand_secret_ref", None if (v := data.get("controllerExpandSecretRef")) is None else SecretReference.from_dict(v))
+        _set(self, "controller_publish_secret_ref", None if (v := data.get("controllerPublishSecretRef")) is None else SecretReference.from_dict(v))
+        _set(self, "driver", data["driver"])
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "node_expand_secret_ref", None if (v := data.get("nodeExpandSecretRef")) is None else SecretReference.from_dict(v))
+        _set(self, "node_publish_secret_ref", None if (v := data.get("nodePublishSecretRef")) is None else SecretReference.from_dict(v))
+        _set(self, "node_stage_secret_ref", None if (v := data.get("nodeStageSecretRef")) is None else SecretReference.from_dict(v))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "volume_attributes", None if (v := data.get("volumeAttributes")) is None else dict(v))
+        _set(self, "volume_handle", data["volumeHandle"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -311,13 +314,13 @@ class CSIVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSIVolumeSource:
-        return cls(
-            driver=data["driver"],
-            fs_type=data.get("fsType"),
-            node_publish_secret_ref=None if (v := data.get("nodePublishSecretRef")) is None else LocalObjectReference.from_dict(v),
-            read_only=data.get("readOnly"),
-            volume_attributes=None if (v := data.get("volumeAttributes")) is None else dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "driver", data["driver"])
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "node_publish_secret_ref", None if (v := data.get("nodePublishSecretRef")) is None else LocalObjectReference.from_dict(v))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "volume_attributes", None if (v := data.get("volumeAttributes")) is None else dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -337,10 +340,10 @@ class Capabilities:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Capabilities:
-        return cls(
-            add=None if (v := data.get("add")) is None else list(v),
-            drop=None if (v := data.get("drop")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "add", None if (v := data.get("add")) is None else list(v))
+        _set(self, "drop", None if (v := data.get("drop")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -372,14 +375,14 @@ class CephFSPersistentVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CephFSPersistentVolumeSource:
-        return cls(
-            monitors=list(data["monitors"]),
-            path=data.get("path"),
-            read_only=data.get("readOnly"),
-            secret_file=data.get("secretFile"),
-            secret_ref=None if (v := data.get("secretRef")) is None else SecretReference.from_dict(v),
-            user=data.get("user"),
-        )
+        self = object.__new__(cls)
+        _set(self, "monitors", list(data["monitors"]))
+        _set(self, "path", data.get("path"))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "secret_file", data.get("secretFile"))
+        _set(self, "secret_ref", None if (v := data.get("secretRef")) is None else SecretReference.from_dict(v))
+        _set(self, "user", data.get("user"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -411,14 +414,14 @@ class CephFSVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CephFSVolumeSource:
-        return cls(
-            monitors=list(data["monitors"]),
-            path=data.get("path"),
-            read_only=data.get("readOnly"),
-            secret_file=data.get("secretFile"),
-            secret_ref=None if (v := data.get("secretRef")) is None else LocalObjectReference.from_dict(v),
-            user=data.get("user"),
-        )
+        self = object.__new__(cls)
+        _set(self, "monitors", list(data["monitors"]))
+        _set(self, "path", data.get("path"))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "secret_file", data.get("secretFile"))
+        _set(self, "secret_ref", None if (v := data.get("secretRef")) is None else LocalObjectReference.from_dict(v))
+        _set(self, "user", data.get("user"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -446,12 +449,12 @@ class CinderPersistentVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CinderPersistentVolumeSource:
-        return cls(
-            fs_type=data.get("fsType"),
-            read_only=data.get("readOnly"),
-            secret_ref=None if (v := data.get("secretRef")) is None else SecretReference.from_dict(v),
-            volume_id=data["volumeID"],
-        )
+        self = object.__new__(cls)
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "secret_ref", None if (v := data.get("secretRef")) is None else SecretReference.from_dict(v))
+        _set(self, "volume_id", data["volumeID"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -479,12 +482,12 @@ class CinderVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CinderVolumeSource:
-        return cls(
-            fs_type=data.get("fsType"),
-            read_only=data.get("readOnly"),
-            secret_ref=None if (v := data.get("secretRef")) is None else LocalObjectReference.from_dict(v),
-            volume_id=data["volumeID"],
-        )
+        self = object.__new__(cls)
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "secret_ref", None if (v := data.get("secretRef")) is None else LocalObjectReference.from_dict(v))
+        _set(self, "volume_id", data["volumeID"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -501,9 +504,9 @@ class ClientIPConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClientIPConfig:
-        return cls(
-            timeout_seconds=data.get("timeoutSeconds"),
-        )
+        self = object.__new__(cls)
+        _set(self, "timeout_seconds", data.get("timeoutSeconds"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -533,13 +536,13 @@ class ClusterTrustBundleProjection:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClusterTrustBundleProjection:
-        return cls(
-            label_selector=None if (v := data.get("labelSelector")) is None else meta_v1.LabelSelector.from_dict(v),
-            name=data.get("name"),
-            optional=data.get("optional"),
-            path=data["path"],
-            signer_name=data.get("signerName"),
-        )
+        self = object.__new__(cls)
+        _set(self, "label_selector", None if (v := data.get("labelSelector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "name", data.get("name"))
+        _set(self, "optional", data.get("optional"))
+        _set(self, "path", data["path"])
+        _set(self, "signer_name", data.get("signerName"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -563,12 +566,12 @@ class ComponentCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ComponentCondition:
-        return cls(
-            error=data.get("error"),
-            message=data.get("message"),
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "error", data.get("error"))
+        _set(self, "message", data.get("message"))
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -599,12 +602,12 @@ class ComponentStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ComponentStatus:
-        return cls(
-            api_version=data.get("apiVersion"),
-            conditions=None if (v := data.get("conditions")) is None else [ComponentCondition.from_dict(x) for x in v],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [ComponentCondition.from_dict(x) for x in v])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -634,12 +637,12 @@ class ComponentStatusList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ComponentStatusList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ComponentStatus.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ComponentStatus.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -674,14 +677,14 @@ class ConfigMap:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConfigMap:
-        return cls(
-            api_version=data.get("apiVersion"),
-            binary_data=None if (v := data.get("binaryData")) is None else dict(v),
-            data=None if (v := data.get("data")) is None else dict(v),
-            immutable=data.get("immutable"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "binary_data", None if (v := data.get("binaryData")) is None else dict(v))
+        _set(self, "data", None if (v := data.get("data")) is None else dict(v))
+        _set(self, "immutable", data.get("immutable"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -701,10 +704,10 @@ class ConfigMapEnvSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConfigMapEnvSource:
-        return cls(
-            name=data.get("name"),
-            optional=data.get("optional"),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data.get("name"))
+        _set(self, "optional", data.get("optional"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -725,11 +728,11 @@ class ConfigMapKeySelector:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConfigMapKeySelector:
-        return cls(
-            key=data["key"],
-            name=data.get("name"),
-            optional=data.get("optional"),
-        )
+        self = object.__new__(cls)
+        _set(self, "key", data["key"])
+        _set(self, "name", data.get("name"))
+        _set(self, "optional", data.get("optional"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -757,12 +760,12 @@ class ConfigMapList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConfigMapList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ConfigMap.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ConfigMap.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -788,13 +791,13 @@ class ConfigMapNodeConfigSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConfigMapNodeConfigSource:
-        return cls(
-            kubelet_config_key=data["kubeletConfigKey"],
-            name=data["name"],
-            namespace=data["namespace"],
-            resource_version=data.get("resourceVersion"),
-            uid=data.get("uid"),
-        )
+        self = object.__new__(cls)
+        _set(self, "kubelet_config_key", data["kubeletConfigKey"])
+        _set(self, "name", data["name"])
+        _set(self, "namespace", data["namespace"])
+        _set(self, "resource_version", data.get("resourceVersion"))
+        _set(self, "uid", data.get("uid"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -817,11 +820,11 @@ class ConfigMapProjection:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConfigMapProjection:
-        return cls(
-            items=None if (v := data.get("items")) is None else [KeyToPath.from_dict(x) for x in v],
-            name=data.get("name"),
-            optional=data.get("optional"),
-        )
+        self = object.__new__(cls)
+        _set(self, "items", None if (v := data.get("items")) is None else [KeyToPath.from_dict(x) for x in v])
+        _set(self, "name", data.get("name"))
+        _set(self, "optional", data.get("optional"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -847,12 +850,12 @@ class ConfigMapVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConfigMapVolumeSource:
-        return cls(
-            default_mode=data.get("defaultMode"),
-            items=None if (v := data.get("items")) is None else [KeyToPath.from_dict(x) for x in v],
-            name=data.get("name"),
-            optional=data.get("optional"),
-        )
+        self = object.__new__(cls)
+        _set(self, "default_mode", data.get("defaultMode"))
+        _set(self, "items", None if (v := data.get("items")) is None else [KeyToPath.from_dict(x) for x in v])
+        _set(self, "name", data.get("name"))
+        _set(self, "optional", data.get("optional"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -937,32 +940,32 @@ class Container:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Container:
-        return cls(
-            args=None if (v := data.get("args")) is None else list(v),
-            command=None if (v := data.get("command")) is None else list(v),
-            env=None if (v := data.get("env")) is None else [EnvVar.from_dict(x) for x in v],
-            env_from=None if (v := data.get("envFrom")) is None else [EnvFromSource.from_dict(x) for x in v],
-            image=data.get("image"),
-            image_pull_policy=data.get("imagePullPolicy"),
-            lifecycle=None if (v := data.get("lifecycle")) is None else Lifecycle.from_dict(v),
-            liveness_probe=None if (v := data.get("livenessProbe")) is None else Probe.from_dict(v),
-            name=data["name"],
-            ports=None if (v := data.get("ports")) is None else [ContainerPort.from_dict(x) for x in v],
-            readiness_probe=None if (v := data.get("readinessProbe")) is None else Probe.from_dict(v),
-            resize_policy=None if (v := data.get("resizePolicy")) is None else [ContainerResizePolicy.from_dict(x) for x in v],
-            resources=None if (v := data.get("resources")) is None else ResourceRequirements.from_dict(v),
-            restart_policy=data.get("restartPolicy"),
-            security_context=None if (v := data.get("securityContext")) is None else SecurityContext.from_dict(v),
-            startup_probe=None if (v := data.get("startupProbe")) is None else Probe.from_dict(v),
-            stdin=data.get("stdin"),
-            stdin_once=data.get("stdinOnce"),
-            termination_message_path=data.get("terminationMessagePath"),
-            termination_message_policy=data.get("terminationMessagePolicy"),
-            tty=data.get("tty"),
-            volume_devices=None if (v := data.get("volumeDevices")) is None else [VolumeDevice.from_dict(x) for x in v],
-            volume_mounts=None if (v := data.get("volumeMounts")) is None else [VolumeMount.from_dict(x) for x in v],
-            working_dir=data.get("workingDir"),
-        )
+        self = object.__new__(cls)
+        _set(self, "args", None if (v := data.get("args")) is None else list(v))
+        _set(self, "command", None if (v := data.get("command")) is None else list(v))
+        _set(self, "env", None if (v := data.get("env")) is None else [EnvVar.from_dict(x) for x in v])
+        _set(self, "env_from", None if (v := data.get("envFrom")) is None else [EnvFromSource.from_dict(x) for x in v])
+        _set(self, "image", data.get("image"))
+        _set(self, "image_pull_policy", data.get("imagePullPolicy"))
+        _set(self, "lifecycle", None if (v := data.get("lifecycle")) is None else Lifecycle.from_dict(v))
+        _set(self, "liveness_probe", None if (v := data.get("livenessProbe")) is None else Probe.from_dict(v))
+        _set(self, "name", data["name"])
+        _set(self, "ports", None if (v := data.get("ports")) is None else [ContainerPort.from_dict(x) for x in v])
+        _set(self, "readiness_probe", None if (v := data.get("readinessProbe")) is None else Probe.from_dict(v))
+        _set(self, "resize_policy", None if (v := data.get("resizePolicy")) is None else [ContainerResizePolicy.from_dict(x) for x in v])
+        _set(self, "resources", None if (v := data.get("resources")) is None else ResourceRequirements.from_dict(v))
+        _set(self, "restart_policy", data.get("restartPolicy"))
+        _set(self, "security_context", None if (v := data.get("securityContext")) is None else SecurityContext.from_dict(v))
+        _set(self, "startup_probe", None if (v := data.get("startupProbe")) is None else Probe.from_dict(v))
+        _set(self, "stdin", data.get("stdin"))
+        _set(self, "stdin_once", data.get("stdinOnce"))
+        _set(self, "termination_message_path", data.get("terminationMessagePath"))
+        _set(self, "termination_message_policy", data.get("terminationMessagePolicy"))
+        _set(self, "tty", data.get("tty"))
+        _set(self, "volume_devices", None if (v := data.get("volumeDevices")) is None else [VolumeDevice.from_dict(x) for x in v])
+        _set(self, "volume_mounts", None if (v := data.get("volumeMounts")) is None else [VolumeMount.from_dict(x) for x in v])
+        _set(self, "working_dir", data.get("workingDir"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -982,10 +985,10 @@ class ContainerImage:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ContainerImage:
-        return cls(
-            names=None if (v := data.get("names")) is None else list(v),
-            size_bytes=data.get("sizeBytes"),
-        )
+        self = object.__new__(cls)
+        _set(self, "names", None if (v := data.get("names")) is None else list(v))
+        _set(self, "size_bytes", data.get("sizeBytes"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1012,13 +1015,13 @@ class ContainerPort:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ContainerPort:
-        return cls(
-            container_port=data["containerPort"],
-            host_ip=data.get("hostIP"),
-            host_port=data.get("hostPort"),
-            name=data.get("name"),
-            protocol=data.get("protocol"),
-        )
+        self = object.__new__(cls)
+        _set(self, "container_port", data["containerPort"])
+        _set(self, "host_ip", data.get("hostIP"))
+        _set(self, "host_port", data.get("hostPort"))
+        _set(self, "name", data.get("name"))
+        _set(self, "protocol", data.get("protocol"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1034,10 +1037,10 @@ class ContainerResizePolicy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ContainerResizePolicy:
-        return cls(
-            resource_name=data["resourceName"],
-            restart_policy=data["restartPolicy"],
-        )
+        self = object.__new__(cls)
+        _set(self, "resource_name", data["resourceName"])
+        _set(self, "restart_policy", data["restartPolicy"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1062,11 +1065,11 @@ class ContainerState:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ContainerState:
-        return cls(
-            running=None if (v := data.get("running")) is None else ContainerStateRunning.from_dict(v),
-            terminated=None if (v := data.get("terminated")) is None else ContainerStateTerminated.from_dict(v),
-            waiting=None if (v := data.get("waiting")) is None else ContainerStateWaiting.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "running", None if (v := data.get("running")) is None else ContainerStateRunning.from_dict(v))
+        _set(self, "terminated", None if (v := data.get("terminated")) is None else ContainerStateTerminated.from_dict(v))
+        _set(self, "waiting", None if (v := data.get("waiting")) is None else ContainerStateWaiting.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1083,9 +1086,9 @@ class ContainerStateRunning:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ContainerStateRunning:
-        return cls(
-            started_at=data.get("startedAt"),
-        )
+        self = object.__new__(cls)
+        _set(self, "started_at", data.get("startedAt"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1119,15 +1122,15 @@ class ContainerStateTerminated:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ContainerStateTerminated:
-        return cls(
-            container_id=data.get("containerID"),
-            exit_code=data["exitCode"],
-            finished_at=data.get("finishedAt"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            signal=data.get("signal"),
-            started_at=data.get("startedAt"),
-        )
+        self = object.__new__(cls)
+        _set(self, "container_id", data.get("containerID"))
+        _set(self, "exit_code", data["exitCode"])
+        _set(self, "finished_at", data.get("finishedAt"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "signal", data.get("signal"))
+        _set(self, "started_at", data.get("startedAt"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1147,10 +1150,10 @@ class ContainerStateWaiting:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ContainerStateWaiting:
-        return cls(
-            message=data.get("message"),
-            reason=data.get("reason"),
-        )
+        self = object.__new__(cls)
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1201,22 +1204,22 @@ class ContainerStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ContainerStatus:
-        return cls(
-            allocated_resources=None if (v := data.get("allocatedResources")) is None else {k: quantity(x) for k, x in v.items()},
-            allocated_resources_status=None if (v := data.get("allocatedResourcesStatus")) is None else [ResourceStatus.from_dict(x) for x in v],
-            container_id=data.get("containerID"),
-            image=data["image"],
-            image_id=data["imageID"],
-            last_state=None if (v := data.get("lastState")) is None else ContainerState.from_dict(v),
-            name=data["name"],
-            ready=data["ready"],
-            resources=None if (v := data.get("resources")) is None else ResourceRequirements.from_dict(v),
-            restart_count=data["restartCount"],
-            started=data.get("started"),
-            state=None if (v := data.get("state")) is None else ContainerState.from_dict(v),
-            user=None if (v := data.get("user")) is None else ContainerUser.from_dict(v),
-            volume_mounts=None if (v := data.get("volumeMounts")) is None else [VolumeMountStatus.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "allocated_resources", None if (v := data.get("allocatedResources")) is None else {k: quantity(x) for k, x in v.items()})
+        _set(self, "allocated_resources_status", None if (v := data.get("allocatedResourcesStatus")) is None else [ResourceStatus.from_dict(x) for x in v])
+        _set(self, "container_id", data.get("containerID"))
+        _set(self, "image", data["image"])
+        _set(self, "image_id", data["imageID"])
+        _set(self, "last_state", None if (v := data.get("lastState")) is None else ContainerState.from_dict(v))
+        _set(self, "name", data["name"])
+        _set(self, "ready", data["ready"])
+        _set(self, "resources", None if (v := data.get("resources")) is None else ResourceRequirements.from_dict(v))
+        _set(self, "restart_count", data["restartCount"])
+        _set(self, "started", data.get("started"))
+        _set(self, "state", None if (v := data.get("state")) is None else ContainerState.from_dict(v))
+        _set(self, "user", None if (v := data.get("user")) is None else ContainerUser.from_dict(v))
+        _set(self, "volume_mounts", None if (v := data.get("volumeMounts")) is None else [VolumeMountStatus.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1233,9 +1236,9 @@ class ContainerUser:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ContainerUser:
-        return cls(
-            linux=None if (v := data.get("linux")) is None else LinuxContainerUser.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "linux", None if (v := data.get("linux")) is None else LinuxContainerUser.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1250,9 +1253,9 @@ class DaemonEndpoint:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DaemonEndpoint:
-        return cls(
-            port=data["Port"],
-        )
+        self = object.__new__(cls)
+        _set(self, "port", data["Port"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1271,9 +1274,9 @@ class DownwardAPIProjection:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DownwardAPIProjection:
-        return cls(
-            items=None if (v := data.get("items")) is None else [DownwardAPIVolumeFile.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "items", None if (v := data.get("items")) is None else [DownwardAPIVolumeFile.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1298,12 +1301,12 @@ class DownwardAPIVolumeFile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DownwardAPIVolumeFile:
-        return cls(
-            field_ref=None if (v := data.get("fieldRef")) is None else ObjectFieldSelector.from_dict(v),
-            mode=data.get("mode"),
-            path=data["path"],
-            resource_field_ref=None if (v := data.get("resourceFieldRef")) is None else ResourceFieldSelector.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "field_ref", None if (v := data.get("fieldRef")) is None else ObjectFieldSelector.from_dict(v))
+        _set(self, "mode", data.get("mode"))
+        _set(self, "path", data["path"])
+        _set(self, "resource_field_ref", None if (v := data.get("resourceFieldRef")) is None else ResourceFieldSelector.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1325,10 +1328,10 @@ class DownwardAPIVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DownwardAPIVolumeSource:
-        return cls(
-            default_mode=data.get("defaultMode"),
-            items=None if (v := data.get("items")) is None else [DownwardAPIVolumeFile.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "default_mode", data.get("defaultMode"))
+        _set(self, "items", None if (v := data.get("items")) is None else [DownwardAPIVolumeFile.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1350,10 +1353,10 @@ class EmptyDirVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EmptyDirVolumeSource:
-        return cls(
-            medium=data.get("medium"),
-            size_limit=None if (v := data.get("sizeLimit")) is None else quantity(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "medium", data.get("medium"))
+        _set(self, "size_limit", None if (v := data.get("sizeLimit")) is None else quantity(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1378,12 +1381,12 @@ class EndpointAddress:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EndpointAddress:
-        return cls(
-            hostname=data.get("hostname"),
-            ip=data["ip"],
-            node_name=data.get("nodeName"),
-            target_ref=None if (v := data.get("targetRef")) is None else ObjectReference.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "hostname", data.get("hostname"))
+        _set(self, "ip", data["ip"])
+        _set(self, "node_name", data.get("nodeName"))
+        _set(self, "target_ref", None if (v := data.get("targetRef")) is None else ObjectReference.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1408,12 +1411,12 @@ class EndpointPort:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EndpointPort:
-        return cls(
-            app_protocol=data.get("appProtocol"),
-            name=data.get("name"),
-            port=data["port"],
-            protocol=data.get("protocol"),
-        )
+        self = object.__new__(cls)
+        _set(self, "app_protocol", data.get("appProtocol"))
+        _set(self, "name", data.get("name"))
+        _set(self, "port", data["port"])
+        _set(self, "protocol", data.get("protocol"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1438,11 +1441,11 @@ class EndpointSubset:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EndpointSubset:
-        return cls(
-            addresses=None if (v := data.get("addresses")) is None else [EndpointAddress.from_dict(x) for x in v],
-            not_ready_addresses=None if (v := data.get("notReadyAddresses")) is None else [EndpointAddress.from_dict(x) for x in v],
-            ports=None if (v := data.get("ports")) is None else [EndpointPort.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "addresses", None if (v := data.get("addresses")) is None else [EndpointAddress.from_dict(x) for x in v])
+        _set(self, "not_ready_addresses", None if (v := data.get("notReadyAddresses")) is None else [EndpointAddress.from_dict(x) for x in v])
+        _set(self, "ports", None if (v := data.get("ports")) is None else [EndpointPort.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1471,12 +1474,12 @@ class Endpoints:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Endpoints:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            subsets=None if (v := data.get("subsets")) is None else [EndpointSubset.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "subsets", None if (v := data.get("subsets")) is None else [EndpointSubset.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1504,12 +1507,12 @@ class EndpointsList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EndpointsList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[Endpoints.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [Endpoints.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1532,11 +1535,11 @@ class EnvFromSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EnvFromSource:
-        return cls(
-            config_map_ref=None if (v := data.get("configMapRef")) is None else ConfigMapEnvSource.from_dict(v),
-            prefix=data.get("prefix"),
-            secret_ref=None if (v := data.get("secretRef")) is None else SecretEnvSource.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "config_map_ref", None if (v := data.get("configMapRef")) is None else ConfigMapEnvSource.from_dict(v))
+        _set(self, "prefix", data.get("prefix"))
+        _set(self, "secret_ref", None if (v := data.get("secretRef")) is None else SecretEnvSource.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1557,11 +1560,11 @@ class EnvVar:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EnvVar:
-        return cls(
-            name=data["name"],
-            value=data.get("value"),
-            value_from=None if (v := data.get("valueFrom")) is None else EnvVarSource.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        _set(self, "value", data.get("value"))
+        _set(self, "value_from", None if (v := data.get("valueFrom")) is None else EnvVarSource.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1587,12 +1590,12 @@ class EnvVarSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EnvVarSource:
-        return cls(
-            config_map_key_ref=None if (v := data.get("configMapKeyRef")) is None else ConfigMapKeySelector.from_dict(v),
-            field_ref=None if (v := data.get("fieldRef")) is None else ObjectFieldSelector.from_dict(v),
-            resource_field_ref=None if (v := data.get("resourceFieldRef")) is None else ResourceFieldSelector.from_dict(v),
-            secret_key_ref=None if (v := data.get("secretKeyRef")) is None else SecretKeySelector.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "config_map_key_ref", None if (v := data.get("configMapKeyRef")) is None else ConfigMapKeySelector.from_dict(v))
+        _set(self, "field_ref", None if (v := data.get("fieldRef")) is None else ObjectFieldSelector.from_dict(v))
+        _set(self, "resource_field_ref", None if (v := data.get("resourceFieldRef")) is None else ResourceFieldSelector.from_dict(v))
+        _set(self, "secret_key_ref", None if (v := data.get("secretKeyRef")) is None else SecretKeySelector.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1684,33 +1687,33 @@ class EphemeralContainer:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EphemeralContainer:
-        return cls(
-            args=None if (v := data.get("args")) is None else list(v),
-            command=None if (v := data.get("command")) is None else list(v),
-            env=None if (v := data.get("env")) is None else [EnvVar.from_dict(x) for x in v],
-            env_from=None if (v := data.get("envFrom")) is None else [EnvFromSource.from_dict(x) for x in v],
-            image=data.get("image"),
-            image_pull_policy=data.get("imagePullPolicy"),
-            lifecycle=None if (v := data.get("lifecycle")) is None else Lifecycle.from_dict(v),
-            liveness_probe=None if (v := data.get("livenessProbe")) is None else Probe.from_dict(v),
-            name=data["name"],
-            ports=None if (v := data.get("ports")) is None else [ContainerPort.from_dict(x) for x in v],
-            readiness_probe=None if (v := data.get("readinessProbe")) is None else Probe.from_dict(v),
-            resize_policy=None if (v := data.get("resizePolicy")) is None else [ContainerResizePolicy.from_dict(x) for x in v],
-            resources=None if (v := data.get("resources")) is None else ResourceRequirements.from_dict(v),
-            restart_policy=data.get("restartPolicy"),
-            security_context=None if (v := data.get("securityContext")) is None else SecurityContext.from_dict(v),
-            startup_probe=None if (v := data.get("startupProbe")) is None else Probe.from_dict(v),
-            stdin=data.get("stdin"),
-            stdin_once=data.get("stdinOnce"),
-            target_container_name=data.get("targetContainerName"),
-            termination_message_path=data.get("terminationMessagePath"),
-            termination_message_policy=data.get("terminationMessagePolicy"),
-            tty=data.get("tty"),
-            volume_devices=None if (v := data.get("volumeDevices")) is None else [VolumeDevice.from_dict(x) for x in v],
-            volume_mounts=None if (v := data.get("volumeMounts")) is None else [VolumeMount.from_dict(x) for x in v],
-            working_dir=data.get("workingDir"),
-        )
+        self = object.__new__(cls)
+        _set(self, "args", None if (v := data.get("args")) is None else list(v))
+        _set(self, "command", None if (v := data.get("command")) is None else list(v))
+        _set(self, "env", None if (v := data.get("env")) is None else [EnvVar.from_dict(x) for x in v])
+        _set(self, "env_from", None if (v := data.get("envFrom")) is None else [EnvFromSource.from_dict(x) for x in v])
+        _set(self, "image", data.get("image"))
+        _set(self, "image_pull_policy", data.get("imagePullPolicy"))
+        _set(self, "lifecycle", None if (v := data.get("lifecycle")) is None else Lifecycle.from_dict(v))
+        _set(self, "liveness_probe", None if (v := data.get("livenessProbe")) is None else Probe.from_dict(v))
+        _set(self, "name", data["name"])
+        _set(self, "ports", None if (v := data.get("ports")) is None else [ContainerPort.from_dict(x) for x in v])
+        _set(self, "readiness_probe", None if (v := data.get("readinessProbe")) is None else Probe.from_dict(v))
+        _set(self, "resize_policy", None if (v := data.get("resizePolicy")) is None else [ContainerResizePolicy.from_dict(x) for x in v])
+        _set(self, "resources", None if (v := data.get("resources")) is None else ResourceRequirements.from_dict(v))
+        _set(self, "restart_policy", data.get("restartPolicy"))
+        _set(self, "security_context", None if (v := data.get("securityContext")) is None else SecurityContext.from_dict(v))
+        _set(self, "startup_probe", None if (v := data.get("startupProbe")) is None else Probe.from_dict(v))
+        _set(self, "stdin", data.get("stdin"))
+        _set(self, "stdin_once", data.get("stdinOnce"))
+        _set(self, "target_container_name", data.get("targetContainerName"))
+        _set(self, "termination_message_path", data.get("terminationMessagePath"))
+        _set(self, "termination_message_policy", data.get("terminationMessagePolicy"))
+        _set(self, "tty", data.get("tty"))
+        _set(self, "volume_devices", None if (v := data.get("volumeDevices")) is None else [VolumeDevice.from_dict(x) for x in v])
+        _set(self, "volume_mounts", None if (v := data.get("volumeMounts")) is None else [VolumeMount.from_dict(x) for x in v])
+        _set(self, "working_dir", data.get("workingDir"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1727,9 +1730,9 @@ class EphemeralVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EphemeralVolumeSource:
-        return cls(
-            volume_claim_template=None if (v := data.get("volumeClaimTemplate")) is None else PersistentVolumeClaimTemplate.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "volume_claim_template", None if (v := data.get("volumeClaimTemplate")) is None else PersistentVolumeClaimTemplate.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1799,25 +1802,25 @@ class Event:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Event:
-        return cls(
-            action=data.get("action"),
-            api_version=data.get("apiVersion"),
-            count=data.get("count"),
-            event_time=data.get("eventTime"),
-            first_timestamp=data.get("firstTimestamp"),
-            involved_object=ObjectReference.from_dict(data["involvedObject"]),
-            kind=data.get("kind"),
-            last_timestamp=data.get("lastTimestamp"),
-            message=data.get("message"),
-            metadata=meta_v1.ObjectMeta.from_dict(data["metadata"]),
-            reason=data.get("reason"),
-            related=None if (v := data.get("related")) is None else ObjectReference.from_dict(v),
-            reporting_component=data.get("reportingComponent"),
-            reporting_instance=data.get("reportingInstance"),
-            series=None if (v := data.get("series")) is None else EventSeries.from_dict(v),
-            source=None if (v := data.get("source")) is None else EventSource.from_dict(v),
-            type=data.get("type"),
-        )
+        self = object.__new__(cls)
+        _set(self, "action", data.get("action"))
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "count", data.get("count"))
+        _set(self, "event_time", data.get("eventTime"))
+        _set(self, "first_timestamp", data.get("firstTimestamp"))
+        _set(self, "involved_object", ObjectReference.from_dict(data["involvedObject"]))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "last_timestamp", data.get("lastTimestamp"))
+        _set(self, "message", data.get("message"))
+        _set(self, "metadata", meta_v1.ObjectMeta.from_dict(data["metadata"]))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "related", None if (v := data.get("related")) is None else ObjectReference.from_dict(v))
+        _set(self, "reporting_component", data.get("reportingComponent"))
+        _set(self, "reporting_instance", data.get("reportingInstance"))
+        _set(self, "series", None if (v := data.get("series")) is None else EventSeries.from_dict(v))
+        _set(self, "source", None if (v := data.get("source")) is None else EventSource.from_dict(v))
+        _set(self, "type", data.get("type"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1845,12 +1848,12 @@ class EventList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EventList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[Event.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [Event.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1872,10 +1875,10 @@ class EventSeries:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EventSeries:
-        return cls(
-            count=data.get("count"),
-            last_observed_time=data.get("lastObservedTime"),
-        )
+        self = object.__new__(cls)
+        _set(self, "count", data.get("count"))
+        _set(self, "last_observed_time", data.get("lastObservedTime"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1895,10 +1898,10 @@ class EventSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EventSource:
-        return cls(
-            component=data.get("component"),
-            host=data.get("host"),
-        )
+        self = object.__new__(cls)
+        _set(self, "component", data.get("component"))
+        _set(self, "host", data.get("host"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1915,9 +1918,9 @@ class ExecAction:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExecAction:
-        return cls(
-            command=None if (v := data.get("command")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "command", None if (v := data.get("command")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1948,13 +1951,13 @@ class FCVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FCVolumeSource:
-        return cls(
-            fs_type=data.get("fsType"),
-            lun=data.get("lun"),
-            read_only=data.get("readOnly"),
-            target_wwns=None if (v := data.get("targetWWNs")) is None else list(v),
-            wwids=None if (v := data.get("wwids")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "lun", data.get("lun"))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "target_wwns", None if (v := data.get("targetWWNs")) is None else list(v))
+        _set(self, "wwids", None if (v := data.get("wwids")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1983,13 +1986,13 @@ class FlexPersistentVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlexPersistentVolumeSource:
-        return cls(
-            driver=data["driver"],
-            fs_type=data.get("fsType"),
-            options=None if (v := data.get("options")) is None else dict(v),
-            read_only=data.get("readOnly"),
-            secret_ref=None if (v := data.get("secretRef")) is None else SecretReference.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "driver", data["driver"])
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "options", None if (v := data.get("options")) is None else dict(v))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "secret_ref", None if (v := data.get("secretRef")) is None else SecretReference.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2018,13 +2021,13 @@ class FlexVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlexVolumeSource:
-        return cls(
-            driver=data["driver"],
-            fs_type=data.get("fsType"),
-            options=None if (v := data.get("options")) is None else dict(v),
-            read_only=data.get("readOnly"),
-            secret_ref=None if (v := data.get("secretRef")) is None else LocalObjectReference.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "driver", data["driver"])
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "options", None if (v := data.get("options")) is None else dict(v))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "secret_ref", None if (v := data.get("secretRef")) is None else LocalObjectReference.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2047,10 +2050,10 @@ class FlockerVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlockerVolumeSource:
-        return cls(
-            dataset_name=data.get("datasetName"),
-            dataset_uuid=data.get("datasetUUID"),
-        )
+        self = object.__new__(cls)
+        _set(self, "dataset_name", data.get("datasetName"))
+        _set(self, "dataset_uuid", data.get("datasetUUID"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2075,12 +2078,12 @@ class GCEPersistentDiskVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GCEPersistentDiskVolumeSource:
-        return cls(
-            fs_type=data.get("fsType"),
-            partition=data.get("partition"),
-            pd_name=data["pdName"],
-            read_only=data.get("readOnly"),
-        )
+        self = object.__new__(cls)
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "partition", data.get("partition"))
+        _set(self, "pd_name", data["pdName"])
+        _set(self, "read_only", data.get("readOnly"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2098,10 +2101,10 @@ class GRPCAction:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GRPCAction:
-        return cls(
-            port=data["port"],
-            service=data.get("service"),
-        )
+        self = object.__new__(cls)
+        _set(self, "port", data["port"])
+        _set(self, "service", data.get("service"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2125,11 +2128,11 @@ class GitRepoVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GitRepoVolumeSource:
-        return cls(
-            directory=data.get("directory"),
-            repository=data["repository"],
-            revision=data.get("revision"),
-        )
+        self = object.__new__(cls)
+        _set(self, "directory", data.get("directory"))
+        _set(self, "repository", data["repository"])
+        _set(self, "revision", data.get("revision"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2154,12 +2157,12 @@ class GlusterfsPersistentVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GlusterfsPersistentVolumeSource:
-        return cls(
-            endpoints=data["endpoints"],
-            endpoints_namespace=data.get("endpointsNamespace"),
-            path=data["path"],
-            read_only=data.get("readOnly"),
-        )
+        self = object.__new__(cls)
+        _set(self, "endpoints", data["endpoints"])
+        _set(self, "endpoints_namespace", data.get("endpointsNamespace"))
+        _set(self, "path", data["path"])
+        _set(self, "read_only", data.get("readOnly"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2180,11 +2183,11 @@ class GlusterfsVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GlusterfsVolumeSource:
-        return cls(
-            endpoints=data["endpoints"],
-            path=data["path"],
-            read_only=data.get("readOnly"),
-        )
+        self = object.__new__(cls)
+        _set(self, "endpoints", data["endpoints"])
+        _set(self, "path", data["path"])
+        _set(self, "read_only", data.get("readOnly"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2212,13 +2215,13 @@ class HTTPGetAction:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HTTPGetAction:
-        return cls(
-            host=data.get("host"),
-            http_headers=None if (v := data.get("httpHeaders")) is None else [HTTPHeader.from_dict(x) for x in v],
-            path=data.get("path"),
-            port=data["port"],
-            scheme=data.get("scheme"),
-        )
+        self = object.__new__(cls)
+        _set(self, "host", data.get("host"))
+        _set(self, "http_headers", None if (v := data.get("httpHeaders")) is None else [HTTPHeader.from_dict(x) for x in v])
+        _set(self, "path", data.get("path"))
+        _set(self, "port", data["port"])
+        _set(self, "scheme", data.get("scheme"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2234,10 +2237,10 @@ class HTTPHeader:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HTTPHeader:
-        return cls(
-            name=data["name"],
-            value=data["value"],
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        _set(self, "value", data["value"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2258,10 +2261,10 @@ class HostAlias:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HostAlias:
-        return cls(
-            hostnames=None if (v := data.get("hostnames")) is None else list(v),
-            ip=data["ip"],
-        )
+        self = object.__new__(cls)
+        _set(self, "hostnames", None if (v := data.get("hostnames")) is None else list(v))
+        _set(self, "ip", data["ip"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2276,9 +2279,9 @@ class HostIP:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HostIP:
-        return cls(
-            ip=data["ip"],
-        )
+        self = object.__new__(cls)
+        _set(self, "ip", data["ip"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2298,10 +2301,10 @@ class HostPathVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HostPathVolumeSource:
-        return cls(
-            path=data["path"],
-            type=data.get("type"),
-        )
+        self = object.__new__(cls)
+        _set(self, "path", data["path"])
+        _set(self, "type", data.get("type"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2347,19 +2350,19 @@ class ISCSIPersistentVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ISCSIPersistentVolumeSource:
-        return cls(
-            chap_auth_discovery=data.get("chapAuthDiscovery"),
-            chap_auth_session=data.get("chapAuthSession"),
-            fs_type=data.get("fsType"),
-            initiator_name=data.get("initiatorName"),
-            iqn=data["iqn"],
-            iscsi_interface=data.get("iscsiInterface"),
-            lun=data["lun"],
-            portals=None if (v := data.get("portals")) is None else list(v),
-            read_only=data.get("readOnly"),
-            secret_ref=None if (v := data.get("secretRef")) is None else SecretReference.from_dict(v),
-            target_portal=data["targetPortal"],
-        )
+        self = object.__new__(cls)
+        _set(self, "chap_auth_discovery", data.get("chapAuthDiscovery"))
+        _set(self, "chap_auth_session", data.get("chapAuthSession"))
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "initiator_name", data.get("initiatorName"))
+        _set(self, "iqn", data["iqn"])
+        _set(self, "iscsi_interface", data.get("iscsiInterface"))
+        _set(self, "lun", data["lun"])
+        _set(self, "portals", None if (v := data.get("portals")) is None else list(v))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "secret_ref", None if (v := data.get("secretRef")) is None else SecretReference.from_dict(v))
+        _set(self, "target_portal", data["targetPortal"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2405,19 +2408,19 @@ class ISCSIVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ISCSIVolumeSource:
-        return cls(
-            chap_auth_discovery=data.get("chapAuthDiscovery"),
-            chap_auth_session=data.get("chapAuthSession"),
-            fs_type=data.get("fsType"),
-            initiator_name=data.get("initiatorName"),
-            iqn=data["iqn"],
-            iscsi_interface=data.get("iscsiInterface"),
-            lun=data["lun"],
-            portals=None if (v := data.get("portals")) is None else list(v),
-            read_only=data.get("readOnly"),
-            secret_ref=None if (v := data.get("secretRef")) is None else LocalObjectReference.from_dict(v),
-            target_portal=data["targetPortal"],
-        )
+        self = object.__new__(cls)
+        _set(self, "chap_auth_discovery", data.get("chapAuthDiscovery"))
+        _set(self, "chap_auth_session", data.get("chapAuthSession"))
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "initiator_name", data.get("initiatorName"))
+        _set(self, "iqn", data["iqn"])
+        _set(self, "iscsi_interface", data.get("iscsiInterface"))
+        _set(self, "lun", data["lun"])
+        _set(self, "portals", None if (v := data.get("portals")) is None else list(v))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "secret_ref", None if (v := data.get("secretRef")) is None else LocalObjectReference.from_dict(v))
+        _set(self, "target_portal", data["targetPortal"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2437,10 +2440,10 @@ class ImageVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ImageVolumeSource:
-        return cls(
-            pull_policy=data.get("pullPolicy"),
-            reference=data.get("reference"),
-        )
+        self = object.__new__(cls)
+        _set(self, "pull_policy", data.get("pullPolicy"))
+        _set(self, "reference", data.get("reference"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2460,11 +2463,11 @@ class KeyToPath:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> KeyToPath:
-        return cls(
-            key=data["key"],
-            mode=data.get("mode"),
-            path=data["path"],
-        )
+        self = object.__new__(cls)
+        _set(self, "key", data["key"])
+        _set(self, "mode", data.get("mode"))
+        _set(self, "path", data["path"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2488,10 +2491,10 @@ class Lifecycle:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Lifecycle:
-        return cls(
-            post_start=None if (v := data.get("postStart")) is None else LifecycleHandler.from_dict(v),
-            pre_stop=None if (v := data.get("preStop")) is None else LifecycleHandler.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "post_start", None if (v := data.get("postStart")) is None else LifecycleHandler.from_dict(v))
+        _set(self, "pre_stop", None if (v := data.get("preStop")) is None else LifecycleHandler.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2519,12 +2522,12 @@ class LifecycleHandler:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LifecycleHandler:
-        return cls(
-            exec=None if (v := data.get("exec")) is None else ExecAction.from_dict(v),
-            http_get=None if (v := data.get("httpGet")) is None else HTTPGetAction.from_dict(v),
-            sleep=None if (v := data.get("sleep")) is None else SleepAction.from_dict(v),
-            tcp_socket=None if (v := data.get("tcpSocket")) is None else TCPSocketAction.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "exec", None if (v := data.get("exec")) is None else ExecAction.from_dict(v))
+        _set(self, "http_get", None if (v := data.get("httpGet")) is None else HTTPGetAction.from_dict(v))
+        _set(self, "sleep", None if (v := data.get("sleep")) is None else SleepAction.from_dict(v))
+        _set(self, "tcp_socket", None if (v := data.get("tcpSocket")) is None else TCPSocketAction.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2553,12 +2556,12 @@ class LimitRange:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LimitRange:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else LimitRangeSpec.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else LimitRangeSpec.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2589,14 +2592,14 @@ class LimitRangeItem:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LimitRangeItem:
-        return cls(
-            default=None if (v := data.get("default")) is None else {k: quantity(x) for k, x in v.items()},
-            default_request=None if (v := data.get("defaultRequest")) is None else {k: quantity(x) for k, x in v.items()},
-            max=None if (v := data.get("max")) is None else {k: quantity(x) for k, x in v.items()},
-            max_limit_request_ratio=None if (v := data.get("maxLimitRequestRatio")) is None else {k: quantity(x) for k, x in v.items()},
-            min=None if (v := data.get("min")) is None else {k: quantity(x) for k, x in v.items()},
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "default", None if (v := data.get("default")) is None else {k: quantity(x) for k, x in v.items()})
+        _set(self, "default_request", None if (v := data.get("defaultRequest")) is None else {k: quantity(x) for k, x in v.items()})
+        _set(self, "max", None if (v := data.get("max")) is None else {k: quantity(x) for k, x in v.items()})
+        _set(self, "max_limit_request_ratio", None if (v := data.get("maxLimitRequestRatio")) is None else {k: quantity(x) for k, x in v.items()})
+        _set(self, "min", None if (v := data.get("min")) is None else {k: quantity(x) for k, x in v.items()})
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2624,12 +2627,12 @@ class LimitRangeList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LimitRangeList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[LimitRange.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [LimitRange.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2644,9 +2647,9 @@ class LimitRangeSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LimitRangeSpec:
-        return cls(
-            limits=[LimitRangeItem.from_dict(x) for x in data["limits"]],
-        )
+        self = object.__new__(cls)
+        _set(self, "limits", [LimitRangeItem.from_dict(x) for x in data["limits"]])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2666,11 +2669,11 @@ class LinuxContainerUser:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LinuxContainerUser:
-        return cls(
-            gid=data["gid"],
-            supplemental_groups=None if (v := data.get("supplementalGroups")) is None else list(v),
-            uid=data["uid"],
-        )
+        self = object.__new__(cls)
+        _set(self, "gid", data["gid"])
+        _set(self, "supplemental_groups", None if (v := data.get("supplementalGroups")) is None else list(v))
+        _set(self, "uid", data["uid"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2698,12 +2701,12 @@ class LoadBalancerIngress:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LoadBalancerIngress:
-        return cls(
-            hostname=data.get("hostname"),
-            ip=data.get("ip"),
-            ip_mode=data.get("ipMode"),
-            ports=None if (v := data.get("ports")) is None else [PortStatus.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "hostname", data.get("hostname"))
+        _set(self, "ip", data.get("ip"))
+        _set(self, "ip_mode", data.get("ipMode"))
+        _set(self, "ports", None if (v := data.get("ports")) is None else [PortStatus.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2720,9 +2723,9 @@ class LoadBalancerStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LoadBalancerStatus:
-        return cls(
-            ingress=None if (v := data.get("ingress")) is None else [LoadBalancerIngress.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "ingress", None if (v := data.get("ingress")) is None else [LoadBalancerIngress.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2741,9 +2744,9 @@ class LocalObjectReference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LocalObjectReference:
-        return cls(
-            name=data.get("name"),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data.get("name"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2762,10 +2765,10 @@ class LocalVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LocalVolumeSource:
-        return cls(
-            fs_type=data.get("fsType"),
-            path=data["path"],
-        )
+        self = object.__new__(cls)
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "path", data["path"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2783,10 +2786,10 @@ class ModifyVolumeStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModifyVolumeStatus:
-        return cls(
-            status=data["status"],
-            target_volume_attributes_class_name=data.get("targetVolumeAttributesClassName"),
-        )
+        self = object.__new__(cls)
+        _set(self, "status", data["status"])
+        _set(self, "target_volume_attributes_class_name", data.get("targetVolumeAttributesClassName"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2808,11 +2811,11 @@ class NFSVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NFSVolumeSource:
-        return cls(
-            path=data["path"],
-            read_only=data.get("readOnly"),
-            server=data["server"],
-        )
+        self = object.__new__(cls)
+        _set(self, "path", data["path"])
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "server", data["server"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2844,13 +2847,13 @@ class Namespace:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Namespace:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else NamespaceSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else NamespaceStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else NamespaceSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else NamespaceStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2877,13 +2880,13 @@ class NamespaceCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NamespaceCondition:
-        return cls(
-            last_transition_time=data.get("lastTransitionTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2911,12 +2914,12 @@ class NamespaceList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NamespaceList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[Namespace.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [Namespace.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2933,9 +2936,9 @@ class NamespaceSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NamespaceSpec:
-        return cls(
-            finalizers=None if (v := data.get("finalizers")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "finalizers", None if (v := data.get("finalizers")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2955,10 +2958,10 @@ class NamespaceStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NamespaceStatus:
-        return cls(
-            conditions=None if (v := data.get("conditions")) is None else [NamespaceCondition.from_dict(x) for x in v],
-            phase=data.get("phase"),
-        )
+        self = object.__new__(cls)
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [NamespaceCondition.from_dict(x) for x in v])
+        _set(self, "phase", data.get("phase"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2992,13 +2995,13 @@ class Node:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Node:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else NodeSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else NodeStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else NodeSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else NodeStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3014,10 +3017,10 @@ class NodeAddress:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeAddress:
-        return cls(
-            address=data["address"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "address", data["address"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3037,10 +3040,10 @@ class NodeAffinity:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeAffinity:
-        return cls(
-            preferred_during_scheduling_ignored_during_execution=None if (v := data.get("preferredDuringSchedulingIgnoredDuringExecution")) is None else [PreferredSchedulingTerm.from_dict(x) for x in v],
-            required_during_scheduling_ignored_during_execution=None if (v := data.get("requiredDuringSchedulingIgnoredDuringExecution")) is None else NodeSelector.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "preferred_during_scheduling_ignored_during_execution", None if (v := data.get("preferredDuringSchedulingIgnoredDuringExecution")) is None else [PreferredSchedulingTerm.from_dict(x) for x in v])
+        _set(self, "required_during_scheduling_ignored_during_execution", None if (v := data.get("requiredDuringSchedulingIgnoredDuringExecution")) is None else NodeSelector.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3070,14 +3073,14 @@ class NodeCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeCondition:
-        return cls(
-            last_heartbeat_time=data.get("lastHeartbeatTime"),
-            last_transition_time=data.get("lastTransitionTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_heartbeat_time", data.get("lastHeartbeatTime"))
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3096,9 +3099,9 @@ class NodeConfigSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeConfigSource:
-        return cls(
-            config_map=None if (v := data.get("configMap")) is None else ConfigMapNodeConfigSource.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "config_map", None if (v := data.get("configMap")) is None else ConfigMapNodeConfigSource.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3124,12 +3127,12 @@ class NodeConfigStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeConfigStatus:
-        return cls(
-            active=None if (v := data.get("active")) is None else NodeConfigSource.from_dict(v),
-            assigned=None if (v := data.get("assigned")) is None else NodeConfigSource.from_dict(v),
-            error=data.get("error"),
-            last_known_good=None if (v := data.get("lastKnownGood")) is None else NodeConfigSource.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "active", None if (v := data.get("active")) is None else NodeConfigSource.from_dict(v))
+        _set(self, "assigned", None if (v := data.get("assigned")) is None else NodeConfigSource.from_dict(v))
+        _set(self, "error", data.get("error"))
+        _set(self, "last_known_good", None if (v := data.get("lastKnownGood")) is None else NodeConfigSource.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3146,9 +3149,9 @@ class NodeDaemonEndpoints:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeDaemonEndpoints:
-        return cls(
-            kubelet_endpoint=None if (v := data.get("kubeletEndpoint")) is None else DaemonEndpoint.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "kubelet_endpoint", None if (v := data.get("kubeletEndpoint")) is None else DaemonEndpoint.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3168,9 +3171,9 @@ class NodeFeatures:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeFeatures:
-        return cls(
-            supplemental_groups_policy=data.get("supplementalGroupsPolicy"),
-        )
+        self = object.__new__(cls)
+        _set(self, "supplemental_groups_policy", data.get("supplementalGroupsPolicy"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3198,12 +3201,12 @@ class NodeList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[Node.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [Node.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3223,10 +3226,10 @@ class NodeRuntimeHandler:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeRuntimeHandler:
-        return cls(
-            features=None if (v := data.get("features")) is None else NodeRuntimeHandlerFeatures.from_dict(v),
-            name=data.get("name"),
-        )
+        self = object.__new__(cls)
+        _set(self, "features", None if (v := data.get("features")) is None else NodeRuntimeHandlerFeatures.from_dict(v))
+        _set(self, "name", data.get("name"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3246,10 +3249,10 @@ class NodeRuntimeHandlerFeatures:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeRuntimeHandlerFeatures:
-        return cls(
-            recursive_read_only_mounts=data.get("recursiveReadOnlyMounts"),
-            user_namespaces=data.get("userNamespaces"),
-        )
+        self = object.__new__(cls)
+        _set(self, "recursive_read_only_mounts", data.get("recursiveReadOnlyMounts"))
+        _set(self, "user_namespaces", data.get("userNamespaces"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3266,9 +3269,9 @@ class NodeSelector:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeSelector:
-        return cls(
-            node_selector_terms=[NodeSelectorTerm.from_dict(x) for x in data["nodeSelectorTerms"]],
-        )
+        self = object.__new__(cls)
+        _set(self, "node_selector_terms", [NodeSelectorTerm.from_dict(x) for x in data["nodeSelectorTerms"]])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3289,11 +3292,11 @@ class NodeSelectorRequirement:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeSelectorRequirement:
-        return cls(
-            key=data["key"],
-            operator=data["operator"],
-            values=None if (v := data.get("values")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "key", data["key"])
+        _set(self, "operator", data["operator"])
+        _set(self, "values", None if (v := data.get("values")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3315,10 +3318,10 @@ class NodeSelectorTerm:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeSelectorTerm:
-        return cls(
-            match_expressions=None if (v := data.get("matchExpressions")) is None else [NodeSelectorRequirement.from_dict(x) for x in v],
-            match_fields=None if (v := data.get("matchFields")) is None else [NodeSelectorRequirement.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "match_expressions", None if (v := data.get("matchExpressions")) is None else [NodeSelectorRequirement.from_dict(x) for x in v])
+        _set(self, "match_fields", None if (v := data.get("matchFields")) is None else [NodeSelectorRequirement.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3353,15 +3356,15 @@ class NodeSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeSpec:
-        return cls(
-            config_source=None if (v := data.get("configSource")) is None else NodeConfigSource.from_dict(v),
-            external_id=data.get("externalID"),
-            pod_cidr=data.get("podCIDR"),
-            pod_cidrs=None if (v := data.get("podCIDRs")) is None else list(v),
-            provider_id=data.get("providerID"),
-            taints=None if (v := data.get("taints")) is None else [Taint.from_dict(x) for x in v],
-            unschedulable=data.get("unschedulable"),
-        )
+        self = object.__new__(cls)
+        _set(self, "config_source", None if (v := data.get("configSource")) is None else NodeConfigSource.from_dict(v))
+        _set(self, "external_id", data.get("externalID"))
+        _set(self, "pod_cidr", data.get("podCIDR"))
+        _set(self, "pod_cidrs", None if (v := data.get("podCIDRs")) is None else list(v))
+        _set(self, "provider_id", data.get("providerID"))
+        _set(self, "taints", None if (v := data.get("taints")) is None else [Taint.from_dict(x) for x in v])
+        _set(self, "unschedulable", data.get("unschedulable"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3414,21 +3417,21 @@ class NodeStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeStatus:
-        return cls(
-            addresses=None if (v := data.get("addresses")) is None else [NodeAddress.from_dict(x) for x in v],
-            allocatable=None if (v := data.get("allocatable")) is None else {k: quantity(x) for k, x in v.items()},
-            capacity=None if (v := data.get("capacity")) is None else {k: quantity(x) for k, x in v.items()},
-            conditions=None if (v := data.get("conditions")) is None else [NodeCondition.from_dict(x) for x in v],
-            config=None if (v := data.get("config")) is None else NodeConfigStatus.from_dict(v),
-            daemon_endpoints=None if (v := data.get("daemonEndpoints")) is None else NodeDaemonEndpoints.from_dict(v),
-            features=None if (v := data.get("features")) is None else NodeFeatures.from_dict(v),
-            images=None if (v := data.get("images")) is None else [ContainerImage.from_dict(x) for x in v],
-            node_info=None if (v := data.get("nodeInfo")) is None else NodeSystemInfo.from_dict(v),
-            phase=data.get("phase"),
-            runtime_handlers=None if (v := data.get("runtimeHandlers")) is None else [NodeRuntimeHandler.from_dict(x) for x in v],
-            volumes_attached=None if (v := data.get("volumesAttached")) is None else [AttachedVolume.from_dict(x) for x in v],
-            volumes_in_use=None if (v := data.get("volumesInUse")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "addresses", None if (v := data.get("addresses")) is None else [NodeAddress.from_dict(x) for x in v])
+        _set(self, "allocatable", None if (v := data.get("allocatable")) is None else {k: quantity(x) for k, x in v.items()})
+        _set(self, "capacity", None if (v := data.get("capacity")) is None else {k: quantity(x) for k, x in v.items()})
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [NodeCondition.from_dict(x) for x in v])
+        _set(self, "config", None if (v := data.get("config")) is None else NodeConfigStatus.from_dict(v))
+        _set(self, "daemon_endpoints", None if (v := data.get("daemonEndpoints")) is None else NodeDaemonEndpoints.from_dict(v))
+        _set(self, "features", None if (v := data.get("features")) is None else NodeFeatures.from_dict(v))
+        _set(self, "images", None if (v := data.get("images")) is None else [ContainerImage.from_dict(x) for x in v])
+        _set(self, "node_info", None if (v := data.get("nodeInfo")) is None else NodeSystemInfo.from_dict(v))
+        _set(self, "phase", data.get("phase"))
+        _set(self, "runtime_handlers", None if (v := data.get("runtimeHandlers")) is None else [NodeRuntimeHandler.from_dict(x) for x in v])
+        _set(self, "volumes_attached", None if (v := data.get("volumesAttached")) is None else [AttachedVolume.from_dict(x) for x in v])
+        _set(self, "volumes_in_use", None if (v := data.get("volumesInUse")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3452,18 +3455,18 @@ class NodeSystemInfo:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeSystemInfo:
-        return cls(
-            architecture=data["architecture"],
-            boot_id=data["bootID"],
-            container_runtime_version=data["containerRuntimeVersion"],
-            kernel_version=data["kernelVersion"],
-            kube_proxy_version=data["kubeProxyVersion"],
-            kubelet_version=data["kubeletVersion"],
-            machine_id=data["machineID"],
-            operating_system=data["operatingSystem"],
-            os_image=data["osImage"],
-            system_uuid=data["systemUUID"],
-        )
+        self = object.__new__(cls)
+        _set(self, "architecture", data["architecture"])
+        _set(self, "boot_id", data["bootID"])
+        _set(self, "container_runtime_version", data["containerRuntimeVersion"])
+        _set(self, "kernel_version", data["kernelVersion"])
+        _set(self, "kube_proxy_version", data["kubeProxyVersion"])
+        _set(self, "kubelet_version", data["kubeletVersion"])
+        _set(self, "machine_id", data["machineID"])
+        _set(self, "operating_system", data["operatingSystem"])
+        _set(self, "os_image", data["osImage"])
+        _set(self, "system_uuid", data["systemUUID"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3482,10 +3485,10 @@ class ObjectFieldSelector:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ObjectFieldSelector:
-        return cls(
-            api_version=data.get("apiVersion"),
-            field_path=data["fieldPath"],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "field_path", data["fieldPath"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3520,15 +3523,15 @@ class ObjectReference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ObjectReference:
-        return cls(
-            api_version=data.get("apiVersion"),
-            field_path=data.get("fieldPath"),
-            kind=data.get("kind"),
-            name=data.get("name"),
-            namespace=data.get("namespace"),
-            resource_version=data.get("resourceVersion"),
-            uid=data.get("uid"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "field_path", data.get("fieldPath"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "name", data.get("name"))
+        _set(self, "namespace", data.get("namespace"))
+        _set(self, "resource_version", data.get("resourceVersion"))
+        _set(self, "uid", data.get("uid"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3562,13 +3565,13 @@ class PersistentVolume:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PersistentVolume:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else PersistentVolumeSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else PersistentVolumeStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else PersistentVolumeSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else PersistentVolumeStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3600,13 +3603,13 @@ class PersistentVolumeClaim:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PersistentVolumeClaim:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else PersistentVolumeClaimSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else PersistentVolumeClaimStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else PersistentVolumeClaimSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else PersistentVolumeClaimStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3636,14 +3639,14 @@ class PersistentVolumeClaimCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PersistentVolumeClaimCondition:
-        return cls(
-            last_probe_time=data.get("lastProbeTime"),
-            last_transition_time=data.get("lastTransitionTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_probe_time", data.get("lastProbeTime"))
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3671,12 +3674,12 @@ class PersistentVolumeClaimList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PersistentVolumeClaimList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[PersistentVolumeClaim.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [PersistentVolumeClaim.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3719,17 +3722,17 @@ class PersistentVolumeClaimSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PersistentVolumeClaimSpec:
-        return cls(
-            access_modes=None if (v := data.get("accessModes")) is None else list(v),
-            data_source=None if (v := data.get("dataSource")) is None else TypedLocalObjectReference.from_dict(v),
-            data_source_ref=None if (v := data.get("dataSourceRef")) is None else TypedObjectReference.from_dict(v),
-            resources=None if (v := data.get("resources")) is None else VolumeResourceRequirements.from_dict(v),
-            selector=None if (v := data.get("selector")) is None else meta_v1.LabelSelector.from_dict(v),
-            storage_class_name=data.get("storageClassName"),
-            volume_attributes_class_name=data.get("volumeAttributesClassName"),
-            volume_mode=data.get("volumeMode"),
-            volume_name=data.get("volumeName"),
-        )
+        self = object.__new__(cls)
+        _set(self, "access_modes", None if (v := data.get("accessModes")) is None else list(v))
+        _set(self, "data_source", None if (v := data.get("dataSource")) is None else TypedLocalObjectReference.from_dict(v))
+        _set(self, "data_source_ref", None if (v := data.get("dataSourceRef")) is None else TypedObjectReference.from_dict(v))
+        _set(self, "resources", None if (v := data.get("resources")) is None else VolumeResourceRequirements.from_dict(v))
+        _set(self, "selector", None if (v := data.get("selector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "storage_class_name", data.get("storageClassName"))
+        _set(self, "volume_attributes_class_name", data.get("volumeAttributesClassName"))
+        _set(self, "volume_mode", data.get("volumeMode"))
+        _set(self, "volume_name", data.get("volumeName"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3767,16 +3770,16 @@ class PersistentVolumeClaimStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PersistentVolumeClaimStatus:
-        return cls(
-            access_modes=None if (v := data.get("accessModes")) is None else list(v),
-            allocated_resource_statuses=None if (v := data.get("allocatedResourceStatuses")) is None else dict(v),
-            allocated_resources=None if (v := data.get("allocatedResources")) is None else {k: quantity(x) for k, x in v.items()},
-            capacity=None if (v := data.get("capacity")) is None else {k: quantity(x) for k, x in v.items()},
-            conditions=None if (v := data.get("conditions")) is None else [PersistentVolumeClaimCondition.from_dict(x) for x in v],
-            current_volume_attributes_class_name=data.get("currentVolumeAttributesClassName"),
-            modify_volume_status=None if (v := data.get("modifyVolumeStatus")) is None else ModifyVolumeStatus.from_dict(v),
-            phase=data.get("phase"),
-        )
+        self = object.__new__(cls)
+        _set(self, "access_modes", None if (v := data.get("accessModes")) is None else list(v))
+        _set(self, "allocated_resource_statuses", None if (v := data.get("allocatedResourceStatuses")) is None else dict(v))
+        _set(self, "allocated_resources", None if (v := data.get("allocatedResources")) is None else {k: quantity(x) for k, x in v.items()})
+        _set(self, "capacity", None if (v := data.get("capacity")) is None else {k: quantity(x) for k, x in v.items()})
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [PersistentVolumeClaimCondition.from_dict(x) for x in v])
+        _set(self, "current_volume_attributes_class_name", data.get("currentVolumeAttributesClassName"))
+        _set(self, "modify_volume_status", None if (v := data.get("modifyVolumeStatus")) is None else ModifyVolumeStatus.from_dict(v))
+        _set(self, "phase", data.get("phase"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3797,10 +3800,10 @@ class PersistentVolumeClaimTemplate:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PersistentVolumeClaimTemplate:
-        return cls(
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=PersistentVolumeClaimSpec.from_dict(data["spec"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", PersistentVolumeClaimSpec.from_dict(data["spec"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3821,10 +3824,10 @@ class PersistentVolumeClaimVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PersistentVolumeClaimVolumeSource:
-        return cls(
-            claim_name=data["claimName"],
-            read_only=data.get("readOnly"),
-        )
+        self = object.__new__(cls)
+        _set(self, "claim_name", data["claimName"])
+        _set(self, "read_only", data.get("readOnly"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3852,12 +3855,12 @@ class PersistentVolumeList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PersistentVolumeList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[PersistentVolume.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [PersistentVolume.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3964,39 +3967,39 @@ class PersistentVolumeSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PersistentVolumeSpec:
-        return cls(
-            access_modes=None if (v := data.get("accessModes")) is None else list(v),
-            aws_elastic_block_store=None if (v := data.get("awsElasticBlockStore")) is None else AWSElasticBlockStoreVolumeSource.from_dict(v),
-            azure_disk=None if (v := data.get("azureDisk")) is None else AzureDiskVolumeSource.from_dict(v),
-            azure_file=None if (v := data.get("azureFile")) is None else AzureFilePersistentVolumeSource.from_dict(v),
-            capacity=None if (v := data.get("capacity")) is None else {k: quantity(x) for k, x in v.items()},
-            cephfs=None if (v := data.get("cephfs")) is None else CephFSPersistentVolumeSource.from_dict(v),
-            cinder=None if (v := data.get("cinder")) is None else CinderPersistentVolumeSource.from_dict(v),
-            claim_ref=None if (v := data.get("claimRef")) is None else ObjectReference.from_dict(v),
-            csi=None if (v := data.get("csi")) is None else CSIPersistentVolumeSource.from_dict(v),
-            fc=None if (v := data.get("fc")) is None else FCVolumeSource.from_dict(v),
-            flex_volume=None if (v := data.get("flexVolume")) is None else FlexPersistentVolumeSource.from_dict(v),
-            flocker=None if (v := data.get("flocker")) is None else FlockerVolumeSource.from_dict(v),
-            gce_persistent_disk=None if (v := data.get("gcePersistentDisk")) is None else GCEPersistentDiskVolumeSource.from_dict(v),
-            glusterfs=None if (v := data.get("glusterfs")) is None else GlusterfsPersistentVolumeSource.from_dict(v),
-            host_path=None if (v := data.get("hostPath")) is None else HostPathVolumeSource.from_dict(v),
-            iscsi=None if (v := data.get("iscsi")) is None else ISCSIPersistentVolumeSource.from_dict(v),
-            local=None if (v := data.get("local")) is None else LocalVolumeSource.from_dict(v),
-            mount_options=None if (v := data.get("mountOptions")) is None else list(v),
-            nfs=None if (v := data.get("nfs")) is None else NFSVolumeSource.from_dict(v),
-            node_affinity=None if (v := data.get("nodeAffinity")) is None else VolumeNodeAffinity.from_dict(v),
-            persistent_volume_reclaim_policy=data.get("persistentVolumeReclaimPolicy"),
-            photon_persistent_disk=None if (v := data.get("photonPersistentDisk")) is None else PhotonPersistentDiskVolumeSource.from_dict(v),
-            portworx_volume=None if (v := data.get("portworxVolume")) is None else PortworxVolumeSource.from_dict(v),
-            quobyte=None if (v := data.get("quobyte")) is None else QuobyteVolumeSource.from_dict(v),
-            rbd=None if (v := data.get("rbd")) is None else RBDPersistentVolumeSource.from_dict(v),
-            scale_io=None if (v := data.get("scaleIO")) is None else ScaleIOPersistentVolumeSource.from_dict(v),
-            storage_class_name=data.get("storageClassName"),
-            storageos=None if (v := data.get("storageos")) is None else StorageOSPersistentVolumeSource.from_dict(v),
-            volume_attributes_class_name=data.get("volumeAttributesClassName"),
-            volume_mode=data.get("volumeMode"),
-            vsphere_volume=None if (v := data.get("vsphereVolume")) is None else VsphereVirtualDiskVolumeSource.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "access_modes", None if (v := data.get("accessModes")) is None else list(v))
+        _set(self, "aws_elastic_block_store", None if (v := data.get("awsElasticBlockStore")) is None else AWSElasticBlockStoreVolumeSource.from_dict(v))
+        _set(self, "azure_disk", None if (v := data.get("azureDisk")) is None else AzureDiskVolumeSource.from_dict(v))
+        _set(self, "azure_file", None if (v := data.get("azureFile")) is None else AzureFilePersistentVolumeSource.from_dict(v))
+        _set(self, "capacity", None if (v := data.get("capacity")) is None else {k: quantity(x) for k, x in v.items()})
+        _set(self, "cephfs", None if (v := data.get("cephfs")) is None else CephFSPersistentVolumeSource.from_dict(v))
+        _set(self, "cinder", None if (v := data.get("cinder")) is None else CinderPersistentVolumeSource.from_dict(v))
+        _set(self, "claim_ref", None if (v := data.get("claimRef")) is None else ObjectReference.from_dict(v))
+        _set(self, "csi", None if (v := data.get("csi")) is None else CSIPersistentVolumeSource.from_dict(v))
+        _set(self, "fc", None if (v := data.get("fc")) is None else FCVolumeSource.from_dict(v))
+        _set(self, "flex_volume", None if (v := data.get("flexVolume")) is None else FlexPersistentVolumeSource.from_dict(v))
+        _set(self, "flocker", None if (v := data.get("flocker")) is None else FlockerVolumeSource.from_dict(v))
+        _set(self, "gce_persistent_disk", None if (v := data.get("gcePersistentDisk")) is None else GCEPersistentDiskVolumeSource.from_dict(v))
+        _set(self, "glusterfs", None if (v := data.get("glusterfs")) is None else GlusterfsPersistentVolumeSource.from_dict(v))
+        _set(self, "host_path", None if (v := data.get("hostPath")) is None else HostPathVolumeSource.from_dict(v))
+        _set(self, "iscsi", None if (v := data.get("iscsi")) is None else ISCSIPersistentVolumeSource.from_dict(v))
+        _set(self, "local", None if (v := data.get("local")) is None else LocalVolumeSource.from_dict(v))
+        _set(self, "mount_options", None if (v := data.get("mountOptions")) is None else list(v))
+        _set(self, "nfs", None if (v := data.get("nfs")) is None else NFSVolumeSource.from_dict(v))
+        _set(self, "node_affinity", None if (v := data.get("nodeAffinity")) is None else VolumeNodeAffinity.from_dict(v))
+        _set(self, "persistent_volume_reclaim_policy", data.get("persistentVolumeReclaimPolicy"))
+        _set(self, "photon_persistent_disk", None if (v := data.get("photonPersistentDisk")) is None else PhotonPersistentDiskVolumeSource.from_dict(v))
+        _set(self, "portworx_volume", None if (v := data.get("portworxVolume")) is None else PortworxVolumeSource.from_dict(v))
+        _set(self, "quobyte", None if (v := data.get("quobyte")) is None else QuobyteVolumeSource.from_dict(v))
+        _set(self, "rbd", None if (v := data.get("rbd")) is None else RBDPersistentVolumeSource.from_dict(v))
+        _set(self, "scale_io", None if (v := data.get("scaleIO")) is None else ScaleIOPersistentVolumeSource.from_dict(v))
+        _set(self, "storage_class_name", data.get("storageClassName"))
+        _set(self, "storageos", None if (v := data.get("storageos")) is None else StorageOSPersistentVolumeSource.from_dict(v))
+        _set(self, "volume_attributes_class_name", data.get("volumeAttributesClassName"))
+        _set(self, "volume_mode", data.get("volumeMode"))
+        _set(self, "vsphere_volume", None if (v := data.get("vsphereVolume")) is None else VsphereVirtualDiskVolumeSource.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4022,12 +4025,12 @@ class PersistentVolumeStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PersistentVolumeStatus:
-        return cls(
-            last_phase_transition_time=data.get("lastPhaseTransitionTime"),
-            message=data.get("message"),
-            phase=data.get("phase"),
-            reason=data.get("reason"),
-        )
+        self = object.__new__(cls)
+        _set(self, "last_phase_transition_time", data.get("lastPhaseTransitionTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "phase", data.get("phase"))
+        _set(self, "reason", data.get("reason"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4046,10 +4049,10 @@ class PhotonPersistentDiskVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PhotonPersistentDiskVolumeSource:
-        return cls(
-            fs_type=data.get("fsType"),
-            pd_id=data["pdID"],
-        )
+        self = object.__new__(cls)
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "pd_id", data["pdID"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4083,13 +4086,13 @@ class Pod:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Pod:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else PodSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else PodStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else PodSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else PodStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4109,10 +4112,10 @@ class PodAffinity:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodAffinity:
-        return cls(
-            preferred_during_scheduling_ignored_during_execution=None if (v := data.get("preferredDuringSchedulingIgnoredDuringExecution")) is None else [WeightedPodAffinityTerm.from_dict(x) for x in v],
-            required_during_scheduling_ignored_during_execution=None if (v := data.get("requiredDuringSchedulingIgnoredDuringExecution")) is None else [PodAffinityTerm.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "preferred_during_scheduling_ignored_during_execution", None if (v := data.get("preferredDuringSchedulingIgnoredDuringExecution")) is None else [WeightedPodAffinityTerm.from_dict(x) for x in v])
+        _set(self, "required_during_scheduling_ignored_during_execution", None if (v := data.get("requiredDuringSchedulingIgnoredDuringExecution")) is None else [PodAffinityTerm.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4147,14 +4150,14 @@ class PodAffinityTerm:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodAffinityTerm:
-        return cls(
-            label_selector=None if (v := data.get("labelSelector")) is None else meta_v1.LabelSelector.from_dict(v),
-            match_label_keys=None if (v := data.get("matchLabelKeys")) is None else list(v),
-            mismatch_label_keys=None if (v := data.get("mismatchLabelKeys")) is None else list(v),
-            namespace_selector=None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v),
-            namespaces=None if (v := data.get("namespaces")) is None else list(v),
-            topology_key=data["topologyKey"],
-        )
+        self = object.__new__(cls)
+        _set(self, "label_selector", None if (v := data.get("labelSelector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "match_label_keys", None if (v := data.get("matchLabelKeys")) is None else list(v))
+        _set(self, "mismatch_label_keys", None if (v := data.get("mismatchLabelKeys")) is None else list(v))
+        _set(self, "namespace_selector", None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "namespaces", None if (v := data.get("namespaces")) is None else list(v))
+        _set(self, "topology_key", data["topologyKey"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4174,10 +4177,10 @@ class PodAntiAffinity:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodAntiAffinity:
-        return cls(
-            preferred_during_scheduling_ignored_during_execution=None if (v := data.get("preferredDuringSchedulingIgnoredDuringExecution")) is None else [WeightedPodAffinityTerm.from_dict(x) for x in v],
-            required_during_scheduling_ignored_during_execution=None if (v := data.get("requiredDuringSchedulingIgnoredDuringExecution")) is None else [PodAffinityTerm.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "preferred_during_scheduling_ignored_during_execution", None if (v := data.get("preferredDuringSchedulingIgnoredDuringExecution")) is None else [WeightedPodAffinityTerm.from_dict(x) for x in v])
+        _set(self, "required_during_scheduling_ignored_during_execution", None if (v := data.get("requiredDuringSchedulingIgnoredDuringExecution")) is None else [PodAffinityTerm.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4207,14 +4210,14 @@ class PodCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodCondition:
-        return cls(
-            last_probe_time=data.get("lastProbeTime"),
-            last_transition_time=data.get("lastTransitionTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_probe_time", data.get("lastProbeTime"))
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4237,11 +4240,11 @@ class PodDNSConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodDNSConfig:
-        return cls(
-            nameservers=None if (v := data.get("nameservers")) is None else list(v),
-            options=None if (v := data.get("options")) is None else [PodDNSConfigOption.from_dict(x) for x in v],
-            searches=None if (v := data.get("searches")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "nameservers", None if (v := data.get("nameservers")) is None else list(v))
+        _set(self, "options", None if (v := data.get("options")) is None else [PodDNSConfigOption.from_dict(x) for x in v])
+        _set(self, "searches", None if (v := data.get("searches")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4261,10 +4264,10 @@ class PodDNSConfigOption:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodDNSConfigOption:
-        return cls(
-            name=data.get("name"),
-            value=data.get("value"),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data.get("name"))
+        _set(self, "value", data.get("value"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4279,9 +4282,9 @@ class PodIP:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodIP:
-        return cls(
-            ip=data["ip"],
-        )
+        self = object.__new__(cls)
+        _set(self, "ip", data["ip"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4309,12 +4312,12 @@ class PodList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[Pod.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [Pod.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4329,9 +4332,9 @@ class PodOS:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodOS:
-        return cls(
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4346,9 +4349,9 @@ class PodReadinessGate:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodReadinessGate:
-        return cls(
-            condition_type=data["conditionType"],
-        )
+        self = object.__new__(cls)
+        _set(self, "condition_type", data["conditionType"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4371,11 +4374,11 @@ class PodResourceClaim:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodResourceClaim:
-        return cls(
-            name=data["name"],
-            resource_claim_name=data.get("resourceClaimName"),
-            resource_claim_template_name=data.get("resourceClaimTemplateName"),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        _set(self, "resource_claim_name", data.get("resourceClaimName"))
+        _set(self, "resource_claim_template_name", data.get("resourceClaimTemplateName"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4395,10 +4398,10 @@ class PodResourceClaimStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodResourceClaimStatus:
-        return cls(
-            name=data["name"],
-            resource_claim_name=data.get("resourceClaimName"),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        _set(self, "resource_claim_name", data.get("resourceClaimName"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4413,9 +4416,9 @@ class PodSchedulingGate:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodSchedulingGate:
-        return cls(
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4471,21 +4474,21 @@ class PodSecurityContext:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodSecurityContext:
-        return cls(
-            app_armor_profile=None if (v := data.get("appArmorProfile")) is None else AppArmorProfile.from_dict(v),
-            fs_group=data.get("fsGroup"),
-            fs_group_change_policy=data.get("fsGroupChangePolicy"),
-            run_as_group=data.get("runAsGroup"),
-            run_as_non_root=data.get("runAsNonRoot"),
-            run_as_user=data.get("runAsUser"),
-            se_linux_change_policy=data.get("seLinuxChangePolicy"),
-            se_linux_options=None if (v := data.get("seLinuxOptions")) is None else SELinuxOptions.from_dict(v),
-            seccomp_profile=None if (v := data.get("seccompProfile")) is None else SeccompProfile.from_dict(v),
-            supplemental_groups=None if (v := data.get("supplementalGroups")) is None else list(v),
-            supplemental_groups_policy=data.get("supplementalGroupsPolicy"),
-            sysctls=None if (v := data.get("sysctls")) is None else [Sysctl.from_dict(x) for x in v],
-            windows_options=None if (v := data.get("windowsOptions")) is None else WindowsSecurityContextOptions.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "app_armor_profile", None if (v := data.get("appArmorProfile")) is None else AppArmorProfile.from_dict(v))
+        _set(self, "fs_group", data.get("fsGroup"))
+        _set(self, "fs_group_change_policy", data.get("fsGroupChangePolicy"))
+        _set(self, "run_as_group", data.get("runAsGroup"))
+        _set(self, "run_as_non_root", data.get("runAsNonRoot"))
+        _set(self, "run_as_user", data.get("runAsUser"))
+        _set(self, "se_linux_change_policy", data.get("seLinuxChangePolicy"))
+        _set(self, "se_linux_options", None if (v := data.get("seLinuxOptions")) is None else SELinuxOptions.from_dict(v))
+        _set(self, "seccomp_profile", None if (v := data.get("seccompProfile")) is None else SeccompProfile.from_dict(v))
+        _set(self, "supplemental_groups", None if (v := data.get("supplementalGroups")) is None else list(v))
+        _set(self, "supplemental_groups_policy", data.get("supplementalGroupsPolicy"))
+        _set(self, "sysctls", None if (v := data.get("sysctls")) is None else [Sysctl.from_dict(x) for x in v])
+        _set(self, "windows_options", None if (v := data.get("windowsOptions")) is None else WindowsSecurityContextOptions.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4618,48 +4621,48 @@ class PodSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodSpec:
-        return cls(
-            active_deadline_seconds=data.get("activeDeadlineSeconds"),
-            affinity=None if (v := data.get("affinity")) is None else Affinity.from_dict(v),
-            automount_service_account_token=data.get("automountServiceAccountToken"),
-            containers=[Container.from_dict(x) for x in data["containers"]],
-            dns_config=None if (v := data.get("dnsConfig")) is None else PodDNSConfig.from_dict(v),
-            dns_policy=data.get("dnsPolicy"),
-            enable_service_links=data.get("enableServiceLinks"),
-            ephemeral_containers=None if (v := data.get("ephemeralContainers")) is None else [EphemeralContainer.from_dict(x) for x in v],
-            host_aliases=None if (v := data.get("hostAliases")) is None else [HostAlias.from_dict(x) for x in v],
-            host_ipc=data.get("hostIPC"),
-            host_network=data.get("hostNetwork"),
-            host_pid=data.get("hostPID"),
-            host_users=data.get("hostUsers"),
-            hostname=data.get("hostname"),
-            image_pull_secrets=None if (v := data.get("imagePullSecrets")) is None else [LocalObjectReference.from_dict(x) for x in v],
-            init_containers=None if (v := data.get("initContainers")) is None else [Container.from_dict(x) for x in v],
-            node_name=data.get("nodeName"),
-            node_selector=None if (v := data.get("nodeSelector")) is None else dict(v),
-            os=None if (v := data.get("os")) is None else PodOS.from_dict(v),
-            overhead=None if (v := data.get("overhead")) is None else {k: quantity(x) for k, x in v.items()},
-            preemption_policy=data.get("preemptionPolicy"),
-            priority=data.get("priority"),
-            priority_class_name=data.get("priorityClassName"),
-            readiness_gates=None if (v := data.get("readinessGates")) is None else [PodReadinessGate.from_dict(x) for x in v],
-            resource_claims=None if (v := data.get("resourceClaims")) is None else [PodResourceClaim.from_dict(x) for x in v],
-            resources=None if (v := data.get("resources")) is None else ResourceRequirements.from_dict(v),
-            restart_policy=data.get("restartPolicy"),
-            runtime_class_name=data.get("runtimeClassName"),
-            scheduler_name=data.get("schedulerName"),
-            scheduling_gates=None if (v := data.get("schedulingGates")) is None else [PodSchedulingGate.from_dict(x) for x in v],
-            security_context=None if (v := data.get("securityContext")) is None else PodSecurityContext.from_dict(v),
-            service_account=data.get("serviceAccount"),
-            service_account_name=data.get("serviceAccountName"),
-            set_hostname_as_fqdn=data.get("setHostnameAsFQDN"),
-            share_process_namespace=data.get("shareProcessNamespace"),
-            subdomain=data.get("subdomain"),
-            termination_grace_period_seconds=data.get("terminationGracePeriodSeconds"),
-            tolerations=None if (v := data.get("tolerations")) is None else [Toleration.from_dict(x) for x in v],
-            topology_spread_constraints=None if (v := data.get("topologySpreadConstraints")) is None else [TopologySpreadConstraint.from_dict(x) for x in v],
-            volumes=None if (v := data.get("volumes")) is None else [Volume.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "active_deadline_seconds", data.get("activeDeadlineSeconds"))
+        _set(self, "affinity", None if (v := data.get("affinity")) is None else Affinity.from_dict(v))
+        _set(self, "automount_service_account_token", data.get("automountServiceAccountToken"))
+        _set(self, "containers", [Container.from_dict(x) for x in data["containers"]])
+        _set(self, "dns_config", None if (v := data.get("dnsConfig")) is None else PodDNSConfig.from_dict(v))
+        _set(self, "dns_policy", data.get("dnsPolicy"))
+        _set(self, "enable_service_links", data.get("enableServiceLinks"))
+        _set(self, "ephemeral_containers", None if (v := data.get("ephemeralContainers")) is None else [EphemeralContainer.from_dict(x) for x in v])
+        _set(self, "host_aliases", None if (v := data.get("hostAliases")) is None else [HostAlias.from_dict(x) for x in v])
+        _set(self, "host_ipc", data.get("hostIPC"))
+        _set(self, "host_network", data.get("hostNetwork"))
+        _set(self, "host_pid", data.get("hostPID"))
+        _set(self, "host_users", data.get("hostUsers"))
+        _set(self, "hostname", data.get("hostname"))
+        _set(self, "image_pull_secrets", None if (v := data.get("imagePullSecrets")) is None else [LocalObjectReference.from_dict(x) for x in v])
+        _set(self, "init_containers", None if (v := data.get("initContainers")) is None else [Container.from_dict(x) for x in v])
+        _set(self, "node_name", data.get("nodeName"))
+        _set(self, "node_selector", None if (v := data.get("nodeSelector")) is None else dict(v))
+        _set(self, "os", None if (v := data.get("os")) is None else PodOS.from_dict(v))
+        _set(self, "overhead", None if (v := data.get("overhead")) is None else {k: quantity(x) for k, x in v.items()})
+        _set(self, "preemption_policy", data.get("preemptionPolicy"))
+        _set(self, "priority", data.get("priority"))
+        _set(self, "priority_class_name", data.get("priorityClassName"))
+        _set(self, "readiness_gates", None if (v := data.get("readinessGates")) is None else [PodReadinessGate.from_dict(x) for x in v])
+        _set(self, "resource_claims", None if (v := data.get("resourceClaims")) is None else [PodResourceClaim.from_dict(x) for x in v])
+        _set(self, "resources", None if (v := data.get("resources")) is None else ResourceRequirements.from_dict(v))
+        _set(self, "restart_policy", data.get("restartPolicy"))
+        _set(self, "runtime_class_name", data.get("runtimeClassName"))
+        _set(self, "scheduler_name", data.get("schedulerName"))
+        _set(self, "scheduling_gates", None if (v := data.get("schedulingGates")) is None else [PodSchedulingGate.from_dict(x) for x in v])
+        _set(self, "security_context", None if (v := data.get("securityContext")) is None else PodSecurityContext.from_dict(v))
+        _set(self, "service_account", data.get("serviceAccount"))
+        _set(self, "service_account_name", data.get("serviceAccountName"))
+        _set(self, "set_hostname_as_fqdn", data.get("setHostnameAsFQDN"))
+        _set(self, "share_process_namespace", data.get("shareProcessNamespace"))
+        _set(self, "subdomain", data.get("subdomain"))
+        _set(self, "termination_grace_period_seconds", data.get("terminationGracePeriodSeconds"))
+        _set(self, "tolerations", None if (v := data.get("tolerations")) is None else [Toleration.from_dict(x) for x in v])
+        _set(self, "topology_spread_constraints", None if (v := data.get("topologySpreadConstraints")) is None else [TopologySpreadConstraint.from_dict(x) for x in v])
+        _set(self, "volumes", None if (v := data.get("volumes")) is None else [Volume.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4723,24 +4726,24 @@ class PodStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodStatus:
-        return cls(
-            conditions=None if (v := data.get("conditions")) is None else [PodCondition.from_dict(x) for x in v],
-            container_statuses=None if (v := data.get("containerStatuses")) is None else [ContainerStatus.from_dict(x) for x in v],
-            ephemeral_container_statuses=None if (v := data.get("ephemeralContainerStatuses")) is None else [ContainerStatus.from_dict(x) for x in v],
-            host_ip=data.get("hostIP"),
-            host_ips=None if (v := data.get("hostIPs")) is None else [HostIP.from_dict(x) for x in v],
-            init_container_statuses=None if (v := data.get("initContainerStatuses")) is None else [ContainerStatus.from_dict(x) for x in v],
-            message=data.get("message"),
-            nominated_node_name=data.get("nominatedNodeName"),
-            phase=data.get("phase"),
-            pod_ip=data.get("podIP"),
-            pod_ips=None if (v := data.get("podIPs")) is None else [PodIP.from_dict(x) for x in v],
-            qos_class=data.get("qosClass"),
-            reason=data.get("reason"),
-            resize=data.get("resize"),
-            resource_claim_statuses=None if (v := data.get("resourceClaimStatuses")) is None else [PodResourceClaimStatus.from_dict(x) for x in v],
-            start_time=data.get("startTime"),
-        )
+        self = object.__new__(cls)
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [PodCondition.from_dict(x) for x in v])
+        _set(self, "container_statuses", None if (v := data.get("containerStatuses")) is None else [ContainerStatus.from_dict(x) for x in v])
+        _set(self, "ephemeral_container_statuses", None if (v := data.get("ephemeralContainerStatuses")) is None else [ContainerStatus.from_dict(x) for x in v])
+        _set(self, "host_ip", data.get("hostIP"))
+        _set(self, "host_ips", None if (v := data.get("hostIPs")) is None else [HostIP.from_dict(x) for x in v])
+        _set(self, "init_container_statuses", None if (v := data.get("initContainerStatuses")) is None else [ContainerStatus.from_dict(x) for x in v])
+        _set(self, "message", data.get("message"))
+        _set(self, "nominated_node_name", data.get("nominatedNodeName"))
+        _set(self, "phase", data.get("phase"))
+        _set(self, "pod_ip", data.get("podIP"))
+        _set(self, "pod_ips", None if (v := data.get("podIPs")) is None else [PodIP.from_dict(x) for x in v])
+        _set(self, "qos_class", data.get("qosClass"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "resize", data.get("resize"))
+        _set(self, "resource_claim_statuses", None if (v := data.get("resourceClaimStatuses")) is None else [PodResourceClaimStatus.from_dict(x) for x in v])
+        _set(self, "start_time", data.get("startTime"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4769,12 +4772,12 @@ class PodTemplate:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodTemplate:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            template=None if (v := data.get("template")) is None else PodTemplateSpec.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "template", None if (v := data.get("template")) is None else PodTemplateSpec.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4802,12 +4805,12 @@ class PodTemplateList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodTemplateList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[PodTemplate.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [PodTemplate.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4827,10 +4830,10 @@ class PodTemplateSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodTemplateSpec:
-        return cls(
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else PodSpec.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else PodSpec.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4851,11 +4854,11 @@ class PortStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PortStatus:
-        return cls(
-            error=data.get("error"),
-            port=data["port"],
-            protocol=data["protocol"],
-        )
+        self = object.__new__(cls)
+        _set(self, "error", data.get("error"))
+        _set(self, "port", data["port"])
+        _set(self, "protocol", data["protocol"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4877,11 +4880,11 @@ class PortworxVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PortworxVolumeSource:
-        return cls(
-            fs_type=data.get("fsType"),
-            read_only=data.get("readOnly"),
-            volume_id=data["volumeID"],
-        )
+        self = object.__new__(cls)
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "volume_id", data["volumeID"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4899,10 +4902,10 @@ class PreferredSchedulingTerm:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PreferredSchedulingTerm:
-        return cls(
-            preference=NodeSelectorTerm.from_dict(data["preference"]),
-            weight=data["weight"],
-        )
+        self = object.__new__(cls)
+        _set(self, "preference", NodeSelectorTerm.from_dict(data["preference"]))
+        _set(self, "weight", data["weight"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4948,18 +4951,18 @@ class Probe:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Probe:
-        return cls(
-            exec=None if (v := data.get("exec")) is None else ExecAction.from_dict(v),
-            failure_threshold=data.get("failureThreshold"),
-            grpc=None if (v := data.get("grpc")) is None else GRPCAction.from_dict(v),
-            http_get=None if (v := data.get("httpGet")) is None else HTTPGetAction.from_dict(v),
-            initial_delay_seconds=data.get("initialDelaySeconds"),
-            period_seconds=data.get("periodSeconds"),
-            success_threshold=data.get("successThreshold"),
-            tcp_socket=None if (v := data.get("tcpSocket")) is None else TCPSocketAction.from_dict(v),
-            termination_grace_period_seconds=data.get("terminationGracePeriodSeconds"),
-            timeout_seconds=data.get("timeoutSeconds"),
-        )
+        self = object.__new__(cls)
+        _set(self, "exec", None if (v := data.get("exec")) is None else ExecAction.from_dict(v))
+        _set(self, "failure_threshold", data.get("failureThreshold"))
+        _set(self, "grpc", None if (v := data.get("grpc")) is None else GRPCAction.from_dict(v))
+        _set(self, "http_get", None if (v := data.get("httpGet")) is None else HTTPGetAction.from_dict(v))
+        _set(self, "initial_delay_seconds", data.get("initialDelaySeconds"))
+        _set(self, "period_seconds", data.get("periodSeconds"))
+        _set(self, "success_threshold", data.get("successThreshold"))
+        _set(self, "tcp_socket", None if (v := data.get("tcpSocket")) is None else TCPSocketAction.from_dict(v))
+        _set(self, "termination_grace_period_seconds", data.get("terminationGracePeriodSeconds"))
+        _set(self, "timeout_seconds", data.get("timeoutSeconds"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4979,10 +4982,10 @@ class ProjectedVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProjectedVolumeSource:
-        return cls(
-            default_mode=data.get("defaultMode"),
-            sources=None if (v := data.get("sources")) is None else [VolumeProjection.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "default_mode", data.get("defaultMode"))
+        _set(self, "sources", None if (v := data.get("sources")) is None else [VolumeProjection.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5014,14 +5017,14 @@ class QuobyteVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> QuobyteVolumeSource:
-        return cls(
-            group=data.get("group"),
-            read_only=data.get("readOnly"),
-            registry=data["registry"],
-            tenant=data.get("tenant"),
-            user=data.get("user"),
-            volume=data["volume"],
-        )
+        self = object.__new__(cls)
+        _set(self, "group", data.get("group"))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "registry", data["registry"])
+        _set(self, "tenant", data.get("tenant"))
+        _set(self, "user", data.get("user"))
+        _set(self, "volume", data["volume"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5059,16 +5062,16 @@ class RBDPersistentVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RBDPersistentVolumeSource:
-        return cls(
-            fs_type=data.get("fsType"),
-            image=data["image"],
-            keyring=data.get("keyring"),
-            monitors=list(data["monitors"]),
-            pool=data.get("pool"),
-            read_only=data.get("readOnly"),
-            secret_ref=None if (v := data.get("secretRef")) is None else SecretReference.from_dict(v),
-            user=data.get("user"),
-        )
+        self = object.__new__(cls)
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "image", data["image"])
+        _set(self, "keyring", data.get("keyring"))
+        _set(self, "monitors", list(data["monitors"]))
+        _set(self, "pool", data.get("pool"))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "secret_ref", None if (v := data.get("secretRef")) is None else SecretReference.from_dict(v))
+        _set(self, "user", data.get("user"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5106,16 +5109,16 @@ class RBDVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RBDVolumeSource:
-        return cls(
-            fs_type=data.get("fsType"),
-            image=data["image"],
-            keyring=data.get("keyring"),
-            monitors=list(data["monitors"]),
-            pool=data.get("pool"),
-            read_only=data.get("readOnly"),
-            secret_ref=None if (v := data.get("secretRef")) is None else LocalObjectReference.from_dict(v),
-            user=data.get("user"),
-        )
+        self = object.__new__(cls)
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "image", data["image"])
+        _set(self, "keyring", data.get("keyring"))
+        _set(self, "monitors", list(data["monitors"]))
+        _set(self, "pool", data.get("pool"))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "secret_ref", None if (v := data.get("secretRef")) is None else LocalObjectReference.from_dict(v))
+        _set(self, "user", data.get("user"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5147,13 +5150,13 @@ class ReplicationController:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicationController:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else ReplicationControllerSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else ReplicationControllerStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else ReplicationControllerSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else ReplicationControllerStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5180,13 +5183,13 @@ class ReplicationControllerCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicationControllerCondition:
-        return cls(
-            last_transition_time=data.get("lastTransitionTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5214,12 +5217,12 @@ class ReplicationControllerList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicationControllerList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ReplicationController.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ReplicationController.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5245,12 +5248,12 @@ class ReplicationControllerSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicationControllerSpec:
-        return cls(
-            min_ready_seconds=data.get("minReadySeconds"),
-            replicas=data.get("replicas"),
-            selector=None if (v := data.get("selector")) is None else dict(v),
-            template=None if (v := data.get("template")) is None else PodTemplateSpec.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "min_ready_seconds", data.get("minReadySeconds"))
+        _set(self, "replicas", data.get("replicas"))
+        _set(self, "selector", None if (v := data.get("selector")) is None else dict(v))
+        _set(self, "template", None if (v := data.get("template")) is None else PodTemplateSpec.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5281,14 +5284,14 @@ class ReplicationControllerStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicationControllerStatus:
-        return cls(
-            available_replicas=data.get("availableReplicas"),
-            conditions=None if (v := data.get("conditions")) is None else [ReplicationControllerCondition.from_dict(x) for x in v],
-            fully_labeled_replicas=data.get("fullyLabeledReplicas"),
-            observed_generation=data.get("observedGeneration"),
-            ready_replicas=data.get("readyReplicas"),
-            replicas=data["replicas"],
-        )
+        self = object.__new__(cls)
+        _set(self, "available_replicas", data.get("availableReplicas"))
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [ReplicationControllerCondition.from_dict(x) for x in v])
+        _set(self, "fully_labeled_replicas", data.get("fullyLabeledReplicas"))
+        _set(self, "observed_generation", data.get("observedGeneration"))
+        _set(self, "ready_replicas", data.get("readyReplicas"))
+        _set(self, "replicas", data["replicas"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5306,10 +5309,10 @@ class ResourceClaim:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceClaim:
-        return cls(
-            name=data["name"],
-            request=data.get("request"),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        _set(self, "request", data.get("request"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5331,11 +5334,11 @@ class ResourceFieldSelector:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceFieldSelector:
-        return cls(
-            container_name=data.get("containerName"),
-            divisor=None if (v := data.get("divisor")) is None else quantity(v),
-            resource=data["resource"],
-        )
+        self = object.__new__(cls)
+        _set(self, "container_name", data.get("containerName"))
+        _set(self, "divisor", None if (v := data.get("divisor")) is None else quantity(v))
+        _set(self, "resource", data["resource"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5356,10 +5359,10 @@ class ResourceHealth:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceHealth:
-        return cls(
-            health=data.get("health"),
-            resource_id=data["resourceID"],
-        )
+        self = object.__new__(cls)
+        _set(self, "health", data.get("health"))
+        _set(self, "resource_id", data["resourceID"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5391,13 +5394,13 @@ class ResourceQuota:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceQuota:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else ResourceQuotaSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else ResourceQuotaStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else ResourceQuotaSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else ResourceQuotaStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5425,12 +5428,12 @@ class ResourceQuotaList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceQuotaList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ResourceQuota.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ResourceQuota.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5453,11 +5456,11 @@ class ResourceQuotaSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceQuotaSpec:
-        return cls(
-            hard=None if (v := data.get("hard")) is None else {k: quantity(x) for k, x in v.items()},
-            scope_selector=None if (v := data.get("scopeSelector")) is None else ScopeSelector.from_dict(v),
-            scopes=None if (v := data.get("scopes")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "hard", None if (v := data.get("hard")) is None else {k: quantity(x) for k, x in v.items()})
+        _set(self, "scope_selector", None if (v := data.get("scopeSelector")) is None else ScopeSelector.from_dict(v))
+        _set(self, "scopes", None if (v := data.get("scopes")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5477,10 +5480,10 @@ class ResourceQuotaStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceQuotaStatus:
-        return cls(
-            hard=None if (v := data.get("hard")) is None else {k: quantity(x) for k, x in v.items()},
-            used=None if (v := data.get("used")) is None else {k: quantity(x) for k, x in v.items()},
-        )
+        self = object.__new__(cls)
+        _set(self, "hard", None if (v := data.get("hard")) is None else {k: quantity(x) for k, x in v.items()})
+        _set(self, "used", None if (v := data.get("used")) is None else {k: quantity(x) for k, x in v.items()})
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5503,11 +5506,11 @@ class ResourceRequirements:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceRequirements:
-        return cls(
-            claims=None if (v := data.get("claims")) is None else [ResourceClaim.from_dict(x) for x in v],
-            limits=None if (v := data.get("limits")) is None else {k: quantity(x) for k, x in v.items()},
-            requests=None if (v := data.get("requests")) is None else {k: quantity(x) for k, x in v.items()},
-        )
+        self = object.__new__(cls)
+        _set(self, "claims", None if (v := data.get("claims")) is None else [ResourceClaim.from_dict(x) for x in v])
+        _set(self, "limits", None if (v := data.get("limits")) is None else {k: quantity(x) for k, x in v.items()})
+        _set(self, "requests", None if (v := data.get("requests")) is None else {k: quantity(x) for k, x in v.items()})
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5525,10 +5528,10 @@ class ResourceStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceStatus:
-        return cls(
-            name=data["name"],
-            resources=None if (v := data.get("resources")) is None else [ResourceHealth.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        _set(self, "resources", None if (v := data.get("resources")) is None else [ResourceHealth.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5554,12 +5557,12 @@ class SELinuxOptions:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SELinuxOptions:
-        return cls(
-            level=data.get("level"),
-            role=data.get("role"),
-            type=data.get("type"),
-            user=data.get("user"),
-        )
+        self = object.__new__(cls)
+        _set(self, "level", data.get("level"))
+        _set(self, "role", data.get("role"))
+        _set(self, "type", data.get("type"))
+        _set(self, "user", data.get("user"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5600,18 +5603,18 @@ class ScaleIOPersistentVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScaleIOPersistentVolumeSource:
-        return cls(
-            fs_type=data.get("fsType"),
-            gateway=data["gateway"],
-            protection_domain=data.get("protectionDomain"),
-            read_only=data.get("readOnly"),
-            secret_ref=SecretReference.from_dict(data["secretRef"]),
-            ssl_enabled=data.get("sslEnabled"),
-            storage_mode=data.get("storageMode"),
-            storage_pool=data.get("storagePool"),
-            system=data["system"],
-            volume_name=data.get("volumeName"),
-        )
+        self = object.__new__(cls)
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "gateway", data["gateway"])
+        _set(self, "protection_domain", data.get("protectionDomain"))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "secret_ref", SecretReference.from_dict(data["secretRef"]))
+        _set(self, "ssl_enabled", data.get("sslEnabled"))
+        _set(self, "storage_mode", data.get("storageMode"))
+        _set(self, "storage_pool", data.get("storagePool"))
+        _set(self, "system", data["system"])
+        _set(self, "volume_name", data.get("volumeName"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5652,18 +5655,18 @@ class ScaleIOVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScaleIOVolumeSource:
-        return cls(
-            fs_type=data.get("fsType"),
-            gateway=data["gateway"],
-            protection_domain=data.get("protectionDomain"),
-            read_only=data.get("readOnly"),
-            secret_ref=LocalObjectReference.from_dict(data["secretRef"]),
-            ssl_enabled=data.get("sslEnabled"),
-            storage_mode=data.get("storageMode"),
-            storage_pool=data.get("storagePool"),
-            system=data["system"],
-            volume_name=data.get("volumeName"),
-        )
+        self = object.__new__(cls)
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "gateway", data["gateway"])
+        _set(self, "protection_domain", data.get("protectionDomain"))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "secret_ref", LocalObjectReference.from_dict(data["secretRef"]))
+        _set(self, "ssl_enabled", data.get("sslEnabled"))
+        _set(self, "storage_mode", data.get("storageMode"))
+        _set(self, "storage_pool", data.get("storagePool"))
+        _set(self, "system", data["system"])
+        _set(self, "volume_name", data.get("volumeName"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5682,9 +5685,9 @@ class ScopeSelector:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScopeSelector:
-        return cls(
-            match_expressions=None if (v := data.get("matchExpressions")) is None else [ScopedResourceSelectorRequirement.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "match_expressions", None if (v := data.get("matchExpressions")) is None else [ScopedResourceSelectorRequirement.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5705,11 +5708,11 @@ class ScopedResourceSelectorRequirement:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScopedResourceSelectorRequirement:
-        return cls(
-            operator=data["operator"],
-            scope_name=data["scopeName"],
-            values=None if (v := data.get("values")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "operator", data["operator"])
+        _set(self, "scope_name", data["scopeName"])
+        _set(self, "values", None if (v := data.get("values")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5730,10 +5733,10 @@ class SeccompProfile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SeccompProfile:
-        return cls(
-            localhost_profile=data.get("localhostProfile"),
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "localhost_profile", data.get("localhostProfile"))
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5773,15 +5776,15 @@ class Secret:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Secret:
-        return cls(
-            api_version=data.get("apiVersion"),
-            data=None if (v := data.get("data")) is None else dict(v),
-            immutable=data.get("immutable"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            string_data=None if (v := data.get("stringData")) is None else dict(v),
-            type=data.get("type"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "data", None if (v := data.get("data")) is None else dict(v))
+        _set(self, "immutable", data.get("immutable"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "string_data", None if (v := data.get("stringData")) is None else dict(v))
+        _set(self, "type", data.get("type"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5801,10 +5804,10 @@ class SecretEnvSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SecretEnvSource:
-        return cls(
-            name=data.get("name"),
-            optional=data.get("optional"),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data.get("name"))
+        _set(self, "optional", data.get("optional"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5825,11 +5828,11 @@ class SecretKeySelector:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SecretKeySelector:
-        return cls(
-            key=data["key"],
-            name=data.get("name"),
-            optional=data.get("optional"),
-        )
+        self = object.__new__(cls)
+        _set(self, "key", data["key"])
+        _set(self, "name", data.get("name"))
+        _set(self, "optional", data.get("optional"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5857,12 +5860,12 @@ class SecretList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SecretList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[Secret.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [Secret.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5885,11 +5888,11 @@ class SecretProjection:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SecretProjection:
-        return cls(
-            items=None if (v := data.get("items")) is None else [KeyToPath.from_dict(x) for x in v],
-            name=data.get("name"),
-            optional=data.get("optional"),
-        )
+        self = object.__new__(cls)
+        _set(self, "items", None if (v := data.get("items")) is None else [KeyToPath.from_dict(x) for x in v])
+        _set(self, "name", data.get("name"))
+        _set(self, "optional", data.get("optional"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5911,10 +5914,10 @@ class SecretReference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SecretReference:
-        return cls(
-            name=data.get("name"),
-            namespace=data.get("namespace"),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data.get("name"))
+        _set(self, "namespace", data.get("namespace"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5940,12 +5943,12 @@ class SecretVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SecretVolumeSource:
-        return cls(
-            default_mode=data.get("defaultMode"),
-            items=None if (v := data.get("items")) is None else [KeyToPath.from_dict(x) for x in v],
-            optional=data.get("optional"),
-            secret_name=data.get("secretName"),
-        )
+        self = object.__new__(cls)
+        _set(self, "default_mode", data.get("defaultMode"))
+        _set(self, "items", None if (v := data.get("items")) is None else [KeyToPath.from_dict(x) for x in v])
+        _set(self, "optional", data.get("optional"))
+        _set(self, "secret_name", data.get("secretName"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -5998,20 +6001,20 @@ class SecurityContext:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SecurityContext:
-        return cls(
-            allow_privilege_escalation=data.get("allowPrivilegeEscalation"),
-            app_armor_profile=None if (v := data.get("appArmorProfile")) is None else AppArmorProfile.from_dict(v),
-            capabilities=None if (v := data.get("capabilities")) is None else Capabilities.from_dict(v),
-            privileged=data.get("privileged"),
-            proc_mount=data.get("procMount"),
-            read_only_root_filesystem=data.get("readOnlyRootFilesystem"),
-            run_as_group=data.get("runAsGroup"),
-            run_as_non_root=data.get("runAsNonRoot"),
-            run_as_user=data.get("runAsUser"),
-            se_linux_options=None if (v := data.get("seLinuxOptions")) is None else SELinuxOptions.from_dict(v),
-            seccomp_profile=None if (v := data.get("seccompProfile")) is None else SeccompProfile.from_dict(v),
-            windows_options=None if (v := data.get("windowsOptions")) is None else WindowsSecurityContextOptions.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "allow_privilege_escalation", data.get("allowPrivilegeEscalation"))
+        _set(self, "app_armor_profile", None if (v := data.get("appArmorProfile")) is None else AppArmorProfile.from_dict(v))
+        _set(self, "capabilities", None if (v := data.get("capabilities")) is None else Capabilities.from_dict(v))
+        _set(self, "privileged", data.get("privileged"))
+        _set(self, "proc_mount", data.get("procMount"))
+        _set(self, "read_only_root_filesystem", data.get("readOnlyRootFilesystem"))
+        _set(self, "run_as_group", data.get("runAsGroup"))
+        _set(self, "run_as_non_root", data.get("runAsNonRoot"))
+        _set(self, "run_as_user", data.get("runAsUser"))
+        _set(self, "se_linux_options", None if (v := data.get("seLinuxOptions")) is None else SELinuxOptions.from_dict(v))
+        _set(self, "seccomp_profile", None if (v := data.get("seccompProfile")) is None else SeccompProfile.from_dict(v))
+        _set(self, "windows_options", None if (v := data.get("windowsOptions")) is None else WindowsSecurityContextOptions.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6046,13 +6049,13 @@ class Service:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Service:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else ServiceSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else ServiceStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else ServiceSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else ServiceStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6089,14 +6092,14 @@ class ServiceAccount:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceAccount:
-        return cls(
-            api_version=data.get("apiVersion"),
-            automount_service_account_token=data.get("automountServiceAccountToken"),
-            image_pull_secrets=None if (v := data.get("imagePullSecrets")) is None else [LocalObjectReference.from_dict(x) for x in v],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            secrets=None if (v := data.get("secrets")) is None else [ObjectReference.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "automount_service_account_token", data.get("automountServiceAccountToken"))
+        _set(self, "image_pull_secrets", None if (v := data.get("imagePullSecrets")) is None else [LocalObjectReference.from_dict(x) for x in v])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "secrets", None if (v := data.get("secrets")) is None else [ObjectReference.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6124,12 +6127,12 @@ class ServiceAccountList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceAccountList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ServiceAccount.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ServiceAccount.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6154,11 +6157,11 @@ class ServiceAccountTokenProjection:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceAccountTokenProjection:
-        return cls(
-            audience=data.get("audience"),
-            expiration_seconds=data.get("expirationSeconds"),
-            path=data["path"],
-        )
+        self = object.__new__(cls)
+        _set(self, "audience", data.get("audience"))
+        _set(self, "expiration_seconds", data.get("expirationSeconds"))
+        _set(self, "path", data["path"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6186,12 +6189,12 @@ class ServiceList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[Service.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [Service.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6222,14 +6225,14 @@ class ServicePort:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServicePort:
-        return cls(
-            app_protocol=data.get("appProtocol"),
-            name=data.get("name"),
-            node_port=data.get("nodePort"),
-            port=data["port"],
-            protocol=data.get("protocol"),
-            target_port=data.get("targetPort"),
-        )
+        self = object.__new__(cls)
+        _set(self, "app_protocol", data.get("appProtocol"))
+        _set(self, "name", data.get("name"))
+        _set(self, "node_port", data.get("nodePort"))
+        _set(self, "port", data["port"])
+        _set(self, "protocol", data.get("protocol"))
+        _set(self, "target_port", data.get("targetPort"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6303,28 +6306,28 @@ class ServiceSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceSpec:
-        return cls(
-            allocate_load_balancer_node_ports=data.get("allocateLoadBalancerNodePorts"),
-            cluster_ip=data.get("clusterIP"),
-            cluster_ips=None if (v := data.get("clusterIPs")) is None else list(v),
-            external_ips=None if (v := data.get("externalIPs")) is None else list(v),
-            external_name=data.get("externalName"),
-            external_traffic_policy=data.get("externalTrafficPolicy"),
-            health_check_node_port=data.get("healthCheckNodePort"),
-            internal_traffic_policy=data.get("internalTrafficPolicy"),
-            ip_families=None if (v := data.get("ipFamilies")) is None else list(v),
-            ip_family_policy=data.get("ipFamilyPolicy"),
-            load_balancer_class=data.get("loadBalancerClass"),
-            load_balancer_ip=data.get("loadBalancerIP"),
-            load_balancer_source_ranges=None if (v := data.get("loadBalancerSourceRanges")) is None else list(v),
-            ports=None if (v := data.get("ports")) is None else [ServicePort.from_dict(x) for x in v],
-            publish_not_ready_addresses=data.get("publishNotReadyAddresses"),
-            selector=None if (v := data.get("selector")) is None else dict(v),
-            session_affinity=data.get("sessionAffinity"),
-            session_affinity_config=None if (v := data.get("sessionAffinityConfig")) is None else SessionAffinityConfig.from_dict(v),
-            traffic_distribution=data.get("trafficDistribution"),
-            type=data.get("type"),
-        )
+        self = object.__new__(cls)
+        _set(self, "allocate_load_balancer_node_ports", data.get("allocateLoadBalancerNodePorts"))
+        _set(self, "cluster_ip", data.get("clusterIP"))
+        _set(self, "cluster_ips", None if (v := data.get("clusterIPs")) is None else list(v))
+        _set(self, "external_ips", None if (v := data.get("externalIPs")) is None else list(v))
+        _set(self, "external_name", data.get("externalName"))
+        _set(self, "external_traffic_policy", data.get("externalTrafficPolicy"))
+        _set(self, "health_check_node_port", data.get("healthCheckNodePort"))
+        _set(self, "internal_traffic_policy", data.get("internalTrafficPolicy"))
+        _set(self, "ip_families", None if (v := data.get("ipFamilies")) is None else list(v))
+        _set(self, "ip_family_policy", data.get("ipFamilyPolicy"))
+        _set(self, "load_balancer_class", data.get("loadBalancerClass"))
+        _set(self, "load_balancer_ip", data.get("loadBalancerIP"))
+        _set(self, "load_balancer_source_ranges", None if (v := data.get("loadBalancerSourceRanges")) is None else list(v))
+        _set(self, "ports", None if (v := data.get("ports")) is None else [ServicePort.from_dict(x) for x in v])
+        _set(self, "publish_not_ready_addresses", data.get("publishNotReadyAddresses"))
+        _set(self, "selector", None if (v := data.get("selector")) is None else dict(v))
+        _set(self, "session_affinity", data.get("sessionAffinity"))
+        _set(self, "session_affinity_config", None if (v := data.get("sessionAffinityConfig")) is None else SessionAffinityConfig.from_dict(v))
+        _set(self, "traffic_distribution", data.get("trafficDistribution"))
+        _set(self, "type", data.get("type"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6344,10 +6347,10 @@ class ServiceStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceStatus:
-        return cls(
-            conditions=None if (v := data.get("conditions")) is None else [meta_v1.Condition.from_dict(x) for x in v],
-            load_balancer=None if (v := data.get("loadBalancer")) is None else LoadBalancerStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [meta_v1.Condition.from_dict(x) for x in v])
+        _set(self, "load_balancer", None if (v := data.get("loadBalancer")) is None else LoadBalancerStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6364,9 +6367,9 @@ class SessionAffinityConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SessionAffinityConfig:
-        return cls(
-            client_ip=None if (v := data.get("clientIP")) is None else ClientIPConfig.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "client_ip", None if (v := data.get("clientIP")) is None else ClientIPConfig.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6381,9 +6384,9 @@ class SleepAction:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SleepAction:
-        return cls(
-            seconds=data["seconds"],
-        )
+        self = object.__new__(cls)
+        _set(self, "seconds", data["seconds"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6412,13 +6415,13 @@ class StorageOSPersistentVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageOSPersistentVolumeSource:
-        return cls(
-            fs_type=data.get("fsType"),
-            read_only=data.get("readOnly"),
-            secret_ref=None if (v := data.get("secretRef")) is None else ObjectReference.from_dict(v),
-            volume_name=data.get("volumeName"),
-            volume_namespace=data.get("volumeNamespace"),
-        )
+        self = object.__new__(cls)
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "secret_ref", None if (v := data.get("secretRef")) is None else ObjectReference.from_dict(v))
+        _set(self, "volume_name", data.get("volumeName"))
+        _set(self, "volume_namespace", data.get("volumeNamespace"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6447,13 +6450,13 @@ class StorageOSVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageOSVolumeSource:
-        return cls(
-            fs_type=data.get("fsType"),
-            read_only=data.get("readOnly"),
-            secret_ref=None if (v := data.get("secretRef")) is None else LocalObjectReference.from_dict(v),
-            volume_name=data.get("volumeName"),
-            volume_namespace=data.get("volumeNamespace"),
-        )
+        self = object.__new__(cls)
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "secret_ref", None if (v := data.get("secretRef")) is None else LocalObjectReference.from_dict(v))
+        _set(self, "volume_name", data.get("volumeName"))
+        _set(self, "volume_namespace", data.get("volumeNamespace"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6469,10 +6472,10 @@ class Sysctl:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Sysctl:
-        return cls(
-            name=data["name"],
-            value=data["value"],
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        _set(self, "value", data["value"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6491,10 +6494,10 @@ class TCPSocketAction:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TCPSocketAction:
-        return cls(
-            host=data.get("host"),
-            port=data["port"],
-        )
+        self = object.__new__(cls)
+        _set(self, "host", data.get("host"))
+        _set(self, "port", data["port"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6516,12 +6519,12 @@ class Taint:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Taint:
-        return cls(
-            effect=data["effect"],
-            key=data["key"],
-            time_added=data.get("timeAdded"),
-            value=data.get("value"),
-        )
+        self = object.__new__(cls)
+        _set(self, "effect", data["effect"])
+        _set(self, "key", data["key"])
+        _set(self, "time_added", data.get("timeAdded"))
+        _set(self, "value", data.get("value"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6552,13 +6555,13 @@ class Toleration:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Toleration:
-        return cls(
-            effect=data.get("effect"),
-            key=data.get("key"),
-            operator=data.get("operator"),
-            toleration_seconds=data.get("tolerationSeconds"),
-            value=data.get("value"),
-        )
+        self = object.__new__(cls)
+        _set(self, "effect", data.get("effect"))
+        _set(self, "key", data.get("key"))
+        _set(self, "operator", data.get("operator"))
+        _set(self, "toleration_seconds", data.get("tolerationSeconds"))
+        _set(self, "value", data.get("value"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6576,10 +6579,10 @@ class TopologySelectorLabelRequirement:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TopologySelectorLabelRequirement:
-        return cls(
-            key=data["key"],
-            values=list(data["values"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "key", data["key"])
+        _set(self, "values", list(data["values"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6599,9 +6602,9 @@ class TopologySelectorTerm:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TopologySelectorTerm:
-        return cls(
-            match_label_expressions=None if (v := data.get("matchLabelExpressions")) is None else [TopologySelectorLabelRequirement.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "match_label_expressions", None if (v := data.get("matchLabelExpressions")) is None else [TopologySelectorLabelRequirement.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6636,16 +6639,16 @@ class TopologySpreadConstraint:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TopologySpreadConstraint:
-        return cls(
-            label_selector=None if (v := data.get("labelSelector")) is None else meta_v1.LabelSelector.from_dict(v),
-            match_label_keys=None if (v := data.get("matchLabelKeys")) is None else list(v),
-            max_skew=data["maxSkew"],
-            min_domains=data.get("minDomains"),
-            node_affinity_policy=data.get("nodeAffinityPolicy"),
-            node_taints_policy=data.get("nodeTaintsPolicy"),
-            topology_key=data["topologyKey"],
-            when_unsatisfiable=data["whenUnsatisfiable"],
-        )
+        self = object.__new__(cls)
+        _set(self, "label_selector", None if (v := data.get("labelSelector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "match_label_keys", None if (v := data.get("matchLabelKeys")) is None else list(v))
+        _set(self, "max_skew", data["maxSkew"])
+        _set(self, "min_domains", data.get("minDomains"))
+        _set(self, "node_affinity_policy", data.get("nodeAffinityPolicy"))
+        _set(self, "node_taints_policy", data.get("nodeTaintsPolicy"))
+        _set(self, "topology_key", data["topologyKey"])
+        _set(self, "when_unsatisfiable", data["whenUnsatisfiable"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6668,11 +6671,11 @@ class TypedLocalObjectReference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TypedLocalObjectReference:
-        return cls(
-            api_group=data.get("apiGroup"),
-            kind=data["kind"],
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_group", data.get("apiGroup"))
+        _set(self, "kind", data["kind"])
+        _set(self, "name", data["name"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6696,12 +6699,12 @@ class TypedObjectReference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TypedObjectReference:
-        return cls(
-            api_group=data.get("apiGroup"),
-            kind=data["kind"],
-            name=data["name"],
-            namespace=data.get("namespace"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_group", data.get("apiGroup"))
+        _set(self, "kind", data["kind"])
+        _set(self, "name", data["name"])
+        _set(self, "namespace", data.get("namespace"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6807,39 +6810,39 @@ class Volume:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Volume:
-        return cls(
-            aws_elastic_block_store=None if (v := data.get("awsElasticBlockStore")) is None else AWSElasticBlockStoreVolumeSource.from_dict(v),
-            azure_disk=None if (v := data.get("azureDisk")) is None else AzureDiskVolumeSource.from_dict(v),
-            azure_file=None if (v := data.get("azureFile")) is None else AzureFileVolumeSource.from_dict(v),
-            cephfs=None if (v := data.get("cephfs")) is None else CephFSVolumeSource.from_dict(v),
-            cinder=None if (v := data.get("cinder")) is None else CinderVolumeSource.from_dict(v),
-            config_map=None if (v := data.get("configMap")) is None else ConfigMapVolumeSource.from_dict(v),
-            csi=None if (v := data.get("csi")) is None else CSIVolumeSource.from_dict(v),
-            downward_api=None if (v := data.get("downwardAPI")) is None else DownwardAPIVolumeSource.from_dict(v),
-            empty_dir=None if (v := data.get("emptyDir")) is None else EmptyDirVolumeSource.from_dict(v),
-            ephemeral=None if (v := data.get("ephemeral")) is None else EphemeralVolumeSource.from_dict(v),
-            fc=None if (v := data.get("fc")) is None else FCVolumeSource.from_dict(v),
-            flex_volume=None if (v := data.get("flexVolume")) is None else FlexVolumeSource.from_dict(v),
-            flocker=None if (v := data.get("flocker")) is None else FlockerVolumeSource.from_dict(v),
-            gce_persistent_disk=None if (v := data.get("gcePersistentDisk")) is None else GCEPersistentDiskVolumeSource.from_dict(v),
-            git_repo=None if (v := data.get("gitRepo")) is None else GitRepoVolumeSource.from_dict(v),
-            glusterfs=None if (v := data.get("glusterfs")) is None else GlusterfsVolumeSource.from_dict(v),
-            host_path=None if (v := data.get("hostPath")) is None else HostPathVolumeSource.from_dict(v),
-            image=None if (v := data.get("image")) is None else ImageVolumeSource.from_dict(v),
-            iscsi=None if (v := data.get("iscsi")) is None else ISCSIVolumeSource.from_dict(v),
-            name=data["name"],
-            nfs=None if (v := data.get("nfs")) is None else NFSVolumeSource.from_dict(v),
-            persistent_volume_claim=None if (v := data.get("persistentVolumeClaim")) is None else PersistentVolumeClaimVolumeSource.from_dict(v),
-            photon_persistent_disk=None if (v := data.get("photonPersistentDisk")) is None else PhotonPersistentDiskVolumeSource.from_dict(v),
-            portworx_volume=None if (v := data.get("portworxVolume")) is None else PortworxVolumeSource.from_dict(v),
-            projected=None if (v := data.get("projected")) is None else ProjectedVolumeSource.from_dict(v),
-            quobyte=None if (v := data.get("quobyte")) is None else QuobyteVolumeSource.from_dict(v),
-            rbd=None if (v := data.get("rbd")) is None else RBDVolumeSource.from_dict(v),
-            scale_io=None if (v := data.get("scaleIO")) is None else ScaleIOVolumeSource.from_dict(v),
-            secret=None if (v := data.get("secret")) is None else SecretVolumeSource.from_dict(v),
-            storageos=None if (v := data.get("storageos")) is None else StorageOSVolumeSource.from_dict(v),
-            vsphere_volume=None if (v := data.get("vsphereVolume")) is None else VsphereVirtualDiskVolumeSource.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "aws_elastic_block_store", None if (v := data.get("awsElasticBlockStore")) is None else AWSElasticBlockStoreVolumeSource.from_dict(v))
+        _set(self, "azure_disk", None if (v := data.get("azureDisk")) is None else AzureDiskVolumeSource.from_dict(v))
+        _set(self, "azure_file", None if (v := data.get("azureFile")) is None else AzureFileVolumeSource.from_dict(v))
+        _set(self, "cephfs", None if (v := data.get("cephfs")) is None else CephFSVolumeSource.from_dict(v))
+        _set(self, "cinder", None if (v := data.get("cinder")) is None else CinderVolumeSource.from_dict(v))
+        _set(self, "config_map", None if (v := data.get("configMap")) is None else ConfigMapVolumeSource.from_dict(v))
+        _set(self, "csi", None if (v := data.get("csi")) is None else CSIVolumeSource.from_dict(v))
+        _set(self, "downward_api", None if (v := data.get("downwardAPI")) is None else DownwardAPIVolumeSource.from_dict(v))
+        _set(self, "empty_dir", None if (v := data.get("emptyDir")) is None else EmptyDirVolumeSource.from_dict(v))
+        _set(self, "ephemeral", None if (v := data.get("ephemeral")) is None else EphemeralVolumeSource.from_dict(v))
+        _set(self, "fc", None if (v := data.get("fc")) is None else FCVolumeSource.from_dict(v))
+        _set(self, "flex_volume", None if (v := data.get("flexVolume")) is None else FlexVolumeSource.from_dict(v))
+        _set(self, "flocker", None if (v := data.get("flocker")) is None else FlockerVolumeSource.from_dict(v))
+        _set(self, "gce_persistent_disk", None if (v := data.get("gcePersistentDisk")) is None else GCEPersistentDiskVolumeSource.from_dict(v))
+        _set(self, "git_repo", None if (v := data.get("gitRepo")) is None else GitRepoVolumeSource.from_dict(v))
+        _set(self, "glusterfs", None if (v := data.get("glusterfs")) is None else GlusterfsVolumeSource.from_dict(v))
+        _set(self, "host_path", None if (v := data.get("hostPath")) is None else HostPathVolumeSource.from_dict(v))
+        _set(self, "image", None if (v := data.get("image")) is None else ImageVolumeSource.from_dict(v))
+        _set(self, "iscsi", None if (v := data.get("iscsi")) is None else ISCSIVolumeSource.from_dict(v))
+        _set(self, "name", data["name"])
+        _set(self, "nfs", None if (v := data.get("nfs")) is None else NFSVolumeSource.from_dict(v))
+        _set(self, "persistent_volume_claim", None if (v := data.get("persistentVolumeClaim")) is None else PersistentVolumeClaimVolumeSource.from_dict(v))
+        _set(self, "photon_persistent_disk", None if (v := data.get("photonPersistentDisk")) is None else PhotonPersistentDiskVolumeSource.from_dict(v))
+        _set(self, "portworx_volume", None if (v := data.get("portworxVolume")) is None else PortworxVolumeSource.from_dict(v))
+        _set(self, "projected", None if (v := data.get("projected")) is None else ProjectedVolumeSource.from_dict(v))
+        _set(self, "quobyte", None if (v := data.get("quobyte")) is None else QuobyteVolumeSource.from_dict(v))
+        _set(self, "rbd", None if (v := data.get("rbd")) is None else RBDVolumeSource.from_dict(v))
+        _set(self, "scale_io", None if (v := data.get("scaleIO")) is None else ScaleIOVolumeSource.from_dict(v))
+        _set(self, "secret", None if (v := data.get("secret")) is None else SecretVolumeSource.from_dict(v))
+        _set(self, "storageos", None if (v := data.get("storageos")) is None else StorageOSVolumeSource.from_dict(v))
+        _set(self, "vsphere_volume", None if (v := data.get("vsphereVolume")) is None else VsphereVirtualDiskVolumeSource.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6855,10 +6858,10 @@ class VolumeDevice:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeDevice:
-        return cls(
-            device_path=data["devicePath"],
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "device_path", data["devicePath"])
+        _set(self, "name", data["name"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6890,15 +6893,15 @@ class VolumeMount:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeMount:
-        return cls(
-            mount_path=data["mountPath"],
-            mount_propagation=data.get("mountPropagation"),
-            name=data["name"],
-            read_only=data.get("readOnly"),
-            recursive_read_only=data.get("recursiveReadOnly"),
-            sub_path=data.get("subPath"),
-            sub_path_expr=data.get("subPathExpr"),
-        )
+        self = object.__new__(cls)
+        _set(self, "mount_path", data["mountPath"])
+        _set(self, "mount_propagation", data.get("mountPropagation"))
+        _set(self, "name", data["name"])
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "recursive_read_only", data.get("recursiveReadOnly"))
+        _set(self, "sub_path", data.get("subPath"))
+        _set(self, "sub_path_expr", data.get("subPathExpr"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6920,12 +6923,12 @@ class VolumeMountStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeMountStatus:
-        return cls(
-            mount_path=data["mountPath"],
-            name=data["name"],
-            read_only=data.get("readOnly"),
-            recursive_read_only=data.get("recursiveReadOnly"),
-        )
+        self = object.__new__(cls)
+        _set(self, "mount_path", data["mountPath"])
+        _set(self, "name", data["name"])
+        _set(self, "read_only", data.get("readOnly"))
+        _set(self, "recursive_read_only", data.get("recursiveReadOnly"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6942,9 +6945,9 @@ class VolumeNodeAffinity:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeNodeAffinity:
-        return cls(
-            required=None if (v := data.get("required")) is None else NodeSelector.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "required", None if (v := data.get("required")) is None else NodeSelector.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -6975,13 +6978,13 @@ class VolumeProjection:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeProjection:
-        return cls(
-            cluster_trust_bundle=None if (v := data.get("clusterTrustBundle")) is None else ClusterTrustBundleProjection.from_dict(v),
-            config_map=None if (v := data.get("configMap")) is None else ConfigMapProjection.from_dict(v),
-            downward_api=None if (v := data.get("downwardAPI")) is None else DownwardAPIProjection.from_dict(v),
-            secret=None if (v := data.get("secret")) is None else SecretProjection.from_dict(v),
-            service_account_token=None if (v := data.get("serviceAccountToken")) is None else ServiceAccountTokenProjection.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "cluster_trust_bundle", None if (v := data.get("clusterTrustBundle")) is None else ClusterTrustBundleProjection.from_dict(v))
+        _set(self, "config_map", None if (v := data.get("configMap")) is None else ConfigMapProjection.from_dict(v))
+        _set(self, "downward_api", None if (v := data.get("downwardAPI")) is None else DownwardAPIProjection.from_dict(v))
+        _set(self, "secret", None if (v := data.get("secret")) is None else SecretProjection.from_dict(v))
+        _set(self, "service_account_token", None if (v := data.get("serviceAccountToken")) is None else ServiceAccountTokenProjection.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -7001,10 +7004,10 @@ class VolumeResourceRequirements:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeResourceRequirements:
-        return cls(
-            limits=None if (v := data.get("limits")) is None else {k: quantity(x) for k, x in v.items()},
-            requests=None if (v := data.get("requests")) is None else {k: quantity(x) for k, x in v.items()},
-        )
+        self = object.__new__(cls)
+        _set(self, "limits", None if (v := data.get("limits")) is None else {k: quantity(x) for k, x in v.items()})
+        _set(self, "requests", None if (v := data.get("requests")) is None else {k: quantity(x) for k, x in v.items()})
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -7029,12 +7032,12 @@ class VsphereVirtualDiskVolumeSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VsphereVirtualDiskVolumeSource:
-        return cls(
-            fs_type=data.get("fsType"),
-            storage_policy_id=data.get("storagePolicyID"),
-            storage_policy_name=data.get("storagePolicyName"),
-            volume_path=data["volumePath"],
-        )
+        self = object.__new__(cls)
+        _set(self, "fs_type", data.get("fsType"))
+        _set(self, "storage_policy_id", data.get("storagePolicyID"))
+        _set(self, "storage_policy_name", data.get("storagePolicyName"))
+        _set(self, "volume_path", data["volumePath"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -7052,10 +7055,10 @@ class WeightedPodAffinityTerm:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WeightedPodAffinityTerm:
-        return cls(
-            pod_affinity_term=PodAffinityTerm.from_dict(data["podAffinityTerm"]),
-            weight=data["weight"],
-        )
+        self = object.__new__(cls)
+        _set(self, "pod_affinity_term", PodAffinityTerm.from_dict(data["podAffinityTerm"]))
+        _set(self, "weight", data["weight"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -7081,9 +7084,9 @@ class WindowsSecurityContextOptions:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WindowsSecurityContextOptions:
-        return cls(
-            gmsa_credential_spec=data.get("gmsaCredentialSpec"),
-            gmsa_credential_spec_name=data.get("gmsaCredentialSpecName"),
-            host_process=data.get("hostProcess"),
-            run_as_user_name=data.get("runAsUserName"),
-        )
+        self = object.__new__(cls)
+        _set(self, "gmsa_credential_spec", data.get("gmsaCredentialSpec"))
+        _set(self, "gmsa_credential_spec_name", data.get("gmsaCredentialSpecName"))
+        _set(self, "host_process", data.get("hostProcess"))
+        _set(self, "run_as_user_name", data.get("runAsUserName"))
+        return self

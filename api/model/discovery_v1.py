@@ -10,6 +10,9 @@ from typing import Any, ClassVar
 
 from api.model import core_v1, meta_v1
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Endpoint:
@@ -44,16 +47,16 @@ class Endpoint:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Endpoint:
-        return cls(
-            addresses=list(data["addresses"]),
-            conditions=None if (v := data.get("conditions")) is None else EndpointConditions.from_dict(v),
-            deprecated_topology=None if (v := data.get("deprecatedTopology")) is None else dict(v),
-            hints=None if (v := data.get("hints")) is None else EndpointHints.from_dict(v),
-            hostname=data.get("hostname"),
-            node_name=data.get("nodeName"),
-            target_ref=None if (v := data.get("targetRef")) is None else core_v1.ObjectReference.from_dict(v),
-            zone=data.get("zone"),
-        )
+        self = object.__new__(cls)
+        _set(self, "addresses", list(data["addresses"]))
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else EndpointConditions.from_dict(v))
+        _set(self, "deprecated_topology", None if (v := data.get("deprecatedTopology")) is None else dict(v))
+        _set(self, "hints", None if (v := data.get("hints")) is None else EndpointHints.from_dict(v))
+        _set(self, "hostname", data.get("hostname"))
+        _set(self, "node_name", data.get("nodeName"))
+        _set(self, "target_ref", None if (v := data.get("targetRef")) is None else core_v1.ObjectReference.from_dict(v))
+        _set(self, "zone", data.get("zone"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,11 +79,11 @@ class EndpointConditions:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EndpointConditions:
-        return cls(
-            ready=data.get("ready"),
-            serving=data.get("serving"),
-            terminating=data.get("terminating"),
-        )
+        self = object.__new__(cls)
+        _set(self, "ready", data.get("ready"))
+        _set(self, "serving", data.get("serving"))
+        _set(self, "terminating", data.get("terminating"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,9 +100,9 @@ class EndpointHints:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EndpointHints:
-        return cls(
-            for_zones=None if (v := data.get("forZones")) is None else [ForZone.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "for_zones", None if (v := data.get("forZones")) is None else [ForZone.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,12 +128,12 @@ class EndpointPort:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EndpointPort:
-        return cls(
-            app_protocol=data.get("appProtocol"),
-            name=data.get("name"),
-            port=data.get("port"),
-            protocol=data.get("protocol"),
-        )
+        self = object.__new__(cls)
+        _set(self, "app_protocol", data.get("appProtocol"))
+        _set(self, "name", data.get("name"))
+        _set(self, "port", data.get("port"))
+        _set(self, "protocol", data.get("protocol"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,14 +168,14 @@ class EndpointSlice:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EndpointSlice:
-        return cls(
-            address_type=data["addressType"],
-            api_version=data.get("apiVersion"),
-            endpoints=[Endpoint.from_dict(x) for x in data["endpoints"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            ports=None if (v := data.get("ports")) is None else [EndpointPort.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "address_type", data["addressType"])
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "endpoints", [Endpoint.from_dict(x) for x in data["endpoints"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "ports", None if (v := data.get("ports")) is None else [EndpointPort.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -200,12 +203,12 @@ class EndpointSliceList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EndpointSliceList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[EndpointSlice.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [EndpointSlice.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,6 +223,6 @@ class ForZone:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ForZone:
-        return cls(
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        return self

@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import core_v1, meta_v1
 from api.model.primitives import MicroTime, Time
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
@@ -81,25 +84,25 @@ class Event:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Event:
-        return cls(
-            action=data.get("action"),
-            api_version=data.get("apiVersion"),
-            deprecated_count=data.get("deprecatedCount"),
-            deprecated_first_timestamp=data.get("deprecatedFirstTimestamp"),
-            deprecated_last_timestamp=data.get("deprecatedLastTimestamp"),
-            deprecated_source=None if (v := data.get("deprecatedSource")) is None else core_v1.EventSource.from_dict(v),
-            event_time=data["eventTime"],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            note=data.get("note"),
-            reason=data.get("reason"),
-            regarding=None if (v := data.get("regarding")) is None else core_v1.ObjectReference.from_dict(v),
-            related=None if (v := data.get("related")) is None else core_v1.ObjectReference.from_dict(v),
-            reporting_controller=data.get("reportingController"),
-            reporting_instance=data.get("reportingInstance"),
-            series=None if (v := data.get("series")) is None else EventSeries.from_dict(v),
-            type=data.get("type"),
-        )
+        self = object.__new__(cls)
+        _set(self, "action", data.get("action"))
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "deprecated_count", data.get("deprecatedCount"))
+        _set(self, "deprecated_first_timestamp", data.get("deprecatedFirstTimestamp"))
+        _set(self, "deprecated_last_timestamp", data.get("deprecatedLastTimestamp"))
+        _set(self, "deprecated_source", None if (v := data.get("deprecatedSource")) is None else core_v1.EventSource.from_dict(v))
+        _set(self, "event_time", data["eventTime"])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "note", data.get("note"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "regarding", None if (v := data.get("regarding")) is None else core_v1.ObjectReference.from_dict(v))
+        _set(self, "related", None if (v := data.get("related")) is None else core_v1.ObjectReference.from_dict(v))
+        _set(self, "reporting_controller", data.get("reportingController"))
+        _set(self, "reporting_instance", data.get("reportingInstance"))
+        _set(self, "series", None if (v := data.get("series")) is None else EventSeries.from_dict(v))
+        _set(self, "type", data.get("type"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,12 +130,12 @@ class EventList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EventList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[Event.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [Event.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,7 +155,7 @@ class EventSeries:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EventSeries:
-        return cls(
-            count=data["count"],
-            last_observed_time=data["lastObservedTime"],
-        )
+        self = object.__new__(cls)
+        _set(self, "count", data["count"])
+        _set(self, "last_observed_time", data["lastObservedTime"])
+        return self

@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import meta_v1
 from api.model.primitives import Time
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExemptPriorityLevelConfiguration:
@@ -32,10 +35,10 @@ class ExemptPriorityLevelConfiguration:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExemptPriorityLevelConfiguration:
-        return cls(
-            lendable_percent=data.get("lendablePercent"),
-            nominal_concurrency_shares=data.get("nominalConcurrencyShares"),
-        )
+        self = object.__new__(cls)
+        _set(self, "lendable_percent", data.get("lendablePercent"))
+        _set(self, "nominal_concurrency_shares", data.get("nominalConcurrencyShares"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,9 +53,9 @@ class FlowDistinguisherMethod:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlowDistinguisherMethod:
-        return cls(
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,13 +90,13 @@ class FlowSchema:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlowSchema:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else FlowSchemaSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else FlowSchemaStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else FlowSchemaSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else FlowSchemaStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,13 +125,13 @@ class FlowSchemaCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlowSchemaCondition:
-        return cls(
-            last_transition_time=data.get("lastTransitionTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data.get("status"),
-            type=data.get("type"),
-        )
+        self = object.__new__(cls)
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data.get("status"))
+        _set(self, "type", data.get("type"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,12 +159,12 @@ class FlowSchemaList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlowSchemaList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[FlowSchema.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [FlowSchema.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,12 +189,12 @@ class FlowSchemaSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlowSchemaSpec:
-        return cls(
-            distinguisher_method=None if (v := data.get("distinguisherMethod")) is None else FlowDistinguisherMethod.from_dict(v),
-            matching_precedence=data.get("matchingPrecedence"),
-            priority_level_configuration=PriorityLevelConfigurationReference.from_dict(data["priorityLevelConfiguration"]),
-            rules=None if (v := data.get("rules")) is None else [PolicyRulesWithSubjects.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "distinguisher_method", None if (v := data.get("distinguisherMethod")) is None else FlowDistinguisherMethod.from_dict(v))
+        _set(self, "matching_precedence", data.get("matchingPrecedence"))
+        _set(self, "priority_level_configuration", PriorityLevelConfigurationReference.from_dict(data["priorityLevelConfiguration"]))
+        _set(self, "rules", None if (v := data.get("rules")) is None else [PolicyRulesWithSubjects.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,9 +211,9 @@ class FlowSchemaStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlowSchemaStatus:
-        return cls(
-            conditions=None if (v := data.get("conditions")) is None else [FlowSchemaCondition.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [FlowSchemaCondition.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,9 +228,9 @@ class GroupSubject:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GroupSubject:
-        return cls(
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -246,10 +249,10 @@ class LimitResponse:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LimitResponse:
-        return cls(
-            queuing=None if (v := data.get("queuing")) is None else QueuingConfiguration.from_dict(v),
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "queuing", None if (v := data.get("queuing")) is None else QueuingConfiguration.from_dict(v))
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -278,12 +281,12 @@ class LimitedPriorityLevelConfiguration:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LimitedPriorityLevelConfiguration:
-        return cls(
-            borrowing_limit_percent=data.get("borrowingLimitPercent"),
-            lendable_percent=data.get("lendablePercent"),
-            limit_response=None if (v := data.get("limitResponse")) is None else LimitResponse.from_dict(v),
-            nominal_concurrency_shares=data.get("nominalConcurrencyShares"),
-        )
+        self = object.__new__(cls)
+        _set(self, "borrowing_limit_percent", data.get("borrowingLimitPercent"))
+        _set(self, "lendable_percent", data.get("lendablePercent"))
+        _set(self, "limit_response", None if (v := data.get("limitResponse")) is None else LimitResponse.from_dict(v))
+        _set(self, "nominal_concurrency_shares", data.get("nominalConcurrencyShares"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -303,10 +306,10 @@ class NonResourcePolicyRule:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NonResourcePolicyRule:
-        return cls(
-            non_resource_urls=list(data["nonResourceURLs"]),
-            verbs=list(data["verbs"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "non_resource_urls", list(data["nonResourceURLs"]))
+        _set(self, "verbs", list(data["verbs"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -333,11 +336,11 @@ class PolicyRulesWithSubjects:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PolicyRulesWithSubjects:
-        return cls(
-            non_resource_rules=None if (v := data.get("nonResourceRules")) is None else [NonResourcePolicyRule.from_dict(x) for x in v],
-            resource_rules=None if (v := data.get("resourceRules")) is None else [ResourcePolicyRule.from_dict(x) for x in v],
-            subjects=[Subject.from_dict(x) for x in data["subjects"]],
-        )
+        self = object.__new__(cls)
+        _set(self, "non_resource_rules", None if (v := data.get("nonResourceRules")) is None else [NonResourcePolicyRule.from_dict(x) for x in v])
+        _set(self, "resource_rules", None if (v := data.get("resourceRules")) is None else [ResourcePolicyRule.from_dict(x) for x in v])
+        _set(self, "subjects", [Subject.from_dict(x) for x in data["subjects"]])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -369,13 +372,13 @@ class PriorityLevelConfiguration:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PriorityLevelConfiguration:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else PriorityLevelConfigurationSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else PriorityLevelConfigurationStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else PriorityLevelConfigurationSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else PriorityLevelConfigurationStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -404,13 +407,13 @@ class PriorityLevelConfigurationCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PriorityLevelConfigurationCondition:
-        return cls(
-            last_transition_time=data.get("lastTransitionTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data.get("status"),
-            type=data.get("type"),
-        )
+        self = object.__new__(cls)
+        _set(self, "last_transition_time", data.get("lastTransitionTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data.get("status"))
+        _set(self, "type", data.get("type"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -438,12 +441,12 @@ class PriorityLevelConfigurationList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PriorityLevelConfigurationList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[PriorityLevelConfiguration.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [PriorityLevelConfiguration.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -460,9 +463,9 @@ class PriorityLevelConfigurationReference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PriorityLevelConfigurationReference:
-        return cls(
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -484,11 +487,11 @@ class PriorityLevelConfigurationSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PriorityLevelConfigurationSpec:
-        return cls(
-            exempt=None if (v := data.get("exempt")) is None else ExemptPriorityLevelConfiguration.from_dict(v),
-            limited=None if (v := data.get("limited")) is None else LimitedPriorityLevelConfiguration.from_dict(v),
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "exempt", None if (v := data.get("exempt")) is None else ExemptPriorityLevelConfiguration.from_dict(v))
+        _set(self, "limited", None if (v := data.get("limited")) is None else LimitedPriorityLevelConfiguration.from_dict(v))
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -505,9 +508,9 @@ class PriorityLevelConfigurationStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PriorityLevelConfigurationStatus:
-        return cls(
-            conditions=None if (v := data.get("conditions")) is None else [PriorityLevelConfigurationCondition.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [PriorityLevelConfigurationCondition.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -530,11 +533,11 @@ class QueuingConfiguration:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> QueuingConfiguration:
-        return cls(
-            hand_size=data.get("handSize"),
-            queue_length_limit=data.get("queueLengthLimit"),
-            queues=data.get("queues"),
-        )
+        self = object.__new__(cls)
+        _set(self, "hand_size", data.get("handSize"))
+        _set(self, "queue_length_limit", data.get("queueLengthLimit"))
+        _set(self, "queues", data.get("queues"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -565,13 +568,13 @@ class ResourcePolicyRule:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourcePolicyRule:
-        return cls(
-            api_groups=list(data["apiGroups"]),
-            cluster_scope=data.get("clusterScope"),
-            namespaces=None if (v := data.get("namespaces")) is None else list(v),
-            resources=list(data["resources"]),
-            verbs=list(data["verbs"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_groups", list(data["apiGroups"]))
+        _set(self, "cluster_scope", data.get("clusterScope"))
+        _set(self, "namespaces", None if (v := data.get("namespaces")) is None else list(v))
+        _set(self, "resources", list(data["resources"]))
+        _set(self, "verbs", list(data["verbs"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -587,10 +590,10 @@ class ServiceAccountSubject:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceAccountSubject:
-        return cls(
-            name=data["name"],
-            namespace=data["namespace"],
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        _set(self, "namespace", data["namespace"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -617,12 +620,12 @@ class Subject:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Subject:
-        return cls(
-            group=None if (v := data.get("group")) is None else GroupSubject.from_dict(v),
-            kind=data["kind"],
-            service_account=None if (v := data.get("serviceAccount")) is None else ServiceAccountSubject.from_dict(v),
-            user=None if (v := data.get("user")) is None else UserSubject.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "group", None if (v := data.get("group")) is None else GroupSubject.from_dict(v))
+        _set(self, "kind", data["kind"])
+        _set(self, "service_account", None if (v := data.get("serviceAccount")) is None else ServiceAccountSubject.from_dict(v))
+        _set(self, "user", None if (v := data.get("user")) is None else UserSubject.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -637,6 +640,6 @@ class UserSubject:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> UserSubject:
-        return cls(
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        return self

@@ -10,6 +10,9 @@ from typing import Any, ClassVar
 
 from api.model.primitives import FieldsV1, RawExtension, Time
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class APIGroup:
@@ -41,14 +44,14 @@ class APIGroup:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIGroup:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            name=data["name"],
-            preferred_version=None if (v := data.get("preferredVersion")) is None else GroupVersionForDiscovery.from_dict(v),
-            server_address_by_client_cidrs=None if (v := data.get("serverAddressByClientCIDRs")) is None else [ServerAddressByClientCIDR.from_dict(x) for x in v],
-            versions=[GroupVersionForDiscovery.from_dict(x) for x in data["versions"]],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "name", data["name"])
+        _set(self, "preferred_version", None if (v := data.get("preferredVersion")) is None else GroupVersionForDiscovery.from_dict(v))
+        _set(self, "server_address_by_client_cidrs", None if (v := data.get("serverAddressByClientCIDRs")) is None else [ServerAddressByClientCIDR.from_dict(x) for x in v])
+        _set(self, "versions", [GroupVersionForDiscovery.from_dict(x) for x in data["versions"]])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,11 +76,11 @@ class APIGroupList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIGroupList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            groups=[APIGroup.from_dict(x) for x in data["groups"]],
-            kind=data.get("kind"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "groups", [APIGroup.from_dict(x) for x in data["groups"]])
+        _set(self, "kind", data.get("kind"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,18 +119,18 @@ class APIResource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIResource:
-        return cls(
-            categories=None if (v := data.get("categories")) is None else list(v),
-            group=data.get("group"),
-            kind=data["kind"],
-            name=data["name"],
-            namespaced=data["namespaced"],
-            short_names=None if (v := data.get("shortNames")) is None else list(v),
-            singular_name=data["singularName"],
-            storage_version_hash=data.get("storageVersionHash"),
-            verbs=list(data["verbs"]),
-            version=data.get("version"),
-        )
+        self = object.__new__(cls)
+        _set(self, "categories", None if (v := data.get("categories")) is None else list(v))
+        _set(self, "group", data.get("group"))
+        _set(self, "kind", data["kind"])
+        _set(self, "name", data["name"])
+        _set(self, "namespaced", data["namespaced"])
+        _set(self, "short_names", None if (v := data.get("shortNames")) is None else list(v))
+        _set(self, "singular_name", data["singularName"])
+        _set(self, "storage_version_hash", data.get("storageVersionHash"))
+        _set(self, "verbs", list(data["verbs"]))
+        _set(self, "version", data.get("version"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,12 +159,12 @@ class APIResourceList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIResourceList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            group_version=data["groupVersion"],
-            kind=data.get("kind"),
-            resources=[APIResource.from_dict(x) for x in data["resources"]],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "group_version", data["groupVersion"])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "resources", [APIResource.from_dict(x) for x in data["resources"]])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,12 +193,12 @@ class APIVersions:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> APIVersions:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            server_address_by_client_cidrs=[ServerAddressByClientCIDR.from_dict(x) for x in data["serverAddressByClientCIDRs"]],
-            versions=list(data["versions"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "server_address_by_client_cidrs", [ServerAddressByClientCIDR.from_dict(x) for x in data["serverAddressByClientCIDRs"]])
+        _set(self, "versions", list(data["versions"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,14 +223,14 @@ class Condition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Condition:
-        return cls(
-            last_transition_time=data["lastTransitionTime"],
-            message=data["message"],
-            observed_generation=data.get("observedGeneration"),
-            reason=data["reason"],
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_transition_time", data["lastTransitionTime"])
+        _set(self, "message", data["message"])
+        _set(self, "observed_generation", data.get("observedGeneration"))
+        _set(self, "reason", data["reason"])
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -265,16 +268,16 @@ class DeleteOptions:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeleteOptions:
-        return cls(
-            api_version=data.get("apiVersion"),
-            dry_run=None if (v := data.get("dryRun")) is None else list(v),
-            grace_period_seconds=data.get("gracePeriodSeconds"),
-            ignore_store_read_error_with_cluster_breaking_potential=data.get("ignoreStoreReadErrorWithClusterBreakingPotential"),
-            kind=data.get("kind"),
-            orphan_dependents=data.get("orphanDependents"),
-            preconditions=None if (v := data.get("preconditions")) is None else Preconditions.from_dict(v),
-            propagation_policy=data.get("propagationPolicy"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "dry_run", None if (v := data.get("dryRun")) is None else list(v))
+        _set(self, "grace_period_seconds", data.get("gracePeriodSeconds"))
+        _set(self, "ignore_store_read_error_with_cluster_breaking_potential", data.get("ignoreStoreReadErrorWithClusterBreakingPotential"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "orphan_dependents", data.get("orphanDependents"))
+        _set(self, "preconditions", None if (v := data.get("preconditions")) is None else Preconditions.from_dict(v))
+        _set(self, "propagation_policy", data.get("propagationPolicy"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -295,11 +298,11 @@ class FieldSelectorRequirement:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FieldSelectorRequirement:
-        return cls(
-            key=data["key"],
-            operator=data["operator"],
-            values=None if (v := data.get("values")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "key", data["key"])
+        _set(self, "operator", data["operator"])
+        _set(self, "values", None if (v := data.get("values")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -317,10 +320,10 @@ class GroupVersionForDiscovery:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GroupVersionForDiscovery:
-        return cls(
-            group_version=data["groupVersion"],
-            version=data["version"],
-        )
+        self = object.__new__(cls)
+        _set(self, "group_version", data["groupVersion"])
+        _set(self, "version", data["version"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -343,10 +346,10 @@ class LabelSelector:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LabelSelector:
-        return cls(
-            match_expressions=None if (v := data.get("matchExpressions")) is None else [LabelSelectorRequirement.from_dict(x) for x in v],
-            match_labels=None if (v := data.get("matchLabels")) is None else dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "match_expressions", None if (v := data.get("matchExpressions")) is None else [LabelSelectorRequirement.from_dict(x) for x in v])
+        _set(self, "match_labels", None if (v := data.get("matchLabels")) is None else dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -367,11 +370,11 @@ class LabelSelectorRequirement:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LabelSelectorRequirement:
-        return cls(
-            key=data["key"],
-            operator=data["operator"],
-            values=None if (v := data.get("values")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "key", data["key"])
+        _set(self, "operator", data["operator"])
+        _set(self, "values", None if (v := data.get("values")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -399,12 +402,12 @@ class ListMeta:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ListMeta:
-        return cls(
-            continue_=data.get("continue"),
-            remaining_item_count=data.get("remainingItemCount"),
-            resource_version=data.get("resourceVersion"),
-            self_link=data.get("selfLink"),
-        )
+        self = object.__new__(cls)
+        _set(self, "continue_", data.get("continue"))
+        _set(self, "remaining_item_count", data.get("remainingItemCount"))
+        _set(self, "resource_version", data.get("resourceVersion"))
+        _set(self, "self_link", data.get("selfLink"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -441,15 +444,15 @@ class ManagedFieldsEntry:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ManagedFieldsEntry:
-        return cls(
-            api_version=data.get("apiVersion"),
-            fields_type=data.get("fieldsType"),
-            fields_v1=data.get("fieldsV1"),
-            manager=data.get("manager"),
-            operation=data.get("operation"),
-            subresource=data.get("subresource"),
-            time=data.get("time"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "fields_type", data.get("fieldsType"))
+        _set(self, "fields_v1", data.get("fieldsV1"))
+        _set(self, "manager", data.get("manager"))
+        _set(self, "operation", data.get("operation"))
+        _set(self, "subresource", data.get("subresource"))
+        _set(self, "time", data.get("time"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -510,23 +513,23 @@ class ObjectMeta:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ObjectMeta:
-        return cls(
-            annotations=None if (v := data.get("annotations")) is None else dict(v),
-            creation_timestamp=data.get("creationTimestamp"),
-            deletion_grace_period_seconds=data.get("deletionGracePeriodSeconds"),
-            deletion_timestamp=data.get("deletionTimestamp"),
-            finalizers=None if (v := data.get("finalizers")) is None else list(v),
-            generate_name=data.get("generateName"),
-            generation=data.get("generation"),
-            labels=None if (v := data.get("labels")) is None else dict(v),
-            managed_fields=None if (v := data.get("managedFields")) is None else [ManagedFieldsEntry.from_dict(x) for x in v],
-            name=data.get("name"),
-            namespace=data.get("namespace"),
-            owner_references=None if (v := data.get("ownerReferences")) is None else [OwnerReference.from_dict(x) for x in v],
-            resource_version=data.get("resourceVersion"),
-            self_link=data.get("selfLink"),
-            uid=data.get("uid"),
-        )
+        self = object.__new__(cls)
+        _set(self, "annotations", None if (v := data.get("annotations")) is None else dict(v))
+        _set(self, "creation_timestamp", data.get("creationTimestamp"))
+        _set(self, "deletion_grace_period_seconds", data.get("deletionGracePeriodSeconds"))
+        _set(self, "deletion_timestamp", data.get("deletionTimestamp"))
+        _set(self, "finalizers", None if (v := data.get("finalizers")) is None else list(v))
+        _set(self, "generate_name", data.get("generateName"))
+        _set(self, "generation", data.get("generation"))
+        _set(self, "labels", None if (v := data.get("labels")) is None else dict(v))
+        _set(self, "managed_fields", None if (v := data.get("managedFields")) is None else [ManagedFieldsEntry.from_dict(x) for x in v])
+        _set(self, "name", data.get("name"))
+        _set(self, "namespace", data.get("namespace"))
+        _set(self, "owner_references", None if (v := data.get("ownerReferences")) is None else [OwnerReference.from_dict(x) for x in v])
+        _set(self, "resource_version", data.get("resourceVersion"))
+        _set(self, "self_link", data.get("selfLink"))
+        _set(self, "uid", data.get("uid"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -556,14 +559,14 @@ class OwnerReference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> OwnerReference:
-        return cls(
-            api_version=data["apiVersion"],
-            block_owner_deletion=data.get("blockOwnerDeletion"),
-            controller=data.get("controller"),
-            kind=data["kind"],
-            name=data["name"],
-            uid=data["uid"],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data["apiVersion"])
+        _set(self, "block_owner_deletion", data.get("blockOwnerDeletion"))
+        _set(self, "controller", data.get("controller"))
+        _set(self, "kind", data["kind"])
+        _set(self, "name", data["name"])
+        _set(self, "uid", data["uid"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -596,10 +599,10 @@ class Preconditions:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Preconditions:
-        return cls(
-            resource_version=data.get("resourceVersion"),
-            uid=data.get("uid"),
-        )
+        self = object.__new__(cls)
+        _set(self, "resource_version", data.get("resourceVersion"))
+        _set(self, "uid", data.get("uid"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -617,10 +620,10 @@ class ServerAddressByClientCIDR:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServerAddressByClientCIDR:
-        return cls(
-            client_cidr=data["clientCIDR"],
-            server_address=data["serverAddress"],
-        )
+        self = object.__new__(cls)
+        _set(self, "client_cidr", data["clientCIDR"])
+        _set(self, "server_address", data["serverAddress"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -661,16 +664,16 @@ class Status:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Status:
-        return cls(
-            api_version=data.get("apiVersion"),
-            code=data.get("code"),
-            details=None if (v := data.get("details")) is None else StatusDetails.from_dict(v),
-            kind=data.get("kind"),
-            message=data.get("message"),
-            metadata=None if (v := data.get("metadata")) is None else ListMeta.from_dict(v),
-            reason=data.get("reason"),
-            status=data.get("status"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "code", data.get("code"))
+        _set(self, "details", None if (v := data.get("details")) is None else StatusDetails.from_dict(v))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "message", data.get("message"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else ListMeta.from_dict(v))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data.get("status"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -695,11 +698,11 @@ class StatusCause:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StatusCause:
-        return cls(
-            field=data.get("field"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-        )
+        self = object.__new__(cls)
+        _set(self, "field", data.get("field"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -735,14 +738,14 @@ class StatusDetails:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StatusDetails:
-        return cls(
-            causes=None if (v := data.get("causes")) is None else [StatusCause.from_dict(x) for x in v],
-            group=data.get("group"),
-            kind=data.get("kind"),
-            name=data.get("name"),
-            retry_after_seconds=data.get("retryAfterSeconds"),
-            uid=data.get("uid"),
-        )
+        self = object.__new__(cls)
+        _set(self, "causes", None if (v := data.get("causes")) is None else [StatusCause.from_dict(x) for x in v])
+        _set(self, "group", data.get("group"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "name", data.get("name"))
+        _set(self, "retry_after_seconds", data.get("retryAfterSeconds"))
+        _set(self, "uid", data.get("uid"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -758,7 +761,7 @@ class WatchEvent:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WatchEvent:
-        return cls(
-            object=data["object"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "object", data["object"])
+        _set(self, "type", data["type"])
+        return self

@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import core_v1, meta_v1
 from api.model.primitives import IntOrString
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HTTPIngressPath:
@@ -31,11 +34,11 @@ class HTTPIngressPath:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HTTPIngressPath:
-        return cls(
-            backend=IngressBackend.from_dict(data["backend"]),
-            path=data.get("path"),
-            path_type=data["pathType"],
-        )
+        self = object.__new__(cls)
+        _set(self, "backend", IngressBackend.from_dict(data["backend"]))
+        _set(self, "path", data.get("path"))
+        _set(self, "path_type", data["pathType"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,9 +57,9 @@ class HTTPIngressRuleValue:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HTTPIngressRuleValue:
-        return cls(
-            paths=[HTTPIngressPath.from_dict(x) for x in data["paths"]],
-        )
+        self = object.__new__(cls)
+        _set(self, "paths", [HTTPIngressPath.from_dict(x) for x in data["paths"]])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,10 +80,10 @@ class IPBlock:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IPBlock:
-        return cls(
-            cidr=data["cidr"],
-            except_=None if (v := data.get("except")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "cidr", data["cidr"])
+        _set(self, "except_", None if (v := data.get("except")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,13 +118,13 @@ class Ingress:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Ingress:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else IngressSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else IngressStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else IngressSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else IngressStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,10 +144,10 @@ class IngressBackend:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressBackend:
-        return cls(
-            resource=None if (v := data.get("resource")) is None else core_v1.TypedLocalObjectReference.from_dict(v),
-            service=None if (v := data.get("service")) is None else IngressServiceBackend.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "resource", None if (v := data.get("resource")) is None else core_v1.TypedLocalObjectReference.from_dict(v))
+        _set(self, "service", None if (v := data.get("service")) is None else IngressServiceBackend.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,12 +180,12 @@ class IngressClass:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressClass:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else IngressClassSpec.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else IngressClassSpec.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -210,12 +213,12 @@ class IngressClassList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressClassList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[IngressClass.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [IngressClass.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -244,13 +247,13 @@ class IngressClassParametersReference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressClassParametersReference:
-        return cls(
-            api_group=data.get("apiGroup"),
-            kind=data["kind"],
-            name=data["name"],
-            namespace=data.get("namespace"),
-            scope=data.get("scope"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_group", data.get("apiGroup"))
+        _set(self, "kind", data["kind"])
+        _set(self, "name", data["name"])
+        _set(self, "namespace", data.get("namespace"))
+        _set(self, "scope", data.get("scope"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -270,10 +273,10 @@ class IngressClassSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressClassSpec:
-        return cls(
-            controller=data.get("controller"),
-            parameters=None if (v := data.get("parameters")) is None else IngressClassParametersReference.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "controller", data.get("controller"))
+        _set(self, "parameters", None if (v := data.get("parameters")) is None else IngressClassParametersReference.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -301,12 +304,12 @@ class IngressList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[Ingress.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [Ingress.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -329,11 +332,11 @@ class IngressLoadBalancerIngress:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressLoadBalancerIngress:
-        return cls(
-            hostname=data.get("hostname"),
-            ip=data.get("ip"),
-            ports=None if (v := data.get("ports")) is None else [IngressPortStatus.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "hostname", data.get("hostname"))
+        _set(self, "ip", data.get("ip"))
+        _set(self, "ports", None if (v := data.get("ports")) is None else [IngressPortStatus.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -350,9 +353,9 @@ class IngressLoadBalancerStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressLoadBalancerStatus:
-        return cls(
-            ingress=None if (v := data.get("ingress")) is None else [IngressLoadBalancerIngress.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "ingress", None if (v := data.get("ingress")) is None else [IngressLoadBalancerIngress.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -373,11 +376,11 @@ class IngressPortStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressPortStatus:
-        return cls(
-            error=data.get("error"),
-            port=data["port"],
-            protocol=data["protocol"],
-        )
+        self = object.__new__(cls)
+        _set(self, "error", data.get("error"))
+        _set(self, "port", data["port"])
+        _set(self, "protocol", data["protocol"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -400,10 +403,10 @@ class IngressRule:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressRule:
-        return cls(
-            host=data.get("host"),
-            http=None if (v := data.get("http")) is None else HTTPIngressRuleValue.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "host", data.get("host"))
+        _set(self, "http", None if (v := data.get("http")) is None else HTTPIngressRuleValue.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -421,10 +424,10 @@ class IngressServiceBackend:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressServiceBackend:
-        return cls(
-            name=data["name"],
-            port=None if (v := data.get("port")) is None else ServiceBackendPort.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data["name"])
+        _set(self, "port", None if (v := data.get("port")) is None else ServiceBackendPort.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -450,12 +453,12 @@ class IngressSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressSpec:
-        return cls(
-            default_backend=None if (v := data.get("defaultBackend")) is None else IngressBackend.from_dict(v),
-            ingress_class_name=data.get("ingressClassName"),
-            rules=None if (v := data.get("rules")) is None else [IngressRule.from_dict(x) for x in v],
-            tls=None if (v := data.get("tls")) is None else [IngressTLS.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "default_backend", None if (v := data.get("defaultBackend")) is None else IngressBackend.from_dict(v))
+        _set(self, "ingress_class_name", data.get("ingressClassName"))
+        _set(self, "rules", None if (v := data.get("rules")) is None else [IngressRule.from_dict(x) for x in v])
+        _set(self, "tls", None if (v := data.get("tls")) is None else [IngressTLS.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -472,9 +475,9 @@ class IngressStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressStatus:
-        return cls(
-            load_balancer=None if (v := data.get("loadBalancer")) is None else IngressLoadBalancerStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "load_balancer", None if (v := data.get("loadBalancer")) is None else IngressLoadBalancerStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -494,10 +497,10 @@ class IngressTLS:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngressTLS:
-        return cls(
-            hosts=None if (v := data.get("hosts")) is None else list(v),
-            secret_name=data.get("secretName"),
-        )
+        self = object.__new__(cls)
+        _set(self, "hosts", None if (v := data.get("hosts")) is None else list(v))
+        _set(self, "secret_name", data.get("secretName"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -526,12 +529,12 @@ class NetworkPolicy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NetworkPolicy:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else NetworkPolicySpec.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else NetworkPolicySpec.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -554,10 +557,10 @@ class NetworkPolicyEgressRule:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NetworkPolicyEgressRule:
-        return cls(
-            ports=None if (v := data.get("ports")) is None else [NetworkPolicyPort.from_dict(x) for x in v],
-            to=None if (v := data.get("to")) is None else [NetworkPolicyPeer.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "ports", None if (v := data.get("ports")) is None else [NetworkPolicyPort.from_dict(x) for x in v])
+        _set(self, "to", None if (v := data.get("to")) is None else [NetworkPolicyPeer.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -579,10 +582,10 @@ class NetworkPolicyIngressRule:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NetworkPolicyIngressRule:
-        return cls(
-            from_=None if (v := data.get("from")) is None else [NetworkPolicyPeer.from_dict(x) for x in v],
-            ports=None if (v := data.get("ports")) is None else [NetworkPolicyPort.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "from_", None if (v := data.get("from")) is None else [NetworkPolicyPeer.from_dict(x) for x in v])
+        _set(self, "ports", None if (v := data.get("ports")) is None else [NetworkPolicyPort.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -610,12 +613,12 @@ class NetworkPolicyList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NetworkPolicyList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[NetworkPolicy.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [NetworkPolicy.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -640,11 +643,11 @@ class NetworkPolicyPeer:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NetworkPolicyPeer:
-        return cls(
-            ip_block=None if (v := data.get("ipBlock")) is None else IPBlock.from_dict(v),
-            namespace_selector=None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v),
-            pod_selector=None if (v := data.get("podSelector")) is None else meta_v1.LabelSelector.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "ip_block", None if (v := data.get("ipBlock")) is None else IPBlock.from_dict(v))
+        _set(self, "namespace_selector", None if (v := data.get("namespaceSelector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "pod_selector", None if (v := data.get("podSelector")) is None else meta_v1.LabelSelector.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -667,11 +670,11 @@ class NetworkPolicyPort:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NetworkPolicyPort:
-        return cls(
-            end_port=data.get("endPort"),
-            port=data.get("port"),
-            protocol=data.get("protocol"),
-        )
+        self = object.__new__(cls)
+        _set(self, "end_port", data.get("endPort"))
+        _set(self, "port", data.get("port"))
+        _set(self, "protocol", data.get("protocol"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -696,12 +699,12 @@ class NetworkPolicySpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NetworkPolicySpec:
-        return cls(
-            egress=None if (v := data.get("egress")) is None else [NetworkPolicyEgressRule.from_dict(x) for x in v],
-            ingress=None if (v := data.get("ingress")) is None else [NetworkPolicyIngressRule.from_dict(x) for x in v],
-            pod_selector=meta_v1.LabelSelector.from_dict(data["podSelector"]),
-            policy_types=None if (v := data.get("policyTypes")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "egress", None if (v := data.get("egress")) is None else [NetworkPolicyEgressRule.from_dict(x) for x in v])
+        _set(self, "ingress", None if (v := data.get("ingress")) is None else [NetworkPolicyIngressRule.from_dict(x) for x in v])
+        _set(self, "pod_selector", meta_v1.LabelSelector.from_dict(data["podSelector"]))
+        _set(self, "policy_types", None if (v := data.get("policyTypes")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -721,7 +724,7 @@ class ServiceBackendPort:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceBackendPort:
-        return cls(
-            name=data.get("name"),
-            number=data.get("number"),
-        )
+        self = object.__new__(cls)
+        _set(self, "name", data.get("name"))
+        _set(self, "number", data.get("number"))
+        return self

@@ -10,6 +10,9 @@ from typing import Any, ClassVar
 
 from api.model import meta_v1
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IPAddress:
@@ -44,12 +47,12 @@ class IPAddress:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IPAddress:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else IPAddressSpec.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else IPAddressSpec.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,12 +80,12 @@ class IPAddressList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IPAddressList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[IPAddress.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [IPAddress.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,9 +100,9 @@ class IPAddressSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IPAddressSpec:
-        return cls(
-            parent_ref=ParentReference.from_dict(data["parentRef"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "parent_ref", ParentReference.from_dict(data["parentRef"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,12 +126,12 @@ class ParentReference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ParentReference:
-        return cls(
-            group=data.get("group"),
-            name=data["name"],
-            namespace=data.get("namespace"),
-            resource=data["resource"],
-        )
+        self = object.__new__(cls)
+        _set(self, "group", data.get("group"))
+        _set(self, "name", data["name"])
+        _set(self, "namespace", data.get("namespace"))
+        _set(self, "resource", data["resource"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,13 +165,13 @@ class ServiceCIDR:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceCIDR:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else ServiceCIDRSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else ServiceCIDRStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else ServiceCIDRSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else ServiceCIDRStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,12 +199,12 @@ class ServiceCIDRList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceCIDRList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ServiceCIDR.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ServiceCIDR.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -218,9 +221,9 @@ class ServiceCIDRSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceCIDRSpec:
-        return cls(
-            cidrs=None if (v := data.get("cidrs")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "cidrs", None if (v := data.get("cidrs")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -237,6 +240,6 @@ class ServiceCIDRStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceCIDRStatus:
-        return cls(
-            conditions=None if (v := data.get("conditions")) is None else [meta_v1.Condition.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [meta_v1.Condition.from_dict(x) for x in v])
+        return self

@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import meta_v1
 from api.model.primitives import IntOrString, Time
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Eviction:
@@ -41,12 +44,12 @@ class Eviction:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Eviction:
-        return cls(
-            api_version=data.get("apiVersion"),
-            delete_options=None if (v := data.get("deleteOptions")) is None else meta_v1.DeleteOptions.from_dict(v),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "delete_options", None if (v := data.get("deleteOptions")) is None else meta_v1.DeleteOptions.from_dict(v))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,13 +83,13 @@ class PodDisruptionBudget:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodDisruptionBudget:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else PodDisruptionBudgetSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else PodDisruptionBudgetStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else PodDisruptionBudgetSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else PodDisruptionBudgetStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,12 +117,12 @@ class PodDisruptionBudgetList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodDisruptionBudgetList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[PodDisruptionBudget.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [PodDisruptionBudget.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,12 +148,12 @@ class PodDisruptionBudgetSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodDisruptionBudgetSpec:
-        return cls(
-            max_unavailable=data.get("maxUnavailable"),
-            min_available=data.get("minAvailable"),
-            selector=None if (v := data.get("selector")) is None else meta_v1.LabelSelector.from_dict(v),
-            unhealthy_pod_eviction_policy=data.get("unhealthyPodEvictionPolicy"),
-        )
+        self = object.__new__(cls)
+        _set(self, "max_unavailable", data.get("maxUnavailable"))
+        _set(self, "min_available", data.get("minAvailable"))
+        _set(self, "selector", None if (v := data.get("selector")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "unhealthy_pod_eviction_policy", data.get("unhealthyPodEvictionPolicy"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,12 +186,12 @@ class PodDisruptionBudgetStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PodDisruptionBudgetStatus:
-        return cls(
-            conditions=None if (v := data.get("conditions")) is None else [meta_v1.Condition.from_dict(x) for x in v],
-            current_healthy=data["currentHealthy"],
-            desired_healthy=data["desiredHealthy"],
-            disrupted_pods=None if (v := data.get("disruptedPods")) is None else dict(v),
-            disruptions_allowed=data["disruptionsAllowed"],
-            expected_pods=data["expectedPods"],
-            observed_generation=data.get("observedGeneration"),
-        )
+        self = object.__new__(cls)
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [meta_v1.Condition.from_dict(x) for x in v])
+        _set(self, "current_healthy", data["currentHealthy"])
+        _set(self, "desired_healthy", data["desiredHealthy"])
+        _set(self, "disrupted_pods", None if (v := data.get("disruptedPods")) is None else dict(v))
+        _set(self, "disruptions_allowed", data["disruptionsAllowed"])
+        _set(self, "expected_pods", data["expectedPods"])
+        _set(self, "observed_generation", data.get("observedGeneration"))
+        return self

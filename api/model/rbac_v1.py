@@ -10,6 +10,9 @@ from typing import Any, ClassVar
 
 from api.model import meta_v1
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AggregationRule:
@@ -25,9 +28,9 @@ class AggregationRule:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AggregationRule:
-        return cls(
-            cluster_role_selectors=None if (v := data.get("clusterRoleSelectors")) is None else [meta_v1.LabelSelector.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "cluster_role_selectors", None if (v := data.get("clusterRoleSelectors")) is None else [meta_v1.LabelSelector.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,13 +64,13 @@ class ClusterRole:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClusterRole:
-        return cls(
-            aggregation_rule=None if (v := data.get("aggregationRule")) is None else AggregationRule.from_dict(v),
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            rules=None if (v := data.get("rules")) is None else [PolicyRule.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "aggregation_rule", None if (v := data.get("aggregationRule")) is None else AggregationRule.from_dict(v))
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "rules", None if (v := data.get("rules")) is None else [PolicyRule.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,13 +103,13 @@ class ClusterRoleBinding:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClusterRoleBinding:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            role_ref=RoleRef.from_dict(data["roleRef"]),
-            subjects=None if (v := data.get("subjects")) is None else [Subject.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "role_ref", RoleRef.from_dict(data["roleRef"]))
+        _set(self, "subjects", None if (v := data.get("subjects")) is None else [Subject.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,12 +137,12 @@ class ClusterRoleBindingList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClusterRoleBindingList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ClusterRoleBinding.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ClusterRoleBinding.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,12 +170,12 @@ class ClusterRoleList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClusterRoleList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ClusterRole.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ClusterRole.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -202,13 +205,13 @@ class PolicyRule:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PolicyRule:
-        return cls(
-            api_groups=None if (v := data.get("apiGroups")) is None else list(v),
-            non_resource_urls=None if (v := data.get("nonResourceURLs")) is None else list(v),
-            resource_names=None if (v := data.get("resourceNames")) is None else list(v),
-            resources=None if (v := data.get("resources")) is None else list(v),
-            verbs=list(data["verbs"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_groups", None if (v := data.get("apiGroups")) is None else list(v))
+        _set(self, "non_resource_urls", None if (v := data.get("nonResourceURLs")) is None else list(v))
+        _set(self, "resource_names", None if (v := data.get("resourceNames")) is None else list(v))
+        _set(self, "resources", None if (v := data.get("resources")) is None else list(v))
+        _set(self, "verbs", list(data["verbs"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -239,12 +242,12 @@ class Role:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Role:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            rules=None if (v := data.get("rules")) is None else [PolicyRule.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "rules", None if (v := data.get("rules")) is None else [PolicyRule.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -279,13 +282,13 @@ class RoleBinding:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RoleBinding:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            role_ref=RoleRef.from_dict(data["roleRef"]),
-            subjects=None if (v := data.get("subjects")) is None else [Subject.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "role_ref", RoleRef.from_dict(data["roleRef"]))
+        _set(self, "subjects", None if (v := data.get("subjects")) is None else [Subject.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -313,12 +316,12 @@ class RoleBindingList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RoleBindingList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[RoleBinding.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [RoleBinding.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -346,12 +349,12 @@ class RoleList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RoleList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[Role.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [Role.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -368,11 +371,11 @@ class RoleRef:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RoleRef:
-        return cls(
-            api_group=data["apiGroup"],
-            kind=data["kind"],
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_group", data["apiGroup"])
+        _set(self, "kind", data["kind"])
+        _set(self, "name", data["name"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -398,9 +401,9 @@ class Subject:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Subject:
-        return cls(
-            api_group=data.get("apiGroup"),
-            kind=data["kind"],
-            name=data["name"],
-            namespace=data.get("namespace"),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_group", data.get("apiGroup"))
+        _set(self, "kind", data["kind"])
+        _set(self, "name", data["name"])
+        _set(self, "namespace", data.get("namespace"))
+        return self

@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import core_v1, meta_v1
 from api.model.primitives import Quantity, RawExtension, quantity
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AllocatedDeviceStatus:
@@ -40,14 +43,14 @@ class AllocatedDeviceStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AllocatedDeviceStatus:
-        return cls(
-            conditions=None if (v := data.get("conditions")) is None else [meta_v1.Condition.from_dict(x) for x in v],
-            data=data.get("data"),
-            device=data["device"],
-            driver=data["driver"],
-            network_data=None if (v := data.get("networkData")) is None else NetworkDeviceData.from_dict(v),
-            pool=data["pool"],
-        )
+        self = object.__new__(cls)
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [meta_v1.Condition.from_dict(x) for x in v])
+        _set(self, "data", data.get("data"))
+        _set(self, "device", data["device"])
+        _set(self, "driver", data["driver"])
+        _set(self, "network_data", None if (v := data.get("networkData")) is None else NetworkDeviceData.from_dict(v))
+        _set(self, "pool", data["pool"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,10 +70,10 @@ class AllocationResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AllocationResult:
-        return cls(
-            devices=None if (v := data.get("devices")) is None else DeviceAllocationResult.from_dict(v),
-            node_selector=None if (v := data.get("nodeSelector")) is None else core_v1.NodeSelector.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "devices", None if (v := data.get("devices")) is None else DeviceAllocationResult.from_dict(v))
+        _set(self, "node_selector", None if (v := data.get("nodeSelector")) is None else core_v1.NodeSelector.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,10 +93,10 @@ class BasicDevice:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BasicDevice:
-        return cls(
-            attributes=None if (v := data.get("attributes")) is None else {k: DeviceAttribute.from_dict(x) for k, x in v.items()},
-            capacity=None if (v := data.get("capacity")) is None else {k: DeviceCapacity.from_dict(x) for k, x in v.items()},
-        )
+        self = object.__new__(cls)
+        _set(self, "attributes", None if (v := data.get("attributes")) is None else {k: DeviceAttribute.from_dict(x) for k, x in v.items()})
+        _set(self, "capacity", None if (v := data.get("capacity")) is None else {k: DeviceCapacity.from_dict(x) for k, x in v.items()})
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,9 +111,9 @@ class CELDeviceSelector:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CELDeviceSelector:
-        return cls(
-            expression=data["expression"],
-        )
+        self = object.__new__(cls)
+        _set(self, "expression", data["expression"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,10 +134,10 @@ class Device:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Device:
-        return cls(
-            basic=None if (v := data.get("basic")) is None else BasicDevice.from_dict(v),
-            name=data["name"],
-        )
+        self = object.__new__(cls)
+        _set(self, "basic", None if (v := data.get("basic")) is None else BasicDevice.from_dict(v))
+        _set(self, "name", data["name"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,11 +159,11 @@ class DeviceAllocationConfiguration:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceAllocationConfiguration:
-        return cls(
-            opaque=None if (v := data.get("opaque")) is None else OpaqueDeviceConfiguration.from_dict(v),
-            requests=None if (v := data.get("requests")) is None else list(v),
-            source=data["source"],
-        )
+        self = object.__new__(cls)
+        _set(self, "opaque", None if (v := data.get("opaque")) is None else OpaqueDeviceConfiguration.from_dict(v))
+        _set(self, "requests", None if (v := data.get("requests")) is None else list(v))
+        _set(self, "source", data["source"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,10 +183,10 @@ class DeviceAllocationResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceAllocationResult:
-        return cls(
-            config=None if (v := data.get("config")) is None else [DeviceAllocationConfiguration.from_dict(x) for x in v],
-            results=None if (v := data.get("results")) is None else [DeviceRequestAllocationResult.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "config", None if (v := data.get("config")) is None else [DeviceAllocationConfiguration.from_dict(x) for x in v])
+        _set(self, "results", None if (v := data.get("results")) is None else [DeviceRequestAllocationResult.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -209,12 +212,12 @@ class DeviceAttribute:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceAttribute:
-        return cls(
-            bool=data.get("bool"),
-            int=data.get("int"),
-            string=data.get("string"),
-            version=data.get("version"),
-        )
+        self = object.__new__(cls)
+        _set(self, "bool", data.get("bool"))
+        _set(self, "int", data.get("int"))
+        _set(self, "string", data.get("string"))
+        _set(self, "version", data.get("version"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -229,9 +232,9 @@ class DeviceCapacity:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceCapacity:
-        return cls(
-            value=quantity(data["value"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "value", quantity(data["value"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -254,11 +257,11 @@ class DeviceClaim:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceClaim:
-        return cls(
-            config=None if (v := data.get("config")) is None else [DeviceClaimConfiguration.from_dict(x) for x in v],
-            constraints=None if (v := data.get("constraints")) is None else [DeviceConstraint.from_dict(x) for x in v],
-            requests=None if (v := data.get("requests")) is None else [DeviceRequest.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "config", None if (v := data.get("config")) is None else [DeviceClaimConfiguration.from_dict(x) for x in v])
+        _set(self, "constraints", None if (v := data.get("constraints")) is None else [DeviceConstraint.from_dict(x) for x in v])
+        _set(self, "requests", None if (v := data.get("requests")) is None else [DeviceRequest.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -278,10 +281,10 @@ class DeviceClaimConfiguration:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceClaimConfiguration:
-        return cls(
-            opaque=None if (v := data.get("opaque")) is None else OpaqueDeviceConfiguration.from_dict(v),
-            requests=None if (v := data.get("requests")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "opaque", None if (v := data.get("opaque")) is None else OpaqueDeviceConfiguration.from_dict(v))
+        _set(self, "requests", None if (v := data.get("requests")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -312,12 +315,12 @@ class DeviceClass:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceClass:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=DeviceClassSpec.from_dict(data["spec"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", DeviceClassSpec.from_dict(data["spec"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -334,9 +337,9 @@ class DeviceClassConfiguration:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceClassConfiguration:
-        return cls(
-            opaque=None if (v := data.get("opaque")) is None else OpaqueDeviceConfiguration.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "opaque", None if (v := data.get("opaque")) is None else OpaqueDeviceConfiguration.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -364,12 +367,12 @@ class DeviceClassList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceClassList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[DeviceClass.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [DeviceClass.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -389,10 +392,10 @@ class DeviceClassSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceClassSpec:
-        return cls(
-            config=None if (v := data.get("config")) is None else [DeviceClassConfiguration.from_dict(x) for x in v],
-            selectors=None if (v := data.get("selectors")) is None else [DeviceSelector.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "config", None if (v := data.get("config")) is None else [DeviceClassConfiguration.from_dict(x) for x in v])
+        _set(self, "selectors", None if (v := data.get("selectors")) is None else [DeviceSelector.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -412,10 +415,10 @@ class DeviceConstraint:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceConstraint:
-        return cls(
-            match_attribute=data.get("matchAttribute"),
-            requests=None if (v := data.get("requests")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "match_attribute", data.get("matchAttribute"))
+        _set(self, "requests", None if (v := data.get("requests")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -447,14 +450,14 @@ class DeviceRequest:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceRequest:
-        return cls(
-            admin_access=data.get("adminAccess"),
-            allocation_mode=data.get("allocationMode"),
-            count=data.get("count"),
-            device_class_name=data["deviceClassName"],
-            name=data["name"],
-            selectors=None if (v := data.get("selectors")) is None else [DeviceSelector.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "admin_access", data.get("adminAccess"))
+        _set(self, "allocation_mode", data.get("allocationMode"))
+        _set(self, "count", data.get("count"))
+        _set(self, "device_class_name", data["deviceClassName"])
+        _set(self, "name", data["name"])
+        _set(self, "selectors", None if (v := data.get("selectors")) is None else [DeviceSelector.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -479,13 +482,13 @@ class DeviceRequestAllocationResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceRequestAllocationResult:
-        return cls(
-            admin_access=data.get("adminAccess"),
-            device=data["device"],
-            driver=data["driver"],
-            pool=data["pool"],
-            request=data["request"],
-        )
+        self = object.__new__(cls)
+        _set(self, "admin_access", data.get("adminAccess"))
+        _set(self, "device", data["device"])
+        _set(self, "driver", data["driver"])
+        _set(self, "pool", data["pool"])
+        _set(self, "request", data["request"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -502,9 +505,9 @@ class DeviceSelector:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeviceSelector:
-        return cls(
-            cel=None if (v := data.get("cel")) is None else CELDeviceSelector.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "cel", None if (v := data.get("cel")) is None else CELDeviceSelector.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -529,11 +532,11 @@ class NetworkDeviceData:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NetworkDeviceData:
-        return cls(
-            hardware_address=data.get("hardwareAddress"),
-            interface_name=data.get("interfaceName"),
-            ips=None if (v := data.get("ips")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "hardware_address", data.get("hardwareAddress"))
+        _set(self, "interface_name", data.get("interfaceName"))
+        _set(self, "ips", None if (v := data.get("ips")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -551,10 +554,10 @@ class OpaqueDeviceConfiguration:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> OpaqueDeviceConfiguration:
-        return cls(
-            driver=data["driver"],
-            parameters=data["parameters"],
-        )
+        self = object.__new__(cls)
+        _set(self, "driver", data["driver"])
+        _set(self, "parameters", data["parameters"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -589,13 +592,13 @@ class ResourceClaim:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceClaim:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=ResourceClaimSpec.from_dict(data["spec"]),
-            status=None if (v := data.get("status")) is None else ResourceClaimStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", ResourceClaimSpec.from_dict(data["spec"]))
+        _set(self, "status", None if (v := data.get("status")) is None else ResourceClaimStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -620,12 +623,12 @@ class ResourceClaimConsumerReference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceClaimConsumerReference:
-        return cls(
-            api_group=data.get("apiGroup"),
-            name=data["name"],
-            resource=data["resource"],
-            uid=data["uid"],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_group", data.get("apiGroup"))
+        _set(self, "name", data["name"])
+        _set(self, "resource", data["resource"])
+        _set(self, "uid", data["uid"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -653,12 +656,12 @@ class ResourceClaimList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceClaimList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ResourceClaim.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ResourceClaim.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -675,9 +678,9 @@ class ResourceClaimSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceClaimSpec:
-        return cls(
-            devices=None if (v := data.get("devices")) is None else DeviceClaim.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "devices", None if (v := data.get("devices")) is None else DeviceClaim.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -700,11 +703,11 @@ class ResourceClaimStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceClaimStatus:
-        return cls(
-            allocation=None if (v := data.get("allocation")) is None else AllocationResult.from_dict(v),
-            devices=None if (v := data.get("devices")) is None else [AllocatedDeviceStatus.from_dict(x) for x in v],
-            reserved_for=None if (v := data.get("reservedFor")) is None else [ResourceClaimConsumerReference.from_dict(x) for x in v],
-        )
+        self = object.__new__(cls)
+        _set(self, "allocation", None if (v := data.get("allocation")) is None else AllocationResult.from_dict(v))
+        _set(self, "devices", None if (v := data.get("devices")) is None else [AllocatedDeviceStatus.from_dict(x) for x in v])
+        _set(self, "reserved_for", None if (v := data.get("reservedFor")) is None else [ResourceClaimConsumerReference.from_dict(x) for x in v])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -732,12 +735,12 @@ class ResourceClaimTemplate:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceClaimTemplate:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=ResourceClaimTemplateSpec.from_dict(data["spec"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", ResourceClaimTemplateSpec.from_dict(data["spec"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -765,12 +768,12 @@ class ResourceClaimTemplateList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceClaimTemplateList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ResourceClaimTemplate.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ResourceClaimTemplate.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -789,10 +792,10 @@ class ResourceClaimTemplateSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceClaimTemplateSpec:
-        return cls(
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=ResourceClaimSpec.from_dict(data["spec"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", ResourceClaimSpec.from_dict(data["spec"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -809,11 +812,11 @@ class ResourcePool:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourcePool:
-        return cls(
-            generation=data["generation"],
-            name=data["name"],
-            resource_slice_count=data["resourceSliceCount"],
-        )
+        self = object.__new__(cls)
+        _set(self, "generation", data["generation"])
+        _set(self, "name", data["name"])
+        _set(self, "resource_slice_count", data["resourceSliceCount"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -844,12 +847,12 @@ class ResourceSlice:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceSlice:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=ResourceSliceSpec.from_dict(data["spec"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", ResourceSliceSpec.from_dict(data["spec"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -877,12 +880,12 @@ class ResourceSliceList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceSliceList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[ResourceSlice.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [ResourceSlice.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -912,11 +915,11 @@ class ResourceSliceSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceSliceSpec:
-        return cls(
-            all_nodes=data.get("allNodes"),
-            devices=None if (v := data.get("devices")) is None else [Device.from_dict(x) for x in v],
-            driver=data["driver"],
-            node_name=data.get("nodeName"),
-            node_selector=None if (v := data.get("nodeSelector")) is None else core_v1.NodeSelector.from_dict(v),
-            pool=ResourcePool.from_dict(data["pool"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "all_nodes", data.get("allNodes"))
+        _set(self, "devices", None if (v := data.get("devices")) is None else [Device.from_dict(x) for x in v])
+        _set(self, "driver", data["driver"])
+        _set(self, "node_name", data.get("nodeName"))
+        _set(self, "node_selector", None if (v := data.get("nodeSelector")) is None else core_v1.NodeSelector.from_dict(v))
+        _set(self, "pool", ResourcePool.from_dict(data["pool"]))
+        return self

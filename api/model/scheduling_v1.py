@@ -10,6 +10,9 @@ from typing import Any, ClassVar
 
 from api.model import meta_v1
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PriorityClass:
@@ -47,15 +50,15 @@ class PriorityClass:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PriorityClass:
-        return cls(
-            api_version=data.get("apiVersion"),
-            description=data.get("description"),
-            global_default=data.get("globalDefault"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            preemption_policy=data.get("preemptionPolicy"),
-            value=data["value"],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "description", data.get("description"))
+        _set(self, "global_default", data.get("globalDefault"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "preemption_policy", data.get("preemptionPolicy"))
+        _set(self, "value", data["value"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,9 +86,9 @@ class PriorityClassList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PriorityClassList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[PriorityClass.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [PriorityClass.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self

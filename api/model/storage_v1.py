@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import core_v1, meta_v1
 from api.model.primitives import Quantity, Time, quantity
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CSIDriver:
@@ -41,12 +44,12 @@ class CSIDriver:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSIDriver:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=CSIDriverSpec.from_dict(data["spec"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", CSIDriverSpec.from_dict(data["spec"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,12 +77,12 @@ class CSIDriverList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSIDriverList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[CSIDriver.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [CSIDriver.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,16 +120,16 @@ class CSIDriverSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSIDriverSpec:
-        return cls(
-            attach_required=data.get("attachRequired"),
-            fs_group_policy=data.get("fsGroupPolicy"),
-            pod_info_on_mount=data.get("podInfoOnMount"),
-            requires_republish=data.get("requiresRepublish"),
-            se_linux_mount=data.get("seLinuxMount"),
-            storage_capacity=data.get("storageCapacity"),
-            token_requests=None if (v := data.get("tokenRequests")) is None else [TokenRequest.from_dict(x) for x in v],
-            volume_lifecycle_modes=None if (v := data.get("volumeLifecycleModes")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "attach_required", data.get("attachRequired"))
+        _set(self, "fs_group_policy", data.get("fsGroupPolicy"))
+        _set(self, "pod_info_on_mount", data.get("podInfoOnMount"))
+        _set(self, "requires_republish", data.get("requiresRepublish"))
+        _set(self, "se_linux_mount", data.get("seLinuxMount"))
+        _set(self, "storage_capacity", data.get("storageCapacity"))
+        _set(self, "token_requests", None if (v := data.get("tokenRequests")) is None else [TokenRequest.from_dict(x) for x in v])
+        _set(self, "volume_lifecycle_modes", None if (v := data.get("volumeLifecycleModes")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,12 +163,12 @@ class CSINode:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSINode:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=CSINodeSpec.from_dict(data["spec"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", CSINodeSpec.from_dict(data["spec"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -189,12 +192,12 @@ class CSINodeDriver:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSINodeDriver:
-        return cls(
-            allocatable=None if (v := data.get("allocatable")) is None else VolumeNodeResources.from_dict(v),
-            name=data["name"],
-            node_id=data["nodeID"],
-            topology_keys=None if (v := data.get("topologyKeys")) is None else list(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "allocatable", None if (v := data.get("allocatable")) is None else VolumeNodeResources.from_dict(v))
+        _set(self, "name", data["name"])
+        _set(self, "node_id", data["nodeID"])
+        _set(self, "topology_keys", None if (v := data.get("topologyKeys")) is None else list(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -222,12 +225,12 @@ class CSINodeList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSINodeList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[CSINode.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [CSINode.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -242,9 +245,9 @@ class CSINodeSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSINodeSpec:
-        return cls(
-            drivers=[CSINodeDriver.from_dict(x) for x in data["drivers"]],
-        )
+        self = object.__new__(cls)
+        _set(self, "drivers", [CSINodeDriver.from_dict(x) for x in data["drivers"]])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -284,15 +287,15 @@ class CSIStorageCapacity:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSIStorageCapacity:
-        return cls(
-            api_version=data.get("apiVersion"),
-            capacity=None if (v := data.get("capacity")) is None else quantity(v),
-            kind=data.get("kind"),
-            maximum_volume_size=None if (v := data.get("maximumVolumeSize")) is None else quantity(v),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            node_topology=None if (v := data.get("nodeTopology")) is None else meta_v1.LabelSelector.from_dict(v),
-            storage_class_name=data["storageClassName"],
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "capacity", None if (v := data.get("capacity")) is None else quantity(v))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "maximum_volume_size", None if (v := data.get("maximumVolumeSize")) is None else quantity(v))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "node_topology", None if (v := data.get("nodeTopology")) is None else meta_v1.LabelSelector.from_dict(v))
+        _set(self, "storage_class_name", data["storageClassName"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -320,12 +323,12 @@ class CSIStorageCapacityList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CSIStorageCapacityList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[CSIStorageCapacity.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [CSIStorageCapacity.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -373,18 +376,18 @@ class StorageClass:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageClass:
-        return cls(
-            allow_volume_expansion=data.get("allowVolumeExpansion"),
-            allowed_topologies=None if (v := data.get("allowedTopologies")) is None else [core_v1.TopologySelectorTerm.from_dict(x) for x in v],
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            mount_options=None if (v := data.get("mountOptions")) is None else list(v),
-            parameters=None if (v := data.get("parameters")) is None else dict(v),
-            provisioner=data["provisioner"],
-            reclaim_policy=data.get("reclaimPolicy"),
-            volume_binding_mode=data.get("volumeBindingMode"),
-        )
+        self = object.__new__(cls)
+        _set(self, "allow_volume_expansion", data.get("allowVolumeExpansion"))
+        _set(self, "allowed_topologies", None if (v := data.get("allowedTopologies")) is None else [core_v1.TopologySelectorTerm.from_dict(x) for x in v])
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "mount_options", None if (v := data.get("mountOptions")) is None else list(v))
+        _set(self, "parameters", None if (v := data.get("parameters")) is None else dict(v))
+        _set(self, "provisioner", data["provisioner"])
+        _set(self, "reclaim_policy", data.get("reclaimPolicy"))
+        _set(self, "volume_binding_mode", data.get("volumeBindingMode"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -412,12 +415,12 @@ class StorageClassList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageClassList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[StorageClass.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [StorageClass.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -435,10 +438,10 @@ class TokenRequest:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TokenRequest:
-        return cls(
-            audience=data["audience"],
-            expiration_seconds=data.get("expirationSeconds"),
-        )
+        self = object.__new__(cls)
+        _set(self, "audience", data["audience"])
+        _set(self, "expiration_seconds", data.get("expirationSeconds"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -471,13 +474,13 @@ class VolumeAttachment:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeAttachment:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=VolumeAttachmentSpec.from_dict(data["spec"]),
-            status=None if (v := data.get("status")) is None else VolumeAttachmentStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", VolumeAttachmentSpec.from_dict(data["spec"]))
+        _set(self, "status", None if (v := data.get("status")) is None else VolumeAttachmentStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -505,12 +508,12 @@ class VolumeAttachmentList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeAttachmentList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[VolumeAttachment.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [VolumeAttachment.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -533,10 +536,10 @@ class VolumeAttachmentSource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeAttachmentSource:
-        return cls(
-            inline_volume_spec=None if (v := data.get("inlineVolumeSpec")) is None else core_v1.PersistentVolumeSpec.from_dict(v),
-            persistent_volume_name=data.get("persistentVolumeName"),
-        )
+        self = object.__new__(cls)
+        _set(self, "inline_volume_spec", None if (v := data.get("inlineVolumeSpec")) is None else core_v1.PersistentVolumeSpec.from_dict(v))
+        _set(self, "persistent_volume_name", data.get("persistentVolumeName"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -553,11 +556,11 @@ class VolumeAttachmentSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeAttachmentSpec:
-        return cls(
-            attacher=data["attacher"],
-            node_name=data["nodeName"],
-            source=VolumeAttachmentSource.from_dict(data["source"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "attacher", data["attacher"])
+        _set(self, "node_name", data["nodeName"])
+        _set(self, "source", VolumeAttachmentSource.from_dict(data["source"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -582,12 +585,12 @@ class VolumeAttachmentStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeAttachmentStatus:
-        return cls(
-            attach_error=None if (v := data.get("attachError")) is None else VolumeError.from_dict(v),
-            attached=data["attached"],
-            attachment_metadata=None if (v := data.get("attachmentMetadata")) is None else dict(v),
-            detach_error=None if (v := data.get("detachError")) is None else VolumeError.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "attach_error", None if (v := data.get("attachError")) is None else VolumeError.from_dict(v))
+        _set(self, "attached", data["attached"])
+        _set(self, "attachment_metadata", None if (v := data.get("attachmentMetadata")) is None else dict(v))
+        _set(self, "detach_error", None if (v := data.get("detachError")) is None else VolumeError.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -607,10 +610,10 @@ class VolumeError:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeError:
-        return cls(
-            message=data.get("message"),
-            time=data.get("time"),
-        )
+        self = object.__new__(cls)
+        _set(self, "message", data.get("message"))
+        _set(self, "time", data.get("time"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -627,6 +630,6 @@ class VolumeNodeResources:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeNodeResources:
-        return cls(
-            count=data.get("count"),
-        )
+        self = object.__new__(cls)
+        _set(self, "count", data.get("count"))
+        return self

@@ -10,6 +10,9 @@ from typing import Any, ClassVar
 
 from api.model import meta_v1
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VolumeAttributesClass:
@@ -42,13 +45,13 @@ class VolumeAttributesClass:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeAttributesClass:
-        return cls(
-            api_version=data.get("apiVersion"),
-            driver_name=data["driverName"],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            parameters=None if (v := data.get("parameters")) is None else dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "driver_name", data["driverName"])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "parameters", None if (v := data.get("parameters")) is None else dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,9 +79,9 @@ class VolumeAttributesClassList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VolumeAttributesClassList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[VolumeAttributesClass.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [VolumeAttributesClass.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self

@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from api.model import meta_v1
 from api.model.primitives import Time
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GroupVersionResource:
@@ -32,11 +35,11 @@ class GroupVersionResource:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GroupVersionResource:
-        return cls(
-            group=data.get("group"),
-            resource=data.get("resource"),
-            version=data.get("version"),
-        )
+        self = object.__new__(cls)
+        _set(self, "group", data.get("group"))
+        _set(self, "resource", data.get("resource"))
+        _set(self, "version", data.get("version"))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,13 +66,13 @@ class MigrationCondition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MigrationCondition:
-        return cls(
-            last_update_time=data.get("lastUpdateTime"),
-            message=data.get("message"),
-            reason=data.get("reason"),
-            status=data["status"],
-            type=data["type"],
-        )
+        self = object.__new__(cls)
+        _set(self, "last_update_time", data.get("lastUpdateTime"))
+        _set(self, "message", data.get("message"))
+        _set(self, "reason", data.get("reason"))
+        _set(self, "status", data["status"])
+        _set(self, "type", data["type"])
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,13 +104,13 @@ class StorageVersionMigration:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageVersionMigration:
-        return cls(
-            api_version=data.get("apiVersion"),
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v),
-            spec=None if (v := data.get("spec")) is None else StorageVersionMigrationSpec.from_dict(v),
-            status=None if (v := data.get("status")) is None else StorageVersionMigrationStatus.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ObjectMeta.from_dict(v))
+        _set(self, "spec", None if (v := data.get("spec")) is None else StorageVersionMigrationSpec.from_dict(v))
+        _set(self, "status", None if (v := data.get("status")) is None else StorageVersionMigrationStatus.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,12 +138,12 @@ class StorageVersionMigrationList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageVersionMigrationList:
-        return cls(
-            api_version=data.get("apiVersion"),
-            items=[StorageVersionMigration.from_dict(x) for x in data["items"]],
-            kind=data.get("kind"),
-            metadata=None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v),
-        )
+        self = object.__new__(cls)
+        _set(self, "api_version", data.get("apiVersion"))
+        _set(self, "items", [StorageVersionMigration.from_dict(x) for x in data["items"]])
+        _set(self, "kind", data.get("kind"))
+        _set(self, "metadata", None if (v := data.get("metadata")) is None else meta_v1.ListMeta.from_dict(v))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,10 +162,10 @@ class StorageVersionMigrationSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageVersionMigrationSpec:
-        return cls(
-            continue_token=data.get("continueToken"),
-            resource=GroupVersionResource.from_dict(data["resource"]),
-        )
+        self = object.__new__(cls)
+        _set(self, "continue_token", data.get("continueToken"))
+        _set(self, "resource", GroupVersionResource.from_dict(data["resource"]))
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,7 +185,7 @@ class StorageVersionMigrationStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StorageVersionMigrationStatus:
-        return cls(
-            conditions=None if (v := data.get("conditions")) is None else [MigrationCondition.from_dict(x) for x in v],
-            resource_version=data.get("resourceVersion"),
-        )
+        self = object.__new__(cls)
+        _set(self, "conditions", None if (v := data.get("conditions")) is None else [MigrationCondition.from_dict(x) for x in v])
+        _set(self, "resource_version", data.get("resourceVersion"))
+        return self

@@ -8,6 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Info:
@@ -29,14 +32,14 @@ class Info:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Info:
-        return cls(
-            build_date=data["buildDate"],
-            compiler=data["compiler"],
-            git_commit=data["gitCommit"],
-            git_tree_state=data["gitTreeState"],
-            git_version=data["gitVersion"],
-            go_version=data["goVersion"],
-            major=data["major"],
-            minor=data["minor"],
-            platform=data["platform"],
-        )
+        self = object.__new__(cls)
+        _set(self, "build_date", data["buildDate"])
+        _set(self, "compiler", data["compiler"])
+        _set(self, "git_commit", data["gitCommit"])
+        _set(self, "git_tree_state", data["gitTreeState"])
+        _set(self, "git_version", data["gitVersion"])
+        _set(self, "go_version", data["goVersion"])
+        _set(self, "major", data["major"])
+        _set(self, "minor", data["minor"])
+        _set(self, "platform", data["platform"])
+        return self

@@ -22,6 +22,7 @@ from api.client.metrics import QueueMetrics
 from api.client.protocol import Api
 from api.client.rest import RestClient
 from controllers.deployment import DeploymentController
+from controllers.garbagecollector import GarbageCollector
 from controllers.replicaset import ReplicaSetController
 from tinykube.daemon import StartupError, configure_logging, run_daemon
 
@@ -84,6 +85,7 @@ async def run_controllers(api: Api, config: ControllerManagerConfig, metrics: Qu
         tasks.create_task(factory.run())
         tasks.create_task(replicasets.run())
         tasks.create_task(deployments.run())
+        tasks.create_task(GarbageCollector(api, factory, metrics=metrics).run())
 
 
 async def serve(config: ControllerManagerConfig) -> None:

@@ -186,7 +186,7 @@ class ContainerdRuntime(TableViews[SandboxRecord, ContainerRecord]):
         record = self._running(container_id)
         output = self.container_manager.outputs.get(record.id)
         if output is not None:
-            await asyncio.to_thread(output.log.reopen)
+            output.log.reopen()  # on the loop, between the copy's writes
 
     async def exec_sync(self, container_id: str, cmd: tuple[str, ...], *, timeout: int) -> d.ExecSyncResult:
         record = self._running(container_id)

@@ -122,7 +122,11 @@ class ContainerManager:
         )
         await lifecycle.create(self.client, spec, build=build)
         record = built[0]
-        await self._save_extension(record)
+        try:
+            await self._save_extension(record)
+        except BaseException:
+            await asyncio.shield(lifecycle.remove(self.client, record.id))
+            raise
         self.table.commit(record)
         log.info("container created id=%s name=%s sandbox=%s", record.id, record.metadata.name, sandbox.id)
         self.table.publish(record.id, EVENT.CONTAINER_CREATED_EVENT)

@@ -111,11 +111,13 @@ async def test_a_container_runs_logs_exits_and_goes_without_a_trace(
     runtime: ContainerdRuntime, client: Client, config: ContainerdShimConfig, tmp_path: Path
 ) -> None:
     pod = pod_config("one", tmp_path / "logs")
-    sandbox_id, container_id = await started(
-        runtime, pod, "c", "echo out; echo err >&2; sleep 30; exit 3"
-    )
+    sandbox_id, container_id = await started(runtime, pod, "c", "echo out; echo err >&2; sleep 30; exit 3")
     sandbox = (await runtime.pod_sandbox_status(sandbox_id, verbose=False)).status
-    assert sandbox is not None and sandbox.state == d.PodSandboxState.SANDBOX_READY and sandbox.network is not None
+    assert (
+        sandbox is not None
+        and sandbox.state == d.PodSandboxState.SANDBOX_READY
+        and sandbox.network is not None
+    )
     assert sandbox.network.ip.startswith("10.212.")
     assert (await state_of(runtime, container_id)).state == RUNNING
     result = await runtime.exec_sync(container_id, ("sh", "-c", "echo in-pod; hostname"), timeout=10)

@@ -37,9 +37,7 @@ def metadata_of(obj: Object) -> dict[str, Any]:
 
 
 def check_type(strategy: Strategy, obj: Object) -> None:
-    api_version, kind = obj.get("apiVersion"), obj.get("kind")
-    if not kind:
-        raise errors.bad_request(f"Object 'Kind' is missing in '{_short(obj)}'")
+    api_version, kind = obj.get("apiVersion"), obj.get("kind") or strategy.kind
     if api_version and api_version != strategy.api_version:
         raise errors.bad_request(
             f"the API version in the data ({api_version}) does not match the expected API version "
@@ -50,13 +48,7 @@ def check_type(strategy: Strategy, obj: Object) -> None:
             f"the kind in the data ({kind}) does not match the expected kind ({strategy.kind})"
         )
     obj["apiVersion"] = strategy.api_version
-
-
-def _short(obj: Object) -> str:
-    import json
-
-    text = json.dumps(obj, separators=(",", ":"))
-    return text if len(text) < 200 else text[:200] + "..."
+    obj["kind"] = strategy.kind
 
 
 def check_namespace(strategy: Strategy, obj: Object, namespace: str) -> None:

@@ -130,6 +130,10 @@ class Objects:
         remaining = max(result.count - len(items), 0) if result.continue_key else 0
         return Page(items, result.revision, result.continue_key, remaining)
 
+    async def compacted_revision(self) -> int:
+        with mapped_any():
+            return (await self.store.status()).compact_revision
+
     async def revision(self) -> int:
         with mapped_any():
             return await self.store.current_revision()

@@ -63,10 +63,14 @@ def media_type(request: web.Request) -> str:
 async def read_body(request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise errors.entity_too_large(MAX_BODY_BYTES)
-    body = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
-        raise errors.entity_too_large(MAX_BODY_BYTES)
-    return body
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise errors.entity_too_large(MAX_BODY_BYTES)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def parse_document(body: bytes, content_type: str) -> Any:

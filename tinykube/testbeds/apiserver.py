@@ -12,6 +12,7 @@ from pathlib import Path
 from api.server.server import ApiServer, ServerConfig
 from api.server.storage import open_store
 from api.server.tls import Pki
+from api.storage import Store
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class RunningApiServer:
     url: str
     kubeconfig: Path
     pki: Pki
+    store: Store
 
 
 @contextlib.asynccontextmanager
@@ -40,7 +42,7 @@ async def running_apiserver(
             started.cancel()
             task.result()
         try:
-            yield RunningApiServer(server.url, kubeconfig, server.pki)
+            yield RunningApiServer(server.url, kubeconfig, server.pki, store)
         finally:
             stop.set()
             await task

@@ -85,6 +85,7 @@ async def watch(api: Api, request: web.Request, strategy: Strategy, namespace: s
     if requested:
         await check_not_future(api, requested)
     cache = await api.caches.of(strategy)
+    compacted = await api.objects.compacted_revision() if requested else 0
     timeout = float(request.query.get("timeoutSeconds") or DEFAULT_TIMEOUT_S)
     response = web.StreamResponse(headers={"Content-Type": "application/json",
                                            "Transfer-Encoding": "chunked"})
@@ -99,6 +100,8 @@ async def watch(api: Api, request: web.Request, strategy: Strategy, namespace: s
     else:
         after = requested or 0
     try:
+        if after and after < compacted:
+            raise errors.expired(f"too old resource version: {after} ({compacted})")
         subscriber = cache.subscribe(after)
     except errors.ApiError as error:
         await stream.send("ERROR", error.status(), raw=True)

@@ -34,7 +34,8 @@ async def bindings(api: Api, request: web.Request, namespace: str) -> web.Respon
     binding = await read_object(request)
     name = str((binding.get("metadata") or {}).get("name") or "")
     if not name:
-        raise errors.invalid("", "Binding", "", [required("metadata.name", "name or generateName is required")])
+        problem = required("metadata.name", "name or generateName is required")
+        raise errors.invalid("", "Binding", "", [problem])
     return await _bind(api, request, ResourcePath(PODS, namespace, name, "binding"), binding)
 
 
@@ -42,7 +43,8 @@ async def bind(api: Api, request: web.Request, path: ResourcePath) -> web.Respon
     return await _bind(api, request, path, await read_object(request))
 
 
-async def _bind(api: Api, request: web.Request, path: ResourcePath, binding: dict[str, object]) -> web.Response:
+async def _bind(api: Api, request: web.Request, path: ResourcePath,
+                binding: dict[str, object]) -> web.Response:
     target = binding.get("target") or {}
     node = target.get("name") if isinstance(target, dict) else None
     if not node:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import yaml
 from aiohttp import web
 
@@ -77,8 +77,8 @@ def parse_document(body: bytes, content_type: str) -> Any:
     if content_type in ("application/json", "application/merge-patch+json",
                         "application/strategic-merge-patch+json", "application/json-patch+json"):
         try:
-            return json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
             raise errors.bad_request(f"error decoding JSON: {exc}") from exc
     if content_type in ("application/yaml", "application/apply-patch+yaml", "text/yaml"):
         try:

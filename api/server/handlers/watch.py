@@ -32,6 +32,7 @@ class _Stream:
         self.output = output
         self.include_object = include_object
         self.headers_sent = False
+        self.plain = not output.table and not output.metadata_only
 
     def _shape(self, obj: Object) -> Any:
         if self.output.table:
@@ -131,5 +132,9 @@ async def _follow(stream: _Stream, subscriber: Subscriber, selection: Filter, ti
                 last_bookmark = time.monotonic()
             continue
         kind = _transition(change, selection)
-        if kind is not None:
+        if kind is None:
+            continue
+        if stream.plain:
+            await stream.response.write(change.line(kind))
+        else:
             await stream.send(kind, change.obj)

@@ -12,24 +12,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
-import socket
 import statistics
-import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from api.server.objects import encode
-from api.server.tls import Pki, client_context
+from api.server.tls import client_context
 from api.storage.sqlite import SQLiteStore
+from tinykube.testbeds.apiserver import apiserver_process
 
 CLIENTS = 16
 WATCHERS = 100
@@ -52,40 +49,6 @@ def _pod(name: str, namespace: str = "default") -> dict[str, Any]:
             ]
         },
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def _apiserver(directory: Path) -> AsyncIterator[tuple[str, Pki]]:
-    port = _free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tinykube.main",
-        "apiserver",
-        "--data-dir",
-        str(directory / "apiserver"),
-        "--listen",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), 60)
-        if b"serving on" not in line:
-            raise RuntimeError(f"the apiserver did not start: {line!r}")
-        yield f"https://127.0.0.1:{port}", Pki(directory / "apiserver" / "pki")
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 def _percentile(samples: list[float], fraction: float) -> float:
@@ -207,7 +170,8 @@ def _line(name: str, value: str, goal: str, ok: bool) -> str:
 async def run(directory: Path, seconds: float, list_pods: int) -> str:
     raw = await raw_puts_per_second(directory, seconds)
     lines = []
-    async with _apiserver(directory) as (url, pki):
+    async with apiserver_process(directory / "apiserver") as server:
+        url, pki = server.url, server.pki
         connector = aiohttp.TCPConnector(ssl=client_context(pki), limit=WATCHERS + CLIENTS + 10)
         async with aiohttp.ClientSession(connector=connector) as session:
             rate, created = await creates_per_second(session, url, seconds)

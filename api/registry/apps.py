@@ -207,6 +207,7 @@ def _regarding(event: Object) -> str:
 EVENTS_V1 = Strategy(
     group="events.k8s.io", version="v1", kind="Event", plural="events", short_names=("ev",),
     definition="io.k8s.api.events.v1.Event",
+    store_prefix="events.k8s.io/events",  # upstream shares core events' storage, converting; not yet here
     columns=(
         Column("Last Seen", "string", lambda e: since(e.get("deprecatedLastTimestamp") or e.get("eventTime")),
                "Time when last event occurred."),

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,16 +104,3 @@ class CRIServer:
             with contextlib.suppress(FileNotFoundError):
                 self.options.socket.unlink()
         log.info("CRI server stopped")
-
-    async def serve_until_signalled(self) -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await self.start()
-        try:
-            await stop.wait()
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
-            await self.stop()

@@ -1,6 +1,7 @@
 """tinykube kubelet: static pods on any CRI runtime.
 
-Level-triggered loops (``node.Kubelet`` composes them):
+Level-triggered loops, wired by ``node.build_kubelet`` and supervised under one TaskGroup by
+``Kubelet.run()`` (a loop that fails ends it):
 
 - ``static_source``: the manifest directory, rescanned; pods renamed ``<name>-<node>`` with a
   config-hash UID.
@@ -12,5 +13,5 @@ Level-triggered loops (``node.Kubelet`` composes them):
 - ``status`` (pure): phase, conditions and container statuses; ``status_store`` keeps them on disk
   so a restarted kubelet reports the same.
 - ``probes``: liveness, readiness and startup probes; ``log_files``: /var/log/containers links and
-  rotation; ``server``: the HTTP API; ``config``: KubeletConfiguration.
+  rotation; ``server``: the HTTP API (aiohttp, ``http_server``); ``config``: KubeletConfiguration.
 """

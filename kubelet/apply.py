@@ -6,12 +6,12 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from api.core.v1.container import Container
-from api.core.v1.pod import Pod
+from api.core.v1.pods import all_containers, pod_name, pod_namespace, pod_spec
+from api.model.core_v1 import Container, Pod
 from cri import domain as d
 from cri.client import CRIClient
 from cri.errors import CRIError, NotFound
@@ -35,10 +35,29 @@ MIN_GRACE_S = 2
 MAX_PARALLEL_STARTS = 4
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ApplyResult:
-    waiting: dict[str, Waiting] = field(default_factory=dict)
-    started: list[str] = field(default_factory=list)
+    waiting: Mapping[str, Waiting] = field(default_factory=dict)
+    started: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Sandbox:
+    id: str
+    attempt: int
+    ip: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PodContext:
+    """What the container starts of one pod in one sync share: its sandbox, facts and volumes."""
+
+    pod: Pod
+    runtime: RuntimePod
+    sandbox_id: str
+    sandbox_config: d.PodSandboxConfig
+    facts: PodFacts
+    volume_paths: Mapping[str, Path]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +72,7 @@ class _Started:
 class _Launch:
     pod_ip: str
     started: tuple[_Started, ...] = ()
+    waiting: Mapping[str, Waiting] = field(default_factory=dict)
 
 
 class PodApplier:
@@ -77,117 +97,103 @@ class PodApplier:
         self._starts = asyncio.Semaphore(max_parallel_starts)
 
     async def apply(self, pod: Pod, actions: PodActions, runtime: RuntimePod) -> ApplyResult:
-        result = ApplyResult(waiting=dict(actions.waiting))
         if actions.kill_pod:
             await self.kill_pod(pod, runtime, remove=False)
         await asyncio.gather(*(self._kill(pod, kill, runtime) for kill in actions.containers_to_kill))
         if not (actions.create_sandbox or actions.init_containers_to_start or actions.containers_to_start):
-            return result
+            return ApplyResult(waiting=actions.waiting)
         async with self._starts:
-            launch = await self._launch(pod, actions, runtime, result)
+            launch = await self._launch(pod, actions, runtime)
         await asyncio.gather(
             *(self._post_start(pod, c.spec, c.container_id, launch.pod_ip) for c in launch.started)
         )
-        return result
+        return ApplyResult(
+            waiting={**actions.waiting, **launch.waiting}, started=tuple(c.spec.name for c in launch.started)
+        )
 
-    async def _launch(
-        self, pod: Pod, actions: PodActions, runtime: RuntimePod, result: ApplyResult
-    ) -> _Launch:
+    async def _launch(self, pod: Pod, actions: PodActions, runtime: RuntimePod) -> _Launch:
         """Sandbox, volumes, containers created and started: the part that loads the runtime, done a
         few pods at a time. postStart hooks run after it, outside that limit."""
-        sandbox_id, attempt, pod_ip = await self._sandbox(pod, actions, runtime, result)
-        if not sandbox_id:
-            return _Launch(pod_ip="")
-        if pod.spec.host_network:
-            pod_ip = self.settings.host_ip
+        sandbox = await self._sandbox(pod, actions, runtime)
+        if isinstance(sandbox, Waiting):
+            return _Launch(pod_ip="", waiting={c.name: sandbox for c in all_containers(pod)})
+        pod_ip = self.settings.host_ip if pod_spec(pod).host_network else sandbox.ip
         facts = PodFacts(node_name=self.settings.node_name, host_ip=self.settings.host_ip, pod_ip=pod_ip)
+        names = (*actions.init_containers_to_start, *actions.containers_to_start)
         try:
             volume_paths = await self.volumes.prepare(pod, facts)
         except VolumeError as exc:
-            for name in (*actions.init_containers_to_start, *actions.containers_to_start):
-                result.waiting[name] = Waiting(reason="ContainerCreating", message=str(exc))
-            return _Launch(pod_ip=pod_ip)
-        config = sandbox_config(pod, self.settings, attempt=attempt, qos=qos_class(pod))
-        started = [
-            await self._start(pod, _spec(pod, name), sandbox_id, config, runtime, facts, volume_paths, result)
-            for name in actions.init_containers_to_start
-        ]
-        started += await asyncio.gather(
-            *(
-                self._start(pod, _spec(pod, name), sandbox_id, config, runtime, facts, volume_paths, result)
-                for name in actions.containers_to_start
-            )
+            creating = Waiting(reason="ContainerCreating", message=str(exc))
+            return _Launch(pod_ip=pod_ip, waiting=dict.fromkeys(names, creating))
+        context = PodContext(
+            pod=pod,
+            runtime=runtime,
+            sandbox_id=sandbox.id,
+            sandbox_config=sandbox_config(pod, self.settings, attempt=sandbox.attempt, qos=qos_class(pod)),
+            facts=facts,
+            volume_paths=volume_paths,
         )
-        return _Launch(pod_ip=pod_ip, started=tuple(s for s in started if s is not None))
+        outcomes = [await self._start(context, _spec(pod, name)) for name in actions.init_containers_to_start]
+        outcomes += await asyncio.gather(
+            *(self._start(context, _spec(pod, name)) for name in actions.containers_to_start)
+        )
+        return _Launch(
+            pod_ip=pod_ip,
+            started=tuple(o for o in outcomes if isinstance(o, _Started)),
+            waiting={n: o for n, o in zip(names, outcomes, strict=True) if isinstance(o, Waiting)},
+        )
 
-    async def _sandbox(
-        self, pod: Pod, actions: PodActions, runtime: RuntimePod, result: ApplyResult
-    ) -> tuple[str, int, str]:
+    async def _sandbox(self, pod: Pod, actions: PodActions, runtime: RuntimePod) -> _Sandbox | Waiting:
+        """The pod's sandbox, created if the actions say so; why its containers wait if it failed."""
         if not actions.create_sandbox:
             current = next(s for s in runtime.sandboxes if s.id == actions.sandbox_id)
-            return current.id, current.attempt, current.ip
+            return _Sandbox(id=current.id, attempt=current.attempt, ip=current.ip)
         config = sandbox_config(pod, self.settings, attempt=actions.attempt, qos=qos_class(pod))
         try:
             await asyncio.to_thread(Path(config.log_directory).mkdir, mode=0o755, parents=True, exist_ok=True)
             sandbox_id = await self.client.run_pod_sandbox(config, timeout=120)
             status = await self.client.pod_sandbox_status(sandbox_id, timeout=CALL_TIMEOUT_S)
         except (CRIError, OSError) as exc:
-            log.warning("pod %s/%s: sandbox: %s", pod.namespace, pod.name, exc)
-            for container in (*pod.spec.init_containers, *pod.spec.containers):
-                result.waiting[container.name] = Waiting(
-                    reason="ContainerCreating", message=f"CreatePodSandbox: {exc}"
-                )
-            return "", 0, ""
+            log.warning("pod %s/%s: sandbox: %s", pod_namespace(pod), pod_name(pod), exc)
+            return Waiting(reason="ContainerCreating", message=f"CreatePodSandbox: {exc}")
         network = status.status.network if status.status else None
-        return sandbox_id, actions.attempt, network.ip if network else ""
+        return _Sandbox(id=sandbox_id, attempt=actions.attempt, ip=network.ip if network else "")
 
-    async def _start(
-        self,
-        pod: Pod,
-        container: Container,
-        sandbox_id: str,
-        config: d.PodSandboxConfig,
-        runtime: RuntimePod,
-        facts: PodFacts,
-        volume_paths: dict[str, Path],
-        result: ApplyResult,
-    ) -> _Started | None:
-        history = runtime.history(container.name)
+    async def _start(self, context: PodContext, container: Container) -> _Started | Waiting:
+        pod = context.pod
+        history = context.runtime.history(container.name)
         restart_count = max((c.restart_count for c in history), default=-1) + 1
         try:
             await self.images.ensure(
-                container.image or "", container.image_pull_policy or "IfNotPresent", config
+                container.image or "", container.image_pull_policy or "IfNotPresent", context.sandbox_config
             )
         except ImagePullError as exc:
-            result.waiting[container.name] = Waiting(reason=exc.reason, message=exc.message)
-            return None
+            return Waiting(reason=exc.reason, message=exc.message)
         try:
             spec = container_config(
                 pod,
                 container,
                 restart_count=restart_count,
-                facts=facts,
-                volume_paths=volume_paths,
+                facts=context.facts,
+                volume_paths=context.volume_paths,
                 extra_mounts=(),
                 qos=qos_class(pod),
                 node_memory=self.node_memory,
             )
         except (EnvError, VolumeError, OSError) as exc:
-            result.waiting[container.name] = Waiting(reason="CreateContainerConfigError", message=str(exc))
-            return None
+            return Waiting(reason="CreateContainerConfigError", message=str(exc))
         if any(c.exited for c in history):
             self.backoff.next(backoff_key(pod, container.name), now=self.clock())
         try:
-            container_id = await self.client.create_container(sandbox_id, spec, config, timeout=120)
+            container_id = await self.client.create_container(
+                context.sandbox_id, spec, context.sandbox_config, timeout=120
+            )
         except CRIError as exc:
-            result.waiting[container.name] = Waiting(reason="CreateContainerError", message=exc.message)
-            return None
+            return Waiting(reason="CreateContainerError", message=exc.message)
         try:
             await self.client.start_container(container_id, timeout=120)
         except CRIError as exc:
-            result.waiting[container.name] = Waiting(reason="RunContainerError", message=exc.message)
-            return None
-        result.started.append(container.name)
+            return Waiting(reason="RunContainerError", message=exc.message)
         await self._remove_old(history)
         return _Started(spec=container, container_id=container_id)
 
@@ -201,11 +207,13 @@ class PodApplier:
             container=container,
             container_id=container_id,
             pod_ip=pod_ip,
-            timeout_s=pod.spec.termination_grace_period_seconds or 30,
+            timeout_s=pod_spec(pod).termination_grace_period_seconds or 30,
         )
         if not outcome.ok:
-            log.warning("pod %s: postStart hook of %s failed: %s", pod.name, container.name, outcome.message)
-            await self._stop(container_id, grace=pod.spec.termination_grace_period_seconds or 30)
+            log.warning(
+                "pod %s: postStart hook of %s failed: %s", pod_name(pod), container.name, outcome.message
+            )
+            await self._stop(container_id, grace=pod_spec(pod).termination_grace_period_seconds or 30)
 
     async def _remove_old(self, history: list[RuntimeContainer]) -> None:
         """Keeps the newest exited instance of a container (for lastState and logs), removes older ones."""
@@ -217,13 +225,13 @@ class PodApplier:
 
     async def _kill(self, pod: Pod, kill: KillContainer, runtime: RuntimePod) -> None:
         spec = _maybe_spec(pod, kill.name)
-        log.info("pod %s/%s: killing %s: %s", pod.namespace, pod.name, kill.name, kill.reason)
+        log.info("pod %s/%s: killing %s: %s", pod_namespace(pod), pod_name(pod), kill.name, kill.reason)
         await self.kill_container(pod, kill.container_id, spec, pod_ip=self._pod_ip(pod, runtime))
 
     async def kill_container(
         self, pod: Pod, container_id: str, spec: Container | None, *, pod_ip: str, grace: int | None = None
     ) -> None:
-        grace_s = pod.spec.termination_grace_period_seconds if grace is None else grace
+        grace_s = pod_spec(pod).termination_grace_period_seconds if grace is None else grace
         grace_s = grace_s or 0
         hook = spec.lifecycle.pre_stop if spec and spec.lifecycle else None
         if spec is not None and hook is not None and grace_s > 0:
@@ -246,7 +254,7 @@ class PodApplier:
         await self._stop(container_id, grace=grace_s)
 
     def _pod_ip(self, pod: Pod, runtime: RuntimePod) -> str:
-        if pod.spec.host_network:
+        if pod_spec(pod).host_network:
             return self.settings.host_ip
         sandbox = runtime.ready_sandbox()
         return sandbox.ip if sandbox else ""
@@ -278,11 +286,11 @@ class PodApplier:
             except NotFound:
                 continue
             except CRIError as exc:
-                log.warning("pod %s: stopping sandbox %s: %s", pod.name, old.id, exc)
+                log.warning("pod %s: stopping sandbox %s: %s", pod_name(pod), old.id, exc)
 
 
 def _maybe_spec(pod: Pod, name: str) -> Container | None:
-    return next((c for c in (*pod.spec.init_containers, *pod.spec.containers) if c.name == name), None)
+    return next((c for c in all_containers(pod) if c.name == name), None)
 
 
 def _spec(pod: Pod, name: str) -> Container:

@@ -8,12 +8,13 @@ import dataclasses
 import logging
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from api.core.v1.pod import Pod, PodStatus
-from api.meta.types import ObjectMeta
+from api.core.v1.pods import all_containers, pod_name, pod_namespace, pod_spec, pod_uid
+from api.model.core_v1 import Pod, PodStatus
+from api.model.meta_v1 import ObjectMeta
 from cri.client import CRIClient
 from cri.errors import CRIError, Unimplemented
 from kubelet.actions import Waiting, compute_pod_actions
@@ -56,57 +57,65 @@ def _parse_time(text: str | None) -> float | None:
     return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
-class Kubelet:
-    def __init__(
-        self, config: KubeletConfiguration, client: CRIClient, *, clock: Callable[[], float] = time.time
-    ) -> None:
-        self.config = config
-        self.client = client
-        self.clock = clock
-        node_name = config.node_name or socket.gethostname().lower()
-        self.settings = NodeSettings(
-            node_name=node_name,
-            pod_logs_dir=config.pod_logs_dir,
-            cluster_dns=config.cluster_dns,
-            cluster_domain=config.cluster_domain,
-            cgroup_driver=config.cgroup_driver,
-            host_ip=config.node_ip or default_host_ip(),
-        )
-        root = Path(config.root_dir)
-        self.runtime_name = "cri"
-        self.backoff = Backoff()
-        self.volumes = VolumeManager(root)
-        self.statuses = StatusStore(root / "pod-status")
-        self._pod_list_body = PodListBody()
-        self.pods: dict[str, Pod] = {}
-        self.workers = PodWorkers(sync=self.sync_pod, terminate=self.terminate_pod)
-        self.pleg = PLEG(client, on_change=self.workers.wake)
-        self.probe_runner = OnDemandProbeRunner(client)
-        self.probes = ProbeManager(self.probe_runner, on_change=self._on_probe_change)
-        self._probe_owner: dict[str, str] = {}
-        self._seeded_ready: set[str] = set()
-        self.images = ImagePuller(client, clock=clock)
-        self.applier = PodApplier(
+def node_settings(config: KubeletConfiguration) -> NodeSettings:
+    return NodeSettings(
+        node_name=config.node_name or socket.gethostname().lower(),
+        pod_logs_dir=config.pod_logs_dir,
+        cluster_dns=config.cluster_dns,
+        cluster_domain=config.cluster_domain,
+        cgroup_driver=config.cgroup_driver,
+        host_ip=config.node_ip or default_host_ip(),
+    )
+
+
+def build_kubelet(
+    config: KubeletConfiguration, client: CRIClient, *, clock: Callable[[], float] = time.time
+) -> Kubelet:
+    """The kubelet and its collaborators, wired: the pod source hands pods to the kubelet, which
+    drives one worker per pod; PLEG changes and probe results wake those workers; the container GC
+    asks the kubelet which pods are gone. Those callbacks reach the kubelet made last."""
+    kubelet: Kubelet
+    settings = node_settings(config)
+    root = Path(config.root_dir)
+    backoff = Backoff()
+    volumes = VolumeManager(root)
+    probe_runner = OnDemandProbeRunner(client)
+    workers = PodWorkers(
+        sync=lambda pod: kubelet.sync_pod(pod), terminate=lambda pod: kubelet.terminate_pod(pod)
+    )
+    kubelet = Kubelet(
+        config,
+        client,
+        clock=clock,
+        settings=settings,
+        backoff=backoff,
+        volumes=volumes,
+        statuses=StatusStore(root / "pod-status"),
+        workers=workers,
+        pleg=PLEG(client, on_change=workers.wake),
+        probe_runner=probe_runner,
+        probes=ProbeManager(probe_runner, on_change=lambda change: kubelet.on_probe_change(change)),
+        applier=PodApplier(
             client,
-            settings=self.settings,
-            volumes=self.volumes,
-            images=self.images,
-            backoff=self.backoff,
+            settings=settings,
+            volumes=volumes,
+            images=ImagePuller(client, clock=clock),
+            backoff=backoff,
             clock=clock,
-        )
-        self.logs = LogManager(
+        ),
+        logs=LogManager(
             client,
             containers_dir=Path(config.container_logs_dir),
             max_bytes=config.container_log_max_bytes,
             max_files=config.container_log_max_files,
-        )
-        self.source = StaticPodSource(
+        ),
+        source=StaticPodSource(
             Path(config.static_pod_path),
-            node_name=node_name,
-            on_update=self.on_pods,
+            node_name=settings.node_name,
+            on_update=lambda pods: kubelet.on_pods(pods),
             period_s=config.file_check_frequency_s,
-        )
-        self.gc = ContainerGC(
+        ),
+        gc=ContainerGC(
             client,
             policy=GCPolicy(
                 min_age_s=config.minimum_container_ttl_s,
@@ -115,28 +124,102 @@ class Kubelet:
             ),
             pod_logs_dir=Path(config.pod_logs_dir),
             containers_log_dir=Path(config.container_logs_dir),
-            removed=self.pod_removed,
-        )
+            removed=lambda uid: kubelet.pod_removed(uid),
+        ),
+    )
+    return kubelet
+
+
+@contextlib.asynccontextmanager
+async def running(kubelet: Kubelet) -> AsyncIterator[Kubelet]:
+    """``kubelet.run()`` as a task for the block: started when the block begins, cancelled at its end;
+    a failure of ``run()``, at start or later, is raised here rather than lost."""
+    task = asyncio.create_task(kubelet.run(), name="kubelet")
+    started = asyncio.create_task(kubelet.started.wait())
+    await asyncio.wait((task, started), return_when=asyncio.FIRST_COMPLETED)
+    started.cancel()
+    if task.done():
+        task.result()
+    try:
+        yield kubelet
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class Kubelet:
+    """Pods from the source, each synced by its worker: compute actions, apply them over CRI, write
+    its status. ``run()`` supervises every loop under one TaskGroup: a loop that fails ends ``run()``."""
+
+    def __init__(
+        self,
+        config: KubeletConfiguration,
+        client: CRIClient,
+        *,
+        clock: Callable[[], float],
+        settings: NodeSettings,
+        backoff: Backoff,
+        volumes: VolumeManager,
+        statuses: StatusStore,
+        workers: PodWorkers,
+        pleg: PLEG,
+        probe_runner: OnDemandProbeRunner,
+        probes: ProbeManager,
+        applier: PodApplier,
+        logs: LogManager,
+        source: StaticPodSource,
+        gc: ContainerGC,
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.clock = clock
+        self.settings = settings
+        self.backoff = backoff
+        self.volumes = volumes
+        self.statuses = statuses
+        self.workers = workers
+        self.pleg = pleg
+        self.probe_runner = probe_runner
+        self.probes = probes
+        self.applier = applier
+        self.logs = logs
+        self.source = source
+        self.gc = gc
+        self.runtime_name = "cri"
+        self.pods: dict[str, Pod] = {}
         self.synced = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._orphans: set[str] = set()
+        self.started = asyncio.Event()
         self.sync_count = 0
+        self._pod_list_body = PodListBody()
+        self._probe_owner: dict[str, str] = {}
+        self._seeded_ready: set[str] = set()
+        self._orphans: set[str] = set()
         self._terminating: dict[tuple[str, str], str] = {}
         self._waiting_to_start: dict[tuple[str, str], Pod] = {}
 
-    async def start(self) -> None:
+    async def run(self) -> None:
+        """Adopts what the runtime holds, then runs every loop until cancelled or one fails."""
+        try:
+            await self._prepare()
+            async with asyncio.TaskGroup() as loops:
+                loops.create_task(self.workers.run(), name="pod-workers")
+                loops.create_task(self.pleg.run(), name="pleg")
+                loops.create_task(self.source.run(), name="static-pod-source")
+                loops.create_task(self.logs.run(self._log_targets), name="log-rotation")
+                loops.create_task(self._collect_garbage(GC_PERIOD_S), name="container-gc")
+                self.started.set()
+        finally:
+            await self.probes.close()
+            await self.probe_runner.close()
+
+    async def _prepare(self) -> None:
         version = await self.client.version(timeout=30)
         self.runtime_name = version.runtime_name or "cri"
         await self._cgroup_driver()
         await asyncio.to_thread(self.statuses.load)
         snapshot = await self.pleg.relist()
         self._seed_probes(snapshot.pods)
-        self._tasks = [
-            asyncio.create_task(self.pleg.run(), name="pleg"),
-            asyncio.create_task(self.source.run(), name="static-pod-source"),
-            asyncio.create_task(self.logs.run(self._log_targets), name="log-rotation"),
-            asyncio.create_task(self._collect_garbage(GC_PERIOD_S), name="container-gc"),
-        ]
 
     def pod_removed(self, uid: str) -> bool:
         """The pod's content may go: its source dropped it and no worker is terminating it."""
@@ -172,53 +255,43 @@ class Kubelet:
         """Readiness carries over a kubelet restart until the container's probes report again."""
         for uid in pods:
             status = self.statuses.get(uid)
-            for container in status.container_statuses if status else ():
+            for container in (status.container_statuses if status else None) or ():
                 if container.ready and container.container_id:
                     self._seeded_ready.add(container.container_id.partition("://")[2])
 
-    def _on_probe_change(self, change: ResultChange) -> None:
+    def on_probe_change(self, change: ResultChange) -> None:
         self._seeded_ready.discard(change.container_id)
         uid = self._probe_owner.get(change.container_id)
         if uid is not None:
             self.workers.wake(uid)
 
     def _sync_probes(self, pod: Pod, runtime: RuntimePod, pod_ip: str) -> None:
-        specs = {c.name: c for c in (*pod.spec.init_containers, *pod.spec.containers)}
+        specs = {c.name: c for c in all_containers(pod)}
         for container in runtime.running_containers():
             spec = specs.get(container.name)
             if spec is None or self.probes.probes(container.id) is not None:
                 continue
-            self._probe_owner[container.id] = pod.uid
-            ports = tuple((p.name, p.container_port) for p in spec.ports if p.name)
+            self._probe_owner[container.id] = pod_uid(pod)
+            ports = tuple((p.name, p.container_port) for p in spec.ports or () if p.name)
             target = ProbeTarget(container_id=container.id, pod_ip=pod_ip, named_ports=ports)
-            self.probes.add_container(pod.uid, spec, target)
+            self.probes.add_container(pod_uid(pod), spec, target)
 
     def _probe_sets(self, runtime: RuntimePod) -> tuple[frozenset[str], frozenset[str]]:
         running = [c.id for c in runtime.running_containers()]
         ready = self.probes.ready_ids(running) | (self._seeded_ready & set(running))
         return frozenset(ready), self.probes.started_ids(running)
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self.workers.stop()
-        await self.probes.close()
-        await self.probe_runner.close()
-
     def on_pods(self, pods: Mapping[str, Pod]) -> None:
         """A replaced static pod starts only once its predecessor of the same name has terminated."""
         for uid in set(self.pods) - set(pods):
             old = self.pods[uid]
-            log.info("pod %s removed from its source: terminating", old.name)
-            self._terminating[(old.namespace, old.name)] = uid
+            log.info("pod %s removed from its source: terminating", pod_name(old))
+            self._terminating[(pod_namespace(old), pod_name(old))] = uid
             self.workers.remove(uid)
         self.pods = dict(pods)
         for pod in pods.values():
-            full_name = (pod.namespace, pod.name)
-            if self._terminating.get(full_name, pod.uid) != pod.uid:
+            full_name = (pod_namespace(pod), pod_name(pod))
+            if self._terminating.get(full_name, pod_uid(pod)) != pod_uid(pod):
                 self._waiting_to_start[full_name] = pod
                 continue
             self.workers.update(pod)
@@ -233,16 +306,16 @@ class Kubelet:
         self.synced.set()
 
     async def sync_pod(self, pod: Pod) -> float:
-        runtime = self.pleg.snapshot.pod(pod.uid)
-        previous = self.statuses.get(pod.uid)
+        runtime = self.pleg.snapshot.pod(pod_uid(pod))
+        previous = self.statuses.get(pod_uid(pod))
         now = self.clock()
         if previous is not None and previous.phase in TERMINAL:
             if runtime.running_containers() or runtime.ready_sandbox():
                 await self.applier.kill_pod(pod, runtime, remove=False)
-                await self.pleg.relist_pod(pod.uid)
+                await self.pleg.relist_pod(pod_uid(pod))
             return self.config.sync_frequency_s
         start_time = _parse_time(previous.start_time if previous else None) or now
-        deadline = pod.spec.active_deadline_seconds
+        deadline = pod_spec(pod).active_deadline_seconds
         if deadline is not None and now - start_time >= deadline:
             return await self._deadline_exceeded(pod, runtime, previous, start_time)
         actions = compute_pod_actions(
@@ -254,16 +327,16 @@ class Kubelet:
         )
         result = await self.applier.apply(pod, actions, runtime)
         if not actions.nothing_to_do:
-            runtime = await self.pleg.relist_pod(pod.uid)
+            runtime = await self.pleg.relist_pod(pod_uid(pod))
             await self.logs.link(pod, runtime)
         sandbox = runtime.ready_sandbox()
-        pod_ip = self.settings.host_ip if pod.spec.host_network else (sandbox.ip if sandbox else "")
-        await self.probes.retain(pod.uid, [c.id for c in runtime.running_containers()])
+        pod_ip = self.settings.host_ip if pod_spec(pod).host_network else (sandbox.ip if sandbox else "")
+        await self.probes.retain(pod_uid(pod), [c.id for c in runtime.running_containers()])
         self._sync_probes(pod, runtime, pod_ip)
         status = pod_status(
             pod, runtime, self._inputs(now, start_time, result.waiting, runtime), previous=previous
         )
-        await asyncio.to_thread(self.statuses.set, pod.uid, status)
+        await asyncio.to_thread(self.statuses.set, pod_uid(pod), status)
         self.sync_count += 1
         if status.phase in TERMINAL:
             await self.applier.kill_pod(pod, runtime, remove=False)
@@ -303,7 +376,7 @@ class Kubelet:
         self, pod: Pod, runtime: RuntimePod, previous: PodStatus | None, start_time: float
     ) -> float:
         await self.applier.kill_pod(pod, runtime, remove=False)
-        runtime = await self.pleg.relist_pod(pod.uid)
+        runtime = await self.pleg.relist_pod(pod_uid(pod))
         inputs = self._inputs(
             self.clock(),
             start_time,
@@ -313,28 +386,28 @@ class Kubelet:
             terminal_message="Pod was active on the node longer than the specified deadline",
         )
         await asyncio.to_thread(
-            self.statuses.set, pod.uid, pod_status(pod, runtime, inputs, previous=previous)
+            self.statuses.set, pod_uid(pod), pod_status(pod, runtime, inputs, previous=previous)
         )
         return self.config.sync_frequency_s
 
     async def terminate_pod(self, pod: Pod) -> None:
-        runtime = self.pleg.snapshot.pod(pod.uid)
-        await self.probes.remove_pod(pod.uid)
+        runtime = self.pleg.snapshot.pod(pod_uid(pod))
+        await self.probes.remove_pod(pod_uid(pod))
         await self.applier.kill_pod(pod, runtime, remove=True)
         await asyncio.to_thread(remove_pod_cgroup, pod, self.settings)
-        await self.volumes.cleanup(pod.uid)
+        await self.volumes.cleanup(pod_uid(pod))
         await self.logs.unlink(runtime)
-        await asyncio.to_thread(self.statuses.forget, pod.uid)
-        self.backoff.forget(f"{pod.uid}/")
-        self._orphans.discard(pod.uid)
-        await self.pleg.relist_pod(pod.uid)
-        full_name = (pod.namespace, pod.name)
-        if self._terminating.get(full_name) == pod.uid:
+        await asyncio.to_thread(self.statuses.forget, pod_uid(pod))
+        self.backoff.forget(f"{pod_uid(pod)}/")
+        self._orphans.discard(pod_uid(pod))
+        await self.pleg.relist_pod(pod_uid(pod))
+        full_name = (pod_namespace(pod), pod_name(pod))
+        if self._terminating.get(full_name) == pod_uid(pod):
             del self._terminating[full_name]
             successor = self._waiting_to_start.pop(full_name, None)
-            if successor is not None and successor.uid in self.pods:
+            if successor is not None and pod_uid(successor) in self.pods:
                 self.workers.update(successor)
-        log.info("pod %s/%s terminated", pod.namespace, pod.name)
+        log.info("pod %s/%s terminated", pod_namespace(pod), pod_name(pod))
 
     def _log_targets(self) -> list[tuple[str, str]]:
         return [
@@ -349,4 +422,6 @@ class Kubelet:
         return self._pod_list_body.render(self.pods, self.statuses.get)
 
     def find_pod(self, namespace: str, name: str) -> Pod | None:
-        return next((p for p in self.pods.values() if p.namespace == namespace and p.name == name), None)
+        return next(
+            (p for p in self.pods.values() if pod_namespace(p) == namespace and pod_name(p) == name), None
+        )

@@ -179,20 +179,20 @@ class PLEG:
         self._install({uid: after}, scope={uid}, read_at=event.created_at)
 
     async def run(self) -> None:
-        events = asyncio.create_task(self._watch_events())
-        try:
-            while True:
-                try:
-                    await self.relist()
-                except CRIError as exc:
-                    log.warning("relist failed: %s", exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.relist_period_s)
-                self._wake.clear()
-        finally:
-            events.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await events
+        """Relists every period (or when an event asks for it) and follows container events."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._watch_events(), name="pleg-events")
+            group.create_task(self._relist_periodically(), name="pleg-relist")
+
+    async def _relist_periodically(self) -> None:
+        while True:
+            try:
+                await self.relist()
+            except CRIError as exc:
+                log.warning("relist failed: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.relist_period_s)
+            self._wake.clear()
 
     async def _watch_events(self) -> None:
         while True:

@@ -1,4 +1,8 @@
-"""One worker task per pod: the latest desired state wins; a removed pod is terminated."""
+"""One worker task per pod: the latest desired state wins; a removed pod is terminated.
+
+The workers run under ``run()``'s TaskGroup: a worker that fails (other than a sync or a
+termination the runtime refused, which are retried) fails ``run()``, and cancelling ``run()``
+stops them all."""
 
 from __future__ import annotations
 
@@ -8,9 +12,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from api.core.v1.pod import Pod
+from api.core.v1.pods import pod_name, pod_uid
+from api.model.core_v1 import Pod
+from cri.errors import CRIError
 
 log = logging.getLogger(__name__)
+RETRY_S = 1.0
 
 SyncFn = Callable[[Pod], Awaitable[float]]
 TerminateFn = Callable[[Pod], Awaitable[None]]
@@ -21,7 +28,6 @@ class _Worker:
     desired: Pod
     removed: bool
     wake: asyncio.Event
-    task: asyncio.Task[None] | None = None
 
 
 class PodWorkers:
@@ -31,14 +37,27 @@ class PodWorkers:
         self._sync = sync
         self._terminate = terminate
         self._workers: dict[str, _Worker] = {}
+        self._group: asyncio.TaskGroup | None = None
         self.terminated = asyncio.Event()
 
+    async def run(self) -> None:
+        """Runs the workers until cancelled; pods updated before it runs start with it."""
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            for uid, worker in self._workers.items():
+                self._start(group, uid, worker)
+            try:
+                await asyncio.Event().wait()
+            finally:
+                self._group = None
+
     def update(self, pod: Pod) -> None:
-        worker = self._workers.get(pod.uid)
+        worker = self._workers.get(pod_uid(pod))
         if worker is None:
             worker = _Worker(desired=pod, removed=False, wake=asyncio.Event())
-            self._workers[pod.uid] = worker
-            worker.task = asyncio.create_task(self._run(pod.uid, worker), name=f"pod-worker-{pod.name}")
+            self._workers[pod_uid(pod)] = worker
+            if self._group is not None:
+                self._start(self._group, pod_uid(pod), worker)
         else:
             worker.desired, worker.removed = pod, False
         worker.wake.set()
@@ -57,28 +76,33 @@ class PodWorkers:
     def known(self) -> set[str]:
         return set(self._workers)
 
+    def _start(self, group: asyncio.TaskGroup, uid: str, worker: _Worker) -> None:
+        group.create_task(self._run(uid, worker), name=f"pod-worker-{pod_name(worker.desired)}")
+
     async def _run(self, uid: str, worker: _Worker) -> None:
         try:
             while True:
                 worker.wake.clear()
-                if worker.removed:
-                    await self._terminate(worker.desired)
+                if worker.removed and await self._terminated(worker.desired):
                     return
-                try:
-                    next_in = await self._sync(worker.desired)
-                except Exception:
-                    log.exception("sync of pod %s failed", worker.desired.name)
-                    next_in = 1.0
+                next_in = RETRY_S if worker.removed else await self._synced(worker.desired)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(worker.wake.wait(), next_in)
         finally:
             self._workers.pop(uid, None)
             self.terminated.set()
 
-    async def stop(self) -> None:
-        tasks = [w.task for w in self._workers.values() if w.task is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def _synced(self, pod: Pod) -> float:
+        try:
+            return await self._sync(pod)
+        except Exception:
+            log.exception("sync of pod %s failed", pod_name(pod))
+            return RETRY_S
+
+    async def _terminated(self, pod: Pod) -> bool:
+        try:
+            await self._terminate(pod)
+        except CRIError as exc:
+            log.warning("terminating pod %s: %s; retrying", pod_name(pod), exc)
+            return False
+        return True

@@ -10,9 +10,13 @@ import hmac
 import ipaddress
 import ssl
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aiohttp import web
+
+from api.core.v1.pods import pod_name, pod_namespace, pod_uid
 from cri.errors import CRIError
 from kubelet.config import ConfigError, KubeletConfiguration
 from kubelet.container_logs import LogRequest, LogRequestError, stream_container_log
@@ -20,19 +24,17 @@ from kubelet.http_server import (
     JSON,
     Handler,
     HTTPServer,
-    Reply,
-    Request,
-    Response,
-    Router,
-    StreamingResponse,
     Write,
+    internal_errors,
     json_response,
     status_response,
+    stream_response,
 )
 from kubelet.node import Kubelet
 from kubelet.stats import SummaryProvider
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+UNAUTHENTICATED_PATHS = ("/healthz",)
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Gauge
@@ -75,67 +77,95 @@ class _Metrics:
         return bytes(generate_latest(self.registry))
 
 
-class KubeletServer:
-    def __init__(self, kubelet: Kubelet, config: KubeletConfiguration) -> None:
-        self.kubelet = kubelet
-        self.config = config
-        self._metrics: _Metrics | None = None
-        self._summaries = SummaryProvider(kubelet)
-        self._token = self._read_token()
-        self._ssl = self._ssl_context()
-        if not is_loopback(config.address) and self._token is None and self._ssl is None:
+@dataclass(frozen=True, kw_only=True)
+class ServerAuth:
+    """How callers prove who they are: a bearer token, client certificates, or (loopback only) neither."""
+
+    token: str | None = None
+    ssl: ssl.SSLContext | None = None
+
+    @classmethod
+    def from_config(cls, config: KubeletConfiguration) -> ServerAuth:
+        auth = cls(token=_read_token(config), ssl=_ssl_context(config))
+        if not is_loopback(config.address) and auth.token is None and auth.ssl is None:
             raise ConfigError(
                 f"address {config.address} is not loopback: set authenticationTokenFile or "
                 "tlsCertFile/tlsPrivateKeyFile/clientCAFile to authenticate callers"
             )
+        return auth
+
+    def admits(self, request: web.Request) -> bool:
+        if request.path in UNAUTHENTICATED_PATHS or self.token is None:
+            return True
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.token.encode()):
+            return True
+        return (
+            self.ssl is not None
+            and request.transport is not None
+            and bool(request.transport.get_extra_info("peercert"))
+        )
+
+
+def _read_token(config: KubeletConfiguration) -> str | None:
+    if not config.authentication_token_file:
+        return None
+    try:
+        token = Path(config.authentication_token_file).read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"authenticationTokenFile: cannot read {exc.filename}: {exc.strerror}") from exc
+    if not token:
+        raise ConfigError(f"{config.authentication_token_file}: the token file is empty")
+    return token
+
+
+def _ssl_context(config: KubeletConfiguration) -> ssl.SSLContext | None:
+    if not config.tls_cert_file:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(config.tls_cert_file, config.tls_private_key_file or None)
+        if config.client_ca_file:
+            context.load_verify_locations(config.client_ca_file)
+            context.verify_mode = ssl.CERT_REQUIRED
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"TLS files: {exc}") from exc
+    return context
+
+
+class KubeletServer:
+    def __init__(self, kubelet: Kubelet, config: KubeletConfiguration, auth: ServerAuth) -> None:
+        self.kubelet = kubelet
+        self.config = config
+        self.auth = auth
+        self._metrics: _Metrics | None = None
+        self._summaries = SummaryProvider(kubelet)
         self._http: HTTPServer | None = None
         self.port = 0
 
-    def _read_token(self) -> str | None:
-        if not self.config.authentication_token_file:
-            return None
-        token = Path(self.config.authentication_token_file).read_text().strip()
-        if not token:
-            raise ConfigError(f"{self.config.authentication_token_file}: the token file is empty")
-        return token
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[internal_errors, self._authenticate])
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/pods", self.pods)
+        app.router.add_get("/pods/", self.pods)
+        app.router.add_get("/runningpods/", self.running_pods)
+        app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self.container_logs)
+        app.router.add_get("/stats/summary", self.stats_summary)
+        app.router.add_get("/metrics", self.metrics)
+        return app
 
-    def _ssl_context(self) -> ssl.SSLContext | None:
-        if not self.config.tls_cert_file:
-            return None
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self.config.tls_cert_file, self.config.tls_private_key_file or None)
-        if self.config.client_ca_file:
-            context.load_verify_locations(self.config.client_ca_file)
-            context.verify_mode = ssl.CERT_REQUIRED
-        return context
-
-    def router(self) -> Router:
-        router = Router(self._authenticate)
-        router.get("/healthz", self.healthz)
-        router.get("/pods", self.pods)
-        router.get("/pods/", self.pods)
-        router.get("/runningpods/", self.running_pods)
-        router.get("/containerLogs/{namespace}/{pod}/{container}", self.container_logs)
-        router.get("/stats/summary", self.stats_summary)
-        router.get("/metrics", self.metrics)
-        return router
-
-    async def _authenticate(self, request: Request, handler: Handler) -> Reply:
-        if request.path == "/healthz" or self._token is None:
-            return await handler(request)
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self._token.encode()):
-            return await handler(request)
-        if self._ssl is not None and request.client_certificate:
+    @web.middleware
+    async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.auth.admits(request):
             return await handler(request)
         return status_response(
             401, "Unauthorized", "Unauthorized: a valid bearer token or client certificate is required"
         )
 
     async def start(self) -> None:
+        """Listens on the configured address; an ``OSError`` says why it cannot."""
         self._http = HTTPServer(
-            self.router(), host=self.config.address, port=self.config.port, ssl_context=self._ssl
+            self.app(), host=self.config.address, port=self.config.port, ssl_context=self.auth.ssl
         )
         self.port = await self._http.start()
 
@@ -144,13 +174,13 @@ class KubeletServer:
             await self._http.stop()
             self._http = None
 
-    async def healthz(self, request: Request) -> Reply:
-        return Response(status=200, body=b"ok")
+    async def healthz(self, request: web.Request) -> web.Response:
+        return web.Response(body=b"ok", content_type="text/plain", charset="utf-8")
 
-    async def pods(self, request: Request) -> Reply:
-        return Response(status=200, body=self.kubelet.pod_list_body(), content_type=JSON)
+    async def pods(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.kubelet.pod_list_body(), content_type=JSON, charset="utf-8")
 
-    async def running_pods(self, request: Request) -> Reply:
+    async def running_pods(self, request: web.Request) -> web.Response:
         items = []
         for uid, runtime in sorted(self.kubelet.pleg.snapshot.pods.items()):
             running = runtime.running_containers()
@@ -160,8 +190,8 @@ class KubeletServer:
             items.append(
                 {
                     "metadata": {
-                        "name": pod.name if pod else runtime.name,
-                        "namespace": pod.namespace if pod else runtime.namespace,
+                        "name": pod_name(pod) if pod else runtime.name,
+                        "namespace": pod_namespace(pod) if pod else runtime.namespace,
                         "uid": uid,
                         "creationTimestamp": None,
                     },
@@ -173,13 +203,13 @@ class KubeletServer:
             )
         return json_response({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items})
 
-    async def container_logs(self, request: Request) -> Reply:
+    async def container_logs(self, request: web.Request) -> web.StreamResponse:
         try:
             log_request = LogRequest.from_query(
-                namespace=request.params["namespace"],
-                pod=request.params["pod"],
-                container=request.params["container"],
-                query=request.query,
+                namespace=request.match_info["namespace"],
+                pod=request.match_info["pod"],
+                container=request.match_info["container"],
+                query=dict(request.query),
             )
         except LogRequestError as exc:
             return status_response(400, "BadRequest", str(exc))
@@ -191,13 +221,13 @@ class KubeletServer:
         async def produce(write: Write) -> None:
             await stream_container_log(path, log_request, write, still_running=running)
 
-        return StreamingResponse(produce=produce)
+        return await stream_response(request, produce)
 
     def _log_target(self, request: LogRequest) -> tuple[str, Callable[[], Awaitable[bool]]]:
         pod = self.kubelet.find_pod(request.namespace, request.pod)
         if pod is None:
             raise LogRequestError(f'pod "{request.pod}" not found in namespace "{request.namespace}"')
-        runtime = self.kubelet.pleg.snapshot.pod(pod.uid)
+        runtime = self.kubelet.pleg.snapshot.pod(pod_uid(pod))
         history = sorted(runtime.history(request.container), key=lambda c: c.restart_count, reverse=True)
         if not history:
             raise LogRequestError(f'container "{request.container}" in pod "{request.pod}" has no logs yet')
@@ -211,19 +241,19 @@ class KubeletServer:
             target = history[0]
 
         async def still_running() -> bool:
-            current = self.kubelet.pleg.snapshot.pod(pod.uid)
+            current = self.kubelet.pleg.snapshot.pod(pod_uid(pod))
             return any(c.id == target.id and c.running for c in current.containers)
 
         return target.log_path, still_running
 
-    async def stats_summary(self, request: Request) -> Reply:
+    async def stats_summary(self, request: web.Request) -> web.Response:
         try:
             body: dict[str, Any] = await self._summaries.summary()
         except CRIError as exc:
             return status_response(503, "ServiceUnavailable", f"runtime stats: {exc.message}")
         return json_response(body)
 
-    async def metrics(self, request: Request) -> Reply:
+    async def metrics(self, request: web.Request) -> web.Response:
         metrics = self._metrics = self._metrics or _Metrics()
         pods = self.kubelet.pleg.snapshot.pods.values()
         metrics.running_pods.set(sum(1 for p in pods if p.ready_sandbox()))
@@ -237,4 +267,4 @@ class KubeletServer:
         for state, count in states.items():
             metrics.running_containers.labels(container_state=state).set(count)
         text = await asyncio.to_thread(metrics.render)
-        return Response(status=200, body=text, content_type=PROMETHEUS_TEXT)
+        return web.Response(body=text, headers={"Content-Type": PROMETHEUS_TEXT})

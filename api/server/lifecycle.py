@@ -82,8 +82,8 @@ def prepare_create(strategy: Strategy, obj: Object) -> None:
     metadata["creationTimestamp"] = now()
     if strategy.has_generation:
         metadata["generation"] = 1
-    if "status" in strategy.subresources and strategy.kind != "Namespace":
-        obj["status"] = {}
+    if "status" in strategy.subresources and strategy.kind not in ("Namespace", "Node"):
+        obj["status"] = {}  # a node keeps its status: the kubelet registers it with capacity and addresses
     strategy.default(obj)
 
 

@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from api.core.v1.pod import Pod, PodStatus
+from api.core.v1.pods import pod_name
+from api.model.core_v1 import Pod, PodStatus
 from cri.client import CRIClient
 from kubelet.config import load_config
-from kubelet.node import Kubelet
-from tests.kubelet.kubelet_process import CONTAINERD, eventually, write_config
-from tests.runc.endpoint import ShimProcess, make_layout
+from kubelet.node import Kubelet, build_kubelet, running
+from tinykube.testbeds.kubelet_process import CONTAINERD, eventually, write_config
+from tinykube.testbeds.runc_shim import ShimProcess, make_layout
 
 from .bench_static_pods import POD, SETTLE_S, fake_shim
 
@@ -95,14 +96,14 @@ def instrument(kubelet: Kubelet, client: CRIClient, trace: Trace, *, pods: int) 
 
     def seen(update: Mapping[str, Pod]) -> None:
         for pod in update.values():
-            trace.seen.setdefault(_short(pod.name), time.monotonic())
+            trace.seen.setdefault(_short(pod_name(pod)), time.monotonic())
         on_pods(update)
 
     kubelet.source.on_update = seen
     sync = kubelet.workers._sync
 
     async def traced_sync(pod: Pod) -> float:
-        name = _short(pod.name)
+        name = _short(pod_name(pod))
         trace.first_sync.setdefault(name, time.monotonic())
         _current_pod.set(name)
         return await sync(pod)
@@ -115,7 +116,7 @@ def instrument(kubelet: Kubelet, client: CRIClient, trace: Trace, *, pods: int) 
         store_set(uid, status)
         pod = kubelet.pods.get(uid)
         if pod is not None and _running(status):
-            trace.published.setdefault(_short(pod.name), time.monotonic())
+            trace.published.setdefault(_short(pod_name(pod)), time.monotonic())
             if len(trace.published) >= pods:
                 loop.call_soon_threadsafe(trace.all_published.set)
 
@@ -124,12 +125,15 @@ def instrument(kubelet: Kubelet, client: CRIClient, trace: Trace, *, pods: int) 
 
 async def traced_run(endpoint: str, base: Path, *, pods: int) -> Trace:
     config = load_config(write_config(base, endpoint=endpoint))
-    client = await CRIClient.connect(endpoint, timeout=30)
-    kubelet = Kubelet(config, client)
-    trace = Trace()
-    instrument(kubelet, client, trace, pods=pods)
-    manifests = Path(config.static_pod_path)
-    await kubelet.start()
+    async with await CRIClient.connect(endpoint, timeout=30) as client:
+        kubelet = build_kubelet(config, client)
+        trace = Trace()
+        instrument(kubelet, client, trace, pods=pods)
+        async with running(kubelet):
+            return await _traced_pods(kubelet, Path(config.static_pod_path), trace, pods=pods)
+
+
+async def _traced_pods(kubelet: Kubelet, manifests: Path, trace: Trace, *, pods: int) -> Trace:
     try:
         for index in range(pods):
             (manifests / f"bench-{index}.yaml").write_text(POD.format(index=index))
@@ -144,8 +148,6 @@ async def traced_run(endpoint: str, base: Path, *, pods: int) -> Trace:
             return not (kubelet.pods or kubelet.pleg.snapshot.pods)
 
         await eventually(drained, "the traced pods terminated", SETTLE_S)
-        await kubelet.stop()
-        await client.close()
 
 
 def _stats(values: list[float]) -> str:

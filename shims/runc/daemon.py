@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from cri.streaming.server import StreamingServer
@@ -30,9 +30,13 @@ async def open_images(config: RuncShimConfig) -> AsyncIterator[LocalImages | Oci
         yield images
 
 
+def open_backends(config_path: Path | None) -> AbstractAsyncContextManager[Backends]:
+    """Reads the configuration at once (a ``ConfigError`` is the caller's to report); opens on entry."""
+    return _open_backends(load_config(config_path))
+
+
 @asynccontextmanager
-async def open_backends(config_path: Path | None) -> AsyncIterator[Backends]:
-    config = load_config(config_path)
+async def _open_backends(config: RuncShimConfig) -> AsyncIterator[Backends]:
     logging.getLogger("shims.runc").setLevel(config.log_level.upper())
     async with open_images(config) as images:
         runtime = RuncRuntime(config, images)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from api.core.v1.pod import PodStatus
+from api.core.v1.pods import pod_uid
+from api.model.core_v1 import PodStatus
 from cri.client import CRIClient
 from kubelet.config import KubeletConfiguration
-from kubelet.node import Kubelet
+from kubelet.node import Kubelet, build_kubelet, running
 from shims.fake import FakeImages, FakeRuntime
 from tests.kubelet.fake_cri import serve_fake
 
@@ -27,7 +29,12 @@ class Node:
     client: CRIClient
     config: KubeletConfiguration
     manifests: Path
-    kubelet: Kubelet
+    kubelet: Kubelet = field(init=False)
+    lifetime: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+    async def start_kubelet(self) -> Kubelet:
+        self.kubelet = build_kubelet(self.config, self.client)
+        return await self.lifetime.enter_async_context(running(self.kubelet))
 
     def write(self, filename: str, text: str) -> None:
         temporary = self.manifests / f".{filename}.tmp"
@@ -36,7 +43,7 @@ class Node:
 
     def status(self, name: str) -> PodStatus | None:
         pod = self.kubelet.find_pod("default", f"{name}-{NODE}")
-        return None if pod is None else self.kubelet.statuses.get(pod.uid)
+        return None if pod is None else self.kubelet.statuses.get(pod_uid(pod))
 
     async def wait_for(self, what: str, predicate: Callable[[], object], timeout: float = WAIT_S) -> None:
         """Waits, bounded, for a condition on kubelet state; fails naming what did not happen."""
@@ -63,10 +70,8 @@ class Node:
         return next(c for c in self.runtime.containers if c not in before)
 
     async def restart_kubelet(self) -> Kubelet:
-        await self.kubelet.stop()
-        self.kubelet = Kubelet(self.config, self.client)
-        await self.kubelet.start()
-        return self.kubelet
+        await self.lifetime.aclose()
+        return await self.start_kubelet()
 
 
 def test_config(tmp_path: Path) -> KubeletConfiguration:
@@ -88,9 +93,7 @@ def test_config(tmp_path: Path) -> KubeletConfiguration:
 async def node(tmp_path: Path) -> AsyncIterator[Node]:
     async with serve_fake(tmp_path) as cri:
         config = test_config(tmp_path)
-        kubelet = Kubelet(config, cri.client)
-        await kubelet.start()
-        try:
-            yield Node(cri.runtime, cri.images, cri.client, config, Path(config.static_pod_path), kubelet)
-        finally:
-            await kubelet.stop()
+        node = Node(cri.runtime, cri.images, cri.client, config, Path(config.static_pod_path))
+        async with node.lifetime:
+            await node.start_kubelet()
+            yield node

@@ -45,19 +45,18 @@ async def containerd_node(tmp_path: Path, *, endpoint: str = CONTAINERD) -> Asyn
     client = await CRIClient.connect(endpoint, timeout=60)
     config: KubeletConfiguration = test_config(tmp_path)
     config = KubeletConfiguration(**{**config.__dict__, "container_runtime_endpoint": endpoint})
-    kubelet = Kubelet(config, client)
-    await kubelet.start()
     host_dir = tmp_path / "host"
     host_dir.mkdir()
     no_fake = cast(Any, None)  # the fake's handles are unused against containerd
-    node = Node(no_fake, no_fake, client, config, Path(config.static_pod_path), kubelet)
+    node = Node(no_fake, no_fake, client, config, Path(config.static_pod_path))
     try:
-        yield RealNode(node=node, host_dir=host_dir)
+        async with node.lifetime:
+            await node.start_kubelet()
+            try:
+                yield RealNode(node=node, host_dir=host_dir)
+            finally:
+                for manifest in node.manifests.iterdir():
+                    manifest.unlink()
+                await _drain(node.kubelet)
     finally:
-        for manifest in node.manifests.iterdir():
-            manifest.unlink()
-        try:
-            await _drain(node.kubelet)
-        finally:
-            await node.kubelet.stop()
-            await client.close()
+        await client.close()

@@ -12,9 +12,10 @@ import aiohttp
 import pytest
 from kubernetes.client import ApiClient, V1PodList
 
+from api.core.v1.pods import annotations_of, pod_meta, pod_spec
 from cri.crilog import LogRecord, format_record
 from kubelet.config import ConfigError
-from kubelet.server import KubeletServer
+from kubelet.server import KubeletServer, ServerAuth
 
 from .conftest import NODE, Node
 from .test_kubelet_fake import WEB
@@ -22,8 +23,7 @@ from .test_kubelet_fake import WEB
 
 @pytest.fixture
 async def api(node: Node) -> AsyncIterator[str]:
-    server = KubeletServer(node.kubelet, dataclasses.replace(node.config, port=1, address="127.0.0.1"))
-    server.config = dataclasses.replace(server.config, port=0)
+    server = KubeletServer(node.kubelet, dataclasses.replace(node.config, port=0), ServerAuth())
     await server.start()
     try:
         yield f"http://127.0.0.1:{server.port}"
@@ -49,9 +49,9 @@ async def test_pods_deserialise_into_the_official_v1_pod_list(node: Node, api: s
     pods = ApiClient().deserialize(body, "V1PodList", "application/json")
     assert isinstance(pods, V1PodList)
     [pod] = pods.items
-    assert pod.metadata.name == f"web-{NODE}"
-    assert pod.metadata.annotations["kubernetes.io/config.source"] == "file"
-    assert pod.spec.node_name == NODE
+    assert pod_meta(pod).name == f"web-{NODE}"
+    assert annotations_of(pod)["kubernetes.io/config.source"] == "file"
+    assert pod_spec(pod).node_name == NODE
     assert pod.status.phase == "Running"
     assert pod.status.pod_ip and pod.status.host_ip == "192.0.2.10"
     assert pod.status.start_time is not None
@@ -126,9 +126,8 @@ async def test_healthz_runningpods_and_metrics(node: Node, api: str) -> None:
 async def test_token_is_required_when_configured(node: Node, tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("s3cret\n")
-    config = dataclasses.replace(node.config, port=1, authentication_token_file=str(token_file))
-    server = KubeletServer(node.kubelet, config)
-    server.config = dataclasses.replace(config, port=0)
+    config = dataclasses.replace(node.config, port=0, authentication_token_file=str(token_file))
+    server = KubeletServer(node.kubelet, config, ServerAuth.from_config(config))
     await server.start()
     try:
         base = f"http://127.0.0.1:{server.port}"
@@ -141,4 +140,4 @@ async def test_token_is_required_when_configured(node: Node, tmp_path: Path) -> 
 
 def test_non_loopback_address_needs_authentication(node: Node) -> None:
     with pytest.raises(ConfigError, match="not loopback"):
-        KubeletServer(node.kubelet, dataclasses.replace(node.config, address="0.0.0.0"))
+        ServerAuth.from_config(dataclasses.replace(node.config, address="0.0.0.0"))

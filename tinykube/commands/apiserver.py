@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from pathlib import Path
 
 from api.server.server import ApiServer, ServerConfig
 from api.server.storage import open_store
 from tinykube.commands.store import listen_address
-from tinykube.daemon import configure_logging, stop_on_signals
+from tinykube.daemon import StartupError, configure_logging, run_daemon
 
 DEFAULT_DATA_DIR = Path("/var/lib/tinykube/apiserver")
 
@@ -32,25 +31,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _load(args: argparse.Namespace) -> argparse.Namespace:
+    try:
+        args.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StartupError(f"--data-dir {args.data_dir}: {exc.strerror}") from exc
+    return args
+
+
 async def _serve(args: argparse.Namespace) -> None:
     host, _, port = args.listen.rpartition(":")
     config = ServerConfig(data_dir=args.data_dir, host=host.strip("[]"), port=int(port),
                           token_file=args.token_auth_file, kubeconfig=args.write_kubeconfig,
                           compaction_interval=args.compaction_interval)
-    args.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    stop = stop_on_signals()
     async with open_store(args.storage, args.data_dir, compaction_interval=args.compaction_interval) as store:
         server = ApiServer(config, store)
-        await server.run(stop, ready=lambda: print(f"tinykube apiserver: serving on {server.url}",
-                                                   flush=True))
+        stop = asyncio.Event()
+        serving = asyncio.ensure_future(server.run(stop, ready=lambda: print(
+            f"tinykube apiserver: serving on {server.url}", flush=True)))
+        try:
+            await asyncio.shield(serving)
+        except asyncio.CancelledError:
+            stop.set()  # a signal: end the watches and close the listener cleanly
+            await serving
+            raise
 
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.log_level)
-    try:
-        asyncio.run(_serve(args))
-    except (OSError, ValueError) as exc:
-        print(f"tinykube apiserver: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_daemon("apiserver", lambda: _load(args), _serve)

@@ -5,19 +5,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from cri.client import CRIClient
 from cri.errors import CRIError
 from kubelet.config import ConfigError, KubeletConfiguration, add_flags, apply_flags, load_config
 from kubelet.native_memory import limit_arenas, trim_periodically
-from kubelet.node import Kubelet
-from kubelet.server import KubeletServer
-from tinykube.daemon import configure_logging, stop_on_signals
+from kubelet.node import build_kubelet
+from kubelet.server import KubeletServer, ServerAuth
+from tinykube.daemon import StartupError, configure_logging, run_daemon
 
 log = logging.getLogger("tinykube.kubelet")
 CONNECT_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class KubeletStart:
+    config: KubeletConfiguration
+    auth: ServerAuth
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,53 +41,59 @@ def _parser() -> argparse.ArgumentParser:
 def _check_socket(endpoint: str) -> None:
     path = endpoint.removeprefix("unix://")
     if endpoint.startswith(("unix://", "/")) and not Path(path).exists():
-        raise ConfigError(f"container runtime socket {path} does not exist (is the runtime running?)")
+        raise StartupError(f"container runtime socket {path} does not exist (is the runtime running?)")
 
 
-async def _run(config: KubeletConfiguration) -> None:
+def _load(args: argparse.Namespace) -> KubeletStart:
+    try:
+        config = apply_flags(load_config(args.config), args)
+        auth = ServerAuth.from_config(config)
+    except ConfigError as exc:
+        raise StartupError(str(exc)) from exc
     _check_socket(config.container_runtime_endpoint)
     if config.image_service_endpoint:
         _check_socket(config.image_service_endpoint)
-    client = await CRIClient.connect(
-        config.container_runtime_endpoint,
-        image_endpoint=config.image_service_endpoint or None,
-        timeout=CONNECT_TIMEOUT_S,
-    )
-    kubelet = Kubelet(config, client)
-    server = KubeletServer(kubelet, config)
-    stop = stop_on_signals()
-    trimmer = asyncio.create_task(trim_periodically(), name="malloc-trim")
+    return KubeletStart(config=config, auth=auth)
+
+
+async def _connect(config: KubeletConfiguration) -> CRIClient:
     try:
-        await kubelet.start()
-        await server.start()
-        log.info(
-            "kubelet serving on %s:%d, static pods from %s",
-            config.address,
-            server.port,
-            config.static_pod_path,
+        return await CRIClient.connect(
+            config.container_runtime_endpoint,
+            image_endpoint=config.image_service_endpoint or None,
+            timeout=CONNECT_TIMEOUT_S,
         )
-        await stop.wait()
-    finally:
-        trimmer.cancel()
-        await server.stop()
-        await kubelet.stop()
-        await client.close()
+    except CRIError as exc:
+        raise StartupError(f"container runtime: {exc.message}") from exc
+
+
+async def _listen(server: KubeletServer, config: KubeletConfiguration) -> None:
+    try:
+        await server.start()
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {config.address}:{config.port}: {exc.strerror or exc}") from exc
+    log.info(
+        "kubelet serving on %s:%d, static pods from %s", config.address, server.port, config.static_pod_path
+    )
+
+
+async def _run(start: KubeletStart) -> None:
+    """The kubelet's loops, the malloc trimmer and (its lifetime spanning theirs) the HTTP API."""
+    config = start.config
+    async with await _connect(config) as client:
+        kubelet = build_kubelet(config, client)
+        server = KubeletServer(kubelet, config, start.auth)
+        await _listen(server, config)
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(kubelet.run(), name="kubelet")
+                tasks.create_task(trim_periodically(), name="malloc-trim")
+        finally:
+            await server.stop()
 
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.log_level)
     limit_arenas()
-    try:
-        config = apply_flags(load_config(args.config), args)
-        asyncio.run(_run(config))
-    except ConfigError as exc:
-        print(f"tinykube kubelet: {exc}", file=sys.stderr)
-        return 2
-    except CRIError as exc:
-        print(f"tinykube kubelet: container runtime: {exc.message}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"tinykube kubelet: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_daemon("kubelet", lambda: _load(args), _run)

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
 
 from cri.server import CRIServer, ServerOptions
-from shims import backends
-from tinykube.daemon import configure_logging
+from shims import backends, failpoints
+from tinykube.daemon import StartupError, configure_logging, run_daemon, until_cancelled
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShimStart:
+    """A backend whose configuration has been read, and where to serve it."""
+
+    backends: AbstractAsyncContextManager[backends.Backends]
+    options: ServerOptions
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,27 +31,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(args: argparse.Namespace) -> None:
-    factory = backends.load(args.backend)
+def _load(args: argparse.Namespace) -> ShimStart:
+    if args.config is not None and not args.config.is_file():
+        raise StartupError(f"config file {args.config} does not exist")
+    try:
+        failpoints.enabled()
+    except ValueError as exc:
+        raise StartupError(str(exc)) from exc
+    try:
+        factory = backends.load(args.backend)
+    except backends.UnknownBackend as exc:
+        raise StartupError(exc.args[0]) from exc
+    try:
+        opener = factory(args.config)
+    except backends.BackendConfigError as exc:  # reading the config raises it; it names the field
+        raise StartupError(f"{args.config}: {exc}") from exc
     socket = args.socket or Path(f"/run/tinykube/{args.backend}.sock")
     options = ServerOptions(socket=socket, tcp_address=args.listen, metrics_address=args.metrics_address)
-    async with factory(args.config) as opened:
-        server = CRIServer(opened.runtime, opened.images, options)
-        await server.serve_until_signalled()
+    return ShimStart(backends=opener, options=options)
+
+
+async def _serve(start: ShimStart) -> None:
+    async with start.backends as opened:
+        server = CRIServer(opened.runtime, opened.images, start.options)
+        await server.start()
+        try:
+            await until_cancelled()
+        finally:
+            await server.stop()
 
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.log_level)
-    if args.config is not None and not args.config.is_file():
-        print(f"tinykube shim: config file {args.config} does not exist", file=sys.stderr)
-        return 2
-    try:
-        asyncio.run(_serve(args))
-    except KeyError as exc:
-        print(f"tinykube shim: {exc.args[0]}", file=sys.stderr)
-        return 2
-    except ValueError as exc:  # a backend's config error names the field
-        print(f"tinykube shim: {args.config}: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_daemon("shim", lambda: _load(args), _serve)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import ipaddress
-import sys
 from pathlib import Path
 
 from api.storage.etcdserver import EtcdEndpoint
 from api.storage.sqlite import SQLiteOptions, SQLiteStore
 from api.storage.sqlite.maintenance import CompactionPolicy
-from tinykube.daemon import configure_logging, stop_on_signals
+from tinykube.daemon import StartupError, configure_logging, run_daemon, until_cancelled
 
 DEFAULT_DATA_DIR = Path("/var/lib/tinykube/store")
 DATABASE_NAME = "state.db"
@@ -53,28 +51,34 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _data_dir(args: argparse.Namespace) -> argparse.Namespace:
+    try:
+        args.data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StartupError(f"data directory {args.data}: {exc.strerror}") from exc
+    return args
+
+
 async def _serve(args: argparse.Namespace) -> None:
-    args.data.mkdir(mode=0o700, parents=True, exist_ok=True)
     policy = CompactionPolicy(
         interval=args.compact_interval,
         retain_seconds=args.retain_seconds,
         retain_revisions=args.retain_revisions,
     )
-    stop = stop_on_signals()
     async with SQLiteStore(args.data / DATABASE_NAME, SQLiteOptions(compaction=policy)) as store:
         endpoint = EtcdEndpoint(store, listen=args.listen)
-        await endpoint.start()
+        try:
+            await endpoint.start()
+        except OSError as exc:
+            raise StartupError(str(exc)) from exc
         print(f"tinykube store: serving etcd v3 on {endpoint.address}", flush=True)
-        await stop.wait()
-        await endpoint.stop()
+        try:
+            await until_cancelled()
+        finally:
+            await endpoint.stop()
 
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.log_level)
-    try:
-        asyncio.run(_serve(args))
-    except (OSError, RuntimeError) as exc:
-        print(f"tinykube store: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_daemon("store", lambda: _data_dir(args), _serve)

@@ -1,1 +1,1 @@
-"""In-process launchers of tinykube's servers for tests of their clients."""
+"""Harnesses that start real components (runc shim, kubelet, apiserver) for tests and benchmarks."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import secrets
 import uuid
 from typing import Any
@@ -37,7 +38,10 @@ def metadata_of(obj: Object) -> dict[str, Any]:
 
 
 def check_type(strategy: Strategy, obj: Object) -> None:
-    api_version, kind = obj.get("apiVersion"), obj.get("kind") or strategy.kind
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    if not kind:
+        text = json.dumps(obj, separators=(",", ":"))
+        raise errors.bad_request(f"Object 'Kind' is missing in '{text[:500]}'")
     if api_version and api_version != strategy.api_version:
         raise errors.bad_request(
             f"the API version in the data ({api_version}) does not match the expected API version "

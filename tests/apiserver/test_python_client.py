@@ -39,6 +39,8 @@ async def core(apiserver: RunningApiServer) -> AsyncIterator[client.ApiClient]:
 
 def _pod(name: str) -> client.V1Pod:
     return client.V1Pod(
+        api_version="v1",
+        kind="Pod",
         metadata=client.V1ObjectMeta(name=name, labels={"app": "py"}),
         spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="busybox")]),
     )
@@ -55,14 +57,21 @@ def _crud(api_client: client.ApiClient) -> None:
     patched = v1.patch_namespaced_pod("py", "default", {"metadata": {"labels": {"p": "1"}}})
     assert patched.metadata.labels["p"] == "1"
     v1.create_namespaced_config_map(
-        "default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="c"), data={"k": "v"})
+        "default",
+        client.V1ConfigMap(
+            api_version="v1", kind="ConfigMap", metadata=client.V1ObjectMeta(name="c"), data={"k": "v"}
+        ),
     )
-    v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="team")))
-    v1.create_node(client.V1Node(metadata=client.V1ObjectMeta(name="node-1")))
+    v1.create_namespace(
+        client.V1Namespace(api_version="v1", kind="Namespace", metadata=client.V1ObjectMeta(name="team"))
+    )
+    v1.create_node(client.V1Node(api_version="v1", kind="Node", metadata=client.V1ObjectMeta(name="node-1")))
     apps = client.AppsV1Api(api_client)
     apps.create_namespaced_deployment(
         "default",
         client.V1Deployment(
+            api_version="apps/v1",
+            kind="Deployment",
             metadata=client.V1ObjectMeta(name="d"),
             spec=client.V1DeploymentSpec(
                 selector=client.V1LabelSelector(match_labels={"a": "b"}),
@@ -78,7 +87,10 @@ def _crud(api_client: client.ApiClient) -> None:
     client.CoordinationV1Api(api_client).create_namespaced_lease(
         "kube-node-lease",
         client.V1Lease(
-            metadata=client.V1ObjectMeta(name="node-1"), spec=client.V1LeaseSpec(holder_identity="node-1")
+            api_version="coordination.k8s.io/v1",
+            kind="Lease",
+            metadata=client.V1ObjectMeta(name="node-1"),
+            spec=client.V1LeaseSpec(holder_identity="node-1"),
         ),
     )
     assert [p.metadata.name for p in v1.list_namespaced_pod("default", label_selector="app=py").items] == [
@@ -98,7 +110,10 @@ def _paginate(api_client: client.ApiClient) -> list[str]:
     v1 = client.CoreV1Api(api_client)
     for index in range(7):
         v1.create_namespaced_config_map(
-            "default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name=f"cm{index}"))
+            "default",
+            client.V1ConfigMap(
+                api_version="v1", kind="ConfigMap", metadata=client.V1ObjectMeta(name=f"cm{index}")
+            ),
         )
     names, token = [], None
     while True:
@@ -137,7 +152,10 @@ def _invalid(api_client: client.ApiClient) -> ApiException:
     v1 = client.CoreV1Api(api_client)
     try:
         v1.create_namespaced_config_map(
-            "default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="Bad_Name"))
+            "default",
+            client.V1ConfigMap(
+                api_version="v1", kind="ConfigMap", metadata=client.V1ObjectMeta(name="Bad_Name")
+            ),
         )
     except ApiException as error:
         return error
@@ -193,7 +211,8 @@ def _watch_after_compaction(api_client: client.ApiClient, old_revision: str) -> 
         listed = v1.list_namespaced_config_map("default")
         seen += ["RELIST"] + [item.metadata.name for item in listed.items]
         v1.create_namespaced_config_map(
-            "default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="new"))
+            "default",
+            client.V1ConfigMap(api_version="v1", kind="ConfigMap", metadata=client.V1ObjectMeta(name="new")),
         )
         for event in watch.Watch().stream(
             v1.list_namespaced_config_map,
@@ -213,12 +232,12 @@ async def test_watch_survives_compaction_by_relisting(
     first = await asyncio.to_thread(
         v1.create_namespaced_config_map,
         "default",
-        client.V1ConfigMap(metadata=client.V1ObjectMeta(name="old")),
+        client.V1ConfigMap(api_version="v1", kind="ConfigMap", metadata=client.V1ObjectMeta(name="old")),
     )
     await asyncio.to_thread(
         v1.create_namespaced_config_map,
         "default",
-        client.V1ConfigMap(metadata=client.V1ObjectMeta(name="later")),
+        client.V1ConfigMap(api_version="v1", kind="ConfigMap", metadata=client.V1ObjectMeta(name="later")),
     )
     await apiserver.store.compact(await apiserver.store.current_revision())
     seen = await asyncio.to_thread(_watch_after_compaction, core, first.metadata.resource_version)

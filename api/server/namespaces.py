@@ -66,10 +66,11 @@ async def finalize(api: Api, name: str) -> bool:
         return True
     if await _delete_content(api, name):
         return False
-    namespace["spec"]["finalizers"] = []
     try:
         if namespace["metadata"].get("finalizers"):
-            await api.objects.update(NAMESPACES, namespace, int(namespace["metadata"]["resourceVersion"]))
+            if namespace["spec"].get("finalizers"):
+                namespace["spec"]["finalizers"] = []
+                await api.objects.update(NAMESPACES, namespace, int(namespace["metadata"]["resourceVersion"]))
             return False
         await api.objects.delete(NAMESPACES, namespace)
     except errors.ApiError as error:

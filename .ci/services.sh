@@ -105,10 +105,7 @@ registry_start() {
 }
 
 seed_images() {
-  if ! (cd / && "$VENV/bin/python" -c 'import tinykube.commands.images') 2>/dev/null; then
-    warn "images: 'tinykube images seed' does not exist yet; the registry stays empty"
-    return
-  fi
+  (cd / && "$VENV/bin/python" -c 'import tinykube.commands.images') || die "images: 'tinykube images' does not import"
   log "images: seeding $REGISTRY_ADDRESS (mirrors for containerd in $CERTS_D, for Podman in $PODMAN_MIRRORS)"
   if ! "$VENV/bin/tinykube" images seed --registry "$REGISTRY_ADDRESS" --certs-d "$CERTS_D" \
     --registries-conf "$PODMAN_MIRRORS" >>"$LOG_DIR/seed.log" 2>&1; then

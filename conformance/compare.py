@@ -7,7 +7,10 @@ fields, log bytes) with ids and timestamps normalised away, so the two recording
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import shutil
+import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import images
+from conformance.pod import LOG_ROOT
 from conformance.workspace import Workspace, sweep
 from cri import domain as d
 from cri.client import CRIClient
@@ -26,6 +30,7 @@ LOG_PREFIX = re.compile(r"^\S+ ", re.MULTILINE)
 
 @dataclass
 class Recording:
+    log_root: Path  # this side's own directory for its pods' logs, fresh for the run
     exit_wait: float = 15.0  # how long a scenario waits for a container to exit by itself
     steps: list[tuple[str, str]] = field(default_factory=list)
 
@@ -107,7 +112,7 @@ async def container_lifecycle(ws: Workspace, rec: Recording) -> None:
 
 
 async def exit_and_logs(ws: Workspace, rec: Recording) -> None:
-    pod = await ws.run_pod(name="cmp-logs", uid="cmp-logs-uid")
+    pod = await ws.run_pod(name="cmp-logs", uid="cmp-logs-uid", log_root=str(rec.log_root))
     script = "echo out; echo err >&2; printf partial; exit 3"
     cid = await ws.start(pod, command=("sh", "-c", script))
     try:
@@ -165,20 +170,36 @@ class Difference:
 
 
 async def record(endpoint: str, *, run_id: str, timeout: float, exit_wait: float) -> dict[str, Recording]:
+    """One side's recordings; its pods log under a directory of its own, removed at the end."""
+    log_root = Path(await asyncio.to_thread(_fresh_log_root))
+    try:
+        async with await CRIClient.connect(endpoint, timeout=timeout) as cri:
+            try:
+                return await _record_all(cri, run_id=run_id, log_root=log_root, exit_wait=exit_wait)
+            finally:
+                await sweep(cri, run_id)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, log_root, ignore_errors=True)
+
+
+def _fresh_log_root() -> str:
+    os.makedirs(LOG_ROOT, exist_ok=True)
+    return tempfile.mkdtemp(prefix="compare-", dir=LOG_ROOT)
+
+
+async def _record_all(
+    cri: CRIClient, *, run_id: str, log_root: Path, exit_wait: float
+) -> dict[str, Recording]:
     recordings: dict[str, Recording] = {}
-    async with await CRIClient.connect(endpoint, timeout=timeout) as cri:
+    for name, scenario in SCENARIOS.items():
+        ws = Workspace(cri, run_id)
+        recordings[name] = rec = Recording(log_root=log_root, exit_wait=exit_wait)
         try:
-            for name, scenario in SCENARIOS.items():
-                ws = Workspace(cri, run_id)
-                recordings[name] = rec = Recording(exit_wait=exit_wait)
-                try:
-                    await scenario(ws, rec)
-                except CRIError as exc:
-                    rec.add("scenario aborted", f"error {exc.code.name}")
-                finally:
-                    await ws.cleanup()
+            await scenario(ws, rec)
+        except CRIError as exc:
+            rec.add("scenario aborted", f"error {exc.code.name}")
         finally:
-            await sweep(cri, run_id)
+            await ws.cleanup()
     return recordings
 
 

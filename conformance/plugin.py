@@ -9,20 +9,23 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from conformance import images
+from conformance import images, policy
 from conformance.capabilities import Capabilities, describe, probe
+from conformance.deviation import Deviation
 from conformance.summary import Tally
 from conformance.workspace import Workspace, sweep
 from cri.client import CRIClient
 from cri.errors import CRIError
 
 STATE_KEY = pytest.StashKey["SuiteState"]()
+UNSERVED_KEY = pytest.StashKey[str]()
+DEVIATION_KEY = pytest.StashKey[Deviation]()
 
 
 class SuiteState:
@@ -38,11 +41,29 @@ class SuiteState:
         self.missing_images: list[str] = []
         self.tally = Tally()
         self.is_worker = hasattr(config, "workerinput")
+        self.profile = _profile(config)
+        self.whole_suite = not (config.getoption("cri_focus") or config.getoption("cri_skip"))
 
     async def connect(self) -> CRIClient:
         return await CRIClient.connect(
             self.endpoint, image_endpoint=self.image_endpoint, timeout=self.timeout
         )
+
+
+def _profile(config: pytest.Config) -> policy.Profile | None:
+    name, required = config.getoption("cri_profile"), config.getoption("cri_require_capabilities")
+    if name and required is not None:
+        raise pytest.UsageError("--cri-profile and --cri-require-capabilities exclude each other")
+    if name:
+        if name not in policy.PROFILES:
+            raise pytest.UsageError(f"unknown profile {name!r}; known: {', '.join(sorted(policy.PROFILES))}")
+        return policy.PROFILES[name]
+    if required is None:
+        return None
+    try:
+        return policy.requiring(frozenset(filter(None, required.split(","))))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,13 +74,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cri-skip", default=None, help="skip checks whose id matches this regex")
     group.addoption("--cri-run-id", default=None, help="label value marking what this run creates")
     group.addoption("--cri-timeout", type=float, default=60.0, help="per-RPC timeout in seconds")
+    group.addoption("--cri-profile", default=None, help="the known runtime's profile (conformance.policy)")
+    group.addoption(
+        "--cri-require-capabilities", default=None, help="comma-separated capabilities the runtime must have"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a check of the CRI conformance suite")
     config.addinivalue_line("markers", "needs(*capabilities): the check needs these runtime capabilities")
     config.addinivalue_line(
-        "markers", "deviation(runtime, version, reason): a known deviation of that runtime version"
+        "markers",
+        "deviation(runtime, version, *, reason, raises, match, intermittent=False): a known deviation of"
+        " that runtime version, pinned to the error it causes (conformance.deviation)",
     )
     state = SuiteState(config)
     config.stash[STATE_KEY] = state
@@ -126,8 +153,7 @@ def pytest_report_header(config: pytest.Config) -> str:
         header += (
             f"\nWARNING: cannot pull {', '.join(state.missing_images)}: checks using them fail."
             "\nSeed them (tinykube images seed --registry 127.0.0.1:5000) and point the runtime's"
-            " mirrors there:\n"
-            + images.mirror_instructions("127.0.0.1:5000")
+            " mirrors there:\n" + images.mirror_instructions("127.0.0.1:5000")
         )
     return header
 
@@ -145,19 +171,49 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
     if state.caps is not None:
         for item in items:
-            _apply_markers(item, state.caps)
+            _apply_markers(item, state.caps, state.profile)
 
 
-def _apply_markers(item: pytest.Item, caps: Capabilities) -> None:
+def _apply_markers(item: pytest.Item, caps: Capabilities, profile: policy.Profile | None) -> None:
+    """A check needing what the runtime lacks skips, unless the profile requires it: then it fails."""
     for mark in item.iter_markers("needs"):
         missing = [name for name in mark.args if not caps.has(name)]
-        if missing:
-            item.add_marker(pytest.mark.skip(reason=f"runtime cannot serve: {', '.join(missing)}"))
+        required = [name for name in missing if profile is not None and name in profile.required]
+        if profile is not None and required:
+            item.stash[UNSERVED_KEY] = (
+                f"profile {profile.name} requires {', '.join(required)}: the probe found the runtime cannot"
+            )
+        elif missing:
+            item.add_marker(pytest.mark.skip(reason=f"{policy.CANNOT_SERVE}{', '.join(missing)}"))
     for mark in item.iter_markers("deviation"):
-        runtime, version = mark.args[0], mark.args[1]
-        if caps.is_runtime(runtime, version):
-            reason = f"known {runtime} {version} deviation: {mark.kwargs['reason']}"
-            item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
+        deviation = Deviation.of(mark)
+        if caps.is_runtime(deviation.runtime, deviation.version):
+            item.add_marker(deviation.expectation())
+            item.stash[DEVIATION_KEY] = deviation
+            return
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """An expected failure counts as the deviation only when its error is the one the marker names."""
+    report = yield
+    deviation = item.stash.get(DEVIATION_KEY, None)
+    if deviation is None or call.excinfo is None or not hasattr(report, "wasxfail"):
+        return report
+    mismatch = deviation.mismatch(call.excinfo.value)
+    if mismatch is not None:
+        del report.wasxfail
+        report.outcome = "failed"
+        report.longrepr = f"{mismatch}\n{call.excinfo.getrepr(style='short')}"
+    return report
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    unserved = item.stash.get(UNSERVED_KEY, "")
+    if unserved:
+        pytest.fail(unserved, pytrace=False)
 
 
 @pytest.fixture
@@ -182,7 +238,8 @@ async def ws(request: pytest.FixtureRequest, cri: CRIClient) -> AsyncIterator[Wo
     try:
         yield workspace
     finally:
-        await workspace.cleanup()
+        problems = await workspace.cleanup()
+    assert not problems, f"removing what the check created failed: {'; '.join(problems)}"
 
 
 class _Recorder:
@@ -200,6 +257,27 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash[STATE_KEY]
     if not state.is_worker and state.endpoint:
         asyncio.run(_finish(state))
+        if state.tally.leftovers or state.tally.cleanup_problems:
+            _fail(session)
+        if state.profile is not None:
+            _judge(session, state)
+
+
+def _fail(session: pytest.Session) -> None:
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _judge(session: pytest.Session, state: SuiteState) -> None:
+    assert state.profile is not None and state.caps is not None
+    caps, tally = state.caps, state.tally
+    present = frozenset(name for name in policy.CAPABILITIES if caps.has(name))
+    tally.policy = state.profile.describe()
+    tally.policy_problems = policy.verdict(
+        state.profile, present, tally.skip_reasons, whole_suite=state.whole_suite
+    )
+    if tally.policy_problems:
+        _fail(session)
 
 
 async def _finish(state: SuiteState) -> None:

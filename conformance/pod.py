@@ -37,13 +37,14 @@ def sandbox_config(
     linux: d.LinuxPodSandboxConfig | None = None,
     attempt: int = 0,
     uid: str = "",
+    log_root: str = LOG_ROOT,
 ) -> d.PodSandboxConfig:
     name = name or f"pod-{os.getpid()}-{next(_counter)}"
     uid = uid or str(uuid.uuid4())
     return d.PodSandboxConfig(
         metadata=d.PodSandboxMetadata(name=name, namespace=NAMESPACE, uid=uid, attempt=attempt),
         hostname=hostname,
-        log_directory=f"{LOG_ROOT}/{NAMESPACE}_{name}_{uid}",
+        log_directory=f"{log_root}/{NAMESPACE}_{name}_{uid}",
         dns_config=dns,
         port_mappings=ports,
         labels={

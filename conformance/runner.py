@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import images
+from conformance import images, policy
 
 PACKAGE = Path(__file__).resolve().parent
 CHECKS = PACKAGE / "checks"
@@ -29,6 +29,8 @@ class RunOptions:
     parallel: int = 1
     verbose: bool = False
     timeout: float = 60.0
+    profile: str | None = None
+    require_capabilities: str | None = None
     extra: tuple[str, ...] = ()
 
 
@@ -53,6 +55,16 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="first push the test images into the --registry-mirror registry (starting it if needed)",
     )
+    p.add_argument(
+        "--profile",
+        choices=sorted(policy.PROFILES),
+        help="a known runtime: fail when it lacks a capability it must have or skips outside its allow-list",
+    )
+    p.add_argument(
+        "--require-capabilities",
+        metavar="CAP,...",
+        help=f"fail unless the runtime serves these ({', '.join(policy.CAPABILITIES)}) and skips no check",
+    )
     p.add_argument("--compare", metavar="URL2", help="differential mode: run lifecycle scenarios on both")
     p.add_argument("-v", "--verbose", action="store_true", help="one line per check")
     return p
@@ -72,6 +84,10 @@ def pytest_args(options: RunOptions) -> list[str]:
         args += ["--cri-skip", options.skip]
     if options.junit:
         args += ["--junitxml", options.junit]
+    if options.profile:
+        args += ["--cri-profile", options.profile]
+    if options.require_capabilities is not None:
+        args += ["--cri-require-capabilities", options.require_capabilities]
     if options.parallel > 1:
         args += ["-p", "xdist", "-n", str(options.parallel), "--dist", "loadfile"]
     args += ["-v"] if options.verbose else ["-q"]
@@ -115,5 +131,7 @@ def main(argv: list[str], *, seeder: Seeder | None = None) -> int:
         parallel=ns.parallel,
         verbose=ns.verbose,
         timeout=ns.timeout,
+        profile=ns.profile,
+        require_capabilities=ns.require_capabilities,
     )
     return run(options)

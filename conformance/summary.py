@@ -27,10 +27,19 @@ def outcome_of(report: pytest.TestReport) -> str | None:
     return "passed" if report.when == "call" else None
 
 
+def skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return reason.removeprefix("Skipped: ")
+
+
 @dataclass
 class Tally:
     outcomes: dict[str, str] = field(default_factory=dict)
     deviation_reasons: dict[str, str] = field(default_factory=dict)
+    skip_reasons: dict[str, str] = field(default_factory=dict)
+    policy: list[str] = field(default_factory=list)  # the profile's description
+    policy_problems: list[str] = field(default_factory=list)
     stale_deviations: list[str] = field(default_factory=list)
     leftovers: int = 0
     cleanup_problems: list[str] = field(default_factory=list)
@@ -42,6 +51,8 @@ class Tally:
         if self.outcomes.get(report.nodeid) == "failed":
             return  # a teardown report must not hide a failed call
         self.outcomes[report.nodeid] = outcome
+        if outcome == "skipped":
+            self.skip_reasons[report.nodeid] = skip_reason(report)
         if hasattr(report, "wasxfail"):
             if outcome == "deviation":
                 self.deviation_reasons[report.nodeid] = str(report.wasxfail)
@@ -67,10 +78,12 @@ class Tally:
         for nodeid, reason in sorted(self.deviation_reasons.items()):
             lines.append(f"deviation {nodeid.split('::')[-1]}: {reason}")
         for nodeid in self.stale_deviations:
-            lines.append(f"deviation marker no longer needed: {nodeid}")
+            lines.append(f"intermittent deviation did not occur this run: {nodeid}")
         if self.leftovers:
-            lines.append(f"cleanup: swept {self.leftovers} object(s) left by interrupted checks")
-        lines.extend(f"cleanup problem: {problem}" for problem in self.cleanup_problems)
+            lines.append(f"FAILED: cleanup: the final sweep removed {self.leftovers} object(s) checks left")
+        lines.extend(f"FAILED: cleanup problem: {problem}" for problem in self.cleanup_problems)
+        lines.extend(self.policy)
+        lines.extend(f"FAILED: {problem}" for problem in self.policy_problems)
         skipped = totals["skipped"] + totals["deviation"]
         if totals["deviation"]:
             lines.append(f"(skipped includes {totals['deviation']} known runtime deviations, listed above)")

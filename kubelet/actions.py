@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from api.core.v1.container import Container
-from api.core.v1.pod import Pod
+from api.core.v1.pods import all_containers, init_containers, pod_name, pod_namespace, pod_spec, pod_uid
+from api.model.core_v1 import Container, Pod
 from kubelet.backoff import Backoff
 from kubelet.labels import container_hash
 from kubelet.runtime_view import RuntimeContainer, RuntimePod
@@ -67,7 +67,7 @@ class PodActions:
 
 
 def backoff_key(pod: Pod, container_name: str) -> str:
-    return f"{pod.uid}/{container_name}"
+    return f"{pod_uid(pod)}/{container_name}"
 
 
 def is_sidecar(container: Container) -> bool:
@@ -75,7 +75,7 @@ def is_sidecar(container: Container) -> bool:
 
 
 def should_restart(pod: Pod, exited: RuntimeContainer) -> bool:
-    policy = pod.spec.restart_policy
+    policy = pod_spec(pod).restart_policy
     return policy == "Always" or (policy == "OnFailure" and exited.exit_code != 0)
 
 
@@ -105,7 +105,7 @@ class _Plan:
         finished = exited.finished_at / 1e9
         if self.backoff.in_backoff_since(key, finished, now=self.now):
             delay = int(self.backoff.delay(key))
-            pod_ref = f"{self.pod.name}_{self.pod.namespace}({self.pod.uid})"
+            pod_ref = f"{pod_name(self.pod)}_{pod_namespace(self.pod)}({pod_uid(self.pod)})"
             message = f"back-off {delay}s restarting failed container={container.name} pod={pod_ref}"
             self.waiting[container.name] = Waiting(reason=CRASH_LOOP_BACK_OFF, message=message)
         else:
@@ -132,7 +132,7 @@ def compute_pod_actions(
     plan = _Plan(pod=pod, runtime=runtime, sandbox_id=sandbox.id, probes=probes, backoff=backoff, now=now)
     _kill_unknown(plan)
     if _init_done(plan):
-        for container in pod.spec.containers:
+        for container in pod_spec(pod).containers:
             _regular(plan, container)
     return plan.actions()
 
@@ -144,19 +144,19 @@ def _has_extra_ready_sandboxes(runtime: RuntimePod, current: str) -> bool:
 def _new_sandbox_actions(pod: Pod, runtime: RuntimePod) -> PodActions:
     attempt = runtime.sandboxes[0].attempt + 1 if runtime.sandboxes else 0
     kill_old = bool(runtime.sandboxes) or bool(runtime.running_containers())
-    if pod.spec.restart_policy == "Never" and runtime.sandboxes and runtime.containers:
+    if pod_spec(pod).restart_policy == "Never" and runtime.sandboxes and runtime.containers:
         return PodActions(kill_pod=kill_old)
-    if pod.spec.init_containers:
+    if init_containers(pod):
         return PodActions(
             kill_pod=kill_old,
             create_sandbox=True,
             attempt=attempt,
-            init_containers_to_start=(pod.spec.init_containers[0].name,),
+            init_containers_to_start=(init_containers(pod)[0].name,),
         )
     to_start = [
         c.name
-        for c in pod.spec.containers
-        if not (pod.spec.restart_policy == "OnFailure" and _succeeded(runtime.latest(c.name)))
+        for c in pod_spec(pod).containers
+        if not (pod_spec(pod).restart_policy == "OnFailure" and _succeeded(runtime.latest(c.name)))
     ]
     return PodActions(
         kill_pod=kill_old, create_sandbox=True, attempt=attempt, containers_to_start=tuple(to_start)
@@ -168,7 +168,7 @@ def _succeeded(container: RuntimeContainer | None) -> bool:
 
 
 def _kill_unknown(plan: _Plan) -> None:
-    known = {c.name for c in (*plan.pod.spec.init_containers, *plan.pod.spec.containers)}
+    known = {c.name for c in all_containers(plan.pod)}
     for container in plan.runtime.running_containers():
         if container.name not in known or container.sandbox_id != plan.sandbox_id:
             plan.kill.append(
@@ -178,7 +178,7 @@ def _kill_unknown(plan: _Plan) -> None:
 
 def _init_done(plan: _Plan) -> bool:
     """Walks init containers in order; returns True once every one has succeeded or (sidecar) started."""
-    for container in plan.pod.spec.init_containers:
+    for container in init_containers(plan.pod):
         current = plan.current(container.name)
         if is_sidecar(container):
             if not _sidecar_ready(plan, container, current):
@@ -191,7 +191,7 @@ def _init_done(plan: _Plan) -> bool:
             return False
         if current.exit_code == 0:
             continue
-        if plan.pod.spec.restart_policy == "Never":
+        if pod_spec(plan.pod).restart_policy == "Never":
             plan.init_failed = True
         else:
             plan.start_unless_backing_off(container, current, plan.start_init)
@@ -235,7 +235,7 @@ def _regular(plan: _Plan, container: Container) -> None:
         plan.start.append(container.name)
         return
     if current.running:
-        if _must_replace(plan, container, current) and plan.pod.spec.restart_policy != "Never":
+        if _must_replace(plan, container, current) and pod_spec(plan.pod).restart_policy != "Never":
             plan.start.append(container.name)
         return
     if current.exited and should_restart(plan.pod, current):

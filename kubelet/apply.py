@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from api.core.v1.container import Container
-from api.core.v1.pod import Pod
+from api.core.v1.pods import all_containers, pod_name, pod_namespace, pod_spec
+from api.model.core_v1 import Container, Pod
 from cri import domain as d
 from cri.client import CRIClient
 from cri.errors import CRIError, NotFound
@@ -116,9 +116,8 @@ class PodApplier:
         few pods at a time. postStart hooks run after it, outside that limit."""
         sandbox = await self._sandbox(pod, actions, runtime)
         if isinstance(sandbox, Waiting):
-            every_container = (*pod.spec.init_containers, *pod.spec.containers)
-            return _Launch(pod_ip="", waiting={c.name: sandbox for c in every_container})
-        pod_ip = self.settings.host_ip if pod.spec.host_network else sandbox.ip
+            return _Launch(pod_ip="", waiting={c.name: sandbox for c in all_containers(pod)})
+        pod_ip = self.settings.host_ip if pod_spec(pod).host_network else sandbox.ip
         facts = PodFacts(node_name=self.settings.node_name, host_ip=self.settings.host_ip, pod_ip=pod_ip)
         names = (*actions.init_containers_to_start, *actions.containers_to_start)
         try:
@@ -155,7 +154,7 @@ class PodApplier:
             sandbox_id = await self.client.run_pod_sandbox(config, timeout=120)
             status = await self.client.pod_sandbox_status(sandbox_id, timeout=CALL_TIMEOUT_S)
         except (CRIError, OSError) as exc:
-            log.warning("pod %s/%s: sandbox: %s", pod.namespace, pod.name, exc)
+            log.warning("pod %s/%s: sandbox: %s", pod_namespace(pod), pod_name(pod), exc)
             return Waiting(reason="ContainerCreating", message=f"CreatePodSandbox: {exc}")
         network = status.status.network if status.status else None
         return _Sandbox(id=sandbox_id, attempt=actions.attempt, ip=network.ip if network else "")
@@ -208,11 +207,13 @@ class PodApplier:
             container=container,
             container_id=container_id,
             pod_ip=pod_ip,
-            timeout_s=pod.spec.termination_grace_period_seconds or 30,
+            timeout_s=pod_spec(pod).termination_grace_period_seconds or 30,
         )
         if not outcome.ok:
-            log.warning("pod %s: postStart hook of %s failed: %s", pod.name, container.name, outcome.message)
-            await self._stop(container_id, grace=pod.spec.termination_grace_period_seconds or 30)
+            log.warning(
+                "pod %s: postStart hook of %s failed: %s", pod_name(pod), container.name, outcome.message
+            )
+            await self._stop(container_id, grace=pod_spec(pod).termination_grace_period_seconds or 30)
 
     async def _remove_old(self, history: list[RuntimeContainer]) -> None:
         """Keeps the newest exited instance of a container (for lastState and logs), removes older ones."""
@@ -224,13 +225,13 @@ class PodApplier:
 
     async def _kill(self, pod: Pod, kill: KillContainer, runtime: RuntimePod) -> None:
         spec = _maybe_spec(pod, kill.name)
-        log.info("pod %s/%s: killing %s: %s", pod.namespace, pod.name, kill.name, kill.reason)
+        log.info("pod %s/%s: killing %s: %s", pod_namespace(pod), pod_name(pod), kill.name, kill.reason)
         await self.kill_container(pod, kill.container_id, spec, pod_ip=self._pod_ip(pod, runtime))
 
     async def kill_container(
         self, pod: Pod, container_id: str, spec: Container | None, *, pod_ip: str, grace: int | None = None
     ) -> None:
-        grace_s = pod.spec.termination_grace_period_seconds if grace is None else grace
+        grace_s = pod_spec(pod).termination_grace_period_seconds if grace is None else grace
         grace_s = grace_s or 0
         hook = spec.lifecycle.pre_stop if spec and spec.lifecycle else None
         if spec is not None and hook is not None and grace_s > 0:
@@ -253,7 +254,7 @@ class PodApplier:
         await self._stop(container_id, grace=grace_s)
 
     def _pod_ip(self, pod: Pod, runtime: RuntimePod) -> str:
-        if pod.spec.host_network:
+        if pod_spec(pod).host_network:
             return self.settings.host_ip
         sandbox = runtime.ready_sandbox()
         return sandbox.ip if sandbox else ""
@@ -285,11 +286,11 @@ class PodApplier:
             except NotFound:
                 continue
             except CRIError as exc:
-                log.warning("pod %s: stopping sandbox %s: %s", pod.name, old.id, exc)
+                log.warning("pod %s: stopping sandbox %s: %s", pod_name(pod), old.id, exc)
 
 
 def _maybe_spec(pod: Pod, name: str) -> Container | None:
-    return next((c for c in (*pod.spec.init_containers, *pod.spec.containers) if c.name == name), None)
+    return next((c for c in all_containers(pod) if c.name == name), None)
 
 
 def _spec(pod: Pod, name: str) -> Container:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import re
+import typing
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from api.meta.codec import Decoder
+from api.meta.errors import FieldError, type_invalid
 from api.meta.quantity import QuantityError, whole_units
 
 API_VERSION = "kubelet.config.k8s.io/v1beta1"
@@ -96,11 +97,28 @@ def _decode(data: dict[str, Any], origin: str) -> KubeletConfiguration:
         raise ConfigError(f"{origin}: kind must be KubeletConfiguration, not {data.get('kind')!r}")
     if data.get("apiVersion", API_VERSION) != API_VERSION:
         raise ConfigError(f"{origin}: apiVersion must be {API_VERSION}, not {data.get('apiVersion')!r}")
-    decoder = Decoder()
-    config = decoder.decode(KubeletConfiguration, data)
-    if decoder.errors or config is None:
-        raise ConfigError(f"{origin}: " + "; ".join(str(e) for e in decoder.errors))
-    return validate(config, origin)
+    values: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for name, kind in typing.get_type_hints(KubeletConfiguration).items():
+        key = _json_name(name)
+        value = data.get(key)
+        if value is None:
+            continue
+        if kind == tuple[str, ...] and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            values[name] = tuple(value)
+        elif isinstance(value, kind) and not isinstance(value, bool):
+            values[name] = value
+        else:
+            errors.append(type_invalid(key, value, f"must be of type {getattr(kind, '__name__', 'list')}"))
+    if errors:
+        raise ConfigError(f"{origin}: " + "; ".join(str(e) for e in errors))
+    return validate(KubeletConfiguration(**values), origin)
+
+
+def _json_name(field_name: str) -> str:
+    """camelCase, with Kubernetes' capitals for the one initialism (``clusterDNS``)."""
+    head, *rest = field_name.split("_")
+    return head + "".join("DNS" if part == "dns" else part.title() for part in rest)
 
 
 def validate(config: KubeletConfiguration, origin: str) -> KubeletConfiguration:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from api.core.v1.container import Container
-from api.core.v1.pod import Pod
+from api.model.core_v1 import Container, Pod
 from cri import domain as d
 from kubelet import labels as lbl
 from kubelet.env import PodFacts, container_env, expand
@@ -34,12 +33,11 @@ def container_config(
     node_memory: int,
 ) -> d.ContainerConfig:
     env = container_env(pod, container, facts)
-    stop_signal = container.lifecycle.stop_signal if container.lifecycle else None
     return d.ContainerConfig(
         metadata=d.ContainerMetadata(name=container.name, attempt=restart_count),
         image=d.ImageSpec(image=container.image or ""),
-        command=tuple(expand(part, env) for part in container.command),
-        args=tuple(expand(part, env) for part in container.args),
+        command=tuple(expand(part, env) for part in container.command or ()),
+        args=tuple(expand(part, env) for part in container.args or ()),
         working_dir=container.working_dir or "",
         envs=tuple(d.KeyValue(key=k, value=v.encode()) for k, v in env.items()),
         mounts=container_mounts(container, volume_paths) + extra_mounts,
@@ -53,5 +51,4 @@ def container_config(
             resources=linux_resources(container, qos=qos, node_memory=node_memory),
             security_context=container_security_context(pod, container),
         ),
-        stop_signal=_SIGNALS.get(stop_signal or "", d.Signal.RUNTIME_DEFAULT),
     )

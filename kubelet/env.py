@@ -8,9 +8,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from api.core.v1.container import Container, ObjectFieldSelector, ResourceFieldSelector
-from api.core.v1.pod import Pod
+from api.core.v1.pods import (
+    all_containers,
+    annotations_of,
+    labels_of,
+    pod_name,
+    pod_namespace,
+    pod_spec,
+    pod_uid,
+)
 from api.meta.quantity import parse_quantity
+from api.model.core_v1 import Container, ObjectFieldSelector, Pod, ResourceFieldSelector
 
 _REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 _KEYED = re.compile(r"^metadata\.(labels|annotations)\['(.+)'\]$")
@@ -39,17 +47,17 @@ def field_value(pod: Pod, selector: ObjectFieldSelector, facts: PodFacts) -> str
     path = selector.field_path
     keyed = _KEYED.match(path)
     if keyed is not None:
-        source = pod.metadata.labels if keyed.group(1) == "labels" else pod.metadata.annotations
+        source = labels_of(pod) if keyed.group(1) == "labels" else annotations_of(pod)
         return source.get(keyed.group(2), "")
     if path in ("metadata.labels", "metadata.annotations"):
-        source = pod.metadata.labels if path == "metadata.labels" else pod.metadata.annotations
+        source = labels_of(pod) if path == "metadata.labels" else annotations_of(pod)
         return "\n".join(f"{k}={_go_quote(v)}" for k, v in sorted(source.items()))
     values = {
-        "metadata.name": pod.name,
-        "metadata.namespace": pod.namespace,
-        "metadata.uid": pod.uid,
+        "metadata.name": pod_name(pod),
+        "metadata.namespace": pod_namespace(pod),
+        "metadata.uid": pod_uid(pod),
         "spec.nodeName": facts.node_name,
-        "spec.serviceAccountName": pod.spec.service_account_name or "",
+        "spec.serviceAccountName": pod_spec(pod).service_account_name or "",
         "status.hostIP": facts.host_ip,
         "status.hostIPs": facts.host_ip,
         "status.podIP": facts.pod_ip,
@@ -68,9 +76,7 @@ def _go_quote(value: str) -> str:
 def resource_value(pod: Pod, container: Container, selector: ResourceFieldSelector) -> str:
     target = container
     if selector.container_name:
-        found = [
-            c for c in (*pod.spec.init_containers, *pod.spec.containers) if c.name == selector.container_name
-        ]
+        found = [c for c in all_containers(pod) if c.name == selector.container_name]
         if not found:
             raise EnvError(f"resourceFieldRef names unknown container {selector.container_name!r}")
         target = found[0]
@@ -78,8 +84,8 @@ def resource_value(pod: Pod, container: Container, selector: ResourceFieldSelect
     if kind not in ("limits", "requests") or resource not in ("cpu", "memory", "ephemeral-storage"):
         raise EnvError(f"unsupported resource {selector.resource!r}")
     resources = target.resources
-    limits = dict(resources.limits) if resources else {}
-    requests = dict(resources.requests) if resources else {}
+    limits = dict(resources.limits or {}) if resources else {}
+    requests = dict(resources.requests or {}) if resources else {}
     if kind == "limits":
         quantity = limits.get(resource) or node_capacity()[resource]
     else:
@@ -103,7 +109,7 @@ def expand(text: str, env: Mapping[str, str]) -> str:
 
 def container_env(pod: Pod, container: Container, facts: PodFacts) -> dict[str, str]:
     env: dict[str, str] = {}
-    for var in container.env:
+    for var in container.env or ():
         source = var.value_from
         if source is None:
             env[var.name] = expand(var.value or "", env)

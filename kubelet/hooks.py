@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from api.core.v1.container import Container, ExecAction, HTTPGetAction, LifecycleHandler
+from api.model.core_v1 import Container, ExecAction, HTTPGetAction, LifecycleHandler
 from cri.client import CRIClient
 from cri.errors import CRIError
 
@@ -19,7 +19,7 @@ class CheckResult:
 def resolve_port(port: int | str, container: Container) -> int:
     if isinstance(port, int):
         return port
-    for declared in container.ports:
+    for declared in container.ports or ():
         if declared.name == port:
             return declared.container_port
     raise ValueError(f"port {port!r} is not a named port of container {container.name!r}")
@@ -29,7 +29,7 @@ async def run_exec(
     client: CRIClient, container_id: str, action: ExecAction, *, timeout_s: int
 ) -> CheckResult:
     try:
-        result = await client.exec_sync(container_id, list(action.command), exec_timeout=timeout_s)
+        result = await client.exec_sync(container_id, list(action.command or ()), exec_timeout=timeout_s)
     except CRIError as exc:
         return CheckResult(ok=False, message=exc.message)
     output = (result.stdout + result.stderr).decode(errors="replace")
@@ -46,7 +46,7 @@ async def run_http_get(
     host = action.host or pod_ip
     scheme = (action.scheme or "HTTP").lower()
     url = f"{scheme}://{host}:{port}{action.path or '/'}"
-    headers = {"User-Agent": "kube-probe/1.32", **{h.name: h.value for h in action.http_headers}}
+    headers = {"User-Agent": "kube-probe/1.32", **{h.name: h.value for h in action.http_headers or ()}}
     import aiohttp  # only pods with httpGet probes or hooks pay for it (~4 MiB)
 
     try:

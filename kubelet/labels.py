@@ -9,9 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from api.core.v1.container import Container
-from api.core.v1.pod import Pod
-from api.meta.codec import encode
+from api.core.v1.pods import labels_of, pod_name, pod_namespace, pod_spec, pod_uid
+from api.model.core_v1 import Container, Pod
 
 POD_NAME = "io.kubernetes.pod.name"
 POD_NAMESPACE = "io.kubernetes.pod.namespace"
@@ -31,11 +30,11 @@ CONFIG_MIRROR = "kubernetes.io/config.mirror"
 
 
 def pod_labels(pod: Pod) -> dict[str, str]:
-    return {POD_NAME: pod.name, POD_NAMESPACE: pod.namespace, POD_UID: pod.uid}
+    return {POD_NAME: pod_name(pod), POD_NAMESPACE: pod_namespace(pod), POD_UID: pod_uid(pod)}
 
 
 def sandbox_labels(pod: Pod) -> dict[str, str]:
-    return {**pod.metadata.labels, **pod_labels(pod)}
+    return {**labels_of(pod), **pod_labels(pod)}
 
 
 def container_labels(pod: Pod, container: Container) -> dict[str, str]:
@@ -44,7 +43,7 @@ def container_labels(pod: Pod, container: Container) -> dict[str, str]:
 
 def container_hash(container: Container) -> str:
     """Changes exactly when the container's spec changes (the kubelet then restarts it)."""
-    text = json.dumps(encode(container), sort_keys=True, separators=(",", ":"))
+    text = json.dumps(container.to_dict(), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
@@ -54,5 +53,5 @@ def container_annotations(pod: Pod, container: Container, *, restart_count: int)
         RESTART_COUNT: str(restart_count),
         TERMINATION_MESSAGE_PATH: container.termination_message_path or "",
         TERMINATION_MESSAGE_POLICY: container.termination_message_policy or "",
-        GRACE_PERIOD: str(pod.spec.termination_grace_period_seconds or 0),
+        GRACE_PERIOD: str(pod_spec(pod).termination_grace_period_seconds or 0),
     }

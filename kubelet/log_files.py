@@ -13,7 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from api.core.v1.pod import Pod
+from api.core.v1.pods import pod_name, pod_namespace
+from api.model.core_v1 import Pod
 from cri.client import CRIClient
 from cri.errors import CRIError, Unimplemented
 from kubelet.runtime_view import RuntimePod
@@ -23,7 +24,7 @@ ROTATE_PERIOD_S = 10.0
 
 
 def symlink_name(pod: Pod, container_name: str, container_id: str) -> str:
-    return f"{pod.name}_{pod.namespace}_{container_name}-{container_id}.log"
+    return f"{pod_name(pod)}_{pod_namespace(pod)}_{container_name}-{container_id}.log"
 
 
 class LogManager:

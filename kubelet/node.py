@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from api.core.v1.pod import Pod, PodStatus
-from api.meta.types import ObjectMeta
+from api.core.v1.pods import all_containers, pod_name, pod_namespace, pod_spec, pod_uid
+from api.model.core_v1 import Pod, PodStatus
+from api.model.meta_v1 import ObjectMeta
 from cri.client import CRIClient
 from cri.errors import CRIError, Unimplemented
 from kubelet.actions import Waiting, compute_pod_actions
@@ -254,7 +255,7 @@ class Kubelet:
         """Readiness carries over a kubelet restart until the container's probes report again."""
         for uid in pods:
             status = self.statuses.get(uid)
-            for container in status.container_statuses if status else ():
+            for container in (status.container_statuses if status else None) or ():
                 if container.ready and container.container_id:
                     self._seeded_ready.add(container.container_id.partition("://")[2])
 
@@ -265,15 +266,15 @@ class Kubelet:
             self.workers.wake(uid)
 
     def _sync_probes(self, pod: Pod, runtime: RuntimePod, pod_ip: str) -> None:
-        specs = {c.name: c for c in (*pod.spec.init_containers, *pod.spec.containers)}
+        specs = {c.name: c for c in all_containers(pod)}
         for container in runtime.running_containers():
             spec = specs.get(container.name)
             if spec is None or self.probes.probes(container.id) is not None:
                 continue
-            self._probe_owner[container.id] = pod.uid
-            ports = tuple((p.name, p.container_port) for p in spec.ports if p.name)
+            self._probe_owner[container.id] = pod_uid(pod)
+            ports = tuple((p.name, p.container_port) for p in spec.ports or () if p.name)
             target = ProbeTarget(container_id=container.id, pod_ip=pod_ip, named_ports=ports)
-            self.probes.add_container(pod.uid, spec, target)
+            self.probes.add_container(pod_uid(pod), spec, target)
 
     def _probe_sets(self, runtime: RuntimePod) -> tuple[frozenset[str], frozenset[str]]:
         running = [c.id for c in runtime.running_containers()]
@@ -284,13 +285,13 @@ class Kubelet:
         """A replaced static pod starts only once its predecessor of the same name has terminated."""
         for uid in set(self.pods) - set(pods):
             old = self.pods[uid]
-            log.info("pod %s removed from its source: terminating", old.name)
-            self._terminating[(old.namespace, old.name)] = uid
+            log.info("pod %s removed from its source: terminating", pod_name(old))
+            self._terminating[(pod_namespace(old), pod_name(old))] = uid
             self.workers.remove(uid)
         self.pods = dict(pods)
         for pod in pods.values():
-            full_name = (pod.namespace, pod.name)
-            if self._terminating.get(full_name, pod.uid) != pod.uid:
+            full_name = (pod_namespace(pod), pod_name(pod))
+            if self._terminating.get(full_name, pod_uid(pod)) != pod_uid(pod):
                 self._waiting_to_start[full_name] = pod
                 continue
             self.workers.update(pod)
@@ -305,16 +306,16 @@ class Kubelet:
         self.synced.set()
 
     async def sync_pod(self, pod: Pod) -> float:
-        runtime = self.pleg.snapshot.pod(pod.uid)
-        previous = self.statuses.get(pod.uid)
+        runtime = self.pleg.snapshot.pod(pod_uid(pod))
+        previous = self.statuses.get(pod_uid(pod))
         now = self.clock()
         if previous is not None and previous.phase in TERMINAL:
             if runtime.running_containers() or runtime.ready_sandbox():
                 await self.applier.kill_pod(pod, runtime, remove=False)
-                await self.pleg.relist_pod(pod.uid)
+                await self.pleg.relist_pod(pod_uid(pod))
             return self.config.sync_frequency_s
         start_time = _parse_time(previous.start_time if previous else None) or now
-        deadline = pod.spec.active_deadline_seconds
+        deadline = pod_spec(pod).active_deadline_seconds
         if deadline is not None and now - start_time >= deadline:
             return await self._deadline_exceeded(pod, runtime, previous, start_time)
         actions = compute_pod_actions(
@@ -326,16 +327,16 @@ class Kubelet:
         )
         result = await self.applier.apply(pod, actions, runtime)
         if not actions.nothing_to_do:
-            runtime = await self.pleg.relist_pod(pod.uid)
+            runtime = await self.pleg.relist_pod(pod_uid(pod))
             await self.logs.link(pod, runtime)
         sandbox = runtime.ready_sandbox()
-        pod_ip = self.settings.host_ip if pod.spec.host_network else (sandbox.ip if sandbox else "")
-        await self.probes.retain(pod.uid, [c.id for c in runtime.running_containers()])
+        pod_ip = self.settings.host_ip if pod_spec(pod).host_network else (sandbox.ip if sandbox else "")
+        await self.probes.retain(pod_uid(pod), [c.id for c in runtime.running_containers()])
         self._sync_probes(pod, runtime, pod_ip)
         status = pod_status(
             pod, runtime, self._inputs(now, start_time, result.waiting, runtime), previous=previous
         )
-        await asyncio.to_thread(self.statuses.set, pod.uid, status)
+        await asyncio.to_thread(self.statuses.set, pod_uid(pod), status)
         self.sync_count += 1
         if status.phase in TERMINAL:
             await self.applier.kill_pod(pod, runtime, remove=False)
@@ -375,7 +376,7 @@ class Kubelet:
         self, pod: Pod, runtime: RuntimePod, previous: PodStatus | None, start_time: float
     ) -> float:
         await self.applier.kill_pod(pod, runtime, remove=False)
-        runtime = await self.pleg.relist_pod(pod.uid)
+        runtime = await self.pleg.relist_pod(pod_uid(pod))
         inputs = self._inputs(
             self.clock(),
             start_time,
@@ -385,28 +386,28 @@ class Kubelet:
             terminal_message="Pod was active on the node longer than the specified deadline",
         )
         await asyncio.to_thread(
-            self.statuses.set, pod.uid, pod_status(pod, runtime, inputs, previous=previous)
+            self.statuses.set, pod_uid(pod), pod_status(pod, runtime, inputs, previous=previous)
         )
         return self.config.sync_frequency_s
 
     async def terminate_pod(self, pod: Pod) -> None:
-        runtime = self.pleg.snapshot.pod(pod.uid)
-        await self.probes.remove_pod(pod.uid)
+        runtime = self.pleg.snapshot.pod(pod_uid(pod))
+        await self.probes.remove_pod(pod_uid(pod))
         await self.applier.kill_pod(pod, runtime, remove=True)
         await asyncio.to_thread(remove_pod_cgroup, pod, self.settings)
-        await self.volumes.cleanup(pod.uid)
+        await self.volumes.cleanup(pod_uid(pod))
         await self.logs.unlink(runtime)
-        await asyncio.to_thread(self.statuses.forget, pod.uid)
-        self.backoff.forget(f"{pod.uid}/")
-        self._orphans.discard(pod.uid)
-        await self.pleg.relist_pod(pod.uid)
-        full_name = (pod.namespace, pod.name)
-        if self._terminating.get(full_name) == pod.uid:
+        await asyncio.to_thread(self.statuses.forget, pod_uid(pod))
+        self.backoff.forget(f"{pod_uid(pod)}/")
+        self._orphans.discard(pod_uid(pod))
+        await self.pleg.relist_pod(pod_uid(pod))
+        full_name = (pod_namespace(pod), pod_name(pod))
+        if self._terminating.get(full_name) == pod_uid(pod):
             del self._terminating[full_name]
             successor = self._waiting_to_start.pop(full_name, None)
-            if successor is not None and successor.uid in self.pods:
+            if successor is not None and pod_uid(successor) in self.pods:
                 self.workers.update(successor)
-        log.info("pod %s/%s terminated", pod.namespace, pod.name)
+        log.info("pod %s/%s terminated", pod_namespace(pod), pod_name(pod))
 
     def _log_targets(self) -> list[tuple[str, str]]:
         return [
@@ -421,4 +422,6 @@ class Kubelet:
         return self._pod_list_body.render(self.pods, self.statuses.get)
 
     def find_pod(self, namespace: str, name: str) -> Pod | None:
-        return next((p for p in self.pods.values() if p.namespace == namespace and p.name == name), None)
+        return next(
+            (p for p in self.pods.values() if pod_namespace(p) == namespace and pod_name(p) == name), None
+        )

@@ -11,7 +11,8 @@ import logging
 import os
 from pathlib import Path
 
-from api.core.v1.pod import Pod
+from api.core.v1.pods import pod_name, pod_namespace
+from api.model.core_v1 import Pod
 from kubelet.sandbox_config import NodeSettings, cgroup_parent
 
 log = logging.getLogger(__name__)
@@ -40,4 +41,6 @@ def remove_pod_cgroup(pod: Pod, settings: NodeSettings, *, root: Path = CGROUP_R
         except FileNotFoundError:
             continue
         except OSError as exc:
-            log.warning("pod %s/%s: cgroup %s not removed: %s", pod.namespace, pod.name, directory, exc)
+            log.warning(
+                "pod %s/%s: cgroup %s not removed: %s", pod_namespace(pod), pod_name(pod), directory, exc
+            )

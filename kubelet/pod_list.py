@@ -11,10 +11,12 @@ import json
 from collections.abc import Callable, Mapping
 
 from api.core.v1.manifest import pod_list_to_dict, pod_to_dict
-from api.core.v1.pod import Pod, PodList, PodStatus
+from api.core.v1.pods import pod_name, pod_namespace
+from api.model.core_v1 import Pod, PodList, PodStatus
 
-# '{"apiVersion": "v1", "kind": "PodList", "metadata": {}' as the uncached encoder writes it
-_HEAD = json.dumps({k: v for k, v in pod_list_to_dict(PodList()).items() if k != "items"})[:-1]
+# The empty PodList as the uncached encoder writes it, split around its items
+_EMPTY = json.dumps(pod_list_to_dict(PodList(api_version="v1", kind="PodList", items=[])))
+_HEAD, _TAIL = _EMPTY.split('"items": []')
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -32,9 +34,9 @@ class PodListBody:
         """The PodList as JSON, pods ordered by namespace and name (as ``pod_list_to_dict`` writes it)."""
         encoded = {uid: self._encode(uid, pod, status_of(uid)) for uid, pod in pods.items()}
         self._encoded = encoded
-        ordered = sorted(pods.items(), key=lambda item: (item[1].namespace, item[1].name))
+        ordered = sorted(pods.items(), key=lambda item: (pod_namespace(item[1]), pod_name(item[1])))
         items = ", ".join(encoded[uid].text for uid, _ in ordered)
-        return f'{_HEAD}, "items": [{items}]}}'.encode()
+        return f'{_HEAD}"items": [{items}]{_TAIL}'.encode()
 
     def _encode(self, uid: str, pod: Pod, status: PodStatus | None) -> _Encoded:
         cached = self._encoded.get(uid)

@@ -12,7 +12,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from api.core.v1.pod import Pod
+from api.core.v1.pods import pod_name, pod_uid
+from api.model.core_v1 import Pod
 from cri.errors import CRIError
 
 log = logging.getLogger(__name__)
@@ -51,12 +52,12 @@ class PodWorkers:
                 self._group = None
 
     def update(self, pod: Pod) -> None:
-        worker = self._workers.get(pod.uid)
+        worker = self._workers.get(pod_uid(pod))
         if worker is None:
             worker = _Worker(desired=pod, removed=False, wake=asyncio.Event())
-            self._workers[pod.uid] = worker
+            self._workers[pod_uid(pod)] = worker
             if self._group is not None:
-                self._start(self._group, pod.uid, worker)
+                self._start(self._group, pod_uid(pod), worker)
         else:
             worker.desired, worker.removed = pod, False
         worker.wake.set()
@@ -76,7 +77,7 @@ class PodWorkers:
         return set(self._workers)
 
     def _start(self, group: asyncio.TaskGroup, uid: str, worker: _Worker) -> None:
-        group.create_task(self._run(uid, worker), name=f"pod-worker-{worker.desired.name}")
+        group.create_task(self._run(uid, worker), name=f"pod-worker-{pod_name(worker.desired)}")
 
     async def _run(self, uid: str, worker: _Worker) -> None:
         try:
@@ -95,13 +96,13 @@ class PodWorkers:
         try:
             return await self._sync(pod)
         except Exception:
-            log.exception("sync of pod %s failed", pod.name)
+            log.exception("sync of pod %s failed", pod_name(pod))
             return RETRY_S
 
     async def _terminated(self, pod: Pod) -> bool:
         try:
             await self._terminate(pod)
         except CRIError as exc:
-            log.warning("terminating pod %s: %s; retrying", pod.name, exc)
+            log.warning("terminating pod %s: %s; retrying", pod_name(pod), exc)
             return False
         return True

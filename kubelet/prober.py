@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from api.core.v1.container import Probe
+from api.model.core_v1 import Probe
 from kubelet.probes.types import ExecRuntime, ProbeOutcome, ProbeTarget
 
 if TYPE_CHECKING:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from api.core.v1.pod import Pod
+from api.core.v1.pods import all_containers
 from api.meta.quantity import parse_quantity
+from api.model.core_v1 import Pod
 
 _COMPUTE = ("cpu", "memory")
 
 
 def qos_class(pod: Pod) -> str:
-    containers = [*pod.spec.init_containers, *pod.spec.containers]
+    containers = all_containers(pod)
     requested = limited = False
     guaranteed = True
     for container in containers:
         resources = container.resources
-        requests = dict(resources.requests) if resources else {}
-        limits = dict(resources.limits) if resources else {}
+        requests = dict(resources.requests or {}) if resources else {}
+        limits = dict(resources.limits or {}) if resources else {}
         requests = {k: v for k, v in requests.items() if k in _COMPUTE and parse_quantity(v) != 0}
         limits = {k: v for k, v in limits.items() if k in _COMPUTE}
         requested |= bool(requests)

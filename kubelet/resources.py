@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from api.core.v1.container import Container
 from api.meta.quantity import millicores, whole_units
+from api.model.core_v1 import Container
 from cri import domain as d
 
 CPU_PERIOD_US = 100_000
@@ -15,7 +15,7 @@ def oom_score_adj(qos: str, container: Container, node_memory: int) -> int:
         return -997
     if qos == "BestEffort":
         return 1000
-    requests = container.resources.requests if container.resources else {}
+    requests = (container.resources.requests if container.resources else None) or {}
     memory = whole_units(requests["memory"]) if "memory" in requests else 0
     score = 1000 - (1000 * memory) // max(node_memory, 1)
     return int(min(max(score, 2), 999))
@@ -23,8 +23,8 @@ def oom_score_adj(qos: str, container: Container, node_memory: int) -> int:
 
 def linux_resources(container: Container, *, qos: str, node_memory: int) -> d.LinuxContainerResources:
     resources = container.resources
-    limits = dict(resources.limits) if resources else {}
-    requests = dict(resources.requests) if resources else {}
+    limits = dict(resources.limits or {}) if resources else {}
+    requests = dict(resources.requests or {}) if resources else {}
     cpu_request = requests.get("cpu") or limits.get("cpu")
     shares = max(MIN_SHARES, millicores(cpu_request) * 1024 // 1000) if cpu_request else MIN_SHARES
     quota = millicores(limits["cpu"]) * CPU_PERIOD_US // 1000 if "cpu" in limits else 0

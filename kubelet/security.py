@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from api.core.v1.container import Container, SeccompProfile, SELinuxOptions
-from api.core.v1.pod import Pod
+from api.core.v1.pods import all_containers, pod_spec
+from api.model.core_v1 import Container, Pod, SeccompProfile, SELinuxOptions
 from cri import domain as d
 from cri.linux_defaults import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS
 
@@ -13,9 +13,11 @@ _PROFILE = d.SecurityProfileProfileType
 def namespace_options(pod: Pod) -> d.NamespaceOption:
     node, pod_ns, container_ns = d.NamespaceMode.NODE, d.NamespaceMode.POD, d.NamespaceMode.CONTAINER
     return d.NamespaceOption(
-        network=node if pod.spec.host_network else pod_ns,
-        pid=node if pod.spec.host_pid else (pod_ns if pod.spec.share_process_namespace else container_ns),
-        ipc=node if pod.spec.host_ipc else pod_ns,
+        network=node if pod_spec(pod).host_network else pod_ns,
+        pid=node
+        if pod_spec(pod).host_pid
+        else (pod_ns if pod_spec(pod).share_process_namespace else container_ns),
+        ipc=node if pod_spec(pod).host_ipc else pod_ns,
     )
 
 
@@ -40,10 +42,10 @@ def _seccomp(profile: SeccompProfile | None) -> d.SecurityProfile | None:
 
 
 def sandbox_security_context(pod: Pod) -> d.LinuxSandboxSecurityContext:
-    context = pod.spec.security_context
+    context = pod_spec(pod).security_context
     groups: tuple[int, ...] = ()
     if context is not None:
-        groups = tuple(context.supplemental_groups) + (
+        groups = tuple(context.supplemental_groups or ()) + (
             (context.fs_group,) if context.fs_group is not None else ()
         )
     return d.LinuxSandboxSecurityContext(
@@ -55,13 +57,13 @@ def sandbox_security_context(pod: Pod) -> d.LinuxSandboxSecurityContext:
         seccomp=_seccomp(context.seccomp_profile) if context else None,
         privileged=any(
             c.security_context is not None and bool(c.security_context.privileged)
-            for c in (*pod.spec.init_containers, *pod.spec.containers)
+            for c in all_containers(pod)
         ),
     )
 
 
 def container_security_context(pod: Pod, container: Container) -> d.LinuxContainerSecurityContext:
-    pod_context = pod.spec.security_context
+    pod_context = pod_spec(pod).security_context
     own = container.security_context
     run_as_user = (
         own.run_as_user
@@ -78,7 +80,7 @@ def container_security_context(pod: Pod, container: Container) -> d.LinuxContain
     capabilities = own.capabilities if own else None
     return d.LinuxContainerSecurityContext(
         capabilities=d.Capability(
-            add_capabilities=tuple(capabilities.add), drop_capabilities=tuple(capabilities.drop)
+            add_capabilities=tuple(capabilities.add or ()), drop_capabilities=tuple(capabilities.drop or ())
         )
         if capabilities
         else None,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from api.core.v1.pods import pod_name, pod_namespace, pod_uid
 from cri.errors import CRIError
 from kubelet.config import ConfigError, KubeletConfiguration
 from kubelet.container_logs import LogRequest, LogRequestError, stream_container_log
@@ -189,8 +190,8 @@ class KubeletServer:
             items.append(
                 {
                     "metadata": {
-                        "name": pod.name if pod else runtime.name,
-                        "namespace": pod.namespace if pod else runtime.namespace,
+                        "name": pod_name(pod) if pod else runtime.name,
+                        "namespace": pod_namespace(pod) if pod else runtime.namespace,
                         "uid": uid,
                         "creationTimestamp": None,
                     },
@@ -226,7 +227,7 @@ class KubeletServer:
         pod = self.kubelet.find_pod(request.namespace, request.pod)
         if pod is None:
             raise LogRequestError(f'pod "{request.pod}" not found in namespace "{request.namespace}"')
-        runtime = self.kubelet.pleg.snapshot.pod(pod.uid)
+        runtime = self.kubelet.pleg.snapshot.pod(pod_uid(pod))
         history = sorted(runtime.history(request.container), key=lambda c: c.restart_count, reverse=True)
         if not history:
             raise LogRequestError(f'container "{request.container}" in pod "{request.pod}" has no logs yet')
@@ -240,7 +241,7 @@ class KubeletServer:
             target = history[0]
 
         async def still_running() -> bool:
-            current = self.kubelet.pleg.snapshot.pod(pod.uid)
+            current = self.kubelet.pleg.snapshot.pod(pod_uid(pod))
             return any(c.id == target.id and c.running for c in current.containers)
 
         return target.log_path, still_running

@@ -23,9 +23,10 @@ from pathlib import Path
 from asyncinotify import Inotify, Mask, Watch
 
 from api.core.v1.manifest import ManifestError, load_pod, pod_to_dict
-from api.core.v1.pod import Pod, Toleration
+from api.core.v1.pods import annotations_of, pod_meta, pod_name, pod_namespace, pod_spec, pod_uid
 from api.core.v1.validation import validate_pod
 from api.meta.errors import InvalidObjectError
+from api.model.core_v1 import Pod, Toleration
 from kubelet import labels as lbl
 from kubelet.status import rfc3339
 
@@ -49,16 +50,16 @@ def static_pod(pod: Pod, *, node_name: str, source: Path, seen: float) -> Pod:
     hasher.update(json.dumps(pod_to_dict(pod), sort_keys=True).encode())
     uid = hasher.hexdigest()
     annotations = {
-        **pod.metadata.annotations,
+        **annotations_of(pod),
         lbl.CONFIG_HASH: uid,
         lbl.CONFIG_SOURCE: "file",
         lbl.CONFIG_SEEN: rfc3339(seen),
     }
     metadata = dataclasses.replace(
-        pod.metadata, name=f"{pod.name}-{node_name}", uid=uid, annotations=annotations, self_link=None
+        pod_meta(pod), name=f"{pod_name(pod)}-{node_name}", uid=uid, annotations=annotations, self_link=None
     )
-    tolerations = (*pod.spec.tolerations, Toleration(operator="Exists", effect="NoExecute"))
-    spec = dataclasses.replace(pod.spec, node_name=node_name, tolerations=tolerations)
+    tolerations = [*(pod_spec(pod).tolerations or ()), Toleration(operator="Exists", effect="NoExecute")]
+    spec = dataclasses.replace(pod_spec(pod), node_name=node_name, tolerations=tolerations)
     return dataclasses.replace(pod, metadata=metadata, spec=spec)
 
 
@@ -69,7 +70,7 @@ def read_manifest(path: Path, *, node_name: str) -> Pod:
     pod = static_pod(decoded.pod, node_name=node_name, source=path, seen=path.stat().st_mtime)
     errors = validate_pod(pod)
     if errors:
-        raise InvalidObjectError(kind="Pod", name=pod.name, errors=errors)
+        raise InvalidObjectError(kind="Pod", name=pod_name(pod), errors=errors)
     return pod
 
 
@@ -138,12 +139,14 @@ def scan(
         if pod is None:
             errors[str(path)] = parsed.error
             continue
-        key = (pod.namespace, pod.name)
+        key = (pod_namespace(pod), pod_name(pod))
         if key in names:
-            errors[str(path)] = f"duplicate pod {pod.namespace}/{pod.name}, already defined in {names[key]}"
+            errors[str(path)] = (
+                f"duplicate pod {pod_namespace(pod)}/{pod_name(pod)}, already defined in {names[key]}"
+            )
             continue
         names[key] = path
-        pods[pod.uid] = pod
+        pods[pod_uid(pod)] = pod
     for stale in set(cache) - {str(p) for p in entries}:
         del cache[stale]
     return ScanResult(pods=pods, errors=errors, settling=frozenset(settling))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from api.core.v1.pods import pod_name, pod_namespace, pod_uid, pod_volumes
 from cri import domain as d
 from cri.errors import CRIError
 from kubelet import host_stats as host
@@ -27,7 +28,7 @@ from kubelet.sandbox_config import pod_log_directory
 from kubelet.status import rfc3339
 
 if TYPE_CHECKING:
-    from api.core.v1.pod import Pod
+    from api.model.core_v1 import Pod
     from kubelet.node import Kubelet
 
 log = logging.getLogger(__name__)
@@ -215,11 +216,11 @@ class SummaryProvider:
         }
 
     def _pod(self, pod: Pod, runtime: RuntimeStats) -> Json:
-        containers = self._current_instances(pod, runtime.containers.get(pod.uid, []))
-        sandbox = runtime.pods.get(pod.uid)
-        status = self.kubelet.statuses.get(pod.uid)
+        containers = self._current_instances(pod, runtime.containers.get(pod_uid(pod), []))
+        sandbox = runtime.pods.get(pod_uid(pod))
+        status = self.kubelet.statuses.get(pod_uid(pod))
         log_dir = Path(pod_log_directory(pod, self.kubelet.settings))
-        body: Json = {"podRef": {"name": pod.name, "namespace": pod.namespace, "uid": pod.uid}}
+        body: Json = {"podRef": {"name": pod_name(pod), "namespace": pod_namespace(pod), "uid": pod_uid(pod)}}
         _set(body, "startTime", status.start_time if status else None)
         entries = [self._container(pod, item, log_dir) for item in containers]
         body["containers"] = sorted(entries, key=lambda c: str(c["name"]))
@@ -240,7 +241,7 @@ class SummaryProvider:
     def _current_instances(self, pod: Pod, items: list[d.ContainerStats]) -> list[d.ContainerStats]:
         """One entry per container name, the instance the pod runs now: runtimes list a restarted
         container's exited predecessors until they are collected (removeTerminatedContainers upstream)."""
-        view = self.kubelet.pleg.snapshot.pod(pod.uid)
+        view = self.kubelet.pleg.snapshot.pod(pod_uid(pod))
         by_name: dict[str, list[d.ContainerStats]] = {}
         for item in items:
             by_name.setdefault(_container_name(item), []).append(item)
@@ -254,7 +255,7 @@ class SummaryProvider:
     def _container(self, pod: Pod, item: d.ContainerStats, log_dir: Path) -> Json:
         name = _container_name(item)
         body: Json = {"name": name}
-        runtime = self.kubelet.pleg.snapshot.pod(pod.uid).latest(name)
+        runtime = self.kubelet.pleg.snapshot.pod(pod_uid(pod)).latest(name)
         if runtime is not None and runtime.started_at:
             body["startTime"] = _time(runtime.started_at)
         _set(body, "cpu", cpu_json(item.cpu))
@@ -275,8 +276,8 @@ class SummaryProvider:
 
     def _volumes(self, pod: Pod) -> list[Json]:
         volumes: list[Json] = []
-        plugins = self.kubelet.volumes.pod_dir(pod.uid) / "volumes"
-        for volume in pod.spec.volumes:
+        plugins = self.kubelet.volumes.pod_dir(pod_uid(pod)) / "volumes"
+        for volume in pod_volumes(pod):
             for plugin in ("kubernetes.io~empty-dir", "kubernetes.io~downward-api"):
                 path = plugins / plugin / volume.name
                 if not path.is_dir():

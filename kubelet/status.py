@@ -6,13 +6,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from api.core.v1.container import Container
-from api.core.v1.pod import (
+from api.core.v1.pods import init_containers, pod_spec
+from api.model.core_v1 import (
+    Container,
     ContainerState,
     ContainerStateRunning,
     ContainerStateTerminated,
     ContainerStateWaiting,
     ContainerStatus,
+    HostIP,
     Pod,
     PodCondition,
     PodIP,
@@ -72,7 +74,7 @@ def container_status(
     previous = next((c for c in history[1:] if c.exited), None)
     waiting = inputs.waiting.get(spec.name)
     base = ContainerStatus(
-        name=spec.name, image=spec.image or "", ready=False, restart_count=0, started=False
+        name=spec.name, image=spec.image or "", image_id="", ready=False, restart_count=0, started=False
     )
     if latest is None:
         reason = waiting.reason if waiting else default_waiting
@@ -123,9 +125,9 @@ def _exit_code(state: ContainerState | None) -> int | None:
 
 
 def pod_phase(pod: Pod, init: list[ContainerStatus], regular: list[ContainerStatus]) -> str:
-    policy = pod.spec.restart_policy
+    policy = pod_spec(pod).restart_policy
     init_done = True
-    for spec, status in zip(pod.spec.init_containers, init, strict=True):
+    for spec, status in zip(init_containers(pod), init, strict=True):
         if is_sidecar(spec):
             continue
         code = _exit_code(status.state)
@@ -180,15 +182,13 @@ def conditions(
     sandbox_ready = runtime.ready_sandbox() is not None
     incomplete = [
         s.name
-        for spec, s in zip(pod.spec.init_containers, init, strict=True)
+        for spec, s in zip(init_containers(pod), init, strict=True)
         if (not s.started if is_sidecar(spec) else _exit_code(s.state) != 0)
     ]
     terminal = phase in ("Succeeded", "Failed")
     initialized = not incomplete or phase == "Succeeded"
     sidecars_unready = [
-        s.name
-        for spec, s in zip(pod.spec.init_containers, init, strict=True)
-        if is_sidecar(spec) and not s.ready
+        s.name for spec, s in zip(init_containers(pod), init, strict=True) if is_sidecar(spec) and not s.ready
     ]
     unready = [s.name for s in regular if not s.ready] + sidecars_unready
     ready_reason = "PodCompleted" if terminal else "ContainersNotReady"
@@ -207,31 +207,31 @@ def conditions(
     ]
 
 
-def _with_transitions(new: list[PodCondition], old: PodStatus | None, now: float) -> tuple[PodCondition, ...]:
-    previous = {c.type: c for c in (old.conditions if old else ())}
+def _with_transitions(new: list[PodCondition], old: PodStatus | None, now: float) -> list[PodCondition]:
+    previous = {c.type: c for c in (old.conditions if old else None) or ()}
     out = []
     for condition in new:
         before = previous.get(condition.type)
         since = before.last_transition_time if before and before.status == condition.status else rfc3339(now)
         out.append(replace(condition, last_transition_time=since, last_probe_time=None))
-    return tuple(out)
+    return out
 
 
 def pod_status(
     pod: Pod, runtime: RuntimePod, inputs: StatusInputs, *, previous: PodStatus | None
 ) -> PodStatus:
-    init_done_waiting = "PodInitializing" if pod.spec.init_containers else "ContainerCreating"
+    init_done_waiting = "PodInitializing" if init_containers(pod) else "ContainerCreating"
     init = [
         container_status(c, _in_order(runtime, c.name), inputs, default_waiting="PodInitializing")
-        for c in pod.spec.init_containers
+        for c in init_containers(pod)
     ]
     regular = [
         container_status(c, _in_order(runtime, c.name), inputs, default_waiting=init_done_waiting)
-        for c in pod.spec.containers
+        for c in pod_spec(pod).containers
     ]
     phase = "Failed" if inputs.terminal_reason else pod_phase(pod, init, regular)
     sandbox = runtime.ready_sandbox() or (runtime.sandboxes[0] if runtime.sandboxes else None)
-    host_network = bool(pod.spec.host_network)
+    host_network = bool(pod_spec(pod).host_network)
     pod_ip = inputs.host_ip if host_network else (sandbox.ip if sandbox else "")
     extra = () if host_network or sandbox is None else sandbox.additional_ips
     start = inputs.start_time
@@ -241,12 +241,12 @@ def pod_status(
         reason=inputs.terminal_reason,
         message=inputs.terminal_message,
         host_ip=inputs.host_ip,
-        host_ips=(PodIP(ip=inputs.host_ip),),
+        host_ips=[HostIP(ip=inputs.host_ip)],
         pod_ip=pod_ip or None,
-        pod_ips=tuple(PodIP(ip=ip) for ip in (pod_ip, *extra) if ip),
+        pod_ips=[PodIP(ip=ip) for ip in (pod_ip, *extra) if ip] or None,
         start_time=rfc3339(start) if start is not None else None,
-        init_container_statuses=tuple(init),
-        container_statuses=tuple(regular),
+        init_container_statuses=init or None,
+        container_statuses=regular,
         qos_class=qos_class(pod),
     )
 

@@ -8,8 +8,7 @@ import logging
 import os
 from pathlib import Path
 
-from api.core.v1.pod import PodStatus
-from api.meta.codec import Decoder, encode
+from api.model.core_v1 import PodStatus
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +23,11 @@ class StatusStore:
             return
         for path in self.directory.glob("*.json"):
             try:
-                status = Decoder().decode(PodStatus, json.loads(path.read_text()))
-            except (OSError, ValueError) as exc:
+                status = PodStatus.from_dict(json.loads(path.read_text()))
+            except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
                 log.warning("ignoring saved status %s: %s", path, exc)
                 continue
-            if status is not None:
-                self.statuses[path.stem] = status
+            self.statuses[path.stem] = status
 
     def get(self, uid: str) -> PodStatus | None:
         return self.statuses.get(uid)
@@ -40,7 +38,7 @@ class StatusStore:
         self.statuses[uid] = status
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         temporary = self.directory / f".{uid}.tmp"
-        temporary.write_text(json.dumps(encode(status)))
+        temporary.write_text(json.dumps(status.to_dict()))
         os.replace(temporary, self.directory / f"{uid}.json")
 
     def forget(self, uid: str) -> None:

@@ -9,10 +9,9 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from api.core.v1.container import Container
-from api.core.v1.pod import Pod
-from api.core.v1.volume import DownwardAPIVolumeSource, HostPathVolumeSource, Volume
+from api.core.v1.pods import all_containers, pod_uid, pod_volumes, volume_sources
 from api.meta.quantity import whole_units
+from api.model.core_v1 import Container, DownwardAPIVolumeSource, HostPathVolumeSource, Pod, Volume
 from cri import domain as d
 from kubelet.env import EnvError, PodFacts, field_value, resource_value
 
@@ -44,7 +43,7 @@ class VolumeManager:
     async def prepare(self, pod: Pod, facts: PodFacts) -> dict[str, Path]:
         """Sets every volume up (idempotent) and returns each volume's path on the host."""
         paths = {}
-        for volume in pod.spec.volumes:
+        for volume in pod_volumes(pod):
             try:
                 paths[volume.name] = await self._prepare_one(pod, volume, facts)
             except (OSError, EnvError, VolumeError) as exc:
@@ -55,17 +54,17 @@ class VolumeManager:
         if volume.host_path is not None:
             return await asyncio.to_thread(_host_path, volume.host_path)
         if volume.downward_api is not None:
-            target = self.pod_dir(pod.uid) / "volumes" / "kubernetes.io~downward-api" / volume.name
+            target = self.pod_dir(pod_uid(pod)) / "volumes" / "kubernetes.io~downward-api" / volume.name
             await asyncio.to_thread(_write_downward_api, target, pod, volume.downward_api, facts)
             return target
         if volume.empty_dir is not None:
-            target = self.pod_dir(pod.uid) / "volumes" / "kubernetes.io~empty-dir" / volume.name
+            target = self.pod_dir(pod_uid(pod)) / "volumes" / "kubernetes.io~empty-dir" / volume.name
             await asyncio.to_thread(target.mkdir, mode=0o777, parents=True, exist_ok=True)
             await asyncio.to_thread(os.chmod, target, 0o777)
             if volume.empty_dir.medium == "Memory":
                 await _mount_tmpfs(target, volume.empty_dir.size_limit)
             return target
-        raise VolumeError(f"volume type {volume.source_names()} needs the apiserver")
+        raise VolumeError(f"volume type {volume_sources(volume)} needs the apiserver")
 
     async def cleanup(self, uid: str) -> None:
         volumes = self.pod_dir(uid) / "volumes" / "kubernetes.io~empty-dir"
@@ -98,7 +97,7 @@ def _host_path(source: HostPathVolumeSource) -> Path:
 
 def _write_downward_api(target: Path, pod: Pod, source: DownwardAPIVolumeSource, facts: PodFacts) -> None:
     target.mkdir(mode=0o755, parents=True, exist_ok=True)
-    for item in source.items:
+    for item in source.items or ():
         if item.field_ref is not None:
             content = field_value(pod, item.field_ref, facts)
         elif item.resource_field_ref is not None:
@@ -117,7 +116,7 @@ def _write_downward_api(target: Path, pod: Pod, source: DownwardAPIVolumeSource,
 
 
 def _container(pod: Pod, name: str) -> Container:
-    for container in (*pod.spec.init_containers, *pod.spec.containers):
+    for container in all_containers(pod):
         if container.name == name:
             return container
     raise VolumeError(f"resourceFieldRef names unknown container {name!r}")
@@ -145,7 +144,7 @@ async def _run(*argv: str) -> None:
 
 def container_mounts(container: Container, volume_paths: Mapping[str, Path]) -> tuple[d.Mount, ...]:
     mounts = []
-    for mount in container.volume_mounts:
+    for mount in container.volume_mounts or ():
         host = volume_paths[mount.name]
         if mount.sub_path:
             if mount.sub_path.startswith("/") or ".." in mount.sub_path.split("/"):

@@ -18,6 +18,14 @@ class Backends:
     images: ImageBackend
 
 
+class UnknownBackend(KeyError):
+    """No backend of that name is known or built."""
+
+
+class BackendConfigError(ValueError):
+    """A backend's configuration file is invalid; the message names the field."""
+
+
 BackendFactory = Callable[[Path | None], AbstractAsyncContextManager[Backends]]
 
 # name -> "module:function"; the function takes the config path, reads it at once (a ValueError names
@@ -31,26 +39,37 @@ REGISTRY: dict[str, str] = {
 
 
 def available() -> list[str]:
-    return [name for name, target in REGISTRY.items() if _module_exists(target.split(":")[0])]
+    return [name for name in REGISTRY if _in_build(name)]
 
 
-def _module_exists(dotted: str) -> bool:
-    try:
-        return importlib.util.find_spec(dotted) is not None
-    except ModuleNotFoundError:
-        return False
+def _package_of(name: str) -> str:
+    """``shims.runc.daemon:open_backends`` → ``shims.runc``: the backend's own package."""
+    return ".".join(REGISTRY[name].split(":")[0].split(".")[:2])
+
+
+def _in_build(name: str) -> bool:
+    """Whether the backend's package is in this build; looking does not import the package itself."""
+    return importlib.util.find_spec(_package_of(name)) is not None
 
 
 def load(name: str) -> BackendFactory:
+    """The backend's factory. A backend in this build that fails to import raises its import error."""
     if name not in REGISTRY:
-        raise KeyError(f"unknown backend {name!r}; known: {', '.join(sorted(REGISTRY))}")
+        raise UnknownBackend(f"unknown backend {name!r}; known: {', '.join(sorted(REGISTRY))}")
+    if not _in_build(name):
+        absent = _package_of(name)
+        raise UnknownBackend(f"backend {name!r} is not available in this build ({absent} is absent)")
     module_name, _, function = REGISTRY[name].partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise KeyError(f"backend {name!r} is not available in this build ({exc.name} missing)") from exc
-    factory: BackendFactory = getattr(module, function)
+    factory: BackendFactory = getattr(importlib.import_module(module_name), function)
     return factory
 
 
-__all__ = ["AsyncIterator", "BackendFactory", "Backends", "available", "load"]
+__all__ = [
+    "AsyncIterator",
+    "BackendConfigError",
+    "BackendFactory",
+    "Backends",
+    "UnknownBackend",
+    "available",
+    "load",
+]

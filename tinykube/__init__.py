@@ -1,3 +1,6 @@
 """tinykube: a Kubernetes node stack in Python."""
 
-__version__ = "0.1.0"
+from cri.buildinfo import project_version
+
+__version__ = project_version()
+"""The installed distribution's version (pyproject.toml is its one source)."""

@@ -14,7 +14,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "shim": ("tinykube.commands.shim", "run a CRI shim (fake, runc, containerd, podman)"),
     "images": ("tinykube.commands.images", "OCI image tools: build, push, seed a local registry"),
     "store": ("tinykube.commands.store", "the etcd-like store: serve an etcd v3 endpoint"),
+    "apiserver": ("tinykube.commands.apiserver", "serve the Kubernetes API over the store"),
     "kubelet": ("tinykube.commands.kubelet", "run the kubelet"),
+    "scheduler": ("tinykube.commands.scheduler", "run the scheduler against an apiserver (--kubeconfig)"),
+    "controller-manager": (
+        "tinykube.commands.controller_manager",
+        "run the controllers (Deployment, ReplicaSet, garbage collector)",
+    ),
     "crictl": ("tinykube.commands.crictl", "a crictl-compatible CLI for any CRI endpoint"),
     "conformance": ("tinykube.commands.conformance", "run the CRI conformance suite against an endpoint"),
 }

@@ -27,6 +27,11 @@ def _load() -> dict[str, JsonSchema]:
     return definitions
 
 
+def shared_definitions() -> dict[str, JsonSchema]:
+    """Every definition, the one cached copy: for readers that never change it (no copy cost)."""
+    return _load()
+
+
 def definitions() -> dict[str, JsonSchema]:
     """Every definition by its OpenAPI name (e.g. `io.k8s.api.core.v1.Pod`); a fresh copy."""
     return copy.deepcopy(_load())

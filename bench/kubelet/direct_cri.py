@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from api.core.v1.manifest import load_pod
-from api.core.v1.pod import Pod
+from api.core.v1.pods import pod_spec
+from api.model.core_v1 import Pod
 from cri import domain as d
 from cri.client import CRIClient
 from cri.errors import CRIError, NotFound
@@ -67,7 +68,7 @@ async def _start_pod(client: CRIClient, pod: Pod, settings: NodeSettings) -> str
     qos = qos_class(pod)
     config = sandbox_config(pod, settings, attempt=0, qos=qos)
     await asyncio.to_thread(Path(config.log_directory).mkdir, mode=0o755, parents=True, exist_ok=True)
-    container = pod.spec.containers[0]
+    container = pod_spec(pod).containers[0]
     image = container.image or ""
     if (await client.image_status(image, timeout=CALL_TIMEOUT_S)).image is None:
         await client.pull_image(image, sandbox_config=config, timeout=CALL_TIMEOUT_S)

@@ -27,7 +27,7 @@ from typing import Any
 
 from bench.kubelet.direct_cri import DirectResult
 from shims.node import cgroups, cni, namespaces
-from tests.runc.endpoint import Layout, make_layout
+from tinykube.testbeds.runc_shim import Layout, make_layout
 
 RUNC = "runc"
 CGROUP_PARENT = "/tinykube-bench-floor"

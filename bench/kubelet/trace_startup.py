@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from api.core.v1.pod import Pod, PodStatus
+from api.core.v1.pods import pod_name
+from api.model.core_v1 import Pod, PodStatus
 from cri.client import CRIClient
 from kubelet.config import load_config
 from kubelet.node import Kubelet, build_kubelet, running
-from tests.kubelet.kubelet_process import CONTAINERD, eventually, write_config
-from tests.runc.endpoint import ShimProcess, make_layout
+from tinykube.testbeds.kubelet_process import CONTAINERD, eventually, write_config
+from tinykube.testbeds.runc_shim import ShimProcess, make_layout
 
 from .bench_static_pods import POD, SETTLE_S, fake_shim
 
@@ -95,14 +96,14 @@ def instrument(kubelet: Kubelet, client: CRIClient, trace: Trace, *, pods: int) 
 
     def seen(update: Mapping[str, Pod]) -> None:
         for pod in update.values():
-            trace.seen.setdefault(_short(pod.name), time.monotonic())
+            trace.seen.setdefault(_short(pod_name(pod)), time.monotonic())
         on_pods(update)
 
     kubelet.source.on_update = seen
     sync = kubelet.workers._sync
 
     async def traced_sync(pod: Pod) -> float:
-        name = _short(pod.name)
+        name = _short(pod_name(pod))
         trace.first_sync.setdefault(name, time.monotonic())
         _current_pod.set(name)
         return await sync(pod)
@@ -115,7 +116,7 @@ def instrument(kubelet: Kubelet, client: CRIClient, trace: Trace, *, pods: int) 
         store_set(uid, status)
         pod = kubelet.pods.get(uid)
         if pod is not None and _running(status):
-            trace.published.setdefault(_short(pod.name), time.monotonic())
+            trace.published.setdefault(_short(pod_name(pod)), time.monotonic())
             if len(trace.published) >= pods:
                 loop.call_soon_threadsafe(trace.all_published.set)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from cri import domain as d
 from cri.client import CRIClient
-from tests.runc.endpoint import ShimProcess, make_layout
+from tinykube.testbeds.runc_shim import ShimProcess, make_layout
 
 IMAGE = "docker.io/library/busybox:1.36"
 OPERATIONS = (

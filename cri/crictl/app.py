@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
+from cri.buildinfo import project_version
 from cri.crictl import cli
 from cri.crictl.config import ConfigError, resolve_settings
 from cri.crictl.session import CommandError, Logger, Session, rpc_text
@@ -18,9 +19,9 @@ from cri.crictl.session import CommandError, Logger, Session, rpc_text
 Handler = Callable[[Session, argparse.Namespace], Awaitable[int | None]]
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], *, host_commands: tuple[str, ...] = ()) -> int:
     try:
-        return asyncio.run(run(argv))
+        return asyncio.run(run(argv, host_commands=host_commands))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `crictl ps | head`: the reader left, as SIGPIPE ends a Go program
@@ -36,6 +37,7 @@ async def run(
     stdin: TextIO | None = None,
     environ: dict[str, str] | None = None,
     now_ns: Callable[[], int] = time.time_ns,
+    host_commands: tuple[str, ...] = (),
 ) -> int:
     """Run one crictl command line; returns the exit status (streams default to the process's)."""
     out, err = out or sys.stdout, err or sys.stderr
@@ -47,9 +49,7 @@ async def run(
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
     if args.global_version:
-        from tinykube import __version__
-
-        out.write(f"crictl version {__version__}\n")
+        out.write(f"crictl version {project_version()}\n")
         return 0
     if args.command is None:
         out.write(parser.format_help())
@@ -66,7 +66,14 @@ async def run(
     except ConfigError as exc:
         Logger(err=err, now_ns=now_ns).log("fatal", str(exc))
         return 1
-    session = Session(settings=settings, out=out, err=err, stdin=stdin or sys.stdin, now_ns=now_ns)
+    session = Session(
+        settings=settings,
+        out=out,
+        err=err,
+        stdin=stdin or sys.stdin,
+        now_ns=now_ns,
+        host_commands=host_commands,
+    )
     return await _dispatch(session, args)
 
 

@@ -33,26 +33,24 @@ complete -o default -F _tinykube_crictl tinykube
 """
 
 
-def _bash(parser: argparse.ArgumentParser) -> str:
-    from tinykube.main import COMMANDS
-
+def _bash(parser: argparse.ArgumentParser, host_commands: tuple[str, ...]) -> str:
     commands = subcommands(parser)
     cases = "\n".join(
         f'        {name}) COMPREPLY=($(compgen -W "{" ".join(option_strings(sub))}" -- "$cur")) ;;'
         for name, sub in commands.items()
     )
     return _BASH.format(
-        tinykube_commands=" ".join(COMMANDS),
+        tinykube_commands=" ".join(host_commands),
         cases=cases,
         commands=" ".join(commands),
         global_flags=" ".join(option_strings(parser)),
     )
 
 
-def _zsh(parser: argparse.ArgumentParser) -> str:
+def _zsh(parser: argparse.ArgumentParser, host_commands: tuple[str, ...]) -> str:
     return (
         "#compdef crictl tinykube\n# zsh completion for crictl (tinykube crictl), via bash completion\n"
-        "autoload -U +X bashcompinit && bashcompinit\n" + _bash(parser)
+        "autoload -U +X bashcompinit && bashcompinit\n" + _bash(parser, host_commands)
     )
 
 
@@ -60,7 +58,7 @@ def _fish_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
-def _fish(parser: argparse.ArgumentParser) -> str:
+def _fish(parser: argparse.ArgumentParser, host_commands: tuple[str, ...]) -> str:
     commands = subcommands(parser)
     names = " ".join(commands)
     lines = ["# fish completion for crictl (tinykube crictl)"]
@@ -92,5 +90,5 @@ def _fish(parser: argparse.ArgumentParser) -> str:
 async def completion(session: Session, args: argparse.Namespace) -> int:
     parser = build_parser()
     generate = {"bash": _bash, "zsh": _zsh, "fish": _fish}[args.shell]
-    session.out.write(generate(parser))
+    session.out.write(generate(parser, session.host_commands))
     return 0

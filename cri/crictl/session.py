@@ -89,6 +89,8 @@ class Session:
     err: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     now_ns: Callable[[], int] = time.time_ns
+    host_commands: tuple[str, ...] = ()
+    """The commands of the program crictl runs inside (``tinykube``), for shell completion."""
     started: float = field(default_factory=time.monotonic)
     _clients: dict[tuple[str, ...], CRIClient] = field(default_factory=dict)
 

@@ -7,6 +7,7 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import grpc
@@ -52,15 +53,20 @@ def _ids(message: Message) -> str:
     return " ".join(parts)
 
 
-async def _abort(context: grpc.aio.ServicerContext[Any, Any], method: str, exc: BaseException) -> None:
+@dataclass(frozen=True, slots=True)
+class RpcStatus:
+    code: grpc.StatusCode
+    message: str
+
+
+def status_of(method: str, exc: BaseException) -> RpcStatus:
+    """The one mapping of an exception to the gRPC status a client sees and the metrics count."""
     if isinstance(exc, CRIError):
-        code, message = exc.code, exc.message
-    elif isinstance(exc, TimeoutError):
-        code, message = grpc.StatusCode.DEADLINE_EXCEEDED, f"{method}: deadline exceeded"
-    else:
-        log.exception("%s failed unexpectedly", method, exc_info=exc)
-        code, message = grpc.StatusCode.INTERNAL, f"{method}: internal error: {type(exc).__name__}: {exc}"
-    await context.abort(code, message)
+        return RpcStatus(exc.code, exc.message)
+    if isinstance(exc, TimeoutError):
+        return RpcStatus(grpc.StatusCode.DEADLINE_EXCEEDED, f"{method}: deadline exceeded")
+    log.exception("%s failed unexpectedly", method, exc_info=exc)
+    return RpcStatus(grpc.StatusCode.INTERNAL, f"{method}: internal error: {type(exc).__name__}: {exc}")
 
 
 class Guard:
@@ -89,10 +95,9 @@ class Guard:
                     code = grpc.StatusCode.CANCELLED
                     raise
                 except BaseException as exc:
-                    code = exc.code if isinstance(exc, CRIError) else grpc.StatusCode.INTERNAL
-                    if isinstance(exc, TimeoutError):
-                        code = grpc.StatusCode.DEADLINE_EXCEEDED
-                    await _abort(context, method, exc)
+                    status = status_of(method, exc)
+                    code = status.code
+                    await context.abort(status.code, status.message)
                     raise AssertionError("unreachable: abort raises") from exc
                 finally:
                     guard.metrics.observe(method, code, time.monotonic() - started)
@@ -128,8 +133,9 @@ class Guard:
                     code = grpc.StatusCode.CANCELLED
                     raise
                 except BaseException as exc:
-                    code = exc.code if isinstance(exc, CRIError) else grpc.StatusCode.INTERNAL
-                    await _abort(context, method, exc)
+                    status = status_of(method, exc)
+                    code = status.code
+                    await context.abort(status.code, status.message)
                 finally:
                     guard.metrics.observe(method, code, time.monotonic() - started)
 

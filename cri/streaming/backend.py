@@ -1,8 +1,7 @@
 """What a shim implements so the streaming server can exec, attach and forward ports.
 
-Building blocks for implementations: ``cri.streaming.process.start_process`` runs an argv (for
-example ``runc exec ...``) on pipes or a pseudo-terminal, and ``cri.streaming.netns.dial_in_netns``
-opens a TCP connection to localhost inside a network namespace.
+Building block for implementations: ``cri.streaming.process.start_process`` runs an argv (an
+engine's exec command) on pipes or a pseudo-terminal; how a shim reaches a pod's ports is its own.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Running an argv (``sh -c ...``, ``runc exec ...``) as a StreamingProcess, on pipes or a pty."""
+"""Running an argv (``sh -c ...``, an engine's exec command) as a StreamingProcess, on pipes or a pty."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ class ArgvProcess:
         return 128 - code if code < 0 else code  # killed by a signal: the shell convention 128+N
 
     async def close(self) -> None:
-        """Hang up the terminal, then SIGTERM (which ``runc exec`` forwards), then SIGKILL."""
+        """Hang up the terminal, then SIGTERM (which an exec command forwards), then SIGKILL."""
         if self._master is not None:
             os.close(self._master)
             self._master = None

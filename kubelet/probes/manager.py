@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from api.core.v1.container import Container, Probe
+from api.model.core_v1 import Container, Probe
 from kubelet.actions import ProbeVerdicts
 from kubelet.probes.types import ProbeError, ProbeKind, ProbeOutcome, ProbeResult, ProbeTarget
 from kubelet.probes.worker import ContainerProbes, ProbeWorker, ResultChange

@@ -14,7 +14,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from yarl import URL
 
-from api.core.v1.container import ExecAction, GRPCAction, HTTPGetAction, Probe, TCPSocketAction
+from api.model.core_v1 import ExecAction, GRPCAction, HTTPGetAction, Probe, TCPSocketAction
 from cri.errors import CRIError, DeadlineExceeded
 from kubelet.probes.types import ExecRuntime, ProbeError, ProbeOutcome, ProbeTarget, failure, success
 
@@ -81,7 +81,7 @@ class ProbeRunner:
     async def _http_get(self, action: HTTPGetAction, target: ProbeTarget, timeout: int) -> ProbeOutcome:
         url = URL(http_url(action, target))
         headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
-        headers.update({h.name: h.value for h in action.http_headers})
+        headers.update({h.name: h.value for h in action.http_headers or ()})
         try:
             async with asyncio.timeout(timeout):
                 return await self._follow(url, headers)

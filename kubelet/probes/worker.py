@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from api.core.v1.container import Container, Probe
+from api.model.core_v1 import Container, Probe
 from kubelet.probes.types import ProbeKind, ProbeOutcome, ProbeResult
 
 INITIAL_RESULT = {

@@ -22,7 +22,7 @@ from pathlib import Path
 from asyncinotify import Inotify, Mask
 
 from cri.errors import DeadlineExceeded, Internal
-from cri.streaming.conmon import write_ctl
+from shims.node.conmon_attach import write_ctl
 
 CREATE_TIMEOUT_SECONDS = 60.0
 REOPEN_TIMEOUT_SECONDS = 10.0

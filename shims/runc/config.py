@@ -9,8 +9,10 @@ from typing import Any
 
 import yaml
 
+from shims.backends import BackendConfigError
 
-class ConfigError(ValueError):
+
+class ConfigError(BackendConfigError):
     """The configuration file is invalid; the message names the field."""
 
 

@@ -10,6 +10,7 @@ import pytest
 from kubernetes.client import ApiClient, V1Pod
 
 from api.core.v1.manifest import ManifestError, load_pod, pod_to_dict
+from api.core.v1.pods import init_containers, pod_meta, pod_name, pod_spec
 from api.meta.errors import InvalidObjectError
 
 EXAMPLES = sorted((Path(__file__).parent / "docs_examples").iterdir())
@@ -30,17 +31,17 @@ def test_documentation_examples_load_unchanged_and_round_trip(path: Path) -> Non
     official = _official_client_pod(written)
     assert official.metadata is not None
     assert official.spec is not None
-    assert official.metadata.name == decoded.pod.name
-    assert [c.image for c in official.spec.containers] == [c.image for c in decoded.pod.spec.containers]
+    assert official.metadata.name == pod_name(decoded.pod)
+    assert [c.image for c in official.spec.containers] == [c.image for c in pod_spec(decoded.pod).containers]
 
 
 def test_defaults_follow_the_apiserver() -> None:
     pod = load_pod((Path(__file__).parent / "docs_examples" / "exec-liveness.yaml").read_text()).pod
-    container = pod.spec.containers[0]
-    assert pod.metadata.namespace == "default"
-    assert pod.spec.restart_policy == "Always"
-    assert pod.spec.termination_grace_period_seconds == 30
-    assert pod.spec.dns_policy == "ClusterFirst"
+    container = pod_spec(pod).containers[0]
+    assert pod_meta(pod).namespace == "default"
+    assert pod_spec(pod).restart_policy == "Always"
+    assert pod_spec(pod).termination_grace_period_seconds == 30
+    assert pod_spec(pod).dns_policy == "ClusterFirst"
     assert container.image_pull_policy == "IfNotPresent"
     assert container.termination_message_path == "/dev/termination-log"
     probe = container.liveness_probe
@@ -70,7 +71,7 @@ def test_defaults_follow_the_apiserver() -> None:
 )
 def test_image_pull_policy_defaults_from_the_tag(image: str, policy: str) -> None:
     pod = load_pod(json.dumps(_pod(containers=[{"name": "c", "image": image}]))).pod
-    assert pod.spec.containers[0].image_pull_policy == policy
+    assert pod_spec(pod).containers[0].image_pull_policy == policy
 
 
 def _pod(**spec: object) -> dict[str, object]:
@@ -160,7 +161,7 @@ def test_sidecar_init_container_may_have_probes() -> None:
         ],
         containers=[{"name": "c", "image": "x"}],
     )
-    assert load_pod(json.dumps(document)).pod.spec.init_containers[0].restart_policy == "Always"
+    assert init_containers(load_pod(json.dumps(document)).pod)[0].restart_policy == "Always"
 
 
 def test_unknown_fields_are_named_not_fatal() -> None:

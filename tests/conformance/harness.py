@@ -88,8 +88,11 @@ class SuiteResult:
         return {nodeid.split("::")[-1] for nodeid, outcome in self.outcomes.items() if outcome == "failed"}
 
 
-def run_suite(endpoint: str, *, focus: str, skip: str | None = None) -> SuiteResult:
+def run_suite(
+    endpoint: str, *, focus: str, skip: str | None = None, profile: str | None = None
+) -> SuiteResult:
     recorder = _Recorder()
-    args = runner.pytest_args(runner.RunOptions(endpoint=endpoint, focus=focus, skip=skip, timeout=10))
+    options = runner.RunOptions(endpoint=endpoint, focus=focus, skip=skip, timeout=10, profile=profile)
+    args = runner.pytest_args(options)
     exit_code = pytest.main(args, plugins=[recorder])
     return SuiteResult(int(exit_code), dict(recorder.tally.outcomes))

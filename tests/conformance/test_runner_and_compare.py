@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from conformance import runner
 from conformance.compare import compare_main
+from conformance.pod import LOG_ROOT
+from shims.fake import FakeImages, FakeRuntime
 from tests.conformance import broken_backends as broken
 from tests.conformance.harness import ServedFake, healthy
 
@@ -59,6 +63,37 @@ def test_compare_same_runtime_twice_has_no_differences(
     first, second = serve(healthy), serve(healthy)
     assert compare_main(first.endpoint, second.endpoint, timeout=10, exit_wait=0.5) == 0
     assert "0 difference(s) in 5 scenarios" in capsys.readouterr().out
+
+
+class LoggingFake(FakeRuntime):
+    """Runs each container's command at once: appends its CRI log lines, as conmon does, then exits 3."""
+
+    async def start_container(self, container_id: str) -> None:
+        await super().start_container(container_id)
+        await asyncio.to_thread(_append_log_line, Path(self._container(container_id).log_path))
+        self.exit_container(container_id, 3)
+
+
+def _append_log_line(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as log:
+        log.write("2026-01-01T00:00:00.000000000Z stdout F out\n")
+
+
+def _logging_fake() -> tuple[FakeRuntime, FakeImages]:
+    return broken._pair(LoggingFake)
+
+
+def test_compare_twice_gives_each_side_its_own_log_directory(
+    serve: Callable[..., ServedFake], capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = set(Path(LOG_ROOT).glob("compare-*"))
+    first, second = serve(_logging_fake), serve(_logging_fake)
+    for _ in range(2):
+        assert compare_main(first.endpoint, second.endpoint, timeout=10, exit_wait=5) == 0
+        out = capsys.readouterr().out
+        assert "exit codes and logs: same" in out and "0 difference(s)" in out
+    assert set(Path(LOG_ROOT).glob("compare-*")) == before
 
 
 def test_compare_reports_a_semantic_difference(

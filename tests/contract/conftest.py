@@ -15,7 +15,7 @@ import pytest
 from cri.client import CRIClient
 from cri.server import CRIServer, ServerOptions
 from shims.fake import FakeImages, FakeRuntime
-from tests.runc.endpoint import runc_endpoint
+from tinykube.testbeds.runc_shim import runc_endpoint
 
 OpenEndpoint = Callable[[Path], AbstractAsyncContextManager[CRIClient]]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import stat
+from collections.abc import AsyncIterator
 
 import aiohttp
 import grpc
@@ -89,3 +90,24 @@ async def test_metrics_are_served_over_http() -> None:
 async def test_stop_removes_the_socket(served: Served) -> None:
     await served.server.stop()
     assert not served.socket.exists()
+
+
+async def test_a_stream_that_times_out_answers_and_counts_deadline_exceeded(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def timing_out() -> AsyncIterator[d.ContainerEvent]:
+        raise TimeoutError
+        yield  # an async generator, as a backend's event stream is
+
+    monkeypatch.setattr(served.runtime, "container_events", timing_out)
+    call = served.client.raw_runtime.GetContainerEvents(pb.GetEventsRequest())
+    with pytest.raises(grpc.aio.AioRpcError) as answered:
+        await asyncio.wait_for(call.read(), 10)
+    assert answered.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+    def counted() -> float:
+        samples = next(m for m in served.server.metrics.registry.collect() if m.name == "cri_rpc").samples
+        labels = {"method": "GetContainerEvents", "code": "DEADLINE_EXCEEDED"}
+        return sum(s.value for s in samples if s.name == "cri_rpc_total" and s.labels == labels)
+
+    await wait_until(lambda: counted() == 1, what="the stream's end to be counted")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
 
 from cri.client import CRIClient
+from shims import failpoints
 
 
 async def test_shim_serves_until_sigterm_then_removes_its_socket(tmp_path: Path) -> None:
@@ -54,3 +56,13 @@ async def test_a_bad_backend_config_is_refused_naming_the_setting(tmp_path: Path
     _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     assert b"bogus_key" in stderr and b"Traceback" not in stderr
+
+
+async def test_a_misspelt_failpoint_is_refused_at_start() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tinykube.main", "shim", "--backend", "fake",
+        stderr=asyncio.subprocess.PIPE, env={**os.environ, failpoints.ENV: "runc.exec_synk"},
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert b"unknown failpoints runc.exec_synk" in stderr and b"Traceback" not in stderr

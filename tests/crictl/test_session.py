@@ -88,10 +88,7 @@ class Cli:
 
 
 async def _serve_shim(backend: str, tmp: Path) -> AsyncIterator[Target]:
-    try:
-        backends.load(backend)
-    except KeyError as exc:
-        pytest.skip(f"the {backend} shim is not in this build: {exc.args[0]}")
+    backends.load(backend)  # a shim of this project that fails to import fails the test
     socket = tmp / "run" / f"{backend}.sock"
     process = await asyncio.create_subprocess_exec(
         *_tinykube(),

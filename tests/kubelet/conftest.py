@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from api.core.v1.pod import PodStatus
+from api.core.v1.pods import pod_uid
+from api.model.core_v1 import PodStatus
 from cri.client import CRIClient
 from kubelet.config import KubeletConfiguration
 from kubelet.node import Kubelet, build_kubelet, running
@@ -42,7 +43,7 @@ class Node:
 
     def status(self, name: str) -> PodStatus | None:
         pod = self.kubelet.find_pod("default", f"{name}-{NODE}")
-        return None if pod is None else self.kubelet.statuses.get(pod.uid)
+        return None if pod is None else self.kubelet.statuses.get(pod_uid(pod))
 
     async def wait_for(self, what: str, predicate: Callable[[], object], timeout: float = WAIT_S) -> None:
         """Waits, bounded, for a condition on kubelet state; fails naming what did not happen."""

@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from api.core.v1.manifest import load_pod
-from api.core.v1.pod import Pod
+from api.core.v1.pods import all_containers, pod_uid
+from api.model.core_v1 import Pod
 from cri import domain as d
 from kubelet.labels import container_hash
 from kubelet.runtime_view import RuntimeContainer, RuntimePod, RuntimeSandbox
@@ -23,7 +24,7 @@ def sandbox(sandbox_id: str = "sb1", *, ready: bool = True, attempt: int = 0) ->
 
 
 def running(pod: Pod, name: str, cid: str, *, sandbox_id: str = "sb1", restarts: int = 0) -> RuntimeContainer:
-    spec = next(c for c in (*pod.spec.init_containers, *pod.spec.containers) if c.name == name)
+    spec = next(c for c in all_containers(pod) if c.name == name)
     return RuntimeContainer(
         id=cid,
         name=name,
@@ -46,7 +47,7 @@ def exited(
     sandbox_id: str = "sb1",
     restarts: int = 0,
 ) -> RuntimeContainer:
-    spec = next(c for c in (*pod.spec.init_containers, *pod.spec.containers) if c.name == name)
+    spec = next(c for c in all_containers(pod) if c.name == name)
     return RuntimeContainer(
         id=cid,
         name=name,
@@ -66,5 +67,5 @@ def runtime_pod(
 ) -> RuntimePod:
     ordered = tuple(sorted(containers, key=lambda c: c.created_at, reverse=True))
     return RuntimePod(
-        uid=pod.uid, sandboxes=sandboxes if sandboxes is not None else (sandbox(),), containers=ordered
+        uid=pod_uid(pod), sandboxes=sandboxes if sandboxes is not None else (sandbox(),), containers=ordered
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from api.core.v1.pod import Pod
+from api.core.v1.pods import pod_uid
+from api.model.core_v1 import Pod
 from kubelet.actions import PodActions, ProbeVerdicts, compute_pod_actions
 from kubelet.backoff import Backoff, BackoffPolicy
 from kubelet.runtime_view import RuntimePod
@@ -24,7 +25,7 @@ def _actions(
 
 def test_new_pod_gets_a_sandbox_and_all_containers() -> None:
     pod = make_pod(containers=[{"name": "a", "image": "x:1"}, {"name": "b", "image": "x:1"}])
-    actions = _actions(pod, RuntimePod(uid=pod.uid))
+    actions = _actions(pod, RuntimePod(uid=pod_uid(pod)))
     assert actions.create_sandbox and not actions.kill_pod
     assert actions.attempt == 0
     assert actions.containers_to_start == ("a", "b")
@@ -32,7 +33,7 @@ def test_new_pod_gets_a_sandbox_and_all_containers() -> None:
 
 def test_new_pod_with_init_containers_starts_only_the_first_init() -> None:
     pod = make_pod(initContainers=[{"name": "i1", "image": "x:1"}, {"name": "i2", "image": "x:1"}])
-    actions = _actions(pod, RuntimePod(uid=pod.uid))
+    actions = _actions(pod, RuntimePod(uid=pod_uid(pod)))
     assert actions.init_containers_to_start == ("i1",)
     assert actions.containers_to_start == ()
 
@@ -83,7 +84,7 @@ def test_restart_policies() -> None:
 def test_crash_loop_back_off_holds_a_restart_until_the_delay_passed() -> None:
     pod = make_pod()
     backoff = Backoff(BackoffPolicy(initial_s=10, max_s=300))
-    backoff.next(f"{pod.uid}/app", now=NOW - 50)
+    backoff.next(f"{pod_uid(pod)}/app", now=NOW - 50)
     recent = runtime_pod(pod, exited(pod, "app", "c1", code=1, finished_s=NOW - 5))
     actions = _actions(pod, recent, backoff=backoff)
     assert actions.containers_to_start == ()

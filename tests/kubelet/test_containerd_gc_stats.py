@@ -9,13 +9,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from api.core.v1.pods import pod_uid
 from cri import domain as d
 from kubelet import labels as lbl
 from kubelet.server import KubeletServer, ServerAuth
+from tinykube.testbeds.kubelet_process import eventually
 
 from .conftest import NODE
 from .containerd_node import RealNode, containerd_node
-from .kubelet_process import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_host("containerd", "registry")]
 SLOW_S = 90.0
@@ -57,12 +58,12 @@ async def test_gc_keeps_the_newest_sandbox_and_dead_container_then_clears_a_remo
     pod = node.kubelet.find_pod("default", f"sleeper-{NODE}")
     assert pod is not None
     for count in (2, 3):
-        sandboxes, _ = await _of_pod(real, pod.uid)
+        sandboxes, _ = await _of_pod(real, pod_uid(pod))
         [current] = [s for s in sandboxes if s.state == d.PodSandboxState.SANDBOX_READY]
         await node.client.stop_pod_sandbox(current.id)
 
         async def replaced(count: int = count) -> bool:
-            sandboxes, containers = await _of_pod(real, pod.uid)
+            sandboxes, containers = await _of_pod(real, pod_uid(pod))
             ready = [s.id for s in sandboxes if s.state == d.PodSandboxState.SANDBOX_READY]
             running = [c for c in containers if c.state == d.ContainerState.CONTAINER_RUNNING]
             return (
@@ -71,7 +72,7 @@ async def test_gc_keeps_the_newest_sandbox_and_dead_container_then_clears_a_remo
 
         await eventually(replaced, f"sandbox {count} running the container", SLOW_S)
     await node.kubelet.collect_garbage()
-    sandboxes, containers = await _of_pod(real, pod.uid)
+    sandboxes, containers = await _of_pod(real, pod_uid(pod))
     ready = [s for s in sandboxes if s.state == d.PodSandboxState.SANDBOX_READY]
     assert len(sandboxes) == 2 and len(ready) == 1  # the stopped one left holds the newest dead container
     assert sorted(c.state for c in containers) == [
@@ -79,12 +80,14 @@ async def test_gc_keeps_the_newest_sandbox_and_dead_container_then_clears_a_remo
         d.ContainerState.CONTAINER_EXITED,
     ]
 
-    log_dir = Path(node.config.pod_logs_dir) / f"default_sleeper-{NODE}_{pod.uid}"
+    log_dir = Path(node.config.pod_logs_dir) / f"default_sleeper-{NODE}_{pod_uid(pod)}"
     assert log_dir.is_dir()
     (node.manifests / "sleeper.yaml").unlink()
-    await node.wait_for("the pod terminated", lambda: pod.uid not in node.kubelet.workers.known(), SLOW_S)
+    await node.wait_for(
+        "the pod terminated", lambda: pod_uid(pod) not in node.kubelet.workers.known(), SLOW_S
+    )
     await node.kubelet.collect_garbage()
-    assert await _of_pod(real, pod.uid) == ([], [])
+    assert await _of_pod(real, pod_uid(pod)) == ([], [])
     assert not log_dir.exists()
 
 

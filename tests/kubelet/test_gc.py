@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from api.core.v1.pods import pod_uid
 from cri.errors import Internal
 from kubelet.gc import GCPolicy, plan
 from kubelet.runtime_view import (
@@ -124,10 +125,10 @@ async def test_leftovers_of_a_removed_pod_are_collected_with_its_log_dir(node: N
     log_dirs = {Path(s.config.log_directory): s.id for s in node.runtime.sandboxes.values()}
     for log_dir in log_dirs:
         (log_dir / "app").mkdir(parents=True, exist_ok=True)
-    [web_log_dir] = [p for p in log_dirs if p.name.endswith(web.uid)]
+    [web_log_dir] = [p for p in log_dirs if p.name.endswith(pod_uid(web))]
     node.runtime.faults.fail_next("remove_pod_sandbox", Internal("disk busy"))
     (node.manifests / "web.yaml").unlink()
-    await node.wait_for("web terminated", lambda: web.uid not in node.kubelet.workers.known())
+    await node.wait_for("web terminated", lambda: pod_uid(web) not in node.kubelet.workers.known())
     assert log_dirs[web_log_dir] in node.runtime.sandboxes  # the failed removal left it behind
     await node.kubelet.collect_garbage()
     assert [s.id for s in node.runtime.sandboxes.values()] == [

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 from kubernetes.client import ApiClient, V1PodList
 
+from api.core.v1.pods import annotations_of, pod_meta, pod_spec
 from cri.crilog import LogRecord, format_record
 from kubelet.config import ConfigError
 from kubelet.server import KubeletServer, ServerAuth
@@ -48,9 +49,9 @@ async def test_pods_deserialise_into_the_official_v1_pod_list(node: Node, api: s
     pods = ApiClient().deserialize(body, "V1PodList", "application/json")
     assert isinstance(pods, V1PodList)
     [pod] = pods.items
-    assert pod.metadata.name == f"web-{NODE}"
-    assert pod.metadata.annotations["kubernetes.io/config.source"] == "file"
-    assert pod.spec.node_name == NODE
+    assert pod_meta(pod).name == f"web-{NODE}"
+    assert annotations_of(pod)["kubernetes.io/config.source"] == "file"
+    assert pod_spec(pod).node_name == NODE
     assert pod.status.phase == "Running"
     assert pod.status.pod_ip and pod.status.host_ip == "192.0.2.10"
     assert pod.status.start_time is not None

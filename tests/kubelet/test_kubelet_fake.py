@@ -6,6 +6,7 @@ import json
 
 from aiohttp import web
 
+from api.core.v1.pods import annotations_of, pod_spec, pod_uid
 from cri import domain as d
 from cri.errors import NotFound
 from kubelet import labels as lbl
@@ -35,14 +36,14 @@ async def test_static_pod_runs_with_the_kubelets_names_and_labels(node: Node) ->
     status = await node.wait_phase("web", "Running")
     pod = node.kubelet.find_pod("default", f"web-{NODE}")
     assert pod is not None
-    assert pod.metadata.annotations[lbl.CONFIG_HASH] == pod.uid
-    assert pod.metadata.annotations[lbl.CONFIG_SOURCE] == "file"
-    assert pod.spec.node_name == NODE
+    assert annotations_of(pod)[lbl.CONFIG_HASH] == pod_uid(pod)
+    assert annotations_of(pod)[lbl.CONFIG_SOURCE] == "file"
+    assert pod_spec(pod).node_name == NODE
     assert {c.type: c.status for c in status.conditions}["Ready"] == "True"
     [sandbox] = node.runtime.sandboxes.values()
     config = sandbox.config
-    assert config.labels[lbl.POD_UID] == pod.uid and config.labels["app"] == "web"
-    assert config.log_directory.endswith(f"/default_web-{NODE}_{pod.uid}")
+    assert config.labels[lbl.POD_UID] == pod_uid(pod) and config.labels["app"] == "web"
+    assert config.log_directory.endswith(f"/default_web-{NODE}_{pod_uid(pod)}")
     assert [(p.container_port, p.host_port) for p in config.port_mappings] == [(80, 8080)]
     [container] = node.runtime.containers.values()
     envs = {kv.key: kv.value for kv in container.config.envs}
@@ -56,11 +57,15 @@ async def test_static_pod_runs_with_the_kubelets_names_and_labels(node: Node) ->
 async def test_removed_manifest_terminates_and_edited_one_replaces(node: Node) -> None:
     node.write("web.yaml", WEB)
     await node.wait_phase("web", "Running")
-    first_uid = node.kubelet.find_pod("default", f"web-{NODE}").uid  # type: ignore[union-attr]
+    first = node.kubelet.find_pod("default", f"web-{NODE}")
+    assert first is not None
+    first_uid = pod_uid(first)
     node.write("web.yaml", WEB.replace("httpd", "httpd2"))
     await node.wait_for(
         "the edited pod",
-        lambda: (p := node.kubelet.find_pod("default", f"web-{NODE}")) is not None and p.uid != first_uid,
+        lambda: (
+            (p := node.kubelet.find_pod("default", f"web-{NODE}")) is not None and pod_uid(p) != first_uid
+        ),
     )
     await node.wait_phase("web", "Running")
     await node.wait_for("only the new sandbox left", lambda: len(node.runtime.sandboxes) == 1)

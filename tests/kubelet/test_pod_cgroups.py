@@ -6,7 +6,8 @@ import dataclasses
 from pathlib import Path
 
 from api.core.v1.manifest import load_pod
-from api.core.v1.pod import Pod
+from api.core.v1.pods import pod_uid
+from api.model.core_v1 import Pod
 from kubelet.pod_cgroups import pod_cgroup_dirs, remove_pod_cgroup
 from kubelet.sandbox_config import NodeSettings
 
@@ -27,9 +28,9 @@ def _pod() -> Pod:
 def test_the_pods_cgroup_goes_from_every_hierarchy_and_every_tier(tmp_path: Path) -> None:
     pod = _pod()
     made = [
-        tmp_path / "memory/kubepods/besteffort" / f"pod{pod.uid}",
-        tmp_path / "cpu/kubepods/besteffort" / f"pod{pod.uid}",
-        tmp_path / "unified/kubepods/burstable" / f"pod{pod.uid}",
+        tmp_path / "memory/kubepods/besteffort" / f"pod{pod_uid(pod)}",
+        tmp_path / "cpu/kubepods/besteffort" / f"pod{pod_uid(pod)}",
+        tmp_path / "unified/kubepods/burstable" / f"pod{pod_uid(pod)}",
     ]
     for directory in made:
         directory.mkdir(parents=True)
@@ -43,7 +44,7 @@ def test_the_pods_cgroup_goes_from_every_hierarchy_and_every_tier(tmp_path: Path
 
 def test_a_cgroup_still_holding_a_child_stays(tmp_path: Path) -> None:
     pod = _pod()
-    busy = tmp_path / "memory/kubepods/besteffort" / f"pod{pod.uid}"
+    busy = tmp_path / "memory/kubepods/besteffort" / f"pod{pod_uid(pod)}"
     (busy / "container-left-by-the-runtime").mkdir(parents=True)
     remove_pod_cgroup(pod, SETTINGS, root=tmp_path)
     assert (busy / "container-left-by-the-runtime").is_dir()

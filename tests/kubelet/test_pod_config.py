@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from api.core.v1.pods import annotations_of, pod_name, pod_spec, pod_uid
 from cri import domain as d
 from kubelet.env import EnvError, PodFacts, container_env, expand
 from kubelet.resources import linux_resources
@@ -46,7 +47,7 @@ def test_env_from_values_field_and_resource_references() -> None:
             }
         ]
     )
-    env = container_env(pod, pod.spec.containers[0], FACTS)
+    env = container_env(pod, pod_spec(pod).containers[0], FACTS)
     assert env == {
         "NS": "default",
         "IP": "10.1.0.5",
@@ -67,7 +68,7 @@ def test_unsupported_field_path_is_an_error() -> None:
         ]
     )
     with pytest.raises(EnvError, match=r"unsupported fieldPath 'spec\.nope'"):
-        container_env(pod, pod.spec.containers[0], FACTS)
+        container_env(pod, pod_spec(pod).containers[0], FACTS)
 
 
 def test_expansion_of_commands() -> None:
@@ -126,7 +127,7 @@ def test_resources_become_shares_quota_and_memory_limit() -> None:
             }
         ]
     )
-    resources = linux_resources(pod.spec.containers[0], qos="Burstable", node_memory=2**30)
+    resources = linux_resources(pod_spec(pod).containers[0], qos="Burstable", node_memory=2**30)
     assert (resources.cpu_shares, resources.cpu_quota, resources.cpu_period) == (256, 100_000, 100_000)
     assert resources.memory_limit_in_bytes == 128 * 2**20
     assert resources.oom_score_adj == 938
@@ -147,7 +148,7 @@ def test_security_context_merges_pod_and_container() -> None:
             }
         ],
     )
-    context = container_security_context(pod, pod.spec.containers[0])
+    context = container_security_context(pod, pod_spec(pod).containers[0])
     assert context.run_as_user == 1001 and context.no_new_privs
     assert context.supplemental_groups == (4000, 2000)
     assert context.capabilities == d.Capability(drop_capabilities=("ALL",))
@@ -181,11 +182,11 @@ async def test_volumes_host_path_checks_empty_dir_and_downward_api(tmp_path: Pat
     paths = await manager.prepare(pod, FACTS)
     assert stat.S_ISDIR((tmp_path / "made").stat().st_mode)
     assert (paths["info"] / "meta" / "name").read_text() == "web"
-    mounts = container_mounts(pod.spec.containers[0], paths)
+    mounts = container_mounts(pod_spec(pod).containers[0], paths)
     assert mounts[0].host_path == str(paths["scratch"] / "sub") and (paths["scratch"] / "sub").is_dir()
     assert mounts[1].readonly
-    await manager.cleanup(pod.uid)
-    assert not manager.pod_dir(pod.uid).exists()
+    await manager.cleanup(pod_uid(pod))
+    assert not manager.pod_dir(pod_uid(pod)).exists()
 
 
 async def test_host_path_type_mismatch_names_the_volume(tmp_path: Path) -> None:
@@ -217,7 +218,7 @@ def test_sub_path_may_not_escape(tmp_path: Path) -> None:
         ],
     )
     with pytest.raises(VolumeError, match="escapes"):
-        container_mounts(pod.spec.containers[0], {"v": tmp_path / "v"})
+        container_mounts(pod_spec(pod).containers[0], {"v": tmp_path / "v"})
 
 
 def test_static_pods_are_renamed_and_hashed_per_node(tmp_path: Path) -> None:
@@ -232,8 +233,8 @@ def test_static_pods_are_renamed_and_hashed_per_node(tmp_path: Path) -> None:
     (tmp_path / ".hidden.yaml").write_text("ignored: [")
     first = scan(tmp_path, node_name="n1")
     [pod] = first.pods.values()
-    assert pod.name == "a-n1" and pod.spec.node_name == "n1"
-    assert pod.metadata.annotations["kubernetes.io/config.hash"] == pod.uid
+    assert pod_name(pod) == "a-n1" and pod_spec(pod).node_name == "n1"
+    assert annotations_of(pod)["kubernetes.io/config.hash"] == pod_uid(pod)
     assert list(first.errors) == [str(tmp_path / "dup.json")]
     assert "duplicate pod default/a-n1" in first.errors[str(tmp_path / "dup.json")]
     other_node = scan(tmp_path, node_name="n2")

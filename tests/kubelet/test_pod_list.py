@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from api.core.v1.manifest import load_pod, pod_list_to_dict
-from api.core.v1.pod import Pod, PodList, PodStatus
+from api.core.v1.pods import pod_name, pod_namespace, pod_uid
+from api.model.core_v1 import Pod, PodList, PodStatus
 from kubelet.pod_list import PodListBody
 from kubelet.static_source import static_pod
 
@@ -26,22 +27,22 @@ def _pod(name: str, namespace: str = "default") -> Pod:
 
 
 def _uncached(pods: dict[str, Pod], statuses: dict[str, PodStatus]) -> bytes:
-    ordered = sorted(pods.items(), key=lambda item: (item[1].namespace, item[1].name))
+    ordered = sorted(pods.items(), key=lambda item: (pod_namespace(item[1]), pod_name(item[1])))
     pending = PodStatus(phase="Pending")
     items = tuple(dataclasses.replace(pod, status=statuses.get(uid) or pending) for uid, pod in ordered)
-    return json.dumps(pod_list_to_dict(PodList(items=items))).encode()
+    return json.dumps(pod_list_to_dict(PodList(api_version="v1", kind="PodList", items=items))).encode()
 
 
 def test_body_matches_the_whole_list_encoded_through_changes() -> None:
     web, db, job = _pod("web"), _pod("db", "storage"), _pod("job")
-    pods = {web.uid: web, db.uid: db}
-    statuses: dict[str, PodStatus] = {web.uid: PodStatus(phase="Running", pod_ip="10.0.0.5")}
+    pods = {pod_uid(web): web, pod_uid(db): db}
+    statuses: dict[str, PodStatus] = {pod_uid(web): PodStatus(phase="Running", pod_ip="10.0.0.5")}
     body = PodListBody()
     assert body.render(pods, statuses.get) == _uncached(pods, statuses)
 
-    statuses[web.uid] = PodStatus(phase="Failed", reason="DeadlineExceeded")
-    statuses[db.uid] = PodStatus(phase="Running")
-    pods[job.uid] = job
+    statuses[pod_uid(web)] = PodStatus(phase="Failed", reason="DeadlineExceeded")
+    statuses[pod_uid(db)] = PodStatus(phase="Running")
+    pods[pod_uid(job)] = job
     rendered = body.render(pods, statuses.get)
     assert rendered == _uncached(pods, statuses)
     by_name = {p["metadata"]["name"]: p for p in json.loads(rendered)["items"]}
@@ -49,8 +50,8 @@ def test_body_matches_the_whole_list_encoded_through_changes() -> None:
     assert by_name["job-node"]["status"] == {"phase": "Pending"}
 
     edited = dataclasses.replace(web, metadata=dataclasses.replace(web.metadata, labels={"tier": "front"}))
-    pods[web.uid] = edited
-    del pods[db.uid]
+    pods[pod_uid(web)] = edited
+    del pods[pod_uid(db)]
     rendered = body.render(pods, statuses.get)
     assert rendered == _uncached(pods, statuses)
     assert [p["metadata"]["name"] for p in json.loads(rendered)["items"]] == ["job-node", "web-node"]

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from cri.client import CRIClient
-
-from .kubelet_process import CONTAINERD, KubeletProcess, eventually, write_config
+from tinykube.testbeds.kubelet_process import CONTAINERD, KubeletProcess, eventually, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_host("containerd", "registry")]
 PODS = 20

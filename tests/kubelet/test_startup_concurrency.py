@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from api.core.v1.pods import pod_uid
 from cri import domain as d
 from kubelet.actions import ProbeVerdicts, compute_pod_actions
 from kubelet.apply import PodApplier
@@ -67,7 +68,7 @@ async def test_a_burst_of_pods_creates_sandboxes_a_few_at_a_time(
     pods = [make_pod(f"web-{i}", uid=f"uid-{i}") for i in range(6)]
 
     async def start(pod: Any) -> None:
-        runtime = RuntimePod(uid=pod.uid)
+        runtime = RuntimePod(uid=pod_uid(pod))
         actions = compute_pod_actions(pod, runtime, probes=ProbeVerdicts(), backoff=Backoff(), now=0.0)
         result = await applier.apply(pod, actions, runtime)
         assert result.started == ("app",), result.waiting

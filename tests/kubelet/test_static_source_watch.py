@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from api.core.v1.pod import Pod
+from api.core.v1.pods import pod_name, pod_spec
+from api.model.core_v1 import Pod
 from kubelet.static_source import ParsedManifest, StaticPodSource, scan
 
 WAIT_S = 10.0
@@ -42,7 +43,7 @@ class Updates:
 
     @property
     def names(self) -> set[str]:
-        return {p.name for p in self.history[-1].values()} if self.history else set()
+        return {pod_name(p) for p in self.history[-1].values()} if self.history else set()
 
     async def until(self, what: str, predicate: Callable[[], bool]) -> None:
         async with asyncio.timeout(WAIT_S):
@@ -110,7 +111,7 @@ async def test_kubernetes_style_data_symlink_swap_is_one_change(tmp_path: Path, 
         (tmp_path / "..data_tmp").rename(tmp_path / "..data")
         await updates.until("the swapped manifest", lambda: set(updates.history[-1]) - before != set())
         [pod] = updates.history[-1].values()
-        assert pod.spec.containers[0].command == ("sleep", "300")
+        assert pod_spec(pod).containers[0].command == ["sleep", "300"]
 
 
 async def test_half_written_manifest_keeps_the_running_pod(tmp_path: Path, updates: Updates) -> None:
@@ -126,10 +127,10 @@ async def test_half_written_manifest_keeps_the_running_pod(tmp_path: Path, updat
             writer.write(text[len(text) // 2 :])
         await updates.until(
             "the completed manifest", lambda: any(
-                p.spec.containers[0].command == ("sleep", "999") for p in updates.history[-1].values()
+                pod_spec(p).containers[0].command == ["sleep", "999"] for p in updates.history[-1].values()
             )
         )  # fmt: skip
-    assert all("web-n1" in {p.name for p in pods.values()} for pods in updates.history)
+    assert all("web-n1" in {pod_name(p) for p in pods.values()} for pods in updates.history)
 
 
 async def test_directory_created_after_start_is_watched(tmp_path: Path, updates: Updates) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from api.core.v1.pods import pod_uid
 from kubelet.stats import SummaryProvider
 
 from .conftest import NODE, Node
@@ -55,11 +56,11 @@ async def test_pod_part_measures_logs_volumes_and_ephemeral_storage(node: Node) 
     log_file = Path(sandbox.config.log_directory) / "app" / "0.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.write_bytes(b"x" * 20000)
-    scratch = node.kubelet.volumes.pod_dir(pod.uid) / "volumes" / "kubernetes.io~empty-dir" / "scratch"
+    scratch = node.kubelet.volumes.pod_dir(pod_uid(pod)) / "volumes" / "kubernetes.io~empty-dir" / "scratch"
     (scratch / "data").write_bytes(b"y" * 50000)
 
     [entry] = (await SummaryProvider(node.kubelet).summary())["pods"]
-    assert entry["podRef"] == {"name": f"cache-{NODE}", "namespace": "default", "uid": pod.uid}
+    assert entry["podRef"] == {"name": f"cache-{NODE}", "namespace": "default", "uid": pod_uid(pod)}
     assert entry["startTime"] == node.status("cache").start_time  # type: ignore[union-attr]
     [container] = entry["containers"]
     assert container["name"] == "app" and "startTime" in container

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from api.core.v1.pod import PodStatus
+from api.core.v1.pods import pod_uid
+from api.model.core_v1 import PodStatus
 from kubelet.actions import Waiting
 from kubelet.runtime_view import RuntimePod
 from kubelet.status import StatusInputs, pod_status
@@ -22,7 +23,7 @@ def _conditions(status: PodStatus) -> dict[str, str]:
 
 def test_new_pod_is_pending_with_creating_containers() -> None:
     pod = make_pod()
-    status = pod_status(pod, RuntimePod(uid=pod.uid, sandboxes=()), _inputs(), previous=None)
+    status = pod_status(pod, RuntimePod(uid=pod_uid(pod), sandboxes=()), _inputs(), previous=None)
     assert status.phase == "Pending"
     waiting = status.container_statuses[0].state.waiting  # type: ignore[union-attr]
     assert waiting is not None and waiting.reason == "ContainerCreating"
@@ -120,5 +121,5 @@ def test_qos_classes() -> None:
         containers=[{"name": "a", "image": "x:1", "resources": {"requests": {"cpu": "100m"}}}]
     )
     for pod, expected in ((guaranteed, "Guaranteed"), (burstable, "Burstable")):
-        status = pod_status(pod, RuntimePod(uid=pod.uid), _inputs(), previous=None)
+        status = pod_status(pod, RuntimePod(uid=pod_uid(pod)), _inputs(), previous=None)
         assert status.qos_class == expected

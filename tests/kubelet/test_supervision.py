@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from api.core.v1.pod import Pod
+from api.core.v1.pods import pod_uid
+from api.model.core_v1 import Pod
 from cri.errors import Unavailable
 from kubelet.node import build_kubelet
 from kubelet.pod_workers import PodWorkers
@@ -62,7 +63,7 @@ async def test_a_termination_the_runtime_refused_is_retried() -> None:
         return 60.0
 
     async def terminate(pod: Pod) -> None:
-        attempts.append(pod.uid)
+        attempts.append(pod_uid(pod))
         if len(attempts) == 1:
             raise Unavailable("runtime restarting")
 

@@ -18,7 +18,7 @@ from typing import BinaryIO
 import pytest
 
 from api.core.v1.manifest import load_pod
-from api.core.v1.pod import Pod
+from api.model.core_v1 import Pod
 from cri import crilog
 from cri import domain as d
 from cri.client import CRIClient

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api.core.v1.container import ExecAction, HTTPGetAction, Probe, TCPSocketAction
+from api.model.core_v1 import ExecAction, HTTPGetAction, Probe, TCPSocketAction
 from kubelet.probes.runners import ProbeRunner
 from kubelet.probes.types import ProbeOutcome, ProbeResult, ProbeTarget
 from tests.kubelet_probes.realpod import RealPod, eventually, host_network_pod

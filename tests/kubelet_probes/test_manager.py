@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from api.core.v1.container import Container, ExecAction, Probe
+from api.model.core_v1 import Container, ExecAction, Probe
 from kubelet.probes.manager import ProbeManager
 from kubelet.probes.types import (
     ProbeError,

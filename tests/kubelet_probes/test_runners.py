@@ -14,7 +14,7 @@ from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]  # re-exported at runtime
 
-from api.core.v1.container import (
+from api.model.core_v1 import (
     ExecAction,
     GRPCAction,
     HTTPGetAction,

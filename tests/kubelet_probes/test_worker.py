@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from api.core.v1.container import Container, ExecAction, Probe
+from api.model.core_v1 import Container, ExecAction, Probe
 from kubelet.probes.types import ProbeKind, ProbeResult, failure, success
 from kubelet.probes.worker import ContainerProbes, ProbeWorker, ResultChange
 

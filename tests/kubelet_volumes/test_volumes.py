@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from api.core.v1.manifest import load_pod
-from api.core.v1.pod import Pod
-from api.core.v1.volume import DownwardAPIVolumeFile
+from api.core.v1.pods import pod_spec, pod_volumes
+from api.model.core_v1 import DownwardAPIVolumeFile, Pod
 from cri import domain as d
 from kubelet.env import PodFacts
 from kubelet.volumes import VolumeError, VolumeManager, container_mounts
@@ -89,7 +89,7 @@ async def test_empty_dir_is_a_writable_dir_under_the_pod_dir_and_setup_is_idempo
 async def test_two_containers_share_one_empty_dir(manager: VolumeManager) -> None:
     pod = pod_with([{"name": "shared", "emptyDir": {}}], mounts=[{"name": "shared", "mountPath": "/data"}])
     paths = await manager.prepare(pod, FACTS)
-    app, side = (container_mounts(c, paths) for c in pod.spec.containers)
+    app, side = (container_mounts(c, paths) for c in pod_spec(pod).containers)
     assert app == side == (d.Mount(container_path="/data", host_path=str(paths["shared"])),)
 
 
@@ -240,7 +240,7 @@ async def test_downward_api_item_escaping_the_volume_is_refused(
             }
         ]
     )
-    volume = pod.spec.volumes[0]
+    volume = pod_volumes(pod)[0]
     assert volume.downward_api is not None
     evil = DownwardAPIVolumeFile(path="../../../../escaped", field_ref=volume.downward_api.items[0].field_ref)
     bad_volume = replace(volume, downward_api=replace(volume.downward_api, items=(evil,)))
@@ -257,7 +257,7 @@ async def test_sub_path_mounts_a_directory_inside_the_volume(manager: VolumeMana
     mounts = [{"name": "shared", "mountPath": "/var/log/app", "subPath": "logs/app", "readOnly": True}]
     pod = pod_with([{"name": "shared", "emptyDir": {}}], mounts=mounts)
     paths = await manager.prepare(pod, FACTS)
-    (mount,) = container_mounts(pod.spec.containers[0], paths)
+    (mount,) = container_mounts(pod_spec(pod).containers[0], paths)
     assert mount.host_path == str(paths["shared"] / "logs" / "app") and is_dir(mount.host_path)
     assert mount.readonly and mount.container_path == "/var/log/app"
 
@@ -271,13 +271,13 @@ async def test_sub_path_can_never_escape_the_volume(
     paths = await manager.prepare(pod, FACTS)
     os.symlink("/etc", paths["shared"] / "link-out")
     with pytest.raises(VolumeError, match="escapes"):
-        container_mounts(pod.spec.containers[0], paths)
+        container_mounts(pod_spec(pod).containers[0], paths)
 
 
 async def test_mount_propagation_maps_to_cri(manager: VolumeManager, tmp_path: Path) -> None:
     mounts = [{"name": "h", "mountPath": "/host", "mountPropagation": "HostToContainer"}]
     pod = pod_with([{"name": "h", "hostPath": {"path": str(tmp_path)}}], mounts=mounts)
-    (mount,) = container_mounts(pod.spec.containers[0], await manager.prepare(pod, FACTS))
+    (mount,) = container_mounts(pod_spec(pod).containers[0], await manager.prepare(pod, FACTS))
     assert mount.propagation is d.MountPropagation.PROPAGATION_HOST_TO_CONTAINER
 
 
@@ -318,4 +318,4 @@ async def test_sub_path_with_dot_dot_is_refused_even_inside_the_volume(manager: 
     pod = pod_with([{"name": "shared", "emptyDir": {}}], mounts=mounts)
     paths = await manager.prepare(pod, FACTS)
     with pytest.raises(VolumeError, match=r"\.\."):
-        container_mounts(pod.spec.containers[0], paths)
+        container_mounts(pod_spec(pod).containers[0], paths)

@@ -10,7 +10,7 @@ import pytest
 
 from cri.client import CRIClient
 from shims.runc.runtime import RuncRuntime
-from tests.runc.endpoint import build_rootfs, make_layout, remove_everything, serve
+from tinykube.testbeds.runc_shim import build_rootfs, make_layout, remove_everything, serve
 
 Shim = tuple[CRIClient, RuncRuntime]
 

@@ -11,7 +11,7 @@ import pytest
 from cri.client import CRIClient
 from shims.node import cgroups
 from shims.runc.runtime import RuncRuntime
-from tests.runc.endpoint import Layout, build_rootfs, make_layout, remove_everything, serve
+from tinykube.testbeds.runc_shim import Layout, build_rootfs, make_layout, remove_everything, serve
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,8 @@ import pytest
 from cri import domain as d
 from cri.client import CRIClient
 from shims.runc.runtime import RuncRuntime
-from tests.runc.endpoint import BRIDGE, Layout
 from tests.runc.scenario import container_config, pod_config, run_container
+from tinykube.testbeds.runc_shim import BRIDGE, Layout
 
 pytestmark = pytest.mark.integration
 HOST_PORT = 39111  # exercises portmap's DNAT rules and their removal

@@ -14,8 +14,8 @@ from cri.server import CRIServer, ServerOptions
 from shims.runc.daemon import open_images
 from shims.runc.recovery import recover
 from shims.runc.runtime import RuncRuntime
-from tests.runc.endpoint import Layout, remove_everything
 from tests.runc.scenario import container_config, pod_config, run_container
+from tinykube.testbeds.runc_shim import Layout, remove_everything
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_host("registry")]
 CERTS_D = Path("/etc/containerd/certs.d")  # `tinykube images seed` writes the mirror entries here

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 from cri.errors import NotFound
 from cri.streaming.backend import PortConnection, StreamingProcess, TerminalSize
-from cri.streaming.netns import dial_localhost
 from cri.streaming.process import ArgvProcess, start_process
 from cri.streaming.types import AttachSpec, ExecSpec
+from shims.node.netns_dial import dial_localhost
 
 
 class Attached:

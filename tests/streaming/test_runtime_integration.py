@@ -22,12 +22,12 @@ import aiohttp
 import pytest
 
 from cri.streaming.backend import PortConnection, StreamingProcess, TerminalSize
-from cri.streaming.conmon import ConmonAttach
-from cri.streaming.netns import dial_in_netns
 from cri.streaming.process import start_process
 from cri.streaming.server import StreamingServer
 from cri.streaming.spdy.client import connect_spdy
 from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
+from shims.node.conmon_attach import ConmonAttach
+from shims.node.netns_dial import dial_in_netns
 from tests.streaming.test_replay_spdy import STTY_READ, by_type, recorded_outcome, replay_spdy
 
 pytestmark = [

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cri.server import CRIServer, ServerOptions
-from shims import backends
+from shims import backends, failpoints
 from tinykube.daemon import StartupError, configure_logging, run_daemon, until_cancelled
 
 
@@ -35,12 +35,16 @@ def _load(args: argparse.Namespace) -> ShimStart:
     if args.config is not None and not args.config.is_file():
         raise StartupError(f"config file {args.config} does not exist")
     try:
+        failpoints.enabled()
+    except ValueError as exc:
+        raise StartupError(str(exc)) from exc
+    try:
         factory = backends.load(args.backend)
-    except KeyError as exc:
+    except backends.UnknownBackend as exc:
         raise StartupError(exc.args[0]) from exc
     try:
         opener = factory(args.config)
-    except ValueError as exc:  # a backend's config error names the field
+    except backends.BackendConfigError as exc:  # reading the config raises it; it names the field
         raise StartupError(f"{args.config}: {exc}") from exc
     socket = args.socket or Path(f"/run/tinykube/{args.backend}.sock")
     options = ServerOptions(socket=socket, tcp_address=args.listen, metrics_address=args.metrics_address)

@@ -1,10 +1,12 @@
 """Regenerate the committed protobuf/gRPC modules from ../shared/specs.
 
-Usage: python -m tinykube.devtools.protos [--specs DIR] [--out DIR] [--check]
+Usage: python -m tinykube.devtools.protos [--specs DIR] [--check] [--check-committed]
 
 Each target copies its .proto files into a temporary tree whose paths give the Python module
-paths, compiles them with grpcio-tools and writes the modules under the repository. The .proto
-text itself is never committed.
+paths, compiles them with grpcio-tools and writes the modules under the repository, with the
+compiled descriptor set (source comments included) beside them. The .proto text itself is never
+committed: ``--check-committed`` regenerates the modules from that descriptor set alone, so a
+checkout without ../shared can prove its generated modules are what the generator makes.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class Target:
     header: str
     stage: Callable[[Path, Path], list[str]]
     outputs: tuple[str, ...]
+    descriptors: str  # the compiled FileDescriptorSet, committed with the modules
+    protos: tuple[str, ...]  # the .proto names inside it that the modules are generated from
 
 
 def _stage_cri(specs: Path, tree: Path) -> list[str]:
@@ -45,25 +49,42 @@ TARGETS: dict[str, Target] = {
         header="k8s.io/cri-api v0.36.3 (runtime.v1), from ../shared/specs/cri-api/api.proto",
         stage=_stage_cri,
         outputs=("cri/v1/api_pb2.py", "cri/v1/api_pb2.pyi", "cri/v1/api_pb2_grpc.py"),
+        descriptors="cri/v1/api.binpb",
+        protos=("cri/v1/api.proto",),
     ),
 }
 
 
-def _compile(tree: Path, protos: list[str], out: Path) -> None:
+def _protoc(inputs: list[str], out: Path, protos: list[str] | tuple[str, ...]) -> None:
     from grpc_tools import protoc  # dev dependency, imported only when generating
 
-    include = Path(protoc.__file__).parent / "_proto"
-    args = [
-        "protoc",
-        f"-I{tree}",
-        f"-I{include}",
-        f"--python_out={out}",
-        f"--pyi_out={out}",
-        f"--grpc_python_out={out}",
-        *protos,
-    ]
-    if protoc.main(args) != 0:
+    outputs = [f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}"]
+    if protoc.main(["protoc", *inputs, *outputs, *protos]) != 0:
         raise SystemExit(f"protoc failed for {protos}")
+
+
+def _compile(tree: Path, protos: list[str], out: Path, descriptors: Path) -> None:
+    from grpc_tools import protoc
+
+    include = Path(protoc.__file__).parent / "_proto"
+    descriptors.parent.mkdir(parents=True, exist_ok=True)
+    inputs = [f"-I{tree}", f"-I{include}", f"--descriptor_set_out={descriptors}", "--include_source_info"]
+    _protoc(inputs, out, protos)
+    _drop_json_names(descriptors)
+
+
+def _drop_json_names(descriptors: Path) -> None:
+    """protoc fills in each field's default json_name here but embeds descriptors without it."""
+    from google.protobuf import descriptor_pb2
+
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptors.read_bytes())
+    pending = [message for file in files.file for message in file.message_type]
+    while pending:
+        message = pending.pop()
+        for field in message.field:
+            field.ClearField("json_name")
+        pending.extend(message.nested_type)
+    descriptors.write_bytes(files.SerializeToString(deterministic=True))
 
 
 def _with_header(path: Path, header: str) -> None:
@@ -76,11 +97,30 @@ def generate(target: Target, specs: Path, out: Path) -> list[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp)
         protos = target.stage(specs, tree)
-        _compile(tree, protos, out)
+        _compile(tree, protos, out, out / target.descriptors)
+    return _headed(target, out)
+
+
+def _headed(target: Target, out: Path) -> list[Path]:
     written = [out / rel for rel in target.outputs]
     for path in written:
         _with_header(path, target.header)
-    return written
+    return [*written, out / target.descriptors]
+
+
+def generate_from_descriptors(target: Target, descriptors: Path, out: Path) -> list[Path]:
+    """Generate one target's modules under ``out`` from its compiled descriptor set (no .proto)."""
+    _protoc([f"--descriptor_set_in={descriptors}"], out, target.protos)
+    shutil.copy(descriptors, out / target.descriptors)
+    return _headed(target, out)
+
+
+def _differing(target: Target, fresh: Path) -> list[str]:
+    return [
+        rel
+        for rel in (*target.outputs, target.descriptors)
+        if not (REPO / rel).exists() or not filecmp.cmp(fresh / rel, REPO / rel, shallow=False)
+    ]
 
 
 def check(target: Target, specs: Path) -> list[str]:
@@ -88,23 +128,32 @@ def check(target: Target, specs: Path) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp)
         generate(target, specs, fresh)
-        return [
-            rel
-            for rel in target.outputs
-            if not (REPO / rel).exists() or not filecmp.cmp(fresh / rel, REPO / rel, shallow=False)
-        ]
+        return _differing(target, fresh)
+
+
+def check_committed(target: Target) -> list[str]:
+    """Names of committed modules that differ from a generation from the committed descriptor set."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp)
+        generate_from_descriptors(target, REPO / target.descriptors, fresh)
+        return _differing(target, fresh)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--specs", type=Path, default=DEFAULT_SPECS)
     parser.add_argument("--check", action="store_true", help="only report files that are stale")
+    parser.add_argument(
+        "--check-committed", action="store_true", help="check against the committed descriptor set, no specs"
+    )
     parser.add_argument("targets", nargs="*", default=sorted(TARGETS))
     args = parser.parse_args(argv)
     stale: list[str] = []
     for name in args.targets:
         target = TARGETS[name]
-        if args.check:
+        if args.check_committed:
+            stale += check_committed(target)
+        elif args.check:
             stale += check(target, args.specs)
         else:
             for path in generate(target, args.specs, REPO):

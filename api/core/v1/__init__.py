@@ -1,1 +1,1 @@
-"""core/v1: Pod and the types it is made of, with defaulting, validation and manifest loading."""
+"""core/v1 over the generated model (`api.model.core_v1`): defaulting, validation, manifest loading."""

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from api.core.v1.container import Container, ContainerPort, HTTPGetAction, Lifecycle, LifecycleHandler, Probe
-from api.core.v1.pod import Pod, PodSecurityContext, PodSpec
-from api.core.v1.volume import EmptyDirVolumeSource, Volume
+from api.core.v1.pods import volume_sources
+from api.model.core_v1 import (
+    Container,
+    ContainerPort,
+    EmptyDirVolumeSource,
+    HTTPGetAction,
+    Lifecycle,
+    LifecycleHandler,
+    Pod,
+    PodSecurityContext,
+    PodSpec,
+    Probe,
+    Volume,
+)
+from api.model.meta_v1 import ObjectMeta
 
 DEFAULT_GRACE_PERIOD_S = 30
 DEFAULT_NAMESPACE = "default"
@@ -59,7 +71,7 @@ def _port(port: ContainerPort) -> ContainerPort:
 def default_container(container: Container) -> Container:
     return replace(
         container,
-        ports=tuple(_port(p) for p in container.ports),
+        ports=None if container.ports is None else [_port(p) for p in container.ports],
         image_pull_policy=container.image_pull_policy or image_pull_policy_for(container.image or ""),
         termination_message_path=container.termination_message_path or "/dev/termination-log",
         termination_message_policy=container.termination_message_policy or "File",
@@ -71,7 +83,7 @@ def default_container(container: Container) -> Container:
 
 
 def _volume(volume: Volume) -> Volume:
-    if not volume.source_names():
+    if not volume_sources(volume):
         return replace(volume, empty_dir=EmptyDirVolumeSource())
     return volume
 
@@ -79,9 +91,11 @@ def _volume(volume: Volume) -> Volume:
 def default_spec(spec: PodSpec) -> PodSpec:
     return replace(
         spec,
-        volumes=tuple(_volume(v) for v in spec.volumes),
-        init_containers=tuple(default_container(c) for c in spec.init_containers),
-        containers=tuple(default_container(c) for c in spec.containers),
+        volumes=None if spec.volumes is None else [_volume(v) for v in spec.volumes],
+        init_containers=(
+            None if spec.init_containers is None else [default_container(c) for c in spec.init_containers]
+        ),
+        containers=[default_container(c) for c in spec.containers],
         restart_policy=spec.restart_policy or "Always",
         termination_grace_period_seconds=(
             DEFAULT_GRACE_PERIOD_S
@@ -97,5 +111,8 @@ def default_spec(spec: PodSpec) -> PodSpec:
 
 
 def default_pod(pod: Pod) -> Pod:
-    metadata = replace(pod.metadata, namespace=pod.metadata.namespace or DEFAULT_NAMESPACE)
-    return replace(pod, api_version="v1", kind="Pod", metadata=metadata, spec=default_spec(pod.spec))
+    """A pod without metadata gets an empty one; one without spec an empty spec (no containers)."""
+    metadata = pod.metadata or ObjectMeta()
+    metadata = replace(metadata, namespace=metadata.namespace or DEFAULT_NAMESPACE)
+    spec = default_spec(pod.spec or PodSpec(containers=[]))
+    return replace(pod, api_version="v1", kind="Pod", metadata=metadata, spec=spec)

@@ -9,10 +9,10 @@ from typing import Any
 import yaml
 
 from api.core.v1.defaults import default_pod
-from api.core.v1.pod import Pod, PodList
 from api.core.v1.validation import validate_pod
-from api.meta.codec import Decoder, encode
 from api.meta.errors import FieldError, InvalidObjectError, invalid, not_supported, required
+from api.model.core_v1 import Pod, PodList
+from api.openapi.check import check
 
 
 class ManifestError(ValueError):
@@ -25,6 +25,7 @@ class DecodedPod:
     unknown_fields: tuple[str, ...] = ()
 
 
+POD_DEFINITION = "io.k8s.api.core.v1.Pod"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -41,16 +42,17 @@ def decode_pod(data: Any) -> DecodedPod:
         raise ManifestError("a manifest must be an object with apiVersion, kind, metadata and spec")
     name = str((data.get("metadata") or {}).get("name") or "")
     errors = _type_meta_errors(data)
-    decoder = Decoder()
-    pod = decoder.decode(Pod, data)
-    errors += decoder.errors
-    if errors or pod is None:
+    if errors:  # not a v1 Pod: its fields are not checked against Pod's
         raise InvalidObjectError(kind="Pod", name=name, errors=errors)
-    defaulted = default_pod(pod)
+    checked = check(POD_DEFINITION, data)
+    errors = checked.errors
+    if errors:
+        raise InvalidObjectError(kind="Pod", name=name, errors=errors)
+    defaulted = default_pod(Pod.from_dict(data))
     errors = validate_pod(defaulted)
     if errors:
         raise InvalidObjectError(kind="Pod", name=name, errors=errors)
-    return DecodedPod(pod=defaulted, unknown_fields=tuple(decoder.unknown_fields))
+    return DecodedPod(pod=defaulted, unknown_fields=tuple(checked.unknown_fields))
 
 
 def _type_meta_errors(data: dict[str, Any]) -> list[FieldError]:
@@ -71,16 +73,12 @@ def load_pod(text: str | bytes) -> DecodedPod:
 
 
 def pod_to_dict(pod: Pod) -> dict[str, Any]:
-    result = encode(pod)
-    assert isinstance(result, dict)
-    return result
+    return pod.to_dict()
 
 
 def pod_list_to_dict(pods: PodList) -> dict[str, Any]:
-    result = encode(pods)
-    assert isinstance(result, dict)
+    result = pods.to_dict()
     result.setdefault("metadata", {})
-    result.setdefault("items", [])
     return result
 
 

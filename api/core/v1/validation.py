@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from api.core.v1.container import Container, LifecycleHandler, Probe, ResourceRequirements
-from api.core.v1.pod import Pod, PodSpec
+from api.core.v1.pods import pod_meta, pod_spec, volume_sources
 from api.core.v1.validation_names import dns_label, dns_subdomain, port_number, port_number_or_name
-from api.core.v1.volume import Volume
 from api.meta.errors import (
     FieldError,
     duplicate,
@@ -16,6 +14,7 @@ from api.meta.errors import (
     required,
 )
 from api.meta.quantity import QuantityError, parse_quantity
+from api.model.core_v1 import Container, LifecycleHandler, Pod, PodSpec, Probe, ResourceRequirements, Volume
 
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
@@ -38,19 +37,20 @@ MESSAGE_POLICIES = ("File", "FallbackToLogsOnError")
 
 def validate_pod(pod: Pod) -> list[FieldError]:
     """Validates a defaulted pod."""
-    errors = dns_subdomain("metadata.name", pod.metadata.name)
-    if pod.metadata.namespace:
-        errors += dns_label("metadata.namespace", pod.metadata.namespace)
-    return errors + validate_spec(pod.spec, "spec")
+    metadata = pod_meta(pod)
+    errors = dns_subdomain("metadata.name", metadata.name)
+    if metadata.namespace:
+        errors += dns_label("metadata.namespace", metadata.namespace)
+    return errors + validate_spec(pod_spec(pod), "spec")
 
 
 def validate_spec(spec: PodSpec, path: str) -> list[FieldError]:
     errors: list[FieldError] = []
-    volume_names = _volumes(spec.volumes, f"{path}.volumes", errors)
+    volume_names = _volumes(spec.volumes or [], f"{path}.volumes", errors)
     if not spec.containers:
         errors.append(required(f"{path}.containers"))
     seen: set[str] = set()
-    for kind, containers in (("initContainers", spec.init_containers), ("containers", spec.containers)):
+    for kind, containers in (("initContainers", spec.init_containers or []), ("containers", spec.containers)):
         for i, container in enumerate(containers):
             at = f"{path}.{kind}[{i}]"
             if container.name and container.name in seen:
@@ -88,7 +88,7 @@ def _choice(path: str, value: str | None, allowed: tuple[str, ...]) -> list[Fiel
     return [] if value in allowed else [not_supported(path, value, allowed)]
 
 
-def _volumes(volumes: tuple[Volume, ...], path: str, errors: list[FieldError]) -> set[str]:
+def _volumes(volumes: list[Volume], path: str, errors: list[FieldError]) -> set[str]:
     names: set[str] = set()
     for i, volume in enumerate(volumes):
         at = f"{path}[{i}]"
@@ -96,7 +96,7 @@ def _volumes(volumes: tuple[Volume, ...], path: str, errors: list[FieldError]) -
         if volume.name in names:
             errors.append(duplicate(f"{at}.name", volume.name))
         names.add(volume.name)
-        sources = volume.source_names()
+        sources = volume_sources(volume)
         if len(sources) > 1:
             errors.append(forbidden(at, "may not specify more than 1 volume type"))
         if volume.host_path is not None:
@@ -107,7 +107,7 @@ def _volumes(volumes: tuple[Volume, ...], path: str, errors: list[FieldError]) -
             errors.extend(_optional_choice(f"{at}.emptyDir.medium", volume.empty_dir.medium, MEDIA))
             errors.extend(_quantity(f"{at}.emptyDir.sizeLimit", volume.empty_dir.size_limit))
         if volume.downward_api is not None:
-            for j, item in enumerate(volume.downward_api.items):
+            for j, item in enumerate(volume.downward_api.items or []):
                 item_at = f"{at}.downwardAPI.items[{j}]"
                 if not item.path:
                     errors.append(required(f"{item_at}.path"))
@@ -142,19 +142,19 @@ def _container(container: Container, path: str, volumes: set[str], *, init: bool
     errors += _optional_choice(
         f"{path}.terminationMessagePolicy", container.termination_message_policy, MESSAGE_POLICIES
     )
-    for i, port in enumerate(container.ports):
+    for i, port in enumerate(container.ports or []):
         at = f"{path}.ports[{i}]"
         errors += port_number(f"{at}.containerPort", port.container_port)
         errors += port_number(f"{at}.hostPort", port.host_port or 0, allow_zero=True)
         errors += _choice(f"{at}.protocol", port.protocol, PROTOCOLS)
-    for i, env in enumerate(container.env):
+    for i, env in enumerate(container.env or []):
         if not env.name:
             errors.append(required(f"{path}.env[{i}].name"))
         if env.value is not None and env.value_from is not None:
             errors.append(
                 invalid(f"{path}.env[{i}].valueFrom", "", "may not be specified when `value` is not empty")
             )
-    for i, mount in enumerate(container.volume_mounts):
+    for i, mount in enumerate(container.volume_mounts or []):
         at = f"{path}.volumeMounts[{i}]"
         if not mount.name:
             errors.append(required(f"{at}.name"))
@@ -171,13 +171,14 @@ def _resources(resources: ResourceRequirements | None, path: str) -> list[FieldE
     if resources is None:
         return []
     errors: list[FieldError] = []
-    for kind, values in (("limits", resources.limits), ("requests", resources.requests)):
+    limits, requests = resources.limits or {}, resources.requests or {}
+    for kind, values in (("limits", limits), ("requests", requests)):
         for name, value in values.items():
             errors += _quantity(f"{path}.{kind}[{name}]", value)
     if errors:
         return errors
-    for name, request in resources.requests.items():
-        limit = resources.limits.get(name)
+    for name, request in requests.items():
+        limit = limits.get(name)
         if limit is not None and parse_quantity(request) > parse_quantity(limit):
             errors.append(
                 invalid(f"{path}.requests", request, f"must be less than or equal to {name} limit of {limit}")

@@ -1,0 +1,1 @@
+"""API machinery shared by the apiserver's handlers: Status errors, selectors, tables, patches."""

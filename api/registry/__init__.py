@@ -1,0 +1,1 @@
+"""Resources as data: one ``Strategy`` per kind, collected in ``RESOURCES``."""

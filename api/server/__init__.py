@@ -1,0 +1,1 @@
+"""The apiserver: HTTPS, authentication, discovery and the REST verbs over the store."""

@@ -1,0 +1,1 @@
+"""The REST verbs, one module each."""

@@ -1,0 +1,1 @@
+"""The default plugins, with upstream kube-scheduler's names and semantics."""

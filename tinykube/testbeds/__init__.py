@@ -1,0 +1,1 @@
+"""Harnesses that start real components (runc shim, kubelet, apiserver) for tests and benchmarks."""

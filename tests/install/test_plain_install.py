@@ -95,7 +95,16 @@ def fake_shim(venv: Path, tmp_path: Path) -> Iterator[Path]:
 
 def test_conformance_passes_against_the_fake_shim(venv: Path, fake_shim: Path) -> None:
     suite = _run(
-        [venv / "bin/tinykube", "conformance", "--endpoint", f"unix://{fake_shim}", "--parallel", "2"],
+        [
+            venv / "bin/tinykube",
+            "conformance",
+            "--endpoint",
+            f"unix://{fake_shim}",
+            "--profile",
+            "fake",
+            "--parallel",
+            "2",
+        ],
         timeout=CONFORMANCE_TIMEOUT_S,
     )
     assert suite.returncode == 0, suite.stdout[-4000:] + suite.stderr[-4000:]

@@ -141,3 +141,47 @@ async def test_taints_affinity_and_preemption_end_to_end(kubectl: Kubectl) -> No
         return await _node_of(kubectl, "urgent") == "plain"
 
     await _until(urgent_bound, "the urgent pod bound where it preempted the filler")
+
+
+async def test_stopping_the_leader_lets_the_second_scheduler_take_over(tmp_path: Path) -> None:
+    async with running_apiserver(tmp_path, storage="sqlite:") as server:
+        home = tmp_path / "home"
+        home.mkdir()
+        kubectl = Kubectl(server.kubeconfig, home)
+        async with RestClient(load_kubeconfig(server.kubeconfig)) as api:
+            first = SchedulerApp(api, SchedulerConfig(), Options(health_port=0, identity="first"))
+            second = SchedulerApp(api, SchedulerConfig(), Options(health_port=0, identity="second"))
+            leading = asyncio.create_task(first.run())
+            standby: asyncio.Task[None] | None = None
+            try:
+                await _add_node(kubectl, "worker", "4")
+
+                async def holder_is(name: str) -> bool:
+                    lease = await kubectl.run(
+                        "get",
+                        "lease",
+                        "kube-scheduler",
+                        "-n",
+                        "kube-system",
+                        "-o",
+                        "jsonpath={.spec.holderIdentity}",
+                    )
+                    return lease.out == name
+
+                await _until(lambda: holder_is("first"), "the first scheduler leading")
+                standby = asyncio.create_task(second.run())
+                await asyncio.wait_for(second.informers.wait_synced(), WITHIN_S)
+                leading.cancel()
+                await asyncio.gather(leading, return_exceptions=True)
+                await _until(lambda: holder_is("second"), "the second scheduler taking over")
+                await kubectl.ok("apply", "-f", "-", stdin=_pod("after", "100m"))
+
+                async def bound() -> bool:
+                    return await _node_of(kubectl, "after") == "worker"
+
+                await _until(bound, "a pod bound by the new leader")
+            finally:
+                tasks = [task for task in (leading, standby) if task is not None]
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)

@@ -35,7 +35,12 @@ def _container(status: PodStatus | None, name: str) -> ContainerStatus | None:
     if status is None:
         return None
     return next(
-        (c for c in (*status.container_statuses, *status.init_container_statuses) if c.name == name), None
+        (
+            c
+            for c in (*(status.container_statuses or ()), *(status.init_container_statuses or ()))
+            if c.name == name
+        ),
+        None,
     )
 
 

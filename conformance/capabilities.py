@@ -11,6 +11,7 @@ from cri.client import CRIClient
 from cri.errors import CRIError, Unimplemented
 
 PROBE_LINE = "tinykube-conformance-probe"
+NAMES = ("processes", "logs", "network", "streaming", "registry", "recursive_read_only_mounts")
 MISSING_IMAGE = "docker.io/tinykube/never-pushed:none"
 
 
@@ -23,6 +24,7 @@ class Capabilities:
     network: bool  # sandboxes get a pod IP
     streaming: bool  # Exec/Attach/PortForward answer a URL
     registry: bool  # images come from a registry: a pull of an image nobody pushed fails
+    recursive_read_only_mounts: bool  # the default handler announces them in Status
 
     def has(self, name: str) -> bool:
         return bool(getattr(self, name))
@@ -49,6 +51,7 @@ async def probe(cri: CRIClient, *, run_id: str) -> Capabilities:
             network=bool(re.fullmatch(r"[0-9a-f.:]+", await _pod_ip(workspace, sandbox.id))),
             streaming=await _streams(cri, container_id),
             registry=await _pulls_from_registry(cri),
+            recursive_read_only_mounts=await _announces_rro(cri),
         )
     finally:
         await workspace.cleanup()
@@ -82,6 +85,14 @@ async def _streams(cri: CRIClient, container_id: str) -> bool:
     return True
 
 
+async def _announces_rro(cri: CRIClient) -> bool:
+    status = await cri.status()
+    return any(
+        h.name == "" and h.features is not None and h.features.recursive_read_only_mounts
+        for h in status.runtime_handlers
+    )
+
+
 async def _pulls_from_registry(cri: CRIClient) -> bool:
     try:
         await cri.pull_image(MISSING_IMAGE, timeout=60)
@@ -93,8 +104,6 @@ async def _pulls_from_registry(cri: CRIClient) -> bool:
 
 
 def describe(caps: Capabilities) -> str:
-    missing = [
-        name for name in ("processes", "logs", "network", "streaming", "registry") if not caps.has(name)
-    ]
+    missing = [name for name in NAMES if not caps.has(name)]
     runtime = f"{caps.runtime_name} {caps.runtime_version}"
     return f"{runtime}; cannot serve: {', '.join(missing)}" if missing else f"{runtime}; all capabilities"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ import pytest_asyncio
 
 from conformance import images, policy
 from conformance.capabilities import Capabilities, describe, probe
+from conformance.deviation import Deviation
 from conformance.summary import Tally
 from conformance.workspace import Workspace, sweep
 from cri.client import CRIClient
@@ -24,6 +25,7 @@ from cri.errors import CRIError
 
 STATE_KEY = pytest.StashKey["SuiteState"]()
 UNSERVED_KEY = pytest.StashKey[str]()
+DEVIATION_KEY = pytest.StashKey[Deviation]()
 
 
 class SuiteState:
@@ -82,7 +84,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a check of the CRI conformance suite")
     config.addinivalue_line("markers", "needs(*capabilities): the check needs these runtime capabilities")
     config.addinivalue_line(
-        "markers", "deviation(runtime, version, reason): a known deviation of that runtime version"
+        "markers",
+        "deviation(runtime, version, *, reason, raises, match, intermittent=False): a known deviation of"
+        " that runtime version, pinned to the error it causes (conformance.deviation)",
     )
     state = SuiteState(config)
     config.stash[STATE_KEY] = state
@@ -182,10 +186,28 @@ def _apply_markers(item: pytest.Item, caps: Capabilities, profile: policy.Profil
         elif missing:
             item.add_marker(pytest.mark.skip(reason=f"{policy.CANNOT_SERVE}{', '.join(missing)}"))
     for mark in item.iter_markers("deviation"):
-        runtime, version = mark.args[0], mark.args[1]
-        if caps.is_runtime(runtime, version):
-            reason = f"known {runtime} {version} deviation: {mark.kwargs['reason']}"
-            item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
+        deviation = Deviation.of(mark)
+        if caps.is_runtime(deviation.runtime, deviation.version):
+            item.add_marker(deviation.expectation())
+            item.stash[DEVIATION_KEY] = deviation
+            return
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """An expected failure counts as the deviation only when its error is the one the marker names."""
+    report = yield
+    deviation = item.stash.get(DEVIATION_KEY, None)
+    if deviation is None or call.excinfo is None or not hasattr(report, "wasxfail"):
+        return report
+    mismatch = deviation.mismatch(call.excinfo.value)
+    if mismatch is not None:
+        del report.wasxfail
+        report.outcome = "failed"
+        report.longrepr = f"{mismatch}\n{call.excinfo.getrepr(style='short')}"
+    return report
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -216,7 +238,8 @@ async def ws(request: pytest.FixtureRequest, cri: CRIClient) -> AsyncIterator[Wo
     try:
         yield workspace
     finally:
-        await workspace.cleanup()
+        problems = await workspace.cleanup()
+    assert not problems, f"removing what the check created failed: {'; '.join(problems)}"
 
 
 class _Recorder:
@@ -234,8 +257,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash[STATE_KEY]
     if not state.is_worker and state.endpoint:
         asyncio.run(_finish(state))
+        if state.tally.leftovers or state.tally.cleanup_problems:
+            _fail(session)
         if state.profile is not None:
             _judge(session, state)
+
+
+def _fail(session: pytest.Session) -> None:
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _judge(session: pytest.Session, state: SuiteState) -> None:
@@ -246,8 +276,8 @@ def _judge(session: pytest.Session, state: SuiteState) -> None:
     tally.policy_problems = policy.verdict(
         state.profile, present, tally.skip_reasons, whole_suite=state.whole_suite
     )
-    if tally.policy_problems and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if tally.policy_problems:
+        _fail(session)
 
 
 async def _finish(state: SuiteState) -> None:

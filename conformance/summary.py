@@ -78,10 +78,10 @@ class Tally:
         for nodeid, reason in sorted(self.deviation_reasons.items()):
             lines.append(f"deviation {nodeid.split('::')[-1]}: {reason}")
         for nodeid in self.stale_deviations:
-            lines.append(f"deviation marker no longer needed: {nodeid}")
+            lines.append(f"intermittent deviation did not occur this run: {nodeid}")
         if self.leftovers:
-            lines.append(f"cleanup: swept {self.leftovers} object(s) left by interrupted checks")
-        lines.extend(f"cleanup problem: {problem}" for problem in self.cleanup_problems)
+            lines.append(f"FAILED: cleanup: the final sweep removed {self.leftovers} object(s) checks left")
+        lines.extend(f"FAILED: cleanup problem: {problem}" for problem in self.cleanup_problems)
         lines.extend(self.policy)
         lines.extend(f"FAILED: {problem}" for problem in self.policy_problems)
         skipped = totals["skipped"] + totals["deviation"]

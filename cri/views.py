@@ -112,6 +112,48 @@ def container_view(container: ContainerFacts) -> d.Container:
     )
 
 
+class ContainerStatusFacts(ContainerFacts, Protocol):
+    @property
+    def exit_code(self) -> int: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def log_path(self) -> str: ...
+    @property
+    def mounts(self) -> tuple[d.Mount, ...]: ...
+    @property
+    def resources(self) -> d.LinuxContainerResources | None: ...
+    @property
+    def user(self) -> d.LinuxContainerUser | None: ...
+
+
+def container_status(container: ContainerStatusFacts) -> d.ContainerStatus:
+    config = container.config
+    return d.ContainerStatus(
+        id=container.id,
+        metadata=config.metadata,
+        state=container_state(container),
+        created_at=container.created_at,
+        started_at=container.started_at,
+        finished_at=container.finished_at,
+        exit_code=container.exit_code,
+        image=config.image or d.ImageSpec(),
+        image_ref=container.image_ref,
+        reason=container.reason,
+        message=container.message,
+        labels=config.labels,
+        annotations=config.annotations,
+        mounts=container.mounts,
+        log_path=container.log_path,
+        resources=d.ContainerResources(linux=container.resources) if container.resources else None,
+        image_id=container.image_id,
+        user=d.ContainerUser(linux=container.user) if container.user else None,
+        stop_signal=config.stop_signal,
+    )
+
+
 def exit_reason(exit_code: int, *, oom: bool = False) -> str:
     if oom:
         return "OOMKilled"
@@ -144,3 +186,45 @@ def container_event(
         pod_sandbox_status=sandbox.status() if sandbox else None,
         containers_statuses=tuple(c.status() for c in containers if c.sandbox_id == sandbox_id),
     )
+
+
+class SandboxRecordViews:
+    """The CRI views a sandbox record gives of itself (mixed into a shim's frozen record dataclass)."""
+
+    __slots__ = ()
+
+    @property
+    def metadata(self: SandboxFacts) -> d.PodSandboxMetadata:
+        assert self.config.metadata is not None  # the servicer guarantees it
+        return self.config.metadata
+
+    @property
+    def state(self: SandboxFacts) -> d.PodSandboxState:
+        return sandbox_state(self)
+
+    def view(self: SandboxFacts) -> d.PodSandbox:
+        return sandbox_view(self)
+
+    def status(self: SandboxFacts) -> d.PodSandboxStatus:
+        return sandbox_status(self)
+
+
+class ContainerRecordViews:
+    """The CRI views a container record gives of itself."""
+
+    __slots__ = ()
+
+    @property
+    def metadata(self: ContainerFacts) -> d.ContainerMetadata:
+        assert self.config.metadata is not None  # the servicer guarantees it
+        return self.config.metadata
+
+    @property
+    def state(self: ContainerFacts) -> d.ContainerState:
+        return container_state(self)
+
+    def view(self: ContainerFacts) -> d.Container:
+        return container_view(self)
+
+    def status(self: ContainerStatusFacts) -> d.ContainerStatus:
+        return container_status(self)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from api.core.v1.pods import all_containers, pod_name, pod_namespace, pod_spec, pod_uid
-from api.model.core_v1 import Pod, PodStatus
+from api.model.core_v1 import Pod, PodSpec, PodStatus
 from api.model.meta_v1 import ObjectMeta
 from cri.client import CRIClient
 from cri.errors import CRIError, Unimplemented
@@ -96,8 +96,12 @@ def build_kubelet(
         probe_runner=probe_runner,
         probes=ProbeManager(probe_runner, on_change=lambda change: kubelet.on_probe_change(change)),
         applier=PodApplier(
-            client, settings=settings, volumes=volumes, images=ImagePuller(client, clock=clock),
-            backoff=backoff, clock=clock,
+            client,
+            settings=settings,
+            volumes=volumes,
+            images=ImagePuller(client, clock=clock),
+            backoff=backoff,
+            clock=clock,
         ),
         logs=LogManager(
             client,
@@ -122,7 +126,7 @@ def build_kubelet(
             containers_log_dir=Path(config.container_logs_dir),
             removed=lambda uid: kubelet.pod_removed(uid),
         ),
-    )  # fmt: skip
+    )
     return kubelet
 
 
@@ -295,7 +299,8 @@ class Kubelet:
             if uid not in pods and uid not in self.workers.known() and uid not in self._orphans:
                 self._orphans.add(uid)
                 orphan = Pod(
-                    metadata=ObjectMeta(name=runtime.name or uid, namespace=runtime.namespace, uid=uid)
+                    metadata=ObjectMeta(name=runtime.name or uid, namespace=runtime.namespace, uid=uid),
+                    spec=PodSpec(containers=[]),
                 )
                 self.workers.update(orphan)
                 self.workers.remove(uid)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from scheduler.framework.interfaces import CycleState, Nominator
 from scheduler.framework.nodeinfo import NodeInfo
-from scheduler.framework.runtime import Framework
+from scheduler.framework.runtime import FilterPlan, Framework
 from scheduler.framework.snapshot import Snapshot
 from scheduler.framework.status import Code, Status
 from scheduler.objects import Pod
@@ -139,39 +139,88 @@ class Algorithm:
         wanted = num_feasible_nodes_to_find(framework.percentage_of_nodes_to_score, count)
         start = self.next_start_node_index % count
         plan = framework.filter_plan(state, pod)
-        memo_key, memoised, direct = plan.memo_key, plan.memoised, plan.direct
+        rotated = [*nodes[start:], *nodes[:start]]
+        if plan.memo_key is not None and not plan.direct and not self.nominator.has_nominated_pods():
+            feasible, processed = self._memoised_pass(rotated, wanted, plan, framework, state, pod, diagnosis)
+        else:
+            feasible, processed = self._pass(rotated, wanted, plan, framework, state, pod, diagnosis)
+        self.next_start_node_index = (self.next_start_node_index + processed) % len(self.snapshot)
+        return feasible
+
+    def _pass(
+        self,
+        nodes: list[NodeInfo],
+        wanted: int,
+        plan: FilterPlan,
+        framework: Framework,
+        state: CycleState,
+        pod: Pod,
+        diagnosis: Diagnosis,
+    ) -> tuple[list[NodeInfo], int]:
+        """Node by node: nominated pods counted in, memoised leading plugins, then the others."""
         feasible: list[NodeInfo] = []
-        statuses = diagnosis.node_statuses
         nominator = self.nominator
         any_nominated = nominator.has_nominated_pods()
         processed = 0
-        for info in [*nodes[start:], *nodes[:start]]:
+        for info in nodes:
             processed += 1
             if any_nominated and (nominated := nominator.nominated_pods_for(info.name)):
                 status = framework.run_filter_with_nominated(state, pod, info, nominated)
             else:
                 status = None
-                if memo_key is not None:
-                    status = info.memo.get(memo_key, _UNKNOWN)
+                if plan.memo_key is not None:
+                    status = info.memo.get(plan.memo_key, _UNKNOWN)
                     if status is _UNKNOWN:
-                        status = info.memo[memo_key] = framework.run_plugins(memoised, state, pod, info)
-                if status is None and direct:
-                    status = framework.run_plugins(direct, state, pod, info)
+                        status = info.memo[plan.memo_key] = framework.run_plugins(
+                            plan.memoised, state, pod, info
+                        )
+                if status is None and plan.direct:
+                    status = framework.run_plugins(plan.direct, state, pod, info)
             if status is None:
                 feasible.append(info)
                 if len(feasible) >= wanted:
                     break
             else:
-                statuses[info.name] = status
-                diagnosis.unschedulable_plugins.add(status.plugin)
-        self.next_start_node_index = (self.next_start_node_index + processed) % len(self.snapshot)
-        return feasible
+                _record(diagnosis, info, status)
+        return feasible, processed
+
+    def _memoised_pass(
+        self,
+        nodes: list[NodeInfo],
+        wanted: int,
+        plan: FilterPlan,
+        framework: Framework,
+        state: CycleState,
+        pod: Pod,
+        diagnosis: Diagnosis,
+    ) -> tuple[list[NodeInfo], int]:
+        """Every verdict memoised: looked up a chunk of nodes at a time, as many as are still wanted."""
+        feasible: list[NodeInfo] = []
+        key, plugins = plan.memo_key, plan.memoised
+        position = 0
+        while position < len(nodes) and len(feasible) < wanted:
+            chunk = nodes[position : position + wanted - len(feasible)]
+            verdicts = [info.memo.get(key, _UNKNOWN) for info in chunk]
+            for info, status in zip(chunk, verdicts, strict=True):
+                if status is _UNKNOWN:
+                    status = info.memo[key] = framework.run_plugins(plugins, state, pod, info)
+                if status is None:
+                    feasible.append(info)
+                else:
+                    _record(diagnosis, info, status)
+            position += len(chunk)
+        return feasible, position
 
     def select_host(self, nodes: Sequence[NodeInfo], totals: Sequence[int]) -> str:
         """The highest total; among equal highest, each equally likely."""
         best = max(totals)
         ties = [i for i, score in enumerate(totals) if score == best]
         return nodes[ties[0] if len(ties) == 1 else self.rng.choice(ties)].name
+
+
+def _record(diagnosis: Diagnosis, info: NodeInfo, status: Status) -> None:
+    diagnosis.node_statuses[info.name] = status
+    diagnosis.unschedulable_plugins.add(status.plugin)
 
 
 class NoNodesAvailableError(Exception):

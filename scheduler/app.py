@@ -53,6 +53,8 @@ class SchedulerApp:
             ),
             clock=clock,
         )
+        if config.leader_elect:
+            self.health.add_check("leaderElection", self.elector.healthy)
 
     @property
     def leading(self) -> bool:

@@ -22,6 +22,10 @@ class Cache:
     def node_count(self) -> int:
         return len(self._nodes)
 
+    def node(self, name: str) -> Node | None:
+        info = self._nodes.get(name)
+        return info.node if info else None
+
     def nodes(self) -> list[Node]:
         return [info.node for info in self._nodes.values()]
 

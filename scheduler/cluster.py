@@ -13,7 +13,11 @@ from scheduler.objects import Pod
 Json = Mapping[str, Any]
 
 
-class BindConflictError(Exception):
+class ClusterError(Exception):
+    """A write to the cluster failed (the one error the scheduler sees from its ClusterWriter)."""
+
+
+class BindConflictError(ClusterError):
     """The pod is already bound or gone (the apiserver's 409/404 on pods/binding)."""
 
 

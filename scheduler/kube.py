@@ -5,24 +5,20 @@ library's Api (the RestClient, or its FakeApi in unit tests)."""
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from api.client import errors
 from api.client.clock import Clock, MonotonicClock
+from api.client.events import EventRecorder
 from api.client.informer import EventHandler, InformerFactory
 from api.client.protocol import Api
-from api.client.resources import EVENTS, NODES, PODS
+from api.client.resources import NODES, PODS
 from api.client.types import Obj, PatchType
-from scheduler.cluster import BindConflictError, ClusterWatcher
+from scheduler.cluster import BindConflictError, ClusterError, ClusterWatcher
 from scheduler.objects import Pod
 
 log = logging.getLogger(__name__)
-
-
-def _micro_time(clock: Clock) -> str:
-    return clock.wall().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _time(clock: Clock) -> str:
@@ -37,6 +33,7 @@ class ApiCluster:
         self.api = api
         self.component = component
         self.clock: Clock = clock or MonotonicClock()
+        self.events = EventRecorder(api, component, clock=self.clock)
 
     async def bind(self, pod: Pod, node_name: str) -> None:
         binding = {
@@ -51,6 +48,10 @@ class ApiCluster:
             )
         except (errors.Conflict, errors.NotFound) as exc:
             raise BindConflictError(exc.message) from exc
+        except errors.ApiError as exc:
+            raise ClusterError(exc.message) from exc
+        except errors.ApiUnreachable as exc:
+            raise ClusterError(str(exc)) from exc
 
     async def delete_pod(self, pod: Pod, grace_period_seconds: int | None) -> None:
         try:
@@ -63,6 +64,10 @@ class ApiCluster:
             )
         except (errors.NotFound, errors.Conflict):
             log.info("preemption victim %s is already gone", pod.key)
+        except errors.ApiError as exc:
+            raise ClusterError(f"deleting preemption victim {pod.key}: {exc.message}") from exc
+        except errors.ApiUnreachable as exc:
+            raise ClusterError(f"deleting preemption victim {pod.key}: {exc}") from exc
 
     async def set_nominated_node(self, pod: Pod, node_name: str) -> None:
         patch = {"status": {"nominatedNodeName": node_name or None}}
@@ -102,34 +107,7 @@ class ApiCluster:
             log.warning("updating the status of pod %s failed: %s", pod.key, exc)
 
     async def _event(self, pod: Pod, kind: str, reason: str, message: str) -> None:
-        now = _time(self.clock)
-        event = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"name": f"{pod.name}.{secrets.token_hex(8)}", "namespace": pod.namespace},
-            "involvedObject": {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "namespace": pod.namespace,
-                "name": pod.name,
-                "uid": pod.uid,
-            },
-            "reason": reason,
-            "message": message,
-            "type": kind,
-            "source": {"component": self.component},
-            "reportingComponent": self.component,
-            "reportingInstance": self.component,
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "eventTime": _micro_time(self.clock),
-            "action": "Binding" if reason == "Scheduled" else "Scheduling",
-            "count": 1,
-        }
-        try:
-            await self.api.create(EVENTS, event, namespace=pod.namespace)
-        except (errors.ApiError, errors.ApiUnreachable) as exc:
-            log.warning("recording event %s for pod %s failed: %s", reason, pod.key, exc)
+        await self.events.record(pod.raw, reason, message, event_type=kind)
 
 
 def watch_cluster(informers: InformerFactory, watcher: ClusterWatcher) -> None:

@@ -241,6 +241,17 @@ class Node:
     allowed_pods: int
     images: Mapping[str, int]
 
+    def same_for_scheduling(self, other: Node) -> bool:
+        """Equal in everything the plugins read (a kubelet's heartbeat changes none of it)."""
+        return (
+            self.labels == other.labels
+            and self.taints == other.taints
+            and self.unschedulable == other.unschedulable
+            and self.allocatable == other.allocatable
+            and self.allowed_pods == other.allowed_pods
+            and self.images == other.images
+        )
+
     @classmethod
     def parse(cls, raw: Json) -> Node:
         meta, spec, status = raw.get("metadata") or {}, raw.get("spec") or {}, raw.get("status") or {}

@@ -97,8 +97,12 @@ class Scheduler:
         if kind == "DELETED":
             self.cache.remove_node((node.get("metadata") or {}).get("name", ""))
             return
-        self.cache.add_node(Node.parse(node))
-        self.queue.move_all_to_active_or_backoff(NODE_ADD if kind == "ADDED" else NODE_UPDATE)
+        parsed = Node.parse(node)
+        old = self.cache.node(parsed.name)
+        if old is not None and old.same_for_scheduling(parsed):
+            return  # a status heartbeat: nothing a plugin reads changed
+        self.cache.add_node(parsed)
+        self.queue.move_all_to_active_or_backoff(NODE_UPDATE if old is not None else NODE_ADD)
 
     def on_pod(self, kind: str, raw: Json) -> None:
         pod = Pod.parse(raw)
@@ -214,7 +218,8 @@ class Scheduler:
             return
         self._undo(framework, state, pod, node_name)
         self.queue.move_all_to_active_or_backoff(ASSIGNED_POD_DELETE)
-        await self._failure(info, self.queue.scheduling_cycle, (), "SchedulerError", status.message)
+        message = f"binding rejected: {status.message}"
+        await self._failure(info, self.queue.scheduling_cycle, (), "SchedulerError", message)
 
     async def run(self) -> None:
         """Schedules until cancelled; binding cycles run concurrently under the same TaskGroup."""

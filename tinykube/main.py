@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scheduler": ("tinykube.commands.scheduler", "run the scheduler against an apiserver (--kubeconfig)"),
     "controller-manager": (
         "tinykube.commands.controller_manager",
-        "run the controllers (Deployment, ReplicaSet)",
+        "run the controllers (Deployment, ReplicaSet, garbage collector)",
     ),
     "crictl": ("tinykube.commands.crictl", "a crictl-compatible CLI for any CRI endpoint"),
     "conformance": ("tinykube.commands.conformance", "run the CRI conformance suite against an endpoint"),

@@ -21,11 +21,13 @@ from typing import Any
 
 from api.client import errors
 from api.client.patches import PatchError, json_patch, merge_patch, strategic_merge_patch
-from api.client.resources import Resource
+from api.client.resources import NODES, PODS, Resource
 from api.client.selectors import labels_of, parse_field_selector, parse_label_selector
 from api.client.types import NO_SELECTORS, EventType, Obj, ObjectList, PatchType, Selectors, WatchEvent, meta
 
 _END = object()
+# The apiserver holds an object deleted with these policies until the garbage collector removes the finalizer.
+_PROPAGATION_FINALIZERS = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}
 
 
 @dataclass(eq=False)
@@ -150,8 +152,10 @@ class FakeApi:
             message = f'{resource.group_resource} "{metadata["name"]}" already exists'
             raise errors.AlreadyExists(_status(409, "AlreadyExists", message, resource, metadata["name"]))
         metadata.update(uid=str(uuid.uuid4()), creationTimestamp=_now(), generation=1)
-        if resource.has_status:
-            new.pop("status", None)
+        if resource.has_status and resource != NODES:
+            new.pop("status", None)  # reset as the apiserver's strategies do; a node registers its own
+        if resource == PODS:
+            new["status"] = {"phase": "Pending"}
         new.update(apiVersion=resource.api_version, kind=resource.kind)
         return self._commit(resource, EventType.ADDED, new)
 
@@ -239,11 +243,15 @@ class FakeApi:
                     f"{field_name.capitalize()} in object meta: {old['metadata'].get(field_name)}"
                 )
                 raise errors.Conflict(_status(409, "Conflict", message, resource, name))
-        if old["metadata"].get("finalizers"):
+        finalizers = list(old["metadata"].get("finalizers") or ())
+        added = _PROPAGATION_FINALIZERS.get(propagation_policy or "")
+        if added is not None and added not in finalizers:
+            finalizers.append(added)
+        if finalizers:
             if old["metadata"].get("deletionTimestamp"):
                 return copy.deepcopy(old)
             marked = copy.deepcopy(old)
-            marked["metadata"]["deletionTimestamp"] = _now()
+            marked["metadata"].update(deletionTimestamp=_now(), finalizers=finalizers)
             return self._commit(resource, EventType.MODIFIED, marked)
         return self._commit(resource, EventType.DELETED, old)
 

@@ -3,7 +3,8 @@ p50/p99, then the kubelet's CPU and RSS while the pods idle. On containerd's CRI
 the in-memory fake shim (the kubelet's own share, with a runtime that costs nothing).
 
 Each run first makes the same pods' CRI calls directly, all at once (``direct_cri``: the runtime
-alone), then runs the kubelet; "kubelet overhead" is kubelet p99 minus direct-CRI p99 of that run.
+alone), then runs the kubelet; the kubelet's p99 is printed as a ratio to that run's direct-CRI p99
+and to the host floor's p99.
 The table shows medians over ``--runs``; each run's row goes to stderr as it completes. Before
 the runtimes, ``floor`` measures the same number of pods on the host's runc and CNI plugins alone
 (no CRI, shim or kubelet): the part of the latency no runtime built on them can remove.
@@ -191,25 +192,26 @@ class Round:
 
 def _row(r: Round) -> str:
     k, direct = r.kubelet, r.direct
-    overhead = k.percentile(0.99) - direct.percentile(0.99)
+    ratio = k.percentile(0.99) / direct.percentile(0.99)
     return (
         f"{k.all_running_s:>9.2f}s{k.percentile(0.5):>8.2f}s{k.percentile(0.99):>8.2f}s"
         f"{direct.all_running_s:>9.2f}s{direct.percentile(0.5):>8.2f}s{direct.percentile(0.99):>8.2f}s"
-        f"{overhead:>+9.2f}s{k.idle_cpu_cores:>7.3f} core{k.idle_rss_mib:>7.1f} MiB"
+        f"{ratio:>9.2f}x{k.idle_cpu_cores:>7.3f} core{k.idle_rss_mib:>7.1f} MiB"
     )
 
 
-def _median_round(rounds: list[Round]) -> str:
+def _median_round(rounds: list[Round], floor_p99: float) -> str:
     def med(values: list[float]) -> float:
         return statistics.median(values)
 
     ks, ds = [r.kubelet for r in rounds], [r.direct for r in rounds]
-    overhead = med([r.kubelet.percentile(0.99) - r.direct.percentile(0.99) for r in rounds])
+    to_direct = med([r.kubelet.percentile(0.99) / r.direct.percentile(0.99) for r in rounds])
+    to_floor = med([k.percentile(0.99) for k in ks]) / floor_p99
     return (
         f"{med([k.all_running_s for k in ks]):>9.2f}s{med([k.percentile(0.5) for k in ks]):>8.2f}s"
         f"{med([k.percentile(0.99) for k in ks]):>8.2f}s{med([d.all_running_s for d in ds]):>9.2f}s"
         f"{med([d.percentile(0.5) for d in ds]):>8.2f}s{med([d.percentile(0.99) for d in ds]):>8.2f}s"
-        f"{overhead:>+9.2f}s{med([k.idle_cpu_cores for k in ks]):>7.3f} core"
+        f"{to_direct:>9.2f}x{to_floor:>9.2f}x{med([k.idle_cpu_cores for k in ks]):>7.3f} core"
         f"{med([k.idle_rss_mib for k in ks]):>7.1f} MiB"
     )
 
@@ -218,13 +220,14 @@ def report(rounds: list[Round], floors: list[DirectResult], *, pods: int, idle_s
     runs = len(rounds) // len({r.kubelet.runtime for r in rounds})
     print(f"{pods} static pods written at once; medians of {runs} run(s); idle measured over {idle_s:.0f}s")
     print("direct CRI = the same pods' CRI calls made directly, all at once (the runtime alone)")
-    print("kubelet overhead = kubelet p99 - direct-CRI p99")
+    print("p99/direct = kubelet p99 / direct-CRI p99 of the same run; p99/floor = kubelet p99 / floor p99")
     print(
         f"{'runtime':<16}{'kubelet: all running':>21}{'p50':>9}{'p99':>9}{'direct: all':>13}{'p50':>9}"
-        f"{'p99':>9}{'overhead':>11}{'idle CPU':>11}{'idle RSS':>11}"
+        f"{'p99':>9}{'p99/direct':>11}{'p99/floor':>10}{'idle CPU':>11}{'idle RSS':>11}"
     )
+    floor_p99 = statistics.median([f.percentile(0.99) for f in floors])
     for runtime in dict.fromkeys(r.kubelet.runtime for r in rounds):
-        row = _median_round([r for r in rounds if r.kubelet.runtime == runtime])
+        row = _median_round([r for r in rounds if r.kubelet.runtime == runtime], floor_p99)
         print(f"{runtime:<16}{'':>11}{row}")
     print(f"host floor (CNI ADD, then runc create + start; no CRI, shim or kubelet): {describe(floors)}")
     print("goals: per-pod p99 <= 1 s; kubelet idle <= 0.1 core and <= 50 MiB RSS")

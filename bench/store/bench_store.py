@@ -1,6 +1,6 @@
 """Store benchmark: the embedded SQLite store against an etcd 3.4 started on this machine, in one run.
 
-    python -m bench.store.bench_store [--seconds 3] [--etcd-members 1] [--dir DIR]
+    python -m bench.store.bench_store [--seconds 3] [--rounds 2] [--etcd-members 1] [--dir DIR]
 
 Prints writes/s (durable) at 1 and 16 writers, single-key reads/s, the time to list 10,000 keys and
 watch delivery latency (write issued -> event received) p50/p99 with 100 watchers, with ratios ours/etcd.
@@ -14,10 +14,11 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from api.storage.etcd import EtcdOptions, EtcdStore
 from api.storage.etcdserver import EtcdEndpoint
@@ -141,14 +142,25 @@ async def measure(store: Store, *, seconds: float) -> list[float]:
     return [sequential, concurrent, reads, listing, _percentile(latencies, 0.5), _percentile(latencies, 0.99)]
 
 
+class Opener(Protocol):
+    def __call__(self, directory: Path, *, members: int) -> AbstractAsyncContextManager[Store]: ...
+
+
 @asynccontextmanager
-async def _sqlite(directory: Path) -> AsyncIterator[Store]:
+async def _sqlite(directory: Path, *, members: int) -> AsyncIterator[Store]:
     async with SQLiteStore(directory / "sqlite" / "state.db") as store:
         yield store
 
 
 @asynccontextmanager
-async def _endpoint(directory: Path) -> AsyncIterator[Store]:
+async def _etcd(directory: Path, *, members: int) -> AsyncIterator[Store]:
+    with running_etcd(directory / "etcd", members=members) as endpoints:
+        async with EtcdStore(EtcdOptions(endpoints=endpoints)) as store:
+            yield store
+
+
+@asynccontextmanager
+async def _endpoint(directory: Path, *, members: int) -> AsyncIterator[Store]:
     async with SQLiteStore(directory / "endpoint" / "state.db") as backing:
         endpoint = EtcdEndpoint(backing, listen="127.0.0.1:0")
         await endpoint.start()
@@ -186,22 +198,31 @@ async def run(args: argparse.Namespace) -> str:
 
 
 async def run_in(base: Path, args: argparse.Namespace) -> str:
-    results: dict[str, list[float]] = {}
-    targets: dict[str, Callable[[Path], AbstractAsyncContextManager[Store]]] = {"sqlite": _sqlite}
+    """Rounds alternate which store goes first, so drifting load (and a warm page cache) hits both alike.
+
+    Every measurement gets a fresh store: our stores in a new directory, etcd as a new cluster.
+    """
+    targets: dict[str, Opener] = {"sqlite": _sqlite, "etcd": _etcd}
     if args.endpoint:
         targets["endpoint"] = _endpoint
-    for name, opener in targets.items():
-        async with opener(base) as store:
-            results[name] = await measure(store, seconds=args.seconds)
-    with running_etcd(base / "etcd", members=args.etcd_members) as endpoints:
-        async with EtcdStore(EtcdOptions(endpoints=endpoints)) as etcd:
-            results["etcd"] = await measure(etcd, seconds=args.seconds)
-    return render(results)
+    names = [name for name in ("sqlite", "endpoint", "etcd") if name in targets]
+    samples: dict[str, list[list[float]]] = {name: [] for name in names}
+    for round_ in range(args.rounds):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            async with targets[name](base / f"round-{round_}", members=args.etcd_members) as store:
+                samples[name].append(await measure(store, seconds=args.seconds))
+    results = {name: _medians(rows) for name, rows in samples.items()}
+    return render(results) + f"\n(medians of {args.rounds} rounds, alternating which store goes first)"
+
+
+def _medians(rows: list[list[float]]) -> list[float]:
+    return [statistics.median(column) for column in zip(*rows, strict=True)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.store.bench_store", description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0, help="duration of each throughput phase")
+    parser.add_argument("--rounds", type=int, default=2, help="measurements per store, order alternating")
     parser.add_argument("--etcd-members", type=int, choices=[1, 3], default=1, help="reference etcd size")
     parser.add_argument("--endpoint", action="store_true", help="also measure our etcd endpoint over gRPC")
     parser.add_argument("--dir", help="where the databases go (default: a new temporary directory)")

@@ -136,7 +136,11 @@ async def test_status_labels_and_annotations(ws: Workspace) -> None:
 
 
 @pytest.mark.deviation(
-    "containerd", "1.6", reason="names one of the image's tags, not the one requested, when it has several"
+    "containerd",
+    "1.6",
+    reason="names one of the image's tags, not the one requested, when it has several",
+    raises=AssertionError,
+    match=r"'docker\.io/library/busybox:[\w.]+' in \('docker\.io/library/busybox:1\.36'",
 )
 async def test_status_image(ws: Workspace) -> None:
     """ContainerStatus names the image as requested: kubectl shows it in the pod's status."""
@@ -145,7 +149,11 @@ async def test_status_image(ws: Workspace) -> None:
 
 
 @pytest.mark.deviation(
-    "containerd", "1.6", reason="image_ref is the repo digest and image_id is unset before 1.7"
+    "containerd",
+    "1.6",
+    reason="image_ref is the repo digest and image_id is unset before 1.7",
+    raises=AssertionError,
+    match=r"'sha256:[0-9a-f]{64}' in \('docker\.io/library/busybox@sha256:[0-9a-f]{64}', ''\)",
 )
 async def test_image_ref_is_image_id(ws: Workspace) -> None:
     """ContainerStatus.image_ref is the image id PullImage returned: the kubelet reports imageID by it."""
@@ -275,7 +283,12 @@ async def test_exit_nonzero_error(ws: Workspace) -> None:
 
 @pytest.mark.needs("processes")
 @pytest.mark.deviation(
-    "containerd", "1.6", reason="stamps started_at after task start: a process exiting at once finishes first"
+    "containerd",
+    "1.6",
+    reason="stamps started_at after task start: a process exiting at once finishes first",
+    raises=AssertionError,
+    match=r"^assert \(?\d+ >= \d+",
+    intermittent=True,
 )
 async def test_finished_after_started(ws: Workspace) -> None:
     """An exited container has finished_at >= started_at > 0: kubectl computes run time from them."""

@@ -286,18 +286,12 @@ async def test_non_recursive_readonly_mount(ws: Workspace, tmpfs_host_path: Path
     )
     container_id = await ct.start(ws, pod, prefix="test-mount-", command=ct.PAUSE, mounts=(mount,))
     await _stdout(ws, container_id, "touch", "/mnt/tmpfs/file")
+    assert await asyncio.to_thread((tmpfs_host_path / "tmpfs" / "file").is_file)  # it reached the volume
 
 
-async def _supports_rro(ws: Workspace) -> bool:
-    status = await ws.cri.status()
-    handlers = status.runtime_handlers if status else ()
-    return any(h.name == "" and h.features and h.features.recursive_read_only_mounts for h in handlers)
-
-
+@pytest.mark.needs("recursive_read_only_mounts")
 async def test_recursive_readonly_mount(ws: Workspace, tmpfs_host_path: Path) -> None:
-    """critest 'recursive readonly mounts' (skipped unless the default handler announces them)."""
-    if not await _supports_rro(ws):
-        pytest.skip("the default handler does not announce recursive_read_only_mounts: critest skips too")
+    """critest 'recursive readonly mounts' (skipped, as by critest, unless the handler announces them)."""
     pod = await ct.run_pod(ws, prefix=ct.PRIVILEGED_POD, linux=ct.privileged_linux())
     mount = d.Mount(
         host_path=str(tmpfs_host_path),

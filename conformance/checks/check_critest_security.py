@@ -19,6 +19,7 @@ import pytest_asyncio
 
 from conformance import images
 from conformance.checks import critest_requests as ct
+from conformance.checks.helpers import proc_status_field
 from conformance.pod import LOG_ROOT
 from conformance.workspace import Pod, Workspace
 from cri import domain as d
@@ -68,7 +69,8 @@ async def test_host_pid(ws: Workspace) -> None:
     server_pids = set((await _stdout(ws, web, "pidof", "httpd")).split())
     other = await _namespaced_container(ws, pod, options, command=("sh", "-c", "sleep 1000"))
     seen = set((await _stdout(ws, other, "pidof", "httpd")).split())
-    assert server_pids and server_pids & seen
+    assert server_pids and all(pid.isdigit() and int(pid) > 0 for pid in server_pids), server_pids
+    assert server_pids & seen
 
 
 async def _ipcmk() -> str:
@@ -101,6 +103,7 @@ async def test_host_ipc(ws: Workspace, host_segment: str, mode: d.NamespaceMode)
     pod = await _namespaced(ws, options)
     container_id = await _namespaced_container(ws, pod, options, command=ct.PAUSE)
     table = await _stdout(ws, container_id, "cat", "/proc/sysvipc/shm")
+    assert table.split()[:2] == ["key", "shmid"], f"not /proc/sysvipc/shm: {table!r}"
     shmids = {line.split()[1] for line in table.splitlines()[1:] if len(line.split()) > 1}
     assert (host_segment in shmids) == (mode == NODE)
 
@@ -111,9 +114,11 @@ async def test_pid_namespace_pid1(ws: Workspace, mode: d.NamespaceMode) -> None:
     options = d.NamespaceOption(pid=mode)
     web = await _web(ws, await _namespaced(ws, options), options)
     script = (
-        "for i in 1 2 3 4 5; do grep -q httpd /proc/1/cmdline && break; sleep 1; done; cat /proc/1/cmdline"
+        "for i in 1 2 3 4 5; do grep -q httpd /proc/1/cmdline && break; sleep 1; done;"
+        " printf 'pid 1: '; tr '\\0' ' ' < /proc/1/cmdline"
     )
     pid1 = await _stdout(ws, web, "sh", "-c", script)
+    assert pid1.startswith("pid 1: ") and pid1.removeprefix("pid 1: ").strip(), pid1
     assert ("httpd" in pid1) == (mode == CONTAINER), pid1
 
 
@@ -211,6 +216,8 @@ async def test_privileged_network_management(ws: Workspace, privileged: bool) ->
     pod = await ct.run_pod(ws, prefix=ct.PRIVILEGED_POD, linux=linux)
     container_id = await ct.start(ws, pod, command=ct.PAUSE, linux=ct.with_security(privileged=privileged))
     assert ((await _exec(ws, container_id, "brctl", "addbr", "foobar")).exit_code == 0) == privileged
+    links = (await _stdout(ws, container_id, "ls", "/sys/class/net")).split()
+    assert "lo" in links and ("foobar" in links) == privileged, links
 
 
 def _caps(add: tuple[str, ...] = (), drop: tuple[str, ...] = ()) -> d.LinuxContainerConfig:
@@ -238,10 +245,9 @@ async def test_all_capabilities(ws: Workspace, change: str) -> None:
     """critest 'adding/dropping ALL capabilities': the bounding set is non-empty / empty."""
     linux = _caps(add=("ALL",)) if change == "add" else _caps(drop=("ALL",))
     container_id = await ct.start(ws, await ct.run_pod(ws), command=ct.PAUSE, linux=linux)
-    empty = re.search(
-        r"CapBnd:\s0000000000000000", await _stdout(ws, container_id, "cat", "/proc/self/status")
-    )
-    assert bool(empty) == (change == "drop")
+    bounding = proc_status_field(await _stdout(ws, container_id, "cat", "/proc/self/status"), "CapBnd")
+    assert re.fullmatch(r"[0-9a-f]{16}", bounding), bounding
+    assert (int(bounding, 16) == 0) == (change == "drop")
 
 
 @pytest.fixture
@@ -351,7 +357,12 @@ async def test_sethostname_under_seccomp(
     container_id = await ct.start(
         ws, pod, command=("sleep", "60"), linux=d.LinuxContainerConfig(security_context=context)
     )
+    await _assert_hostname_settable(ws, container_id, settable)
+
+
+async def _assert_hostname_settable(ws: Workspace, container_id: str, settable: bool) -> None:
     assert ((await _exec(ws, container_id, "hostname", "ANewHostName")).exit_code == 0) == settable
+    assert ((await _stdout(ws, container_id, "hostname")).strip() == "ANewHostName") == settable
 
 
 async def _legacy_seccomp_container(ws: Workspace, path: str, caps: tuple[str, ...] = ()) -> str:
@@ -405,4 +416,4 @@ async def test_legacy_docker_default_sethostname(
 ) -> None:
     """Older critest docker/default specs: sethostname works with SYS_ADMIN, is blocked without extra caps."""
     container_id = await _legacy_seccomp_container(ws, "docker/default", caps)
-    assert ((await _exec(ws, container_id, "hostname", "ANewHostName")).exit_code == 0) == settable
+    await _assert_hostname_settable(ws, container_id, settable)

@@ -11,11 +11,16 @@ import pytest
 from conformance.workspace import Workspace
 from cri import domain as d
 from cri.client import CRIClient
+from cri.errors import Unimplemented
 
 pytestmark = [
     pytest.mark.conformance,
     pytest.mark.deviation(
-        "containerd", "1.6", reason="GetContainerEvents is UNIMPLEMENTED before containerd 1.7"
+        "containerd",
+        "1.6",
+        reason="GetContainerEvents is UNIMPLEMENTED before containerd 1.7",
+        raises=Unimplemented,
+        match=r"^method GetContainerEvents not implemented$",
     ),
 ]
 E = d.ContainerEventType

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,11 +61,13 @@ async def test_safe_sysctl(ws: Workspace) -> None:
 
 async def test_net_sysctl(ws: Workspace) -> None:
     """A namespaced net sysctl is applied inside the pod only: ip_unprivileged_port_start is common."""
-    pod = await ws.run_pod(
-        linux=d.LinuxPodSandboxConfig(sysctls={"net.ipv4.ip_unprivileged_port_start": "0"})
+    sysctl, path = (
+        "net.ipv4.ip_unprivileged_port_start",
+        Path("/proc/sys/net/ipv4/ip_unprivileged_port_start"),
     )
-    value = await sh(ws.cri, await ws.start(pod), "cat /proc/sys/net/ipv4/ip_unprivileged_port_start")
-    assert value == "0"
+    pod = await ws.run_pod(linux=d.LinuxPodSandboxConfig(sysctls={sysctl: "42"}))
+    assert await sh(ws.cri, await ws.start(pod), f"cat {path}") == "42"
+    assert (await asyncio.to_thread(path.read_text)).strip() != "42"  # the host's own value is untouched
 
 
 @pytest.mark.needs("network")

@@ -6,8 +6,10 @@ import json
 
 import pytest
 
+from conformance.workspace import Workspace
 from cri import domain as d
 from cri.client import CRIClient
+from cri.errors import Unimplemented
 
 pytestmark = pytest.mark.conformance
 
@@ -47,7 +49,13 @@ async def test_status_condition_types_unique(cri: CRIClient) -> None:
     assert len(types) == len(set(types)) and types
 
 
-@pytest.mark.deviation("containerd", "1.6", reason="its lastCNILoadStatus info values are plain text ('OK')")
+@pytest.mark.deviation(
+    "containerd",
+    "1.6",
+    reason="its lastCNILoadStatus info values are plain text ('OK')",
+    raises=AssertionError,
+    match=r"^info\['lastCNILoadStatus(\.default)?'\] is not JSON: 'OK'",
+)
 async def test_status_verbose_info_is_json(cri: CRIClient) -> None:
     """Verbose Status info values are JSON: crictl info parses every one of them."""
     info = (await cri.status(verbose=True)).info
@@ -66,7 +74,11 @@ async def test_status_is_stable(cri: CRIClient) -> None:
 
 
 @pytest.mark.deviation(
-    "containerd", "1.6", reason="runtime_handlers arrived in containerd 1.7 (cri-api 0.29)"
+    "containerd",
+    "1.6",
+    reason="runtime_handlers arrived in containerd 1.7 (cri-api 0.29)",
+    raises=AssertionError,
+    match=r"^no runtime_handlers in Status",
 )
 async def test_status_lists_default_handler(cri: CRIClient) -> None:
     """Status lists the runtime handlers with their features: the kubelet reports them on the node."""
@@ -75,7 +87,13 @@ async def test_status_lists_default_handler(cri: CRIClient) -> None:
     assert all(h.features is not None for h in handlers)
 
 
-@pytest.mark.deviation("containerd", "1.6", reason="RuntimeConfig RPC is UNIMPLEMENTED before containerd 1.7")
+@pytest.mark.deviation(
+    "containerd",
+    "1.6",
+    reason="RuntimeConfig RPC is UNIMPLEMENTED before containerd 1.7",
+    raises=Unimplemented,
+    match=r"^unknown method RuntimeConfig for service runtime\.v1\.RuntimeService",
+)
 async def test_runtime_config_cgroup_driver(cri: CRIClient) -> None:
     """RuntimeConfig names the cgroup driver: the kubelet adopts it instead of its own setting."""
     config = await cri.runtime_config()
@@ -83,7 +101,13 @@ async def test_runtime_config_cgroup_driver(cri: CRIClient) -> None:
     assert config.linux.cgroup_driver in (d.CgroupDriver.CGROUPFS, d.CgroupDriver.SYSTEMD)
 
 
-@pytest.mark.deviation("containerd", "1.6", reason="RuntimeConfig RPC is UNIMPLEMENTED before containerd 1.7")
+@pytest.mark.deviation(
+    "containerd",
+    "1.6",
+    reason="RuntimeConfig RPC is UNIMPLEMENTED before containerd 1.7",
+    raises=Unimplemented,
+    match=r"^unknown method RuntimeConfig for service runtime\.v1\.RuntimeService",
+)
 async def test_runtime_config_is_stable(cri: CRIClient) -> None:
     """RuntimeConfig never changes while the runtime runs: the kubelet reads it once at start."""
     assert await cri.runtime_config() == await cri.runtime_config()
@@ -103,18 +127,37 @@ async def test_update_runtime_config_empty(cri: CRIClient) -> None:
 
 
 @pytest.mark.deviation(
-    "containerd", "1.6", reason="ListMetricDescriptors is UNIMPLEMENTED before containerd 1.7"
+    "containerd",
+    "1.6",
+    reason="ListMetricDescriptors is UNIMPLEMENTED before containerd 1.7",
+    raises=Unimplemented,
+    match=r"^unknown method ListMetricDescriptors for service runtime\.v1\.RuntimeService",
 )
 async def test_list_metric_descriptors(cri: CRIClient) -> None:
-    """ListMetricDescriptors answers (possibly empty): the kubelet's CRI metrics path calls it."""
-    descriptors = await cri.list_metric_descriptors()
-    assert all(desc.name for desc in descriptors)
+    """ListMetricDescriptors answers, each metric named once: the kubelet's CRI metrics path calls it."""
+    names = [desc.name for desc in await cri.list_metric_descriptors()]
+    assert all(names) and len(set(names)) == len(names), names
 
 
 @pytest.mark.deviation(
-    "containerd", "1.6", reason="ListPodSandboxMetrics is UNIMPLEMENTED before containerd 1.7"
+    "containerd",
+    "1.6",
+    reason="ListPodSandboxMetrics is UNIMPLEMENTED before containerd 1.7",
+    raises=Unimplemented,
+    match=r"^unknown method ListPodSandboxMetrics for service runtime\.v1\.RuntimeService",
 )
-async def test_list_pod_sandbox_metrics(cri: CRIClient) -> None:
-    """ListPodSandboxMetrics answers: the kubelet's /metrics/cadvisor replacement relies on it."""
-    metrics = await cri.list_pod_sandbox_metrics()
-    assert all(m.pod_sandbox_id for m in metrics)
+async def test_list_pod_sandbox_metrics(ws: Workspace) -> None:
+    """ListPodSandboxMetrics covers a running pod with described metrics, or nothing when none is described.
+
+    The kubelet's /metrics/cadvisor replacement reads them; a runtime describing no metric serves none.
+    """
+    pod = await ws.run_pod()
+    await ws.start(pod)
+    metrics = await ws.cri.list_pod_sandbox_metrics()
+    described = {desc.name for desc in await ws.cri.list_metric_descriptors()}
+    if not described:
+        assert metrics == [], "pod sandbox metrics, but no metric is described"
+        return
+    [mine] = [m for m in metrics if m.pod_sandbox_id == pod.id]
+    names = {m.name for m in mine.metrics} | {m.name for c in mine.container_metrics for m in c.metrics}
+    assert names and names <= described, (names, described)

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from conformance import images
-from conformance.checks.helpers import exit_code, proc_status_field, sh
+from conformance.checks.helpers import exit_code, namespace_of, proc_status_field, sh
 from conformance.pod import security
 from conformance.workspace import Workspace
 from cri import domain as d
@@ -81,7 +81,13 @@ async def test_supplemental_groups(ws: Workspace) -> None:
     assert {"4001", "4002"} <= set(groups)
 
 
-@pytest.mark.deviation("containerd", "1.6", reason="drops the image USER's /etc/group memberships")
+@pytest.mark.deviation(
+    "containerd",
+    "1.6",
+    reason="drops the image USER's /etc/group memberships",
+    raises=AssertionError,
+    match=r"^assert '4321' in \[",
+)
 async def test_image_supplemental_groups(ws: Workspace) -> None:
     """Groups the image's /etc/group gives the user are kept: apps rely on their image's groups."""
     container_id = await ws.start(image=images.USER_NAME)
@@ -103,7 +109,7 @@ async def test_readonly_rootfs(ws: Workspace) -> None:
 async def test_writable_rootfs_by_default(ws: Workspace) -> None:
     """Without readonly_rootfs / is writable: most images write to their filesystem."""
     container_id = await _start(ws)
-    assert await exit_code(ws.cri, container_id, "touch /rootfs-write") == 0
+    assert await sh(ws.cri, container_id, "touch /rootfs-write && ls /rootfs-write") == "/rootfs-write"
 
 
 async def test_privileged_can_mount(ws: Workspace) -> None:
@@ -116,7 +122,10 @@ async def test_privileged_can_mount(ws: Workspace) -> None:
         )
     )
     container_id = await ws.start(pod, linux=security(privileged=True))
-    assert await exit_code(ws.cri, container_id, "mkdir -p /mnt/t && mount -t tmpfs none /mnt/t") == 0
+    mounts = await sh(
+        ws.cri, container_id, "mkdir -p /mnt/t && mount -t tmpfs none /mnt/t && cat /proc/mounts"
+    )
+    assert " /mnt/t tmpfs " in mounts
 
 
 async def test_unprivileged_cannot_mount(ws: Workspace) -> None:
@@ -179,7 +188,8 @@ async def test_no_new_privs(ws: Workspace) -> None:
 async def test_masked_path(ws: Workspace) -> None:
     """A masked path reads as empty: procMount Default hides /proc/kcore and friends this way."""
     container_id = await _start(ws, masked_paths=("/proc/cmdline",))
-    assert await sh(ws.cri, container_id, "wc -c < /proc/cmdline") == "0"
+    script = "wc -c < /proc/cmdline; grep -c ' /proc/cmdline ' /proc/mounts"
+    assert (await sh(ws.cri, container_id, script)).split() == ["0", "1"]  # empty, and a mount over it
 
 
 async def test_unmasked_path_readable(ws: Workspace) -> None:
@@ -228,7 +238,7 @@ def _host_ns(kind: str) -> str:
 
 
 async def _container_ns(ws: Workspace, container_id: str, kind: str) -> str:
-    return await sh(ws.cri, container_id, f"readlink /proc/self/ns/{kind}")
+    return await namespace_of(ws.cri, container_id, kind)
 
 
 def _pod_linux(**modes: d.NamespaceMode) -> d.LinuxPodSandboxConfig:

@@ -34,7 +34,13 @@ async def test_container_stats_memory(ws: Workspace) -> None:
     assert stats.memory.working_set_bytes is not None
 
 
-@pytest.mark.deviation("containerd", "1.6", reason="writable_layer usage has timestamp 0")
+@pytest.mark.deviation(
+    "containerd",
+    "1.6",
+    reason="writable_layer usage has timestamp 0",
+    raises=AssertionError,
+    match=r"FilesystemUsage\(timestamp=0, ",
+)
 async def test_container_stats_writable_layer(ws: Workspace) -> None:
     """ContainerStats has writable-layer usage: ephemeral-storage eviction reads it."""
     stats = await ws.cri.container_stats(await ws.start())

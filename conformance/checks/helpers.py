@@ -11,6 +11,7 @@ from pathlib import Path
 from cri.client import CRIClient
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
+NAMESPACE_LINK = re.compile(r"(cgroup|ipc|mnt|net|pid|time|user|uts):\[[0-9]+\]")
 NS_2001 = 10**18  # any plausible nanosecond timestamp is larger
 
 
@@ -24,6 +25,13 @@ async def sh(cri: CRIClient, container_id: str, script: str, *, timeout: int = 2
 async def exit_code(cri: CRIClient, container_id: str, script: str) -> int:
     result = await cri.exec_sync(container_id, ["sh", "-c", script], exec_timeout=20)
     return result.exit_code
+
+
+async def namespace_of(cri: CRIClient, container_id: str, kind: str) -> str:
+    """The container's ``kind`` namespace as /proc names it (``net:[4026531840]``), proven to be one."""
+    link = await sh(cri, container_id, f"readlink /proc/self/ns/{kind}")
+    assert NAMESPACE_LINK.fullmatch(link) and link.startswith(f"{kind}:"), f"not a {kind} namespace: {link!r}"
+    return link
 
 
 def proc_status_field(text: str, name: str) -> str:

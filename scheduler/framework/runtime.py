@@ -27,6 +27,7 @@ from scheduler.framework.interfaces import (
     ScorePlugin,
     ScoreSignature,
 )
+from scheduler.framework.memo import Interner
 from scheduler.framework.nodeinfo import NodeInfo
 from scheduler.framework.status import SKIP, Code, Status, error, is_success, unresolvable
 from scheduler.objects import Pod
@@ -56,7 +57,7 @@ class Framework:
         self.plugins = plugins
         self.percentage_of_nodes_to_score = percentage_of_nodes_to_score
         self.instances: dict[str, object] = {}
-        self._memo_token = object()  # held by the memo keys, so never reused as ids can be
+        self._keys = Interner()
         self._signed = {p.name for p in plugins.filter if isinstance(p, FilterSignature)}
         self._score_signed = {p.name for p, _ in plugins.score if isinstance(p, ScoreSignature)}
         self._normalizers = {p.name for p, _ in plugins.score if isinstance(p, ScoreNormalizer)}
@@ -95,13 +96,14 @@ class Framework:
         """The longest leading run of active Filter plugins with signatures is memoised per node under
         one key; the plugins after it run on every node (keeping upstream's order of verdicts)."""
         active = self.filter_plugins(state)
-        key: list[Hashable] = [self._memo_token]
+        key: list[Hashable] = ["filter"]
         for plugin in active:
             if plugin.name not in self._signed:
                 break
             key.append(cast(FilterSignature, plugin).filter_signature(state, pod))
         memoised = len(key) - 1
-        return FilterPlan(tuple(key) if memoised else None, active[:memoised], active[memoised:])
+        token = self._keys.token(tuple(key)) if memoised else None
+        return FilterPlan(token, active[:memoised], active[memoised:])
 
     def run_plugins(
         self, plugins: Sequence[FilterPlugin], state: CycleState, pod: Pod, info: NodeInfo
@@ -195,19 +197,17 @@ class Framework:
         score of each plugin with one (normalised here over all nodes, as it needs them all)."""
         plain = [(p, w) for p, w, _ in memoised if p.name not in self._normalizers]
         normalized = [(p, w) for p, w, _ in memoised if p.name in self._normalizers]
-        key = (self._memo_token, *(sig for _, _, sig in memoised))
-        rows = []
-        for info in nodes:
-            memo = info.memo
-            row = memo.get(key)
+        key = self._keys.token(("score", *(sig for _, _, sig in memoised)))
+        rows: list[tuple[int, ...] | None] = [info.memo.get(key) for info in nodes]
+        for i, row in enumerate(rows):
             if row is None:
-                one = (info,)
+                one = (nodes[i],)
                 fused = sum(p.score(state, pod, one)[0] * w for p, w in plain)
-                row = memo[key] = (fused, *(p.score(state, pod, one)[0] for p, _ in normalized))
-            rows.append(row)
+                rows[i] = nodes[i].memo[key] = (fused, *(p.score(state, pod, one)[0] for p, _ in normalized))
+        filled = cast(list[tuple[int, ...]], rows)
         if not normalized:
-            return [row[0] for row in rows]
-        columns = list(zip(*rows, strict=True))
+            return [row[0] for row in filled]
+        columns = list(zip(*filled, strict=True))
         totals = list(columns[0])
         for i, (plugin, weight) in enumerate(normalized, start=1):
             scores = list(columns[i])
@@ -253,7 +253,7 @@ class Framework:
 
 @dataclass(frozen=True)
 class FilterPlan:
-    memo_key: tuple[Hashable, ...] | None
+    memo_key: object | None
     memoised: list[FilterPlugin]
     direct: list[FilterPlugin]
 

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from scheduler.framework.nodeinfo import NodeInfo
 from scheduler.objects import LABEL_REGION, LABEL_ZONE, Node
 
+CHANGE_LOG_VERSIONS = 256
+
 
 class Snapshot:
     def __init__(self, infos: Iterable[NodeInfo] = ()) -> None:
@@ -21,6 +23,9 @@ class Snapshot:
         self._with_required_anti_affinity: set[str] = set()
         self._with_pods: set[str] = set()
         self._index: dict[str, int] = {}
+        self.version = 0
+        self._rebuilt_at = 0
+        self._changes: dict[int, tuple[str, ...]] = {}
         self.replace_all(list(infos))
 
     def __len__(self) -> int:
@@ -29,7 +34,22 @@ class Snapshot:
     def get(self, name: str) -> NodeInfo | None:
         return self.by_name.get(name)
 
+    def changed_since(self, version: int) -> set[str] | None:
+        """The nodes replaced since `version`; None when the log does not reach back (or all were)."""
+        if version < self._rebuilt_at:
+            return None
+        changed: set[str] = set()
+        for step in range(version + 1, self.version + 1):
+            names = self._changes.get(step)
+            if names is None:
+                return None
+            changed.update(names)
+        return changed
+
     def replace_all(self, infos: list[NodeInfo]) -> None:
+        self.version += 1
+        self._rebuilt_at = self.version
+        self._changes.clear()
         self.by_name = {info.name: info for info in infos}
         self.node_infos = zone_interleaved(infos)
         self._index = {info.name: i for i, info in enumerate(self.node_infos)}
@@ -40,6 +60,10 @@ class Snapshot:
 
     def replace(self, infos: Iterable[NodeInfo]) -> None:
         """Same set of nodes, new pods or node objects on some of them."""
+        infos = list(infos)
+        self.version += 1
+        self._changes[self.version] = tuple(info.name for info in infos)
+        self._changes.pop(self.version - CHANGE_LOG_VERSIONS, None)
         images_changed = False
         for info in infos:
             old = self.by_name[info.name]

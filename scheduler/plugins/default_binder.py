@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scheduler.cluster import BindConflictError, Binder
+from scheduler.cluster import Binder, ClusterError
 from scheduler.framework.interfaces import CycleState
 from scheduler.framework.status import Status, error
 from scheduler.objects import Pod
@@ -17,6 +17,6 @@ class DefaultBinder:
     async def bind(self, state: CycleState, pod: Pod, node_name: str) -> Status | None:
         try:
             await self.binder.bind(pod, node_name)
-        except BindConflictError as exc:
+        except ClusterError as exc:
             return error(str(exc))
         return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ from scheduler.framework.interfaces import (
     PreFilterResult,
     Resource,
 )
+from scheduler.framework.memo import Interner, NodeSums, Row
 from scheduler.framework.nodeinfo import NodeInfo
 from scheduler.framework.status import SKIP, Status, unresolvable, unschedulable
 from scheduler.objects import AffinityTerm, Node, Pod
@@ -58,8 +59,8 @@ class InterPodAffinity:
     def __init__(self, args: Mapping[str, Any], handle: Handle) -> None:
         self.handle = handle
         self.hard_pod_affinity_weight = int(args.get("hardPodAffinityWeight", 1))
-        # memo keys on NodeInfos
-        self._existing_token, self._incoming_token, self._score_token = object(), object(), object()
+        self._keys = Interner()  # memo keys on NodeInfos
+        self._sums = NodeSums()
 
     def pre_filter(self, state: CycleState, pod: Pod) -> tuple[PreFilterResult | None, Status | None]:
         s = FilterState()
@@ -77,40 +78,47 @@ class InterPodAffinity:
         return not self.handle.namespace_labels
 
     def _existing_anti_counts(self, s: FilterState, pod: Pod) -> None:
-        key = (self._existing_token, pod.namespace, frozenset(pod.labels.items()))
-        memo = self._memo()
-        for info in self.handle.snapshot.with_required_anti_affinity:
-            pairs = info.memo.get(key) if memo else None
-            if pairs is None:
-                counts: dict[Pair, int] = {}
-                for existing in info.pods_with_required_anti_affinity:
-                    self._count_existing(counts, pod, existing, info.node, 1)
-                pairs = tuple(counts.items())
-                if memo:
-                    info.memo[key] = pairs
-            for pair, count in pairs:
-                _add(s.existing_anti, pair, count)
+        key = self._keys.token(("existing", pod.namespace, frozenset(pod.labels.items())))
+
+        def row(info: NodeInfo) -> Row:
+            counts: dict[Pair, int] = {}
+            for existing in info.pods_with_required_anti_affinity:
+                self._count_existing(counts, pod, existing, info.node, 1)
+            return tuple(counts.items())
+
+        snapshot = self.handle.snapshot
+        s.existing_anti = self._sum(key, lambda: snapshot.with_required_anti_affinity, row)
 
     def _incoming_counts(self, s: FilterState, pod: Pod) -> None:
         terms = (
             tuple(t.key for t in pod.required_affinity),
             tuple(t.key for t in pod.required_anti_affinity),
         )
-        key = (self._incoming_token, terms)
-        memo = self._memo()
-        for info in self.handle.snapshot.with_pods:
-            row = info.memo.get(key) if memo else None
-            if row is None:
-                part = FilterState()
-                for existing in info.pods:
-                    self._count_incoming(part, pod, existing, info.node, 1)
-                row = (tuple(part.affinity.items()), tuple(part.anti_affinity.items()))
-                if memo:
-                    info.memo[key] = row
-            for pair, count in row[0]:
-                _add(s.affinity, pair, count)
-            for pair, count in row[1]:
-                _add(s.anti_affinity, pair, count)
+        key = self._keys.token(("incoming", terms))
+
+        def row(info: NodeInfo) -> Row:
+            part = FilterState()
+            for existing in info.pods:
+                self._count_incoming(part, pod, existing, info.node, 1)
+            tagged = [(("affinity", pair), n) for pair, n in part.affinity.items()]
+            tagged += [(("anti", pair), n) for pair, n in part.anti_affinity.items()]
+            return tuple(tagged)
+
+        snapshot = self.handle.snapshot
+        for (kind, pair), count in self._sum(key, lambda: snapshot.with_pods, row).items():
+            (s.affinity if kind == "affinity" else s.anti_affinity)[pair] = count
+
+    def _sum(
+        self, key: object, nodes: Callable[[], Iterable[NodeInfo]], row: Callable[[NodeInfo], Row]
+    ) -> Any:
+        """Sums of per-node rows, kept across cycles unless namespace labels (not in NodeInfos) matter."""
+        if self._memo():
+            return dict(self._sums.total(key, self.handle.snapshot, nodes, row))
+        total: dict[Any, int] = {}
+        for info in nodes():
+            for item, count in row(info):
+                total[item] = total.get(item, 0) + count
+        return {item: count for item, count in total.items() if count}
 
     def _count_existing(
         self, counts: dict[Pair, int], pod: Pod, existing: Pod, node: Node, delta: int
@@ -186,18 +194,16 @@ class InterPodAffinity:
         candidates = snapshot.with_pods if has_preferred else snapshot.with_affinity
         affinity = tuple((t.key, t.weight) for t in pod.preferred_affinity)
         anti = tuple((t.key, t.weight) for t in pod.preferred_anti_affinity)
-        key = (self._score_token, pod.namespace, frozenset(pod.labels.items()), affinity, anti)
-        memo = self._memo()
+        key = self._keys.token(("score", pod.namespace, frozenset(pod.labels.items()), affinity, anti))
+
+        def row(info: NodeInfo) -> Row:
+            return tuple(
+                ((k, v), delta) for k, v, delta in self._node_contributions(pod, info, has_preferred)
+            )
+
         scores: dict[str, dict[str, int]] = defaultdict(dict)
-        for info in candidates:
-            row = info.memo.get(key) if memo else None
-            if row is None:
-                row = self._node_contributions(pod, info, has_preferred)
-                if memo:
-                    info.memo[key] = row
-            for topology_key, value, delta in row:
-                values = scores[topology_key]
-                values[value] = values.get(value, 0) + delta
+        for (topology_key, value), delta in self._sum(key, lambda: candidates, row).items():
+            scores[topology_key][value] = delta
         if not any(v for values in scores.values() for v in values.values()):
             return SKIP
         state.data[self.name + "/score"] = scores

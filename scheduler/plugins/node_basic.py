@@ -83,6 +83,10 @@ class TaintToleration:
             for info in nodes
         ]
 
+    def score_signature(self, state: CycleState, pod: Pod) -> Hashable | None:
+        tolerations: tuple[Toleration, ...] = state.data[self.name]
+        return tolerations
+
     def normalize_score(
         self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo], scores: list[int]
     ) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from scheduler.framework.interfaces import MAX_NODE_SCORE, ClusterEvent, CycleState, PreFilterResult
+from scheduler.framework.memo import Interner
 from scheduler.framework.nodeinfo import NodeInfo
 from scheduler.framework.status import Status, unschedulable
 from scheduler.gomath import go_div, go_round
@@ -97,7 +98,7 @@ class AllocationScorer:
         self.weights = [weight for _, weight in resources]
         self.scorer = scorer
         self.use_requested = use_requested
-        self._memo_token = object()  # held by the memo keys, so never reused as ids can be
+        self._keys = Interner()
 
     def pod_requests(self, pod: Pod) -> list[int]:
         requests = pod.requests if self.use_requested else pod.non_zero_requests
@@ -105,7 +106,7 @@ class AllocationScorer:
 
     def scores(self, pod_requests: list[int], nodes: Sequence[NodeInfo]) -> list[int]:
         """Memoised on each (immutable) NodeInfo by request vector: pods of one workload ask the same."""
-        key = (self._memo_token, *pod_requests)
+        key = self._keys.token(tuple(pod_requests))
         scores = []
         for info in nodes:
             memo = info.memo

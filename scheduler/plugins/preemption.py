@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from scheduler.algorithm import Diagnosis, fit_error_message
+from scheduler.cluster import ClusterError
 from scheduler.framework.interfaces import CycleState, Handle, PostFilterResult
 from scheduler.framework.nodeinfo import NodeInfo
 from scheduler.framework.runtime import Framework
-from scheduler.framework.status import SUCCESS, Code, Status, unresolvable, unschedulable
+from scheduler.framework.status import SUCCESS, Code, Status, error, unresolvable, unschedulable
 from scheduler.objects import Pod
 
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
@@ -63,7 +64,10 @@ class DefaultPreemption:
             message = fit_error_message(len(self.handle.snapshot), Diagnosis(node_statuses))
             return PostFilterResult(), unschedulable("preemption: " + message)
         best = pick_one(candidates)
-        await self._prepare(best, pod)
+        try:
+            await self._prepare(best, pod)
+        except ClusterError as exc:
+            return None, error(f"preemption: {exc}")
         return PostFilterResult(best.node_name), SUCCESS
 
     def _not_eligible(self, pod: Pod, statuses: Mapping[str, Status]) -> str:

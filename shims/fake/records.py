@@ -7,76 +7,23 @@ import json
 from dataclasses import dataclass
 
 from cri import domain as d
-from cri import views
+from cri.records import ContainerRecordBase, SandboxRecordBase
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class SandboxRecord:
-    id: str
-    config: d.PodSandboxConfig
-    runtime_handler: str
-    created_at: int
-    ips: tuple[str, ...]
-    ready: bool = True
-
-    @property
-    def metadata(self) -> d.PodSandboxMetadata:
-        assert self.config.metadata is not None  # the servicer guarantees it
-        return self.config.metadata
-
-    def view(self) -> d.PodSandbox:
-        return views.sandbox_view(self)
-
-    def status(self) -> d.PodSandboxStatus:
-        return views.sandbox_status(self)
+class SandboxRecord(SandboxRecordBase):
+    listed: bool = True
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ContainerRecord:
-    id: str
-    sandbox_id: str
-    config: d.ContainerConfig
-    log_path: str
-    image_ref: str
-    created_at: int
-    started_at: int = 0
-    finished_at: int = 0
-    exit_code: int = 0
-    reason: str = ""
-    message: str = ""
-    resources: d.LinuxContainerResources | None = None
-
+class ContainerRecord(ContainerRecordBase):
     @property
     def image_id(self) -> str:
         return self.image_ref
 
     @property
-    def state(self) -> d.ContainerState:
-        return views.container_state(self)
-
-    def view(self) -> d.Container:
-        return views.container_view(self)
-
-    def status(self) -> d.ContainerStatus:
-        return d.ContainerStatus(
-            id=self.id,
-            metadata=self.config.metadata,
-            state=self.state,
-            created_at=self.created_at,
-            started_at=self.started_at,
-            finished_at=self.finished_at,
-            exit_code=self.exit_code,
-            image=self.config.image,
-            image_ref=self.image_ref,
-            reason=self.reason,
-            message=self.message,
-            labels=self.config.labels,
-            annotations=self.config.annotations,
-            mounts=self.config.mounts,
-            log_path=self.log_path,
-            resources=d.ContainerResources(linux=self.resources) if self.resources else None,
-            image_id=self.image_ref,
-        )
+    def mounts(self) -> tuple[d.Mount, ...]:
+        return self.config.mounts
 
     def exited(self, *, at: int, exit_code: int, reason: str) -> ContainerRecord:
         return dataclasses.replace(self, finished_at=at, exit_code=exit_code, reason=reason)

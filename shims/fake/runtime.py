@@ -10,13 +10,12 @@ from collections.abc import AsyncIterator, Callable
 
 from cri import domain as d
 from cri.backend import CheckpointSpec, SandboxResourcesUpdate
-from cri.buildinfo import project_version
+from cri.buildinfo import runtime_version
 from cri.errors import FailedPrecondition, NotFound, Unimplemented
-from cri.events import EventHub
-from cri.filters import filter_containers, filter_sandboxes, labels_match
-from cri.ids import NameRegistry, container_name, new_id, resolve_prefix, sandbox_name
+from cri.ids import new_id
 from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
-from cri.views import container_event, exit_reason
+from cri.table import InMemory, RecordTable, TableViews
+from cri.views import exit_reason
 from shims.fake.faults import Faults
 from shims.fake.images import FakeImages
 from shims.fake.records import ContainerRecord, SandboxRecord, verbose_info
@@ -30,7 +29,7 @@ def _default_exec(container_id: str, cmd: tuple[str, ...]) -> d.ExecSyncResult:
     return d.ExecSyncResult(stdout=b"", stderr=b"", exit_code=0)
 
 
-class FakeRuntime:
+class FakeRuntime(TableViews[SandboxRecord, ContainerRecord]):
     """Implements ``cri.backend.RuntimeBackend`` in memory.
 
     Test hooks: ``exit_container`` ends a container by itself; ``exec_handler`` answers ExecSync.
@@ -40,47 +39,19 @@ class FakeRuntime:
         self.faults = faults or Faults()
         self.images = images or FakeImages(self.faults)
         self.exec_handler: ExecHandler = _default_exec
-        self.sandboxes: dict[str, SandboxRecord] = {}
-        self.containers: dict[str, ContainerRecord] = {}
+        self.table = RecordTable[SandboxRecord, ContainerRecord](
+            InMemory(), sandbox_type=SandboxRecord, container_type=ContainerRecord
+        )
         self.pod_cidr = ""
-        self._sandbox_names = NameRegistry("pod sandbox")
-        self._container_names = NameRegistry("container")
-        self.events = EventHub()
         self._next_ip = 2
 
-    # lookups
-    def _sandbox(self, prefix: str) -> SandboxRecord:
-        return self.sandboxes[resolve_prefix(prefix, self.sandboxes, kind="pod sandbox")]
-
-    def _container(self, prefix: str) -> ContainerRecord:
-        return self.containers[resolve_prefix(prefix, self.containers, kind="container")]
-
-    def _maybe_sandbox(self, prefix: str) -> SandboxRecord | None:
-        try:
-            return self._sandbox(prefix)
-        except NotFound:
-            return None
-
-    def _maybe_container(self, prefix: str) -> ContainerRecord | None:
-        try:
-            return self._container(prefix)
-        except NotFound:
-            return None
-
-    def _publish(self, object_id: str, kind: d.ContainerEventType) -> None:
-        sandbox_id = self.containers[object_id].sandbox_id if object_id in self.containers else object_id
-        sandbox = self.sandboxes.get(sandbox_id)
-        self.events.publish(
-            container_event(
-                object_id, kind, sandbox_id=sandbox_id, sandbox=sandbox, containers=self.containers.values()
-            )
-        )
+    def publish(self, object_id: str, kind: d.ContainerEventType) -> None:
+        """Every event the fake makes goes through here (a test's broken fake replaces it)."""
+        self.table.publish(object_id, kind)
 
     # sandboxes
     async def run_pod_sandbox(self, config: d.PodSandboxConfig, *, runtime_handler: str) -> str:
         self.faults.enter("run_pod_sandbox", config, runtime_handler)
-        meta = config.metadata
-        assert meta is not None
 
         async def make() -> str:
             record = SandboxRecord(
@@ -91,72 +62,67 @@ class FakeRuntime:
                 ips=(f"10.240.{self._next_ip // 250}.{self._next_ip % 250 + 2}",),
             )
             self._next_ip += 1
-            self.sandboxes[record.id] = record
+            self.table.commit(record)
             return record.id
 
-        sandbox_id = await self._sandbox_names.create(
-            sandbox_name(meta.name, meta.namespace, meta.uid, meta.attempt), make
-        )
-        self._publish(sandbox_id, EVENT.CONTAINER_CREATED_EVENT)
-        self._publish(sandbox_id, EVENT.CONTAINER_STARTED_EVENT)
+        sandbox_id = await self.table.create_sandbox(config, make)
+        self.publish(sandbox_id, EVENT.CONTAINER_CREATED_EVENT)
+        self.publish(sandbox_id, EVENT.CONTAINER_STARTED_EVENT)
         return sandbox_id
 
     async def stop_pod_sandbox(self, pod_sandbox_id: str) -> None:
         self.faults.enter("stop_pod_sandbox", pod_sandbox_id)
-        sandbox = self._maybe_sandbox(pod_sandbox_id)
+        sandbox = self.table.maybe_sandbox(pod_sandbox_id)
         if sandbox is None:
             return
-        for container in [c for c in self.containers.values() if c.sandbox_id == sandbox.id]:
+        for container in self.table.containers_of(sandbox.id):
             self._stop(container, exit_code=SIGKILL_EXIT)
         if sandbox.ready:
-            self.sandboxes[sandbox.id] = dataclasses.replace(sandbox, ready=False)
-            self._publish(sandbox.id, EVENT.CONTAINER_STOPPED_EVENT)
+            self.table.commit(dataclasses.replace(sandbox, ready=False))
+            self.publish(sandbox.id, EVENT.CONTAINER_STOPPED_EVENT)
 
     async def remove_pod_sandbox(self, pod_sandbox_id: str) -> None:
         self.faults.enter("remove_pod_sandbox", pod_sandbox_id)
-        sandbox = self._maybe_sandbox(pod_sandbox_id)
+        sandbox = self.table.maybe_sandbox(pod_sandbox_id)
         if sandbox is None:
             return
-        for container in [c for c in self.containers.values() if c.sandbox_id == sandbox.id]:
+        for container in self.table.containers_of(sandbox.id):
             self._remove(container)
-        self._publish(sandbox.id, EVENT.CONTAINER_DELETED_EVENT)
-        del self.sandboxes[sandbox.id]
-        self._sandbox_names.release(sandbox.id)
+        self.publish(sandbox.id, EVENT.CONTAINER_DELETED_EVENT)
+        self.table.forget(sandbox)
 
     async def pod_sandbox_status(self, pod_sandbox_id: str, *, verbose: bool) -> d.PodSandboxStatusResult:
         self.faults.enter("pod_sandbox_status", pod_sandbox_id)
-        sandbox = self._sandbox(pod_sandbox_id)
+        sandbox = self.table.sandbox(pod_sandbox_id)
         return d.PodSandboxStatusResult(
             status=sandbox.status(), info=verbose_info(sandbox) if verbose else {}
         )
 
     async def list_pod_sandbox(self, filter_: d.PodSandboxFilter | None) -> list[d.PodSandbox]:
         self.faults.enter("list_pod_sandbox", filter_)
-        return filter_sandboxes((s.view() for s in self.sandboxes.values()), filter_)
+        return self.table.list_sandboxes(filter_)
 
     async def port_forward(self, spec: PortForwardSpec) -> str:
         self.faults.enter("port_forward", spec)
-        self._sandbox(spec.pod_sandbox_id)
+        self.table.sandbox(spec.pod_sandbox_id)
         raise Unimplemented("the fake runtime has no streaming server")
 
     async def update_pod_sandbox_resources(self, update: SandboxResourcesUpdate) -> None:
         self.faults.enter("update_pod_sandbox_resources", update)
-        self._sandbox(update.pod_sandbox_id)
+        self.table.sandbox(update.pod_sandbox_id)
 
     # containers
     async def create_container(
         self, pod_sandbox_id: str, config: d.ContainerConfig, sandbox_config: d.PodSandboxConfig
     ) -> str:
         self.faults.enter("create_container", pod_sandbox_id, config)
-        sandbox = self._sandbox(pod_sandbox_id)
+        sandbox = self.table.sandbox(pod_sandbox_id)
         if not sandbox.ready:
             raise FailedPrecondition(f"pod sandbox {sandbox.id} is not ready")
         assert config.metadata is not None and config.image is not None
         image = self.images.find(config.image.image)
         if image is None:
             raise NotFound(f"image {config.image.image!r} not found: pull it first")
-        meta, pod = config.metadata, sandbox.metadata
-        name = container_name(meta.name, pod.name, pod.namespace, pod.uid, meta.attempt)
 
         async def make() -> str:
             record = ContainerRecord(
@@ -170,64 +136,63 @@ class FakeRuntime:
                 created_at=time.time_ns(),
                 resources=config.linux.resources if config.linux else None,
             )
-            self.containers[record.id] = record
+            self.table.commit(record)
             return record.id
 
-        container_id = await self._container_names.create(name, make)
-        self._publish(container_id, EVENT.CONTAINER_CREATED_EVENT)
+        container_id = await self.table.create_container(sandbox, config, make)
+        self.publish(container_id, EVENT.CONTAINER_CREATED_EVENT)
         return container_id
 
     async def start_container(self, container_id: str) -> None:
         self.faults.enter("start_container", container_id)
-        container = self._container(container_id)
+        container = self.table.container(container_id)
         if container.state != d.ContainerState.CONTAINER_CREATED:
             raise FailedPrecondition(f"container {container.id} is {container.state.name}, not CREATED")
-        self.containers[container.id] = dataclasses.replace(container, started_at=time.time_ns())
-        self._publish(container.id, EVENT.CONTAINER_STARTED_EVENT)
+        self.table.commit(dataclasses.replace(container, started_at=time.time_ns()))
+        self.publish(container.id, EVENT.CONTAINER_STARTED_EVENT)
 
     def _stop(self, container: ContainerRecord, *, exit_code: int) -> None:
         if container.state == d.ContainerState.CONTAINER_EXITED:
             return
         if container.state == d.ContainerState.CONTAINER_CREATED:
             exit_code = 0
-        self.containers[container.id] = container.exited(
-            at=time.time_ns(), exit_code=exit_code, reason=exit_reason(exit_code)
+        self.table.commit(
+            container.exited(at=time.time_ns(), exit_code=exit_code, reason=exit_reason(exit_code))
         )
-        self._publish(container.id, EVENT.CONTAINER_STOPPED_EVENT)
+        self.publish(container.id, EVENT.CONTAINER_STOPPED_EVENT)
 
     def _remove(self, container: ContainerRecord) -> None:
         self._stop(container, exit_code=SIGKILL_EXIT)
-        self._publish(container.id, EVENT.CONTAINER_DELETED_EVENT)
-        del self.containers[container.id]
-        self._container_names.release(container.id)
+        self.publish(container.id, EVENT.CONTAINER_DELETED_EVENT)
+        self.table.forget(container)
 
     async def stop_container(self, container_id: str, *, timeout: int) -> None:
         self.faults.enter("stop_container", container_id, timeout)
-        container = self._maybe_container(container_id)
+        container = self.table.maybe_container(container_id)
         if container is not None:
             self._stop(container, exit_code=SIGKILL_EXIT if timeout == 0 else SIGTERM_EXIT)
 
     async def remove_container(self, container_id: str) -> None:
         self.faults.enter("remove_container", container_id)
-        container = self._maybe_container(container_id)
+        container = self.table.maybe_container(container_id)
         if container is not None:
             self._remove(container)
 
     def exit_container(self, container_id: str, exit_code: int, *, reason: str = "") -> None:
         """Test hook: the container's process ends by itself."""
-        container = self._container(container_id)
-        self.containers[container.id] = container.exited(
-            at=time.time_ns(), exit_code=exit_code, reason=reason or exit_reason(exit_code)
+        container = self.table.container(container_id)
+        self.table.commit(
+            container.exited(at=time.time_ns(), exit_code=exit_code, reason=reason or exit_reason(exit_code))
         )
-        self._publish(container.id, EVENT.CONTAINER_STOPPED_EVENT)
+        self.publish(container.id, EVENT.CONTAINER_STOPPED_EVENT)
 
     async def list_containers(self, filter_: d.ContainerFilter | None) -> list[d.Container]:
         self.faults.enter("list_containers", filter_)
-        return filter_containers((c.view() for c in self.containers.values()), filter_)
+        return self.table.list_containers(filter_)
 
     async def container_status(self, container_id: str, *, verbose: bool) -> d.ContainerStatusResult:
         self.faults.enter("container_status", container_id)
-        container = self._container(container_id)
+        container = self.table.container(container_id)
         return d.ContainerStatusResult(
             status=container.status(), info=verbose_info(container) if verbose else {}
         )
@@ -236,12 +201,12 @@ class FakeRuntime:
         self, container_id: str, linux: d.LinuxContainerResources | None, annotations: dict[str, str]
     ) -> None:
         self.faults.enter("update_container_resources", container_id, linux)
-        container = self._container(container_id)
+        container = self.table.container(container_id)
         if linux is not None:
-            self.containers[container.id] = dataclasses.replace(container, resources=linux)
+            self.table.commit(dataclasses.replace(container, resources=linux))
 
     def _running(self, container_id: str) -> ContainerRecord:
-        container = self._container(container_id)
+        container = self.table.container(container_id)
         if container.state != d.ContainerState.CONTAINER_RUNNING:
             raise FailedPrecondition(f"container {container.id} is not running")
         return container
@@ -266,7 +231,7 @@ class FakeRuntime:
 
     async def checkpoint_container(self, spec: CheckpointSpec) -> None:
         self.faults.enter("checkpoint_container", spec)
-        self._container(spec.container_id)
+        self.table.container(spec.container_id)
         raise Unimplemented("the fake runtime cannot checkpoint")
 
     # stats
@@ -289,11 +254,7 @@ class FakeRuntime:
         )
 
     def _sandbox_stats(self, sandbox: SandboxRecord) -> d.PodSandboxStats:
-        containers = tuple(
-            self._container_stats(c)
-            for c in self.containers.values()
-            if c.sandbox_id == sandbox.id and c.state == d.ContainerState.CONTAINER_RUNNING
-        )
+        containers = tuple(self._container_stats(c) for c in self.table.running_in(sandbox.id))
         now = time.time_ns()
         return d.PodSandboxStats(
             attributes=d.PodSandboxAttributes(
@@ -312,33 +273,21 @@ class FakeRuntime:
 
     async def container_stats(self, container_id: str) -> d.ContainerStats:
         self.faults.enter("container_stats", container_id)
-        return self._container_stats(self._container(container_id))
+        return self._container_stats(self.table.container(container_id))
 
     async def list_container_stats(self, filter_: d.ContainerStatsFilter | None) -> list[d.ContainerStats]:
         self.faults.enter("list_container_stats", filter_)
-        f = filter_ or d.ContainerStatsFilter()
-        return [
-            self._container_stats(c)
-            for c in self.containers.values()
-            if c.id.startswith(f.id)
-            and c.sandbox_id.startswith(f.pod_sandbox_id)
-            and labels_match(f.label_selector, c.config.labels)
-        ]
+        return [self._container_stats(c) for c in self.table.select_container_stats(filter_)]
 
     async def pod_sandbox_stats(self, pod_sandbox_id: str) -> d.PodSandboxStats:
         self.faults.enter("pod_sandbox_stats", pod_sandbox_id)
-        return self._sandbox_stats(self._sandbox(pod_sandbox_id))
+        return self._sandbox_stats(self.table.sandbox(pod_sandbox_id))
 
     async def list_pod_sandbox_stats(
         self, filter_: d.PodSandboxStatsFilter | None
     ) -> list[d.PodSandboxStats]:
         self.faults.enter("list_pod_sandbox_stats", filter_)
-        f = filter_ or d.PodSandboxStatsFilter()
-        return [
-            self._sandbox_stats(s)
-            for s in self.sandboxes.values()
-            if s.ready and s.id.startswith(f.id) and labels_match(f.label_selector, s.config.labels)
-        ]
+        return [self._sandbox_stats(s) for s in self.table.select_sandbox_stats(filter_)]
 
     async def list_metric_descriptors(self) -> list[d.MetricDescriptor]:
         self.faults.enter("list_metric_descriptors")
@@ -351,12 +300,7 @@ class FakeRuntime:
     # runtime
     async def version(self) -> d.RuntimeVersion:
         self.faults.enter("version")
-        return d.RuntimeVersion(
-            version="0.1.0",
-            runtime_name="tinykube-fake",
-            runtime_version=project_version(),
-            runtime_api_version="v1",
-        )
+        return runtime_version("tinykube-fake")
 
     async def status(self, *, verbose: bool) -> d.StatusResult:
         self.faults.enter("status", verbose)

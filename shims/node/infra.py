@@ -94,3 +94,21 @@ def stop(infra: InfraProcess) -> None:
     if is_alive(infra):
         with contextlib.suppress(ProcessLookupError):
             os.kill(infra.pid, signal.SIGKILL)
+
+
+def tagged(environment: Mapping[str, str]) -> list[InfraProcess]:
+    """Blocking: the running processes whose environment holds all of ``environment`` (infra
+    processes ``start`` tagged, and their launchers), e.g. those of a pod whose record is lost."""
+    markers = [f"{key}={value}".encode() for key, value in environment.items()]
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            variables = set((entry / "environ").read_bytes().split(b"\0"))
+        except OSError:
+            continue
+        started = start_time(int(entry.name))
+        if started is not None and all(marker in variables for marker in markers):
+            found.append(InfraProcess(pid=int(entry.name), start_time=started))
+    return found

@@ -1,37 +1,112 @@
-"""RuncRuntime: ``cri.backend.RuntimeBackend`` over conmon + runc, CNI and pinned namespaces."""
+"""RuncRuntime: ``cri.backend.RuntimeBackend`` over conmon + runc, CNI and pinned namespaces.
+
+It composes a record table, a sandbox manager and a container manager; this module answers the
+reads (statuses, lists, stats, runtime info) and hands each mutation to its manager.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import json
-import os
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from cri import domain as d
-from cri.backend import CheckpointSpec
-from cri.buildinfo import project_version
+from cri.backend import CheckpointSpec, SandboxResourcesUpdate
+from cri.buildinfo import runtime_version
 from cri.errors import FailedPrecondition, Unimplemented
-from cri.filters import filter_containers, filter_sandboxes, labels_match
 from cri.streaming.server import StreamingServer
 from cri.streaming.types import AttachSpec, ExecSpec, PortForwardSpec
+from cri.table import RecordTable, TableViews
 from shims import failpoints
-from shims.node import cgroups, conmon
-from shims.node.netstats import read_netns_usage, read_network_usage
+from shims.node import conmon
+from shims.node.conmon import ConmonSettings
 from shims.node.ocispec import build_resources
-from shims.runc.containers import ContainerOps
+from shims.node.podhost import PodHost
+from shims.node.recordstore import RecordStore
+from shims.node.runc import Runc
+from shims.node.usage import ContainerPlace, container_stats, sandbox_stats
+from shims.runc.config import RuncShimConfig
+from shims.runc.containerhost import ContainerHost
+from shims.runc.containers import ContainerManager
 from shims.runc.execsync import exec_sync
+from shims.runc.images import ImageSource
+from shims.runc.paths import Paths
 from shims.runc.records import ContainerRecord, SandboxRecord
-from shims.runc.sandboxes import SandboxOps
+from shims.runc.sandboxes import SandboxManager
 
 RUNNING = d.ContainerState.CONTAINER_RUNNING
 
 
-class RuncRuntime(SandboxOps, ContainerOps):
+class RuncRuntime(TableViews[SandboxRecord, ContainerRecord]):
+    def __init__(self, config: RuncShimConfig, images: ImageSource) -> None:
+        self.config = config
+        self.paths = Paths(root=config.root_dir, state=config.state_dir)
+        self.store = RecordStore(config.state_dir, sandbox_type=SandboxRecord, container_type=ContainerRecord)
+        self.table = RecordTable(self.store, sandbox_type=SandboxRecord, container_type=ContainerRecord)
+        self.runc = Runc(binary=config.runc, root=config.runc_root)
+        self.container_host = ContainerHost(
+            paths=self.paths,
+            runc=self.runc,
+            conmon=ConmonSettings(conmon=config.conmon, runc=config.runc, runc_root=config.runc_root),
+            images=images,
+            runc_root=config.runc_root,
+        )
+        self.pod_host = PodHost(
+            cni_conf_dir=config.cni_conf_dir,
+            cni_bin_dirs=config.cni_bin_dirs,
+            pause_binary=config.pause_binary,
+        )
+        self.container_manager = ContainerManager(self.table, self.container_host)
+        self.sandbox_manager = SandboxManager(
+            self.table,
+            self.container_manager,
+            self.pod_host,
+            paths=self.paths,
+            cgroup_parent=config.cgroup_parent,
+            owner_environment={"TINYKUBE_RUNC_STATE": str(config.state_dir)},
+        )
+        self.pod_cidr = ""
+        self.streaming_server: StreamingServer | None = None
+
+    async def creation_settled(self, container_id: str) -> None:
+        await self.container_manager.creation_settled(container_id)
+
+    async def close(self) -> None:
+        await self.container_manager.close()
+        await self.sandbox_manager.close()
+
+    # mutations, each by its manager
+    async def run_pod_sandbox(self, config: d.PodSandboxConfig, *, runtime_handler: str) -> str:
+        return await self.sandbox_manager.run(config, runtime_handler=runtime_handler)
+
+    async def stop_pod_sandbox(self, pod_sandbox_id: str) -> None:
+        await self.sandbox_manager.stop(pod_sandbox_id)
+
+    async def remove_pod_sandbox(self, pod_sandbox_id: str) -> None:
+        await self.sandbox_manager.remove(pod_sandbox_id)
+
+    async def update_pod_sandbox_resources(self, update: SandboxResourcesUpdate) -> None:
+        await self.sandbox_manager.update_resources(update)
+
+    async def create_container(
+        self, pod_sandbox_id: str, config: d.ContainerConfig, sandbox_config: d.PodSandboxConfig
+    ) -> str:
+        return await self.container_manager.create(self.table.sandbox(pod_sandbox_id), config)
+
+    async def start_container(self, container_id: str) -> None:
+        await self.container_manager.start(container_id)
+
+    async def stop_container(self, container_id: str, *, timeout: int) -> None:
+        await self.container_manager.stop(container_id, timeout=timeout)
+
+    async def remove_container(self, container_id: str) -> None:
+        await self.container_manager.remove(container_id)
+
+    # reads
     async def pod_sandbox_status(self, pod_sandbox_id: str, *, verbose: bool) -> d.PodSandboxStatusResult:
-        record = self.sandbox(pod_sandbox_id)
+        record = self.table.sandbox(pod_sandbox_id)
         info = (
             {
                 "info": json.dumps(
@@ -53,18 +128,16 @@ class RuncRuntime(SandboxOps, ContainerOps):
         """What ``nsenter -t`` needs (containerd's pause pid): the infra process, else a running container."""
         if record.infra_pid:
             return record.infra_pid
-        mine = (c for c in self.containers.values() if c.sandbox_id == record.id)
-        return next((c.pid for c in mine if c.state == RUNNING), 0)
+        return next((c.pid for c in self.table.running_in(record.id)), 0)
 
     async def list_pod_sandbox(self, filter_: d.PodSandboxFilter | None) -> list[d.PodSandbox]:
-        made = (s for s in self.sandboxes.values() if not s.setting_up)  # containerd lists none in the making
-        return filter_sandboxes((s.view() for s in made), filter_)
+        return self.table.list_sandboxes(filter_)
 
     async def list_containers(self, filter_: d.ContainerFilter | None) -> list[d.Container]:
-        return filter_containers((c.view() for c in self.containers.values()), filter_)
+        return self.table.list_containers(filter_)
 
     async def container_status(self, container_id: str, *, verbose: bool) -> d.ContainerStatusResult:
-        record = self.container(container_id)
+        record = self.table.container(container_id)
         info = (
             {
                 "info": json.dumps(
@@ -77,7 +150,7 @@ class RuncRuntime(SandboxOps, ContainerOps):
         return d.ContainerStatusResult(status=record.status(), info=info)
 
     def _running(self, container_id: str) -> ContainerRecord:
-        record = self.container(container_id)
+        record = self.table.container(container_id)
         if record.state != RUNNING:
             raise FailedPrecondition(f"container {record.id} is not running")
         return record
@@ -85,27 +158,28 @@ class RuncRuntime(SandboxOps, ContainerOps):
     async def update_container_resources(
         self, container_id: str, linux: d.LinuxContainerResources | None, annotations: dict[str, str]
     ) -> None:
-        record = self.container(container_id)
+        record = self.table.container(container_id)
         if linux is None:
             return
         await self.creation_settled(record.id)
-        record = self.container(record.id)
+        record = self.table.container(record.id)
         resources = build_resources(linux, privileged=False)
         resources.pop("devices", None)
         if record.state in (RUNNING, d.ContainerState.CONTAINER_CREATED):
             await self.runc.update(record.id, resources)
-        self.commit(dataclasses.replace(record, resources=linux))
+        self.table.commit(dataclasses.replace(record, resources=linux))
 
     async def reopen_container_log(self, container_id: str) -> None:
         record = self._running(container_id)
         if not record.log_path:
             return
-        await conmon.reopen_log(self.conmon_view(record).ctl_path, Path(record.log_path))
+        await conmon.reopen_log(self.container_host.conmon_view(record).ctl_path, Path(record.log_path))
 
     async def exec_sync(self, container_id: str, cmd: tuple[str, ...], *, timeout: int) -> d.ExecSyncResult:
         record = self._running(container_id)
         failpoints.hit("runc.exec_sync")
-        return await exec_sync(self.conmon, record.id, self.paths.bundle(record.id), cmd, timeout=timeout)
+        conmon_settings = self.container_host.conmon
+        return await exec_sync(conmon_settings, record.id, self.paths.bundle(record.id), cmd, timeout=timeout)
 
     def _streaming(self) -> StreamingServer:
         if self.streaming_server is None:
@@ -121,96 +195,60 @@ class RuncRuntime(SandboxOps, ContainerOps):
         return self._streaming().attach_url(spec)
 
     async def port_forward(self, spec: PortForwardSpec) -> str:
-        sandbox = self.sandbox(spec.pod_sandbox_id)
+        sandbox = self.table.sandbox(spec.pod_sandbox_id)
         if not sandbox.ready:
             raise FailedPrecondition(f"pod sandbox {sandbox.id} is not ready")
         return self._streaming().port_forward_url(spec)
 
     async def checkpoint_container(self, spec: CheckpointSpec) -> None:
-        self.container(spec.container_id)
+        self.table.container(spec.container_id)
         raise Unimplemented("checkpointing needs CRIU, which is not installed")
 
     # stats
-    def _container_stats(self, record: ContainerRecord) -> d.ContainerStats:
-        """A running container's usage; only the writable layer of a created or exited one (as containerd)."""
-        sample = cgroups.sample(record.cgroups_path) if record.state == RUNNING else None
-        upper = self.paths.container_root(record.id) / "upper"
-        used, inodes = _disk_usage(upper)
-        return d.ContainerStats(
+    def _place(self, record: ContainerRecord) -> ContainerPlace:
+        return ContainerPlace(
             attributes=d.ContainerAttributes(
                 id=record.id,
                 metadata=record.metadata,
                 labels=record.config.labels,
                 annotations=record.config.annotations,
             ),
-            cpu=sample.cpu if sample else None,
-            memory=sample.memory if sample else None,
-            writable_layer=d.FilesystemUsage(
-                timestamp=sample.cpu.timestamp if sample else time.time_ns(),
-                fs_id=d.FilesystemIdentifier(mountpoint=str(upper)),
-                used_bytes=used,
-                inodes_used=inodes,
-            ),
+            cgroups_path=record.cgroups_path,
+            upper_dir=self.paths.container_root(record.id) / "upper",
+            running=record.state == RUNNING,
+            pid=record.pid,
         )
 
-    def _running_in(self, sandbox_id: str) -> list[ContainerRecord]:
+    def _sandbox_stats(self, record: SandboxRecord, running: list[ContainerPlace]) -> d.PodSandboxStats:
+        attributes = d.PodSandboxAttributes(
+            id=record.id,
+            metadata=record.metadata,
+            labels=record.config.labels,
+            annotations=record.config.annotations,
+        )
+        return sandbox_stats(
+            attributes, cgroup_parent=record.cgroup_parent, netns=record.netns, running=running
+        )
+
+    def _running_in(self, sandbox_id: str) -> list[ContainerPlace]:
         """On the event loop: the container table changes there, so worker threads never iterate it."""
-        return [c for c in self.containers.values() if c.sandbox_id == sandbox_id and c.state == RUNNING]
-
-    def _sandbox_stats(self, record: SandboxRecord, running: list[ContainerRecord]) -> d.PodSandboxStats:
-        containers = tuple(self._container_stats(c) for c in running)
-        network = (
-            read_netns_usage(record.netns)
-            if record.netns
-            else next((u for c in running if (u := read_network_usage(c.pid)) is not None), None)
-        )
-        sample = cgroups.sample(record.cgroup_parent)
-        return d.PodSandboxStats(
-            attributes=d.PodSandboxAttributes(
-                id=record.id,
-                metadata=record.metadata,
-                labels=record.config.labels,
-                annotations=record.config.annotations,
-            ),
-            linux=d.LinuxPodSandboxStats(
-                cpu=sample.cpu,
-                memory=sample.memory,
-                containers=containers,
-                network=network,
-                process=d.ProcessUsage(timestamp=sample.cpu.timestamp, process_count=sample.process_count),
-            ),
-        )
+        return [self._place(c) for c in self.table.running_in(sandbox_id)]
 
     async def container_stats(self, container_id: str) -> d.ContainerStats:
-        return await asyncio.to_thread(self._container_stats, self.container(container_id))
+        return await asyncio.to_thread(container_stats, self._place(self.table.container(container_id)))
 
     async def list_container_stats(self, filter_: d.ContainerStatsFilter | None) -> list[d.ContainerStats]:
-        f = filter_ or d.ContainerStatsFilter()
-        chosen = [
-            c
-            for c in self.containers.values()
-            if c.id.startswith(f.id)
-            and c.sandbox_id.startswith(f.pod_sandbox_id)
-            and labels_match(f.label_selector, c.config.labels)
-        ]
-        return await asyncio.to_thread(lambda: [self._container_stats(c) for c in chosen])
+        chosen = [self._place(c) for c in self.table.select_container_stats(filter_)]
+        return await asyncio.to_thread(lambda: [container_stats(c) for c in chosen])
 
     async def pod_sandbox_stats(self, pod_sandbox_id: str) -> d.PodSandboxStats:
-        record = self.sandbox(pod_sandbox_id)
+        record = self.table.sandbox(pod_sandbox_id)
         return await asyncio.to_thread(self._sandbox_stats, record, self._running_in(record.id))
 
     async def list_pod_sandbox_stats(
         self, filter_: d.PodSandboxStatsFilter | None
     ) -> list[d.PodSandboxStats]:
-        f = filter_ or d.PodSandboxStatsFilter()
-        chosen = [
-            (s, self._running_in(s.id))
-            for s in self.sandboxes.values()
-            if s.ready
-            and not s.setting_up
-            and s.id.startswith(f.id)
-            and labels_match(f.label_selector, s.config.labels)
-        ]
+        chosen = [(s, self._running_in(s.id)) for s in self.table.select_sandbox_stats(filter_)]
         return await asyncio.to_thread(lambda: [self._sandbox_stats(s, running) for s, running in chosen])
 
     async def list_metric_descriptors(self) -> list[d.MetricDescriptor]:
@@ -221,15 +259,10 @@ class RuncRuntime(SandboxOps, ContainerOps):
 
     # runtime
     async def version(self) -> d.RuntimeVersion:
-        return d.RuntimeVersion(
-            version="0.1.0",
-            runtime_name="tinykube-runc",
-            runtime_version=project_version(),
-            runtime_api_version="v1",
-        )
+        return runtime_version("tinykube-runc")
 
     async def status(self, *, verbose: bool) -> d.StatusResult:
-        network = await asyncio.to_thread(self.network)
+        network = await asyncio.to_thread(self.pod_host.network)
         network_condition = (
             d.RuntimeCondition(type="NetworkReady", status=True)
             if network
@@ -273,19 +306,7 @@ class RuncRuntime(SandboxOps, ContainerOps):
             self.pod_cidr = config.network_config.pod_cidr
 
     def container_events(self) -> AsyncIterator[d.ContainerEvent]:
-        return self.events.subscribe()
-
-
-def _disk_usage(path: os.PathLike[str]) -> tuple[int, int]:
-    used = inodes = 0
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in filenames + dirnames:
-            inodes += 1
-            try:
-                used += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
-            except OSError:
-                continue
-    return used, inodes
+        return self.table.events.subscribe()
 
 
 def _namespace_entries(record: SandboxRecord) -> list[dict[str, str]]:

@@ -20,31 +20,31 @@ from cri.streaming.process import ArgvProcess, start_process
 from cri.streaming.types import AttachSpec, ExecSpec
 from shims.node.conmon_attach import ConmonAttach
 from shims.node.netns_dial import dial_in_netns, dial_localhost
-from shims.runc.execsync import exec_process
-from shims.runc.state import RuncState
+from shims.node.ocispec import exec_process
+from shims.runc.runtime import RuncRuntime
 
 RUNNING_STATES = ("CONTAINER_RUNNING",)
 
 
 class RuncStreaming:
-    """``cri.streaming.backend.StreamingRuntime`` over the runc shim's state."""
+    """``cri.streaming.backend.StreamingRuntime`` over the runc shim's records."""
 
-    def __init__(self, state: RuncState) -> None:
-        self._state = state
+    def __init__(self, runtime: RuncRuntime) -> None:
+        self._runtime = runtime
         self._cleanups: set[asyncio.Task[None]] = set()
 
     def _running_bundle(self, container_id: str) -> tuple[str, Path]:
-        record = self._state.container(container_id)
+        record = self._runtime.table.container(container_id)
         if record.state.name not in RUNNING_STATES:
             raise FailedPrecondition(f"container {record.id} is not running")
-        return record.id, self._state.paths.bundle(record.id)
+        return record.id, self._runtime.paths.bundle(record.id)
 
     async def start_exec(self, spec: ExecSpec, *, terminal_size: TerminalSize | None) -> StreamingProcess:
         container_id, bundle = self._running_bundle(spec.container_id)
         process_file = bundle / f"exec-{secrets.token_hex(8)}.json"
         pid_file = process_file.with_suffix(".pid")
         await asyncio.to_thread(_write_process, bundle, process_file, spec.cmd, spec.tty, terminal_size)
-        argv = self._state.runc.exec_argv(container_id, process_file, pid_file=pid_file, tty=spec.tty)
+        argv = self._runtime.runc.exec_argv(container_id, process_file, pid_file=pid_file, tty=spec.tty)
         process = await start_process(argv, tty=spec.tty, stdin=spec.stdin, terminal_size=terminal_size)
         task = asyncio.create_task(_remove_when_done(process, (process_file, pid_file)))
         self._cleanups.add(task)
@@ -52,21 +52,21 @@ class RuncStreaming:
         return process
 
     async def attach(self, spec: AttachSpec) -> StreamingProcess:
-        record = self._state.container(spec.container_id)
-        view = self._state.conmon_view(record)
+        record = self._runtime.table.container(spec.container_id)
+        view = self._runtime.container_host.conmon_view(record)
         # Through /proc/self/fd: the socket's own path may be longer than AF_UNIX allows (108 bytes).
         directory = os.open(view.attach_socket.parent, os.O_PATH | os.O_DIRECTORY)
         try:
             return await ConmonAttach.connect(
                 Path(f"/proc/self/fd/{directory}/attach"),
                 ctl_path=view.ctl_path,
-                exited=self._state.exits.get(record.id),
+                exited=self._runtime.container_manager.exited(record.id),
             )
         finally:
             os.close(directory)
 
     async def dial_port(self, pod_sandbox_id: str, port: int) -> PortConnection:
-        sandbox = self._state.sandbox(pod_sandbox_id)
+        sandbox = self._runtime.table.sandbox(pod_sandbox_id)
         if not sandbox.netns:
             return await dial_localhost(port)
         return await dial_in_netns(Path(sandbox.netns), port)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -20,4 +20,14 @@ async def eventually(condition: Callable[[], bool], *, within_s: float = DEFAULT
                 f"condition not met within {within_s}s: {condition.__code__.co_filename}:"
                 f"{condition.__code__.co_firstlineno}"
             )
+        await asyncio.sleep(POLL_INTERVAL_S)
+
+
+async def eventually_true(check: Callable[[], Awaitable[bool]], *, within_s: float = DEFAULT_BOUND_S) -> None:
+    """``eventually`` for a condition that has to ask the API."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while not await check():
+        if loop.time() > deadline:
+            pytest.fail(f"condition not met within {within_s}s: {check}")
         await asyncio.sleep(POLL_INTERVAL_S)

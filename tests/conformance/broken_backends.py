@@ -77,7 +77,7 @@ class ListStatsIgnoresFilter(FakeRuntime):
 class BareEvents(FakeRuntime):
     """Publishes events without timestamps and without the sandbox and container statuses."""
 
-    def _publish(self, object_id: str, kind: d.ContainerEventType) -> None:
+    def publish(self, object_id: str, kind: d.ContainerEventType) -> None:
         self.events.publish(d.ContainerEvent(container_id=object_id, container_event_type=kind))
 
 
@@ -85,7 +85,7 @@ class UpdateIgnored(FakeRuntime):
     async def update_container_resources(
         self, container_id: str, linux: d.LinuxContainerResources | None, annotations: dict[str, str]
     ) -> None:
-        self._container(container_id)
+        self.table.container(container_id)
 
 
 def lying_exec(container_id: str, cmd: tuple[str, ...]) -> d.ExecSyncResult:
@@ -115,7 +115,7 @@ class StaticStreamingUrls(LyingProcesses):
         return self.URL
 
     async def port_forward(self, spec: PortForwardSpec) -> str:
-        self._sandbox(spec.pod_sandbox_id)
+        self.table.sandbox(spec.pod_sandbox_id)
         return self.URL
 
 
@@ -124,14 +124,14 @@ class RawLogs(LyingProcesses):
 
     async def start_container(self, container_id: str) -> None:
         await super().start_container(container_id)
-        record = self._container(container_id)
+        record = self.table.container(container_id)
         command = " ".join(record.config.command)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
         text = f"{stamp} stdout F {PROBE_LINE}\n" if PROBE_LINE in command else f"raw output\n{command}\n"
         await asyncio.to_thread(_write, Path(record.log_path), text)
 
     async def remove_container(self, container_id: str) -> None:
-        record = self._maybe_container(container_id)
+        record = self.table.maybe_container(container_id)
         await super().remove_container(container_id)
         if record is not None and record.log_path:
             await asyncio.to_thread(_remove, Path(record.log_path))

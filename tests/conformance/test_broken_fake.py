@@ -82,27 +82,40 @@ CASES = {
         "check_resources.py::test_status_reports",
         frozenset({"test_status_reports_updated_resources"}),
     ),
-    "exec: lying processes": Case(
+    "critest security: lying processes": Case(
         lambda: broken._pair(broken.LyingProcesses),
-        r"check_exec.py::test_(stdout|stderr_separate|exit_code|large_output|missing_binary)",
-        frozenset({"test_stderr_separate", "test_exit_code[1]", "test_exit_code[127]", "test_large_output",
-                   "test_missing_binary_fails"}),
+        r"check_critest_security.py::test_(host_pid|all_capabilities|host_ipc|pid_namespace_pid1"
+        r"|privileged_network_management|legacy_docker_default_sethostname)",
+        frozenset({"test_host_pid", "test_all_capabilities[add]", "test_all_capabilities[drop]",
+                   "test_host_ipc[host-ipc]", "test_host_ipc[pod-ipc]", "test_pid_namespace_pid1[pod-pid]",
+                   "test_pid_namespace_pid1[container-pid]", "test_privileged_network_management[privileged]",
+                   "test_privileged_network_management[unprivileged]",
+                   "test_legacy_docker_default_sethostname[sys-admin]",
+                   "test_legacy_docker_default_sethostname[no-caps]"}),
     ),
-    "security: lying processes": Case(
-        lambda: broken._pair(broken.LyingProcesses),
-        r"check_security.py::test_(run_as_user|readonly_rootfs|capability_add|no_new_privs|seccomp_unconfined)",
-        frozenset({"test_run_as_user", "test_readonly_rootfs", "test_capability_add", "test_no_new_privs",
-                   "test_seccomp_unconfined"}),
+    "critest basics: stop keeps it READY": Case(
+        lambda: broken._pair(broken.StopKeepsSandboxReady),
+        r"check_critest_basics.py::test_stop_default_pod$",
+        frozenset({"test_stop_default_pod"}),
     ),
-    "network: lying processes": Case(
+    "critest network: lying processes": Case(
         lambda: broken._pair(broken.LyingProcesses),
-        r"check_network.py::test_(hostname|dns_servers|dns_options|safe_sysctl)$",
-        frozenset({"test_hostname", "test_dns_servers", "test_dns_options"}),
+        r"check_critest_network.py::test_(dns_config|set_hostname)$",
+        frozenset({"test_dns_config", "test_set_hostname"}),
     ),
-    "mounts: lying processes": Case(
+    "differential sandboxes: lying processes": Case(
         lambda: broken._pair(broken.LyingProcesses),
-        r"check_mounts.py::test_(readonly_mount|bind_mount_sees_host_files|file_mount)$",
-        frozenset({"test_readonly_mount", "test_bind_mount_sees_host_files", "test_file_mount"}),
+        r"check_differential_sandboxes.py::test_(resolv_conf_exact|mounted_etc_hosts_wins"
+        r"|containers_of_a_pod_share_dev_shm)$",
+        frozenset({"test_resolv_conf_exact", "test_mounted_etc_hosts_wins",
+                   "test_containers_of_a_pod_share_dev_shm"}),
+    ),
+    "differential containers: lying processes": Case(
+        lambda: broken._pair(broken.LyingProcesses),
+        r"check_differential_containers.py::test_(exec_runs_in_working_dir|config_env_replaces_image_env"
+        r"|home_and_hostname_env)$",
+        frozenset({"test_exec_runs_in_working_dir", "test_config_env_replaces_image_env",
+                   "test_home_and_hostname_env"}),
     ),
     "logs: raw text instead of CRI lines": Case(
         lambda: broken._pair(broken.RawLogs),
@@ -126,3 +139,34 @@ def test_broken_fake_fails_the_checks(serve: Callable[..., ServedFake], name: st
     missed = case.must_fail - result.failed()
     assert not missed, f"checks that passed or skipped on the broken fake: {sorted(missed)}"
     assert result.exit_code == 1
+
+
+# What a runtime that answers "0" and exits 0 to every command (echo aside) may still pass in each area
+# whose checks run processes: checks that run none, and checks that only echo. Reviewed; nothing else.
+LYING_MAY_PASS = {
+    "security": frozenset(),
+    "network": frozenset(),
+    "mounts": frozenset({"test_mount_reported_in_status"}),
+    "resources": frozenset(
+        {
+            "test_status_reports_resources",
+            "test_status_reports_updated_resources",
+            "test_update_created_container",
+        }
+    ),
+    "exec": frozenset(
+        {"test_stdout", "test_exec_in_created_container_fails", "test_exec_in_exited_container_fails"}
+    ),
+}
+
+
+@pytest.mark.parametrize("area", list(LYING_MAY_PASS))
+def test_every_process_check_fails_against_a_runtime_that_lies(
+    serve: Callable[..., ServedFake], area: str
+) -> None:
+    """Each check proves what it looks at exists (a namespace, a mount, a file) before comparing it."""
+    fake = serve(lambda: broken._pair(broken.LyingProcesses))
+    result = run_suite(fake.endpoint, focus=rf"check_{area}\.py")
+    passed = {nodeid.split("::")[-1] for nodeid, outcome in result.outcomes.items() if outcome != "failed"}
+    assert passed == LYING_MAY_PASS[area]
+    assert len(result.outcomes) > len(passed)

@@ -25,18 +25,29 @@ def test_suite_cleans_up_what_it_created(serve: Callable[..., ServedFake]) -> No
     result = run_suite(fake.endpoint, focus="check_(sandbox|container)")
     created = fake.runtime.faults.count()
     assert created["run_pod_sandbox"] > 20 and created["create_container"] > 20
-    assert list(result.outcomes.values()).count("passed") > 40
+    assert result.exit_code == 0 and "failed" not in result.outcomes.values()
     assert fake.runtime.sandboxes == {} and fake.runtime.containers == {}
 
 
-def test_sandboxes_a_check_failed_to_remove_are_swept(serve: Callable[..., ServedFake]) -> None:
-    """When per-check cleanup fails, the end-of-session sweep by run label removes what is left."""
+def test_a_failed_cleanup_fails_its_check_and_the_sweep_removes_what_is_left(
+    serve: Callable[..., ServedFake],
+) -> None:
+    """A check whose objects cannot be removed fails; the end-of-session sweep by run label removes them."""
     fake = serve(healthy)
     # the capability probe's cleanup and the check's cleanup each fail once; the sweep comes after
     fake.runtime.faults.fail_next("remove_pod_sandbox", Internal("cleanup broken"), times=2)
     result = run_suite(fake.endpoint, focus="check_sandbox.py::test_ready_after_run$")
-    assert result.of("test_ready_after_run") == "passed"
+    assert result.of("test_ready_after_run") == "failed" and result.exit_code == 1
     assert fake.runtime.faults.count()["remove_pod_sandbox"] == 4
+    assert fake.runtime.sandboxes == {}
+
+
+def test_objects_left_behind_fail_the_run(serve: Callable[..., ServedFake]) -> None:
+    """Only the probe's cleanup fails: every check passes, but the sweep finding its sandbox fails the run."""
+    fake = serve(healthy)
+    fake.runtime.faults.fail_next("remove_pod_sandbox", Internal("cleanup broken"), times=1)
+    result = run_suite(fake.endpoint, focus="check_runtime.py::test_version_api_is_v1$")
+    assert result.of("test_version_api_is_v1") == "passed" and result.exit_code == 1
     assert fake.runtime.sandboxes == {}
 
 

@@ -52,8 +52,13 @@ async def test_stop_and_remove_are_idempotent(cri: CRIClient) -> None:
     await cri.start_container(container_id)
     for _ in range(2):
         await cri.stop_container(container_id, grace_seconds=0)
+        exited = (await cri.container_status(container_id)).status
+        assert exited is not None and exited.state == STATE.CONTAINER_EXITED
     for _ in range(2):
         await cri.remove_container(container_id)
+        with pytest.raises(errors.NotFound):
+            await cri.container_status(container_id)
+        assert await cri.list_containers(d.ContainerFilter(id=container_id)) == []
     await cri.remove_pod_sandbox(pod.sandbox_id)
 
 

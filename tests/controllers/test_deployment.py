@@ -80,23 +80,34 @@ async def kubelet(api: Api, log: PodLog, counting: asyncio.Event) -> None:
 
 
 @asynccontextmanager
-async def cluster(api: Api) -> AsyncIterator[tuple[DeploymentController, PodLog, asyncio.Event]]:
+async def controllers(api: Api) -> AsyncIterator[DeploymentController]:
+    """A controller-manager's worth: shared informers, the Deployment and ReplicaSet controllers."""
     factory = InformerFactory(api)
     deployments = DeploymentController(api, factory)
     replicasets = ReplicaSetController(api, factory)
-    log, counting = PodLog(), asyncio.Event()
     async with asyncio.TaskGroup() as tasks:
         runs = [
-            tasks.create_task(kubelet(api, log, counting)),
             tasks.create_task(factory.run()),
             tasks.create_task(deployments.run()),
             tasks.create_task(replicasets.run()),
         ]
         try:
-            yield deployments, log, counting
+            yield deployments
         finally:
             for run in runs:
                 run.cancel()
+
+
+@asynccontextmanager
+async def cluster(api: Api) -> AsyncIterator[tuple[DeploymentController, PodLog, asyncio.Event]]:
+    log, counting = PodLog(), asyncio.Event()
+    async with asyncio.TaskGroup() as tasks:
+        node = tasks.create_task(kubelet(api, log, counting))
+        try:
+            async with controllers(api) as deployments:
+                yield deployments, log, counting
+        finally:
+            node.cancel()
 
 
 def status(controller: DeploymentController, name: str) -> dict[str, Any]:
@@ -229,3 +240,27 @@ async def test_a_paused_deployment_is_not_rolled_out_until_resumed(api: Api) -> 
         await eventually(
             lambda: rolled_out(controller, "web", 2) and set(log.alive.values()) == {"busybox:2"}, within_s=20
         )
+
+
+async def test_a_controller_manager_restarted_mid_rollout_finishes_it_without_extra_pods(api: Api) -> None:
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 5, "maxUnavailable": 0}}
+    log, counting = PodLog(), asyncio.Event()
+    async with asyncio.TaskGroup() as tasks:
+        node = tasks.create_task(kubelet(api, log, counting))
+        async with controllers(api) as first:
+            await api.create(DEPLOYMENTS, deployment("web", 50, "busybox:1", strategy))
+            await eventually(lambda: rolled_out(first, "web", 50) and len(log.ready) == 50, within_s=30)
+            log.most_alive = 0
+            new_image = {
+                "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox:2"}]}}}
+            }
+            await api.patch(DEPLOYMENTS, "web", new_image, patch_type=PatchType.STRATEGIC, namespace=NS)
+            await eventually(lambda: 0 < sum(i == "busybox:2" for i in log.alive.values()) < 50)
+        async with controllers(api) as second:
+            await eventually(
+                lambda: rolled_out(second, "web", 50) and set(log.alive.values()) == {"busybox:2"},
+                within_s=60,
+            )
+        node.cancel()
+    assert log.most_alive <= 50 + 5
+    assert len(log.alive) == 50

@@ -1,4 +1,4 @@
-"""The SPDY/3.1 client against containerd's recorded side of real crictl sessions (shared/captures).
+"""The SPDY/3.1 client against containerd's recorded side of real crictl sessions (tests/captures).
 
 A replay server answers the upgrade with containerd's recorded bytes and sends each recorded
 server frame once the client has sent as many frames as crictl had sent before it.
@@ -8,30 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from cri.streaming.spdy.frames import SynStream
 from cri.streaming.spdy.parser import HEADER_SIZE, FrameParser
 from cri.streaming.types import ExecSpec
 from tests.crictl import scenario
 from tests.crictl.conftest import Crictl
-
-CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "captures"
-if not CAPTURES.is_dir():
-    CAPTURES = Path("/work/shared/captures")
-
-
-def _capture(name: str) -> dict[str, object]:
-    path = CAPTURES / f"{name}.json"
-    if not path.is_file():
-        pytest.skip(f"capture {path} is not on this machine")
-    loaded: dict[str, object] = json.loads(path.read_text())
-    return loaded
+from tests.streaming.wire import load_capture
 
 
 def _stream(capture: dict[str, object], direction: str) -> bytes:
@@ -60,7 +46,7 @@ class Replay:
 
     @classmethod
     def of(cls, name: str) -> Replay:
-        capture = _capture(name)
+        capture = load_capture(name)
         s2c = _stream(capture, "s2c")
         split = s2c.index(b"\r\n\r\n") + 4
         frames: Any = capture["frames"]

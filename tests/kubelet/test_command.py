@@ -30,3 +30,13 @@ def test_unreachable_runtime_is_one_line(tmp_path: Path, capsys: pytest.CaptureF
     socket = tmp_path / "missing.sock"
     expected = f"tinykube kubelet: container runtime socket {socket} does not exist (is the runtime running?)"
     assert err == [expected]
+
+
+def test_unreadable_token_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "kubelet.yaml"
+    config.write_text(f"authenticationTokenFile: {tmp_path / 'token'}\nstaticPodPath: {tmp_path}\n")
+    assert main(["--config", str(config)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    missing = tmp_path / "token"
+    expected = f"tinykube kubelet: authenticationTokenFile: cannot read {missing}: No such file or directory"
+    assert err == [expected]

@@ -156,7 +156,7 @@ async def test_remove_of_a_pending_creation_waits_for_it_and_leaves_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     client, runtime, gate = gated
-    settled = runtime.creation_settled
+    settled = runtime.container_manager.creation_settled
     waiting_for: dict[str, asyncio.Event] = {}
 
     async def observed(object_id: str) -> None:
@@ -164,7 +164,7 @@ async def test_remove_of_a_pending_creation_waits_for_it_and_leaves_nothing(
             waiting_for[object_id].set()
         await settled(object_id)
 
-    monkeypatch.setattr(runtime, "creation_settled", observed)
+    monkeypatch.setattr(runtime.container_manager, "creation_settled", observed)
 
     async def remove_while_pending(name: str) -> None:
         pod_id, container_id = await _create(client, tmp_path, name)

@@ -189,3 +189,37 @@ async def test_a_sandbox_is_listed_only_once_set_up(layout: Layout, tmp_path: Pa
             with contextlib.suppress(CRIError):
                 await running
             await remove_everything(client)
+
+
+@pytest.mark.timeout(300)
+async def test_an_emptied_record_is_quarantined_and_the_shim_serves_the_other_pods(
+    layout: Layout, tmp_path: Path
+) -> None:
+    """What a power loss can leave of a record: the shim starts, names that record, keeps the others."""
+    log_file = tmp_path / "shim.log"
+    shim = ShimProcess(layout, tmp_path / "shim.sock", log_file=log_file)
+    client = await shim.start()
+    try:
+        pods = {name: pod_config(name, tmp_path / "logs") for name in ("lost", "kept")}
+        ids = {name: await client.run_pod_sandbox(pod) for name, pod in pods.items()}
+        kept_container = await run_container(client, ids["kept"], pods["kept"],
+                                             container_config("main", "sleep", "3600"))  # fmt: skip
+        await client.close()
+        await shim.kill()
+        record = layout.config.state_dir / "records" / "sandboxes" / f"{ids['lost']}.json"
+        record.write_bytes(b"")
+
+        client = await shim.start()
+        assert [s.id for s in await client.list_pod_sandbox()] == [ids["kept"]]
+        [running] = await client.list_containers()
+        assert (running.id, running.state) == (kept_container, d.ContainerState.CONTAINER_RUNNING)
+        newcomer = pod_config("newcomer", tmp_path / "logs")
+        await run_container(client, await client.run_pod_sandbox(newcomer), newcomer,
+                            container_config("main", "sleep", "3600"))  # fmt: skip
+        log = log_file.read_text()
+        assert str(record) in log and "quarantine" in log and "runc.yaml" not in log
+        assert not (layout.config.state_dir / "sandboxes" / ids["lost"]).exists()
+        await remove_everything(client)
+    finally:
+        await client.close()
+        await shim.stop()

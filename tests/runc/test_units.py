@@ -5,18 +5,17 @@ from __future__ import annotations
 import dataclasses
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cri import domain as d
 from shims.node.podfiles import hosts_file, resolv_conf
+from shims.node.recordstore import RecordStore
 from shims.runc.config import ConfigError, load_config
 from shims.runc.execsync import OUTPUT_CAP, split_output
 from shims.runc.images import normalize
-from shims.runc.records import ContainerRecord, SandboxRecord, dump, load_container, load_sandbox
+from shims.runc.records import ContainerRecord, SandboxRecord
 from shims.runc.runtime import RuncRuntime
-from shims.runc.store import RecordStore
 
 
 def test_config_file_overrides_defaults(tmp_path: Path) -> None:
@@ -99,33 +98,66 @@ def _records() -> tuple[SandboxRecord, ContainerRecord]:
     return sandbox, container
 
 
-def test_records_survive_a_round_trip_through_disk_format() -> None:
+def _store(state_dir: Path) -> RecordStore[SandboxRecord, ContainerRecord]:
+    return RecordStore(state_dir, sandbox_type=SandboxRecord, container_type=ContainerRecord)
+
+
+def test_records_survive_a_round_trip_through_disk_format(tmp_path: Path) -> None:
     sandbox, container = _records()
-    assert load_sandbox(dump(sandbox)) == sandbox
-    assert load_container(dump(container)) == container
+    _store(tmp_path).save(sandbox)
+    _store(tmp_path).save(container)
+    loaded = _store(tmp_path).load()
+    assert (loaded.sandboxes, loaded.containers) == ((sandbox,), (container,))
     assert container.state == d.ContainerState.CONTAINER_EXITED
 
 
 def test_record_store_keeps_the_latest_save_across_reopening(tmp_path: Path) -> None:
     sandbox, container = _records()
-    store = RecordStore(tmp_path)
+    store = _store(tmp_path)
     store.save(sandbox)
     store.save(container)
     store.save(dataclasses.replace(container, exit_code=0))
     store.delete(sandbox)
     (store.container_dir / "half-written.tmp").write_bytes(b"{")  # a save the shim died in
-    loaded = RecordStore(tmp_path).load()
+    loaded = _store(tmp_path).load()
     assert loaded.sandboxes == ()
     assert loaded.containers == (dataclasses.replace(container, exit_code=0),)
     assert not (store.container_dir / "half-written.tmp").exists()
 
 
-class _EventLoopOnlyTable(dict[str, ContainerRecord]):
-    """The shim's container table, which only the event loop's thread may iterate (it changes there)."""
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"",
+        b'{"version": 1, "record": {"id": "s',
+        b'{"version": 99, "record": {}}',
+        b'{"version": 1, "record": 7}',
+    ],
+    ids=["emptied", "truncated", "unknown version", "not a record"],
+)
+def test_an_unreadable_record_is_quarantined_and_the_others_load(
+    tmp_path: Path, damage: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    sandbox, container = _records()
+    other = dataclasses.replace(sandbox, id="t" * 64)
+    store = _store(tmp_path)
+    for record in (sandbox, other, container):
+        store.save(record)
+    damaged = store.sandbox_dir / f"{sandbox.id}.json"
+    damaged.write_bytes(damage)
+    loaded = _store(tmp_path).load()
+    assert (loaded.sandboxes, loaded.containers) == ((other,), (container,))
+    [moved] = loaded.quarantined
+    assert moved.parent == store.quarantine_dir and moved.read_bytes() == damage and not damaged.exists()
+    assert str(damaged) in caplog.text and str(moved) in caplog.text
 
-    def values(self) -> Any:
-        assert threading.current_thread() is threading.main_thread(), "container table iterated off the loop"
-        return super().values()
+
+def test_a_record_is_on_disk_under_its_own_id_only(tmp_path: Path) -> None:
+    sandbox, _ = _records()
+    store = _store(tmp_path)
+    store.save(sandbox)
+    (store.sandbox_dir / f"{sandbox.id}.json").rename(store.sandbox_dir / f"{'u' * 64}.json")
+    assert _store(tmp_path).load().sandboxes == ()
 
 
 async def test_pod_stats_read_the_container_table_on_the_event_loop_only(tmp_path: Path) -> None:
@@ -140,8 +172,14 @@ async def test_pod_stats_read_the_container_table_on_the_event_loop_only(tmp_pat
         created_at=1,
         cgroup_parent=f"/tinykube-unit-{tmp_path.name}",
     )
-    runtime.sandboxes[sandbox.id] = sandbox
-    runtime.containers = _EventLoopOnlyTable()
+    runtime.table.adopt(sandbox)
+    running_in = runtime.table.running_in
+
+    def on_the_loop_only(sandbox_id: str) -> list[ContainerRecord]:
+        assert threading.current_thread() is threading.main_thread(), "container table read off the loop"
+        return running_in(sandbox_id)
+
+    runtime.table.running_in = on_the_loop_only  # type: ignore[method-assign]
     assert (await runtime.pod_sandbox_stats(sandbox.id)).attributes is not None
     assert len(await runtime.list_pod_sandbox_stats(None)) == 1
 

@@ -10,21 +10,33 @@ from typing import Any
 import aiohttp
 import pytest
 
+from api.client import errors
 from api.client.clock import ManualClock
 from api.client.fake import FakeApi
 from api.client.resources import EVENTS, LEASES, NODES, PODS
+from api.client.types import PatchType
 from scheduler.app import Options, SchedulerApp
 from scheduler.config import SchedulerConfig
+from scheduler.kube import ApiCluster
+from scheduler.scheduler import Scheduler
 from tests.client.polling import eventually
-from tests.scheduler.builders import node, pod
+from tests.scheduler.builders import node, pod, schedule_all
 
 
 async def _create(api: FakeApi, resource: Any, obj: dict[str, Any]) -> None:
-    body = {
-        **obj,
-        "metadata": {k: v for k, v in obj["metadata"].items() if k not in ("uid", "creationTimestamp")},
-    }
-    await api.create(resource, body, namespace=obj["metadata"].get("namespace"))
+    """Creates the object, then writes its status through the status subresource (as a kubelet does)."""
+    metadata = {k: v for k, v in obj["metadata"].items() if k not in ("uid", "creationTimestamp")}
+    namespace = obj["metadata"].get("namespace")
+    await api.create(resource, {**obj, "metadata": metadata}, namespace=namespace)
+    if obj.get("status"):
+        await api.patch(
+            resource,
+            metadata["name"],
+            {"status": obj["status"]},
+            patch_type=PatchType.MERGE,
+            namespace=namespace,
+            subresource="status",
+        )
 
 
 async def _node_of(api: FakeApi, name: str) -> str:
@@ -139,3 +151,27 @@ async def test_only_the_leader_schedules_and_the_other_takes_over_when_it_stops(
     assert await _node_of(api, "b") == "worker"
     leading_second.cancel()
     await asyncio.gather(leading_second, return_exceptions=True)
+
+
+async def test_an_api_failure_while_binding_requeues_the_pod(monkeypatch: pytest.MonkeyPatch) -> None:
+    api = FakeApi()
+    await _create(api, NODES, node("worker"))
+    await _create(api, PODS, pod("web"))
+    scheduler = Scheduler(SchedulerConfig(), ApiCluster(api))
+    for obj in (await api.list(NODES)).items:
+        scheduler.on_node("ADDED", obj)
+    for obj in (await api.list(PODS, namespace="default")).items:
+        scheduler.on_pod("ADDED", obj)
+    create = api.create
+
+    async def binding_fails(resource: Any, obj: Any, **options: Any) -> Any:
+        if options.get("subresource") == "binding":
+            raise errors.ServiceUnavailable(errors.status_for(503, "ServiceUnavailable", "etcd is down"))
+        return await create(resource, obj, **options)
+
+    monkeypatch.setattr(api, "create", binding_fails)
+    await schedule_all(scheduler)
+    assert scheduler.cache.pod("default/web") is None
+    assert scheduler.queue.pending()["backoff"] == 1
+    reasons = [(reason, message) for name, reason, message in await _events(api) if name == "web"]
+    assert reasons == [("FailedScheduling", "binding rejected: etcd is down")]

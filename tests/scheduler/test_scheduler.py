@@ -158,3 +158,16 @@ async def test_equal_best_scores_are_broken_at_random() -> None:
         await schedule_all(scheduler)
         choices[cluster.node_of("default/p")] += 1
     assert set(choices) == {"a", "b", "c"}
+
+
+async def test_a_node_heartbeat_moves_no_pod_but_a_new_label_does() -> None:
+    affine = pod("p", nodeSelector={"disk": "ssd"})
+    cluster, scheduler, _ = cluster_scheduler([node("a")], [affine])
+    await schedule_all(scheduler)
+    assert scheduler.queue.pending()["unschedulable"] == 1
+    heartbeat = node("a")
+    heartbeat["status"]["conditions"] = [{"type": "Ready", "status": "True"}]
+    cluster.add_node(heartbeat)
+    assert scheduler.queue.pending()["unschedulable"] == 1
+    cluster.add_node(node("a", labels={"disk": "ssd"}))
+    assert scheduler.queue.pending()["unschedulable"] == 0

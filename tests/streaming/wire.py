@@ -11,17 +11,13 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-CAPTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "captures"
+CAPTURES = Path(__file__).resolve().parents[1] / "captures"
 TIMEOUT = 15.0
 
 
 def load_capture(name: str) -> dict[str, object]:
-    path = CAPTURES / f"{name}.json"
-    if not path.exists():
-        pytest.skip(f"recorded sessions not available: {CAPTURES} is absent (../shared next to the repo)")
-    data: dict[str, object] = json.loads(path.read_text())
+    """A recorded session of the project's test data (tests/captures, origin in its README)."""
+    data: dict[str, object] = json.loads((CAPTURES / f"{name}.json").read_text())
     return data
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from api.client.fake import FakeApi
+from api.client.kubeconfig import ClientConfig
 from api.client.resources import DEPLOYMENTS, LEASES
 from tests.client.fake_http import serving
 from tests.client.polling import eventually
@@ -45,3 +46,27 @@ async def test_it_takes_the_lease_reconciles_and_releases_the_lease_when_stopped
         await eventually(serving_task.done)
     lease = await api.get(LEASES, "kube-controller-manager", namespace="kube-system")
     assert lease["spec"]["holderIdentity"] == ""
+
+
+async def serve_once(api: FakeApi, client: ClientConfig, identity: str, replicasets_then: int) -> None:
+    config = ControllerManagerConfig(
+        client=client,
+        leader_elect=False,
+        identity=identity,
+        health_port=0,
+        replicaset_workers=1,
+        deployment_workers=1,
+    )
+    serving_task = asyncio.ensure_future(controller_manager.serve(config))
+    await api.create(DEPLOYMENTS, deployment(identity, 1, "busybox"))
+    await eventually(lambda: api.requests.count(("create", "replicasets")) == replicasets_then)
+    serving_task.cancel()
+    await eventually(serving_task.done)
+    assert serving_task.cancelled()
+
+
+async def test_it_can_be_served_twice_in_one_process() -> None:
+    api = FakeApi()
+    async with serving(api) as client:
+        await serve_once(api, client, "first", 1)
+        await serve_once(api, client, "second", 2)

@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry, ProcessCollector
+
 from api.client.health import HealthServer
 from api.client.informer import InformerFactory
 from api.client.kubeconfig import ClientConfig, KubeconfigError, load_kubeconfig
@@ -22,6 +24,7 @@ from api.client.metrics import QueueMetrics
 from api.client.protocol import Api
 from api.client.rest import RestClient
 from controllers.deployment import DeploymentController
+from controllers.garbagecollector import GarbageCollector
 from controllers.replicaset import ReplicaSetController
 from tinykube.daemon import StartupError, configure_logging, run_daemon
 
@@ -84,11 +87,14 @@ async def run_controllers(api: Api, config: ControllerManagerConfig, metrics: Qu
         tasks.create_task(factory.run())
         tasks.create_task(replicasets.run())
         tasks.create_task(deployments.run())
+        tasks.create_task(GarbageCollector(api, factory, metrics=metrics).run())
 
 
 async def serve(config: ControllerManagerConfig) -> None:
-    metrics = QueueMetrics()
-    health = HealthServer(port=config.health_port)
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    metrics = QueueMetrics(registry)
+    health = HealthServer(port=config.health_port, registry=registry)
     async with RestClient(config.client, user_agent="tinykube-controller-manager") as api:
         try:
             async with asyncio.TaskGroup() as tasks:

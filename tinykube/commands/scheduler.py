@@ -66,7 +66,11 @@ async def _run(start: SchedulerStart) -> None:
             app = SchedulerApp(api, start.config, start.options)
         except ValueError as exc:
             raise StartupError(str(exc)) from exc
-        await app.run()
+        try:
+            await app.run()
+        except* OSError as group:
+            address = f"{start.options.health_host}:{start.options.health_port}"
+            raise StartupError(f"health server on {address}: {group.exceptions[0]}") from None
 
 
 def main(argv: list[str]) -> int:

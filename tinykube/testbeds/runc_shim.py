@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -159,18 +160,22 @@ async def runc_endpoint(tmp_path: Path) -> AsyncIterator[CRIClient]:
 class ShimProcess:
     """``tinykube shim --backend runc`` as a child process (so a test can SIGKILL it)."""
 
-    def __init__(self, layout: Layout, socket: Path) -> None:
+    def __init__(self, layout: Layout, socket: Path, *, log_file: Path | None = None) -> None:
+        """``log_file``: where the shim's log (stderr) goes, appended; else the test's own stderr."""
         self.layout = layout
         self.socket = socket
+        self.log_file = log_file
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> CRIClient:
         self.socket.unlink(missing_ok=True)
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tinykube.main", "shim", "--backend", "runc",
-            "--socket", str(self.socket), "--config", str(self.layout.config_file), "--log-level", "warning",
-            stdin=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+        with contextlib.ExitStack() as files:
+            log = files.enter_context(self.log_file.open("ab")) if self.log_file is not None else None
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tinykube.main", "shim", "--backend", "runc",
+                "--socket", str(self.socket), "--config", str(self.layout.config_file),
+                "--log-level", "warning", stdin=asyncio.subprocess.DEVNULL, stderr=log,
+            )  # fmt: skip
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHIM_START_TIMEOUT
         while not self.socket.exists():

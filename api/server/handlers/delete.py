@@ -61,6 +61,9 @@ def _check_preconditions(strategy: Strategy, obj: Object, options: DeleteOptions
                               f"{metadata.get('resourceVersion')}")
 
 
+PROPAGATION_FINALIZERS = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}
+
+
 def _pod_grace(obj: Object, options: DeleteOptions) -> int:
     """Upstream's pod strategy: unscheduled or finished pods go at once; others wait out their grace."""
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
@@ -77,9 +80,10 @@ def _graceful_marks(strategy: Strategy, obj: Object, options: DeleteOptions) -> 
     grace = _pod_grace(obj, options) if strategy.kind == "Pod" else 0
     held = bool(metadata.get("finalizers")) or (
         strategy.kind == "Namespace" and bool((obj.get("spec") or {}).get("finalizers")))
-    if options.propagation == "Foreground" and not held:
-        held = True
-        metadata.setdefault("finalizers", []).append("foregroundDeletion")
+    finalizer = PROPAGATION_FINALIZERS.get(options.propagation)
+    if finalizer is not None and not held:
+        held = True  # the garbage collector removes the finalizer once dependents are deleted or orphaned
+        metadata.setdefault("finalizers", []).append(finalizer)
     return grace, held or grace > 0
 
 

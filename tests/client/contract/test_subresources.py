@@ -8,7 +8,7 @@ import pytest
 
 from api.client import errors
 from api.client.protocol import Api
-from api.client.resources import PODS
+from api.client.resources import NODES, PODS
 from api.client.types import Selectors
 from tests.client.contract.test_crud import NS, unique
 
@@ -81,3 +81,19 @@ async def test_delete_with_a_stale_uid_precondition_is_a_conflict(api: Api) -> N
     with pytest.raises(errors.Conflict):
         await api.delete(PODS, name, namespace=NS, preconditions={"uid": "not-the-uid"})
     assert (await api.get(PODS, name, namespace=NS))["metadata"]["name"] == name
+
+
+async def test_a_pod_starts_pending_whatever_status_it_was_created_with(api: Api) -> None:
+    created = await api.create(PODS, {**pod(unique("pod")), "status": {"phase": "Running"}})
+    assert created["status"]["phase"] == "Pending"
+
+
+async def test_a_node_is_created_with_the_status_it_registers(api: Api) -> None:
+    node = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": unique("node")},
+        "status": {"capacity": {"cpu": "4"}, "allocatable": {"cpu": "4"}},
+    }
+    created = await api.create(NODES, node)
+    assert created["status"]["allocatable"] == {"cpu": "4"}

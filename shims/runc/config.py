@@ -25,6 +25,8 @@ class RuncShimConfig:
     sandbox_image: str = "registry.k8s.io/pause:3.10"
     cni_conf_dir: Path = Path("/etc/cni/net.d")
     cni_bin_dirs: tuple[Path, ...] = (Path("/usr/lib/cni"), Path("/opt/cni/bin"))
+    cni_plugin_timeout: float = 30.0
+    """Seconds one CNI plugin call (ADD or DEL) may take before RunPodSandbox answers DEADLINE_EXCEEDED."""
     registry_certs_dir: Path = Path("/etc/tinykube/certs.d")
     streaming_address: str = "127.0.0.1:0"
     log_level: str = "info"
@@ -77,6 +79,8 @@ def _validated(raw: dict[str, Any]) -> RuncShimConfig:
             values[name] = Path(_text(name, value))
         elif name == "cni_bin_dirs":
             values[name] = tuple(Path(_text(name, v)) for v in _list(name, value))
+        elif name == "cni_plugin_timeout":
+            values[name] = _seconds(name, value)
         elif name == "local_images":
             values[name] = {str(k): Path(_text(name, v)) for k, v in dict(value).items()}
         else:
@@ -90,6 +94,12 @@ def _text(name: str, value: Any) -> str:
     if not isinstance(value, str | os.PathLike) or not str(value):
         raise ConfigError(f"{name}: expected a non-empty string, got {value!r}")
     return str(value)
+
+
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"{name}: expected a positive number of seconds, got {value!r}")
+    return float(value)
 
 
 def _list(name: str, value: Any) -> list[Any]:

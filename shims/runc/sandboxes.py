@@ -112,10 +112,14 @@ class SandboxManager:
 
     async def _tear_down(self, record: SandboxRecord) -> None:
         """Release infra process, network (CNI DEL even when the netns is gone), namespaces, /dev/shm."""
-        await self.host.stop_infra(record.id, record.infra)
-        if record.network_attached:
-            await self.host.detach(record.id, record.config, netns=record.netns, cni_result=record.cni_result)
-        await self.host.unpin(self.paths.sandbox_dir(record.id), _pins(record))
+        try:
+            await self.host.stop_infra(record.id, record.infra)
+            if record.network_attached:
+                await self.host.detach(
+                    record.id, record.config, netns=record.netns, cni_result=record.cni_result
+                )
+        finally:  # the pins and /dev/shm are mounts: they go even when a step before failed
+            await self.host.unpin(self.paths.sandbox_dir(record.id), _pins(record))
 
     async def discard(self, record: SandboxRecord) -> None:
         """All the sandbox holds on the host, then its record (for one whose containers are gone)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -10,30 +9,7 @@ import grpc
 import pytest
 
 from shims.node import cni
-
-HANGING_PLUGIN = """#!/bin/sh
-echo $$ >> {pids}
-sleep 300 &
-echo $! >> {pids}
-wait
-"""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
-
-
-async def _until_gone(pids: list[int]) -> list[int]:
-    for _ in range(200):
-        alive = [pid for pid in pids if _alive(pid)]
-        if not alive:
-            return []
-        await asyncio.sleep(0.01)
-    return alive
+from tests.faults.hanging import HANGING_PLUGIN, until_gone
 
 
 @pytest.fixture
@@ -68,4 +44,4 @@ async def test_a_hung_plugin_is_killed_with_what_it_started(
     assert raised.value.message == f"CNI plugin hang {command} on network 'stuck' did not answer within 2s"
     pids = [int(line) for line in (tmp_path / "pids").read_text().split()]
     assert len(pids) == 2
-    assert await _until_gone(pids) == []
+    assert await until_gone(pids) == []

@@ -7,9 +7,7 @@ freeing space, after which the same shim pulls the same image.
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from cri.server import CRIServer, ServerOptions
 from shims.runc.daemon import open_images
 from shims.runc.recovery import recover
 from shims.runc.runtime import RuncRuntime
+from tests.faults.tmpfs import resize, tmpfs
 from tinykube.testbeds.runc_shim import Layout
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_host("registry")]
@@ -28,23 +27,9 @@ CERTS_D = Path("/etc/containerd/certs.d")  # `tinykube images seed` writes the m
 IMAGE = "docker.io/library/busybox:1.36"
 
 
-@contextmanager
-def tmpfs(target: Path, *, size: str) -> Iterator[Path]:
-    target.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(target)], check=True)
-    try:
-        yield target
-    finally:
-        subprocess.run(["umount", str(target)], check=True)
-
-
-def _resize(target: Path, size: str) -> None:
-    subprocess.run(["mount", "-o", f"remount,size={size}", str(target)], check=True)
-
-
 @pytest.fixture
 async def small_image_root(layout: Layout, tmp_path: Path) -> AsyncIterator[tuple[CRIClient, Path]]:
-    with tmpfs(tmp_path / "images", size="2m") as root:
+    with tmpfs(tmp_path / "images", options="size=2m,mode=0700") as root:
         config = dataclasses.replace(
             layout.config, local_images={}, image_root=root, registry_certs_dir=CERTS_D
         )
@@ -83,7 +68,7 @@ async def test_a_pull_onto_a_full_image_root_answers_resource_exhausted(
     assert await client.list_images() == []
     assert (await client.image_status(d.ImageSpec(image=IMAGE))).image is None
 
-    _resize(root, "64m")
+    resize(root, "size=64m")
     image_id = await client.pull_image(IMAGE)
     assert [image.id for image in await client.list_images()] == [image_id]
     assert _partial_files(root) == []

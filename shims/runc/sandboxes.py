@@ -79,12 +79,11 @@ class SandboxManager:
         )
         self.table.commit(record, durable=False)
         try:
-            record = await self._set_up(record, network)
+            record = dataclasses.replace(await self._set_up(record, network), setting_up=False)
+            self.table.commit(record)  # a full disk here undoes the sandbox too
         except BaseException:
             await asyncio.shield(self.discard(self.table.get_sandbox(record.id) or record))
             raise
-        record = dataclasses.replace(record, setting_up=False)
-        self.table.commit(record)
         self._watch_infra(record)
         log.info("pod sandbox ready id=%s name=%s ips=%s", record.id, record.metadata.name, record.ips)
         self.table.publish(record.id, EVENT.CONTAINER_CREATED_EVENT)

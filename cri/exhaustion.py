@@ -3,7 +3,8 @@
 An ``OSError`` from a ``write`` carries no file name, so a boundary that knows what it was writing
 and where (the image store, the record store) says so with ``writing(...)``; the RPC guard maps any
 other such error with what the error itself names. Both word it as Go does (``write PATH: no space
-left on device``) and name the filesystem, so an operator knows which disk to free.
+left on device``, ``open PATH: too many open files``); a full disk also names its filesystem, so an
+operator knows which one to free.
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ def exhausted(exc: BaseException, *, what: str, path: Path | str | None = None) 
     reason = os.strerror(exc.errno).lower()
     if target is None:
         return ResourceExhausted(f"{what}: {reason}")
-    detail = f"{what}: write {target}: {reason}"
-    if exc.errno in ON_A_FILESYSTEM:
-        detail += f" (filesystem {filesystem_of(Path(os.fsdecode(target)))})"
-    return ResourceExhausted(detail)
+    if exc.errno not in ON_A_FILESYSTEM:
+        return ResourceExhausted(f"{what}: open {target}: {reason}")
+    filesystem = filesystem_of(Path(os.fsdecode(target)))
+    return ResourceExhausted(f"{what}: write {target}: {reason} (filesystem {filesystem})")
 
 
 @contextmanager

@@ -65,6 +65,12 @@ def test_no_file_descriptors_left_is_resource_exhausted(code: int, words: str) -
     assert (status.code, status.message) == (grpc.StatusCode.RESOURCE_EXHAUSTED, f"PullImage: {words}")
 
 
+def test_no_file_descriptors_left_names_the_file_being_opened() -> None:
+    error = OSError(errno.EMFILE, os.strerror(errno.EMFILE), "/run/x/config.json")
+    status = status_of("CreateContainer", error)
+    assert status.message == "CreateContainer: open /run/x/config.json: too many open files"
+
+
 def test_other_os_errors_stay_internal() -> None:
     status = status_of("PullImage", OSError(errno.EIO, os.strerror(errno.EIO)))
     assert status.code == grpc.StatusCode.INTERNAL

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from api.client.clock import Clock, MonotonicClock
+from api.client.protocol import Api
 from api.core.v1.pods import all_containers, pod_name, pod_namespace, pod_spec, pod_uid
 from api.model.core_v1 import Pod, PodSpec, PodStatus
 from api.model.meta_v1 import ObjectMeta
@@ -20,6 +22,7 @@ from cri.errors import CRIError, Unimplemented
 from kubelet.actions import Waiting, compute_pod_actions
 from kubelet.apply import PodApplier
 from kubelet.backoff import Backoff
+from kubelet.cluster import ClusterNode
 from kubelet.config import KubeletConfiguration
 from kubelet.gc import GC_PERIOD_S, ContainerGC, GCPolicy
 from kubelet.images import ImagePuller
@@ -69,13 +72,29 @@ def node_settings(config: KubeletConfiguration) -> NodeSettings:
 
 
 def build_kubelet(
-    config: KubeletConfiguration, client: CRIClient, *, clock: Callable[[], float] = time.time
+    config: KubeletConfiguration,
+    client: CRIClient,
+    *,
+    clock: Callable[[], float] = time.time,
+    api: Api | None = None,
+    node_clock: Clock | None = None,
 ) -> Kubelet:
     """The kubelet and its collaborators, wired: the pod source hands pods to the kubelet, which
     drives one worker per pod; PLEG changes and probe results wake those workers; the container GC
-    asks the kubelet which pods are gone. Those callbacks reach the kubelet made last."""
+    asks the kubelet which pods are gone. Those callbacks reach the kubelet made last. With ``api``
+    the kubelet is a node of that apiserver's cluster."""
     kubelet: Kubelet
     settings = node_settings(config)
+    cluster = None
+    if api is not None:
+        cluster = ClusterNode(
+            api,
+            client,
+            config,
+            node_name=settings.node_name,
+            host_ip=settings.host_ip,
+            clock=node_clock or MonotonicClock(),
+        )
     root = Path(config.root_dir)
     backoff = Backoff()
     volumes = VolumeManager(root)
@@ -126,6 +145,7 @@ def build_kubelet(
             containers_log_dir=Path(config.container_logs_dir),
             removed=lambda uid: kubelet.pod_removed(uid),
         ),
+        cluster=cluster,
     )
     return kubelet
 
@@ -170,6 +190,7 @@ class Kubelet:
         logs: LogManager,
         source: StaticPodSource,
         gc: ContainerGC,
+        cluster: ClusterNode | None = None,
     ) -> None:
         self.config = config
         self.client = client
@@ -186,6 +207,7 @@ class Kubelet:
         self.logs = logs
         self.source = source
         self.gc = gc
+        self.cluster = cluster
         self.runtime_name = "cri"
         self.pods: dict[str, Pod] = {}
         self.synced = asyncio.Event()
@@ -208,6 +230,8 @@ class Kubelet:
                 loops.create_task(self.source.run(), name="static-pod-source")
                 loops.create_task(self.logs.run(self._log_targets), name="log-rotation")
                 loops.create_task(self._collect_garbage(GC_PERIOD_S), name="container-gc")
+                if self.cluster is not None:
+                    loops.create_task(self.cluster.run(), name="cluster-node")
                 self.started.set()
         finally:
             await self.probes.close()

@@ -1,21 +1,26 @@
-"""The kubelet as a node of a cluster: registers its Node, then keeps its Lease and status current."""
+"""The kubelet as a node of a cluster: registers its Node and keeps its Lease and status current;
+runs the pods bound to it and reports their statuses back."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping
 
 from api.client.clock import Clock
 from api.client.errors import ApiError, ApiUnreachable
 from api.client.protocol import Api
 from api.client.types import Obj
+from api.model.core_v1 import Pod
 from cri.client import CRIClient
 from cri.domain.runtime import RuntimeStatus
 from cri.errors import CRIError
+from kubelet.api_source import ApiPodSource
 from kubelet.config import KubeletConfiguration
 from kubelet.node_info import NodeFacts
 from kubelet.node_lease import NodeLease
 from kubelet.node_status import NodeStatusReporter
+from kubelet.status_manager import PodStatusManager
 
 log = logging.getLogger(__name__)
 REGISTER_BACKOFF_S = (0.1, 7.0)
@@ -32,6 +37,7 @@ class ClusterNode:
         node_name: str,
         host_ip: str,
         clock: Clock,
+        on_pods: Callable[[Mapping[str, Pod]], None],
     ) -> None:
         self.api = api
         self.client = client
@@ -41,8 +47,16 @@ class ClusterNode:
         self.clock = clock
         self.registered = asyncio.Event()
         self.reporter: NodeStatusReporter | None = None
+        self.pods = ApiPodSource(api, node_name=node_name, on_update=on_pods, clock=clock)
+        self.statuses = PodStatusManager(api, owns=self.pods.owns, clock=clock)
 
     async def run(self) -> None:
+        async with asyncio.TaskGroup() as loops:
+            loops.create_task(self.pods.run(), name="api-pod-source")
+            loops.create_task(self.statuses.run(), name="pod-status-manager")
+            loops.create_task(self._run_node(), name="node")
+
+    async def _run_node(self) -> None:
         version = await self.client.version(timeout=CRI_TIMEOUT_S)
         facts = NodeFacts.gather(self.config, version, name=self.node_name, host_ip=self.host_ip)
         self.reporter = NodeStatusReporter(

@@ -1,0 +1,80 @@
+"""The real kubectl against the apiserver, with `tinykube kubelet --kubeconfig` on the fake shim as the
+cluster's node: the node is Ready, a pod bound to it runs, `kubectl delete` removes it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+
+from tests.apiserver.kubectl import Kubectl
+from tinykube.testbeds.apiserver import running_apiserver
+from tinykube.testbeds.kubelet_process import KubeletProcess, write_config
+
+pytestmark = [pytest.mark.integration, pytest.mark.needs_host("kubectl")]
+NODE = "node1"
+ON_NODE = json.dumps({"apiVersion": "v1", "spec": {"nodeName": NODE}})
+
+
+async def _fake_shim(stack: AsyncExitStack, socket: Path, log: Path) -> None:
+    with log.open("ab") as output:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tinykube.main", "shim", "--backend", "fake", "--socket", str(socket),
+            stdout=output, stderr=output,
+        )  # fmt: skip
+
+    async def stop() -> None:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), 30)
+
+    stack.push_async_callback(stop)
+
+
+@pytest.fixture
+async def kubectl(tmp_path: Path) -> AsyncIterator[Kubectl]:
+    async with AsyncExitStack() as stack:
+        server = await stack.enter_async_context(running_apiserver(tmp_path, storage="sqlite:"))
+        socket = tmp_path / "run" / "fake.sock"
+        socket.parent.mkdir()
+        await _fake_shim(stack, socket, tmp_path / "shim.log")
+        kubelet = KubeletProcess(
+            write_config(tmp_path / "kubelet", endpoint=f"unix://{socket}", node_name=NODE),
+            tmp_path / "kubelet.log",
+            args=("--kubeconfig", str(server.kubeconfig)),
+        )
+        stack.push_async_callback(kubelet.kill, signal.SIGTERM)
+        await kubelet.start()
+        home = tmp_path / "home"
+        home.mkdir()
+        yield Kubectl(server.kubeconfig, home)
+
+
+def _rows(table: str) -> list[list[str]]:
+    return [line.split() for line in table.strip().splitlines()]
+
+
+async def test_the_node_is_ready_runs_a_bound_pod_and_deletes_it(kubectl: Kubectl) -> None:
+    await kubectl.ok("wait", "--for=condition=Ready", f"node/{NODE}", "--timeout=60s")
+    nodes = _rows(await kubectl.ok("get", "nodes"))
+    assert nodes[0] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert nodes[1][:3] == [NODE, "Ready", "<none>"]
+    lease = json.loads(await kubectl.ok("get", "lease", NODE, "-n", "kube-node-lease", "-o", "json"))
+    assert lease["spec"]["holderIdentity"] == NODE
+
+    await kubectl.ok("run", "web", "--image=busybox:1.36", f"--overrides={ON_NODE}", "--", "sleep", "inf")
+    await kubectl.ok("wait", "--for=condition=Ready", "pod/web", "--timeout=60s")
+    pods = _rows(await kubectl.ok("get", "pods", "-o", "wide"))
+    assert pods[1][:4] == ["web", "1/1", "Running", "0"]
+    assert pods[1][6] == NODE
+
+    deleted = await kubectl.ok("delete", "pod", "web", "--timeout=60s")
+    assert deleted.strip() == 'pod "web" deleted'
+    gone = await kubectl.run("get", "pod", "web")
+    assert gone.code == 1 and 'pods "web" not found' in gone.err

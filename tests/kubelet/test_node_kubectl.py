@@ -1,5 +1,6 @@
 """The real kubectl against the apiserver, with `tinykube kubelet --kubeconfig` on the fake shim as the
-cluster's node: the node is Ready, a pod bound to it runs, `kubectl delete` removes it."""
+cluster's node and `tinykube scheduler`: the node is Ready, a pod bound to it (by nodeName or by the
+scheduler) runs, `kubectl delete` removes it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -15,19 +16,19 @@ import pytest
 
 from tests.apiserver.kubectl import Kubectl
 from tinykube.testbeds.apiserver import running_apiserver
-from tinykube.testbeds.kubelet_process import KubeletProcess, write_config
+from tinykube.testbeds.kubelet_process import KubeletProcess, eventually, free_port, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_host("kubectl")]
 NODE = "node1"
 ON_NODE = json.dumps({"apiVersion": "v1", "spec": {"nodeName": NODE}})
 
 
-async def _fake_shim(stack: AsyncExitStack, socket: Path, log: Path) -> None:
+async def _daemon(stack: AsyncExitStack, log: Path, *args: str) -> None:
+    """`tinykube ARGS...` for the block, stopped with SIGTERM at its end."""
     with log.open("ab") as output:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tinykube.main", "shim", "--backend", "fake", "--socket", str(socket),
-            stdout=output, stderr=output,
-        )  # fmt: skip
+            sys.executable, "-m", "tinykube.main", *args, stdout=output, stderr=output
+        )
 
     async def stop() -> None:
         if process.returncode is None:
@@ -37,13 +38,25 @@ async def _fake_shim(stack: AsyncExitStack, socket: Path, log: Path) -> None:
     stack.push_async_callback(stop)
 
 
+def _exists(path: Path) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return await asyncio.to_thread(path.exists)
+
+    return check
+
+
 @pytest.fixture
 async def kubectl(tmp_path: Path) -> AsyncIterator[Kubectl]:
     async with AsyncExitStack() as stack:
         server = await stack.enter_async_context(running_apiserver(tmp_path, storage="sqlite:"))
         socket = tmp_path / "run" / "fake.sock"
         socket.parent.mkdir()
-        await _fake_shim(stack, socket, tmp_path / "shim.log")
+        await _daemon(stack, tmp_path / "shim.log", "shim", "--backend", "fake", "--socket", str(socket))
+        await eventually(_exists(socket), "the shim's socket", 30)
+        await _daemon(
+            stack, tmp_path / "scheduler.log", "scheduler", "--kubeconfig", str(server.kubeconfig),
+            "--leader-elect=false", "--secure-port", str(free_port()),
+        )  # fmt: skip
         kubelet = KubeletProcess(
             write_config(tmp_path / "kubelet", endpoint=f"unix://{socket}", node_name=NODE),
             tmp_path / "kubelet.log",
@@ -78,3 +91,25 @@ async def test_the_node_is_ready_runs_a_bound_pod_and_deletes_it(kubectl: Kubect
     assert deleted.strip() == 'pod "web" deleted'
     gone = await kubectl.run("get", "pod", "web")
     assert gone.code == 1 and 'pods "web" not found' in gone.err
+
+
+SCHEDULED = """
+apiVersion: v1
+kind: Pod
+metadata: {name: api, labels: {app: api}}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - {name: app, image: "busybox:1.36", command: [sleep, inf]}
+"""
+
+
+async def test_a_pod_applied_without_a_node_is_scheduled_here_and_runs(kubectl: Kubectl) -> None:
+    await kubectl.ok("wait", "--for=condition=Ready", f"node/{NODE}", "--timeout=60s")
+    assert (await kubectl.ok("apply", "-f", "-", stdin=SCHEDULED)).strip() == "pod/api created"
+    await kubectl.ok("wait", "--for=condition=Ready", "pod/api", "--timeout=60s")
+    pod = json.loads(await kubectl.ok("get", "pod", "api", "-o", "json"))
+    assert pod["spec"]["nodeName"] == NODE and pod["status"]["phase"] == "Running"
+    assert pod["status"]["containerStatuses"][0]["ready"] is True
+    await kubectl.ok("delete", "-f", "-", "--timeout=60s", stdin=SCHEDULED)
+    assert "No resources found" in (await kubectl.run("get", "pods")).err

@@ -70,6 +70,8 @@ class PodStatusManager:
 
     async def _write(self, uid: str) -> bool:
         pod, body = self._pending.pop(uid)
+        if not self.owns(uid):
+            return True  # deleted meanwhile: a same-named successor's status is not ours to write
         patch = {"metadata": {"uid": uid}, "status": body}
         try:
             await self.api.patch(

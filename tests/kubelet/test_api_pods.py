@@ -113,3 +113,20 @@ async def test_a_pod_deleted_at_once_is_terminated(node: ApiNode) -> None:
     await wait_until("the pod gone from the runtime", lambda: not node.cri.runtime.sandboxes)
     await node.api.create(PODS, pod("web"))
     await node.wait_phase("web", "Running")
+
+
+async def test_a_restarted_kubelet_adopts_its_pods_without_restarting_them(tmp_path: Path) -> None:
+    api = FakeApi()
+    async with serve_fake(tmp_path) as cri:
+        config = kubelet_config(tmp_path)
+        first = build_kubelet(config, cri.client, api=api)
+        async with running(first):
+            await api.create(PODS, pod("web"))
+            await ApiNode(api, cri, first).wait_phase("web", "Running")
+        containers = set(cri.runtime.containers)
+        again = build_kubelet(config, cri.client, api=api)
+        async with running(again):
+            await wait_until("the pods synced again", lambda: again.synced.is_set() and again.sync_count > 0)
+            assert set(cri.runtime.containers) == containers
+            assert not [c for c in cri.runtime.faults.calls if c.method == "stop_container"]
+            assert await ApiNode(api, cri, again).phase("web") == "Running"

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from api.meta.quantity import parse_quantity
+from api.openapi import KUBERNETES_VERSION
 from cri.domain.runtime import RuntimeVersion
 from kubelet.config import KubeletConfiguration
 from kubelet.host_stats import PROC, meminfo
-from tinykube import __version__
 
 Json = dict[str, Any]
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}
@@ -94,7 +94,7 @@ def node_info(version: RuntimeVersion) -> Json:
         "kernelVersion": uname.release,
         "osImage": _os_image(),
         "containerRuntimeVersion": f"{version.runtime_name}://{version.runtime_version}",
-        "kubeletVersion": f"v{__version__}",
+        "kubeletVersion": f"{KUBERNETES_VERSION}+tinykube",
         "kubeProxyVersion": "",
         "operatingSystem": "linux",
         "architecture": architecture(),

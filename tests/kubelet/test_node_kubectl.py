@@ -69,15 +69,22 @@ async def kubectl(tmp_path: Path) -> AsyncIterator[Kubectl]:
         yield Kubectl(server.kubeconfig, home)
 
 
+async def node_ready(kubectl: Kubectl) -> None:
+    """Waits for the node to register (a wait for a condition of a missing object fails at once), then
+    for it to be Ready."""
+    await kubectl.ok("wait", "--for=create", f"node/{NODE}", "--timeout=60s")
+    await kubectl.ok("wait", "--for=condition=Ready", f"node/{NODE}", "--timeout=60s")
+
+
 def _rows(table: str) -> list[list[str]]:
     return [line.split() for line in table.strip().splitlines()]
 
 
 async def test_the_node_is_ready_runs_a_bound_pod_and_deletes_it(kubectl: Kubectl) -> None:
-    await kubectl.ok("wait", "--for=condition=Ready", f"node/{NODE}", "--timeout=60s")
+    await node_ready(kubectl)
     nodes = _rows(await kubectl.ok("get", "nodes"))
     assert nodes[0] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
-    assert nodes[1][:3] == [NODE, "Ready", "<none>"]
+    assert nodes[1][:3] == [NODE, "Ready", "<none>"] and nodes[1][4] == "v1.32.0+tinykube"
     lease = json.loads(await kubectl.ok("get", "lease", NODE, "-n", "kube-node-lease", "-o", "json"))
     assert lease["spec"]["holderIdentity"] == NODE
 
@@ -105,7 +112,7 @@ spec:
 
 
 async def test_a_pod_applied_without_a_node_is_scheduled_here_and_runs(kubectl: Kubectl) -> None:
-    await kubectl.ok("wait", "--for=condition=Ready", f"node/{NODE}", "--timeout=60s")
+    await node_ready(kubectl)
     assert (await kubectl.ok("apply", "-f", "-", stdin=SCHEDULED)).strip() == "pod/api created"
     await kubectl.ok("wait", "--for=condition=Ready", "pod/api", "--timeout=60s")
     pod = json.loads(await kubectl.ok("get", "pod", "api", "-o", "json"))

@@ -84,6 +84,7 @@ async def test_registers_the_node_with_labels_taints_resources_and_node_info(tmp
     assert status["allocatable"]["memory"] == f"{capacity_ki - 1024}Ki"
     assert status["allocatable"]["pods"] == "110"
     assert status["nodeInfo"]["containerRuntimeVersion"] == "containerd://1.7.24"
+    assert status["nodeInfo"]["kubeletVersion"] == "v1.32.0+tinykube"
     assert status["nodeInfo"]["operatingSystem"] == "linux" and status["nodeInfo"]["bootID"]
     assert status["daemonEndpoints"] == {"kubeletEndpoint": {"Port": 10250}}
     conditions = _conditions(node)

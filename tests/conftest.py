@@ -92,14 +92,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 # A mount left under pytest's temporary directories makes every later pytest run on the machine
 # fail while it removes old directories (EBUSY). Integration tests are checked for leaked mounts:
 # a leak fails the test that left it, naming the mounts, and is detached so later runs survive.
-PYTEST_TMP_MARKER = "/pytest-of-"
+# Only this session's directory is watched: another session's mounts (a run of another worktree at
+# the same time) are not this test's, and detaching them would break that run.
 
 
-def _pytest_tmp_mounts() -> set[str]:
+def _pytest_tmp_mounts(config: pytest.Config) -> set[str]:
+    base = f"{config._tmp_path_factory.getbasetemp()}/"  # type: ignore[attr-defined]
     with open("/proc/self/mounts", encoding="utf-8") as mounts:
         points = (line.split()[1] for line in mounts)
         decoded = (point.encode().decode("unicode_escape") for point in points)
-        return {point for point in decoded if PYTEST_TMP_MARKER in point}
+        return {point for point in decoded if point.startswith(base)}
 
 
 _MOUNTS_BEFORE = pytest.StashKey[set[str]]()
@@ -108,7 +110,7 @@ _MOUNTS_BEFORE = pytest.StashKey[set[str]]()
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
     if item.get_closest_marker("integration") is not None and os.geteuid() == 0:
-        item.stash[_MOUNTS_BEFORE] = _pytest_tmp_mounts()
+        item.stash[_MOUNTS_BEFORE] = _pytest_tmp_mounts(item.config)
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)
@@ -117,7 +119,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
     before = item.stash.get(_MOUNTS_BEFORE, None)
     if before is None:
         return
-    leaked = sorted(_pytest_tmp_mounts() - before, reverse=True)
+    leaked = sorted(_pytest_tmp_mounts(item.config) - before, reverse=True)
     for point in leaked:
         subprocess.run(["umount", "--lazy", point], check=False)
     if leaked:

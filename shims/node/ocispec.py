@@ -455,3 +455,11 @@ CAPABILITY_BITS = (
     "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
     "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 )  # fmt: skip
+
+
+def exec_process(cmd: tuple[str, ...], spec: Mapping[str, Any], *, tty: bool = False) -> dict[str, Any]:
+    """The container's process spec with ``cmd`` as args (same user, env, caps, cwd): what an exec runs."""
+    process = dict(spec["process"])
+    process["args"] = list(cmd)
+    process["terminal"] = tty
+    return process

@@ -129,7 +129,7 @@ class OciImages:
 
     async def _to_image(self, record: ImageRecord) -> d.Image:
         config = await asyncio.to_thread(self.store.config, record)
-        uid, username = _user_of(config.user)
+        uid, username = user_of(config.user)
         return d.Image(
             id=record.id, repo_tags=record.repo_tags, repo_digests=record.repo_digests, size=record.size,
             uid=uid, username=username, spec=d.ImageSpec(image=record.id),
@@ -146,7 +146,7 @@ class OciImages:
         }
 
 
-def _user_of(user: str) -> tuple[int | None, str]:
+def user_of(user: str) -> tuple[int | None, str]:
     """Image USER -> (uid, username) as the CRI reports them: only the user part, never the group."""
     name = user.split(":", 1)[0]
     if not name:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from shims.backends import BackendConfigError
+from shims.configfile import build, check_host_port, read_settings, text
 
-
-class ConfigError(BackendConfigError):
-    """The configuration file is invalid; the message names the field."""
+ConfigError = BackendConfigError
+"""The configuration file is invalid; the message names the field."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,49 +51,16 @@ LOG_LEVELS = {"debug", "info", "warning", "error"}
 
 
 def load_config(path: Path | None, **overrides: Any) -> RuncShimConfig:
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read {path}: {exc}") from exc
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping")
-        raw.update(loaded)
-    raw.update({k: v for k, v in overrides.items() if v is not None})
-    return _validated(raw)
-
-
-def _validated(raw: dict[str, Any]) -> RuncShimConfig:
-    known = {f.name for f in fields(RuncShimConfig)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
-    values: dict[str, Any] = {}
-    for name, value in raw.items():
-        if name in PATH_FIELDS:
-            values[name] = Path(_text(name, value))
-        elif name == "cni_bin_dirs":
-            values[name] = tuple(Path(_text(name, v)) for v in _list(name, value))
-        elif name == "local_images":
-            values[name] = {str(k): Path(_text(name, v)) for k, v in dict(value).items()}
-        else:
-            values[name] = _text(name, value)
+    raw = read_settings(path, overrides)
+    local_images = raw.pop("local_images", None)
+    values = build(RuncShimConfig, raw, paths=PATH_FIELDS, path_lists={"cni_bin_dirs"})
+    if local_images is not None:
+        values["local_images"] = {
+            str(k): Path(text("local_images", v)) for k, v in dict(local_images).items()
+        }
     config = RuncShimConfig(**values)
     _check(config)
     return config
-
-
-def _text(name: str, value: Any) -> str:
-    if not isinstance(value, str | os.PathLike) or not str(value):
-        raise ConfigError(f"{name}: expected a non-empty string, got {value!r}")
-    return str(value)
-
-
-def _list(name: str, value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise ConfigError(f"{name}: expected a list, got {value!r}")
-    return value
 
 
 def _check(config: RuncShimConfig) -> None:
@@ -107,6 +72,4 @@ def _check(config: RuncShimConfig) -> None:
         raise ConfigError(f"log_level: {config.log_level!r} is not one of {', '.join(sorted(LOG_LEVELS))}")
     if not config.cgroup_parent.startswith("/"):
         raise ConfigError(f"cgroup_parent: {config.cgroup_parent!r} must be an absolute cgroup path")
-    host, _, port = config.streaming_address.rpartition(":")
-    if not host or not port.isdigit():
-        raise ConfigError(f"streaming_address: {config.streaming_address!r} is not HOST:PORT")
+    check_host_port("streaming_address", config.streaming_address)

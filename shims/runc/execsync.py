@@ -9,23 +9,15 @@ import asyncio
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from cri import crilog
 from cri import domain as d
 from cri.errors import DeadlineExceeded, FailedPrecondition
 from shims.node import conmon
+from shims.node.ocispec import exec_process
 
 OUTPUT_CAP = 16 * 1024 * 1024
 LOG_LIMIT = 4 * OUTPUT_CAP  # both streams' output and the CRI log's per-line headers
-
-
-def exec_process(cmd: tuple[str, ...], spec: dict[str, Any], *, tty: bool = False) -> dict[str, Any]:
-    """The container's process spec with ``cmd`` as args (same user, env, caps, cwd)."""
-    process = dict(spec["process"])
-    process["args"] = list(cmd)
-    process["terminal"] = tty
-    return process
 
 
 def split_output(log: Path) -> tuple[bytes, bytes]:

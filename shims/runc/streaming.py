@@ -20,7 +20,7 @@ from cri.streaming.process import ArgvProcess, start_process
 from cri.streaming.types import AttachSpec, ExecSpec
 from shims.node.conmon_attach import ConmonAttach
 from shims.node.netns_dial import dial_in_netns, dial_localhost
-from shims.runc.execsync import exec_process
+from shims.node.ocispec import exec_process
 from shims.runc.runtime import RuncRuntime
 
 RUNNING_STATES = ("CONTAINER_RUNNING",)

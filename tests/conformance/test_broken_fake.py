@@ -93,6 +93,30 @@ CASES = {
                    "test_legacy_docker_default_sethostname[sys-admin]",
                    "test_legacy_docker_default_sethostname[no-caps]"}),
     ),
+    "critest basics: stop keeps it READY": Case(
+        lambda: broken._pair(broken.StopKeepsSandboxReady),
+        r"check_critest_basics.py::test_stop_default_pod$",
+        frozenset({"test_stop_default_pod"}),
+    ),
+    "critest network: lying processes": Case(
+        lambda: broken._pair(broken.LyingProcesses),
+        r"check_critest_network.py::test_(dns_config|set_hostname)$",
+        frozenset({"test_dns_config", "test_set_hostname"}),
+    ),
+    "differential sandboxes: lying processes": Case(
+        lambda: broken._pair(broken.LyingProcesses),
+        r"check_differential_sandboxes.py::test_(resolv_conf_exact|mounted_etc_hosts_wins"
+        r"|containers_of_a_pod_share_dev_shm)$",
+        frozenset({"test_resolv_conf_exact", "test_mounted_etc_hosts_wins",
+                   "test_containers_of_a_pod_share_dev_shm"}),
+    ),
+    "differential containers: lying processes": Case(
+        lambda: broken._pair(broken.LyingProcesses),
+        r"check_differential_containers.py::test_(exec_runs_in_working_dir|config_env_replaces_image_env"
+        r"|home_and_hostname_env)$",
+        frozenset({"test_exec_runs_in_working_dir", "test_config_env_replaces_image_env",
+                   "test_home_and_hostname_env"}),
+    ),
     "logs: raw text instead of CRI lines": Case(
         lambda: broken._pair(broken.RawLogs),
         r"check_logs.py::test_(stdout_full_lines|stderr_tagged|timestamps_rfc3339nano)$",

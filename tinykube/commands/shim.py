@@ -46,6 +46,8 @@ def _load(args: argparse.Namespace) -> ShimStart:
         opener = factory(args.config)
     except backends.BackendConfigError as exc:  # reading the config raises it; it names the field
         raise StartupError(f"{args.config}: {exc}") from exc
+    except backends.UnknownBackend as exc:  # a backend in the build that cannot serve yet
+        raise StartupError(exc.args[0]) from exc
     socket = args.socket or Path(f"/run/tinykube/{args.backend}.sock")
     options = ServerOptions(socket=socket, tcp_address=args.listen, metrics_address=args.metrics_address)
     return ShimStart(backends=opener, options=options)

@@ -1,0 +1,1 @@
+"""The containerd shim: CRI served over containerd's native gRPC API (the cri-containerd way)."""

@@ -6,13 +6,14 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from conformance import images, pod
 from cri import domain as d
 from cri.client import CRIClient
-from cri.errors import CRIError, NotFound
+from cri.errors import CRIError, DeadlineExceeded, NotFound, Unavailable, Unknown
 
 T = TypeVar("T")
 STATE = d.ContainerState
@@ -132,13 +133,16 @@ class Workspace:
         """Remove everything this check made; returns the problems met (never raises)."""
         problems: list[str] = []
         for container_id in reversed(self.containers):
-            await _quietly(problems, self.cri.remove_container(container_id))
+            await _quietly(problems, partial(self.cri.remove_container, container_id))
         for sandbox_id in reversed(self.sandboxes):
-            await _quietly(problems, self.cri.stop_pod_sandbox(sandbox_id, timeout=60))
-            await _quietly(problems, self.cri.remove_pod_sandbox(sandbox_id, timeout=60))
+            await _quietly(problems, partial(self.cri.stop_pod_sandbox, sandbox_id, timeout=60))
+            await _quietly(problems, partial(self.cri.remove_pod_sandbox, sandbox_id, timeout=60))
         for reference in self.pulled:
-            await _quietly(problems, self.cri.remove_image(reference))
+            await _quietly(problems, partial(self.cri.remove_image, reference))
         return problems
+
+
+CLEANUP_ATTEMPTS = 3
 
 
 def _read(path: Path) -> str:
@@ -148,14 +152,22 @@ def _read(path: Path) -> str:
         return ""
 
 
-async def _quietly(problems: list[str], call: Awaitable[None]) -> None:
-    """Run one removal; an object already gone (NOT_FOUND, containerd 1.6's Stop of one) is no problem."""
-    try:
-        await call
-    except NotFound:
-        return
-    except CRIError as exc:
-        problems.append(f"{type(exc).__name__}: {exc.message}")
+async def _quietly(problems: list[str], call: Callable[[], Awaitable[None]]) -> None:
+    """Run one removal; an object already gone (NOT_FOUND, containerd 1.6's Stop of one) is no problem.
+    A transient failure (containerd's shim connection closing under load) is retried, as a kubelet
+    retries; what still fails after the last attempt is a problem."""
+    for attempt in range(1, CLEANUP_ATTEMPTS + 1):
+        try:
+            await call()
+            return
+        except NotFound:
+            return
+        except (Unknown, Unavailable, DeadlineExceeded) as exc:
+            if attempt == CLEANUP_ATTEMPTS:
+                problems.append(f"{type(exc).__name__}: {exc.message} (after {attempt} attempts)")
+        except CRIError as exc:
+            problems.append(f"{type(exc).__name__}: {exc.message}")
+            return
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -170,9 +182,9 @@ async def sweep(cri: CRIClient, run_id: str) -> SweepResult:
     problems: list[str] = []
     containers = await cri.list_containers(d.ContainerFilter(label_selector=selector))
     for container in containers:
-        await _quietly(problems, cri.remove_container(container.id))
+        await _quietly(problems, partial(cri.remove_container, container.id))
     sandboxes = await cri.list_pod_sandbox(d.PodSandboxFilter(label_selector=selector))
     for sandbox in sandboxes:
-        await _quietly(problems, cri.stop_pod_sandbox(sandbox.id, timeout=60))
-        await _quietly(problems, cri.remove_pod_sandbox(sandbox.id, timeout=60))
+        await _quietly(problems, partial(cri.stop_pod_sandbox, sandbox.id, timeout=60))
+        await _quietly(problems, partial(cri.remove_pod_sandbox, sandbox.id, timeout=60))
     return SweepResult(leftovers=len(containers) + len(sandboxes), problems=tuple(problems))

@@ -26,7 +26,7 @@ from api.client.metrics import QueueMetrics
 from api.client.protocol import Api
 from api.client.resources import DEPLOYMENTS, PODS, REPLICASETS
 from api.client.types import Obj, meta
-from controllers.pods import controller_of, is_active, owner_reference
+from controllers.pods import available_in, controller_of, is_active, owner_reference
 from controllers.rollout import (
     DESIRED_REPLICAS,
     MAX_REPLICAS,
@@ -71,6 +71,7 @@ class DeploymentController:
             on_delete=self._enqueue_owner,
         )
         self.replicasets.add_handler(owner_changed)
+        self.pods.add_handler(EventHandler(on_delete=self._pod_gone))
 
     async def run(self) -> None:
         await self.loop.run([self.deployments, self.replicasets, self.pods])
@@ -79,6 +80,15 @@ class DeploymentController:
         reference = controller_of(rs)
         if reference is not None and reference.get("kind") == "Deployment":
             self.loop.queue.add(f"{meta(rs)['namespace']}/{reference['name']}")
+
+    def _pod_gone(self, pod: Obj) -> None:
+        """A pod gone makes room for a surge (and lets Recreate go on): resync its Deployment."""
+        reference = controller_of(pod)
+        if reference is None or reference.get("kind") != "ReplicaSet":
+            return
+        rs = self.replicasets.store.get(f"{meta(pod)['namespace']}/{reference['name']}")
+        if rs is not None:
+            self._enqueue_owner(rs)
 
     def _owned(self, deployment: Obj) -> list[Obj]:
         uid = meta(deployment)["uid"]
@@ -174,12 +184,41 @@ class DeploymentController:
         if spec_replicas(new) > replicas:
             await self._scale(deployment, new, replicas)
         elif spec_replicas(new) < replicas:
-            room = replicas + surge - sum(spec_replicas(rs) for rs in everything)
+            # Pods of scaled-down ReplicaSets count until they are gone, so the pods that exist at any
+            # moment, not only the ReplicaSets' specs, stay within replicas + maxSurge.
+            counted = max(sum(spec_replicas(rs) for rs in everything), self._active_pods(everything))
+            room = replicas + surge - counted
             if room > 0:
                 await self._scale(
                     deployment, new, spec_replicas(new) + min(room, replicas - spec_replicas(new))
                 )
         await self._scale_down_olds(deployment, new, olds, replicas - unavailable)
+
+    def _active_pods(self, replicasets: list[Obj]) -> int:
+        uids = {meta(rs)["uid"] for rs in replicasets}
+        namespace = str(meta(replicasets[0])["namespace"])
+        return sum(
+            1
+            for pod in self.pods.store.by_index("namespace", namespace)
+            if (controller_of(pod) or {}).get("uid") in uids and not meta(pod).get("deletionTimestamp")
+        )
+
+    def _available(self, rs: Obj, deployment: Obj) -> int:
+        """Available pods of ``rs`` as the pod cache sees them, at most its replicas: a ReplicaSet's
+        status lags its own scale-down, and counting pods it is deleting could take availability below
+        replicas - maxUnavailable."""
+        min_ready = float((deployment.get("spec") or {}).get("minReadySeconds") or 0)
+        now = self.clock.wall()
+        uid = meta(rs)["uid"]
+        pods = self.pods.store.by_index("namespace", str(meta(rs)["namespace"]))
+        count = sum(
+            1
+            for pod in pods
+            if (controller_of(pod) or {}).get("uid") == uid
+            and is_active(pod)
+            and available_in(pod, min_ready, now) == 0
+        )
+        return min(count, spec_replicas(rs))
 
     async def _scale_down_olds(self, deployment: Obj, new: Obj, olds: list[Obj], min_available: int) -> None:
         """Upstream's reconcileOldReplicaSets: unhealthy old replicas go first, then available ones while
@@ -188,18 +227,18 @@ class DeploymentController:
         if not running_olds:
             return
         all_pods = spec_replicas(new) + sum(spec_replicas(rs) for rs in running_olds)
-        new_unavailable = spec_replicas(new) - status_count(new, "availableReplicas")
+        new_unavailable = spec_replicas(new) - self._available(new, deployment)
         budget = all_pods - min_available - new_unavailable
         if budget <= 0:
             return
         scaled: list[Obj] = []
         for rs in running_olds:
-            cut = min(max(spec_replicas(rs) - status_count(rs, "availableReplicas"), 0), budget)
+            cut = min(max(spec_replicas(rs) - self._available(rs, deployment), 0), budget)
             if cut > 0:
                 budget -= cut
                 rs = await self._scale(deployment, rs, spec_replicas(rs) - cut)
             scaled.append(rs)
-        available = sum(status_count(rs, "availableReplicas") for rs in [new, *scaled])
+        available = sum(self._available(rs, deployment) for rs in [new, *scaled])
         remaining = available - min_available
         for rs in scaled:
             cut = min(spec_replicas(rs), remaining)

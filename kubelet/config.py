@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import re
 import typing
-from dataclasses import dataclass, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from api.meta.errors import FieldError, type_invalid
-from api.meta.quantity import QuantityError, whole_units
+from api.meta.quantity import QuantityError, parse_quantity, whole_units
 
 API_VERSION = "kubelet.config.k8s.io/v1beta1"
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -54,6 +55,14 @@ class KubeletConfiguration:
     maximum_dead_containers_per_container: int = 1
     maximum_dead_containers: int = -1
     minimum_container_ttl_duration: str = "0s"
+    # As a node of a cluster (with --kubeconfig): resources held back from pods, extra labels, taints.
+    kube_reserved: Mapping[str, str] = field(default_factory=dict)
+    system_reserved: Mapping[str, str] = field(default_factory=dict)
+    node_labels: Mapping[str, str] = field(default_factory=dict)
+    register_with_taints: tuple[Mapping[str, str], ...] = ()
+    node_status_update_frequency: str = "10s"
+    node_status_report_frequency: str = "5m"
+    node_lease_duration_seconds: int = 40
 
     @property
     def sync_frequency_s(self) -> float:
@@ -66,6 +75,14 @@ class KubeletConfiguration:
     @property
     def minimum_container_ttl_s(self) -> float:
         return parse_duration(self.minimum_container_ttl_duration)
+
+    @property
+    def node_status_update_s(self) -> float:
+        return parse_duration(self.node_status_update_frequency)
+
+    @property
+    def node_status_report_s(self) -> float:
+        return parse_duration(self.node_status_report_frequency)
 
     @property
     def container_log_max_bytes(self) -> int:
@@ -106,13 +123,27 @@ def _decode(data: dict[str, Any], origin: str) -> KubeletConfiguration:
             continue
         if kind == tuple[str, ...] and isinstance(value, list) and all(isinstance(v, str) for v in value):
             values[name] = tuple(value)
-        elif isinstance(value, kind) and not isinstance(value, bool):
+        elif kind == Mapping[str, str] and _is_string_map(value):
+            values[name] = dict(value)
+        elif kind == tuple[Mapping[str, str], ...] and _is_taint_list(value):
+            values[name] = tuple(dict(v) for v in value)
+        elif isinstance(kind, type) and isinstance(value, kind) and not isinstance(value, bool):
             values[name] = value
         else:
             errors.append(type_invalid(key, value, f"must be of type {getattr(kind, '__name__', 'list')}"))
     if errors:
         raise ConfigError(f"{origin}: " + "; ".join(str(e) for e in errors))
     return validate(KubeletConfiguration(**values), origin)
+
+
+def _is_string_map(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
+
+
+def _is_taint_list(value: object) -> bool:
+    return isinstance(value, list) and all(_is_string_map(v) and "key" in v and "effect" in v for v in value)
 
 
 def _json_name(field_name: str) -> str:
@@ -126,7 +157,16 @@ def validate(config: KubeletConfiguration, origin: str) -> KubeletConfiguration:
         config.container_log_max_bytes  # noqa: B018
     except QuantityError as exc:
         raise ConfigError(f"{origin}: containerLogMaxSize {config.container_log_max_size!r}: {exc}") from exc
-    for name in ("sync_frequency", "file_check_frequency", "minimum_container_ttl_duration"):
+    for reserved in ("kube_reserved", "system_reserved"):
+        for resource, quantity in getattr(config, reserved).items():
+            try:
+                parse_quantity(quantity)
+            except QuantityError as exc:
+                raise ConfigError(
+                    f"{origin}: {_json_name(reserved)}[{resource}] {quantity!r}: {exc}"
+                ) from exc
+    durations = ("sync_frequency", "file_check_frequency", "minimum_container_ttl_duration")
+    for name in (*durations, "node_status_update_frequency", "node_status_report_frequency"):
         parse_duration(getattr(config, name))
     if config.cgroup_driver not in ("cgroupfs", "systemd"):
         raise ConfigError(f"{origin}: cgroupDriver must be cgroupfs or systemd, not {config.cgroup_driver!r}")
@@ -143,8 +183,18 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
         if f.name in ("api_version", "kind"):
             continue
         flag = "--" + f.name.replace("_", "-")
+        if f.name == "register_with_taints":
+            continue
         kind = int if f.type in ("int", int) else str
         parser.add_argument(flag, dest=f"override_{f.name}", type=kind, default=None)
+
+
+def _key_values(text: str) -> dict[str, str]:
+    """``cpu=100m,memory=100Mi``, as the kubelet's --kube-reserved and --node-labels take them."""
+    pairs = [item.partition("=") for item in text.split(",") if item]
+    if any(not key or not sep for key, sep, _ in pairs):
+        raise ConfigError(f"invalid key=value list {text!r}: expected e.g. cpu=100m,memory=100Mi")
+    return {key: value for key, _, value in pairs}
 
 
 def apply_flags(config: KubeletConfiguration, args: argparse.Namespace) -> KubeletConfiguration:
@@ -153,5 +203,9 @@ def apply_flags(config: KubeletConfiguration, args: argparse.Namespace) -> Kubel
         value = getattr(args, f"override_{f.name}", None)
         if value is None:
             continue
-        overrides[f.name] = tuple(v for v in value.split(",") if v) if f.name == "cluster_dns" else value
+        if f.name == "cluster_dns":
+            value = tuple(v for v in value.split(",") if v)
+        elif f.name in ("kube_reserved", "system_reserved", "node_labels"):
+            value = _key_values(value)
+        overrides[f.name] = value
     return validate(replace(config, **overrides), "flags")

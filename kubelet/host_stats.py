@@ -69,7 +69,7 @@ def boot_time() -> str | None:
     return None
 
 
-def _meminfo() -> dict[str, int]:
+def meminfo() -> dict[str, int]:
     values: dict[str, int] = {}
     for line in (_read(PROC / "meminfo") or "").splitlines():
         name, _, rest = line.partition(":")
@@ -85,7 +85,7 @@ def _vmstat() -> dict[str, int]:
 
 
 def node_memory() -> Json | None:
-    info = _meminfo()
+    info = meminfo()
     if "MemTotal" not in info:
         return None
     usage = info["MemTotal"] - info.get("MemFree", 0)

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from api.client.clock import Clock, MonotonicClock
+from api.client.protocol import Api
 from api.core.v1.pods import all_containers, pod_name, pod_namespace, pod_spec, pod_uid
 from api.model.core_v1 import Pod, PodSpec, PodStatus
 from api.model.meta_v1 import ObjectMeta
@@ -20,6 +22,7 @@ from cri.errors import CRIError, Unimplemented
 from kubelet.actions import Waiting, compute_pod_actions
 from kubelet.apply import PodApplier
 from kubelet.backoff import Backoff
+from kubelet.cluster import ClusterNode
 from kubelet.config import KubeletConfiguration
 from kubelet.gc import GC_PERIOD_S, ContainerGC, GCPolicy
 from kubelet.images import ImagePuller
@@ -69,13 +72,30 @@ def node_settings(config: KubeletConfiguration) -> NodeSettings:
 
 
 def build_kubelet(
-    config: KubeletConfiguration, client: CRIClient, *, clock: Callable[[], float] = time.time
+    config: KubeletConfiguration,
+    client: CRIClient,
+    *,
+    clock: Callable[[], float] = time.time,
+    api: Api | None = None,
+    node_clock: Clock | None = None,
 ) -> Kubelet:
     """The kubelet and its collaborators, wired: the pod source hands pods to the kubelet, which
     drives one worker per pod; PLEG changes and probe results wake those workers; the container GC
-    asks the kubelet which pods are gone. Those callbacks reach the kubelet made last."""
+    asks the kubelet which pods are gone. Those callbacks reach the kubelet made last. With ``api``
+    the kubelet is a node of that apiserver's cluster."""
     kubelet: Kubelet
     settings = node_settings(config)
+    cluster = None
+    if api is not None:
+        cluster = ClusterNode(
+            api,
+            client,
+            config,
+            node_name=settings.node_name,
+            host_ip=settings.host_ip,
+            clock=node_clock or MonotonicClock(),
+            on_pods=lambda pods: kubelet.on_source("api", pods),
+        )
     root = Path(config.root_dir)
     backoff = Backoff()
     volumes = VolumeManager(root)
@@ -112,7 +132,7 @@ def build_kubelet(
         source=StaticPodSource(
             Path(config.static_pod_path),
             node_name=settings.node_name,
-            on_update=lambda pods: kubelet.on_pods(pods),
+            on_update=lambda pods: kubelet.on_source("file", pods),
             period_s=config.file_check_frequency_s,
         ),
         gc=ContainerGC(
@@ -126,6 +146,7 @@ def build_kubelet(
             containers_log_dir=Path(config.container_logs_dir),
             removed=lambda uid: kubelet.pod_removed(uid),
         ),
+        cluster=cluster,
     )
     return kubelet
 
@@ -170,6 +191,7 @@ class Kubelet:
         logs: LogManager,
         source: StaticPodSource,
         gc: ContainerGC,
+        cluster: ClusterNode | None = None,
     ) -> None:
         self.config = config
         self.client = client
@@ -186,6 +208,7 @@ class Kubelet:
         self.logs = logs
         self.source = source
         self.gc = gc
+        self.cluster = cluster
         self.runtime_name = "cri"
         self.pods: dict[str, Pod] = {}
         self.synced = asyncio.Event()
@@ -197,6 +220,8 @@ class Kubelet:
         self._orphans: set[str] = set()
         self._terminating: dict[tuple[str, str], str] = {}
         self._waiting_to_start: dict[tuple[str, str], Pod] = {}
+        self._sources: dict[str, dict[str, Pod]] = {}
+        self._expected_sources = {"file", "api"} if cluster is not None else {"file"}
 
     async def run(self) -> None:
         """Adopts what the runtime holds, then runs every loop until cancelled or one fails."""
@@ -208,6 +233,8 @@ class Kubelet:
                 loops.create_task(self.source.run(), name="static-pod-source")
                 loops.create_task(self.logs.run(self._log_targets), name="log-rotation")
                 loops.create_task(self._collect_garbage(GC_PERIOD_S), name="container-gc")
+                if self.cluster is not None:
+                    loops.create_task(self.cluster.run(), name="cluster-node")
                 self.started.set()
         finally:
             await self.probes.close()
@@ -282,19 +309,46 @@ class Kubelet:
         return frozenset(ready), self.probes.started_ids(running)
 
     def on_pods(self, pods: Mapping[str, Pod]) -> None:
-        """A replaced static pod starts only once its predecessor of the same name has terminated."""
-        for uid in set(self.pods) - set(pods):
-            old = self.pods[uid]
+        """Every pod the kubelet should run, from all its sources at once."""
+        self._apply_pods(pods, all_sources=True)
+
+    def on_source(self, source: str, pods: Mapping[str, Pod]) -> None:
+        """One source's complete set of pods. Pods found only in the runtime are terminated, and their
+        content collected, only once every source has reported (an API pod is no orphan meanwhile)."""
+        self._sources[source] = dict(pods)
+        merged = {uid: pod for each in self._sources.values() for uid, pod in each.items()}
+        self._apply_pods(merged, all_sources=self._sources.keys() >= self._expected_sources)
+
+    def _apply_pods(self, pods: Mapping[str, Pod], *, all_sources: bool) -> None:
+        """A pod's worker hears only of pods that changed; a pod being deleted through the API is
+        terminated with its deletion's grace; a replaced pod starts only once its predecessor of the
+        same name has terminated."""
+        previous, self.pods = self.pods, dict(pods)
+        for uid in set(previous) - set(pods):
+            if uid not in self.workers.known():
+                continue
+            old = previous[uid]
             log.info("pod %s removed from its source: terminating", pod_name(old))
             self._terminating[(pod_namespace(old), pod_name(old))] = uid
             self.workers.remove(uid)
-        self.pods = dict(pods)
-        for pod in pods.values():
-            full_name = (pod_namespace(pod), pod_name(pod))
-            if self._terminating.get(full_name, pod_uid(pod)) != pod_uid(pod):
-                self._waiting_to_start[full_name] = pod
+        for uid, pod in pods.items():
+            if previous.get(uid) is pod:
                 continue
-            self.workers.update(pod)
+            full_name = (pod_namespace(pod), pod_name(pod))
+            if pod.metadata is not None and pod.metadata.deletion_timestamp:
+                log.info("pod %s/%s is being deleted: terminating", *full_name)
+                self._terminating[full_name] = uid
+                self.workers.update(pod)
+                self.workers.remove(uid)
+            elif self._terminating.get(full_name, uid) != uid:
+                self._waiting_to_start[full_name] = pod
+            else:
+                self.workers.update(pod)
+        if all_sources:
+            self._terminate_orphans(pods)
+            self.synced.set()
+
+    def _terminate_orphans(self, pods: Mapping[str, Pod]) -> None:
         for uid, runtime in self.pleg.snapshot.pods.items():
             if uid not in pods and uid not in self.workers.known() and uid not in self._orphans:
                 self._orphans.add(uid)
@@ -304,7 +358,6 @@ class Kubelet:
                 )
                 self.workers.update(orphan)
                 self.workers.remove(uid)
-        self.synced.set()
 
     async def sync_pod(self, pod: Pod) -> float:
         runtime = self.pleg.snapshot.pod(pod_uid(pod))
@@ -337,7 +390,7 @@ class Kubelet:
         status = pod_status(
             pod, runtime, self._inputs(now, start_time, result.waiting, runtime), previous=previous
         )
-        await asyncio.to_thread(self.statuses.set, pod_uid(pod), status)
+        await self._set_status(pod, status)
         self.sync_count += 1
         if status.phase in TERMINAL:
             await self.applier.kill_pod(pod, runtime, remove=False)
@@ -386,15 +439,19 @@ class Kubelet:
             terminal_reason="DeadlineExceeded",
             terminal_message="Pod was active on the node longer than the specified deadline",
         )
-        await asyncio.to_thread(
-            self.statuses.set, pod_uid(pod), pod_status(pod, runtime, inputs, previous=previous)
-        )
+        await self._set_status(pod, pod_status(pod, runtime, inputs, previous=previous))
         return self.config.sync_frequency_s
+
+    async def _set_status(self, pod: Pod, status: PodStatus) -> None:
+        await asyncio.to_thread(self.statuses.set, pod_uid(pod), status)
+        if self.cluster is not None:
+            self.cluster.statuses.set(pod, status)
 
     async def terminate_pod(self, pod: Pod) -> None:
         runtime = self.pleg.snapshot.pod(pod_uid(pod))
         await self.probes.remove_pod(pod_uid(pod))
-        await self.applier.kill_pod(pod, runtime, remove=True)
+        deletion = pod.metadata.deletion_grace_period_seconds if pod.metadata else None
+        await self.applier.kill_pod(pod, runtime, remove=True, grace=deletion)
         await asyncio.to_thread(remove_pod_cgroup, pod, self.settings)
         await self.volumes.cleanup(pod_uid(pod))
         await self.logs.unlink(runtime)
@@ -408,6 +465,8 @@ class Kubelet:
             successor = self._waiting_to_start.pop(full_name, None)
             if successor is not None and pod_uid(successor) in self.pods:
                 self.workers.update(successor)
+        if self.cluster is not None:
+            self.cluster.statuses.terminated(pod)
         log.info("pod %s/%s terminated", pod_namespace(pod), pod_name(pod))
 
     def _log_targets(self) -> list[tuple[str, str]]:

@@ -42,5 +42,5 @@ class PodListBody:
         cached = self._encoded.get(uid)
         if cached is not None and cached.pod is pod and cached.status is status:
             return cached
-        shown = dataclasses.replace(pod, status=status or PodStatus(phase="Pending"))
+        shown = pod.replace(status=status or PodStatus(phase="Pending"))
         return _Encoded(pod=pod, status=status, text=json.dumps(pod_to_dict(shown)))

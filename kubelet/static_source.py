@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import hashlib
 import json
 import logging
@@ -55,12 +54,15 @@ def static_pod(pod: Pod, *, node_name: str, source: Path, seen: float) -> Pod:
         lbl.CONFIG_SOURCE: "file",
         lbl.CONFIG_SEEN: rfc3339(seen),
     }
-    metadata = dataclasses.replace(
-        pod_meta(pod), name=f"{pod_name(pod)}-{node_name}", uid=uid, annotations=annotations, self_link=None
+    metadata = pod_meta(pod).replace(
+        name=f"{pod_name(pod)}-{node_name}",
+        uid=uid,
+        annotations=annotations,
+        self_link=None,
     )
     tolerations = [*(pod_spec(pod).tolerations or ()), Toleration(operator="Exists", effect="NoExecute")]
-    spec = dataclasses.replace(pod_spec(pod), node_name=node_name, tolerations=tolerations)
-    return dataclasses.replace(pod, metadata=metadata, spec=spec)
+    spec = pod_spec(pod).replace(node_name=node_name, tolerations=tolerations)
+    return pod.replace(metadata=metadata, spec=spec)
 
 
 def read_manifest(path: Path, *, node_name: str) -> Pod:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from api.core.v1.pods import init_containers, pod_spec
@@ -79,39 +79,35 @@ def container_status(
     if latest is None:
         reason = waiting.reason if waiting else default_waiting
         message = waiting.message if waiting and waiting.message else None
-        return replace(
-            base, state=ContainerState(waiting=ContainerStateWaiting(reason=reason, message=message))
+        return base.replace(
+            state=ContainerState(waiting=ContainerStateWaiting(reason=reason, message=message)),
         )
-    status = replace(
-        base,
+    status = base.replace(
         image_id=latest.image_ref,
         container_id=f"{inputs.runtime_name}://{latest.id}",
         restart_count=latest.restart_count,
     )
     if latest.running:
         started = latest.id in inputs.started
-        return replace(
-            status,
+        return status.replace(
             state=ContainerState(running=ContainerStateRunning(started_at=_ts(latest.started_at))),
             last_state=_terminated(previous, inputs.runtime_name) if previous else ContainerState(),
             ready=started and latest.id in inputs.ready,
             started=started,
         )
     if latest.exited and waiting is not None:
-        return replace(
-            status,
+        return status.replace(
             state=ContainerState(
                 waiting=ContainerStateWaiting(reason=waiting.reason, message=waiting.message)
             ),
             last_state=_terminated(latest, inputs.runtime_name),
         )
     if latest.exited:
-        return replace(
-            status,
+        return status.replace(
             state=_terminated(latest, inputs.runtime_name),
             last_state=_terminated(previous, inputs.runtime_name) if previous else ContainerState(),
         )
-    return replace(status, state=ContainerState(waiting=ContainerStateWaiting(reason="ContainerCreating")))
+    return status.replace(state=ContainerState(waiting=ContainerStateWaiting(reason="ContainerCreating")))
 
 
 def _is_waiting(status: ContainerStatus) -> bool:
@@ -213,7 +209,7 @@ def _with_transitions(new: list[PodCondition], old: PodStatus | None, now: float
     for condition in new:
         before = previous.get(condition.type)
         since = before.last_transition_time if before and before.status == condition.status else rfc3339(now)
-        out.append(replace(condition, last_transition_time=since, last_probe_time=None))
+        out.append(condition.replace(last_transition_time=since, last_probe_time=None))
     return out
 
 

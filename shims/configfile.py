@@ -1,7 +1,8 @@
 """A shim's YAML configuration file read into its frozen config dataclass, every field checked.
 
-Paths become ``Path``s, lists of paths tuples of them, everything else stays a non-empty string;
-an unknown setting or a wrong type is a ``BackendConfigError`` naming the field.
+Paths become ``Path``s, lists of paths tuples of them, durations positive floats (seconds), everything
+else stays a non-empty string; an unknown setting or a wrong type is a ``BackendConfigError`` naming
+the field.
 """
 
 from __future__ import annotations
@@ -35,9 +36,14 @@ def read_settings(path: Path | None, overrides: dict[str, Any]) -> dict[str, Any
 
 
 def build(
-    cls: type[C], raw: dict[str, Any], *, paths: Collection[str] = (), path_lists: Collection[str] = ()
+    cls: type[C],
+    raw: dict[str, Any],
+    *,
+    paths: Collection[str] = (),
+    path_lists: Collection[str] = (),
+    seconds: Collection[str] = (),
 ) -> dict[str, Any]:
-    """The keyword arguments for ``cls`` from ``raw``; fields in neither collection are strings."""
+    """The keyword arguments for ``cls`` from ``raw``; fields in no collection are strings."""
     known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -48,6 +54,8 @@ def build(
             values[name] = Path(text(name, value))
         elif name in path_lists:
             values[name] = tuple(Path(text(name, item)) for item in listed(name, value))
+        elif name in seconds:
+            values[name] = positive_seconds(name, value)
         else:
             values[name] = text(name, value)
     return values
@@ -57,6 +65,12 @@ def text(name: str, value: Any) -> str:
     if not isinstance(value, str | os.PathLike) or not str(value):
         raise BackendConfigError(f"{name}: expected a non-empty string, got {value!r}")
     return str(value)
+
+
+def positive_seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise BackendConfigError(f"{name}: expected a positive number of seconds, got {value!r}")
+    return float(value)
 
 
 def listed(name: str, value: Any) -> list[Any]:

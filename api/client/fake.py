@@ -45,6 +45,24 @@ class _Change:
     event: WatchEvent
 
 
+def _pod_grace(pod: Obj, requested: int | None) -> int:
+    """The apiserver's pod strategy: an unscheduled or finished pod goes at once, others wait out
+    their grace period (the request's, else the pod's terminationGracePeriodSeconds)."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
+        return 0
+    if requested is not None:
+        return max(requested, 0)
+    return int(spec.get("terminationGracePeriodSeconds", 30))
+
+
+def _finished_deleting(resource: Resource, metadata: Mapping[str, Any]) -> bool:
+    """A deleting object with no finalizer left goes; a pod only once its grace period is 0."""
+    if not metadata.get("deletionTimestamp") or metadata.get("finalizers"):
+        return False
+    return resource != PODS or metadata.get("deletionGracePeriodSeconds") == 0
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -192,7 +210,7 @@ class FakeApi:
         new.update(apiVersion=resource.api_version, kind=resource.kind)
         if new.get("spec") != old.get("spec"):
             new_meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
-        if new_meta.get("deletionTimestamp") and not new_meta.get("finalizers"):
+        if _finished_deleting(resource, new_meta):
             return self._commit(resource, EventType.DELETED, new)
         if {**new, "metadata": {**new_meta, "resourceVersion": old["metadata"]["resourceVersion"]}} == old:
             return copy.deepcopy(old)
@@ -247,11 +265,15 @@ class FakeApi:
         added = _PROPAGATION_FINALIZERS.get(propagation_policy or "")
         if added is not None and added not in finalizers:
             finalizers.append(added)
-        if finalizers:
-            if old["metadata"].get("deletionTimestamp"):
+        grace = _pod_grace(old, grace_period_seconds) if resource == PODS else 0
+        if finalizers or grace > 0:
+            current = old["metadata"].get("deletionGracePeriodSeconds")
+            if old["metadata"].get("deletionTimestamp") and (current is None or current <= grace):
                 return copy.deepcopy(old)
             marked = copy.deepcopy(old)
             marked["metadata"].update(deletionTimestamp=_now(), finalizers=finalizers)
+            if resource == PODS:
+                marked["metadata"]["deletionGracePeriodSeconds"] = grace
             return self._commit(resource, EventType.MODIFIED, marked)
         return self._commit(resource, EventType.DELETED, old)
 

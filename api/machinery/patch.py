@@ -11,6 +11,7 @@ from api.openapi import shared_definitions
 
 _REF = "#/$defs/"
 Node = dict[str, Any]
+_EMPTY: Node = {}
 
 
 class PatchError(ValueError):
@@ -20,9 +21,11 @@ class PatchError(ValueError):
 # ---- schema navigation -------------------------------------------------------------------------
 
 def resolve(node: Node | None) -> Node:
-    while node and isinstance(node.get("$ref"), str):
-        node = shared_definitions().get(node["$ref"][len(_REF):])
-    return node or {}
+    """The schema ``node`` refers to (nodes are shared and read-only)."""
+    definitions = shared_definitions()
+    while node and "$ref" in node:
+        node = definitions.get(node["$ref"][len(_REF):])
+    return node or _EMPTY
 
 
 def definition_node(name: str) -> Node:
@@ -32,16 +35,17 @@ def definition_node(name: str) -> Node:
 def child(node: Node, key: str) -> Node:
     node = resolve(node)
     properties = node.get("properties")
-    if isinstance(properties, dict) and key in properties:
-        return dict(properties[key])
+    if properties is not None and key in properties:
+        found: Node = properties[key]
+        return found
     extra = node.get("additionalProperties")
-    return dict(extra) if isinstance(extra, dict) else {}
+    return extra if isinstance(extra, dict) else _EMPTY
 
 
 def items(node: Node) -> Node:
     node = resolve(node) if "items" not in node else node
     value = node.get("items")
-    return dict(value) if isinstance(value, dict) else {}
+    return value if isinstance(value, dict) else _EMPTY
 
 
 def merge_key(node: Node) -> str | None:

@@ -2,11 +2,12 @@
 
 """The Kubernetes object model generated from the API definitions.
 
-One module per API group/version (`core_v1`, `apps_v1`, `meta_v1`...). Every type is a frozen
-dataclass with snake_case fields; `from_dict` reads the JSON form, keeping only the fields the
-definitions name (unknown fields are dropped, as the apiserver's decoder drops them; find them
-with `api.openapi.check`), and `to_dict` writes it back, dropping None. Lists and dicts are never
-changed in place: build changed objects with `dataclasses.replace`.
+One module per API group/version (`core_v1`, `apps_v1`, `meta_v1`...). Every type is an
+immutable class with snake_case fields and a keyword-only constructor; `from_dict` reads the JSON
+form, keeping only the fields the definitions name (unknown fields are dropped, as the apiserver's
+decoder drops them; find them with `api.openapi.check`), and `to_dict` writes it back, dropping
+None. Lists and dicts are never changed in place: build changed objects with
+`obj.replace(field=value)`.
 """
 
 from __future__ import annotations

@@ -5,21 +5,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
+from api.model.primitives import Model
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditAnnotation:
+class AuditAnnotation(Model):
     """AuditAnnotation describes how to produce an audit annotation for an API request."""
+
+    __slots__ = ("key", "value_expression")
 
     key: str
     value_expression: str
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        value_expression: str,
+    ) -> None:
+        self._set_fields((key, value_expression))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "valueExpression": self.value_expression}
@@ -33,12 +41,21 @@ class AuditAnnotation:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExpressionWarning:
+class ExpressionWarning(Model):
     """ExpressionWarning is a warning information that targets a specific expression."""
+
+    __slots__ = ("field_ref", "warning")
 
     field_ref: str
     warning: str
+
+    def __init__(
+        self,
+        *,
+        field_ref: str,
+        warning: str,
+    ) -> None:
+        self._set_fields((field_ref, warning))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"fieldRef": self.field_ref, "warning": self.warning}
@@ -52,12 +69,21 @@ class ExpressionWarning:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MatchCondition:
+class MatchCondition(Model):
     """MatchCondition represents a condition which must by fulfilled for a request to be sent to a webhook."""
+
+    __slots__ = ("expression", "name")
 
     expression: str
     name: str
+
+    def __init__(
+        self,
+        *,
+        expression: str,
+        name: str,
+    ) -> None:
+        self._set_fields((expression, name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"expression": self.expression, "name": self.name}
@@ -71,18 +97,30 @@ class MatchCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MatchResources:
+class MatchResources(Model):
     """MatchResources decides whether to run the admission control policy on an object based on whether it
     meets the match criteria. The exclude rules take precedence over include rules (if a resource
     matches both, it is excluded)
     """
 
-    exclude_resource_rules: list[NamedRuleWithOperations] | None = None
-    match_policy: str | None = None
-    namespace_selector: meta_v1.LabelSelector | None = None
-    object_selector: meta_v1.LabelSelector | None = None
-    resource_rules: list[NamedRuleWithOperations] | None = None
+    __slots__ = ("exclude_resource_rules", "match_policy", "namespace_selector", "object_selector", "resource_rules")
+
+    exclude_resource_rules: list[NamedRuleWithOperations] | None
+    match_policy: str | None
+    namespace_selector: meta_v1.LabelSelector | None
+    object_selector: meta_v1.LabelSelector | None
+    resource_rules: list[NamedRuleWithOperations] | None
+
+    def __init__(
+        self,
+        *,
+        exclude_resource_rules: list[NamedRuleWithOperations] | None = None,
+        match_policy: str | None = None,
+        namespace_selector: meta_v1.LabelSelector | None = None,
+        object_selector: meta_v1.LabelSelector | None = None,
+        resource_rules: list[NamedRuleWithOperations] | None = None,
+    ) -> None:
+        self._set_fields((exclude_resource_rules, match_policy, namespace_selector, object_selector, resource_rules))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -109,22 +147,41 @@ class MatchResources:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MutatingWebhook:
+class MutatingWebhook(Model):
     """MutatingWebhook describes an admission webhook and the resources and operations it applies to."""
+
+    __slots__ = ("admission_review_versions", "client_config", "failure_policy", "match_conditions", "match_policy", "name", "namespace_selector", "object_selector", "reinvocation_policy", "rules", "side_effects", "timeout_seconds")
 
     admission_review_versions: list[str]
     client_config: WebhookClientConfig
-    failure_policy: str | None = None
-    match_conditions: list[MatchCondition] | None = None
-    match_policy: str | None = None
+    failure_policy: str | None
+    match_conditions: list[MatchCondition] | None
+    match_policy: str | None
     name: str
-    namespace_selector: meta_v1.LabelSelector | None = None
-    object_selector: meta_v1.LabelSelector | None = None
-    reinvocation_policy: str | None = None
-    rules: list[RuleWithOperations] | None = None
+    namespace_selector: meta_v1.LabelSelector | None
+    object_selector: meta_v1.LabelSelector | None
+    reinvocation_policy: str | None
+    rules: list[RuleWithOperations] | None
     side_effects: str
-    timeout_seconds: int | None = None
+    timeout_seconds: int | None
+
+    def __init__(
+        self,
+        *,
+        admission_review_versions: list[str],
+        client_config: WebhookClientConfig,
+        failure_policy: str | None = None,
+        match_conditions: list[MatchCondition] | None = None,
+        match_policy: str | None = None,
+        name: str,
+        namespace_selector: meta_v1.LabelSelector | None = None,
+        object_selector: meta_v1.LabelSelector | None = None,
+        reinvocation_policy: str | None = None,
+        rules: list[RuleWithOperations] | None = None,
+        side_effects: str,
+        timeout_seconds: int | None = None,
+    ) -> None:
+        self._set_fields((admission_review_versions, client_config, failure_policy, match_conditions, match_policy, name, namespace_selector, object_selector, reinvocation_policy, rules, side_effects, timeout_seconds))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"admissionReviewVersions": list(self.admission_review_versions), "clientConfig": self.client_config.to_dict()}
@@ -166,19 +223,30 @@ class MutatingWebhook:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MutatingWebhookConfiguration:
+class MutatingWebhookConfiguration(Model):
     """MutatingWebhookConfiguration describes the configuration of and admission webhook that accept or
     reject and may change the object.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "webhooks")
+
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1"
     KIND: ClassVar[str] = "MutatingWebhookConfiguration"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    webhooks: list[MutatingWebhook] | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    webhooks: list[MutatingWebhook] | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        webhooks: list[MutatingWebhook] | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, webhooks))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -202,17 +270,28 @@ class MutatingWebhookConfiguration:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MutatingWebhookConfigurationList:
+class MutatingWebhookConfigurationList(Model):
     """MutatingWebhookConfigurationList is a list of MutatingWebhookConfiguration."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1"
     KIND: ClassVar[str] = "MutatingWebhookConfigurationList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[MutatingWebhookConfiguration]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[MutatingWebhookConfiguration],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -235,16 +314,29 @@ class MutatingWebhookConfigurationList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NamedRuleWithOperations:
+class NamedRuleWithOperations(Model):
     """NamedRuleWithOperations is a tuple of Operations and Resources with ResourceNames."""
 
-    api_groups: list[str] | None = None
-    api_versions: list[str] | None = None
-    operations: list[str] | None = None
-    resource_names: list[str] | None = None
-    resources: list[str] | None = None
-    scope: str | None = None
+    __slots__ = ("api_groups", "api_versions", "operations", "resource_names", "resources", "scope")
+
+    api_groups: list[str] | None
+    api_versions: list[str] | None
+    operations: list[str] | None
+    resource_names: list[str] | None
+    resources: list[str] | None
+    scope: str | None
+
+    def __init__(
+        self,
+        *,
+        api_groups: list[str] | None = None,
+        api_versions: list[str] | None = None,
+        operations: list[str] | None = None,
+        resource_names: list[str] | None = None,
+        resources: list[str] | None = None,
+        scope: str | None = None,
+    ) -> None:
+        self._set_fields((api_groups, api_versions, operations, resource_names, resources, scope))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -274,12 +366,21 @@ class NamedRuleWithOperations:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ParamKind:
+class ParamKind(Model):
     """ParamKind is a tuple of Group Kind and Version."""
 
-    api_version: str | None = None
-    kind: str | None = None
+    __slots__ = ("api_version", "kind")
+
+    api_version: str | None
+    kind: str | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -297,16 +398,27 @@ class ParamKind:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ParamRef:
+class ParamRef(Model):
     """ParamRef describes how to locate the params to be used as input to expressions of rules applied by a
     policy binding.
     """
 
-    name: str | None = None
-    namespace: str | None = None
-    parameter_not_found_action: str | None = None
-    selector: meta_v1.LabelSelector | None = None
+    __slots__ = ("name", "namespace", "parameter_not_found_action", "selector")
+
+    name: str | None
+    namespace: str | None
+    parameter_not_found_action: str | None
+    selector: meta_v1.LabelSelector | None
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        namespace: str | None = None,
+        parameter_not_found_action: str | None = None,
+        selector: meta_v1.LabelSelector | None = None,
+    ) -> None:
+        self._set_fields((name, namespace, parameter_not_found_action, selector))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -330,17 +442,29 @@ class ParamRef:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RuleWithOperations:
+class RuleWithOperations(Model):
     """RuleWithOperations is a tuple of Operations and Resources. It is recommended to make sure that all
     the tuple expansions are valid.
     """
 
-    api_groups: list[str] | None = None
-    api_versions: list[str] | None = None
-    operations: list[str] | None = None
-    resources: list[str] | None = None
-    scope: str | None = None
+    __slots__ = ("api_groups", "api_versions", "operations", "resources", "scope")
+
+    api_groups: list[str] | None
+    api_versions: list[str] | None
+    operations: list[str] | None
+    resources: list[str] | None
+    scope: str | None
+
+    def __init__(
+        self,
+        *,
+        api_groups: list[str] | None = None,
+        api_versions: list[str] | None = None,
+        operations: list[str] | None = None,
+        resources: list[str] | None = None,
+        scope: str | None = None,
+    ) -> None:
+        self._set_fields((api_groups, api_versions, operations, resources, scope))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -367,14 +491,25 @@ class RuleWithOperations:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceReference:
+class ServiceReference(Model):
     """ServiceReference holds a reference to Service.legacy.k8s.io"""
+
+    __slots__ = ("name", "namespace", "path", "port")
 
     name: str
     namespace: str
-    path: str | None = None
-    port: int | None = None
+    path: str | None
+    port: int | None
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        namespace: str,
+        path: str | None = None,
+        port: int | None = None,
+    ) -> None:
+        self._set_fields((name, namespace, path, port))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "namespace": self.namespace}
@@ -394,11 +529,19 @@ class ServiceReference:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TypeChecking:
+class TypeChecking(Model):
     """TypeChecking contains results of type checking the expressions in the ValidatingAdmissionPolicy"""
 
-    expression_warnings: list[ExpressionWarning] | None = None
+    __slots__ = ("expression_warnings",)
+
+    expression_warnings: list[ExpressionWarning] | None
+
+    def __init__(
+        self,
+        *,
+        expression_warnings: list[ExpressionWarning] | None = None,
+    ) -> None:
+        self._set_fields((expression_warnings,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -413,20 +556,32 @@ class TypeChecking:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingAdmissionPolicy:
+class ValidatingAdmissionPolicy(Model):
     """ValidatingAdmissionPolicy describes the definition of an admission validation policy that accepts or
     rejects an object without changing it.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1"
     KIND: ClassVar[str] = "ValidatingAdmissionPolicy"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: ValidatingAdmissionPolicySpec | None = None
-    status: ValidatingAdmissionPolicyStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: ValidatingAdmissionPolicySpec | None
+    status: ValidatingAdmissionPolicyStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: ValidatingAdmissionPolicySpec | None = None,
+        status: ValidatingAdmissionPolicyStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -453,20 +608,31 @@ class ValidatingAdmissionPolicy:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingAdmissionPolicyBinding:
+class ValidatingAdmissionPolicyBinding(Model):
     """ValidatingAdmissionPolicyBinding binds the ValidatingAdmissionPolicy with paramerized resources.
     ValidatingAdmissionPolicyBinding and parameter CRDs together define how cluster administrators
     configure policies for clusters.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec")
+
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1"
     KIND: ClassVar[str] = "ValidatingAdmissionPolicyBinding"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: ValidatingAdmissionPolicyBindingSpec | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: ValidatingAdmissionPolicyBindingSpec | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: ValidatingAdmissionPolicyBindingSpec | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -490,17 +656,28 @@ class ValidatingAdmissionPolicyBinding:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingAdmissionPolicyBindingList:
+class ValidatingAdmissionPolicyBindingList(Model):
     """ValidatingAdmissionPolicyBindingList is a list of ValidatingAdmissionPolicyBinding."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1"
     KIND: ClassVar[str] = "ValidatingAdmissionPolicyBindingList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ValidatingAdmissionPolicyBinding]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ValidatingAdmissionPolicyBinding],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -523,14 +700,25 @@ class ValidatingAdmissionPolicyBindingList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingAdmissionPolicyBindingSpec:
+class ValidatingAdmissionPolicyBindingSpec(Model):
     """ValidatingAdmissionPolicyBindingSpec is the specification of the ValidatingAdmissionPolicyBinding."""
 
-    match_resources: MatchResources | None = None
-    param_ref: ParamRef | None = None
-    policy_name: str | None = None
-    validation_actions: list[str] | None = None
+    __slots__ = ("match_resources", "param_ref", "policy_name", "validation_actions")
+
+    match_resources: MatchResources | None
+    param_ref: ParamRef | None
+    policy_name: str | None
+    validation_actions: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        match_resources: MatchResources | None = None,
+        param_ref: ParamRef | None = None,
+        policy_name: str | None = None,
+        validation_actions: list[str] | None = None,
+    ) -> None:
+        self._set_fields((match_resources, param_ref, policy_name, validation_actions))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -554,17 +742,28 @@ class ValidatingAdmissionPolicyBindingSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingAdmissionPolicyList:
+class ValidatingAdmissionPolicyList(Model):
     """ValidatingAdmissionPolicyList is a list of ValidatingAdmissionPolicy."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1"
     KIND: ClassVar[str] = "ValidatingAdmissionPolicyList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ValidatingAdmissionPolicy]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ValidatingAdmissionPolicy],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -587,17 +786,31 @@ class ValidatingAdmissionPolicyList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingAdmissionPolicySpec:
+class ValidatingAdmissionPolicySpec(Model):
     """ValidatingAdmissionPolicySpec is the specification of the desired behavior of the AdmissionPolicy."""
 
-    audit_annotations: list[AuditAnnotation] | None = None
-    failure_policy: str | None = None
-    match_conditions: list[MatchCondition] | None = None
-    match_constraints: MatchResources | None = None
-    param_kind: ParamKind | None = None
-    validations: list[Validation] | None = None
-    variables: list[Variable] | None = None
+    __slots__ = ("audit_annotations", "failure_policy", "match_conditions", "match_constraints", "param_kind", "validations", "variables")
+
+    audit_annotations: list[AuditAnnotation] | None
+    failure_policy: str | None
+    match_conditions: list[MatchCondition] | None
+    match_constraints: MatchResources | None
+    param_kind: ParamKind | None
+    validations: list[Validation] | None
+    variables: list[Variable] | None
+
+    def __init__(
+        self,
+        *,
+        audit_annotations: list[AuditAnnotation] | None = None,
+        failure_policy: str | None = None,
+        match_conditions: list[MatchCondition] | None = None,
+        match_constraints: MatchResources | None = None,
+        param_kind: ParamKind | None = None,
+        validations: list[Validation] | None = None,
+        variables: list[Variable] | None = None,
+    ) -> None:
+        self._set_fields((audit_annotations, failure_policy, match_conditions, match_constraints, param_kind, validations, variables))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -630,13 +843,23 @@ class ValidatingAdmissionPolicySpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingAdmissionPolicyStatus:
+class ValidatingAdmissionPolicyStatus(Model):
     """ValidatingAdmissionPolicyStatus represents the status of an admission validation policy."""
 
-    conditions: list[meta_v1.Condition] | None = None
-    observed_generation: int | None = None
-    type_checking: TypeChecking | None = None
+    __slots__ = ("conditions", "observed_generation", "type_checking")
+
+    conditions: list[meta_v1.Condition] | None
+    observed_generation: int | None
+    type_checking: TypeChecking | None
+
+    def __init__(
+        self,
+        *,
+        conditions: list[meta_v1.Condition] | None = None,
+        observed_generation: int | None = None,
+        type_checking: TypeChecking | None = None,
+    ) -> None:
+        self._set_fields((conditions, observed_generation, type_checking))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -657,21 +880,39 @@ class ValidatingAdmissionPolicyStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingWebhook:
+class ValidatingWebhook(Model):
     """ValidatingWebhook describes an admission webhook and the resources and operations it applies to."""
+
+    __slots__ = ("admission_review_versions", "client_config", "failure_policy", "match_conditions", "match_policy", "name", "namespace_selector", "object_selector", "rules", "side_effects", "timeout_seconds")
 
     admission_review_versions: list[str]
     client_config: WebhookClientConfig
-    failure_policy: str | None = None
-    match_conditions: list[MatchCondition] | None = None
-    match_policy: str | None = None
+    failure_policy: str | None
+    match_conditions: list[MatchCondition] | None
+    match_policy: str | None
     name: str
-    namespace_selector: meta_v1.LabelSelector | None = None
-    object_selector: meta_v1.LabelSelector | None = None
-    rules: list[RuleWithOperations] | None = None
+    namespace_selector: meta_v1.LabelSelector | None
+    object_selector: meta_v1.LabelSelector | None
+    rules: list[RuleWithOperations] | None
     side_effects: str
-    timeout_seconds: int | None = None
+    timeout_seconds: int | None
+
+    def __init__(
+        self,
+        *,
+        admission_review_versions: list[str],
+        client_config: WebhookClientConfig,
+        failure_policy: str | None = None,
+        match_conditions: list[MatchCondition] | None = None,
+        match_policy: str | None = None,
+        name: str,
+        namespace_selector: meta_v1.LabelSelector | None = None,
+        object_selector: meta_v1.LabelSelector | None = None,
+        rules: list[RuleWithOperations] | None = None,
+        side_effects: str,
+        timeout_seconds: int | None = None,
+    ) -> None:
+        self._set_fields((admission_review_versions, client_config, failure_policy, match_conditions, match_policy, name, namespace_selector, object_selector, rules, side_effects, timeout_seconds))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"admissionReviewVersions": list(self.admission_review_versions), "clientConfig": self.client_config.to_dict()}
@@ -710,19 +951,30 @@ class ValidatingWebhook:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingWebhookConfiguration:
+class ValidatingWebhookConfiguration(Model):
     """ValidatingWebhookConfiguration describes the configuration of and admission webhook that accept or
     reject and object without changing it.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "webhooks")
+
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1"
     KIND: ClassVar[str] = "ValidatingWebhookConfiguration"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    webhooks: list[ValidatingWebhook] | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    webhooks: list[ValidatingWebhook] | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        webhooks: list[ValidatingWebhook] | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, webhooks))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -746,17 +998,28 @@ class ValidatingWebhookConfiguration:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingWebhookConfigurationList:
+class ValidatingWebhookConfigurationList(Model):
     """ValidatingWebhookConfigurationList is a list of ValidatingWebhookConfiguration."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1"
     KIND: ClassVar[str] = "ValidatingWebhookConfigurationList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ValidatingWebhookConfiguration]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ValidatingWebhookConfiguration],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -779,14 +1042,25 @@ class ValidatingWebhookConfigurationList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Validation:
+class Validation(Model):
     """Validation specifies the CEL expression which is used to apply the validation."""
 
+    __slots__ = ("expression", "message", "message_expression", "reason")
+
     expression: str
-    message: str | None = None
-    message_expression: str | None = None
-    reason: str | None = None
+    message: str | None
+    message_expression: str | None
+    reason: str | None
+
+    def __init__(
+        self,
+        *,
+        expression: str,
+        message: str | None = None,
+        message_expression: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self._set_fields((expression, message, message_expression, reason))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"expression": self.expression}
@@ -808,14 +1082,23 @@ class Validation:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Variable:
+class Variable(Model):
     """Variable is the definition of a variable that is used for composition. A variable is defined as a
     named expression.
     """
 
+    __slots__ = ("expression", "name")
+
     expression: str
     name: str
+
+    def __init__(
+        self,
+        *,
+        expression: str,
+        name: str,
+    ) -> None:
+        self._set_fields((expression, name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"expression": self.expression, "name": self.name}
@@ -829,13 +1112,23 @@ class Variable:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WebhookClientConfig:
+class WebhookClientConfig(Model):
     """WebhookClientConfig contains the information to make a TLS connection with the webhook"""
 
-    ca_bundle: str | None = None
-    service: ServiceReference | None = None
-    url: str | None = None
+    __slots__ = ("ca_bundle", "service", "url")
+
+    ca_bundle: str | None
+    service: ServiceReference | None
+    url: str | None
+
+    def __init__(
+        self,
+        *,
+        ca_bundle: str | None = None,
+        service: ServiceReference | None = None,
+        url: str | None = None,
+    ) -> None:
+        self._set_fields((ca_bundle, service, url))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

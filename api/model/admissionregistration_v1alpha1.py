@@ -5,20 +5,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
+from api.model.primitives import Model
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ApplyConfiguration:
+class ApplyConfiguration(Model):
     """ApplyConfiguration defines the desired configuration values of an object."""
 
-    expression: str | None = None
+    __slots__ = ("expression",)
+
+    expression: str | None
+
+    def __init__(
+        self,
+        *,
+        expression: str | None = None,
+    ) -> None:
+        self._set_fields((expression,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -33,11 +40,19 @@ class ApplyConfiguration:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JSONPatch:
+class JSONPatch(Model):
     """JSONPatch defines a JSON Patch."""
 
-    expression: str | None = None
+    __slots__ = ("expression",)
+
+    expression: str | None
+
+    def __init__(
+        self,
+        *,
+        expression: str | None = None,
+    ) -> None:
+        self._set_fields((expression,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -52,12 +67,21 @@ class JSONPatch:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MatchCondition:
+class MatchCondition(Model):
     """MatchCondition"""
+
+    __slots__ = ("expression", "name")
 
     expression: str
     name: str
+
+    def __init__(
+        self,
+        *,
+        expression: str,
+        name: str,
+    ) -> None:
+        self._set_fields((expression, name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"expression": self.expression, "name": self.name}
@@ -71,18 +95,30 @@ class MatchCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MatchResources:
+class MatchResources(Model):
     """MatchResources decides whether to run the admission control policy on an object based on whether it
     meets the match criteria. The exclude rules take precedence over include rules (if a resource
     matches both, it is excluded)
     """
 
-    exclude_resource_rules: list[NamedRuleWithOperations] | None = None
-    match_policy: str | None = None
-    namespace_selector: meta_v1.LabelSelector | None = None
-    object_selector: meta_v1.LabelSelector | None = None
-    resource_rules: list[NamedRuleWithOperations] | None = None
+    __slots__ = ("exclude_resource_rules", "match_policy", "namespace_selector", "object_selector", "resource_rules")
+
+    exclude_resource_rules: list[NamedRuleWithOperations] | None
+    match_policy: str | None
+    namespace_selector: meta_v1.LabelSelector | None
+    object_selector: meta_v1.LabelSelector | None
+    resource_rules: list[NamedRuleWithOperations] | None
+
+    def __init__(
+        self,
+        *,
+        exclude_resource_rules: list[NamedRuleWithOperations] | None = None,
+        match_policy: str | None = None,
+        namespace_selector: meta_v1.LabelSelector | None = None,
+        object_selector: meta_v1.LabelSelector | None = None,
+        resource_rules: list[NamedRuleWithOperations] | None = None,
+    ) -> None:
+        self._set_fields((exclude_resource_rules, match_policy, namespace_selector, object_selector, resource_rules))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -109,19 +145,30 @@ class MatchResources:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MutatingAdmissionPolicy:
+class MutatingAdmissionPolicy(Model):
     """MutatingAdmissionPolicy describes the definition of an admission mutation policy that mutates the
     object coming into admission chain.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec")
+
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "MutatingAdmissionPolicy"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: MutatingAdmissionPolicySpec | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: MutatingAdmissionPolicySpec | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: MutatingAdmissionPolicySpec | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -145,20 +192,31 @@ class MutatingAdmissionPolicy:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MutatingAdmissionPolicyBinding:
+class MutatingAdmissionPolicyBinding(Model):
     """MutatingAdmissionPolicyBinding binds the MutatingAdmissionPolicy with parametrized resources.
     MutatingAdmissionPolicyBinding and the optional parameter resource together define how cluster
     administrators configure policies for clusters.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec")
+
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "MutatingAdmissionPolicyBinding"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: MutatingAdmissionPolicyBindingSpec | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: MutatingAdmissionPolicyBindingSpec | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: MutatingAdmissionPolicyBindingSpec | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -182,17 +240,28 @@ class MutatingAdmissionPolicyBinding:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MutatingAdmissionPolicyBindingList:
+class MutatingAdmissionPolicyBindingList(Model):
     """MutatingAdmissionPolicyBindingList is a list of MutatingAdmissionPolicyBinding."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "MutatingAdmissionPolicyBindingList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[MutatingAdmissionPolicyBinding]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[MutatingAdmissionPolicyBinding],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -215,13 +284,23 @@ class MutatingAdmissionPolicyBindingList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MutatingAdmissionPolicyBindingSpec:
+class MutatingAdmissionPolicyBindingSpec(Model):
     """MutatingAdmissionPolicyBindingSpec is the specification of the MutatingAdmissionPolicyBinding."""
 
-    match_resources: MatchResources | None = None
-    param_ref: ParamRef | None = None
-    policy_name: str | None = None
+    __slots__ = ("match_resources", "param_ref", "policy_name")
+
+    match_resources: MatchResources | None
+    param_ref: ParamRef | None
+    policy_name: str | None
+
+    def __init__(
+        self,
+        *,
+        match_resources: MatchResources | None = None,
+        param_ref: ParamRef | None = None,
+        policy_name: str | None = None,
+    ) -> None:
+        self._set_fields((match_resources, param_ref, policy_name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -242,17 +321,28 @@ class MutatingAdmissionPolicyBindingSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MutatingAdmissionPolicyList:
+class MutatingAdmissionPolicyList(Model):
     """MutatingAdmissionPolicyList is a list of MutatingAdmissionPolicy."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "MutatingAdmissionPolicyList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[MutatingAdmissionPolicy]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[MutatingAdmissionPolicy],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -275,17 +365,31 @@ class MutatingAdmissionPolicyList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MutatingAdmissionPolicySpec:
+class MutatingAdmissionPolicySpec(Model):
     """MutatingAdmissionPolicySpec is the specification of the desired behavior of the admission policy."""
 
-    failure_policy: str | None = None
-    match_conditions: list[MatchCondition] | None = None
-    match_constraints: MatchResources | None = None
-    mutations: list[Mutation] | None = None
-    param_kind: ParamKind | None = None
-    reinvocation_policy: str | None = None
-    variables: list[Variable] | None = None
+    __slots__ = ("failure_policy", "match_conditions", "match_constraints", "mutations", "param_kind", "reinvocation_policy", "variables")
+
+    failure_policy: str | None
+    match_conditions: list[MatchCondition] | None
+    match_constraints: MatchResources | None
+    mutations: list[Mutation] | None
+    param_kind: ParamKind | None
+    reinvocation_policy: str | None
+    variables: list[Variable] | None
+
+    def __init__(
+        self,
+        *,
+        failure_policy: str | None = None,
+        match_conditions: list[MatchCondition] | None = None,
+        match_constraints: MatchResources | None = None,
+        mutations: list[Mutation] | None = None,
+        param_kind: ParamKind | None = None,
+        reinvocation_policy: str | None = None,
+        variables: list[Variable] | None = None,
+    ) -> None:
+        self._set_fields((failure_policy, match_conditions, match_constraints, mutations, param_kind, reinvocation_policy, variables))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -318,13 +422,23 @@ class MutatingAdmissionPolicySpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Mutation:
+class Mutation(Model):
     """Mutation specifies the CEL expression which is used to apply the Mutation."""
 
-    apply_configuration: ApplyConfiguration | None = None
-    json_patch: JSONPatch | None = None
+    __slots__ = ("apply_configuration", "json_patch", "patch_type")
+
+    apply_configuration: ApplyConfiguration | None
+    json_patch: JSONPatch | None
     patch_type: str
+
+    def __init__(
+        self,
+        *,
+        apply_configuration: ApplyConfiguration | None = None,
+        json_patch: JSONPatch | None = None,
+        patch_type: str,
+    ) -> None:
+        self._set_fields((apply_configuration, json_patch, patch_type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -344,16 +458,29 @@ class Mutation:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NamedRuleWithOperations:
+class NamedRuleWithOperations(Model):
     """NamedRuleWithOperations is a tuple of Operations and Resources with ResourceNames."""
 
-    api_groups: list[str] | None = None
-    api_versions: list[str] | None = None
-    operations: list[str] | None = None
-    resource_names: list[str] | None = None
-    resources: list[str] | None = None
-    scope: str | None = None
+    __slots__ = ("api_groups", "api_versions", "operations", "resource_names", "resources", "scope")
+
+    api_groups: list[str] | None
+    api_versions: list[str] | None
+    operations: list[str] | None
+    resource_names: list[str] | None
+    resources: list[str] | None
+    scope: str | None
+
+    def __init__(
+        self,
+        *,
+        api_groups: list[str] | None = None,
+        api_versions: list[str] | None = None,
+        operations: list[str] | None = None,
+        resource_names: list[str] | None = None,
+        resources: list[str] | None = None,
+        scope: str | None = None,
+    ) -> None:
+        self._set_fields((api_groups, api_versions, operations, resource_names, resources, scope))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -383,12 +510,21 @@ class NamedRuleWithOperations:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ParamKind:
+class ParamKind(Model):
     """ParamKind is a tuple of Group Kind and Version."""
 
-    api_version: str | None = None
-    kind: str | None = None
+    __slots__ = ("api_version", "kind")
+
+    api_version: str | None
+    kind: str | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -406,16 +542,27 @@ class ParamKind:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ParamRef:
+class ParamRef(Model):
     """ParamRef describes how to locate the params to be used as input to expressions of rules applied by a
     policy binding.
     """
 
-    name: str | None = None
-    namespace: str | None = None
-    parameter_not_found_action: str | None = None
-    selector: meta_v1.LabelSelector | None = None
+    __slots__ = ("name", "namespace", "parameter_not_found_action", "selector")
+
+    name: str | None
+    namespace: str | None
+    parameter_not_found_action: str | None
+    selector: meta_v1.LabelSelector | None
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        namespace: str | None = None,
+        parameter_not_found_action: str | None = None,
+        selector: meta_v1.LabelSelector | None = None,
+    ) -> None:
+        self._set_fields((name, namespace, parameter_not_found_action, selector))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -439,12 +586,21 @@ class ParamRef:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Variable:
+class Variable(Model):
     """Variable is the definition of a variable that is used for composition."""
+
+    __slots__ = ("expression", "name")
 
     expression: str
     name: str
+
+    def __init__(
+        self,
+        *,
+        expression: str,
+        name: str,
+    ) -> None:
+        self._set_fields((expression, name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"expression": self.expression, "name": self.name}

@@ -5,21 +5,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
+from api.model.primitives import Model
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditAnnotation:
+class AuditAnnotation(Model):
     """AuditAnnotation describes how to produce an audit annotation for an API request."""
+
+    __slots__ = ("key", "value_expression")
 
     key: str
     value_expression: str
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        value_expression: str,
+    ) -> None:
+        self._set_fields((key, value_expression))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "valueExpression": self.value_expression}
@@ -33,12 +41,21 @@ class AuditAnnotation:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExpressionWarning:
+class ExpressionWarning(Model):
     """ExpressionWarning is a warning information that targets a specific expression."""
+
+    __slots__ = ("field_ref", "warning")
 
     field_ref: str
     warning: str
+
+    def __init__(
+        self,
+        *,
+        field_ref: str,
+        warning: str,
+    ) -> None:
+        self._set_fields((field_ref, warning))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"fieldRef": self.field_ref, "warning": self.warning}
@@ -52,12 +69,21 @@ class ExpressionWarning:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MatchCondition:
+class MatchCondition(Model):
     """MatchCondition represents a condition which must be fulfilled for a request to be sent to a webhook."""
+
+    __slots__ = ("expression", "name")
 
     expression: str
     name: str
+
+    def __init__(
+        self,
+        *,
+        expression: str,
+        name: str,
+    ) -> None:
+        self._set_fields((expression, name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"expression": self.expression, "name": self.name}
@@ -71,18 +97,30 @@ class MatchCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MatchResources:
+class MatchResources(Model):
     """MatchResources decides whether to run the admission control policy on an object based on whether it
     meets the match criteria. The exclude rules take precedence over include rules (if a resource
     matches both, it is excluded)
     """
 
-    exclude_resource_rules: list[NamedRuleWithOperations] | None = None
-    match_policy: str | None = None
-    namespace_selector: meta_v1.LabelSelector | None = None
-    object_selector: meta_v1.LabelSelector | None = None
-    resource_rules: list[NamedRuleWithOperations] | None = None
+    __slots__ = ("exclude_resource_rules", "match_policy", "namespace_selector", "object_selector", "resource_rules")
+
+    exclude_resource_rules: list[NamedRuleWithOperations] | None
+    match_policy: str | None
+    namespace_selector: meta_v1.LabelSelector | None
+    object_selector: meta_v1.LabelSelector | None
+    resource_rules: list[NamedRuleWithOperations] | None
+
+    def __init__(
+        self,
+        *,
+        exclude_resource_rules: list[NamedRuleWithOperations] | None = None,
+        match_policy: str | None = None,
+        namespace_selector: meta_v1.LabelSelector | None = None,
+        object_selector: meta_v1.LabelSelector | None = None,
+        resource_rules: list[NamedRuleWithOperations] | None = None,
+    ) -> None:
+        self._set_fields((exclude_resource_rules, match_policy, namespace_selector, object_selector, resource_rules))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -109,16 +147,29 @@ class MatchResources:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NamedRuleWithOperations:
+class NamedRuleWithOperations(Model):
     """NamedRuleWithOperations is a tuple of Operations and Resources with ResourceNames."""
 
-    api_groups: list[str] | None = None
-    api_versions: list[str] | None = None
-    operations: list[str] | None = None
-    resource_names: list[str] | None = None
-    resources: list[str] | None = None
-    scope: str | None = None
+    __slots__ = ("api_groups", "api_versions", "operations", "resource_names", "resources", "scope")
+
+    api_groups: list[str] | None
+    api_versions: list[str] | None
+    operations: list[str] | None
+    resource_names: list[str] | None
+    resources: list[str] | None
+    scope: str | None
+
+    def __init__(
+        self,
+        *,
+        api_groups: list[str] | None = None,
+        api_versions: list[str] | None = None,
+        operations: list[str] | None = None,
+        resource_names: list[str] | None = None,
+        resources: list[str] | None = None,
+        scope: str | None = None,
+    ) -> None:
+        self._set_fields((api_groups, api_versions, operations, resource_names, resources, scope))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -148,12 +199,21 @@ class NamedRuleWithOperations:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ParamKind:
+class ParamKind(Model):
     """ParamKind is a tuple of Group Kind and Version."""
 
-    api_version: str | None = None
-    kind: str | None = None
+    __slots__ = ("api_version", "kind")
+
+    api_version: str | None
+    kind: str | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -171,16 +231,27 @@ class ParamKind:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ParamRef:
+class ParamRef(Model):
     """ParamRef describes how to locate the params to be used as input to expressions of rules applied by a
     policy binding.
     """
 
-    name: str | None = None
-    namespace: str | None = None
-    parameter_not_found_action: str | None = None
-    selector: meta_v1.LabelSelector | None = None
+    __slots__ = ("name", "namespace", "parameter_not_found_action", "selector")
+
+    name: str | None
+    namespace: str | None
+    parameter_not_found_action: str | None
+    selector: meta_v1.LabelSelector | None
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        namespace: str | None = None,
+        parameter_not_found_action: str | None = None,
+        selector: meta_v1.LabelSelector | None = None,
+    ) -> None:
+        self._set_fields((name, namespace, parameter_not_found_action, selector))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -204,11 +275,19 @@ class ParamRef:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TypeChecking:
+class TypeChecking(Model):
     """TypeChecking contains results of type checking the expressions in the ValidatingAdmissionPolicy"""
 
-    expression_warnings: list[ExpressionWarning] | None = None
+    __slots__ = ("expression_warnings",)
+
+    expression_warnings: list[ExpressionWarning] | None
+
+    def __init__(
+        self,
+        *,
+        expression_warnings: list[ExpressionWarning] | None = None,
+    ) -> None:
+        self._set_fields((expression_warnings,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -223,20 +302,32 @@ class TypeChecking:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingAdmissionPolicy:
+class ValidatingAdmissionPolicy(Model):
     """ValidatingAdmissionPolicy describes the definition of an admission validation policy that accepts or
     rejects an object without changing it.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1beta1"
     KIND: ClassVar[str] = "ValidatingAdmissionPolicy"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: ValidatingAdmissionPolicySpec | None = None
-    status: ValidatingAdmissionPolicyStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: ValidatingAdmissionPolicySpec | None
+    status: ValidatingAdmissionPolicyStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: ValidatingAdmissionPolicySpec | None = None,
+        status: ValidatingAdmissionPolicyStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -263,20 +354,31 @@ class ValidatingAdmissionPolicy:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingAdmissionPolicyBinding:
+class ValidatingAdmissionPolicyBinding(Model):
     """ValidatingAdmissionPolicyBinding binds the ValidatingAdmissionPolicy with paramerized resources.
     ValidatingAdmissionPolicyBinding and parameter CRDs together define how cluster administrators
     configure policies for clusters.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec")
+
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1beta1"
     KIND: ClassVar[str] = "ValidatingAdmissionPolicyBinding"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: ValidatingAdmissionPolicyBindingSpec | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: ValidatingAdmissionPolicyBindingSpec | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: ValidatingAdmissionPolicyBindingSpec | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -300,17 +402,28 @@ class ValidatingAdmissionPolicyBinding:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingAdmissionPolicyBindingList:
+class ValidatingAdmissionPolicyBindingList(Model):
     """ValidatingAdmissionPolicyBindingList is a list of ValidatingAdmissionPolicyBinding."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1beta1"
     KIND: ClassVar[str] = "ValidatingAdmissionPolicyBindingList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ValidatingAdmissionPolicyBinding]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ValidatingAdmissionPolicyBinding],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -333,14 +446,25 @@ class ValidatingAdmissionPolicyBindingList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingAdmissionPolicyBindingSpec:
+class ValidatingAdmissionPolicyBindingSpec(Model):
     """ValidatingAdmissionPolicyBindingSpec is the specification of the ValidatingAdmissionPolicyBinding."""
 
-    match_resources: MatchResources | None = None
-    param_ref: ParamRef | None = None
-    policy_name: str | None = None
-    validation_actions: list[str] | None = None
+    __slots__ = ("match_resources", "param_ref", "policy_name", "validation_actions")
+
+    match_resources: MatchResources | None
+    param_ref: ParamRef | None
+    policy_name: str | None
+    validation_actions: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        match_resources: MatchResources | None = None,
+        param_ref: ParamRef | None = None,
+        policy_name: str | None = None,
+        validation_actions: list[str] | None = None,
+    ) -> None:
+        self._set_fields((match_resources, param_ref, policy_name, validation_actions))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -364,17 +488,28 @@ class ValidatingAdmissionPolicyBindingSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingAdmissionPolicyList:
+class ValidatingAdmissionPolicyList(Model):
     """ValidatingAdmissionPolicyList is a list of ValidatingAdmissionPolicy."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "admissionregistration.k8s.io/v1beta1"
     KIND: ClassVar[str] = "ValidatingAdmissionPolicyList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ValidatingAdmissionPolicy]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ValidatingAdmissionPolicy],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -397,17 +532,31 @@ class ValidatingAdmissionPolicyList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingAdmissionPolicySpec:
+class ValidatingAdmissionPolicySpec(Model):
     """ValidatingAdmissionPolicySpec is the specification of the desired behavior of the AdmissionPolicy."""
 
-    audit_annotations: list[AuditAnnotation] | None = None
-    failure_policy: str | None = None
-    match_conditions: list[MatchCondition] | None = None
-    match_constraints: MatchResources | None = None
-    param_kind: ParamKind | None = None
-    validations: list[Validation] | None = None
-    variables: list[Variable] | None = None
+    __slots__ = ("audit_annotations", "failure_policy", "match_conditions", "match_constraints", "param_kind", "validations", "variables")
+
+    audit_annotations: list[AuditAnnotation] | None
+    failure_policy: str | None
+    match_conditions: list[MatchCondition] | None
+    match_constraints: MatchResources | None
+    param_kind: ParamKind | None
+    validations: list[Validation] | None
+    variables: list[Variable] | None
+
+    def __init__(
+        self,
+        *,
+        audit_annotations: list[AuditAnnotation] | None = None,
+        failure_policy: str | None = None,
+        match_conditions: list[MatchCondition] | None = None,
+        match_constraints: MatchResources | None = None,
+        param_kind: ParamKind | None = None,
+        validations: list[Validation] | None = None,
+        variables: list[Variable] | None = None,
+    ) -> None:
+        self._set_fields((audit_annotations, failure_policy, match_conditions, match_constraints, param_kind, validations, variables))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -440,13 +589,23 @@ class ValidatingAdmissionPolicySpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidatingAdmissionPolicyStatus:
+class ValidatingAdmissionPolicyStatus(Model):
     """ValidatingAdmissionPolicyStatus represents the status of an admission validation policy."""
 
-    conditions: list[meta_v1.Condition] | None = None
-    observed_generation: int | None = None
-    type_checking: TypeChecking | None = None
+    __slots__ = ("conditions", "observed_generation", "type_checking")
+
+    conditions: list[meta_v1.Condition] | None
+    observed_generation: int | None
+    type_checking: TypeChecking | None
+
+    def __init__(
+        self,
+        *,
+        conditions: list[meta_v1.Condition] | None = None,
+        observed_generation: int | None = None,
+        type_checking: TypeChecking | None = None,
+    ) -> None:
+        self._set_fields((conditions, observed_generation, type_checking))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -467,14 +626,25 @@ class ValidatingAdmissionPolicyStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Validation:
+class Validation(Model):
     """Validation specifies the CEL expression which is used to apply the validation."""
 
+    __slots__ = ("expression", "message", "message_expression", "reason")
+
     expression: str
-    message: str | None = None
-    message_expression: str | None = None
-    reason: str | None = None
+    message: str | None
+    message_expression: str | None
+    reason: str | None
+
+    def __init__(
+        self,
+        *,
+        expression: str,
+        message: str | None = None,
+        message_expression: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self._set_fields((expression, message, message_expression, reason))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"expression": self.expression}
@@ -496,14 +666,23 @@ class Validation:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Variable:
+class Variable(Model):
     """Variable is the definition of a variable that is used for composition. A variable is defined as a
     named expression.
     """
 
+    __slots__ = ("expression", "name")
+
     expression: str
     name: str
+
+    def __init__(
+        self,
+        *,
+        expression: str,
+        name: str,
+    ) -> None:
+        self._set_fields((expression, name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"expression": self.expression, "name": self.name}

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
@@ -14,23 +13,36 @@ from api.model.primitives import (
     JSONSchemaPropsOrArray,
     JSONSchemaPropsOrBool,
     JSONSchemaPropsOrStringArray,
+    Model,
     Time,
 )
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CustomResourceColumnDefinition:
+class CustomResourceColumnDefinition(Model):
     """CustomResourceColumnDefinition specifies a column for server side printing."""
 
-    description: str | None = None
-    format: str | None = None
+    __slots__ = ("description", "format", "json_path", "name", "priority", "type")
+
+    description: str | None
+    format: str | None
     json_path: str
     name: str
-    priority: int | None = None
+    priority: int | None
     type: str
+
+    def __init__(
+        self,
+        *,
+        description: str | None = None,
+        format: str | None = None,
+        json_path: str,
+        name: str,
+        priority: int | None = None,
+        type: str,
+    ) -> None:
+        self._set_fields((description, format, json_path, name, priority, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -57,12 +69,21 @@ class CustomResourceColumnDefinition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CustomResourceConversion:
+class CustomResourceConversion(Model):
     """CustomResourceConversion describes how to convert different versions of a CR."""
 
+    __slots__ = ("strategy", "webhook")
+
     strategy: str
-    webhook: WebhookConversion | None = None
+    webhook: WebhookConversion | None
+
+    def __init__(
+        self,
+        *,
+        strategy: str,
+        webhook: WebhookConversion | None = None,
+    ) -> None:
+        self._set_fields((strategy, webhook))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"strategy": self.strategy}
@@ -78,20 +99,32 @@ class CustomResourceConversion:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CustomResourceDefinition:
+class CustomResourceDefinition(Model):
     """CustomResourceDefinition represents a resource that should be exposed on the API server. Its name
     MUST be in the format <.spec.name>.<.spec.group>.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "apiextensions.k8s.io/v1"
     KIND: ClassVar[str] = "CustomResourceDefinition"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: CustomResourceDefinitionSpec
-    status: CustomResourceDefinitionStatus | None = None
+    status: CustomResourceDefinitionStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: CustomResourceDefinitionSpec,
+        status: CustomResourceDefinitionStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -117,15 +150,27 @@ class CustomResourceDefinition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CustomResourceDefinitionCondition:
+class CustomResourceDefinitionCondition(Model):
     """CustomResourceDefinitionCondition contains details for the current condition of this pod."""
 
-    last_transition_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("last_transition_time", "message", "reason", "status", "type")
+
+    last_transition_time: Time | None
+    message: str | None
+    reason: str | None
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_transition_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_transition_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -150,17 +195,28 @@ class CustomResourceDefinitionCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CustomResourceDefinitionList:
+class CustomResourceDefinitionList(Model):
     """CustomResourceDefinitionList is a list of CustomResourceDefinition objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "apiextensions.k8s.io/v1"
     KIND: ClassVar[str] = "CustomResourceDefinitionList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[CustomResourceDefinition]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[CustomResourceDefinition],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -183,16 +239,29 @@ class CustomResourceDefinitionList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CustomResourceDefinitionNames:
+class CustomResourceDefinitionNames(Model):
     """CustomResourceDefinitionNames indicates the names to serve this CustomResourceDefinition"""
 
-    categories: list[str] | None = None
+    __slots__ = ("categories", "kind", "list_kind", "plural", "short_names", "singular")
+
+    categories: list[str] | None
     kind: str
-    list_kind: str | None = None
+    list_kind: str | None
     plural: str
-    short_names: list[str] | None = None
-    singular: str | None = None
+    short_names: list[str] | None
+    singular: str | None
+
+    def __init__(
+        self,
+        *,
+        categories: list[str] | None = None,
+        kind: str,
+        list_kind: str | None = None,
+        plural: str,
+        short_names: list[str] | None = None,
+        singular: str | None = None,
+    ) -> None:
+        self._set_fields((categories, kind, list_kind, plural, short_names, singular))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -220,16 +289,29 @@ class CustomResourceDefinitionNames:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CustomResourceDefinitionSpec:
+class CustomResourceDefinitionSpec(Model):
     """CustomResourceDefinitionSpec describes how a user wants their resource to appear"""
 
-    conversion: CustomResourceConversion | None = None
+    __slots__ = ("conversion", "group", "names", "preserve_unknown_fields", "scope", "versions")
+
+    conversion: CustomResourceConversion | None
     group: str
     names: CustomResourceDefinitionNames
-    preserve_unknown_fields: bool | None = None
+    preserve_unknown_fields: bool | None
     scope: str
     versions: list[CustomResourceDefinitionVersion]
+
+    def __init__(
+        self,
+        *,
+        conversion: CustomResourceConversion | None = None,
+        group: str,
+        names: CustomResourceDefinitionNames,
+        preserve_unknown_fields: bool | None = None,
+        scope: str,
+        versions: list[CustomResourceDefinitionVersion],
+    ) -> None:
+        self._set_fields((conversion, group, names, preserve_unknown_fields, scope, versions))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -255,13 +337,23 @@ class CustomResourceDefinitionSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CustomResourceDefinitionStatus:
+class CustomResourceDefinitionStatus(Model):
     """CustomResourceDefinitionStatus indicates the state of the CustomResourceDefinition"""
 
-    accepted_names: CustomResourceDefinitionNames | None = None
-    conditions: list[CustomResourceDefinitionCondition] | None = None
-    stored_versions: list[str] | None = None
+    __slots__ = ("accepted_names", "conditions", "stored_versions")
+
+    accepted_names: CustomResourceDefinitionNames | None
+    conditions: list[CustomResourceDefinitionCondition] | None
+    stored_versions: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        accepted_names: CustomResourceDefinitionNames | None = None,
+        conditions: list[CustomResourceDefinitionCondition] | None = None,
+        stored_versions: list[str] | None = None,
+    ) -> None:
+        self._set_fields((accepted_names, conditions, stored_versions))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -282,19 +374,35 @@ class CustomResourceDefinitionStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CustomResourceDefinitionVersion:
+class CustomResourceDefinitionVersion(Model):
     """CustomResourceDefinitionVersion describes a version for CRD."""
 
-    additional_printer_columns: list[CustomResourceColumnDefinition] | None = None
-    deprecated: bool | None = None
-    deprecation_warning: str | None = None
+    __slots__ = ("additional_printer_columns", "deprecated", "deprecation_warning", "name", "schema", "selectable_fields", "served", "storage", "subresources")
+
+    additional_printer_columns: list[CustomResourceColumnDefinition] | None
+    deprecated: bool | None
+    deprecation_warning: str | None
     name: str
-    schema: CustomResourceValidation | None = None
-    selectable_fields: list[SelectableField] | None = None
+    schema: CustomResourceValidation | None
+    selectable_fields: list[SelectableField] | None
     served: bool
     storage: bool
-    subresources: CustomResourceSubresources | None = None
+    subresources: CustomResourceSubresources | None
+
+    def __init__(
+        self,
+        *,
+        additional_printer_columns: list[CustomResourceColumnDefinition] | None = None,
+        deprecated: bool | None = None,
+        deprecation_warning: str | None = None,
+        name: str,
+        schema: CustomResourceValidation | None = None,
+        selectable_fields: list[SelectableField] | None = None,
+        served: bool,
+        storage: bool,
+        subresources: CustomResourceSubresources | None = None,
+    ) -> None:
+        self._set_fields((additional_printer_columns, deprecated, deprecation_warning, name, schema, selectable_fields, served, storage, subresources))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -330,13 +438,23 @@ class CustomResourceDefinitionVersion:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CustomResourceSubresourceScale:
+class CustomResourceSubresourceScale(Model):
     """CustomResourceSubresourceScale defines how to serve the scale subresource for CustomResources."""
 
-    label_selector_path: str | None = None
+    __slots__ = ("label_selector_path", "spec_replicas_path", "status_replicas_path")
+
+    label_selector_path: str | None
     spec_replicas_path: str
     status_replicas_path: str
+
+    def __init__(
+        self,
+        *,
+        label_selector_path: str | None = None,
+        spec_replicas_path: str,
+        status_replicas_path: str,
+    ) -> None:
+        self._set_fields((label_selector_path, spec_replicas_path, status_replicas_path))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -355,14 +473,15 @@ class CustomResourceSubresourceScale:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CustomResourceSubresourceStatus:
+class CustomResourceSubresourceStatus(Model):
     """CustomResourceSubresourceStatus defines how to serve the status subresource for CustomResources.
     Status is represented by the `.status` JSON path inside of a CustomResource. When set, * exposes a
     /status subresource for the custom resource * PUT requests to the /status subresource take a custom
     resource object, and ignore changes to anything except the status stanza * PUT/POST/PATCH requests
     to the custom resource ignore changes to the status stanza
     """
+
+    __slots__ = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -373,12 +492,21 @@ class CustomResourceSubresourceStatus:
         return cls()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CustomResourceSubresources:
+class CustomResourceSubresources(Model):
     """CustomResourceSubresources defines the status and scale subresources for CustomResources."""
 
-    scale: CustomResourceSubresourceScale | None = None
-    status: CustomResourceSubresourceStatus | None = None
+    __slots__ = ("scale", "status")
+
+    scale: CustomResourceSubresourceScale | None
+    status: CustomResourceSubresourceStatus | None
+
+    def __init__(
+        self,
+        *,
+        scale: CustomResourceSubresourceScale | None = None,
+        status: CustomResourceSubresourceStatus | None = None,
+    ) -> None:
+        self._set_fields((scale, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -396,11 +524,19 @@ class CustomResourceSubresources:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CustomResourceValidation:
+class CustomResourceValidation(Model):
     """CustomResourceValidation is a list of validation methods for CustomResources."""
 
-    open_api_v3_schema: JSONSchemaProps | None = None
+    __slots__ = ("open_api_v3_schema",)
+
+    open_api_v3_schema: JSONSchemaProps | None
+
+    def __init__(
+        self,
+        *,
+        open_api_v3_schema: JSONSchemaProps | None = None,
+    ) -> None:
+        self._set_fields((open_api_v3_schema,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -415,12 +551,21 @@ class CustomResourceValidation:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExternalDocumentation:
+class ExternalDocumentation(Model):
     """ExternalDocumentation allows referencing an external resource for extended documentation."""
 
-    description: str | None = None
-    url: str | None = None
+    __slots__ = ("description", "url")
+
+    description: str | None
+    url: str | None
+
+    def __init__(
+        self,
+        *,
+        description: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self._set_fields((description, url))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -438,54 +583,105 @@ class ExternalDocumentation:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JSONSchemaProps:
+class JSONSchemaProps(Model):
     """JSONSchemaProps is a JSON-Schema following Specification Draft 4 (http://json-schema.org/)."""
 
-    ref: str | None = None
-    schema: str | None = None
-    additional_items: JSONSchemaPropsOrBool | None = None
-    additional_properties: JSONSchemaPropsOrBool | None = None
-    all_of: list[JSONSchemaProps] | None = None
-    any_of: list[JSONSchemaProps] | None = None
-    default: JSON | None = None
-    definitions: dict[str, JSONSchemaProps] | None = None
-    dependencies: dict[str, JSONSchemaPropsOrStringArray] | None = None
-    description: str | None = None
-    enum: list[JSON] | None = None
-    example: JSON | None = None
-    exclusive_maximum: bool | None = None
-    exclusive_minimum: bool | None = None
-    external_docs: ExternalDocumentation | None = None
-    format: str | None = None
-    id: str | None = None
-    items: JSONSchemaPropsOrArray | None = None
-    max_items: int | None = None
-    max_length: int | None = None
-    max_properties: int | None = None
-    maximum: float | None = None
-    min_items: int | None = None
-    min_length: int | None = None
-    min_properties: int | None = None
-    minimum: float | None = None
-    multiple_of: float | None = None
-    not_: JSONSchemaProps | None = None
-    nullable: bool | None = None
-    one_of: list[JSONSchemaProps] | None = None
-    pattern: str | None = None
-    pattern_properties: dict[str, JSONSchemaProps] | None = None
-    properties: dict[str, JSONSchemaProps] | None = None
-    required: list[str] | None = None
-    title: str | None = None
-    type: str | None = None
-    unique_items: bool | None = None
-    x_kubernetes_embedded_resource: bool | None = None
-    x_kubernetes_int_or_string: bool | None = None
-    x_kubernetes_list_map_keys: list[str] | None = None
-    x_kubernetes_list_type: str | None = None
-    x_kubernetes_map_type: str | None = None
-    x_kubernetes_preserve_unknown_fields: bool | None = None
-    x_kubernetes_validations: list[ValidationRule] | None = None
+    __slots__ = ("ref", "schema", "additional_items", "additional_properties", "all_of", "any_of", "default", "definitions", "dependencies", "description", "enum", "example", "exclusive_maximum", "exclusive_minimum", "external_docs", "format", "id", "items", "max_items", "max_length", "max_properties", "maximum", "min_items", "min_length", "min_properties", "minimum", "multiple_of", "not_", "nullable", "one_of", "pattern", "pattern_properties", "properties", "required", "title", "type", "unique_items", "x_kubernetes_embedded_resource", "x_kubernetes_int_or_string", "x_kubernetes_list_map_keys", "x_kubernetes_list_type", "x_kubernetes_map_type", "x_kubernetes_preserve_unknown_fields", "x_kubernetes_validations")
+
+    ref: str | None
+    schema: str | None
+    additional_items: JSONSchemaPropsOrBool | None
+    additional_properties: JSONSchemaPropsOrBool | None
+    all_of: list[JSONSchemaProps] | None
+    any_of: list[JSONSchemaProps] | None
+    default: JSON | None
+    definitions: dict[str, JSONSchemaProps] | None
+    dependencies: dict[str, JSONSchemaPropsOrStringArray] | None
+    description: str | None
+    enum: list[JSON] | None
+    example: JSON | None
+    exclusive_maximum: bool | None
+    exclusive_minimum: bool | None
+    external_docs: ExternalDocumentation | None
+    format: str | None
+    id: str | None
+    items: JSONSchemaPropsOrArray | None
+    max_items: int | None
+    max_length: int | None
+    max_properties: int | None
+    maximum: float | None
+    min_items: int | None
+    min_length: int | None
+    min_properties: int | None
+    minimum: float | None
+    multiple_of: float | None
+    not_: JSONSchemaProps | None
+    nullable: bool | None
+    one_of: list[JSONSchemaProps] | None
+    pattern: str | None
+    pattern_properties: dict[str, JSONSchemaProps] | None
+    properties: dict[str, JSONSchemaProps] | None
+    required: list[str] | None
+    title: str | None
+    type: str | None
+    unique_items: bool | None
+    x_kubernetes_embedded_resource: bool | None
+    x_kubernetes_int_or_string: bool | None
+    x_kubernetes_list_map_keys: list[str] | None
+    x_kubernetes_list_type: str | None
+    x_kubernetes_map_type: str | None
+    x_kubernetes_preserve_unknown_fields: bool | None
+    x_kubernetes_validations: list[ValidationRule] | None
+
+    def __init__(
+        self,
+        *,
+        ref: str | None = None,
+        schema: str | None = None,
+        additional_items: JSONSchemaPropsOrBool | None = None,
+        additional_properties: JSONSchemaPropsOrBool | None = None,
+        all_of: list[JSONSchemaProps] | None = None,
+        any_of: list[JSONSchemaProps] | None = None,
+        default: JSON | None = None,
+        definitions: dict[str, JSONSchemaProps] | None = None,
+        dependencies: dict[str, JSONSchemaPropsOrStringArray] | None = None,
+        description: str | None = None,
+        enum: list[JSON] | None = None,
+        example: JSON | None = None,
+        exclusive_maximum: bool | None = None,
+        exclusive_minimum: bool | None = None,
+        external_docs: ExternalDocumentation | None = None,
+        format: str | None = None,
+        id: str | None = None,
+        items: JSONSchemaPropsOrArray | None = None,
+        max_items: int | None = None,
+        max_length: int | None = None,
+        max_properties: int | None = None,
+        maximum: float | None = None,
+        min_items: int | None = None,
+        min_length: int | None = None,
+        min_properties: int | None = None,
+        minimum: float | None = None,
+        multiple_of: float | None = None,
+        not_: JSONSchemaProps | None = None,
+        nullable: bool | None = None,
+        one_of: list[JSONSchemaProps] | None = None,
+        pattern: str | None = None,
+        pattern_properties: dict[str, JSONSchemaProps] | None = None,
+        properties: dict[str, JSONSchemaProps] | None = None,
+        required: list[str] | None = None,
+        title: str | None = None,
+        type: str | None = None,
+        unique_items: bool | None = None,
+        x_kubernetes_embedded_resource: bool | None = None,
+        x_kubernetes_int_or_string: bool | None = None,
+        x_kubernetes_list_map_keys: list[str] | None = None,
+        x_kubernetes_list_type: str | None = None,
+        x_kubernetes_map_type: str | None = None,
+        x_kubernetes_preserve_unknown_fields: bool | None = None,
+        x_kubernetes_validations: list[ValidationRule] | None = None,
+    ) -> None:
+        self._set_fields((ref, schema, additional_items, additional_properties, all_of, any_of, default, definitions, dependencies, description, enum, example, exclusive_maximum, exclusive_minimum, external_docs, format, id, items, max_items, max_length, max_properties, maximum, min_items, min_length, min_properties, minimum, multiple_of, not_, nullable, one_of, pattern, pattern_properties, properties, required, title, type, unique_items, x_kubernetes_embedded_resource, x_kubernetes_int_or_string, x_kubernetes_list_map_keys, x_kubernetes_list_type, x_kubernetes_map_type, x_kubernetes_preserve_unknown_fields, x_kubernetes_validations))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -629,11 +825,19 @@ class JSONSchemaProps:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SelectableField:
+class SelectableField(Model):
     """SelectableField specifies the JSON path of a field that may be used with field selectors."""
 
+    __slots__ = ("json_path",)
+
     json_path: str
+
+    def __init__(
+        self,
+        *,
+        json_path: str,
+    ) -> None:
+        self._set_fields((json_path,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"jsonPath": self.json_path}
@@ -646,14 +850,25 @@ class SelectableField:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceReference:
+class ServiceReference(Model):
     """ServiceReference holds a reference to Service.legacy.k8s.io"""
+
+    __slots__ = ("name", "namespace", "path", "port")
 
     name: str
     namespace: str
-    path: str | None = None
-    port: int | None = None
+    path: str | None
+    port: int | None
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        namespace: str,
+        path: str | None = None,
+        port: int | None = None,
+    ) -> None:
+        self._set_fields((name, namespace, path, port))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "namespace": self.namespace}
@@ -673,16 +888,29 @@ class ServiceReference:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidationRule:
+class ValidationRule(Model):
     """ValidationRule describes a validation rule written in the CEL expression language."""
 
-    field_path: str | None = None
-    message: str | None = None
-    message_expression: str | None = None
-    optional_old_self: bool | None = None
-    reason: str | None = None
+    __slots__ = ("field_path", "message", "message_expression", "optional_old_self", "reason", "rule")
+
+    field_path: str | None
+    message: str | None
+    message_expression: str | None
+    optional_old_self: bool | None
+    reason: str | None
     rule: str
+
+    def __init__(
+        self,
+        *,
+        field_path: str | None = None,
+        message: str | None = None,
+        message_expression: str | None = None,
+        optional_old_self: bool | None = None,
+        reason: str | None = None,
+        rule: str,
+    ) -> None:
+        self._set_fields((field_path, message, message_expression, optional_old_self, reason, rule))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -711,13 +939,23 @@ class ValidationRule:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WebhookClientConfig:
+class WebhookClientConfig(Model):
     """WebhookClientConfig contains the information to make a TLS connection with the webhook."""
 
-    ca_bundle: str | None = None
-    service: ServiceReference | None = None
-    url: str | None = None
+    __slots__ = ("ca_bundle", "service", "url")
+
+    ca_bundle: str | None
+    service: ServiceReference | None
+    url: str | None
+
+    def __init__(
+        self,
+        *,
+        ca_bundle: str | None = None,
+        service: ServiceReference | None = None,
+        url: str | None = None,
+    ) -> None:
+        self._set_fields((ca_bundle, service, url))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -738,12 +976,21 @@ class WebhookClientConfig:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WebhookConversion:
+class WebhookConversion(Model):
     """WebhookConversion describes how to call a conversion webhook"""
 
-    client_config: WebhookClientConfig | None = None
+    __slots__ = ("client_config", "conversion_review_versions")
+
+    client_config: WebhookClientConfig | None
     conversion_review_versions: list[str]
+
+    def __init__(
+        self,
+        *,
+        client_config: WebhookClientConfig | None = None,
+        conversion_review_versions: list[str],
+    ) -> None:
+        self._set_fields((client_config, conversion_review_versions))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -5,28 +5,38 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
-from api.model.primitives import Time
+from api.model.primitives import Model, Time
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class APIService:
+class APIService(Model):
     """APIService represents a server for a particular GroupVersion. Name must be "version.group"."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "apiregistration.k8s.io/v1"
     KIND: ClassVar[str] = "APIService"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: APIServiceSpec | None = None
-    status: APIServiceStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: APIServiceSpec | None
+    status: APIServiceStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: APIServiceSpec | None = None,
+        status: APIServiceStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -53,15 +63,27 @@ class APIService:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class APIServiceCondition:
+class APIServiceCondition(Model):
     """APIServiceCondition describes the state of an APIService at a particular point"""
 
-    last_transition_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("last_transition_time", "message", "reason", "status", "type")
+
+    last_transition_time: Time | None
+    message: str | None
+    reason: str | None
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_transition_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_transition_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -86,17 +108,28 @@ class APIServiceCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class APIServiceList:
+class APIServiceList(Model):
     """APIServiceList is a list of APIService objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "apiregistration.k8s.io/v1"
     KIND: ClassVar[str] = "APIServiceList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[APIService]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[APIService],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -119,19 +152,33 @@ class APIServiceList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class APIServiceSpec:
+class APIServiceSpec(Model):
     """APIServiceSpec contains information for locating and communicating with a server. Only https is
     supported, though you are able to disable certificate verification.
     """
 
-    ca_bundle: str | None = None
-    group: str | None = None
+    __slots__ = ("ca_bundle", "group", "group_priority_minimum", "insecure_skip_tls_verify", "service", "version", "version_priority")
+
+    ca_bundle: str | None
+    group: str | None
     group_priority_minimum: int
-    insecure_skip_tls_verify: bool | None = None
-    service: ServiceReference | None = None
-    version: str | None = None
+    insecure_skip_tls_verify: bool | None
+    service: ServiceReference | None
+    version: str | None
     version_priority: int
+
+    def __init__(
+        self,
+        *,
+        ca_bundle: str | None = None,
+        group: str | None = None,
+        group_priority_minimum: int,
+        insecure_skip_tls_verify: bool | None = None,
+        service: ServiceReference | None = None,
+        version: str | None = None,
+        version_priority: int,
+    ) -> None:
+        self._set_fields((ca_bundle, group, group_priority_minimum, insecure_skip_tls_verify, service, version, version_priority))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -162,11 +209,19 @@ class APIServiceSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class APIServiceStatus:
+class APIServiceStatus(Model):
     """APIServiceStatus contains derived information about an API server"""
 
-    conditions: list[APIServiceCondition] | None = None
+    __slots__ = ("conditions",)
+
+    conditions: list[APIServiceCondition] | None
+
+    def __init__(
+        self,
+        *,
+        conditions: list[APIServiceCondition] | None = None,
+    ) -> None:
+        self._set_fields((conditions,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -181,13 +236,23 @@ class APIServiceStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceReference:
+class ServiceReference(Model):
     """ServiceReference holds a reference to Service.legacy.k8s.io"""
 
-    name: str | None = None
-    namespace: str | None = None
-    port: int | None = None
+    __slots__ = ("name", "namespace", "port")
+
+    name: str | None
+    namespace: str | None
+    port: int | None
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        namespace: str | None = None,
+        port: int | None = None,
+    ) -> None:
+        self._set_fields((name, namespace, port))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -5,26 +5,35 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
-from api.model.primitives import Time
+from api.model.primitives import Model, Time
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerStorageVersion:
+class ServerStorageVersion(Model):
     """An API server instance reports the version it can decode and the version it encodes objects to when
     persisting objects in the backend.
     """
 
-    api_server_id: str | None = None
-    decodable_versions: list[str] | None = None
-    encoding_version: str | None = None
-    served_versions: list[str] | None = None
+    __slots__ = ("api_server_id", "decodable_versions", "encoding_version", "served_versions")
+
+    api_server_id: str | None
+    decodable_versions: list[str] | None
+    encoding_version: str | None
+    served_versions: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        api_server_id: str | None = None,
+        decodable_versions: list[str] | None = None,
+        encoding_version: str | None = None,
+        served_versions: list[str] | None = None,
+    ) -> None:
+        self._set_fields((api_server_id, decodable_versions, encoding_version, served_versions))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -48,18 +57,30 @@ class ServerStorageVersion:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StorageVersion:
+class StorageVersion(Model):
     """Storage version of a specific resource."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "internal.apiserver.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "StorageVersion"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: StorageVersionSpec
     status: StorageVersionStatus
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: StorageVersionSpec,
+        status: StorageVersionStatus,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -84,16 +105,29 @@ class StorageVersion:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StorageVersionCondition:
+class StorageVersionCondition(Model):
     """Describes the state of the storageVersion at a certain point."""
 
-    last_transition_time: Time | None = None
+    __slots__ = ("last_transition_time", "message", "observed_generation", "reason", "status", "type")
+
+    last_transition_time: Time | None
     message: str
-    observed_generation: int | None = None
+    observed_generation: int | None
     reason: str
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_transition_time: Time | None = None,
+        message: str,
+        observed_generation: int | None = None,
+        reason: str,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_transition_time, message, observed_generation, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -119,17 +153,28 @@ class StorageVersionCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StorageVersionList:
+class StorageVersionList(Model):
     """A list of StorageVersions."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "internal.apiserver.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "StorageVersionList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[StorageVersion]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[StorageVersion],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -152,9 +197,10 @@ class StorageVersionList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StorageVersionSpec:
+class StorageVersionSpec(Model):
     """StorageVersionSpec is an empty spec."""
+
+    __slots__ = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -165,15 +211,25 @@ class StorageVersionSpec:
         return cls()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StorageVersionStatus:
+class StorageVersionStatus(Model):
     """API server instances report the versions they can decode and the version they encode objects to when
     persisting objects in the backend.
     """
 
-    common_encoding_version: str | None = None
-    conditions: list[StorageVersionCondition] | None = None
-    storage_versions: list[ServerStorageVersion] | None = None
+    __slots__ = ("common_encoding_version", "conditions", "storage_versions")
+
+    common_encoding_version: str | None
+    conditions: list[StorageVersionCondition] | None
+    storage_versions: list[ServerStorageVersion] | None
+
+    def __init__(
+        self,
+        *,
+        common_encoding_version: str | None = None,
+        conditions: list[StorageVersionCondition] | None = None,
+        storage_versions: list[ServerStorageVersion] | None = None,
+    ) -> None:
+        self._set_fields((common_encoding_version, conditions, storage_versions))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

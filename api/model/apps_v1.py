@@ -5,18 +5,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import core_v1, meta_v1
-from api.model.primitives import IntOrString, RawExtension, Time
+from api.model.primitives import IntOrString, Model, RawExtension, Time
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ControllerRevision:
+class ControllerRevision(Model):
     """ControllerRevision implements an immutable snapshot of state data. Clients are responsible for
     serializing and deserializing the objects that contain their internal state. Once a
     ControllerRevision has been successfully created, it can not be updated. The API Server will fail
@@ -27,14 +24,27 @@ class ControllerRevision:
     controllers.
     """
 
+    __slots__ = ("api_version", "data", "kind", "metadata", "revision")
+
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "ControllerRevision"
 
-    api_version: str | None = None
-    data: RawExtension | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    data: RawExtension | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     revision: int
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        data: RawExtension | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        revision: int,
+    ) -> None:
+        self._set_fields((api_version, data, kind, metadata, revision))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -60,17 +70,28 @@ class ControllerRevision:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ControllerRevisionList:
+class ControllerRevisionList(Model):
     """ControllerRevisionList is a resource containing a list of ControllerRevision objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "ControllerRevisionList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ControllerRevision]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ControllerRevision],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -93,18 +114,30 @@ class ControllerRevisionList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DaemonSet:
+class DaemonSet(Model):
     """DaemonSet represents the configuration of a daemon set."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "DaemonSet"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: DaemonSetSpec | None = None
-    status: DaemonSetStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: DaemonSetSpec | None
+    status: DaemonSetStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: DaemonSetSpec | None = None,
+        status: DaemonSetStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -131,15 +164,27 @@ class DaemonSet:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DaemonSetCondition:
+class DaemonSetCondition(Model):
     """DaemonSetCondition describes the state of a DaemonSet at a certain point."""
 
-    last_transition_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("last_transition_time", "message", "reason", "status", "type")
+
+    last_transition_time: Time | None
+    message: str | None
+    reason: str | None
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_transition_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_transition_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -164,17 +209,28 @@ class DaemonSetCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DaemonSetList:
+class DaemonSetList(Model):
     """DaemonSetList is a collection of daemon sets."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "DaemonSetList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[DaemonSet]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[DaemonSet],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -197,15 +253,27 @@ class DaemonSetList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DaemonSetSpec:
+class DaemonSetSpec(Model):
     """DaemonSetSpec is the specification of a daemon set."""
 
-    min_ready_seconds: int | None = None
-    revision_history_limit: int | None = None
+    __slots__ = ("min_ready_seconds", "revision_history_limit", "selector", "template", "update_strategy")
+
+    min_ready_seconds: int | None
+    revision_history_limit: int | None
     selector: meta_v1.LabelSelector
     template: core_v1.PodTemplateSpec
-    update_strategy: DaemonSetUpdateStrategy | None = None
+    update_strategy: DaemonSetUpdateStrategy | None
+
+    def __init__(
+        self,
+        *,
+        min_ready_seconds: int | None = None,
+        revision_history_limit: int | None = None,
+        selector: meta_v1.LabelSelector,
+        template: core_v1.PodTemplateSpec,
+        update_strategy: DaemonSetUpdateStrategy | None = None,
+    ) -> None:
+        self._set_fields((min_ready_seconds, revision_history_limit, selector, template, update_strategy))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -230,20 +298,37 @@ class DaemonSetSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DaemonSetStatus:
+class DaemonSetStatus(Model):
     """DaemonSetStatus represents the current status of a daemon set."""
 
-    collision_count: int | None = None
-    conditions: list[DaemonSetCondition] | None = None
+    __slots__ = ("collision_count", "conditions", "current_number_scheduled", "desired_number_scheduled", "number_available", "number_misscheduled", "number_ready", "number_unavailable", "observed_generation", "updated_number_scheduled")
+
+    collision_count: int | None
+    conditions: list[DaemonSetCondition] | None
     current_number_scheduled: int
     desired_number_scheduled: int
-    number_available: int | None = None
+    number_available: int | None
     number_misscheduled: int
     number_ready: int
-    number_unavailable: int | None = None
-    observed_generation: int | None = None
-    updated_number_scheduled: int | None = None
+    number_unavailable: int | None
+    observed_generation: int | None
+    updated_number_scheduled: int | None
+
+    def __init__(
+        self,
+        *,
+        collision_count: int | None = None,
+        conditions: list[DaemonSetCondition] | None = None,
+        current_number_scheduled: int,
+        desired_number_scheduled: int,
+        number_available: int | None = None,
+        number_misscheduled: int,
+        number_ready: int,
+        number_unavailable: int | None = None,
+        observed_generation: int | None = None,
+        updated_number_scheduled: int | None = None,
+    ) -> None:
+        self._set_fields((collision_count, conditions, current_number_scheduled, desired_number_scheduled, number_available, number_misscheduled, number_ready, number_unavailable, observed_generation, updated_number_scheduled))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -281,12 +366,21 @@ class DaemonSetStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DaemonSetUpdateStrategy:
+class DaemonSetUpdateStrategy(Model):
     """DaemonSetUpdateStrategy is a struct used to control the update strategy for a DaemonSet."""
 
-    rolling_update: RollingUpdateDaemonSet | None = None
-    type: str | None = None
+    __slots__ = ("rolling_update", "type")
+
+    rolling_update: RollingUpdateDaemonSet | None
+    type: str | None
+
+    def __init__(
+        self,
+        *,
+        rolling_update: RollingUpdateDaemonSet | None = None,
+        type: str | None = None,
+    ) -> None:
+        self._set_fields((rolling_update, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -304,18 +398,30 @@ class DaemonSetUpdateStrategy:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Deployment:
+class Deployment(Model):
     """Deployment enables declarative updates for Pods and ReplicaSets."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "Deployment"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: DeploymentSpec | None = None
-    status: DeploymentStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: DeploymentSpec | None
+    status: DeploymentStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: DeploymentSpec | None = None,
+        status: DeploymentStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -342,16 +448,29 @@ class Deployment:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeploymentCondition:
+class DeploymentCondition(Model):
     """DeploymentCondition describes the state of a deployment at a certain point."""
 
-    last_transition_time: Time | None = None
-    last_update_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("last_transition_time", "last_update_time", "message", "reason", "status", "type")
+
+    last_transition_time: Time | None
+    last_update_time: Time | None
+    message: str | None
+    reason: str | None
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_transition_time: Time | None = None,
+        last_update_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_transition_time, last_update_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -379,17 +498,28 @@ class DeploymentCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeploymentList:
+class DeploymentList(Model):
     """DeploymentList is a list of Deployments."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "DeploymentList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[Deployment]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[Deployment],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -412,18 +542,33 @@ class DeploymentList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeploymentSpec:
+class DeploymentSpec(Model):
     """DeploymentSpec is the specification of the desired behavior of the Deployment."""
 
-    min_ready_seconds: int | None = None
-    paused: bool | None = None
-    progress_deadline_seconds: int | None = None
-    replicas: int | None = None
-    revision_history_limit: int | None = None
+    __slots__ = ("min_ready_seconds", "paused", "progress_deadline_seconds", "replicas", "revision_history_limit", "selector", "strategy", "template")
+
+    min_ready_seconds: int | None
+    paused: bool | None
+    progress_deadline_seconds: int | None
+    replicas: int | None
+    revision_history_limit: int | None
     selector: meta_v1.LabelSelector
-    strategy: DeploymentStrategy | None = None
+    strategy: DeploymentStrategy | None
     template: core_v1.PodTemplateSpec
+
+    def __init__(
+        self,
+        *,
+        min_ready_seconds: int | None = None,
+        paused: bool | None = None,
+        progress_deadline_seconds: int | None = None,
+        replicas: int | None = None,
+        revision_history_limit: int | None = None,
+        selector: meta_v1.LabelSelector,
+        strategy: DeploymentStrategy | None = None,
+        template: core_v1.PodTemplateSpec,
+    ) -> None:
+        self._set_fields((min_ready_seconds, paused, progress_deadline_seconds, replicas, revision_history_limit, selector, strategy, template))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -457,18 +602,33 @@ class DeploymentSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeploymentStatus:
+class DeploymentStatus(Model):
     """DeploymentStatus is the most recently observed status of the Deployment."""
 
-    available_replicas: int | None = None
-    collision_count: int | None = None
-    conditions: list[DeploymentCondition] | None = None
-    observed_generation: int | None = None
-    ready_replicas: int | None = None
-    replicas: int | None = None
-    unavailable_replicas: int | None = None
-    updated_replicas: int | None = None
+    __slots__ = ("available_replicas", "collision_count", "conditions", "observed_generation", "ready_replicas", "replicas", "unavailable_replicas", "updated_replicas")
+
+    available_replicas: int | None
+    collision_count: int | None
+    conditions: list[DeploymentCondition] | None
+    observed_generation: int | None
+    ready_replicas: int | None
+    replicas: int | None
+    unavailable_replicas: int | None
+    updated_replicas: int | None
+
+    def __init__(
+        self,
+        *,
+        available_replicas: int | None = None,
+        collision_count: int | None = None,
+        conditions: list[DeploymentCondition] | None = None,
+        observed_generation: int | None = None,
+        ready_replicas: int | None = None,
+        replicas: int | None = None,
+        unavailable_replicas: int | None = None,
+        updated_replicas: int | None = None,
+    ) -> None:
+        self._set_fields((available_replicas, collision_count, conditions, observed_generation, ready_replicas, replicas, unavailable_replicas, updated_replicas))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -504,12 +664,21 @@ class DeploymentStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeploymentStrategy:
+class DeploymentStrategy(Model):
     """DeploymentStrategy describes how to replace existing pods with new ones."""
 
-    rolling_update: RollingUpdateDeployment | None = None
-    type: str | None = None
+    __slots__ = ("rolling_update", "type")
+
+    rolling_update: RollingUpdateDeployment | None
+    type: str | None
+
+    def __init__(
+        self,
+        *,
+        rolling_update: RollingUpdateDeployment | None = None,
+        type: str | None = None,
+    ) -> None:
+        self._set_fields((rolling_update, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -527,18 +696,30 @@ class DeploymentStrategy:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReplicaSet:
+class ReplicaSet(Model):
     """ReplicaSet ensures that a specified number of pod replicas are running at any given time."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "ReplicaSet"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: ReplicaSetSpec | None = None
-    status: ReplicaSetStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: ReplicaSetSpec | None
+    status: ReplicaSetStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: ReplicaSetSpec | None = None,
+        status: ReplicaSetStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -565,15 +746,27 @@ class ReplicaSet:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReplicaSetCondition:
+class ReplicaSetCondition(Model):
     """ReplicaSetCondition describes the state of a replica set at a certain point."""
 
-    last_transition_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("last_transition_time", "message", "reason", "status", "type")
+
+    last_transition_time: Time | None
+    message: str | None
+    reason: str | None
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_transition_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_transition_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -598,17 +791,28 @@ class ReplicaSetCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReplicaSetList:
+class ReplicaSetList(Model):
     """ReplicaSetList is a collection of ReplicaSets."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "ReplicaSetList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ReplicaSet]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ReplicaSet],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -631,14 +835,25 @@ class ReplicaSetList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReplicaSetSpec:
+class ReplicaSetSpec(Model):
     """ReplicaSetSpec is the specification of a ReplicaSet."""
 
-    min_ready_seconds: int | None = None
-    replicas: int | None = None
+    __slots__ = ("min_ready_seconds", "replicas", "selector", "template")
+
+    min_ready_seconds: int | None
+    replicas: int | None
     selector: meta_v1.LabelSelector
-    template: core_v1.PodTemplateSpec | None = None
+    template: core_v1.PodTemplateSpec | None
+
+    def __init__(
+        self,
+        *,
+        min_ready_seconds: int | None = None,
+        replicas: int | None = None,
+        selector: meta_v1.LabelSelector,
+        template: core_v1.PodTemplateSpec | None = None,
+    ) -> None:
+        self._set_fields((min_ready_seconds, replicas, selector, template))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -661,16 +876,29 @@ class ReplicaSetSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReplicaSetStatus:
+class ReplicaSetStatus(Model):
     """ReplicaSetStatus represents the current status of a ReplicaSet."""
 
-    available_replicas: int | None = None
-    conditions: list[ReplicaSetCondition] | None = None
-    fully_labeled_replicas: int | None = None
-    observed_generation: int | None = None
-    ready_replicas: int | None = None
+    __slots__ = ("available_replicas", "conditions", "fully_labeled_replicas", "observed_generation", "ready_replicas", "replicas")
+
+    available_replicas: int | None
+    conditions: list[ReplicaSetCondition] | None
+    fully_labeled_replicas: int | None
+    observed_generation: int | None
+    ready_replicas: int | None
     replicas: int
+
+    def __init__(
+        self,
+        *,
+        available_replicas: int | None = None,
+        conditions: list[ReplicaSetCondition] | None = None,
+        fully_labeled_replicas: int | None = None,
+        observed_generation: int | None = None,
+        ready_replicas: int | None = None,
+        replicas: int,
+    ) -> None:
+        self._set_fields((available_replicas, conditions, fully_labeled_replicas, observed_generation, ready_replicas, replicas))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -699,12 +927,21 @@ class ReplicaSetStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RollingUpdateDaemonSet:
+class RollingUpdateDaemonSet(Model):
     """Spec to control the desired behavior of daemon set rolling update."""
 
-    max_surge: IntOrString | None = None
-    max_unavailable: IntOrString | None = None
+    __slots__ = ("max_surge", "max_unavailable")
+
+    max_surge: IntOrString | None
+    max_unavailable: IntOrString | None
+
+    def __init__(
+        self,
+        *,
+        max_surge: IntOrString | None = None,
+        max_unavailable: IntOrString | None = None,
+    ) -> None:
+        self._set_fields((max_surge, max_unavailable))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -722,12 +959,21 @@ class RollingUpdateDaemonSet:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RollingUpdateDeployment:
+class RollingUpdateDeployment(Model):
     """Spec to control the desired behavior of rolling update."""
 
-    max_surge: IntOrString | None = None
-    max_unavailable: IntOrString | None = None
+    __slots__ = ("max_surge", "max_unavailable")
+
+    max_surge: IntOrString | None
+    max_unavailable: IntOrString | None
+
+    def __init__(
+        self,
+        *,
+        max_surge: IntOrString | None = None,
+        max_unavailable: IntOrString | None = None,
+    ) -> None:
+        self._set_fields((max_surge, max_unavailable))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -745,14 +991,23 @@ class RollingUpdateDeployment:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RollingUpdateStatefulSetStrategy:
+class RollingUpdateStatefulSetStrategy(Model):
     """RollingUpdateStatefulSetStrategy is used to communicate parameter for
     RollingUpdateStatefulSetStrategyType.
     """
 
-    max_unavailable: IntOrString | None = None
-    partition: int | None = None
+    __slots__ = ("max_unavailable", "partition")
+
+    max_unavailable: IntOrString | None
+    partition: int | None
+
+    def __init__(
+        self,
+        *,
+        max_unavailable: IntOrString | None = None,
+        partition: int | None = None,
+    ) -> None:
+        self._set_fields((max_unavailable, partition))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -770,20 +1025,32 @@ class RollingUpdateStatefulSetStrategy:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StatefulSet:
+class StatefulSet(Model):
     """StatefulSet represents a set of pods with consistent identities. Identities are defined as: -
     Network: A single stable DNS and hostname. - Storage: As many VolumeClaims as requested.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "StatefulSet"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: StatefulSetSpec | None = None
-    status: StatefulSetStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: StatefulSetSpec | None
+    status: StatefulSetStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: StatefulSetSpec | None = None,
+        status: StatefulSetStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -810,15 +1077,27 @@ class StatefulSet:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StatefulSetCondition:
+class StatefulSetCondition(Model):
     """StatefulSetCondition describes the state of a statefulset at a certain point."""
 
-    last_transition_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("last_transition_time", "message", "reason", "status", "type")
+
+    last_transition_time: Time | None
+    message: str | None
+    reason: str | None
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_transition_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_transition_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -843,17 +1122,28 @@ class StatefulSetCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StatefulSetList:
+class StatefulSetList(Model):
     """StatefulSetList is a collection of StatefulSets."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "StatefulSetList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[StatefulSet]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[StatefulSet],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -876,11 +1166,19 @@ class StatefulSetList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StatefulSetOrdinals:
+class StatefulSetOrdinals(Model):
     """StatefulSetOrdinals describes the policy used for replica ordinal assignment in this StatefulSet."""
 
-    start: int | None = None
+    __slots__ = ("start",)
+
+    start: int | None
+
+    def __init__(
+        self,
+        *,
+        start: int | None = None,
+    ) -> None:
+        self._set_fields((start,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -895,14 +1193,23 @@ class StatefulSetOrdinals:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StatefulSetPersistentVolumeClaimRetentionPolicy:
+class StatefulSetPersistentVolumeClaimRetentionPolicy(Model):
     """StatefulSetPersistentVolumeClaimRetentionPolicy describes the policy used for PVCs created from the
     StatefulSet VolumeClaimTemplates.
     """
 
-    when_deleted: str | None = None
-    when_scaled: str | None = None
+    __slots__ = ("when_deleted", "when_scaled")
+
+    when_deleted: str | None
+    when_scaled: str | None
+
+    def __init__(
+        self,
+        *,
+        when_deleted: str | None = None,
+        when_scaled: str | None = None,
+    ) -> None:
+        self._set_fields((when_deleted, when_scaled))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -920,21 +1227,39 @@ class StatefulSetPersistentVolumeClaimRetentionPolicy:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StatefulSetSpec:
+class StatefulSetSpec(Model):
     """A StatefulSetSpec is the specification of a StatefulSet."""
 
-    min_ready_seconds: int | None = None
-    ordinals: StatefulSetOrdinals | None = None
-    persistent_volume_claim_retention_policy: StatefulSetPersistentVolumeClaimRetentionPolicy | None = None
-    pod_management_policy: str | None = None
-    replicas: int | None = None
-    revision_history_limit: int | None = None
+    __slots__ = ("min_ready_seconds", "ordinals", "persistent_volume_claim_retention_policy", "pod_management_policy", "replicas", "revision_history_limit", "selector", "service_name", "template", "update_strategy", "volume_claim_templates")
+
+    min_ready_seconds: int | None
+    ordinals: StatefulSetOrdinals | None
+    persistent_volume_claim_retention_policy: StatefulSetPersistentVolumeClaimRetentionPolicy | None
+    pod_management_policy: str | None
+    replicas: int | None
+    revision_history_limit: int | None
     selector: meta_v1.LabelSelector
     service_name: str
     template: core_v1.PodTemplateSpec
-    update_strategy: StatefulSetUpdateStrategy | None = None
-    volume_claim_templates: list[core_v1.PersistentVolumeClaim] | None = None
+    update_strategy: StatefulSetUpdateStrategy | None
+    volume_claim_templates: list[core_v1.PersistentVolumeClaim] | None
+
+    def __init__(
+        self,
+        *,
+        min_ready_seconds: int | None = None,
+        ordinals: StatefulSetOrdinals | None = None,
+        persistent_volume_claim_retention_policy: StatefulSetPersistentVolumeClaimRetentionPolicy | None = None,
+        pod_management_policy: str | None = None,
+        replicas: int | None = None,
+        revision_history_limit: int | None = None,
+        selector: meta_v1.LabelSelector,
+        service_name: str,
+        template: core_v1.PodTemplateSpec,
+        update_strategy: StatefulSetUpdateStrategy | None = None,
+        volume_claim_templates: list[core_v1.PersistentVolumeClaim] | None = None,
+    ) -> None:
+        self._set_fields((min_ready_seconds, ordinals, persistent_volume_claim_retention_policy, pod_management_policy, replicas, revision_history_limit, selector, service_name, template, update_strategy, volume_claim_templates))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -976,20 +1301,37 @@ class StatefulSetSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StatefulSetStatus:
+class StatefulSetStatus(Model):
     """StatefulSetStatus represents the current state of a StatefulSet."""
 
-    available_replicas: int | None = None
-    collision_count: int | None = None
-    conditions: list[StatefulSetCondition] | None = None
-    current_replicas: int | None = None
-    current_revision: str | None = None
-    observed_generation: int | None = None
-    ready_replicas: int | None = None
+    __slots__ = ("available_replicas", "collision_count", "conditions", "current_replicas", "current_revision", "observed_generation", "ready_replicas", "replicas", "update_revision", "updated_replicas")
+
+    available_replicas: int | None
+    collision_count: int | None
+    conditions: list[StatefulSetCondition] | None
+    current_replicas: int | None
+    current_revision: str | None
+    observed_generation: int | None
+    ready_replicas: int | None
     replicas: int
-    update_revision: str | None = None
-    updated_replicas: int | None = None
+    update_revision: str | None
+    updated_replicas: int | None
+
+    def __init__(
+        self,
+        *,
+        available_replicas: int | None = None,
+        collision_count: int | None = None,
+        conditions: list[StatefulSetCondition] | None = None,
+        current_replicas: int | None = None,
+        current_revision: str | None = None,
+        observed_generation: int | None = None,
+        ready_replicas: int | None = None,
+        replicas: int,
+        update_revision: str | None = None,
+        updated_replicas: int | None = None,
+    ) -> None:
+        self._set_fields((available_replicas, collision_count, conditions, current_replicas, current_revision, observed_generation, ready_replicas, replicas, update_revision, updated_replicas))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1030,15 +1372,24 @@ class StatefulSetStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StatefulSetUpdateStrategy:
+class StatefulSetUpdateStrategy(Model):
     """StatefulSetUpdateStrategy indicates the strategy that the StatefulSet controller will use to perform
     updates. It includes any additional parameters necessary to perform the update for the indicated
     strategy.
     """
 
-    rolling_update: RollingUpdateStatefulSetStrategy | None = None
-    type: str | None = None
+    __slots__ = ("rolling_update", "type")
+
+    rolling_update: RollingUpdateStatefulSetStrategy | None
+    type: str | None
+
+    def __init__(
+        self,
+        *,
+        rolling_update: RollingUpdateStatefulSetStrategy | None = None,
+        type: str | None = None,
+    ) -> None:
+        self._set_fields((rolling_update, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -5,24 +5,33 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
-from api.model.primitives import Time
+from api.model.primitives import Model, Time
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BoundObjectReference:
+class BoundObjectReference(Model):
     """BoundObjectReference is a reference to an object that a token is bound to."""
 
-    api_version: str | None = None
-    kind: str | None = None
-    name: str | None = None
-    uid: str | None = None
+    __slots__ = ("api_version", "kind", "name", "uid")
+
+    api_version: str | None
+    kind: str | None
+    name: str | None
+    uid: str | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        name: str | None = None,
+        uid: str | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, name, uid))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -46,21 +55,32 @@ class BoundObjectReference:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SelfSubjectReview:
+class SelfSubjectReview(Model):
     """SelfSubjectReview contains the user information that the kube-apiserver has about the user making
     this request. When using impersonation, users will receive the user info of the user being
     impersonated. If impersonation or request header authentication is used, any extra keys will have
     their case ignored and returned as lowercase.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "status")
+
     API_VERSION: ClassVar[str] = "authentication.k8s.io/v1"
     KIND: ClassVar[str] = "SelfSubjectReview"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    status: SelfSubjectReviewStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    status: SelfSubjectReviewStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        status: SelfSubjectReviewStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -84,11 +104,19 @@ class SelfSubjectReview:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SelfSubjectReviewStatus:
+class SelfSubjectReviewStatus(Model):
     """SelfSubjectReviewStatus is filled by the kube-apiserver and sent back to a user."""
 
-    user_info: UserInfo | None = None
+    __slots__ = ("user_info",)
+
+    user_info: UserInfo | None
+
+    def __init__(
+        self,
+        *,
+        user_info: UserInfo | None = None,
+    ) -> None:
+        self._set_fields((user_info,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -103,18 +131,30 @@ class SelfSubjectReviewStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TokenRequest:
+class TokenRequest(Model):
     """TokenRequest requests a token for a given service account."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "authentication.k8s.io/v1"
     KIND: ClassVar[str] = "TokenRequest"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: TokenRequestSpec
-    status: TokenRequestStatus | None = None
+    status: TokenRequestStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: TokenRequestSpec,
+        status: TokenRequestStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -140,13 +180,23 @@ class TokenRequest:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TokenRequestSpec:
+class TokenRequestSpec(Model):
     """TokenRequestSpec contains client provided parameters of a token request."""
 
+    __slots__ = ("audiences", "bound_object_ref", "expiration_seconds")
+
     audiences: list[str]
-    bound_object_ref: BoundObjectReference | None = None
-    expiration_seconds: int | None = None
+    bound_object_ref: BoundObjectReference | None
+    expiration_seconds: int | None
+
+    def __init__(
+        self,
+        *,
+        audiences: list[str],
+        bound_object_ref: BoundObjectReference | None = None,
+        expiration_seconds: int | None = None,
+    ) -> None:
+        self._set_fields((audiences, bound_object_ref, expiration_seconds))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"audiences": list(self.audiences)}
@@ -165,12 +215,21 @@ class TokenRequestSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TokenRequestStatus:
+class TokenRequestStatus(Model):
     """TokenRequestStatus is the result of a token request."""
+
+    __slots__ = ("expiration_timestamp", "token")
 
     expiration_timestamp: Time
     token: str
+
+    def __init__(
+        self,
+        *,
+        expiration_timestamp: Time,
+        token: str,
+    ) -> None:
+        self._set_fields((expiration_timestamp, token))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"expirationTimestamp": self.expiration_timestamp, "token": self.token}
@@ -184,20 +243,32 @@ class TokenRequestStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TokenReview:
+class TokenReview(Model):
     """TokenReview attempts to authenticate a token to a known user. Note: TokenReview requests may be
     cached by the webhook token authenticator plugin in the kube-apiserver.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "authentication.k8s.io/v1"
     KIND: ClassVar[str] = "TokenReview"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: TokenReviewSpec
-    status: TokenReviewStatus | None = None
+    status: TokenReviewStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: TokenReviewSpec,
+        status: TokenReviewStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -223,12 +294,21 @@ class TokenReview:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TokenReviewSpec:
+class TokenReviewSpec(Model):
     """TokenReviewSpec is a description of the token authentication request."""
 
-    audiences: list[str] | None = None
-    token: str | None = None
+    __slots__ = ("audiences", "token")
+
+    audiences: list[str] | None
+    token: str | None
+
+    def __init__(
+        self,
+        *,
+        audiences: list[str] | None = None,
+        token: str | None = None,
+    ) -> None:
+        self._set_fields((audiences, token))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -246,14 +326,25 @@ class TokenReviewSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TokenReviewStatus:
+class TokenReviewStatus(Model):
     """TokenReviewStatus is the result of the token authentication request."""
 
-    audiences: list[str] | None = None
-    authenticated: bool | None = None
-    error: str | None = None
-    user: UserInfo | None = None
+    __slots__ = ("audiences", "authenticated", "error", "user")
+
+    audiences: list[str] | None
+    authenticated: bool | None
+    error: str | None
+    user: UserInfo | None
+
+    def __init__(
+        self,
+        *,
+        audiences: list[str] | None = None,
+        authenticated: bool | None = None,
+        error: str | None = None,
+        user: UserInfo | None = None,
+    ) -> None:
+        self._set_fields((audiences, authenticated, error, user))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -277,14 +368,25 @@ class TokenReviewStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UserInfo:
+class UserInfo(Model):
     """UserInfo holds the information about the user needed to implement the user.Info interface."""
 
-    extra: dict[str, list[str]] | None = None
-    groups: list[str] | None = None
-    uid: str | None = None
-    username: str | None = None
+    __slots__ = ("extra", "groups", "uid", "username")
+
+    extra: dict[str, list[str]] | None
+    groups: list[str] | None
+    uid: str | None
+    username: str | None
+
+    def __init__(
+        self,
+        *,
+        extra: dict[str, list[str]] | None = None,
+        groups: list[str] | None = None,
+        uid: str | None = None,
+        username: str | None = None,
+    ) -> None:
+        self._set_fields((extra, groups, uid, username))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

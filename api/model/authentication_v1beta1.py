@@ -5,30 +5,40 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import authentication_v1, meta_v1
+from api.model.primitives import Model
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SelfSubjectReview:
+class SelfSubjectReview(Model):
     """SelfSubjectReview contains the user information that the kube-apiserver has about the user making
     this request. When using impersonation, users will receive the user info of the user being
     impersonated. If impersonation or request header authentication is used, any extra keys will have
     their case ignored and returned as lowercase.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "status")
+
     API_VERSION: ClassVar[str] = "authentication.k8s.io/v1beta1"
     KIND: ClassVar[str] = "SelfSubjectReview"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    status: SelfSubjectReviewStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    status: SelfSubjectReviewStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        status: SelfSubjectReviewStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -52,11 +62,19 @@ class SelfSubjectReview:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SelfSubjectReviewStatus:
+class SelfSubjectReviewStatus(Model):
     """SelfSubjectReviewStatus is filled by the kube-apiserver and sent back to a user."""
 
-    user_info: authentication_v1.UserInfo | None = None
+    __slots__ = ("user_info",)
+
+    user_info: authentication_v1.UserInfo | None
+
+    def __init__(
+        self,
+        *,
+        user_info: authentication_v1.UserInfo | None = None,
+    ) -> None:
+        self._set_fields((user_info,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -5,17 +5,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
+from api.model.primitives import Model
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FieldSelectorAttributes:
+class FieldSelectorAttributes(Model):
     """FieldSelectorAttributes indicates a field limited access. Webhook authors are encouraged to * ensure
     rawSelector and requirements are not both set * consider the requirements field if set * not try to
     parse or consider the rawSelector field if set. This is to avoid another CVE-2022-2880 (i.e. getting
@@ -28,8 +26,18 @@ class FieldSelectorAttributes:
     requirements are present, the request is invalid.
     """
 
-    raw_selector: str | None = None
-    requirements: list[meta_v1.FieldSelectorRequirement] | None = None
+    __slots__ = ("raw_selector", "requirements")
+
+    raw_selector: str | None
+    requirements: list[meta_v1.FieldSelectorRequirement] | None
+
+    def __init__(
+        self,
+        *,
+        raw_selector: str | None = None,
+        requirements: list[meta_v1.FieldSelectorRequirement] | None = None,
+    ) -> None:
+        self._set_fields((raw_selector, requirements))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -47,8 +55,7 @@ class FieldSelectorAttributes:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LabelSelectorAttributes:
+class LabelSelectorAttributes(Model):
     """LabelSelectorAttributes indicates a label limited access. Webhook authors are encouraged to * ensure
     rawSelector and requirements are not both set * consider the requirements field if set * not try to
     parse or consider the rawSelector field if set. This is to avoid another CVE-2022-2880 (i.e. getting
@@ -61,8 +68,18 @@ class LabelSelectorAttributes:
     requirements are present, the request is invalid.
     """
 
-    raw_selector: str | None = None
-    requirements: list[meta_v1.LabelSelectorRequirement] | None = None
+    __slots__ = ("raw_selector", "requirements")
+
+    raw_selector: str | None
+    requirements: list[meta_v1.LabelSelectorRequirement] | None
+
+    def __init__(
+        self,
+        *,
+        raw_selector: str | None = None,
+        requirements: list[meta_v1.LabelSelectorRequirement] | None = None,
+    ) -> None:
+        self._set_fields((raw_selector, requirements))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -80,21 +97,33 @@ class LabelSelectorAttributes:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LocalSubjectAccessReview:
+class LocalSubjectAccessReview(Model):
     """LocalSubjectAccessReview checks whether or not a user or group can perform an action in a given
     namespace. Having a namespace scoped resource makes it much easier to grant namespace scoped policy
     that includes permissions checking.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "authorization.k8s.io/v1"
     KIND: ClassVar[str] = "LocalSubjectAccessReview"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: SubjectAccessReviewSpec
-    status: SubjectAccessReviewStatus | None = None
+    status: SubjectAccessReviewStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: SubjectAccessReviewSpec,
+        status: SubjectAccessReviewStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -120,14 +149,23 @@ class LocalSubjectAccessReview:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NonResourceAttributes:
+class NonResourceAttributes(Model):
     """NonResourceAttributes includes the authorization attributes available for non-resource requests to
     the Authorizer interface
     """
 
-    path: str | None = None
-    verb: str | None = None
+    __slots__ = ("path", "verb")
+
+    path: str | None
+    verb: str | None
+
+    def __init__(
+        self,
+        *,
+        path: str | None = None,
+        verb: str | None = None,
+    ) -> None:
+        self._set_fields((path, verb))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -145,12 +183,21 @@ class NonResourceAttributes:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NonResourceRule:
+class NonResourceRule(Model):
     """NonResourceRule holds information that describes a rule for the non-resource"""
 
-    non_resource_urls: list[str] | None = None
+    __slots__ = ("non_resource_urls", "verbs")
+
+    non_resource_urls: list[str] | None
     verbs: list[str]
+
+    def __init__(
+        self,
+        *,
+        non_resource_urls: list[str] | None = None,
+        verbs: list[str],
+    ) -> None:
+        self._set_fields((non_resource_urls, verbs))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -167,21 +214,37 @@ class NonResourceRule:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceAttributes:
+class ResourceAttributes(Model):
     """ResourceAttributes includes the authorization attributes available for resource requests to the
     Authorizer interface
     """
 
-    field_selector: FieldSelectorAttributes | None = None
-    group: str | None = None
-    label_selector: LabelSelectorAttributes | None = None
-    name: str | None = None
-    namespace: str | None = None
-    resource: str | None = None
-    subresource: str | None = None
-    verb: str | None = None
-    version: str | None = None
+    __slots__ = ("field_selector", "group", "label_selector", "name", "namespace", "resource", "subresource", "verb", "version")
+
+    field_selector: FieldSelectorAttributes | None
+    group: str | None
+    label_selector: LabelSelectorAttributes | None
+    name: str | None
+    namespace: str | None
+    resource: str | None
+    subresource: str | None
+    verb: str | None
+    version: str | None
+
+    def __init__(
+        self,
+        *,
+        field_selector: FieldSelectorAttributes | None = None,
+        group: str | None = None,
+        label_selector: LabelSelectorAttributes | None = None,
+        name: str | None = None,
+        namespace: str | None = None,
+        resource: str | None = None,
+        subresource: str | None = None,
+        verb: str | None = None,
+        version: str | None = None,
+    ) -> None:
+        self._set_fields((field_selector, group, label_selector, name, namespace, resource, subresource, verb, version))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -220,16 +283,27 @@ class ResourceAttributes:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceRule:
+class ResourceRule(Model):
     """ResourceRule is the list of actions the subject is allowed to perform on resources. The list
     ordering isn't significant, may contain duplicates, and possibly be incomplete.
     """
 
-    api_groups: list[str] | None = None
-    resource_names: list[str] | None = None
-    resources: list[str] | None = None
+    __slots__ = ("api_groups", "resource_names", "resources", "verbs")
+
+    api_groups: list[str] | None
+    resource_names: list[str] | None
+    resources: list[str] | None
     verbs: list[str]
+
+    def __init__(
+        self,
+        *,
+        api_groups: list[str] | None = None,
+        resource_names: list[str] | None = None,
+        resources: list[str] | None = None,
+        verbs: list[str],
+    ) -> None:
+        self._set_fields((api_groups, resource_names, resources, verbs))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -252,21 +326,33 @@ class ResourceRule:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SelfSubjectAccessReview:
+class SelfSubjectAccessReview(Model):
     """SelfSubjectAccessReview checks whether or the current user can perform an action. Not filling in a
     spec.namespace means "in all namespaces". Self is a special case, because users should always be
     able to check whether they can perform an action
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "authorization.k8s.io/v1"
     KIND: ClassVar[str] = "SelfSubjectAccessReview"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: SelfSubjectAccessReviewSpec
-    status: SubjectAccessReviewStatus | None = None
+    status: SubjectAccessReviewStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: SelfSubjectAccessReviewSpec,
+        status: SubjectAccessReviewStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -292,14 +378,23 @@ class SelfSubjectAccessReview:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SelfSubjectAccessReviewSpec:
+class SelfSubjectAccessReviewSpec(Model):
     """SelfSubjectAccessReviewSpec is a description of the access request. Exactly one of
     ResourceAuthorizationAttributes and NonResourceAuthorizationAttributes must be set
     """
 
-    non_resource_attributes: NonResourceAttributes | None = None
-    resource_attributes: ResourceAttributes | None = None
+    __slots__ = ("non_resource_attributes", "resource_attributes")
+
+    non_resource_attributes: NonResourceAttributes | None
+    resource_attributes: ResourceAttributes | None
+
+    def __init__(
+        self,
+        *,
+        non_resource_attributes: NonResourceAttributes | None = None,
+        resource_attributes: ResourceAttributes | None = None,
+    ) -> None:
+        self._set_fields((non_resource_attributes, resource_attributes))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -317,8 +412,7 @@ class SelfSubjectAccessReviewSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SelfSubjectRulesReview:
+class SelfSubjectRulesReview(Model):
     """SelfSubjectRulesReview enumerates the set of actions the current user can perform within a
     namespace. The returned list of actions may be incomplete depending on the server's authorization
     mode, and any errors experienced during the evaluation. SelfSubjectRulesReview should be used by UIs
@@ -328,14 +422,27 @@ class SelfSubjectRulesReview:
     correct way to defer authorization decisions to the API server.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "authorization.k8s.io/v1"
     KIND: ClassVar[str] = "SelfSubjectRulesReview"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: SelfSubjectRulesReviewSpec
-    status: SubjectRulesReviewStatus | None = None
+    status: SubjectRulesReviewStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: SelfSubjectRulesReviewSpec,
+        status: SubjectRulesReviewStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -361,11 +468,19 @@ class SelfSubjectRulesReview:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SelfSubjectRulesReviewSpec:
+class SelfSubjectRulesReviewSpec(Model):
     """SelfSubjectRulesReviewSpec defines the specification for SelfSubjectRulesReview."""
 
-    namespace: str | None = None
+    __slots__ = ("namespace",)
+
+    namespace: str | None
+
+    def __init__(
+        self,
+        *,
+        namespace: str | None = None,
+    ) -> None:
+        self._set_fields((namespace,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -380,18 +495,30 @@ class SelfSubjectRulesReviewSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SubjectAccessReview:
+class SubjectAccessReview(Model):
     """SubjectAccessReview checks whether or not a user or group can perform an action."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "authorization.k8s.io/v1"
     KIND: ClassVar[str] = "SubjectAccessReview"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: SubjectAccessReviewSpec
-    status: SubjectAccessReviewStatus | None = None
+    status: SubjectAccessReviewStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: SubjectAccessReviewSpec,
+        status: SubjectAccessReviewStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -417,18 +544,31 @@ class SubjectAccessReview:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SubjectAccessReviewSpec:
+class SubjectAccessReviewSpec(Model):
     """SubjectAccessReviewSpec is a description of the access request. Exactly one of
     ResourceAuthorizationAttributes and NonResourceAuthorizationAttributes must be set
     """
 
-    extra: dict[str, list[str]] | None = None
-    groups: list[str] | None = None
-    non_resource_attributes: NonResourceAttributes | None = None
-    resource_attributes: ResourceAttributes | None = None
-    uid: str | None = None
-    user: str | None = None
+    __slots__ = ("extra", "groups", "non_resource_attributes", "resource_attributes", "uid", "user")
+
+    extra: dict[str, list[str]] | None
+    groups: list[str] | None
+    non_resource_attributes: NonResourceAttributes | None
+    resource_attributes: ResourceAttributes | None
+    uid: str | None
+    user: str | None
+
+    def __init__(
+        self,
+        *,
+        extra: dict[str, list[str]] | None = None,
+        groups: list[str] | None = None,
+        non_resource_attributes: NonResourceAttributes | None = None,
+        resource_attributes: ResourceAttributes | None = None,
+        uid: str | None = None,
+        user: str | None = None,
+    ) -> None:
+        self._set_fields((extra, groups, non_resource_attributes, resource_attributes, uid, user))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -458,14 +598,25 @@ class SubjectAccessReviewSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SubjectAccessReviewStatus:
+class SubjectAccessReviewStatus(Model):
     """SubjectAccessReviewStatus"""
 
+    __slots__ = ("allowed", "denied", "evaluation_error", "reason")
+
     allowed: bool
-    denied: bool | None = None
-    evaluation_error: str | None = None
-    reason: str | None = None
+    denied: bool | None
+    evaluation_error: str | None
+    reason: str | None
+
+    def __init__(
+        self,
+        *,
+        allowed: bool,
+        denied: bool | None = None,
+        evaluation_error: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self._set_fields((allowed, denied, evaluation_error, reason))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"allowed": self.allowed}
@@ -487,18 +638,29 @@ class SubjectAccessReviewStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SubjectRulesReviewStatus:
+class SubjectRulesReviewStatus(Model):
     """SubjectRulesReviewStatus contains the result of a rules check. This check can be incomplete
     depending on the set of authorizers the server is configured with and any errors experienced during
     evaluation. Because authorization rules are additive, if a rule appears in a list it's safe to
     assume the subject has that permission, even if that list is incomplete.
     """
 
-    evaluation_error: str | None = None
+    __slots__ = ("evaluation_error", "incomplete", "non_resource_rules", "resource_rules")
+
+    evaluation_error: str | None
     incomplete: bool
     non_resource_rules: list[NonResourceRule]
     resource_rules: list[ResourceRule]
+
+    def __init__(
+        self,
+        *,
+        evaluation_error: str | None = None,
+        incomplete: bool,
+        non_resource_rules: list[NonResourceRule],
+        resource_rules: list[ResourceRule],
+    ) -> None:
+        self._set_fields((evaluation_error, incomplete, non_resource_rules, resource_rules))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -5,23 +5,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
-from api.model.primitives import Time
+from api.model.primitives import Model, Time
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CrossVersionObjectReference:
+class CrossVersionObjectReference(Model):
     """CrossVersionObjectReference contains enough information to let you identify the referred resource."""
 
-    api_version: str | None = None
+    __slots__ = ("api_version", "kind", "name")
+
+    api_version: str | None
     kind: str
     name: str
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str,
+        name: str,
+    ) -> None:
+        self._set_fields((api_version, kind, name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -40,18 +48,30 @@ class CrossVersionObjectReference:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HorizontalPodAutoscaler:
+class HorizontalPodAutoscaler(Model):
     """configuration of a horizontal pod autoscaler."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "autoscaling/v1"
     KIND: ClassVar[str] = "HorizontalPodAutoscaler"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: HorizontalPodAutoscalerSpec | None = None
-    status: HorizontalPodAutoscalerStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: HorizontalPodAutoscalerSpec | None
+    status: HorizontalPodAutoscalerStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: HorizontalPodAutoscalerSpec | None = None,
+        status: HorizontalPodAutoscalerStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -78,17 +98,28 @@ class HorizontalPodAutoscaler:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HorizontalPodAutoscalerList:
+class HorizontalPodAutoscalerList(Model):
     """list of horizontal pod autoscaler objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "autoscaling/v1"
     KIND: ClassVar[str] = "HorizontalPodAutoscalerList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[HorizontalPodAutoscaler]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[HorizontalPodAutoscaler],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -111,14 +142,25 @@ class HorizontalPodAutoscalerList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HorizontalPodAutoscalerSpec:
+class HorizontalPodAutoscalerSpec(Model):
     """specification of a horizontal pod autoscaler."""
 
+    __slots__ = ("max_replicas", "min_replicas", "scale_target_ref", "target_cpu_utilization_percentage")
+
     max_replicas: int
-    min_replicas: int | None = None
+    min_replicas: int | None
     scale_target_ref: CrossVersionObjectReference
-    target_cpu_utilization_percentage: int | None = None
+    target_cpu_utilization_percentage: int | None
+
+    def __init__(
+        self,
+        *,
+        max_replicas: int,
+        min_replicas: int | None = None,
+        scale_target_ref: CrossVersionObjectReference,
+        target_cpu_utilization_percentage: int | None = None,
+    ) -> None:
+        self._set_fields((max_replicas, min_replicas, scale_target_ref, target_cpu_utilization_percentage))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"maxReplicas": self.max_replicas}
@@ -139,15 +181,27 @@ class HorizontalPodAutoscalerSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HorizontalPodAutoscalerStatus:
+class HorizontalPodAutoscalerStatus(Model):
     """current status of a horizontal pod autoscaler"""
 
-    current_cpu_utilization_percentage: int | None = None
+    __slots__ = ("current_cpu_utilization_percentage", "current_replicas", "desired_replicas", "last_scale_time", "observed_generation")
+
+    current_cpu_utilization_percentage: int | None
     current_replicas: int
     desired_replicas: int
-    last_scale_time: Time | None = None
-    observed_generation: int | None = None
+    last_scale_time: Time | None
+    observed_generation: int | None
+
+    def __init__(
+        self,
+        *,
+        current_cpu_utilization_percentage: int | None = None,
+        current_replicas: int,
+        desired_replicas: int,
+        last_scale_time: Time | None = None,
+        observed_generation: int | None = None,
+    ) -> None:
+        self._set_fields((current_cpu_utilization_percentage, current_replicas, desired_replicas, last_scale_time, observed_generation))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -172,18 +226,30 @@ class HorizontalPodAutoscalerStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Scale:
+class Scale(Model):
     """Scale represents a scaling request for a resource."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "autoscaling/v1"
     KIND: ClassVar[str] = "Scale"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: ScaleSpec | None = None
-    status: ScaleStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: ScaleSpec | None
+    status: ScaleStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: ScaleSpec | None = None,
+        status: ScaleStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -210,11 +276,19 @@ class Scale:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScaleSpec:
+class ScaleSpec(Model):
     """ScaleSpec describes the attributes of a scale subresource."""
 
-    replicas: int | None = None
+    __slots__ = ("replicas",)
+
+    replicas: int | None
+
+    def __init__(
+        self,
+        *,
+        replicas: int | None = None,
+    ) -> None:
+        self._set_fields((replicas,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -229,12 +303,21 @@ class ScaleSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScaleStatus:
+class ScaleStatus(Model):
     """ScaleStatus represents the current status of a scale subresource."""
 
+    __slots__ = ("replicas", "selector")
+
     replicas: int
-    selector: str | None = None
+    selector: str | None
+
+    def __init__(
+        self,
+        *,
+        replicas: int,
+        selector: str | None = None,
+    ) -> None:
+        self._set_fields((replicas, selector))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"replicas": self.replicas}

@@ -5,18 +5,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
-from api.model.primitives import Quantity, Time, quantity
+from api.model.primitives import Model, Quantity, Time, quantity
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContainerResourceMetricSource:
+class ContainerResourceMetricSource(Model):
     """ContainerResourceMetricSource indicates how to scale on a resource metric known to Kubernetes, as
     specified in requests and limits, describing each pod in the current scale target (e.g. CPU or
     memory). The values will be averaged together before being compared to the target. Such metrics are
@@ -24,9 +21,20 @@ class ContainerResourceMetricSource:
     metrics using the "pods" source. Only one "target" type should be set.
     """
 
+    __slots__ = ("container", "name", "target")
+
     container: str
     name: str
     target: MetricTarget
+
+    def __init__(
+        self,
+        *,
+        container: str,
+        name: str,
+        target: MetricTarget,
+    ) -> None:
+        self._set_fields((container, name, target))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"container": self.container, "name": self.name, "target": self.target.to_dict()}
@@ -41,17 +49,27 @@ class ContainerResourceMetricSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContainerResourceMetricStatus:
+class ContainerResourceMetricStatus(Model):
     """ContainerResourceMetricStatus indicates the current value of a resource metric known to Kubernetes,
     as specified in requests and limits, describing a single container in each pod in the current scale
     target (e.g. CPU or memory). Such metrics are built in to Kubernetes, and have special scaling
     options on top of those available to normal per-pod metrics using the "pods" source.
     """
 
+    __slots__ = ("container", "current", "name")
+
     container: str
     current: MetricValueStatus
     name: str
+
+    def __init__(
+        self,
+        *,
+        container: str,
+        current: MetricValueStatus,
+        name: str,
+    ) -> None:
+        self._set_fields((container, current, name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"container": self.container, "current": self.current.to_dict(), "name": self.name}
@@ -66,13 +84,23 @@ class ContainerResourceMetricStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CrossVersionObjectReference:
+class CrossVersionObjectReference(Model):
     """CrossVersionObjectReference contains enough information to let you identify the referred resource."""
 
-    api_version: str | None = None
+    __slots__ = ("api_version", "kind", "name")
+
+    api_version: str | None
     kind: str
     name: str
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str,
+        name: str,
+    ) -> None:
+        self._set_fields((api_version, kind, name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -91,15 +119,24 @@ class CrossVersionObjectReference:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExternalMetricSource:
+class ExternalMetricSource(Model):
     """ExternalMetricSource indicates how to scale on a metric not associated with any Kubernetes object
     (for example length of queue in cloud messaging service, or QPS from loadbalancer running outside of
     cluster).
     """
 
+    __slots__ = ("metric", "target")
+
     metric: MetricIdentifier
     target: MetricTarget
+
+    def __init__(
+        self,
+        *,
+        metric: MetricIdentifier,
+        target: MetricTarget,
+    ) -> None:
+        self._set_fields((metric, target))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"metric": self.metric.to_dict(), "target": self.target.to_dict()}
@@ -113,14 +150,23 @@ class ExternalMetricSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExternalMetricStatus:
+class ExternalMetricStatus(Model):
     """ExternalMetricStatus indicates the current value of a global metric not associated with any
     Kubernetes object.
     """
 
+    __slots__ = ("current", "metric")
+
     current: MetricValueStatus
     metric: MetricIdentifier
+
+    def __init__(
+        self,
+        *,
+        current: MetricValueStatus,
+        metric: MetricIdentifier,
+    ) -> None:
+        self._set_fields((current, metric))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"current": self.current.to_dict(), "metric": self.metric.to_dict()}
@@ -134,13 +180,23 @@ class ExternalMetricStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HPAScalingPolicy:
+class HPAScalingPolicy(Model):
     """HPAScalingPolicy is a single policy which must hold true for a specified past interval."""
+
+    __slots__ = ("period_seconds", "type", "value")
 
     period_seconds: int
     type: str
     value: int
+
+    def __init__(
+        self,
+        *,
+        period_seconds: int,
+        type: str,
+        value: int,
+    ) -> None:
+        self._set_fields((period_seconds, type, value))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"periodSeconds": self.period_seconds, "type": self.type, "value": self.value}
@@ -155,8 +211,7 @@ class HPAScalingPolicy:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HPAScalingRules:
+class HPAScalingRules(Model):
     """HPAScalingRules configures the scaling behavior for one direction. These Rules are applied after
     calculating DesiredReplicas from metrics for the HPA. They can limit the scaling velocity by
     specifying scaling policies. They can prevent flapping by specifying the stabilization window, so
@@ -164,9 +219,20 @@ class HPAScalingRules:
     window is chosen.
     """
 
-    policies: list[HPAScalingPolicy] | None = None
-    select_policy: str | None = None
-    stabilization_window_seconds: int | None = None
+    __slots__ = ("policies", "select_policy", "stabilization_window_seconds")
+
+    policies: list[HPAScalingPolicy] | None
+    select_policy: str | None
+    stabilization_window_seconds: int | None
+
+    def __init__(
+        self,
+        *,
+        policies: list[HPAScalingPolicy] | None = None,
+        select_policy: str | None = None,
+        stabilization_window_seconds: int | None = None,
+    ) -> None:
+        self._set_fields((policies, select_policy, stabilization_window_seconds))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -187,21 +253,33 @@ class HPAScalingRules:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HorizontalPodAutoscaler:
+class HorizontalPodAutoscaler(Model):
     """HorizontalPodAutoscaler is the configuration for a horizontal pod autoscaler, which automatically
     manages the replica count of any resource implementing the scale subresource based on the metrics
     specified.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "autoscaling/v2"
     KIND: ClassVar[str] = "HorizontalPodAutoscaler"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: HorizontalPodAutoscalerSpec | None = None
-    status: HorizontalPodAutoscalerStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: HorizontalPodAutoscalerSpec | None
+    status: HorizontalPodAutoscalerStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: HorizontalPodAutoscalerSpec | None = None,
+        status: HorizontalPodAutoscalerStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -228,14 +306,23 @@ class HorizontalPodAutoscaler:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HorizontalPodAutoscalerBehavior:
+class HorizontalPodAutoscalerBehavior(Model):
     """HorizontalPodAutoscalerBehavior configures the scaling behavior of the target in both Up and Down
     directions (scaleUp and scaleDown fields respectively).
     """
 
-    scale_down: HPAScalingRules | None = None
-    scale_up: HPAScalingRules | None = None
+    __slots__ = ("scale_down", "scale_up")
+
+    scale_down: HPAScalingRules | None
+    scale_up: HPAScalingRules | None
+
+    def __init__(
+        self,
+        *,
+        scale_down: HPAScalingRules | None = None,
+        scale_up: HPAScalingRules | None = None,
+    ) -> None:
+        self._set_fields((scale_down, scale_up))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -253,17 +340,29 @@ class HorizontalPodAutoscalerBehavior:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HorizontalPodAutoscalerCondition:
+class HorizontalPodAutoscalerCondition(Model):
     """HorizontalPodAutoscalerCondition describes the state of a HorizontalPodAutoscaler at a certain
     point.
     """
 
-    last_transition_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("last_transition_time", "message", "reason", "status", "type")
+
+    last_transition_time: Time | None
+    message: str | None
+    reason: str | None
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_transition_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_transition_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -288,17 +387,28 @@ class HorizontalPodAutoscalerCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HorizontalPodAutoscalerList:
+class HorizontalPodAutoscalerList(Model):
     """HorizontalPodAutoscalerList is a list of horizontal pod autoscaler objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "autoscaling/v2"
     KIND: ClassVar[str] = "HorizontalPodAutoscalerList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[HorizontalPodAutoscaler]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[HorizontalPodAutoscaler],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -321,15 +431,27 @@ class HorizontalPodAutoscalerList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HorizontalPodAutoscalerSpec:
+class HorizontalPodAutoscalerSpec(Model):
     """HorizontalPodAutoscalerSpec describes the desired functionality of the HorizontalPodAutoscaler."""
 
-    behavior: HorizontalPodAutoscalerBehavior | None = None
+    __slots__ = ("behavior", "max_replicas", "metrics", "min_replicas", "scale_target_ref")
+
+    behavior: HorizontalPodAutoscalerBehavior | None
     max_replicas: int
-    metrics: list[MetricSpec] | None = None
-    min_replicas: int | None = None
+    metrics: list[MetricSpec] | None
+    min_replicas: int | None
     scale_target_ref: CrossVersionObjectReference
+
+    def __init__(
+        self,
+        *,
+        behavior: HorizontalPodAutoscalerBehavior | None = None,
+        max_replicas: int,
+        metrics: list[MetricSpec] | None = None,
+        min_replicas: int | None = None,
+        scale_target_ref: CrossVersionObjectReference,
+    ) -> None:
+        self._set_fields((behavior, max_replicas, metrics, min_replicas, scale_target_ref))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -354,16 +476,29 @@ class HorizontalPodAutoscalerSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HorizontalPodAutoscalerStatus:
+class HorizontalPodAutoscalerStatus(Model):
     """HorizontalPodAutoscalerStatus describes the current status of a horizontal pod autoscaler."""
 
-    conditions: list[HorizontalPodAutoscalerCondition] | None = None
-    current_metrics: list[MetricStatus] | None = None
-    current_replicas: int | None = None
+    __slots__ = ("conditions", "current_metrics", "current_replicas", "desired_replicas", "last_scale_time", "observed_generation")
+
+    conditions: list[HorizontalPodAutoscalerCondition] | None
+    current_metrics: list[MetricStatus] | None
+    current_replicas: int | None
     desired_replicas: int
-    last_scale_time: Time | None = None
-    observed_generation: int | None = None
+    last_scale_time: Time | None
+    observed_generation: int | None
+
+    def __init__(
+        self,
+        *,
+        conditions: list[HorizontalPodAutoscalerCondition] | None = None,
+        current_metrics: list[MetricStatus] | None = None,
+        current_replicas: int | None = None,
+        desired_replicas: int,
+        last_scale_time: Time | None = None,
+        observed_generation: int | None = None,
+    ) -> None:
+        self._set_fields((conditions, current_metrics, current_replicas, desired_replicas, last_scale_time, observed_generation))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -392,12 +527,21 @@ class HorizontalPodAutoscalerStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MetricIdentifier:
+class MetricIdentifier(Model):
     """MetricIdentifier defines the name and optionally selector for a metric"""
 
+    __slots__ = ("name", "selector")
+
     name: str
-    selector: meta_v1.LabelSelector | None = None
+    selector: meta_v1.LabelSelector | None
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        selector: meta_v1.LabelSelector | None = None,
+    ) -> None:
+        self._set_fields((name, selector))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -413,18 +557,31 @@ class MetricIdentifier:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MetricSpec:
+class MetricSpec(Model):
     """MetricSpec specifies how to scale based on a single metric (only `type` and one other matching field
     should be set at once).
     """
 
-    container_resource: ContainerResourceMetricSource | None = None
-    external: ExternalMetricSource | None = None
-    object: ObjectMetricSource | None = None
-    pods: PodsMetricSource | None = None
-    resource: ResourceMetricSource | None = None
+    __slots__ = ("container_resource", "external", "object", "pods", "resource", "type")
+
+    container_resource: ContainerResourceMetricSource | None
+    external: ExternalMetricSource | None
+    object: ObjectMetricSource | None
+    pods: PodsMetricSource | None
+    resource: ResourceMetricSource | None
     type: str
+
+    def __init__(
+        self,
+        *,
+        container_resource: ContainerResourceMetricSource | None = None,
+        external: ExternalMetricSource | None = None,
+        object: ObjectMetricSource | None = None,
+        pods: PodsMetricSource | None = None,
+        resource: ResourceMetricSource | None = None,
+        type: str,
+    ) -> None:
+        self._set_fields((container_resource, external, object, pods, resource, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -453,16 +610,29 @@ class MetricSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MetricStatus:
+class MetricStatus(Model):
     """MetricStatus describes the last-read state of a single metric."""
 
-    container_resource: ContainerResourceMetricStatus | None = None
-    external: ExternalMetricStatus | None = None
-    object: ObjectMetricStatus | None = None
-    pods: PodsMetricStatus | None = None
-    resource: ResourceMetricStatus | None = None
+    __slots__ = ("container_resource", "external", "object", "pods", "resource", "type")
+
+    container_resource: ContainerResourceMetricStatus | None
+    external: ExternalMetricStatus | None
+    object: ObjectMetricStatus | None
+    pods: PodsMetricStatus | None
+    resource: ResourceMetricStatus | None
     type: str
+
+    def __init__(
+        self,
+        *,
+        container_resource: ContainerResourceMetricStatus | None = None,
+        external: ExternalMetricStatus | None = None,
+        object: ObjectMetricStatus | None = None,
+        pods: PodsMetricStatus | None = None,
+        resource: ResourceMetricStatus | None = None,
+        type: str,
+    ) -> None:
+        self._set_fields((container_resource, external, object, pods, resource, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -491,14 +661,25 @@ class MetricStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MetricTarget:
+class MetricTarget(Model):
     """MetricTarget defines the target value, average value, or average utilization of a specific metric"""
 
-    average_utilization: int | None = None
-    average_value: Quantity | None = None
+    __slots__ = ("average_utilization", "average_value", "type", "value")
+
+    average_utilization: int | None
+    average_value: Quantity | None
     type: str
-    value: Quantity | None = None
+    value: Quantity | None
+
+    def __init__(
+        self,
+        *,
+        average_utilization: int | None = None,
+        average_value: Quantity | None = None,
+        type: str,
+        value: Quantity | None = None,
+    ) -> None:
+        self._set_fields((average_utilization, average_value, type, value))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -521,13 +702,23 @@ class MetricTarget:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MetricValueStatus:
+class MetricValueStatus(Model):
     """MetricValueStatus holds the current value for a metric"""
 
-    average_utilization: int | None = None
-    average_value: Quantity | None = None
-    value: Quantity | None = None
+    __slots__ = ("average_utilization", "average_value", "value")
+
+    average_utilization: int | None
+    average_value: Quantity | None
+    value: Quantity | None
+
+    def __init__(
+        self,
+        *,
+        average_utilization: int | None = None,
+        average_value: Quantity | None = None,
+        value: Quantity | None = None,
+    ) -> None:
+        self._set_fields((average_utilization, average_value, value))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -548,15 +739,25 @@ class MetricValueStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ObjectMetricSource:
+class ObjectMetricSource(Model):
     """ObjectMetricSource indicates how to scale on a metric describing a kubernetes object (for example,
     hits-per-second on an Ingress object).
     """
 
+    __slots__ = ("described_object", "metric", "target")
+
     described_object: CrossVersionObjectReference
     metric: MetricIdentifier
     target: MetricTarget
+
+    def __init__(
+        self,
+        *,
+        described_object: CrossVersionObjectReference,
+        metric: MetricIdentifier,
+        target: MetricTarget,
+    ) -> None:
+        self._set_fields((described_object, metric, target))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"describedObject": self.described_object.to_dict(), "metric": self.metric.to_dict(), "target": self.target.to_dict()}
@@ -571,15 +772,25 @@ class ObjectMetricSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ObjectMetricStatus:
+class ObjectMetricStatus(Model):
     """ObjectMetricStatus indicates the current value of a metric describing a kubernetes object (for
     example, hits-per-second on an Ingress object).
     """
 
+    __slots__ = ("current", "described_object", "metric")
+
     current: MetricValueStatus
     described_object: CrossVersionObjectReference
     metric: MetricIdentifier
+
+    def __init__(
+        self,
+        *,
+        current: MetricValueStatus,
+        described_object: CrossVersionObjectReference,
+        metric: MetricIdentifier,
+    ) -> None:
+        self._set_fields((current, described_object, metric))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"current": self.current.to_dict(), "describedObject": self.described_object.to_dict(), "metric": self.metric.to_dict()}
@@ -594,15 +805,24 @@ class ObjectMetricStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodsMetricSource:
+class PodsMetricSource(Model):
     """PodsMetricSource indicates how to scale on a metric describing each pod in the current scale target
     (for example, transactions-processed-per-second). The values will be averaged together before being
     compared to the target value.
     """
 
+    __slots__ = ("metric", "target")
+
     metric: MetricIdentifier
     target: MetricTarget
+
+    def __init__(
+        self,
+        *,
+        metric: MetricIdentifier,
+        target: MetricTarget,
+    ) -> None:
+        self._set_fields((metric, target))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"metric": self.metric.to_dict(), "target": self.target.to_dict()}
@@ -616,14 +836,23 @@ class PodsMetricSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodsMetricStatus:
+class PodsMetricStatus(Model):
     """PodsMetricStatus indicates the current value of a metric describing each pod in the current scale
     target (for example, transactions-processed-per-second).
     """
 
+    __slots__ = ("current", "metric")
+
     current: MetricValueStatus
     metric: MetricIdentifier
+
+    def __init__(
+        self,
+        *,
+        current: MetricValueStatus,
+        metric: MetricIdentifier,
+    ) -> None:
+        self._set_fields((current, metric))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"current": self.current.to_dict(), "metric": self.metric.to_dict()}
@@ -637,8 +866,7 @@ class PodsMetricStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceMetricSource:
+class ResourceMetricSource(Model):
     """ResourceMetricSource indicates how to scale on a resource metric known to Kubernetes, as specified
     in requests and limits, describing each pod in the current scale target (e.g. CPU or memory). The
     values will be averaged together before being compared to the target. Such metrics are built in to
@@ -646,8 +874,18 @@ class ResourceMetricSource:
     using the "pods" source. Only one "target" type should be set.
     """
 
+    __slots__ = ("name", "target")
+
     name: str
     target: MetricTarget
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        target: MetricTarget,
+    ) -> None:
+        self._set_fields((name, target))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "target": self.target.to_dict()}
@@ -661,16 +899,25 @@ class ResourceMetricSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceMetricStatus:
+class ResourceMetricStatus(Model):
     """ResourceMetricStatus indicates the current value of a resource metric known to Kubernetes, as
     specified in requests and limits, describing each pod in the current scale target (e.g. CPU or
     memory). Such metrics are built in to Kubernetes, and have special scaling options on top of those
     available to normal per-pod metrics using the "pods" source.
     """
 
+    __slots__ = ("current", "name")
+
     current: MetricValueStatus
     name: str
+
+    def __init__(
+        self,
+        *,
+        current: MetricValueStatus,
+        name: str,
+    ) -> None:
+        self._set_fields((current, name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"current": self.current.to_dict(), "name": self.name}

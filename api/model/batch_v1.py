@@ -5,28 +5,38 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import core_v1, meta_v1
-from api.model.primitives import Time
+from api.model.primitives import Model, Time
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CronJob:
+class CronJob(Model):
     """CronJob represents the configuration of a single cron job."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "batch/v1"
     KIND: ClassVar[str] = "CronJob"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: CronJobSpec | None = None
-    status: CronJobStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: CronJobSpec | None
+    status: CronJobStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: CronJobSpec | None = None,
+        status: CronJobStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -53,17 +63,28 @@ class CronJob:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CronJobList:
+class CronJobList(Model):
     """CronJobList is a collection of cron jobs."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "batch/v1"
     KIND: ClassVar[str] = "CronJobList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[CronJob]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[CronJob],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -86,18 +107,33 @@ class CronJobList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CronJobSpec:
+class CronJobSpec(Model):
     """CronJobSpec describes how the job execution will look like and when it will actually run."""
 
-    concurrency_policy: str | None = None
-    failed_jobs_history_limit: int | None = None
+    __slots__ = ("concurrency_policy", "failed_jobs_history_limit", "job_template", "schedule", "starting_deadline_seconds", "successful_jobs_history_limit", "suspend", "time_zone")
+
+    concurrency_policy: str | None
+    failed_jobs_history_limit: int | None
     job_template: JobTemplateSpec
     schedule: str
-    starting_deadline_seconds: int | None = None
-    successful_jobs_history_limit: int | None = None
-    suspend: bool | None = None
-    time_zone: str | None = None
+    starting_deadline_seconds: int | None
+    successful_jobs_history_limit: int | None
+    suspend: bool | None
+    time_zone: str | None
+
+    def __init__(
+        self,
+        *,
+        concurrency_policy: str | None = None,
+        failed_jobs_history_limit: int | None = None,
+        job_template: JobTemplateSpec,
+        schedule: str,
+        starting_deadline_seconds: int | None = None,
+        successful_jobs_history_limit: int | None = None,
+        suspend: bool | None = None,
+        time_zone: str | None = None,
+    ) -> None:
+        self._set_fields((concurrency_policy, failed_jobs_history_limit, job_template, schedule, starting_deadline_seconds, successful_jobs_history_limit, suspend, time_zone))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -131,13 +167,23 @@ class CronJobSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CronJobStatus:
+class CronJobStatus(Model):
     """CronJobStatus represents the current state of a cron job."""
 
-    active: list[core_v1.ObjectReference] | None = None
-    last_schedule_time: Time | None = None
-    last_successful_time: Time | None = None
+    __slots__ = ("active", "last_schedule_time", "last_successful_time")
+
+    active: list[core_v1.ObjectReference] | None
+    last_schedule_time: Time | None
+    last_successful_time: Time | None
+
+    def __init__(
+        self,
+        *,
+        active: list[core_v1.ObjectReference] | None = None,
+        last_schedule_time: Time | None = None,
+        last_successful_time: Time | None = None,
+    ) -> None:
+        self._set_fields((active, last_schedule_time, last_successful_time))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -158,18 +204,30 @@ class CronJobStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Job:
+class Job(Model):
     """Job represents the configuration of a single job."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "batch/v1"
     KIND: ClassVar[str] = "Job"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: JobSpec | None = None
-    status: JobStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: JobSpec | None
+    status: JobStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: JobSpec | None = None,
+        status: JobStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -196,16 +254,29 @@ class Job:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobCondition:
+class JobCondition(Model):
     """JobCondition describes current state of a job."""
 
-    last_probe_time: Time | None = None
-    last_transition_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("last_probe_time", "last_transition_time", "message", "reason", "status", "type")
+
+    last_probe_time: Time | None
+    last_transition_time: Time | None
+    message: str | None
+    reason: str | None
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_probe_time: Time | None = None,
+        last_transition_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_probe_time, last_transition_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -233,17 +304,28 @@ class JobCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobList:
+class JobList(Model):
     """JobList is a collection of jobs."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "batch/v1"
     KIND: ClassVar[str] = "JobList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[Job]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[Job],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -266,26 +348,49 @@ class JobList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobSpec:
+class JobSpec(Model):
     """JobSpec describes how the job execution will look like."""
 
-    active_deadline_seconds: int | None = None
-    backoff_limit: int | None = None
-    backoff_limit_per_index: int | None = None
-    completion_mode: str | None = None
-    completions: int | None = None
-    managed_by: str | None = None
-    manual_selector: bool | None = None
-    max_failed_indexes: int | None = None
-    parallelism: int | None = None
-    pod_failure_policy: PodFailurePolicy | None = None
-    pod_replacement_policy: str | None = None
-    selector: meta_v1.LabelSelector | None = None
-    success_policy: SuccessPolicy | None = None
-    suspend: bool | None = None
+    __slots__ = ("active_deadline_seconds", "backoff_limit", "backoff_limit_per_index", "completion_mode", "completions", "managed_by", "manual_selector", "max_failed_indexes", "parallelism", "pod_failure_policy", "pod_replacement_policy", "selector", "success_policy", "suspend", "template", "ttl_seconds_after_finished")
+
+    active_deadline_seconds: int | None
+    backoff_limit: int | None
+    backoff_limit_per_index: int | None
+    completion_mode: str | None
+    completions: int | None
+    managed_by: str | None
+    manual_selector: bool | None
+    max_failed_indexes: int | None
+    parallelism: int | None
+    pod_failure_policy: PodFailurePolicy | None
+    pod_replacement_policy: str | None
+    selector: meta_v1.LabelSelector | None
+    success_policy: SuccessPolicy | None
+    suspend: bool | None
     template: core_v1.PodTemplateSpec
-    ttl_seconds_after_finished: int | None = None
+    ttl_seconds_after_finished: int | None
+
+    def __init__(
+        self,
+        *,
+        active_deadline_seconds: int | None = None,
+        backoff_limit: int | None = None,
+        backoff_limit_per_index: int | None = None,
+        completion_mode: str | None = None,
+        completions: int | None = None,
+        managed_by: str | None = None,
+        manual_selector: bool | None = None,
+        max_failed_indexes: int | None = None,
+        parallelism: int | None = None,
+        pod_failure_policy: PodFailurePolicy | None = None,
+        pod_replacement_policy: str | None = None,
+        selector: meta_v1.LabelSelector | None = None,
+        success_policy: SuccessPolicy | None = None,
+        suspend: bool | None = None,
+        template: core_v1.PodTemplateSpec,
+        ttl_seconds_after_finished: int | None = None,
+    ) -> None:
+        self._set_fields((active_deadline_seconds, backoff_limit, backoff_limit_per_index, completion_mode, completions, managed_by, manual_selector, max_failed_indexes, parallelism, pod_failure_policy, pod_replacement_policy, selector, success_policy, suspend, template, ttl_seconds_after_finished))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -344,21 +449,39 @@ class JobSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobStatus:
+class JobStatus(Model):
     """JobStatus represents the current state of a Job."""
 
-    active: int | None = None
-    completed_indexes: str | None = None
-    completion_time: Time | None = None
-    conditions: list[JobCondition] | None = None
-    failed: int | None = None
-    failed_indexes: str | None = None
-    ready: int | None = None
-    start_time: Time | None = None
-    succeeded: int | None = None
-    terminating: int | None = None
-    uncounted_terminated_pods: UncountedTerminatedPods | None = None
+    __slots__ = ("active", "completed_indexes", "completion_time", "conditions", "failed", "failed_indexes", "ready", "start_time", "succeeded", "terminating", "uncounted_terminated_pods")
+
+    active: int | None
+    completed_indexes: str | None
+    completion_time: Time | None
+    conditions: list[JobCondition] | None
+    failed: int | None
+    failed_indexes: str | None
+    ready: int | None
+    start_time: Time | None
+    succeeded: int | None
+    terminating: int | None
+    uncounted_terminated_pods: UncountedTerminatedPods | None
+
+    def __init__(
+        self,
+        *,
+        active: int | None = None,
+        completed_indexes: str | None = None,
+        completion_time: Time | None = None,
+        conditions: list[JobCondition] | None = None,
+        failed: int | None = None,
+        failed_indexes: str | None = None,
+        ready: int | None = None,
+        start_time: Time | None = None,
+        succeeded: int | None = None,
+        terminating: int | None = None,
+        uncounted_terminated_pods: UncountedTerminatedPods | None = None,
+    ) -> None:
+        self._set_fields((active, completed_indexes, completion_time, conditions, failed, failed_indexes, ready, start_time, succeeded, terminating, uncounted_terminated_pods))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -403,12 +526,21 @@ class JobStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobTemplateSpec:
+class JobTemplateSpec(Model):
     """JobTemplateSpec describes the data a Job should have when created from a template"""
 
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: JobSpec | None = None
+    __slots__ = ("metadata", "spec")
+
+    metadata: meta_v1.ObjectMeta | None
+    spec: JobSpec | None
+
+    def __init__(
+        self,
+        *,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: JobSpec | None = None,
+    ) -> None:
+        self._set_fields((metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -426,11 +558,19 @@ class JobTemplateSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodFailurePolicy:
+class PodFailurePolicy(Model):
     """PodFailurePolicy describes how failed pods influence the backoffLimit."""
 
+    __slots__ = ("rules",)
+
     rules: list[PodFailurePolicyRule]
+
+    def __init__(
+        self,
+        *,
+        rules: list[PodFailurePolicyRule],
+    ) -> None:
+        self._set_fields((rules,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rules": [x.to_dict() for x in self.rules]}
@@ -443,8 +583,7 @@ class PodFailurePolicy:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodFailurePolicyOnExitCodesRequirement:
+class PodFailurePolicyOnExitCodesRequirement(Model):
     """PodFailurePolicyOnExitCodesRequirement describes the requirement for handling a failed pod based on
     its container exit codes. In particular, it lookups the .state.terminated.exitCode for each app
     container and init container status, represented by the .status.containerStatuses and
@@ -452,9 +591,20 @@ class PodFailurePolicyOnExitCodesRequirement:
     success (exit code 0) are excluded from the requirement check.
     """
 
-    container_name: str | None = None
+    __slots__ = ("container_name", "operator", "values")
+
+    container_name: str | None
     operator: str
     values: list[int]
+
+    def __init__(
+        self,
+        *,
+        container_name: str | None = None,
+        operator: str,
+        values: list[int],
+    ) -> None:
+        self._set_fields((container_name, operator, values))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -473,14 +623,23 @@ class PodFailurePolicyOnExitCodesRequirement:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodFailurePolicyOnPodConditionsPattern:
+class PodFailurePolicyOnPodConditionsPattern(Model):
     """PodFailurePolicyOnPodConditionsPattern describes a pattern for matching an actual pod condition
     type.
     """
 
+    __slots__ = ("status", "type")
+
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status, "type": self.type}
@@ -494,15 +653,25 @@ class PodFailurePolicyOnPodConditionsPattern:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodFailurePolicyRule:
+class PodFailurePolicyRule(Model):
     """PodFailurePolicyRule describes how a pod failure is handled when the requirements are met. One of
     onExitCodes and onPodConditions, but not both, can be used in each rule.
     """
 
+    __slots__ = ("action", "on_exit_codes", "on_pod_conditions")
+
     action: str
-    on_exit_codes: PodFailurePolicyOnExitCodesRequirement | None = None
-    on_pod_conditions: list[PodFailurePolicyOnPodConditionsPattern] | None = None
+    on_exit_codes: PodFailurePolicyOnExitCodesRequirement | None
+    on_pod_conditions: list[PodFailurePolicyOnPodConditionsPattern] | None
+
+    def __init__(
+        self,
+        *,
+        action: str,
+        on_exit_codes: PodFailurePolicyOnExitCodesRequirement | None = None,
+        on_pod_conditions: list[PodFailurePolicyOnPodConditionsPattern] | None = None,
+    ) -> None:
+        self._set_fields((action, on_exit_codes, on_pod_conditions))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"action": self.action}
@@ -521,13 +690,21 @@ class PodFailurePolicyRule:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SuccessPolicy:
+class SuccessPolicy(Model):
     """SuccessPolicy describes when a Job can be declared as succeeded based on the success of some
     indexes.
     """
 
+    __slots__ = ("rules",)
+
     rules: list[SuccessPolicyRule]
+
+    def __init__(
+        self,
+        *,
+        rules: list[SuccessPolicyRule],
+    ) -> None:
+        self._set_fields((rules,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rules": [x.to_dict() for x in self.rules]}
@@ -540,14 +717,23 @@ class SuccessPolicy:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SuccessPolicyRule:
+class SuccessPolicyRule(Model):
     """SuccessPolicyRule describes rule for declaring a Job as succeeded. Each rule must have at least one
     of the "succeededIndexes" or "succeededCount" specified.
     """
 
-    succeeded_count: int | None = None
-    succeeded_indexes: str | None = None
+    __slots__ = ("succeeded_count", "succeeded_indexes")
+
+    succeeded_count: int | None
+    succeeded_indexes: str | None
+
+    def __init__(
+        self,
+        *,
+        succeeded_count: int | None = None,
+        succeeded_indexes: str | None = None,
+    ) -> None:
+        self._set_fields((succeeded_count, succeeded_indexes))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -565,14 +751,23 @@ class SuccessPolicyRule:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UncountedTerminatedPods:
+class UncountedTerminatedPods(Model):
     """UncountedTerminatedPods holds UIDs of Pods that have terminated but haven't been accounted in Job
     status counters.
     """
 
-    failed: list[str] | None = None
-    succeeded: list[str] | None = None
+    __slots__ = ("failed", "succeeded")
+
+    failed: list[str] | None
+    succeeded: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        failed: list[str] | None = None,
+        succeeded: list[str] | None = None,
+    ) -> None:
+        self._set_fields((failed, succeeded))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

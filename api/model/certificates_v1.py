@@ -5,30 +5,40 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
-from api.model.primitives import Time
+from api.model.primitives import Model, Time
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CertificateSigningRequest:
+class CertificateSigningRequest(Model):
     """CertificateSigningRequest objects provide a mechanism to obtain x509 certificates by submitting a
     certificate signing request, and having it asynchronously approved and issued.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "certificates.k8s.io/v1"
     KIND: ClassVar[str] = "CertificateSigningRequest"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: CertificateSigningRequestSpec
-    status: CertificateSigningRequestStatus | None = None
+    status: CertificateSigningRequestStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: CertificateSigningRequestSpec,
+        status: CertificateSigningRequestStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -54,16 +64,29 @@ class CertificateSigningRequest:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CertificateSigningRequestCondition:
+class CertificateSigningRequestCondition(Model):
     """CertificateSigningRequestCondition describes a condition of a CertificateSigningRequest object"""
 
-    last_transition_time: Time | None = None
-    last_update_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("last_transition_time", "last_update_time", "message", "reason", "status", "type")
+
+    last_transition_time: Time | None
+    last_update_time: Time | None
+    message: str | None
+    reason: str | None
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_transition_time: Time | None = None,
+        last_update_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_transition_time, last_update_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -91,17 +114,28 @@ class CertificateSigningRequestCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CertificateSigningRequestList:
+class CertificateSigningRequestList(Model):
     """CertificateSigningRequestList is a collection of CertificateSigningRequest objects"""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "certificates.k8s.io/v1"
     KIND: ClassVar[str] = "CertificateSigningRequestList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[CertificateSigningRequest]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[CertificateSigningRequest],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -124,18 +158,33 @@ class CertificateSigningRequestList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CertificateSigningRequestSpec:
+class CertificateSigningRequestSpec(Model):
     """CertificateSigningRequestSpec contains the certificate request."""
 
-    expiration_seconds: int | None = None
-    extra: dict[str, list[str]] | None = None
-    groups: list[str] | None = None
+    __slots__ = ("expiration_seconds", "extra", "groups", "request", "signer_name", "uid", "usages", "username")
+
+    expiration_seconds: int | None
+    extra: dict[str, list[str]] | None
+    groups: list[str] | None
     request: str
     signer_name: str
-    uid: str | None = None
-    usages: list[str] | None = None
-    username: str | None = None
+    uid: str | None
+    usages: list[str] | None
+    username: str | None
+
+    def __init__(
+        self,
+        *,
+        expiration_seconds: int | None = None,
+        extra: dict[str, list[str]] | None = None,
+        groups: list[str] | None = None,
+        request: str,
+        signer_name: str,
+        uid: str | None = None,
+        usages: list[str] | None = None,
+        username: str | None = None,
+    ) -> None:
+        self._set_fields((expiration_seconds, extra, groups, request, signer_name, uid, usages, username))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -169,14 +218,23 @@ class CertificateSigningRequestSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CertificateSigningRequestStatus:
+class CertificateSigningRequestStatus(Model):
     """CertificateSigningRequestStatus contains conditions used to indicate approved/denied/failed status
     of the request, and the issued certificate.
     """
 
-    certificate: str | None = None
-    conditions: list[CertificateSigningRequestCondition] | None = None
+    __slots__ = ("certificate", "conditions")
+
+    certificate: str | None
+    conditions: list[CertificateSigningRequestCondition] | None
+
+    def __init__(
+        self,
+        *,
+        certificate: str | None = None,
+        conditions: list[CertificateSigningRequestCondition] | None = None,
+    ) -> None:
+        self._set_fields((certificate, conditions))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -5,26 +5,36 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
+from api.model.primitives import Model
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClusterTrustBundle:
+class ClusterTrustBundle(Model):
     """ClusterTrustBundle is a cluster-scoped container for X.509 trust anchors (root certificates)."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec")
 
     API_VERSION: ClassVar[str] = "certificates.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "ClusterTrustBundle"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: ClusterTrustBundleSpec
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: ClusterTrustBundleSpec,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -47,17 +57,28 @@ class ClusterTrustBundle:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClusterTrustBundleList:
+class ClusterTrustBundleList(Model):
     """ClusterTrustBundleList is a collection of ClusterTrustBundle objects"""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "certificates.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "ClusterTrustBundleList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ClusterTrustBundle]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ClusterTrustBundle],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -80,12 +101,21 @@ class ClusterTrustBundleList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClusterTrustBundleSpec:
+class ClusterTrustBundleSpec(Model):
     """ClusterTrustBundleSpec contains the signer and trust anchors."""
 
-    signer_name: str | None = None
+    __slots__ = ("signer_name", "trust_bundle")
+
+    signer_name: str | None
     trust_bundle: str
+
+    def __init__(
+        self,
+        *,
+        signer_name: str | None = None,
+        trust_bundle: str,
+    ) -> None:
+        self._set_fields((signer_name, trust_bundle))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -5,27 +5,36 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
-from api.model.primitives import MicroTime
+from api.model.primitives import MicroTime, Model
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Lease:
+class Lease(Model):
     """Lease defines a lease concept."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec")
 
     API_VERSION: ClassVar[str] = "coordination.k8s.io/v1"
     KIND: ClassVar[str] = "Lease"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: LeaseSpec | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: LeaseSpec | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: LeaseSpec | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -49,17 +58,28 @@ class Lease:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LeaseList:
+class LeaseList(Model):
     """LeaseList is a list of Lease objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "coordination.k8s.io/v1"
     KIND: ClassVar[str] = "LeaseList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[Lease]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[Lease],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -82,17 +102,31 @@ class LeaseList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LeaseSpec:
+class LeaseSpec(Model):
     """LeaseSpec is a specification of a Lease."""
 
-    acquire_time: MicroTime | None = None
-    holder_identity: str | None = None
-    lease_duration_seconds: int | None = None
-    lease_transitions: int | None = None
-    preferred_holder: str | None = None
-    renew_time: MicroTime | None = None
-    strategy: str | None = None
+    __slots__ = ("acquire_time", "holder_identity", "lease_duration_seconds", "lease_transitions", "preferred_holder", "renew_time", "strategy")
+
+    acquire_time: MicroTime | None
+    holder_identity: str | None
+    lease_duration_seconds: int | None
+    lease_transitions: int | None
+    preferred_holder: str | None
+    renew_time: MicroTime | None
+    strategy: str | None
+
+    def __init__(
+        self,
+        *,
+        acquire_time: MicroTime | None = None,
+        holder_identity: str | None = None,
+        lease_duration_seconds: int | None = None,
+        lease_transitions: int | None = None,
+        preferred_holder: str | None = None,
+        renew_time: MicroTime | None = None,
+        strategy: str | None = None,
+    ) -> None:
+        self._set_fields((acquire_time, holder_identity, lease_duration_seconds, lease_transitions, preferred_holder, renew_time, strategy))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

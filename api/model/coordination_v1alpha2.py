@@ -5,29 +5,38 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
-from api.model.primitives import MicroTime
+from api.model.primitives import MicroTime, Model
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LeaseCandidate:
+class LeaseCandidate(Model):
     """LeaseCandidate defines a candidate for a Lease object. Candidates are created such that coordinated
     leader election will pick the best leader from the list of candidates.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec")
+
     API_VERSION: ClassVar[str] = "coordination.k8s.io/v1alpha2"
     KIND: ClassVar[str] = "LeaseCandidate"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: LeaseCandidateSpec | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: LeaseCandidateSpec | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: LeaseCandidateSpec | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -51,17 +60,28 @@ class LeaseCandidate:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LeaseCandidateList:
+class LeaseCandidateList(Model):
     """LeaseCandidateList is a list of Lease objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "coordination.k8s.io/v1alpha2"
     KIND: ClassVar[str] = "LeaseCandidateList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[LeaseCandidate]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[LeaseCandidate],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -84,16 +104,29 @@ class LeaseCandidateList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LeaseCandidateSpec:
+class LeaseCandidateSpec(Model):
     """LeaseCandidateSpec is a specification of a Lease."""
 
+    __slots__ = ("binary_version", "emulation_version", "lease_name", "ping_time", "renew_time", "strategy")
+
     binary_version: str
-    emulation_version: str | None = None
+    emulation_version: str | None
     lease_name: str
-    ping_time: MicroTime | None = None
-    renew_time: MicroTime | None = None
+    ping_time: MicroTime | None
+    renew_time: MicroTime | None
     strategy: str
+
+    def __init__(
+        self,
+        *,
+        binary_version: str,
+        emulation_version: str | None = None,
+        lease_name: str,
+        ping_time: MicroTime | None = None,
+        renew_time: MicroTime | None = None,
+        strategy: str,
+    ) -> None:
+        self._set_fields((binary_version, emulation_version, lease_name, ping_time, renew_time, strategy))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"binaryVersion": self.binary_version}

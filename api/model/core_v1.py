@@ -5,24 +5,33 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
-from api.model.primitives import IntOrString, MicroTime, Quantity, Time, quantity
+from api.model.primitives import IntOrString, MicroTime, Model, Quantity, Time, quantity
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AWSElasticBlockStoreVolumeSource:
+class AWSElasticBlockStoreVolumeSource(Model):
     """Represents a Persistent Disk resource in AWS."""
 
-    fs_type: str | None = None
-    partition: int | None = None
-    read_only: bool | None = None
+    __slots__ = ("fs_type", "partition", "read_only", "volume_id")
+
+    fs_type: str | None
+    partition: int | None
+    read_only: bool | None
     volume_id: str
+
+    def __init__(
+        self,
+        *,
+        fs_type: str | None = None,
+        partition: int | None = None,
+        read_only: bool | None = None,
+        volume_id: str,
+    ) -> None:
+        self._set_fields((fs_type, partition, read_only, volume_id))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -45,13 +54,23 @@ class AWSElasticBlockStoreVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Affinity:
+class Affinity(Model):
     """Affinity is a group of affinity scheduling rules."""
 
-    node_affinity: NodeAffinity | None = None
-    pod_affinity: PodAffinity | None = None
-    pod_anti_affinity: PodAntiAffinity | None = None
+    __slots__ = ("node_affinity", "pod_affinity", "pod_anti_affinity")
+
+    node_affinity: NodeAffinity | None
+    pod_affinity: PodAffinity | None
+    pod_anti_affinity: PodAntiAffinity | None
+
+    def __init__(
+        self,
+        *,
+        node_affinity: NodeAffinity | None = None,
+        pod_affinity: PodAffinity | None = None,
+        pod_anti_affinity: PodAntiAffinity | None = None,
+    ) -> None:
+        self._set_fields((node_affinity, pod_affinity, pod_anti_affinity))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -72,12 +91,21 @@ class Affinity:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AppArmorProfile:
+class AppArmorProfile(Model):
     """AppArmorProfile defines a pod or container's AppArmor settings."""
 
-    localhost_profile: str | None = None
+    __slots__ = ("localhost_profile", "type")
+
+    localhost_profile: str | None
     type: str
+
+    def __init__(
+        self,
+        *,
+        localhost_profile: str | None = None,
+        type: str,
+    ) -> None:
+        self._set_fields((localhost_profile, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -94,12 +122,21 @@ class AppArmorProfile:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AttachedVolume:
+class AttachedVolume(Model):
     """AttachedVolume describes a volume attached to a node"""
+
+    __slots__ = ("device_path", "name")
 
     device_path: str
     name: str
+
+    def __init__(
+        self,
+        *,
+        device_path: str,
+        name: str,
+    ) -> None:
+        self._set_fields((device_path, name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"devicePath": self.device_path, "name": self.name}
@@ -113,16 +150,29 @@ class AttachedVolume:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AzureDiskVolumeSource:
+class AzureDiskVolumeSource(Model):
     """AzureDisk represents an Azure Data Disk mount on the host and bind mount to the pod."""
 
-    caching_mode: str | None = None
+    __slots__ = ("caching_mode", "disk_name", "disk_uri", "fs_type", "kind", "read_only")
+
+    caching_mode: str | None
     disk_name: str
     disk_uri: str
-    fs_type: str | None = None
-    kind: str | None = None
-    read_only: bool | None = None
+    fs_type: str | None
+    kind: str | None
+    read_only: bool | None
+
+    def __init__(
+        self,
+        *,
+        caching_mode: str | None = None,
+        disk_name: str,
+        disk_uri: str,
+        fs_type: str | None = None,
+        kind: str | None = None,
+        read_only: bool | None = None,
+    ) -> None:
+        self._set_fields((caching_mode, disk_name, disk_uri, fs_type, kind, read_only))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -150,14 +200,25 @@ class AzureDiskVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AzureFilePersistentVolumeSource:
+class AzureFilePersistentVolumeSource(Model):
     """AzureFile represents an Azure File Service mount on the host and bind mount to the pod."""
 
-    read_only: bool | None = None
+    __slots__ = ("read_only", "secret_name", "secret_namespace", "share_name")
+
+    read_only: bool | None
     secret_name: str
-    secret_namespace: str | None = None
+    secret_namespace: str | None
     share_name: str
+
+    def __init__(
+        self,
+        *,
+        read_only: bool | None = None,
+        secret_name: str,
+        secret_namespace: str | None = None,
+        share_name: str,
+    ) -> None:
+        self._set_fields((read_only, secret_name, secret_namespace, share_name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -179,13 +240,23 @@ class AzureFilePersistentVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AzureFileVolumeSource:
+class AzureFileVolumeSource(Model):
     """AzureFile represents an Azure File Service mount on the host and bind mount to the pod."""
 
-    read_only: bool | None = None
+    __slots__ = ("read_only", "secret_name", "share_name")
+
+    read_only: bool | None
     secret_name: str
     share_name: str
+
+    def __init__(
+        self,
+        *,
+        read_only: bool | None = None,
+        secret_name: str,
+        share_name: str,
+    ) -> None:
+        self._set_fields((read_only, secret_name, share_name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -204,17 +275,28 @@ class AzureFileVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Binding:
+class Binding(Model):
     """Binding ties one object to another; for example, a pod is bound to a node by a scheduler."""
+
+    __slots__ = ("api_version", "kind", "metadata", "target")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "Binding"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     target: ObjectReference
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        target: ObjectReference,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, target))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -237,20 +319,37 @@ class Binding:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CSIPersistentVolumeSource:
+class CSIPersistentVolumeSource(Model):
     """Represents storage that is managed by an external CSI volume driver"""
 
-    controller_expand_secret_ref: SecretReference | None = None
-    controller_publish_secret_ref: SecretReference | None = None
+    __slots__ = ("controller_expand_secret_ref", "controller_publish_secret_ref", "driver", "fs_type", "node_expand_secret_ref", "node_publish_secret_ref", "node_stage_secret_ref", "read_only", "volume_attributes", "volume_handle")
+
+    controller_expand_secret_ref: SecretReference | None
+    controller_publish_secret_ref: SecretReference | None
     driver: str
-    fs_type: str | None = None
-    node_expand_secret_ref: SecretReference | None = None
-    node_publish_secret_ref: SecretReference | None = None
-    node_stage_secret_ref: SecretReference | None = None
-    read_only: bool | None = None
-    volume_attributes: dict[str, str] | None = None
+    fs_type: str | None
+    node_expand_secret_ref: SecretReference | None
+    node_publish_secret_ref: SecretReference | None
+    node_stage_secret_ref: SecretReference | None
+    read_only: bool | None
+    volume_attributes: dict[str, str] | None
     volume_handle: str
+
+    def __init__(
+        self,
+        *,
+        controller_expand_secret_ref: SecretReference | None = None,
+        controller_publish_secret_ref: SecretReference | None = None,
+        driver: str,
+        fs_type: str | None = None,
+        node_expand_secret_ref: SecretReference | None = None,
+        node_publish_secret_ref: SecretReference | None = None,
+        node_stage_secret_ref: SecretReference | None = None,
+        read_only: bool | None = None,
+        volume_attributes: dict[str, str] | None = None,
+        volume_handle: str,
+    ) -> None:
+        self._set_fields((controller_expand_secret_ref, controller_publish_secret_ref, driver, fs_type, node_expand_secret_ref, node_publish_secret_ref, node_stage_secret_ref, read_only, volume_attributes, volume_handle))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -290,15 +389,27 @@ class CSIPersistentVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CSIVolumeSource:
+class CSIVolumeSource(Model):
     """Represents a source location of a volume to mount, managed by an external CSI driver"""
 
+    __slots__ = ("driver", "fs_type", "node_publish_secret_ref", "read_only", "volume_attributes")
+
     driver: str
-    fs_type: str | None = None
-    node_publish_secret_ref: LocalObjectReference | None = None
-    read_only: bool | None = None
-    volume_attributes: dict[str, str] | None = None
+    fs_type: str | None
+    node_publish_secret_ref: LocalObjectReference | None
+    read_only: bool | None
+    volume_attributes: dict[str, str] | None
+
+    def __init__(
+        self,
+        *,
+        driver: str,
+        fs_type: str | None = None,
+        node_publish_secret_ref: LocalObjectReference | None = None,
+        read_only: bool | None = None,
+        volume_attributes: dict[str, str] | None = None,
+    ) -> None:
+        self._set_fields((driver, fs_type, node_publish_secret_ref, read_only, volume_attributes))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"driver": self.driver}
@@ -323,12 +434,21 @@ class CSIVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Capabilities:
+class Capabilities(Model):
     """Adds and removes POSIX capabilities from running containers."""
 
-    add: list[str] | None = None
-    drop: list[str] | None = None
+    __slots__ = ("add", "drop")
+
+    add: list[str] | None
+    drop: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        add: list[str] | None = None,
+        drop: list[str] | None = None,
+    ) -> None:
+        self._set_fields((add, drop))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -346,18 +466,31 @@ class Capabilities:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CephFSPersistentVolumeSource:
+class CephFSPersistentVolumeSource(Model):
     """Represents a Ceph Filesystem mount that lasts the lifetime of a pod Cephfs volumes do not support
     ownership management or SELinux relabeling.
     """
 
+    __slots__ = ("monitors", "path", "read_only", "secret_file", "secret_ref", "user")
+
     monitors: list[str]
-    path: str | None = None
-    read_only: bool | None = None
-    secret_file: str | None = None
-    secret_ref: SecretReference | None = None
-    user: str | None = None
+    path: str | None
+    read_only: bool | None
+    secret_file: str | None
+    secret_ref: SecretReference | None
+    user: str | None
+
+    def __init__(
+        self,
+        *,
+        monitors: list[str],
+        path: str | None = None,
+        read_only: bool | None = None,
+        secret_file: str | None = None,
+        secret_ref: SecretReference | None = None,
+        user: str | None = None,
+    ) -> None:
+        self._set_fields((monitors, path, read_only, secret_file, secret_ref, user))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"monitors": list(self.monitors)}
@@ -385,18 +518,31 @@ class CephFSPersistentVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CephFSVolumeSource:
+class CephFSVolumeSource(Model):
     """Represents a Ceph Filesystem mount that lasts the lifetime of a pod Cephfs volumes do not support
     ownership management or SELinux relabeling.
     """
 
+    __slots__ = ("monitors", "path", "read_only", "secret_file", "secret_ref", "user")
+
     monitors: list[str]
-    path: str | None = None
-    read_only: bool | None = None
-    secret_file: str | None = None
-    secret_ref: LocalObjectReference | None = None
-    user: str | None = None
+    path: str | None
+    read_only: bool | None
+    secret_file: str | None
+    secret_ref: LocalObjectReference | None
+    user: str | None
+
+    def __init__(
+        self,
+        *,
+        monitors: list[str],
+        path: str | None = None,
+        read_only: bool | None = None,
+        secret_file: str | None = None,
+        secret_ref: LocalObjectReference | None = None,
+        user: str | None = None,
+    ) -> None:
+        self._set_fields((monitors, path, read_only, secret_file, secret_ref, user))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"monitors": list(self.monitors)}
@@ -424,17 +570,28 @@ class CephFSVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CinderPersistentVolumeSource:
+class CinderPersistentVolumeSource(Model):
     """Represents a cinder volume resource in Openstack. A Cinder volume must exist before mounting to a
     container. The volume must also be in the same region as the kubelet. Cinder volumes support
     ownership management and SELinux relabeling.
     """
 
-    fs_type: str | None = None
-    read_only: bool | None = None
-    secret_ref: SecretReference | None = None
+    __slots__ = ("fs_type", "read_only", "secret_ref", "volume_id")
+
+    fs_type: str | None
+    read_only: bool | None
+    secret_ref: SecretReference | None
     volume_id: str
+
+    def __init__(
+        self,
+        *,
+        fs_type: str | None = None,
+        read_only: bool | None = None,
+        secret_ref: SecretReference | None = None,
+        volume_id: str,
+    ) -> None:
+        self._set_fields((fs_type, read_only, secret_ref, volume_id))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -457,17 +614,28 @@ class CinderPersistentVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CinderVolumeSource:
+class CinderVolumeSource(Model):
     """Represents a cinder volume resource in Openstack. A Cinder volume must exist before mounting to a
     container. The volume must also be in the same region as the kubelet. Cinder volumes support
     ownership management and SELinux relabeling.
     """
 
-    fs_type: str | None = None
-    read_only: bool | None = None
-    secret_ref: LocalObjectReference | None = None
+    __slots__ = ("fs_type", "read_only", "secret_ref", "volume_id")
+
+    fs_type: str | None
+    read_only: bool | None
+    secret_ref: LocalObjectReference | None
     volume_id: str
+
+    def __init__(
+        self,
+        *,
+        fs_type: str | None = None,
+        read_only: bool | None = None,
+        secret_ref: LocalObjectReference | None = None,
+        volume_id: str,
+    ) -> None:
+        self._set_fields((fs_type, read_only, secret_ref, volume_id))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -490,11 +658,19 @@ class CinderVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClientIPConfig:
+class ClientIPConfig(Model):
     """ClientIPConfig represents the configurations of Client IP based session affinity."""
 
-    timeout_seconds: int | None = None
+    __slots__ = ("timeout_seconds",)
+
+    timeout_seconds: int | None
+
+    def __init__(
+        self,
+        *,
+        timeout_seconds: int | None = None,
+    ) -> None:
+        self._set_fields((timeout_seconds,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -509,17 +685,29 @@ class ClientIPConfig:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClusterTrustBundleProjection:
+class ClusterTrustBundleProjection(Model):
     """ClusterTrustBundleProjection describes how to select a set of ClusterTrustBundle objects and project
     their contents into the pod filesystem.
     """
 
-    label_selector: meta_v1.LabelSelector | None = None
-    name: str | None = None
-    optional: bool | None = None
+    __slots__ = ("label_selector", "name", "optional", "path", "signer_name")
+
+    label_selector: meta_v1.LabelSelector | None
+    name: str | None
+    optional: bool | None
     path: str
-    signer_name: str | None = None
+    signer_name: str | None
+
+    def __init__(
+        self,
+        *,
+        label_selector: meta_v1.LabelSelector | None = None,
+        name: str | None = None,
+        optional: bool | None = None,
+        path: str,
+        signer_name: str | None = None,
+    ) -> None:
+        self._set_fields((label_selector, name, optional, path, signer_name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -545,14 +733,25 @@ class ClusterTrustBundleProjection:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ComponentCondition:
+class ComponentCondition(Model):
     """Information about the condition of a component."""
 
-    error: str | None = None
-    message: str | None = None
+    __slots__ = ("error", "message", "status", "type")
+
+    error: str | None
+    message: str | None
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        error: str | None = None,
+        message: str | None = None,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((error, message, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -574,19 +773,30 @@ class ComponentCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ComponentStatus:
+class ComponentStatus(Model):
     """ComponentStatus (and ComponentStatusList) holds the cluster validation info. Deprecated: This API is
     deprecated in v1.19+
     """
 
+    __slots__ = ("api_version", "conditions", "kind", "metadata")
+
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ComponentStatus"
 
-    api_version: str | None = None
-    conditions: list[ComponentCondition] | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    conditions: list[ComponentCondition] | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        conditions: list[ComponentCondition] | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, conditions, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -610,19 +820,30 @@ class ComponentStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ComponentStatusList:
+class ComponentStatusList(Model):
     """Status of all the conditions for the component as a list of ComponentStatus objects. Deprecated:
     This API is deprecated in v1.19+
     """
 
+    __slots__ = ("api_version", "items", "kind", "metadata")
+
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ComponentStatusList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ComponentStatus]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ComponentStatus],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -645,19 +866,32 @@ class ComponentStatusList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConfigMap:
+class ConfigMap(Model):
     """ConfigMap holds configuration data for pods to consume."""
+
+    __slots__ = ("api_version", "binary_data", "data", "immutable", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ConfigMap"
 
-    api_version: str | None = None
-    binary_data: dict[str, str] | None = None
-    data: dict[str, str] | None = None
-    immutable: bool | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    binary_data: dict[str, str] | None
+    data: dict[str, str] | None
+    immutable: bool | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        binary_data: dict[str, str] | None = None,
+        data: dict[str, str] | None = None,
+        immutable: bool | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, binary_data, data, immutable, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -687,12 +921,21 @@ class ConfigMap:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConfigMapEnvSource:
+class ConfigMapEnvSource(Model):
     """ConfigMapEnvSource selects a ConfigMap to populate the environment variables with."""
 
-    name: str | None = None
-    optional: bool | None = None
+    __slots__ = ("name", "optional")
+
+    name: str | None
+    optional: bool | None
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        optional: bool | None = None,
+    ) -> None:
+        self._set_fields((name, optional))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -710,13 +953,23 @@ class ConfigMapEnvSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConfigMapKeySelector:
+class ConfigMapKeySelector(Model):
     """Selects a key from a ConfigMap."""
 
+    __slots__ = ("key", "name", "optional")
+
     key: str
-    name: str | None = None
-    optional: bool | None = None
+    name: str | None
+    optional: bool | None
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        name: str | None = None,
+        optional: bool | None = None,
+    ) -> None:
+        self._set_fields((key, name, optional))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key}
@@ -735,17 +988,28 @@ class ConfigMapKeySelector:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConfigMapList:
+class ConfigMapList(Model):
     """ConfigMapList is a resource containing a list of ConfigMap objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ConfigMapList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ConfigMap]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ConfigMap],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -768,18 +1032,30 @@ class ConfigMapList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConfigMapNodeConfigSource:
+class ConfigMapNodeConfigSource(Model):
     """ConfigMapNodeConfigSource contains the information to reference a ConfigMap as a config source for
     the Node. This API is deprecated since 1.22: https://git.k8s.io/enhancements/keps/sig-
     node/281-dynamic-kubelet-configuration
     """
 
+    __slots__ = ("kubelet_config_key", "name", "namespace", "resource_version", "uid")
+
     kubelet_config_key: str
     name: str
     namespace: str
-    resource_version: str | None = None
-    uid: str | None = None
+    resource_version: str | None
+    uid: str | None
+
+    def __init__(
+        self,
+        *,
+        kubelet_config_key: str,
+        name: str,
+        namespace: str,
+        resource_version: str | None = None,
+        uid: str | None = None,
+    ) -> None:
+        self._set_fields((kubelet_config_key, name, namespace, resource_version, uid))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kubeletConfigKey": self.kubelet_config_key, "name": self.name, "namespace": self.namespace}
@@ -800,13 +1076,23 @@ class ConfigMapNodeConfigSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConfigMapProjection:
+class ConfigMapProjection(Model):
     """Adapts a ConfigMap into a projected volume."""
 
-    items: list[KeyToPath] | None = None
-    name: str | None = None
-    optional: bool | None = None
+    __slots__ = ("items", "name", "optional")
+
+    items: list[KeyToPath] | None
+    name: str | None
+    optional: bool | None
+
+    def __init__(
+        self,
+        *,
+        items: list[KeyToPath] | None = None,
+        name: str | None = None,
+        optional: bool | None = None,
+    ) -> None:
+        self._set_fields((items, name, optional))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -827,14 +1113,25 @@ class ConfigMapProjection:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConfigMapVolumeSource:
+class ConfigMapVolumeSource(Model):
     """Adapts a ConfigMap into a volume."""
 
-    default_mode: int | None = None
-    items: list[KeyToPath] | None = None
-    name: str | None = None
-    optional: bool | None = None
+    __slots__ = ("default_mode", "items", "name", "optional")
+
+    default_mode: int | None
+    items: list[KeyToPath] | None
+    name: str | None
+    optional: bool | None
+
+    def __init__(
+        self,
+        *,
+        default_mode: int | None = None,
+        items: list[KeyToPath] | None = None,
+        name: str | None = None,
+        optional: bool | None = None,
+    ) -> None:
+        self._set_fields((default_mode, items, name, optional))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -858,34 +1155,65 @@ class ConfigMapVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Container:
+class Container(Model):
     """A single application container that you want to run within a pod."""
 
-    args: list[str] | None = None
-    command: list[str] | None = None
-    env: list[EnvVar] | None = None
-    env_from: list[EnvFromSource] | None = None
-    image: str | None = None
-    image_pull_policy: str | None = None
-    lifecycle: Lifecycle | None = None
-    liveness_probe: Probe | None = None
+    __slots__ = ("args", "command", "env", "env_from", "image", "image_pull_policy", "lifecycle", "liveness_probe", "name", "ports", "readiness_probe", "resize_policy", "resources", "restart_policy", "security_context", "startup_probe", "stdin", "stdin_once", "termination_message_path", "termination_message_policy", "tty", "volume_devices", "volume_mounts", "working_dir")
+
+    args: list[str] | None
+    command: list[str] | None
+    env: list[EnvVar] | None
+    env_from: list[EnvFromSource] | None
+    image: str | None
+    image_pull_policy: str | None
+    lifecycle: Lifecycle | None
+    liveness_probe: Probe | None
     name: str
-    ports: list[ContainerPort] | None = None
-    readiness_probe: Probe | None = None
-    resize_policy: list[ContainerResizePolicy] | None = None
-    resources: ResourceRequirements | None = None
-    restart_policy: str | None = None
-    security_context: SecurityContext | None = None
-    startup_probe: Probe | None = None
-    stdin: bool | None = None
-    stdin_once: bool | None = None
-    termination_message_path: str | None = None
-    termination_message_policy: str | None = None
-    tty: bool | None = None
-    volume_devices: list[VolumeDevice] | None = None
-    volume_mounts: list[VolumeMount] | None = None
-    working_dir: str | None = None
+    ports: list[ContainerPort] | None
+    readiness_probe: Probe | None
+    resize_policy: list[ContainerResizePolicy] | None
+    resources: ResourceRequirements | None
+    restart_policy: str | None
+    security_context: SecurityContext | None
+    startup_probe: Probe | None
+    stdin: bool | None
+    stdin_once: bool | None
+    termination_message_path: str | None
+    termination_message_policy: str | None
+    tty: bool | None
+    volume_devices: list[VolumeDevice] | None
+    volume_mounts: list[VolumeMount] | None
+    working_dir: str | None
+
+    def __init__(
+        self,
+        *,
+        args: list[str] | None = None,
+        command: list[str] | None = None,
+        env: list[EnvVar] | None = None,
+        env_from: list[EnvFromSource] | None = None,
+        image: str | None = None,
+        image_pull_policy: str | None = None,
+        lifecycle: Lifecycle | None = None,
+        liveness_probe: Probe | None = None,
+        name: str,
+        ports: list[ContainerPort] | None = None,
+        readiness_probe: Probe | None = None,
+        resize_policy: list[ContainerResizePolicy] | None = None,
+        resources: ResourceRequirements | None = None,
+        restart_policy: str | None = None,
+        security_context: SecurityContext | None = None,
+        startup_probe: Probe | None = None,
+        stdin: bool | None = None,
+        stdin_once: bool | None = None,
+        termination_message_path: str | None = None,
+        termination_message_policy: str | None = None,
+        tty: bool | None = None,
+        volume_devices: list[VolumeDevice] | None = None,
+        volume_mounts: list[VolumeMount] | None = None,
+        working_dir: str | None = None,
+    ) -> None:
+        self._set_fields((args, command, env, env_from, image, image_pull_policy, lifecycle, liveness_probe, name, ports, readiness_probe, resize_policy, resources, restart_policy, security_context, startup_probe, stdin, stdin_once, termination_message_path, termination_message_policy, tty, volume_devices, volume_mounts, working_dir))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -968,12 +1296,21 @@ class Container:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContainerImage:
+class ContainerImage(Model):
     """Describe a container image"""
 
-    names: list[str] | None = None
-    size_bytes: int | None = None
+    __slots__ = ("names", "size_bytes")
+
+    names: list[str] | None
+    size_bytes: int | None
+
+    def __init__(
+        self,
+        *,
+        names: list[str] | None = None,
+        size_bytes: int | None = None,
+    ) -> None:
+        self._set_fields((names, size_bytes))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -991,15 +1328,27 @@ class ContainerImage:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContainerPort:
+class ContainerPort(Model):
     """ContainerPort represents a network port in a single container."""
 
+    __slots__ = ("container_port", "host_ip", "host_port", "name", "protocol")
+
     container_port: int
-    host_ip: str | None = None
-    host_port: int | None = None
-    name: str | None = None
-    protocol: str | None = None
+    host_ip: str | None
+    host_port: int | None
+    name: str | None
+    protocol: str | None
+
+    def __init__(
+        self,
+        *,
+        container_port: int,
+        host_ip: str | None = None,
+        host_port: int | None = None,
+        name: str | None = None,
+        protocol: str | None = None,
+    ) -> None:
+        self._set_fields((container_port, host_ip, host_port, name, protocol))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"containerPort": self.container_port}
@@ -1024,12 +1373,21 @@ class ContainerPort:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContainerResizePolicy:
+class ContainerResizePolicy(Model):
     """ContainerResizePolicy represents resource resize policy for the container."""
+
+    __slots__ = ("resource_name", "restart_policy")
 
     resource_name: str
     restart_policy: str
+
+    def __init__(
+        self,
+        *,
+        resource_name: str,
+        restart_policy: str,
+    ) -> None:
+        self._set_fields((resource_name, restart_policy))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"resourceName": self.resource_name, "restartPolicy": self.restart_policy}
@@ -1043,15 +1401,25 @@ class ContainerResizePolicy:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContainerState:
+class ContainerState(Model):
     """ContainerState holds a possible state of container. Only one of its members may be specified. If
     none of them is specified, the default one is ContainerStateWaiting.
     """
 
-    running: ContainerStateRunning | None = None
-    terminated: ContainerStateTerminated | None = None
-    waiting: ContainerStateWaiting | None = None
+    __slots__ = ("running", "terminated", "waiting")
+
+    running: ContainerStateRunning | None
+    terminated: ContainerStateTerminated | None
+    waiting: ContainerStateWaiting | None
+
+    def __init__(
+        self,
+        *,
+        running: ContainerStateRunning | None = None,
+        terminated: ContainerStateTerminated | None = None,
+        waiting: ContainerStateWaiting | None = None,
+    ) -> None:
+        self._set_fields((running, terminated, waiting))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1072,11 +1440,19 @@ class ContainerState:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContainerStateRunning:
+class ContainerStateRunning(Model):
     """ContainerStateRunning is a running state of a container."""
 
-    started_at: Time | None = None
+    __slots__ = ("started_at",)
+
+    started_at: Time | None
+
+    def __init__(
+        self,
+        *,
+        started_at: Time | None = None,
+    ) -> None:
+        self._set_fields((started_at,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1091,17 +1467,31 @@ class ContainerStateRunning:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContainerStateTerminated:
+class ContainerStateTerminated(Model):
     """ContainerStateTerminated is a terminated state of a container."""
 
-    container_id: str | None = None
+    __slots__ = ("container_id", "exit_code", "finished_at", "message", "reason", "signal", "started_at")
+
+    container_id: str | None
     exit_code: int
-    finished_at: Time | None = None
-    message: str | None = None
-    reason: str | None = None
-    signal: int | None = None
-    started_at: Time | None = None
+    finished_at: Time | None
+    message: str | None
+    reason: str | None
+    signal: int | None
+    started_at: Time | None
+
+    def __init__(
+        self,
+        *,
+        container_id: str | None = None,
+        exit_code: int,
+        finished_at: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        signal: int | None = None,
+        started_at: Time | None = None,
+    ) -> None:
+        self._set_fields((container_id, exit_code, finished_at, message, reason, signal, started_at))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1133,12 +1523,21 @@ class ContainerStateTerminated:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContainerStateWaiting:
+class ContainerStateWaiting(Model):
     """ContainerStateWaiting is a waiting state of a container."""
 
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("message", "reason")
+
+    message: str | None
+    reason: str | None
+
+    def __init__(
+        self,
+        *,
+        message: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self._set_fields((message, reason))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1156,24 +1555,45 @@ class ContainerStateWaiting:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContainerStatus:
+class ContainerStatus(Model):
     """ContainerStatus contains details for the current status of this container."""
 
-    allocated_resources: dict[str, Quantity] | None = None
-    allocated_resources_status: list[ResourceStatus] | None = None
-    container_id: str | None = None
+    __slots__ = ("allocated_resources", "allocated_resources_status", "container_id", "image", "image_id", "last_state", "name", "ready", "resources", "restart_count", "started", "state", "user", "volume_mounts")
+
+    allocated_resources: dict[str, Quantity] | None
+    allocated_resources_status: list[ResourceStatus] | None
+    container_id: str | None
     image: str
     image_id: str
-    last_state: ContainerState | None = None
+    last_state: ContainerState | None
     name: str
     ready: bool
-    resources: ResourceRequirements | None = None
+    resources: ResourceRequirements | None
     restart_count: int
-    started: bool | None = None
-    state: ContainerState | None = None
-    user: ContainerUser | None = None
-    volume_mounts: list[VolumeMountStatus] | None = None
+    started: bool | None
+    state: ContainerState | None
+    user: ContainerUser | None
+    volume_mounts: list[VolumeMountStatus] | None
+
+    def __init__(
+        self,
+        *,
+        allocated_resources: dict[str, Quantity] | None = None,
+        allocated_resources_status: list[ResourceStatus] | None = None,
+        container_id: str | None = None,
+        image: str,
+        image_id: str,
+        last_state: ContainerState | None = None,
+        name: str,
+        ready: bool,
+        resources: ResourceRequirements | None = None,
+        restart_count: int,
+        started: bool | None = None,
+        state: ContainerState | None = None,
+        user: ContainerUser | None = None,
+        volume_mounts: list[VolumeMountStatus] | None = None,
+    ) -> None:
+        self._set_fields((allocated_resources, allocated_resources_status, container_id, image, image_id, last_state, name, ready, resources, restart_count, started, state, user, volume_mounts))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1222,11 +1642,19 @@ class ContainerStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContainerUser:
+class ContainerUser(Model):
     """ContainerUser represents user identity information"""
 
-    linux: LinuxContainerUser | None = None
+    __slots__ = ("linux",)
+
+    linux: LinuxContainerUser | None
+
+    def __init__(
+        self,
+        *,
+        linux: LinuxContainerUser | None = None,
+    ) -> None:
+        self._set_fields((linux,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1241,11 +1669,19 @@ class ContainerUser:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DaemonEndpoint:
+class DaemonEndpoint(Model):
     """DaemonEndpoint contains information about a single Daemon endpoint."""
 
+    __slots__ = ("port",)
+
     port: int
+
+    def __init__(
+        self,
+        *,
+        port: int,
+    ) -> None:
+        self._set_fields((port,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"Port": self.port}
@@ -1258,13 +1694,21 @@ class DaemonEndpoint:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DownwardAPIProjection:
+class DownwardAPIProjection(Model):
     """Represents downward API info for projecting into a projected volume. Note that this is identical to
     a downwardAPI volume source without the default mode.
     """
 
-    items: list[DownwardAPIVolumeFile] | None = None
+    __slots__ = ("items",)
+
+    items: list[DownwardAPIVolumeFile] | None
+
+    def __init__(
+        self,
+        *,
+        items: list[DownwardAPIVolumeFile] | None = None,
+    ) -> None:
+        self._set_fields((items,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1279,14 +1723,25 @@ class DownwardAPIProjection:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DownwardAPIVolumeFile:
+class DownwardAPIVolumeFile(Model):
     """DownwardAPIVolumeFile represents information to create the file containing the pod field"""
 
-    field_ref: ObjectFieldSelector | None = None
-    mode: int | None = None
+    __slots__ = ("field_ref", "mode", "path", "resource_field_ref")
+
+    field_ref: ObjectFieldSelector | None
+    mode: int | None
     path: str
-    resource_field_ref: ResourceFieldSelector | None = None
+    resource_field_ref: ResourceFieldSelector | None
+
+    def __init__(
+        self,
+        *,
+        field_ref: ObjectFieldSelector | None = None,
+        mode: int | None = None,
+        path: str,
+        resource_field_ref: ResourceFieldSelector | None = None,
+    ) -> None:
+        self._set_fields((field_ref, mode, path, resource_field_ref))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1309,14 +1764,23 @@ class DownwardAPIVolumeFile:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DownwardAPIVolumeSource:
+class DownwardAPIVolumeSource(Model):
     """DownwardAPIVolumeSource represents a volume containing downward API info. Downward API volumes
     support ownership management and SELinux relabeling.
     """
 
-    default_mode: int | None = None
-    items: list[DownwardAPIVolumeFile] | None = None
+    __slots__ = ("default_mode", "items")
+
+    default_mode: int | None
+    items: list[DownwardAPIVolumeFile] | None
+
+    def __init__(
+        self,
+        *,
+        default_mode: int | None = None,
+        items: list[DownwardAPIVolumeFile] | None = None,
+    ) -> None:
+        self._set_fields((default_mode, items))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1334,14 +1798,23 @@ class DownwardAPIVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EmptyDirVolumeSource:
+class EmptyDirVolumeSource(Model):
     """Represents an empty directory for a pod. Empty directory volumes support ownership management and
     SELinux relabeling.
     """
 
-    medium: str | None = None
-    size_limit: Quantity | None = None
+    __slots__ = ("medium", "size_limit")
+
+    medium: str | None
+    size_limit: Quantity | None
+
+    def __init__(
+        self,
+        *,
+        medium: str | None = None,
+        size_limit: Quantity | None = None,
+    ) -> None:
+        self._set_fields((medium, size_limit))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1359,14 +1832,25 @@ class EmptyDirVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EndpointAddress:
+class EndpointAddress(Model):
     """EndpointAddress is a tuple that describes single IP address."""
 
-    hostname: str | None = None
+    __slots__ = ("hostname", "ip", "node_name", "target_ref")
+
+    hostname: str | None
     ip: str
-    node_name: str | None = None
-    target_ref: ObjectReference | None = None
+    node_name: str | None
+    target_ref: ObjectReference | None
+
+    def __init__(
+        self,
+        *,
+        hostname: str | None = None,
+        ip: str,
+        node_name: str | None = None,
+        target_ref: ObjectReference | None = None,
+    ) -> None:
+        self._set_fields((hostname, ip, node_name, target_ref))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1389,14 +1873,25 @@ class EndpointAddress:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EndpointPort:
+class EndpointPort(Model):
     """EndpointPort is a tuple that describes a single port."""
 
-    app_protocol: str | None = None
-    name: str | None = None
+    __slots__ = ("app_protocol", "name", "port", "protocol")
+
+    app_protocol: str | None
+    name: str | None
     port: int
-    protocol: str | None = None
+    protocol: str | None
+
+    def __init__(
+        self,
+        *,
+        app_protocol: str | None = None,
+        name: str | None = None,
+        port: int,
+        protocol: str | None = None,
+    ) -> None:
+        self._set_fields((app_protocol, name, port, protocol))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1419,15 +1914,25 @@ class EndpointPort:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EndpointSubset:
+class EndpointSubset(Model):
     """EndpointSubset is a group of addresses with a common set of ports. The expanded set of endpoints is
     the Cartesian product of Addresses x Ports. For example, given:
     """
 
-    addresses: list[EndpointAddress] | None = None
-    not_ready_addresses: list[EndpointAddress] | None = None
-    ports: list[EndpointPort] | None = None
+    __slots__ = ("addresses", "not_ready_addresses", "ports")
+
+    addresses: list[EndpointAddress] | None
+    not_ready_addresses: list[EndpointAddress] | None
+    ports: list[EndpointPort] | None
+
+    def __init__(
+        self,
+        *,
+        addresses: list[EndpointAddress] | None = None,
+        not_ready_addresses: list[EndpointAddress] | None = None,
+        ports: list[EndpointPort] | None = None,
+    ) -> None:
+        self._set_fields((addresses, not_ready_addresses, ports))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1448,17 +1953,28 @@ class EndpointSubset:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Endpoints:
+class Endpoints(Model):
     """Endpoints is a collection of endpoints that implement the actual service. Example:"""
+
+    __slots__ = ("api_version", "kind", "metadata", "subsets")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "Endpoints"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    subsets: list[EndpointSubset] | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    subsets: list[EndpointSubset] | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        subsets: list[EndpointSubset] | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, subsets))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1482,17 +1998,28 @@ class Endpoints:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EndpointsList:
+class EndpointsList(Model):
     """EndpointsList is a list of endpoints."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "EndpointsList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[Endpoints]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[Endpoints],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1515,13 +2042,23 @@ class EndpointsList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EnvFromSource:
+class EnvFromSource(Model):
     """EnvFromSource represents the source of a set of ConfigMaps"""
 
-    config_map_ref: ConfigMapEnvSource | None = None
-    prefix: str | None = None
-    secret_ref: SecretEnvSource | None = None
+    __slots__ = ("config_map_ref", "prefix", "secret_ref")
+
+    config_map_ref: ConfigMapEnvSource | None
+    prefix: str | None
+    secret_ref: SecretEnvSource | None
+
+    def __init__(
+        self,
+        *,
+        config_map_ref: ConfigMapEnvSource | None = None,
+        prefix: str | None = None,
+        secret_ref: SecretEnvSource | None = None,
+    ) -> None:
+        self._set_fields((config_map_ref, prefix, secret_ref))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1542,13 +2079,23 @@ class EnvFromSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EnvVar:
+class EnvVar(Model):
     """EnvVar represents an environment variable present in a Container."""
 
+    __slots__ = ("name", "value", "value_from")
+
     name: str
-    value: str | None = None
-    value_from: EnvVarSource | None = None
+    value: str | None
+    value_from: EnvVarSource | None
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        value: str | None = None,
+        value_from: EnvVarSource | None = None,
+    ) -> None:
+        self._set_fields((name, value, value_from))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -1567,14 +2114,25 @@ class EnvVar:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EnvVarSource:
+class EnvVarSource(Model):
     """EnvVarSource represents a source for the value of an EnvVar."""
 
-    config_map_key_ref: ConfigMapKeySelector | None = None
-    field_ref: ObjectFieldSelector | None = None
-    resource_field_ref: ResourceFieldSelector | None = None
-    secret_key_ref: SecretKeySelector | None = None
+    __slots__ = ("config_map_key_ref", "field_ref", "resource_field_ref", "secret_key_ref")
+
+    config_map_key_ref: ConfigMapKeySelector | None
+    field_ref: ObjectFieldSelector | None
+    resource_field_ref: ResourceFieldSelector | None
+    secret_key_ref: SecretKeySelector | None
+
+    def __init__(
+        self,
+        *,
+        config_map_key_ref: ConfigMapKeySelector | None = None,
+        field_ref: ObjectFieldSelector | None = None,
+        resource_field_ref: ResourceFieldSelector | None = None,
+        secret_key_ref: SecretKeySelector | None = None,
+    ) -> None:
+        self._set_fields((config_map_key_ref, field_ref, resource_field_ref, secret_key_ref))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1598,39 +2156,71 @@ class EnvVarSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EphemeralContainer:
+class EphemeralContainer(Model):
     """An EphemeralContainer is a temporary container that you may add to an existing Pod for user-
     initiated activities such as debugging. Ephemeral containers have no resource or scheduling
     guarantees, and they will not be restarted when they exit or when a Pod is removed or restarted. The
     kubelet may evict a Pod if an ephemeral container causes the Pod to exceed its resource allocation.
     """
 
-    args: list[str] | None = None
-    command: list[str] | None = None
-    env: list[EnvVar] | None = None
-    env_from: list[EnvFromSource] | None = None
-    image: str | None = None
-    image_pull_policy: str | None = None
-    lifecycle: Lifecycle | None = None
-    liveness_probe: Probe | None = None
+    __slots__ = ("args", "command", "env", "env_from", "image", "image_pull_policy", "lifecycle", "liveness_probe", "name", "ports", "readiness_probe", "resize_policy", "resources", "restart_policy", "security_context", "startup_probe", "stdin", "stdin_once", "target_container_name", "termination_message_path", "termination_message_policy", "tty", "volume_devices", "volume_mounts", "working_dir")
+
+    args: list[str] | None
+    command: list[str] | None
+    env: list[EnvVar] | None
+    env_from: list[EnvFromSource] | None
+    image: str | None
+    image_pull_policy: str | None
+    lifecycle: Lifecycle | None
+    liveness_probe: Probe | None
     name: str
-    ports: list[ContainerPort] | None = None
-    readiness_probe: Probe | None = None
-    resize_policy: list[ContainerResizePolicy] | None = None
-    resources: ResourceRequirements | None = None
-    restart_policy: str | None = None
-    security_context: SecurityContext | None = None
-    startup_probe: Probe | None = None
-    stdin: bool | None = None
-    stdin_once: bool | None = None
-    target_container_name: str | None = None
-    termination_message_path: str | None = None
-    termination_message_policy: str | None = None
-    tty: bool | None = None
-    volume_devices: list[VolumeDevice] | None = None
-    volume_mounts: list[VolumeMount] | None = None
-    working_dir: str | None = None
+    ports: list[ContainerPort] | None
+    readiness_probe: Probe | None
+    resize_policy: list[ContainerResizePolicy] | None
+    resources: ResourceRequirements | None
+    restart_policy: str | None
+    security_context: SecurityContext | None
+    startup_probe: Probe | None
+    stdin: bool | None
+    stdin_once: bool | None
+    target_container_name: str | None
+    termination_message_path: str | None
+    termination_message_policy: str | None
+    tty: bool | None
+    volume_devices: list[VolumeDevice] | None
+    volume_mounts: list[VolumeMount] | None
+    working_dir: str | None
+
+    def __init__(
+        self,
+        *,
+        args: list[str] | None = None,
+        command: list[str] | None = None,
+        env: list[EnvVar] | None = None,
+        env_from: list[EnvFromSource] | None = None,
+        image: str | None = None,
+        image_pull_policy: str | None = None,
+        lifecycle: Lifecycle | None = None,
+        liveness_probe: Probe | None = None,
+        name: str,
+        ports: list[ContainerPort] | None = None,
+        readiness_probe: Probe | None = None,
+        resize_policy: list[ContainerResizePolicy] | None = None,
+        resources: ResourceRequirements | None = None,
+        restart_policy: str | None = None,
+        security_context: SecurityContext | None = None,
+        startup_probe: Probe | None = None,
+        stdin: bool | None = None,
+        stdin_once: bool | None = None,
+        target_container_name: str | None = None,
+        termination_message_path: str | None = None,
+        termination_message_policy: str | None = None,
+        tty: bool | None = None,
+        volume_devices: list[VolumeDevice] | None = None,
+        volume_mounts: list[VolumeMount] | None = None,
+        working_dir: str | None = None,
+    ) -> None:
+        self._set_fields((args, command, env, env_from, image, image_pull_policy, lifecycle, liveness_probe, name, ports, readiness_probe, resize_policy, resources, restart_policy, security_context, startup_probe, stdin, stdin_once, target_container_name, termination_message_path, termination_message_policy, tty, volume_devices, volume_mounts, working_dir))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1716,11 +2306,19 @@ class EphemeralContainer:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EphemeralVolumeSource:
+class EphemeralVolumeSource(Model):
     """Represents an ephemeral volume that is handled by a normal storage driver."""
 
-    volume_claim_template: PersistentVolumeClaimTemplate | None = None
+    __slots__ = ("volume_claim_template",)
+
+    volume_claim_template: PersistentVolumeClaimTemplate | None
+
+    def __init__(
+        self,
+        *,
+        volume_claim_template: PersistentVolumeClaimTemplate | None = None,
+    ) -> None:
+        self._set_fields((volume_claim_template,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1735,34 +2333,58 @@ class EphemeralVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Event:
+class Event(Model):
     """Event is a report of an event somewhere in the cluster. Events have a limited retention time and
     triggers and messages may evolve with time. Event consumers should not rely on the timing of an
     event with a given Reason reflecting a consistent underlying trigger, or the continued existence of
     events with that Reason. Events should be treated as informative, best-effort, supplemental data.
     """
 
+    __slots__ = ("action", "api_version", "count", "event_time", "first_timestamp", "involved_object", "kind", "last_timestamp", "message", "metadata", "reason", "related", "reporting_component", "reporting_instance", "series", "source", "type")
+
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "Event"
 
-    action: str | None = None
-    api_version: str | None = None
-    count: int | None = None
-    event_time: MicroTime | None = None
-    first_timestamp: Time | None = None
+    action: str | None
+    api_version: str | None
+    count: int | None
+    event_time: MicroTime | None
+    first_timestamp: Time | None
     involved_object: ObjectReference
-    kind: str | None = None
-    last_timestamp: Time | None = None
-    message: str | None = None
+    kind: str | None
+    last_timestamp: Time | None
+    message: str | None
     metadata: meta_v1.ObjectMeta
-    reason: str | None = None
-    related: ObjectReference | None = None
-    reporting_component: str | None = None
-    reporting_instance: str | None = None
-    series: EventSeries | None = None
-    source: EventSource | None = None
-    type: str | None = None
+    reason: str | None
+    related: ObjectReference | None
+    reporting_component: str | None
+    reporting_instance: str | None
+    series: EventSeries | None
+    source: EventSource | None
+    type: str | None
+
+    def __init__(
+        self,
+        *,
+        action: str | None = None,
+        api_version: str | None = None,
+        count: int | None = None,
+        event_time: MicroTime | None = None,
+        first_timestamp: Time | None = None,
+        involved_object: ObjectReference,
+        kind: str | None = None,
+        last_timestamp: Time | None = None,
+        message: str | None = None,
+        metadata: meta_v1.ObjectMeta,
+        reason: str | None = None,
+        related: ObjectReference | None = None,
+        reporting_component: str | None = None,
+        reporting_instance: str | None = None,
+        series: EventSeries | None = None,
+        source: EventSource | None = None,
+        type: str | None = None,
+    ) -> None:
+        self._set_fields((action, api_version, count, event_time, first_timestamp, involved_object, kind, last_timestamp, message, metadata, reason, related, reporting_component, reporting_instance, series, source, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1823,17 +2445,28 @@ class Event:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EventList:
+class EventList(Model):
     """EventList is a list of events."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "EventList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[Event]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[Event],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1856,14 +2489,23 @@ class EventList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EventSeries:
+class EventSeries(Model):
     """EventSeries contain information on series of events, i.e. thing that was/is happening continuously
     for some time.
     """
 
-    count: int | None = None
-    last_observed_time: MicroTime | None = None
+    __slots__ = ("count", "last_observed_time")
+
+    count: int | None
+    last_observed_time: MicroTime | None
+
+    def __init__(
+        self,
+        *,
+        count: int | None = None,
+        last_observed_time: MicroTime | None = None,
+    ) -> None:
+        self._set_fields((count, last_observed_time))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1881,12 +2523,21 @@ class EventSeries:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EventSource:
+class EventSource(Model):
     """EventSource contains information for an event."""
 
-    component: str | None = None
-    host: str | None = None
+    __slots__ = ("component", "host")
+
+    component: str | None
+    host: str | None
+
+    def __init__(
+        self,
+        *,
+        component: str | None = None,
+        host: str | None = None,
+    ) -> None:
+        self._set_fields((component, host))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1904,11 +2555,19 @@ class EventSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExecAction:
+class ExecAction(Model):
     """ExecAction describes a "run in container" action."""
 
-    command: list[str] | None = None
+    __slots__ = ("command",)
+
+    command: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        command: list[str] | None = None,
+    ) -> None:
+        self._set_fields((command,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1923,17 +2582,29 @@ class ExecAction:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FCVolumeSource:
+class FCVolumeSource(Model):
     """Represents a Fibre Channel volume. Fibre Channel volumes can only be mounted as read/write once.
     Fibre Channel volumes support ownership management and SELinux relabeling.
     """
 
-    fs_type: str | None = None
-    lun: int | None = None
-    read_only: bool | None = None
-    target_wwns: list[str] | None = None
-    wwids: list[str] | None = None
+    __slots__ = ("fs_type", "lun", "read_only", "target_wwns", "wwids")
+
+    fs_type: str | None
+    lun: int | None
+    read_only: bool | None
+    target_wwns: list[str] | None
+    wwids: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        fs_type: str | None = None,
+        lun: int | None = None,
+        read_only: bool | None = None,
+        target_wwns: list[str] | None = None,
+        wwids: list[str] | None = None,
+    ) -> None:
+        self._set_fields((fs_type, lun, read_only, target_wwns, wwids))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1960,17 +2631,29 @@ class FCVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FlexPersistentVolumeSource:
+class FlexPersistentVolumeSource(Model):
     """FlexPersistentVolumeSource represents a generic persistent volume resource that is
     provisioned/attached using an exec based plugin.
     """
 
+    __slots__ = ("driver", "fs_type", "options", "read_only", "secret_ref")
+
     driver: str
-    fs_type: str | None = None
-    options: dict[str, str] | None = None
-    read_only: bool | None = None
-    secret_ref: SecretReference | None = None
+    fs_type: str | None
+    options: dict[str, str] | None
+    read_only: bool | None
+    secret_ref: SecretReference | None
+
+    def __init__(
+        self,
+        *,
+        driver: str,
+        fs_type: str | None = None,
+        options: dict[str, str] | None = None,
+        read_only: bool | None = None,
+        secret_ref: SecretReference | None = None,
+    ) -> None:
+        self._set_fields((driver, fs_type, options, read_only, secret_ref))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"driver": self.driver}
@@ -1995,17 +2678,29 @@ class FlexPersistentVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FlexVolumeSource:
+class FlexVolumeSource(Model):
     """FlexVolume represents a generic volume resource that is provisioned/attached using an exec based
     plugin.
     """
 
+    __slots__ = ("driver", "fs_type", "options", "read_only", "secret_ref")
+
     driver: str
-    fs_type: str | None = None
-    options: dict[str, str] | None = None
-    read_only: bool | None = None
-    secret_ref: LocalObjectReference | None = None
+    fs_type: str | None
+    options: dict[str, str] | None
+    read_only: bool | None
+    secret_ref: LocalObjectReference | None
+
+    def __init__(
+        self,
+        *,
+        driver: str,
+        fs_type: str | None = None,
+        options: dict[str, str] | None = None,
+        read_only: bool | None = None,
+        secret_ref: LocalObjectReference | None = None,
+    ) -> None:
+        self._set_fields((driver, fs_type, options, read_only, secret_ref))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"driver": self.driver}
@@ -2030,15 +2725,24 @@ class FlexVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FlockerVolumeSource:
+class FlockerVolumeSource(Model):
     """Represents a Flocker volume mounted by the Flocker agent. One and only one of datasetName and
     datasetUUID should be set. Flocker volumes do not support ownership management or SELinux
     relabeling.
     """
 
-    dataset_name: str | None = None
-    dataset_uuid: str | None = None
+    __slots__ = ("dataset_name", "dataset_uuid")
+
+    dataset_name: str | None
+    dataset_uuid: str | None
+
+    def __init__(
+        self,
+        *,
+        dataset_name: str | None = None,
+        dataset_uuid: str | None = None,
+    ) -> None:
+        self._set_fields((dataset_name, dataset_uuid))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2056,14 +2760,25 @@ class FlockerVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GCEPersistentDiskVolumeSource:
+class GCEPersistentDiskVolumeSource(Model):
     """Represents a Persistent Disk resource in Google Compute Engine."""
 
-    fs_type: str | None = None
-    partition: int | None = None
+    __slots__ = ("fs_type", "partition", "pd_name", "read_only")
+
+    fs_type: str | None
+    partition: int | None
     pd_name: str
-    read_only: bool | None = None
+    read_only: bool | None
+
+    def __init__(
+        self,
+        *,
+        fs_type: str | None = None,
+        partition: int | None = None,
+        pd_name: str,
+        read_only: bool | None = None,
+    ) -> None:
+        self._set_fields((fs_type, partition, pd_name, read_only))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2086,12 +2801,21 @@ class GCEPersistentDiskVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GRPCAction:
+class GRPCAction(Model):
     """GRPCAction specifies an action involving a GRPC service."""
 
+    __slots__ = ("port", "service")
+
     port: int
-    service: str | None = None
+    service: str | None
+
+    def __init__(
+        self,
+        *,
+        port: int,
+        service: str | None = None,
+    ) -> None:
+        self._set_fields((port, service))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"port": self.port}
@@ -2107,15 +2831,25 @@ class GRPCAction:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GitRepoVolumeSource:
+class GitRepoVolumeSource(Model):
     """Represents a volume that is populated with the contents of a git repository. Git repo volumes do not
     support ownership management. Git repo volumes support SELinux relabeling.
     """
 
-    directory: str | None = None
+    __slots__ = ("directory", "repository", "revision")
+
+    directory: str | None
     repository: str
-    revision: str | None = None
+    revision: str | None
+
+    def __init__(
+        self,
+        *,
+        directory: str | None = None,
+        repository: str,
+        revision: str | None = None,
+    ) -> None:
+        self._set_fields((directory, repository, revision))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2135,16 +2869,27 @@ class GitRepoVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GlusterfsPersistentVolumeSource:
+class GlusterfsPersistentVolumeSource(Model):
     """Represents a Glusterfs mount that lasts the lifetime of a pod. Glusterfs volumes do not support
     ownership management or SELinux relabeling.
     """
 
+    __slots__ = ("endpoints", "endpoints_namespace", "path", "read_only")
+
     endpoints: str
-    endpoints_namespace: str | None = None
+    endpoints_namespace: str | None
     path: str
-    read_only: bool | None = None
+    read_only: bool | None
+
+    def __init__(
+        self,
+        *,
+        endpoints: str,
+        endpoints_namespace: str | None = None,
+        path: str,
+        read_only: bool | None = None,
+    ) -> None:
+        self._set_fields((endpoints, endpoints_namespace, path, read_only))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"endpoints": self.endpoints}
@@ -2165,15 +2910,25 @@ class GlusterfsPersistentVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GlusterfsVolumeSource:
+class GlusterfsVolumeSource(Model):
     """Represents a Glusterfs mount that lasts the lifetime of a pod. Glusterfs volumes do not support
     ownership management or SELinux relabeling.
     """
 
+    __slots__ = ("endpoints", "path", "read_only")
+
     endpoints: str
     path: str
-    read_only: bool | None = None
+    read_only: bool | None
+
+    def __init__(
+        self,
+        *,
+        endpoints: str,
+        path: str,
+        read_only: bool | None = None,
+    ) -> None:
+        self._set_fields((endpoints, path, read_only))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"endpoints": self.endpoints, "path": self.path}
@@ -2190,15 +2945,27 @@ class GlusterfsVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HTTPGetAction:
+class HTTPGetAction(Model):
     """HTTPGetAction describes an action based on HTTP Get requests."""
 
-    host: str | None = None
-    http_headers: list[HTTPHeader] | None = None
-    path: str | None = None
+    __slots__ = ("host", "http_headers", "path", "port", "scheme")
+
+    host: str | None
+    http_headers: list[HTTPHeader] | None
+    path: str | None
     port: IntOrString
-    scheme: str | None = None
+    scheme: str | None
+
+    def __init__(
+        self,
+        *,
+        host: str | None = None,
+        http_headers: list[HTTPHeader] | None = None,
+        path: str | None = None,
+        port: IntOrString,
+        scheme: str | None = None,
+    ) -> None:
+        self._set_fields((host, http_headers, path, port, scheme))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2224,12 +2991,21 @@ class HTTPGetAction:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HTTPHeader:
+class HTTPHeader(Model):
     """HTTPHeader describes a custom header to be used in HTTP probes"""
+
+    __slots__ = ("name", "value")
 
     name: str
     value: str
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        value: str,
+    ) -> None:
+        self._set_fields((name, value))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "value": self.value}
@@ -2243,14 +3019,23 @@ class HTTPHeader:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HostAlias:
+class HostAlias(Model):
     """HostAlias holds the mapping between IP and hostnames that will be injected as an entry in the pod's
     hosts file.
     """
 
-    hostnames: list[str] | None = None
+    __slots__ = ("hostnames", "ip")
+
+    hostnames: list[str] | None
     ip: str
+
+    def __init__(
+        self,
+        *,
+        hostnames: list[str] | None = None,
+        ip: str,
+    ) -> None:
+        self._set_fields((hostnames, ip))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2267,11 +3052,19 @@ class HostAlias:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HostIP:
+class HostIP(Model):
     """HostIP represents a single IP address allocated to the host."""
 
+    __slots__ = ("ip",)
+
     ip: str
+
+    def __init__(
+        self,
+        *,
+        ip: str,
+    ) -> None:
+        self._set_fields((ip,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ip": self.ip}
@@ -2284,14 +3077,23 @@ class HostIP:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HostPathVolumeSource:
+class HostPathVolumeSource(Model):
     """Represents a host path mapped into a pod. Host path volumes do not support ownership management or
     SELinux relabeling.
     """
 
+    __slots__ = ("path", "type")
+
     path: str
-    type: str | None = None
+    type: str | None
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        type: str | None = None,
+    ) -> None:
+        self._set_fields((path, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path}
@@ -2307,23 +3109,41 @@ class HostPathVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ISCSIPersistentVolumeSource:
+class ISCSIPersistentVolumeSource(Model):
     """ISCSIPersistentVolumeSource represents an ISCSI disk. ISCSI volumes can only be mounted as
     read/write once. ISCSI volumes support ownership management and SELinux relabeling.
     """
 
-    chap_auth_discovery: bool | None = None
-    chap_auth_session: bool | None = None
-    fs_type: str | None = None
-    initiator_name: str | None = None
+    __slots__ = ("chap_auth_discovery", "chap_auth_session", "fs_type", "initiator_name", "iqn", "iscsi_interface", "lun", "portals", "read_only", "secret_ref", "target_portal")
+
+    chap_auth_discovery: bool | None
+    chap_auth_session: bool | None
+    fs_type: str | None
+    initiator_name: str | None
     iqn: str
-    iscsi_interface: str | None = None
+    iscsi_interface: str | None
     lun: int
-    portals: list[str] | None = None
-    read_only: bool | None = None
-    secret_ref: SecretReference | None = None
+    portals: list[str] | None
+    read_only: bool | None
+    secret_ref: SecretReference | None
     target_portal: str
+
+    def __init__(
+        self,
+        *,
+        chap_auth_discovery: bool | None = None,
+        chap_auth_session: bool | None = None,
+        fs_type: str | None = None,
+        initiator_name: str | None = None,
+        iqn: str,
+        iscsi_interface: str | None = None,
+        lun: int,
+        portals: list[str] | None = None,
+        read_only: bool | None = None,
+        secret_ref: SecretReference | None = None,
+        target_portal: str,
+    ) -> None:
+        self._set_fields((chap_auth_discovery, chap_auth_session, fs_type, initiator_name, iqn, iscsi_interface, lun, portals, read_only, secret_ref, target_portal))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2365,23 +3185,41 @@ class ISCSIPersistentVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ISCSIVolumeSource:
+class ISCSIVolumeSource(Model):
     """Represents an ISCSI disk. ISCSI volumes can only be mounted as read/write once. ISCSI volumes
     support ownership management and SELinux relabeling.
     """
 
-    chap_auth_discovery: bool | None = None
-    chap_auth_session: bool | None = None
-    fs_type: str | None = None
-    initiator_name: str | None = None
+    __slots__ = ("chap_auth_discovery", "chap_auth_session", "fs_type", "initiator_name", "iqn", "iscsi_interface", "lun", "portals", "read_only", "secret_ref", "target_portal")
+
+    chap_auth_discovery: bool | None
+    chap_auth_session: bool | None
+    fs_type: str | None
+    initiator_name: str | None
     iqn: str
-    iscsi_interface: str | None = None
+    iscsi_interface: str | None
     lun: int
-    portals: list[str] | None = None
-    read_only: bool | None = None
-    secret_ref: LocalObjectReference | None = None
+    portals: list[str] | None
+    read_only: bool | None
+    secret_ref: LocalObjectReference | None
     target_portal: str
+
+    def __init__(
+        self,
+        *,
+        chap_auth_discovery: bool | None = None,
+        chap_auth_session: bool | None = None,
+        fs_type: str | None = None,
+        initiator_name: str | None = None,
+        iqn: str,
+        iscsi_interface: str | None = None,
+        lun: int,
+        portals: list[str] | None = None,
+        read_only: bool | None = None,
+        secret_ref: LocalObjectReference | None = None,
+        target_portal: str,
+    ) -> None:
+        self._set_fields((chap_auth_discovery, chap_auth_session, fs_type, initiator_name, iqn, iscsi_interface, lun, portals, read_only, secret_ref, target_portal))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2423,12 +3261,21 @@ class ISCSIVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ImageVolumeSource:
+class ImageVolumeSource(Model):
     """ImageVolumeSource represents a image volume resource."""
 
-    pull_policy: str | None = None
-    reference: str | None = None
+    __slots__ = ("pull_policy", "reference")
+
+    pull_policy: str | None
+    reference: str | None
+
+    def __init__(
+        self,
+        *,
+        pull_policy: str | None = None,
+        reference: str | None = None,
+    ) -> None:
+        self._set_fields((pull_policy, reference))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2446,13 +3293,23 @@ class ImageVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeyToPath:
+class KeyToPath(Model):
     """Maps a string key to a path within a volume."""
 
+    __slots__ = ("key", "mode", "path")
+
     key: str
-    mode: int | None = None
+    mode: int | None
     path: str
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        mode: int | None = None,
+        path: str,
+    ) -> None:
+        self._set_fields((key, mode, path))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key}
@@ -2470,16 +3327,25 @@ class KeyToPath:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Lifecycle:
+class Lifecycle(Model):
     """Lifecycle describes actions that the management system should take in response to container
     lifecycle events. For the PostStart and PreStop lifecycle handlers, management of the container
     blocks until the action is complete, unless the container process fails, in which case the handler
     is aborted.
     """
 
-    post_start: LifecycleHandler | None = None
-    pre_stop: LifecycleHandler | None = None
+    __slots__ = ("post_start", "pre_stop")
+
+    post_start: LifecycleHandler | None
+    pre_stop: LifecycleHandler | None
+
+    def __init__(
+        self,
+        *,
+        post_start: LifecycleHandler | None = None,
+        pre_stop: LifecycleHandler | None = None,
+    ) -> None:
+        self._set_fields((post_start, pre_stop))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2497,16 +3363,27 @@ class Lifecycle:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LifecycleHandler:
+class LifecycleHandler(Model):
     """LifecycleHandler defines a specific action that should be taken in a lifecycle hook. One and only
     one of the fields, except TCPSocket must be specified.
     """
 
-    exec: ExecAction | None = None
-    http_get: HTTPGetAction | None = None
-    sleep: SleepAction | None = None
-    tcp_socket: TCPSocketAction | None = None
+    __slots__ = ("exec", "http_get", "sleep", "tcp_socket")
+
+    exec: ExecAction | None
+    http_get: HTTPGetAction | None
+    sleep: SleepAction | None
+    tcp_socket: TCPSocketAction | None
+
+    def __init__(
+        self,
+        *,
+        exec: ExecAction | None = None,
+        http_get: HTTPGetAction | None = None,
+        sleep: SleepAction | None = None,
+        tcp_socket: TCPSocketAction | None = None,
+    ) -> None:
+        self._set_fields((exec, http_get, sleep, tcp_socket))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2530,17 +3407,28 @@ class LifecycleHandler:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LimitRange:
+class LimitRange(Model):
     """LimitRange sets resource usage limits for each kind of resource in a Namespace."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "LimitRange"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: LimitRangeSpec | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: LimitRangeSpec | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: LimitRangeSpec | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2564,16 +3452,29 @@ class LimitRange:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LimitRangeItem:
+class LimitRangeItem(Model):
     """LimitRangeItem defines a min/max usage limit for any resource that matches on kind."""
 
-    default: dict[str, Quantity] | None = None
-    default_request: dict[str, Quantity] | None = None
-    max: dict[str, Quantity] | None = None
-    max_limit_request_ratio: dict[str, Quantity] | None = None
-    min: dict[str, Quantity] | None = None
+    __slots__ = ("default", "default_request", "max", "max_limit_request_ratio", "min", "type")
+
+    default: dict[str, Quantity] | None
+    default_request: dict[str, Quantity] | None
+    max: dict[str, Quantity] | None
+    max_limit_request_ratio: dict[str, Quantity] | None
+    min: dict[str, Quantity] | None
     type: str
+
+    def __init__(
+        self,
+        *,
+        default: dict[str, Quantity] | None = None,
+        default_request: dict[str, Quantity] | None = None,
+        max: dict[str, Quantity] | None = None,
+        max_limit_request_ratio: dict[str, Quantity] | None = None,
+        min: dict[str, Quantity] | None = None,
+        type: str,
+    ) -> None:
+        self._set_fields((default, default_request, max, max_limit_request_ratio, min, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2602,17 +3503,28 @@ class LimitRangeItem:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LimitRangeList:
+class LimitRangeList(Model):
     """LimitRangeList is a list of LimitRange items."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "LimitRangeList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[LimitRange]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[LimitRange],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2635,11 +3547,19 @@ class LimitRangeList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LimitRangeSpec:
+class LimitRangeSpec(Model):
     """LimitRangeSpec defines a min/max usage limit for resources that match on kind."""
 
+    __slots__ = ("limits",)
+
     limits: list[LimitRangeItem]
+
+    def __init__(
+        self,
+        *,
+        limits: list[LimitRangeItem],
+    ) -> None:
+        self._set_fields((limits,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"limits": [x.to_dict() for x in self.limits]}
@@ -2652,13 +3572,23 @@ class LimitRangeSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LinuxContainerUser:
+class LinuxContainerUser(Model):
     """LinuxContainerUser represents user identity information in Linux containers"""
 
+    __slots__ = ("gid", "supplemental_groups", "uid")
+
     gid: int
-    supplemental_groups: list[int] | None = None
+    supplemental_groups: list[int] | None
     uid: int
+
+    def __init__(
+        self,
+        *,
+        gid: int,
+        supplemental_groups: list[int] | None = None,
+        uid: int,
+    ) -> None:
+        self._set_fields((gid, supplemental_groups, uid))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"gid": self.gid}
@@ -2676,16 +3606,27 @@ class LinuxContainerUser:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LoadBalancerIngress:
+class LoadBalancerIngress(Model):
     """LoadBalancerIngress represents the status of a load-balancer ingress point: traffic intended for the
     service should be sent to an ingress point.
     """
 
-    hostname: str | None = None
-    ip: str | None = None
-    ip_mode: str | None = None
-    ports: list[PortStatus] | None = None
+    __slots__ = ("hostname", "ip", "ip_mode", "ports")
+
+    hostname: str | None
+    ip: str | None
+    ip_mode: str | None
+    ports: list[PortStatus] | None
+
+    def __init__(
+        self,
+        *,
+        hostname: str | None = None,
+        ip: str | None = None,
+        ip_mode: str | None = None,
+        ports: list[PortStatus] | None = None,
+    ) -> None:
+        self._set_fields((hostname, ip, ip_mode, ports))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2709,11 +3650,19 @@ class LoadBalancerIngress:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LoadBalancerStatus:
+class LoadBalancerStatus(Model):
     """LoadBalancerStatus represents the status of a load-balancer."""
 
-    ingress: list[LoadBalancerIngress] | None = None
+    __slots__ = ("ingress",)
+
+    ingress: list[LoadBalancerIngress] | None
+
+    def __init__(
+        self,
+        *,
+        ingress: list[LoadBalancerIngress] | None = None,
+    ) -> None:
+        self._set_fields((ingress,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2728,13 +3677,21 @@ class LoadBalancerStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LocalObjectReference:
+class LocalObjectReference(Model):
     """LocalObjectReference contains enough information to let you locate the referenced object inside the
     same namespace.
     """
 
-    name: str | None = None
+    __slots__ = ("name",)
+
+    name: str | None
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+    ) -> None:
+        self._set_fields((name,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2749,12 +3706,21 @@ class LocalObjectReference:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LocalVolumeSource:
+class LocalVolumeSource(Model):
     """Local represents directly-attached storage with node affinity"""
 
-    fs_type: str | None = None
+    __slots__ = ("fs_type", "path")
+
+    fs_type: str | None
     path: str
+
+    def __init__(
+        self,
+        *,
+        fs_type: str | None = None,
+        path: str,
+    ) -> None:
+        self._set_fields((fs_type, path))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2771,12 +3737,21 @@ class LocalVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ModifyVolumeStatus:
+class ModifyVolumeStatus(Model):
     """ModifyVolumeStatus represents the status object of ControllerModifyVolume operation"""
 
+    __slots__ = ("status", "target_volume_attributes_class_name")
+
     status: str
-    target_volume_attributes_class_name: str | None = None
+    target_volume_attributes_class_name: str | None
+
+    def __init__(
+        self,
+        *,
+        status: str,
+        target_volume_attributes_class_name: str | None = None,
+    ) -> None:
+        self._set_fields((status, target_volume_attributes_class_name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status}
@@ -2792,15 +3767,25 @@ class ModifyVolumeStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NFSVolumeSource:
+class NFSVolumeSource(Model):
     """Represents an NFS mount that lasts the lifetime of a pod. NFS volumes do not support ownership
     management or SELinux relabeling.
     """
 
+    __slots__ = ("path", "read_only", "server")
+
     path: str
-    read_only: bool | None = None
+    read_only: bool | None
     server: str
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        read_only: bool | None = None,
+        server: str,
+    ) -> None:
+        self._set_fields((path, read_only, server))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path}
@@ -2818,18 +3803,30 @@ class NFSVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Namespace:
+class Namespace(Model):
     """Namespace provides a scope for Names. Use of multiple namespaces is optional."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "Namespace"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: NamespaceSpec | None = None
-    status: NamespaceStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: NamespaceSpec | None
+    status: NamespaceStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: NamespaceSpec | None = None,
+        status: NamespaceStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2856,15 +3853,27 @@ class Namespace:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NamespaceCondition:
+class NamespaceCondition(Model):
     """NamespaceCondition contains details about state of namespace."""
 
-    last_transition_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("last_transition_time", "message", "reason", "status", "type")
+
+    last_transition_time: Time | None
+    message: str | None
+    reason: str | None
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_transition_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_transition_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2889,17 +3898,28 @@ class NamespaceCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NamespaceList:
+class NamespaceList(Model):
     """NamespaceList is a list of Namespaces."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "NamespaceList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[Namespace]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[Namespace],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2922,11 +3942,19 @@ class NamespaceList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NamespaceSpec:
+class NamespaceSpec(Model):
     """NamespaceSpec describes the attributes on a Namespace."""
 
-    finalizers: list[str] | None = None
+    __slots__ = ("finalizers",)
+
+    finalizers: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        finalizers: list[str] | None = None,
+    ) -> None:
+        self._set_fields((finalizers,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2941,12 +3969,21 @@ class NamespaceSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NamespaceStatus:
+class NamespaceStatus(Model):
     """NamespaceStatus is information about the current status of a Namespace."""
 
-    conditions: list[NamespaceCondition] | None = None
-    phase: str | None = None
+    __slots__ = ("conditions", "phase")
+
+    conditions: list[NamespaceCondition] | None
+    phase: str | None
+
+    def __init__(
+        self,
+        *,
+        conditions: list[NamespaceCondition] | None = None,
+        phase: str | None = None,
+    ) -> None:
+        self._set_fields((conditions, phase))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -2964,20 +4001,32 @@ class NamespaceStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Node:
+class Node(Model):
     """Node is a worker node in Kubernetes. Each node will have a unique identifier in the cache (i.e. in
     etcd).
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "Node"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: NodeSpec | None = None
-    status: NodeStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: NodeSpec | None
+    status: NodeStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: NodeSpec | None = None,
+        status: NodeStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3004,12 +4053,21 @@ class Node:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeAddress:
+class NodeAddress(Model):
     """NodeAddress contains information for the node's address."""
+
+    __slots__ = ("address", "type")
 
     address: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        address: str,
+        type: str,
+    ) -> None:
+        self._set_fields((address, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"address": self.address, "type": self.type}
@@ -3023,12 +4081,21 @@ class NodeAddress:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeAffinity:
+class NodeAffinity(Model):
     """Node affinity is a group of node affinity scheduling rules."""
 
-    preferred_during_scheduling_ignored_during_execution: list[PreferredSchedulingTerm] | None = None
-    required_during_scheduling_ignored_during_execution: NodeSelector | None = None
+    __slots__ = ("preferred_during_scheduling_ignored_during_execution", "required_during_scheduling_ignored_during_execution")
+
+    preferred_during_scheduling_ignored_during_execution: list[PreferredSchedulingTerm] | None
+    required_during_scheduling_ignored_during_execution: NodeSelector | None
+
+    def __init__(
+        self,
+        *,
+        preferred_during_scheduling_ignored_during_execution: list[PreferredSchedulingTerm] | None = None,
+        required_during_scheduling_ignored_during_execution: NodeSelector | None = None,
+    ) -> None:
+        self._set_fields((preferred_during_scheduling_ignored_during_execution, required_during_scheduling_ignored_during_execution))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3046,16 +4113,29 @@ class NodeAffinity:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeCondition:
+class NodeCondition(Model):
     """NodeCondition contains condition information for a node."""
 
-    last_heartbeat_time: Time | None = None
-    last_transition_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("last_heartbeat_time", "last_transition_time", "message", "reason", "status", "type")
+
+    last_heartbeat_time: Time | None
+    last_transition_time: Time | None
+    message: str | None
+    reason: str | None
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_heartbeat_time: Time | None = None,
+        last_transition_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_heartbeat_time, last_transition_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3083,13 +4163,21 @@ class NodeCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeConfigSource:
+class NodeConfigSource(Model):
     """NodeConfigSource specifies a source of node configuration. Exactly one subfield (excluding metadata)
     must be non-nil. This API is deprecated since 1.22
     """
 
-    config_map: ConfigMapNodeConfigSource | None = None
+    __slots__ = ("config_map",)
+
+    config_map: ConfigMapNodeConfigSource | None
+
+    def __init__(
+        self,
+        *,
+        config_map: ConfigMapNodeConfigSource | None = None,
+    ) -> None:
+        self._set_fields((config_map,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3104,14 +4192,25 @@ class NodeConfigSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeConfigStatus:
+class NodeConfigStatus(Model):
     """NodeConfigStatus describes the status of the config assigned by Node.Spec.ConfigSource."""
 
-    active: NodeConfigSource | None = None
-    assigned: NodeConfigSource | None = None
-    error: str | None = None
-    last_known_good: NodeConfigSource | None = None
+    __slots__ = ("active", "assigned", "error", "last_known_good")
+
+    active: NodeConfigSource | None
+    assigned: NodeConfigSource | None
+    error: str | None
+    last_known_good: NodeConfigSource | None
+
+    def __init__(
+        self,
+        *,
+        active: NodeConfigSource | None = None,
+        assigned: NodeConfigSource | None = None,
+        error: str | None = None,
+        last_known_good: NodeConfigSource | None = None,
+    ) -> None:
+        self._set_fields((active, assigned, error, last_known_good))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3135,11 +4234,19 @@ class NodeConfigStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeDaemonEndpoints:
+class NodeDaemonEndpoints(Model):
     """NodeDaemonEndpoints lists ports opened by daemons running on the Node."""
 
-    kubelet_endpoint: DaemonEndpoint | None = None
+    __slots__ = ("kubelet_endpoint",)
+
+    kubelet_endpoint: DaemonEndpoint | None
+
+    def __init__(
+        self,
+        *,
+        kubelet_endpoint: DaemonEndpoint | None = None,
+    ) -> None:
+        self._set_fields((kubelet_endpoint,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3154,14 +4261,22 @@ class NodeDaemonEndpoints:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeFeatures:
+class NodeFeatures(Model):
     """NodeFeatures describes the set of features implemented by the CRI implementation. The features
     contained in the NodeFeatures should depend only on the cri implementation independent of runtime
     handlers.
     """
 
-    supplemental_groups_policy: bool | None = None
+    __slots__ = ("supplemental_groups_policy",)
+
+    supplemental_groups_policy: bool | None
+
+    def __init__(
+        self,
+        *,
+        supplemental_groups_policy: bool | None = None,
+    ) -> None:
+        self._set_fields((supplemental_groups_policy,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3176,17 +4291,28 @@ class NodeFeatures:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeList:
+class NodeList(Model):
     """NodeList is the whole list of all Nodes which have been registered with master."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "NodeList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[Node]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[Node],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3209,12 +4335,21 @@ class NodeList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeRuntimeHandler:
+class NodeRuntimeHandler(Model):
     """NodeRuntimeHandler is a set of runtime handler information."""
 
-    features: NodeRuntimeHandlerFeatures | None = None
-    name: str | None = None
+    __slots__ = ("features", "name")
+
+    features: NodeRuntimeHandlerFeatures | None
+    name: str | None
+
+    def __init__(
+        self,
+        *,
+        features: NodeRuntimeHandlerFeatures | None = None,
+        name: str | None = None,
+    ) -> None:
+        self._set_fields((features, name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3232,12 +4367,21 @@ class NodeRuntimeHandler:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeRuntimeHandlerFeatures:
+class NodeRuntimeHandlerFeatures(Model):
     """NodeRuntimeHandlerFeatures is a set of features implemented by the runtime handler."""
 
-    recursive_read_only_mounts: bool | None = None
-    user_namespaces: bool | None = None
+    __slots__ = ("recursive_read_only_mounts", "user_namespaces")
+
+    recursive_read_only_mounts: bool | None
+    user_namespaces: bool | None
+
+    def __init__(
+        self,
+        *,
+        recursive_read_only_mounts: bool | None = None,
+        user_namespaces: bool | None = None,
+    ) -> None:
+        self._set_fields((recursive_read_only_mounts, user_namespaces))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3255,13 +4399,21 @@ class NodeRuntimeHandlerFeatures:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeSelector:
+class NodeSelector(Model):
     """A node selector represents the union of the results of one or more label queries over a set of
     nodes; that is, it represents the OR of the selectors represented by the node selector terms.
     """
 
+    __slots__ = ("node_selector_terms",)
+
     node_selector_terms: list[NodeSelectorTerm]
+
+    def __init__(
+        self,
+        *,
+        node_selector_terms: list[NodeSelectorTerm],
+    ) -> None:
+        self._set_fields((node_selector_terms,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"nodeSelectorTerms": [x.to_dict() for x in self.node_selector_terms]}
@@ -3274,15 +4426,25 @@ class NodeSelector:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeSelectorRequirement:
+class NodeSelectorRequirement(Model):
     """A node selector requirement is a selector that contains values, a key, and an operator that relates
     the key and values.
     """
 
+    __slots__ = ("key", "operator", "values")
+
     key: str
     operator: str
-    values: list[str] | None = None
+    values: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        operator: str,
+        values: list[str] | None = None,
+    ) -> None:
+        self._set_fields((key, operator, values))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "operator": self.operator}
@@ -3299,14 +4461,23 @@ class NodeSelectorRequirement:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeSelectorTerm:
+class NodeSelectorTerm(Model):
     """A null or empty node selector term matches no objects. The requirements of them are ANDed. The
     TopologySelectorTerm type implements a subset of the NodeSelectorTerm.
     """
 
-    match_expressions: list[NodeSelectorRequirement] | None = None
-    match_fields: list[NodeSelectorRequirement] | None = None
+    __slots__ = ("match_expressions", "match_fields")
+
+    match_expressions: list[NodeSelectorRequirement] | None
+    match_fields: list[NodeSelectorRequirement] | None
+
+    def __init__(
+        self,
+        *,
+        match_expressions: list[NodeSelectorRequirement] | None = None,
+        match_fields: list[NodeSelectorRequirement] | None = None,
+    ) -> None:
+        self._set_fields((match_expressions, match_fields))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3324,17 +4495,31 @@ class NodeSelectorTerm:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeSpec:
+class NodeSpec(Model):
     """NodeSpec describes the attributes that a node is created with."""
 
-    config_source: NodeConfigSource | None = None
-    external_id: str | None = None
-    pod_cidr: str | None = None
-    pod_cidrs: list[str] | None = None
-    provider_id: str | None = None
-    taints: list[Taint] | None = None
-    unschedulable: bool | None = None
+    __slots__ = ("config_source", "external_id", "pod_cidr", "pod_cidrs", "provider_id", "taints", "unschedulable")
+
+    config_source: NodeConfigSource | None
+    external_id: str | None
+    pod_cidr: str | None
+    pod_cidrs: list[str] | None
+    provider_id: str | None
+    taints: list[Taint] | None
+    unschedulable: bool | None
+
+    def __init__(
+        self,
+        *,
+        config_source: NodeConfigSource | None = None,
+        external_id: str | None = None,
+        pod_cidr: str | None = None,
+        pod_cidrs: list[str] | None = None,
+        provider_id: str | None = None,
+        taints: list[Taint] | None = None,
+        unschedulable: bool | None = None,
+    ) -> None:
+        self._set_fields((config_source, external_id, pod_cidr, pod_cidrs, provider_id, taints, unschedulable))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3367,23 +4552,43 @@ class NodeSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeStatus:
+class NodeStatus(Model):
     """NodeStatus is information about the current status of a node."""
 
-    addresses: list[NodeAddress] | None = None
-    allocatable: dict[str, Quantity] | None = None
-    capacity: dict[str, Quantity] | None = None
-    conditions: list[NodeCondition] | None = None
-    config: NodeConfigStatus | None = None
-    daemon_endpoints: NodeDaemonEndpoints | None = None
-    features: NodeFeatures | None = None
-    images: list[ContainerImage] | None = None
-    node_info: NodeSystemInfo | None = None
-    phase: str | None = None
-    runtime_handlers: list[NodeRuntimeHandler] | None = None
-    volumes_attached: list[AttachedVolume] | None = None
-    volumes_in_use: list[str] | None = None
+    __slots__ = ("addresses", "allocatable", "capacity", "conditions", "config", "daemon_endpoints", "features", "images", "node_info", "phase", "runtime_handlers", "volumes_attached", "volumes_in_use")
+
+    addresses: list[NodeAddress] | None
+    allocatable: dict[str, Quantity] | None
+    capacity: dict[str, Quantity] | None
+    conditions: list[NodeCondition] | None
+    config: NodeConfigStatus | None
+    daemon_endpoints: NodeDaemonEndpoints | None
+    features: NodeFeatures | None
+    images: list[ContainerImage] | None
+    node_info: NodeSystemInfo | None
+    phase: str | None
+    runtime_handlers: list[NodeRuntimeHandler] | None
+    volumes_attached: list[AttachedVolume] | None
+    volumes_in_use: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        addresses: list[NodeAddress] | None = None,
+        allocatable: dict[str, Quantity] | None = None,
+        capacity: dict[str, Quantity] | None = None,
+        conditions: list[NodeCondition] | None = None,
+        config: NodeConfigStatus | None = None,
+        daemon_endpoints: NodeDaemonEndpoints | None = None,
+        features: NodeFeatures | None = None,
+        images: list[ContainerImage] | None = None,
+        node_info: NodeSystemInfo | None = None,
+        phase: str | None = None,
+        runtime_handlers: list[NodeRuntimeHandler] | None = None,
+        volumes_attached: list[AttachedVolume] | None = None,
+        volumes_in_use: list[str] | None = None,
+    ) -> None:
+        self._set_fields((addresses, allocatable, capacity, conditions, config, daemon_endpoints, features, images, node_info, phase, runtime_handlers, volumes_attached, volumes_in_use))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3434,9 +4639,10 @@ class NodeStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeSystemInfo:
+class NodeSystemInfo(Model):
     """NodeSystemInfo is a set of ids/uuids to uniquely identify the node."""
+
+    __slots__ = ("architecture", "boot_id", "container_runtime_version", "kernel_version", "kube_proxy_version", "kubelet_version", "machine_id", "operating_system", "os_image", "system_uuid")
 
     architecture: str
     boot_id: str
@@ -3448,6 +4654,22 @@ class NodeSystemInfo:
     operating_system: str
     os_image: str
     system_uuid: str
+
+    def __init__(
+        self,
+        *,
+        architecture: str,
+        boot_id: str,
+        container_runtime_version: str,
+        kernel_version: str,
+        kube_proxy_version: str,
+        kubelet_version: str,
+        machine_id: str,
+        operating_system: str,
+        os_image: str,
+        system_uuid: str,
+    ) -> None:
+        self._set_fields((architecture, boot_id, container_runtime_version, kernel_version, kube_proxy_version, kubelet_version, machine_id, operating_system, os_image, system_uuid))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"architecture": self.architecture, "bootID": self.boot_id, "containerRuntimeVersion": self.container_runtime_version, "kernelVersion": self.kernel_version, "kubeProxyVersion": self.kube_proxy_version, "kubeletVersion": self.kubelet_version, "machineID": self.machine_id, "operatingSystem": self.operating_system, "osImage": self.os_image, "systemUUID": self.system_uuid}
@@ -3469,12 +4691,21 @@ class NodeSystemInfo:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ObjectFieldSelector:
+class ObjectFieldSelector(Model):
     """ObjectFieldSelector selects an APIVersioned field of an object."""
 
-    api_version: str | None = None
+    __slots__ = ("api_version", "field_path")
+
+    api_version: str | None
     field_path: str
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        field_path: str,
+    ) -> None:
+        self._set_fields((api_version, field_path))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3491,17 +4722,31 @@ class ObjectFieldSelector:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ObjectReference:
+class ObjectReference(Model):
     """ObjectReference contains enough information to let you inspect or modify the referred object."""
 
-    api_version: str | None = None
-    field_path: str | None = None
-    kind: str | None = None
-    name: str | None = None
-    namespace: str | None = None
-    resource_version: str | None = None
-    uid: str | None = None
+    __slots__ = ("api_version", "field_path", "kind", "name", "namespace", "resource_version", "uid")
+
+    api_version: str | None
+    field_path: str | None
+    kind: str | None
+    name: str | None
+    namespace: str | None
+    resource_version: str | None
+    uid: str | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        field_path: str | None = None,
+        kind: str | None = None,
+        name: str | None = None,
+        namespace: str | None = None,
+        resource_version: str | None = None,
+        uid: str | None = None,
+    ) -> None:
+        self._set_fields((api_version, field_path, kind, name, namespace, resource_version, uid))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3534,20 +4779,32 @@ class ObjectReference:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PersistentVolume:
+class PersistentVolume(Model):
     """PersistentVolume (PV) is a storage resource provisioned by an administrator. It is analogous to a
     node. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "PersistentVolume"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: PersistentVolumeSpec | None = None
-    status: PersistentVolumeStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: PersistentVolumeSpec | None
+    status: PersistentVolumeStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: PersistentVolumeSpec | None = None,
+        status: PersistentVolumeStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3574,18 +4831,30 @@ class PersistentVolume:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PersistentVolumeClaim:
+class PersistentVolumeClaim(Model):
     """PersistentVolumeClaim is a user's request for and claim to a persistent volume"""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "PersistentVolumeClaim"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: PersistentVolumeClaimSpec | None = None
-    status: PersistentVolumeClaimStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: PersistentVolumeClaimSpec | None
+    status: PersistentVolumeClaimStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: PersistentVolumeClaimSpec | None = None,
+        status: PersistentVolumeClaimStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3612,16 +4881,29 @@ class PersistentVolumeClaim:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PersistentVolumeClaimCondition:
+class PersistentVolumeClaimCondition(Model):
     """PersistentVolumeClaimCondition contains details about state of pvc"""
 
-    last_probe_time: Time | None = None
-    last_transition_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("last_probe_time", "last_transition_time", "message", "reason", "status", "type")
+
+    last_probe_time: Time | None
+    last_transition_time: Time | None
+    message: str | None
+    reason: str | None
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_probe_time: Time | None = None,
+        last_transition_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_probe_time, last_transition_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3649,17 +4931,28 @@ class PersistentVolumeClaimCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PersistentVolumeClaimList:
+class PersistentVolumeClaimList(Model):
     """PersistentVolumeClaimList is a list of PersistentVolumeClaim items."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "PersistentVolumeClaimList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[PersistentVolumeClaim]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[PersistentVolumeClaim],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3682,21 +4975,37 @@ class PersistentVolumeClaimList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PersistentVolumeClaimSpec:
+class PersistentVolumeClaimSpec(Model):
     """PersistentVolumeClaimSpec describes the common attributes of storage devices and allows a Source for
     provider-specific attributes
     """
 
-    access_modes: list[str] | None = None
-    data_source: TypedLocalObjectReference | None = None
-    data_source_ref: TypedObjectReference | None = None
-    resources: VolumeResourceRequirements | None = None
-    selector: meta_v1.LabelSelector | None = None
-    storage_class_name: str | None = None
-    volume_attributes_class_name: str | None = None
-    volume_mode: str | None = None
-    volume_name: str | None = None
+    __slots__ = ("access_modes", "data_source", "data_source_ref", "resources", "selector", "storage_class_name", "volume_attributes_class_name", "volume_mode", "volume_name")
+
+    access_modes: list[str] | None
+    data_source: TypedLocalObjectReference | None
+    data_source_ref: TypedObjectReference | None
+    resources: VolumeResourceRequirements | None
+    selector: meta_v1.LabelSelector | None
+    storage_class_name: str | None
+    volume_attributes_class_name: str | None
+    volume_mode: str | None
+    volume_name: str | None
+
+    def __init__(
+        self,
+        *,
+        access_modes: list[str] | None = None,
+        data_source: TypedLocalObjectReference | None = None,
+        data_source_ref: TypedObjectReference | None = None,
+        resources: VolumeResourceRequirements | None = None,
+        selector: meta_v1.LabelSelector | None = None,
+        storage_class_name: str | None = None,
+        volume_attributes_class_name: str | None = None,
+        volume_mode: str | None = None,
+        volume_name: str | None = None,
+    ) -> None:
+        self._set_fields((access_modes, data_source, data_source_ref, resources, selector, storage_class_name, volume_attributes_class_name, volume_mode, volume_name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3735,18 +5044,33 @@ class PersistentVolumeClaimSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PersistentVolumeClaimStatus:
+class PersistentVolumeClaimStatus(Model):
     """PersistentVolumeClaimStatus is the current status of a persistent volume claim."""
 
-    access_modes: list[str] | None = None
-    allocated_resource_statuses: dict[str, str] | None = None
-    allocated_resources: dict[str, Quantity] | None = None
-    capacity: dict[str, Quantity] | None = None
-    conditions: list[PersistentVolumeClaimCondition] | None = None
-    current_volume_attributes_class_name: str | None = None
-    modify_volume_status: ModifyVolumeStatus | None = None
-    phase: str | None = None
+    __slots__ = ("access_modes", "allocated_resource_statuses", "allocated_resources", "capacity", "conditions", "current_volume_attributes_class_name", "modify_volume_status", "phase")
+
+    access_modes: list[str] | None
+    allocated_resource_statuses: dict[str, str] | None
+    allocated_resources: dict[str, Quantity] | None
+    capacity: dict[str, Quantity] | None
+    conditions: list[PersistentVolumeClaimCondition] | None
+    current_volume_attributes_class_name: str | None
+    modify_volume_status: ModifyVolumeStatus | None
+    phase: str | None
+
+    def __init__(
+        self,
+        *,
+        access_modes: list[str] | None = None,
+        allocated_resource_statuses: dict[str, str] | None = None,
+        allocated_resources: dict[str, Quantity] | None = None,
+        capacity: dict[str, Quantity] | None = None,
+        conditions: list[PersistentVolumeClaimCondition] | None = None,
+        current_volume_attributes_class_name: str | None = None,
+        modify_volume_status: ModifyVolumeStatus | None = None,
+        phase: str | None = None,
+    ) -> None:
+        self._set_fields((access_modes, allocated_resource_statuses, allocated_resources, capacity, conditions, current_volume_attributes_class_name, modify_volume_status, phase))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3782,14 +5106,23 @@ class PersistentVolumeClaimStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PersistentVolumeClaimTemplate:
+class PersistentVolumeClaimTemplate(Model):
     """PersistentVolumeClaimTemplate is used to produce PersistentVolumeClaim objects as part of an
     EphemeralVolumeSource.
     """
 
-    metadata: meta_v1.ObjectMeta | None = None
+    __slots__ = ("metadata", "spec")
+
+    metadata: meta_v1.ObjectMeta | None
     spec: PersistentVolumeClaimSpec
+
+    def __init__(
+        self,
+        *,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: PersistentVolumeClaimSpec,
+    ) -> None:
+        self._set_fields((metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3806,15 +5139,24 @@ class PersistentVolumeClaimTemplate:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PersistentVolumeClaimVolumeSource:
+class PersistentVolumeClaimVolumeSource(Model):
     """PersistentVolumeClaimVolumeSource references the user's PVC in the same namespace. This volume finds
     the bound PV and mounts that volume for the pod. A PersistentVolumeClaimVolumeSource is,
     essentially, a wrapper around another type of volume that is owned by someone else (the system).
     """
 
+    __slots__ = ("claim_name", "read_only")
+
     claim_name: str
-    read_only: bool | None = None
+    read_only: bool | None
+
+    def __init__(
+        self,
+        *,
+        claim_name: str,
+        read_only: bool | None = None,
+    ) -> None:
+        self._set_fields((claim_name, read_only))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"claimName": self.claim_name}
@@ -3830,17 +5172,28 @@ class PersistentVolumeClaimVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PersistentVolumeList:
+class PersistentVolumeList(Model):
     """PersistentVolumeList is a list of PersistentVolume items."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "PersistentVolumeList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[PersistentVolume]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[PersistentVolume],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -3863,41 +5216,79 @@ class PersistentVolumeList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PersistentVolumeSpec:
+class PersistentVolumeSpec(Model):
     """PersistentVolumeSpec is the specification of a persistent volume."""
 
-    access_modes: list[str] | None = None
-    aws_elastic_block_store: AWSElasticBlockStoreVolumeSource | None = None
-    azure_disk: AzureDiskVolumeSource | None = None
-    azure_file: AzureFilePersistentVolumeSource | None = None
-    capacity: dict[str, Quantity] | None = None
-    cephfs: CephFSPersistentVolumeSource | None = None
-    cinder: CinderPersistentVolumeSource | None = None
-    claim_ref: ObjectReference | None = None
-    csi: CSIPersistentVolumeSource | None = None
-    fc: FCVolumeSource | None = None
-    flex_volume: FlexPersistentVolumeSource | None = None
-    flocker: FlockerVolumeSource | None = None
-    gce_persistent_disk: GCEPersistentDiskVolumeSource | None = None
-    glusterfs: GlusterfsPersistentVolumeSource | None = None
-    host_path: HostPathVolumeSource | None = None
-    iscsi: ISCSIPersistentVolumeSource | None = None
-    local: LocalVolumeSource | None = None
-    mount_options: list[str] | None = None
-    nfs: NFSVolumeSource | None = None
-    node_affinity: VolumeNodeAffinity | None = None
-    persistent_volume_reclaim_policy: str | None = None
-    photon_persistent_disk: PhotonPersistentDiskVolumeSource | None = None
-    portworx_volume: PortworxVolumeSource | None = None
-    quobyte: QuobyteVolumeSource | None = None
-    rbd: RBDPersistentVolumeSource | None = None
-    scale_io: ScaleIOPersistentVolumeSource | None = None
-    storage_class_name: str | None = None
-    storageos: StorageOSPersistentVolumeSource | None = None
-    volume_attributes_class_name: str | None = None
-    volume_mode: str | None = None
-    vsphere_volume: VsphereVirtualDiskVolumeSource | None = None
+    __slots__ = ("access_modes", "aws_elastic_block_store", "azure_disk", "azure_file", "capacity", "cephfs", "cinder", "claim_ref", "csi", "fc", "flex_volume", "flocker", "gce_persistent_disk", "glusterfs", "host_path", "iscsi", "local", "mount_options", "nfs", "node_affinity", "persistent_volume_reclaim_policy", "photon_persistent_disk", "portworx_volume", "quobyte", "rbd", "scale_io", "storage_class_name", "storageos", "volume_attributes_class_name", "volume_mode", "vsphere_volume")
+
+    access_modes: list[str] | None
+    aws_elastic_block_store: AWSElasticBlockStoreVolumeSource | None
+    azure_disk: AzureDiskVolumeSource | None
+    azure_file: AzureFilePersistentVolumeSource | None
+    capacity: dict[str, Quantity] | None
+    cephfs: CephFSPersistentVolumeSource | None
+    cinder: CinderPersistentVolumeSource | None
+    claim_ref: ObjectReference | None
+    csi: CSIPersistentVolumeSource | None
+    fc: FCVolumeSource | None
+    flex_volume: FlexPersistentVolumeSource | None
+    flocker: FlockerVolumeSource | None
+    gce_persistent_disk: GCEPersistentDiskVolumeSource | None
+    glusterfs: GlusterfsPersistentVolumeSource | None
+    host_path: HostPathVolumeSource | None
+    iscsi: ISCSIPersistentVolumeSource | None
+    local: LocalVolumeSource | None
+    mount_options: list[str] | None
+    nfs: NFSVolumeSource | None
+    node_affinity: VolumeNodeAffinity | None
+    persistent_volume_reclaim_policy: str | None
+    photon_persistent_disk: PhotonPersistentDiskVolumeSource | None
+    portworx_volume: PortworxVolumeSource | None
+    quobyte: QuobyteVolumeSource | None
+    rbd: RBDPersistentVolumeSource | None
+    scale_io: ScaleIOPersistentVolumeSource | None
+    storage_class_name: str | None
+    storageos: StorageOSPersistentVolumeSource | None
+    volume_attributes_class_name: str | None
+    volume_mode: str | None
+    vsphere_volume: VsphereVirtualDiskVolumeSource | None
+
+    def __init__(
+        self,
+        *,
+        access_modes: list[str] | None = None,
+        aws_elastic_block_store: AWSElasticBlockStoreVolumeSource | None = None,
+        azure_disk: AzureDiskVolumeSource | None = None,
+        azure_file: AzureFilePersistentVolumeSource | None = None,
+        capacity: dict[str, Quantity] | None = None,
+        cephfs: CephFSPersistentVolumeSource | None = None,
+        cinder: CinderPersistentVolumeSource | None = None,
+        claim_ref: ObjectReference | None = None,
+        csi: CSIPersistentVolumeSource | None = None,
+        fc: FCVolumeSource | None = None,
+        flex_volume: FlexPersistentVolumeSource | None = None,
+        flocker: FlockerVolumeSource | None = None,
+        gce_persistent_disk: GCEPersistentDiskVolumeSource | None = None,
+        glusterfs: GlusterfsPersistentVolumeSource | None = None,
+        host_path: HostPathVolumeSource | None = None,
+        iscsi: ISCSIPersistentVolumeSource | None = None,
+        local: LocalVolumeSource | None = None,
+        mount_options: list[str] | None = None,
+        nfs: NFSVolumeSource | None = None,
+        node_affinity: VolumeNodeAffinity | None = None,
+        persistent_volume_reclaim_policy: str | None = None,
+        photon_persistent_disk: PhotonPersistentDiskVolumeSource | None = None,
+        portworx_volume: PortworxVolumeSource | None = None,
+        quobyte: QuobyteVolumeSource | None = None,
+        rbd: RBDPersistentVolumeSource | None = None,
+        scale_io: ScaleIOPersistentVolumeSource | None = None,
+        storage_class_name: str | None = None,
+        storageos: StorageOSPersistentVolumeSource | None = None,
+        volume_attributes_class_name: str | None = None,
+        volume_mode: str | None = None,
+        vsphere_volume: VsphereVirtualDiskVolumeSource | None = None,
+    ) -> None:
+        self._set_fields((access_modes, aws_elastic_block_store, azure_disk, azure_file, capacity, cephfs, cinder, claim_ref, csi, fc, flex_volume, flocker, gce_persistent_disk, glusterfs, host_path, iscsi, local, mount_options, nfs, node_affinity, persistent_volume_reclaim_policy, photon_persistent_disk, portworx_volume, quobyte, rbd, scale_io, storage_class_name, storageos, volume_attributes_class_name, volume_mode, vsphere_volume))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4002,14 +5393,25 @@ class PersistentVolumeSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PersistentVolumeStatus:
+class PersistentVolumeStatus(Model):
     """PersistentVolumeStatus is the current status of a persistent volume."""
 
-    last_phase_transition_time: Time | None = None
-    message: str | None = None
-    phase: str | None = None
-    reason: str | None = None
+    __slots__ = ("last_phase_transition_time", "message", "phase", "reason")
+
+    last_phase_transition_time: Time | None
+    message: str | None
+    phase: str | None
+    reason: str | None
+
+    def __init__(
+        self,
+        *,
+        last_phase_transition_time: Time | None = None,
+        message: str | None = None,
+        phase: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self._set_fields((last_phase_transition_time, message, phase, reason))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4033,12 +5435,21 @@ class PersistentVolumeStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PhotonPersistentDiskVolumeSource:
+class PhotonPersistentDiskVolumeSource(Model):
     """Represents a Photon Controller persistent disk resource."""
 
-    fs_type: str | None = None
+    __slots__ = ("fs_type", "pd_id")
+
+    fs_type: str | None
     pd_id: str
+
+    def __init__(
+        self,
+        *,
+        fs_type: str | None = None,
+        pd_id: str,
+    ) -> None:
+        self._set_fields((fs_type, pd_id))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4055,20 +5466,32 @@ class PhotonPersistentDiskVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Pod:
+class Pod(Model):
     """Pod is a collection of containers that can run on a host. This resource is created by clients and
     scheduled onto hosts.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "Pod"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: PodSpec | None = None
-    status: PodStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: PodSpec | None
+    status: PodStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: PodSpec | None = None,
+        status: PodStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4095,12 +5518,21 @@ class Pod:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodAffinity:
+class PodAffinity(Model):
     """Pod affinity is a group of inter pod affinity scheduling rules."""
 
-    preferred_during_scheduling_ignored_during_execution: list[WeightedPodAffinityTerm] | None = None
-    required_during_scheduling_ignored_during_execution: list[PodAffinityTerm] | None = None
+    __slots__ = ("preferred_during_scheduling_ignored_during_execution", "required_during_scheduling_ignored_during_execution")
+
+    preferred_during_scheduling_ignored_during_execution: list[WeightedPodAffinityTerm] | None
+    required_during_scheduling_ignored_during_execution: list[PodAffinityTerm] | None
+
+    def __init__(
+        self,
+        *,
+        preferred_during_scheduling_ignored_during_execution: list[WeightedPodAffinityTerm] | None = None,
+        required_during_scheduling_ignored_during_execution: list[PodAffinityTerm] | None = None,
+    ) -> None:
+        self._set_fields((preferred_during_scheduling_ignored_during_execution, required_during_scheduling_ignored_during_execution))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4118,20 +5550,33 @@ class PodAffinity:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodAffinityTerm:
+class PodAffinityTerm(Model):
     """Defines a set of pods (namely those matching the labelSelector relative to the given namespace(s))
     that this pod should be co-located (affinity) or not co-located (anti-affinity) with, where co-
     located is defined as running on a node whose value of the label with key <topologyKey> matches that
     of any node on which a pod of the set of pods is running
     """
 
-    label_selector: meta_v1.LabelSelector | None = None
-    match_label_keys: list[str] | None = None
-    mismatch_label_keys: list[str] | None = None
-    namespace_selector: meta_v1.LabelSelector | None = None
-    namespaces: list[str] | None = None
+    __slots__ = ("label_selector", "match_label_keys", "mismatch_label_keys", "namespace_selector", "namespaces", "topology_key")
+
+    label_selector: meta_v1.LabelSelector | None
+    match_label_keys: list[str] | None
+    mismatch_label_keys: list[str] | None
+    namespace_selector: meta_v1.LabelSelector | None
+    namespaces: list[str] | None
     topology_key: str
+
+    def __init__(
+        self,
+        *,
+        label_selector: meta_v1.LabelSelector | None = None,
+        match_label_keys: list[str] | None = None,
+        mismatch_label_keys: list[str] | None = None,
+        namespace_selector: meta_v1.LabelSelector | None = None,
+        namespaces: list[str] | None = None,
+        topology_key: str,
+    ) -> None:
+        self._set_fields((label_selector, match_label_keys, mismatch_label_keys, namespace_selector, namespaces, topology_key))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4160,12 +5605,21 @@ class PodAffinityTerm:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodAntiAffinity:
+class PodAntiAffinity(Model):
     """Pod anti affinity is a group of inter pod anti affinity scheduling rules."""
 
-    preferred_during_scheduling_ignored_during_execution: list[WeightedPodAffinityTerm] | None = None
-    required_during_scheduling_ignored_during_execution: list[PodAffinityTerm] | None = None
+    __slots__ = ("preferred_during_scheduling_ignored_during_execution", "required_during_scheduling_ignored_during_execution")
+
+    preferred_during_scheduling_ignored_during_execution: list[WeightedPodAffinityTerm] | None
+    required_during_scheduling_ignored_during_execution: list[PodAffinityTerm] | None
+
+    def __init__(
+        self,
+        *,
+        preferred_during_scheduling_ignored_during_execution: list[WeightedPodAffinityTerm] | None = None,
+        required_during_scheduling_ignored_during_execution: list[PodAffinityTerm] | None = None,
+    ) -> None:
+        self._set_fields((preferred_during_scheduling_ignored_during_execution, required_during_scheduling_ignored_during_execution))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4183,16 +5637,29 @@ class PodAntiAffinity:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodCondition:
+class PodCondition(Model):
     """PodCondition contains details for the current condition of this pod."""
 
-    last_probe_time: Time | None = None
-    last_transition_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("last_probe_time", "last_transition_time", "message", "reason", "status", "type")
+
+    last_probe_time: Time | None
+    last_transition_time: Time | None
+    message: str | None
+    reason: str | None
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_probe_time: Time | None = None,
+        last_transition_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_probe_time, last_transition_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4220,13 +5687,23 @@ class PodCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodDNSConfig:
+class PodDNSConfig(Model):
     """PodDNSConfig defines the DNS parameters of a pod in addition to those generated from DNSPolicy."""
 
-    nameservers: list[str] | None = None
-    options: list[PodDNSConfigOption] | None = None
-    searches: list[str] | None = None
+    __slots__ = ("nameservers", "options", "searches")
+
+    nameservers: list[str] | None
+    options: list[PodDNSConfigOption] | None
+    searches: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        nameservers: list[str] | None = None,
+        options: list[PodDNSConfigOption] | None = None,
+        searches: list[str] | None = None,
+    ) -> None:
+        self._set_fields((nameservers, options, searches))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4247,12 +5724,21 @@ class PodDNSConfig:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodDNSConfigOption:
+class PodDNSConfigOption(Model):
     """PodDNSConfigOption defines DNS resolver options of a pod."""
 
-    name: str | None = None
-    value: str | None = None
+    __slots__ = ("name", "value")
+
+    name: str | None
+    value: str | None
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        value: str | None = None,
+    ) -> None:
+        self._set_fields((name, value))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4270,11 +5756,19 @@ class PodDNSConfigOption:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodIP:
+class PodIP(Model):
     """PodIP represents a single IP address allocated to the pod."""
 
+    __slots__ = ("ip",)
+
     ip: str
+
+    def __init__(
+        self,
+        *,
+        ip: str,
+    ) -> None:
+        self._set_fields((ip,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ip": self.ip}
@@ -4287,17 +5781,28 @@ class PodIP:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodList:
+class PodList(Model):
     """PodList is a list of Pods."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "PodList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[Pod]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[Pod],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4320,11 +5825,19 @@ class PodList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodOS:
+class PodOS(Model):
     """PodOS defines the OS parameters of a pod."""
 
+    __slots__ = ("name",)
+
     name: str
+
+    def __init__(
+        self,
+        *,
+        name: str,
+    ) -> None:
+        self._set_fields((name,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -4337,11 +5850,19 @@ class PodOS:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodReadinessGate:
+class PodReadinessGate(Model):
     """PodReadinessGate contains the reference to a pod condition"""
 
+    __slots__ = ("condition_type",)
+
     condition_type: str
+
+    def __init__(
+        self,
+        *,
+        condition_type: str,
+    ) -> None:
+        self._set_fields((condition_type,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"conditionType": self.condition_type}
@@ -4354,15 +5875,25 @@ class PodReadinessGate:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodResourceClaim:
+class PodResourceClaim(Model):
     """PodResourceClaim references exactly one ResourceClaim, either directly or by naming a
     ResourceClaimTemplate which is then turned into a ResourceClaim for the pod.
     """
 
+    __slots__ = ("name", "resource_claim_name", "resource_claim_template_name")
+
     name: str
-    resource_claim_name: str | None = None
-    resource_claim_template_name: str | None = None
+    resource_claim_name: str | None
+    resource_claim_template_name: str | None
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        resource_claim_name: str | None = None,
+        resource_claim_template_name: str | None = None,
+    ) -> None:
+        self._set_fields((name, resource_claim_name, resource_claim_template_name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -4381,14 +5912,23 @@ class PodResourceClaim:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodResourceClaimStatus:
+class PodResourceClaimStatus(Model):
     """PodResourceClaimStatus is stored in the PodStatus for each PodResourceClaim which references a
     ResourceClaimTemplate. It stores the generated name for the corresponding ResourceClaim.
     """
 
+    __slots__ = ("name", "resource_claim_name")
+
     name: str
-    resource_claim_name: str | None = None
+    resource_claim_name: str | None
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        resource_claim_name: str | None = None,
+    ) -> None:
+        self._set_fields((name, resource_claim_name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -4404,11 +5944,19 @@ class PodResourceClaimStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodSchedulingGate:
+class PodSchedulingGate(Model):
     """PodSchedulingGate is associated to a Pod to guard its scheduling."""
 
+    __slots__ = ("name",)
+
     name: str
+
+    def __init__(
+        self,
+        *,
+        name: str,
+    ) -> None:
+        self._set_fields((name,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -4421,26 +5969,46 @@ class PodSchedulingGate:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodSecurityContext:
+class PodSecurityContext(Model):
     """PodSecurityContext holds pod-level security attributes and common container settings. Some fields
     are also present in container.securityContext. Field values of container.securityContext take
     precedence over field values of PodSecurityContext.
     """
 
-    app_armor_profile: AppArmorProfile | None = None
-    fs_group: int | None = None
-    fs_group_change_policy: str | None = None
-    run_as_group: int | None = None
-    run_as_non_root: bool | None = None
-    run_as_user: int | None = None
-    se_linux_change_policy: str | None = None
-    se_linux_options: SELinuxOptions | None = None
-    seccomp_profile: SeccompProfile | None = None
-    supplemental_groups: list[int] | None = None
-    supplemental_groups_policy: str | None = None
-    sysctls: list[Sysctl] | None = None
-    windows_options: WindowsSecurityContextOptions | None = None
+    __slots__ = ("app_armor_profile", "fs_group", "fs_group_change_policy", "run_as_group", "run_as_non_root", "run_as_user", "se_linux_change_policy", "se_linux_options", "seccomp_profile", "supplemental_groups", "supplemental_groups_policy", "sysctls", "windows_options")
+
+    app_armor_profile: AppArmorProfile | None
+    fs_group: int | None
+    fs_group_change_policy: str | None
+    run_as_group: int | None
+    run_as_non_root: bool | None
+    run_as_user: int | None
+    se_linux_change_policy: str | None
+    se_linux_options: SELinuxOptions | None
+    seccomp_profile: SeccompProfile | None
+    supplemental_groups: list[int] | None
+    supplemental_groups_policy: str | None
+    sysctls: list[Sysctl] | None
+    windows_options: WindowsSecurityContextOptions | None
+
+    def __init__(
+        self,
+        *,
+        app_armor_profile: AppArmorProfile | None = None,
+        fs_group: int | None = None,
+        fs_group_change_policy: str | None = None,
+        run_as_group: int | None = None,
+        run_as_non_root: bool | None = None,
+        run_as_user: int | None = None,
+        se_linux_change_policy: str | None = None,
+        se_linux_options: SELinuxOptions | None = None,
+        seccomp_profile: SeccompProfile | None = None,
+        supplemental_groups: list[int] | None = None,
+        supplemental_groups_policy: str | None = None,
+        sysctls: list[Sysctl] | None = None,
+        windows_options: WindowsSecurityContextOptions | None = None,
+    ) -> None:
+        self._set_fields((app_armor_profile, fs_group, fs_group_change_policy, run_as_group, run_as_non_root, run_as_user, se_linux_change_policy, se_linux_options, seccomp_profile, supplemental_groups, supplemental_groups_policy, sysctls, windows_options))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4491,50 +6059,97 @@ class PodSecurityContext:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodSpec:
+class PodSpec(Model):
     """PodSpec is a description of a pod."""
 
-    active_deadline_seconds: int | None = None
-    affinity: Affinity | None = None
-    automount_service_account_token: bool | None = None
+    __slots__ = ("active_deadline_seconds", "affinity", "automount_service_account_token", "containers", "dns_config", "dns_policy", "enable_service_links", "ephemeral_containers", "host_aliases", "host_ipc", "host_network", "host_pid", "host_users", "hostname", "image_pull_secrets", "init_containers", "node_name", "node_selector", "os", "overhead", "preemption_policy", "priority", "priority_class_name", "readiness_gates", "resource_claims", "resources", "restart_policy", "runtime_class_name", "scheduler_name", "scheduling_gates", "security_context", "service_account", "service_account_name", "set_hostname_as_fqdn", "share_process_namespace", "subdomain", "termination_grace_period_seconds", "tolerations", "topology_spread_constraints", "volumes")
+
+    active_deadline_seconds: int | None
+    affinity: Affinity | None
+    automount_service_account_token: bool | None
     containers: list[Container]
-    dns_config: PodDNSConfig | None = None
-    dns_policy: str | None = None
-    enable_service_links: bool | None = None
-    ephemeral_containers: list[EphemeralContainer] | None = None
-    host_aliases: list[HostAlias] | None = None
-    host_ipc: bool | None = None
-    host_network: bool | None = None
-    host_pid: bool | None = None
-    host_users: bool | None = None
-    hostname: str | None = None
-    image_pull_secrets: list[LocalObjectReference] | None = None
-    init_containers: list[Container] | None = None
-    node_name: str | None = None
-    node_selector: dict[str, str] | None = None
-    os: PodOS | None = None
-    overhead: dict[str, Quantity] | None = None
-    preemption_policy: str | None = None
-    priority: int | None = None
-    priority_class_name: str | None = None
-    readiness_gates: list[PodReadinessGate] | None = None
-    resource_claims: list[PodResourceClaim] | None = None
-    resources: ResourceRequirements | None = None
-    restart_policy: str | None = None
-    runtime_class_name: str | None = None
-    scheduler_name: str | None = None
-    scheduling_gates: list[PodSchedulingGate] | None = None
-    security_context: PodSecurityContext | None = None
-    service_account: str | None = None
-    service_account_name: str | None = None
-    set_hostname_as_fqdn: bool | None = None
-    share_process_namespace: bool | None = None
-    subdomain: str | None = None
-    termination_grace_period_seconds: int | None = None
-    tolerations: list[Toleration] | None = None
-    topology_spread_constraints: list[TopologySpreadConstraint] | None = None
-    volumes: list[Volume] | None = None
+    dns_config: PodDNSConfig | None
+    dns_policy: str | None
+    enable_service_links: bool | None
+    ephemeral_containers: list[EphemeralContainer] | None
+    host_aliases: list[HostAlias] | None
+    host_ipc: bool | None
+    host_network: bool | None
+    host_pid: bool | None
+    host_users: bool | None
+    hostname: str | None
+    image_pull_secrets: list[LocalObjectReference] | None
+    init_containers: list[Container] | None
+    node_name: str | None
+    node_selector: dict[str, str] | None
+    os: PodOS | None
+    overhead: dict[str, Quantity] | None
+    preemption_policy: str | None
+    priority: int | None
+    priority_class_name: str | None
+    readiness_gates: list[PodReadinessGate] | None
+    resource_claims: list[PodResourceClaim] | None
+    resources: ResourceRequirements | None
+    restart_policy: str | None
+    runtime_class_name: str | None
+    scheduler_name: str | None
+    scheduling_gates: list[PodSchedulingGate] | None
+    security_context: PodSecurityContext | None
+    service_account: str | None
+    service_account_name: str | None
+    set_hostname_as_fqdn: bool | None
+    share_process_namespace: bool | None
+    subdomain: str | None
+    termination_grace_period_seconds: int | None
+    tolerations: list[Toleration] | None
+    topology_spread_constraints: list[TopologySpreadConstraint] | None
+    volumes: list[Volume] | None
+
+    def __init__(
+        self,
+        *,
+        active_deadline_seconds: int | None = None,
+        affinity: Affinity | None = None,
+        automount_service_account_token: bool | None = None,
+        containers: list[Container],
+        dns_config: PodDNSConfig | None = None,
+        dns_policy: str | None = None,
+        enable_service_links: bool | None = None,
+        ephemeral_containers: list[EphemeralContainer] | None = None,
+        host_aliases: list[HostAlias] | None = None,
+        host_ipc: bool | None = None,
+        host_network: bool | None = None,
+        host_pid: bool | None = None,
+        host_users: bool | None = None,
+        hostname: str | None = None,
+        image_pull_secrets: list[LocalObjectReference] | None = None,
+        init_containers: list[Container] | None = None,
+        node_name: str | None = None,
+        node_selector: dict[str, str] | None = None,
+        os: PodOS | None = None,
+        overhead: dict[str, Quantity] | None = None,
+        preemption_policy: str | None = None,
+        priority: int | None = None,
+        priority_class_name: str | None = None,
+        readiness_gates: list[PodReadinessGate] | None = None,
+        resource_claims: list[PodResourceClaim] | None = None,
+        resources: ResourceRequirements | None = None,
+        restart_policy: str | None = None,
+        runtime_class_name: str | None = None,
+        scheduler_name: str | None = None,
+        scheduling_gates: list[PodSchedulingGate] | None = None,
+        security_context: PodSecurityContext | None = None,
+        service_account: str | None = None,
+        service_account_name: str | None = None,
+        set_hostname_as_fqdn: bool | None = None,
+        share_process_namespace: bool | None = None,
+        subdomain: str | None = None,
+        termination_grace_period_seconds: int | None = None,
+        tolerations: list[Toleration] | None = None,
+        topology_spread_constraints: list[TopologySpreadConstraint] | None = None,
+        volumes: list[Volume] | None = None,
+    ) -> None:
+        self._set_fields((active_deadline_seconds, affinity, automount_service_account_token, containers, dns_config, dns_policy, enable_service_links, ephemeral_containers, host_aliases, host_ipc, host_network, host_pid, host_users, hostname, image_pull_secrets, init_containers, node_name, node_selector, os, overhead, preemption_policy, priority, priority_class_name, readiness_gates, resource_claims, resources, restart_policy, runtime_class_name, scheduler_name, scheduling_gates, security_context, service_account, service_account_name, set_hostname_as_fqdn, share_process_namespace, subdomain, termination_grace_period_seconds, tolerations, topology_spread_constraints, volumes))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4665,28 +6280,51 @@ class PodSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodStatus:
+class PodStatus(Model):
     """PodStatus represents information about the status of a pod. Status may trail the actual state of a
     system, especially if the node that hosts the pod cannot contact the control plane.
     """
 
-    conditions: list[PodCondition] | None = None
-    container_statuses: list[ContainerStatus] | None = None
-    ephemeral_container_statuses: list[ContainerStatus] | None = None
-    host_ip: str | None = None
-    host_ips: list[HostIP] | None = None
-    init_container_statuses: list[ContainerStatus] | None = None
-    message: str | None = None
-    nominated_node_name: str | None = None
-    phase: str | None = None
-    pod_ip: str | None = None
-    pod_ips: list[PodIP] | None = None
-    qos_class: str | None = None
-    reason: str | None = None
-    resize: str | None = None
-    resource_claim_statuses: list[PodResourceClaimStatus] | None = None
-    start_time: Time | None = None
+    __slots__ = ("conditions", "container_statuses", "ephemeral_container_statuses", "host_ip", "host_ips", "init_container_statuses", "message", "nominated_node_name", "phase", "pod_ip", "pod_ips", "qos_class", "reason", "resize", "resource_claim_statuses", "start_time")
+
+    conditions: list[PodCondition] | None
+    container_statuses: list[ContainerStatus] | None
+    ephemeral_container_statuses: list[ContainerStatus] | None
+    host_ip: str | None
+    host_ips: list[HostIP] | None
+    init_container_statuses: list[ContainerStatus] | None
+    message: str | None
+    nominated_node_name: str | None
+    phase: str | None
+    pod_ip: str | None
+    pod_ips: list[PodIP] | None
+    qos_class: str | None
+    reason: str | None
+    resize: str | None
+    resource_claim_statuses: list[PodResourceClaimStatus] | None
+    start_time: Time | None
+
+    def __init__(
+        self,
+        *,
+        conditions: list[PodCondition] | None = None,
+        container_statuses: list[ContainerStatus] | None = None,
+        ephemeral_container_statuses: list[ContainerStatus] | None = None,
+        host_ip: str | None = None,
+        host_ips: list[HostIP] | None = None,
+        init_container_statuses: list[ContainerStatus] | None = None,
+        message: str | None = None,
+        nominated_node_name: str | None = None,
+        phase: str | None = None,
+        pod_ip: str | None = None,
+        pod_ips: list[PodIP] | None = None,
+        qos_class: str | None = None,
+        reason: str | None = None,
+        resize: str | None = None,
+        resource_claim_statuses: list[PodResourceClaimStatus] | None = None,
+        start_time: Time | None = None,
+    ) -> None:
+        self._set_fields((conditions, container_statuses, ephemeral_container_statuses, host_ip, host_ips, init_container_statuses, message, nominated_node_name, phase, pod_ip, pod_ips, qos_class, reason, resize, resource_claim_statuses, start_time))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4746,17 +6384,28 @@ class PodStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodTemplate:
+class PodTemplate(Model):
     """PodTemplate describes a template for creating copies of a predefined pod."""
+
+    __slots__ = ("api_version", "kind", "metadata", "template")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "PodTemplate"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    template: PodTemplateSpec | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    template: PodTemplateSpec | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        template: PodTemplateSpec | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, template))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4780,17 +6429,28 @@ class PodTemplate:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodTemplateList:
+class PodTemplateList(Model):
     """PodTemplateList is a list of PodTemplates."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "PodTemplateList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[PodTemplate]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[PodTemplate],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4813,12 +6473,21 @@ class PodTemplateList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodTemplateSpec:
+class PodTemplateSpec(Model):
     """PodTemplateSpec describes the data a pod should have when created from a template"""
 
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: PodSpec | None = None
+    __slots__ = ("metadata", "spec")
+
+    metadata: meta_v1.ObjectMeta | None
+    spec: PodSpec | None
+
+    def __init__(
+        self,
+        *,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: PodSpec | None = None,
+    ) -> None:
+        self._set_fields((metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4836,13 +6505,23 @@ class PodTemplateSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PortStatus:
+class PortStatus(Model):
     """PortStatus represents the error condition of a service port"""
 
-    error: str | None = None
+    __slots__ = ("error", "port", "protocol")
+
+    error: str | None
     port: int
     protocol: str
+
+    def __init__(
+        self,
+        *,
+        error: str | None = None,
+        port: int,
+        protocol: str,
+    ) -> None:
+        self._set_fields((error, port, protocol))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4861,13 +6540,23 @@ class PortStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PortworxVolumeSource:
+class PortworxVolumeSource(Model):
     """PortworxVolumeSource represents a Portworx volume resource."""
 
-    fs_type: str | None = None
-    read_only: bool | None = None
+    __slots__ = ("fs_type", "read_only", "volume_id")
+
+    fs_type: str | None
+    read_only: bool | None
     volume_id: str
+
+    def __init__(
+        self,
+        *,
+        fs_type: str | None = None,
+        read_only: bool | None = None,
+        volume_id: str,
+    ) -> None:
+        self._set_fields((fs_type, read_only, volume_id))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4887,14 +6576,23 @@ class PortworxVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PreferredSchedulingTerm:
+class PreferredSchedulingTerm(Model):
     """An empty preferred scheduling term matches all objects with implicit weight 0 (i.e. it's a no-op). A
     null preferred scheduling term matches no objects (i.e. is also a no-op).
     """
 
+    __slots__ = ("preference", "weight")
+
     preference: NodeSelectorTerm
     weight: int
+
+    def __init__(
+        self,
+        *,
+        preference: NodeSelectorTerm,
+        weight: int,
+    ) -> None:
+        self._set_fields((preference, weight))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"preference": self.preference.to_dict(), "weight": self.weight}
@@ -4908,22 +6606,39 @@ class PreferredSchedulingTerm:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Probe:
+class Probe(Model):
     """Probe describes a health check to be performed against a container to determine whether it is alive
     or ready to receive traffic.
     """
 
-    exec: ExecAction | None = None
-    failure_threshold: int | None = None
-    grpc: GRPCAction | None = None
-    http_get: HTTPGetAction | None = None
-    initial_delay_seconds: int | None = None
-    period_seconds: int | None = None
-    success_threshold: int | None = None
-    tcp_socket: TCPSocketAction | None = None
-    termination_grace_period_seconds: int | None = None
-    timeout_seconds: int | None = None
+    __slots__ = ("exec", "failure_threshold", "grpc", "http_get", "initial_delay_seconds", "period_seconds", "success_threshold", "tcp_socket", "termination_grace_period_seconds", "timeout_seconds")
+
+    exec: ExecAction | None
+    failure_threshold: int | None
+    grpc: GRPCAction | None
+    http_get: HTTPGetAction | None
+    initial_delay_seconds: int | None
+    period_seconds: int | None
+    success_threshold: int | None
+    tcp_socket: TCPSocketAction | None
+    termination_grace_period_seconds: int | None
+    timeout_seconds: int | None
+
+    def __init__(
+        self,
+        *,
+        exec: ExecAction | None = None,
+        failure_threshold: int | None = None,
+        grpc: GRPCAction | None = None,
+        http_get: HTTPGetAction | None = None,
+        initial_delay_seconds: int | None = None,
+        period_seconds: int | None = None,
+        success_threshold: int | None = None,
+        tcp_socket: TCPSocketAction | None = None,
+        termination_grace_period_seconds: int | None = None,
+        timeout_seconds: int | None = None,
+    ) -> None:
+        self._set_fields((exec, failure_threshold, grpc, http_get, initial_delay_seconds, period_seconds, success_threshold, tcp_socket, termination_grace_period_seconds, timeout_seconds))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4965,12 +6680,21 @@ class Probe:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProjectedVolumeSource:
+class ProjectedVolumeSource(Model):
     """Represents a projected volume source"""
 
-    default_mode: int | None = None
-    sources: list[VolumeProjection] | None = None
+    __slots__ = ("default_mode", "sources")
+
+    default_mode: int | None
+    sources: list[VolumeProjection] | None
+
+    def __init__(
+        self,
+        *,
+        default_mode: int | None = None,
+        sources: list[VolumeProjection] | None = None,
+    ) -> None:
+        self._set_fields((default_mode, sources))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -4988,18 +6712,31 @@ class ProjectedVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QuobyteVolumeSource:
+class QuobyteVolumeSource(Model):
     """Represents a Quobyte mount that lasts the lifetime of a pod. Quobyte volumes do not support
     ownership management or SELinux relabeling.
     """
 
-    group: str | None = None
-    read_only: bool | None = None
+    __slots__ = ("group", "read_only", "registry", "tenant", "user", "volume")
+
+    group: str | None
+    read_only: bool | None
     registry: str
-    tenant: str | None = None
-    user: str | None = None
+    tenant: str | None
+    user: str | None
     volume: str
+
+    def __init__(
+        self,
+        *,
+        group: str | None = None,
+        read_only: bool | None = None,
+        registry: str,
+        tenant: str | None = None,
+        user: str | None = None,
+        volume: str,
+    ) -> None:
+        self._set_fields((group, read_only, registry, tenant, user, volume))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5027,20 +6764,35 @@ class QuobyteVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RBDPersistentVolumeSource:
+class RBDPersistentVolumeSource(Model):
     """Represents a Rados Block Device mount that lasts the lifetime of a pod. RBD volumes support
     ownership management and SELinux relabeling.
     """
 
-    fs_type: str | None = None
+    __slots__ = ("fs_type", "image", "keyring", "monitors", "pool", "read_only", "secret_ref", "user")
+
+    fs_type: str | None
     image: str
-    keyring: str | None = None
+    keyring: str | None
     monitors: list[str]
-    pool: str | None = None
-    read_only: bool | None = None
-    secret_ref: SecretReference | None = None
-    user: str | None = None
+    pool: str | None
+    read_only: bool | None
+    secret_ref: SecretReference | None
+    user: str | None
+
+    def __init__(
+        self,
+        *,
+        fs_type: str | None = None,
+        image: str,
+        keyring: str | None = None,
+        monitors: list[str],
+        pool: str | None = None,
+        read_only: bool | None = None,
+        secret_ref: SecretReference | None = None,
+        user: str | None = None,
+    ) -> None:
+        self._set_fields((fs_type, image, keyring, monitors, pool, read_only, secret_ref, user))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5074,20 +6826,35 @@ class RBDPersistentVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RBDVolumeSource:
+class RBDVolumeSource(Model):
     """Represents a Rados Block Device mount that lasts the lifetime of a pod. RBD volumes support
     ownership management and SELinux relabeling.
     """
 
-    fs_type: str | None = None
+    __slots__ = ("fs_type", "image", "keyring", "monitors", "pool", "read_only", "secret_ref", "user")
+
+    fs_type: str | None
     image: str
-    keyring: str | None = None
+    keyring: str | None
     monitors: list[str]
-    pool: str | None = None
-    read_only: bool | None = None
-    secret_ref: LocalObjectReference | None = None
-    user: str | None = None
+    pool: str | None
+    read_only: bool | None
+    secret_ref: LocalObjectReference | None
+    user: str | None
+
+    def __init__(
+        self,
+        *,
+        fs_type: str | None = None,
+        image: str,
+        keyring: str | None = None,
+        monitors: list[str],
+        pool: str | None = None,
+        read_only: bool | None = None,
+        secret_ref: LocalObjectReference | None = None,
+        user: str | None = None,
+    ) -> None:
+        self._set_fields((fs_type, image, keyring, monitors, pool, read_only, secret_ref, user))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5121,18 +6888,30 @@ class RBDVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReplicationController:
+class ReplicationController(Model):
     """ReplicationController represents the configuration of a replication controller."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ReplicationController"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: ReplicationControllerSpec | None = None
-    status: ReplicationControllerStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: ReplicationControllerSpec | None
+    status: ReplicationControllerStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: ReplicationControllerSpec | None = None,
+        status: ReplicationControllerStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5159,15 +6938,27 @@ class ReplicationController:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReplicationControllerCondition:
+class ReplicationControllerCondition(Model):
     """ReplicationControllerCondition describes the state of a replication controller at a certain point."""
 
-    last_transition_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("last_transition_time", "message", "reason", "status", "type")
+
+    last_transition_time: Time | None
+    message: str | None
+    reason: str | None
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_transition_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_transition_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5192,17 +6983,28 @@ class ReplicationControllerCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReplicationControllerList:
+class ReplicationControllerList(Model):
     """ReplicationControllerList is a collection of replication controllers."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ReplicationControllerList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ReplicationController]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ReplicationController],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5225,14 +7027,25 @@ class ReplicationControllerList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReplicationControllerSpec:
+class ReplicationControllerSpec(Model):
     """ReplicationControllerSpec is the specification of a replication controller."""
 
-    min_ready_seconds: int | None = None
-    replicas: int | None = None
-    selector: dict[str, str] | None = None
-    template: PodTemplateSpec | None = None
+    __slots__ = ("min_ready_seconds", "replicas", "selector", "template")
+
+    min_ready_seconds: int | None
+    replicas: int | None
+    selector: dict[str, str] | None
+    template: PodTemplateSpec | None
+
+    def __init__(
+        self,
+        *,
+        min_ready_seconds: int | None = None,
+        replicas: int | None = None,
+        selector: dict[str, str] | None = None,
+        template: PodTemplateSpec | None = None,
+    ) -> None:
+        self._set_fields((min_ready_seconds, replicas, selector, template))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5256,16 +7069,29 @@ class ReplicationControllerSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReplicationControllerStatus:
+class ReplicationControllerStatus(Model):
     """ReplicationControllerStatus represents the current status of a replication controller."""
 
-    available_replicas: int | None = None
-    conditions: list[ReplicationControllerCondition] | None = None
-    fully_labeled_replicas: int | None = None
-    observed_generation: int | None = None
-    ready_replicas: int | None = None
+    __slots__ = ("available_replicas", "conditions", "fully_labeled_replicas", "observed_generation", "ready_replicas", "replicas")
+
+    available_replicas: int | None
+    conditions: list[ReplicationControllerCondition] | None
+    fully_labeled_replicas: int | None
+    observed_generation: int | None
+    ready_replicas: int | None
     replicas: int
+
+    def __init__(
+        self,
+        *,
+        available_replicas: int | None = None,
+        conditions: list[ReplicationControllerCondition] | None = None,
+        fully_labeled_replicas: int | None = None,
+        observed_generation: int | None = None,
+        ready_replicas: int | None = None,
+        replicas: int,
+    ) -> None:
+        self._set_fields((available_replicas, conditions, fully_labeled_replicas, observed_generation, ready_replicas, replicas))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5294,12 +7120,21 @@ class ReplicationControllerStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceClaim:
+class ResourceClaim(Model):
     """ResourceClaim references one entry in PodSpec.ResourceClaims."""
 
+    __slots__ = ("name", "request")
+
     name: str
-    request: str | None = None
+    request: str | None
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        request: str | None = None,
+    ) -> None:
+        self._set_fields((name, request))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -5315,13 +7150,23 @@ class ResourceClaim:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceFieldSelector:
+class ResourceFieldSelector(Model):
     """ResourceFieldSelector represents container resources (cpu, memory) and their output format"""
 
-    container_name: str | None = None
-    divisor: Quantity | None = None
+    __slots__ = ("container_name", "divisor", "resource")
+
+    container_name: str | None
+    divisor: Quantity | None
     resource: str
+
+    def __init__(
+        self,
+        *,
+        container_name: str | None = None,
+        divisor: Quantity | None = None,
+        resource: str,
+    ) -> None:
+        self._set_fields((container_name, divisor, resource))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5341,14 +7186,23 @@ class ResourceFieldSelector:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceHealth:
+class ResourceHealth(Model):
     """ResourceHealth represents the health of a resource. It has the latest device health information.
     This is a part of KEP https://kep.k8s.io/4680.
     """
 
-    health: str | None = None
+    __slots__ = ("health", "resource_id")
+
+    health: str | None
     resource_id: str
+
+    def __init__(
+        self,
+        *,
+        health: str | None = None,
+        resource_id: str,
+    ) -> None:
+        self._set_fields((health, resource_id))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5365,18 +7219,30 @@ class ResourceHealth:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceQuota:
+class ResourceQuota(Model):
     """ResourceQuota sets aggregate quota restrictions enforced per namespace"""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ResourceQuota"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: ResourceQuotaSpec | None = None
-    status: ResourceQuotaStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: ResourceQuotaSpec | None
+    status: ResourceQuotaStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: ResourceQuotaSpec | None = None,
+        status: ResourceQuotaStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5403,17 +7269,28 @@ class ResourceQuota:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceQuotaList:
+class ResourceQuotaList(Model):
     """ResourceQuotaList is a list of ResourceQuota items."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ResourceQuotaList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ResourceQuota]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ResourceQuota],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5436,13 +7313,23 @@ class ResourceQuotaList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceQuotaSpec:
+class ResourceQuotaSpec(Model):
     """ResourceQuotaSpec defines the desired hard limits to enforce for Quota."""
 
-    hard: dict[str, Quantity] | None = None
-    scope_selector: ScopeSelector | None = None
-    scopes: list[str] | None = None
+    __slots__ = ("hard", "scope_selector", "scopes")
+
+    hard: dict[str, Quantity] | None
+    scope_selector: ScopeSelector | None
+    scopes: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        hard: dict[str, Quantity] | None = None,
+        scope_selector: ScopeSelector | None = None,
+        scopes: list[str] | None = None,
+    ) -> None:
+        self._set_fields((hard, scope_selector, scopes))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5463,12 +7350,21 @@ class ResourceQuotaSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceQuotaStatus:
+class ResourceQuotaStatus(Model):
     """ResourceQuotaStatus defines the enforced hard limits and observed use."""
 
-    hard: dict[str, Quantity] | None = None
-    used: dict[str, Quantity] | None = None
+    __slots__ = ("hard", "used")
+
+    hard: dict[str, Quantity] | None
+    used: dict[str, Quantity] | None
+
+    def __init__(
+        self,
+        *,
+        hard: dict[str, Quantity] | None = None,
+        used: dict[str, Quantity] | None = None,
+    ) -> None:
+        self._set_fields((hard, used))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5486,13 +7382,23 @@ class ResourceQuotaStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceRequirements:
+class ResourceRequirements(Model):
     """ResourceRequirements describes the compute resource requirements."""
 
-    claims: list[ResourceClaim] | None = None
-    limits: dict[str, Quantity] | None = None
-    requests: dict[str, Quantity] | None = None
+    __slots__ = ("claims", "limits", "requests")
+
+    claims: list[ResourceClaim] | None
+    limits: dict[str, Quantity] | None
+    requests: dict[str, Quantity] | None
+
+    def __init__(
+        self,
+        *,
+        claims: list[ResourceClaim] | None = None,
+        limits: dict[str, Quantity] | None = None,
+        requests: dict[str, Quantity] | None = None,
+    ) -> None:
+        self._set_fields((claims, limits, requests))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5513,12 +7419,21 @@ class ResourceRequirements:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceStatus:
+class ResourceStatus(Model):
     """ResourceStatus represents the status of a single resource allocated to a Pod."""
 
+    __slots__ = ("name", "resources")
+
     name: str
-    resources: list[ResourceHealth] | None = None
+    resources: list[ResourceHealth] | None
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        resources: list[ResourceHealth] | None = None,
+    ) -> None:
+        self._set_fields((name, resources))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -5534,14 +7449,25 @@ class ResourceStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SELinuxOptions:
+class SELinuxOptions(Model):
     """SELinuxOptions are the labels to be applied to the container"""
 
-    level: str | None = None
-    role: str | None = None
-    type: str | None = None
-    user: str | None = None
+    __slots__ = ("level", "role", "type", "user")
+
+    level: str | None
+    role: str | None
+    type: str | None
+    user: str | None
+
+    def __init__(
+        self,
+        *,
+        level: str | None = None,
+        role: str | None = None,
+        type: str | None = None,
+        user: str | None = None,
+    ) -> None:
+        self._set_fields((level, role, type, user))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5565,20 +7491,37 @@ class SELinuxOptions:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScaleIOPersistentVolumeSource:
+class ScaleIOPersistentVolumeSource(Model):
     """ScaleIOPersistentVolumeSource represents a persistent ScaleIO volume"""
 
-    fs_type: str | None = None
+    __slots__ = ("fs_type", "gateway", "protection_domain", "read_only", "secret_ref", "ssl_enabled", "storage_mode", "storage_pool", "system", "volume_name")
+
+    fs_type: str | None
     gateway: str
-    protection_domain: str | None = None
-    read_only: bool | None = None
+    protection_domain: str | None
+    read_only: bool | None
     secret_ref: SecretReference
-    ssl_enabled: bool | None = None
-    storage_mode: str | None = None
-    storage_pool: str | None = None
+    ssl_enabled: bool | None
+    storage_mode: str | None
+    storage_pool: str | None
     system: str
-    volume_name: str | None = None
+    volume_name: str | None
+
+    def __init__(
+        self,
+        *,
+        fs_type: str | None = None,
+        gateway: str,
+        protection_domain: str | None = None,
+        read_only: bool | None = None,
+        secret_ref: SecretReference,
+        ssl_enabled: bool | None = None,
+        storage_mode: str | None = None,
+        storage_pool: str | None = None,
+        system: str,
+        volume_name: str | None = None,
+    ) -> None:
+        self._set_fields((fs_type, gateway, protection_domain, read_only, secret_ref, ssl_enabled, storage_mode, storage_pool, system, volume_name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5617,20 +7560,37 @@ class ScaleIOPersistentVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScaleIOVolumeSource:
+class ScaleIOVolumeSource(Model):
     """ScaleIOVolumeSource represents a persistent ScaleIO volume"""
 
-    fs_type: str | None = None
+    __slots__ = ("fs_type", "gateway", "protection_domain", "read_only", "secret_ref", "ssl_enabled", "storage_mode", "storage_pool", "system", "volume_name")
+
+    fs_type: str | None
     gateway: str
-    protection_domain: str | None = None
-    read_only: bool | None = None
+    protection_domain: str | None
+    read_only: bool | None
     secret_ref: LocalObjectReference
-    ssl_enabled: bool | None = None
-    storage_mode: str | None = None
-    storage_pool: str | None = None
+    ssl_enabled: bool | None
+    storage_mode: str | None
+    storage_pool: str | None
     system: str
-    volume_name: str | None = None
+    volume_name: str | None
+
+    def __init__(
+        self,
+        *,
+        fs_type: str | None = None,
+        gateway: str,
+        protection_domain: str | None = None,
+        read_only: bool | None = None,
+        secret_ref: LocalObjectReference,
+        ssl_enabled: bool | None = None,
+        storage_mode: str | None = None,
+        storage_pool: str | None = None,
+        system: str,
+        volume_name: str | None = None,
+    ) -> None:
+        self._set_fields((fs_type, gateway, protection_domain, read_only, secret_ref, ssl_enabled, storage_mode, storage_pool, system, volume_name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5669,13 +7629,21 @@ class ScaleIOVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScopeSelector:
+class ScopeSelector(Model):
     """A scope selector represents the AND of the selectors represented by the scoped-resource selector
     requirements.
     """
 
-    match_expressions: list[ScopedResourceSelectorRequirement] | None = None
+    __slots__ = ("match_expressions",)
+
+    match_expressions: list[ScopedResourceSelectorRequirement] | None
+
+    def __init__(
+        self,
+        *,
+        match_expressions: list[ScopedResourceSelectorRequirement] | None = None,
+    ) -> None:
+        self._set_fields((match_expressions,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5690,15 +7658,25 @@ class ScopeSelector:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScopedResourceSelectorRequirement:
+class ScopedResourceSelectorRequirement(Model):
     """A scoped-resource selector requirement is a selector that contains values, a scope name, and an
     operator that relates the scope name and values.
     """
 
+    __slots__ = ("operator", "scope_name", "values")
+
     operator: str
     scope_name: str
-    values: list[str] | None = None
+    values: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        operator: str,
+        scope_name: str,
+        values: list[str] | None = None,
+    ) -> None:
+        self._set_fields((operator, scope_name, values))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"operator": self.operator, "scopeName": self.scope_name}
@@ -5715,14 +7693,23 @@ class ScopedResourceSelectorRequirement:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SeccompProfile:
+class SeccompProfile(Model):
     """SeccompProfile defines a pod/container's seccomp profile settings. Only one profile source may be
     set.
     """
 
-    localhost_profile: str | None = None
+    __slots__ = ("localhost_profile", "type")
+
+    localhost_profile: str | None
     type: str
+
+    def __init__(
+        self,
+        *,
+        localhost_profile: str | None = None,
+        type: str,
+    ) -> None:
+        self._set_fields((localhost_profile, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5739,22 +7726,36 @@ class SeccompProfile:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Secret:
+class Secret(Model):
     """Secret holds secret data of a certain type. The total bytes of the values in the Data field must be
     less than MaxSecretSize bytes.
     """
 
+    __slots__ = ("api_version", "data", "immutable", "kind", "metadata", "string_data", "type")
+
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "Secret"
 
-    api_version: str | None = None
-    data: dict[str, str] | None = None
-    immutable: bool | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    string_data: dict[str, str] | None = None
-    type: str | None = None
+    api_version: str | None
+    data: dict[str, str] | None
+    immutable: bool | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    string_data: dict[str, str] | None
+    type: str | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        data: dict[str, str] | None = None,
+        immutable: bool | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        string_data: dict[str, str] | None = None,
+        type: str | None = None,
+    ) -> None:
+        self._set_fields((api_version, data, immutable, kind, metadata, string_data, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5787,12 +7788,21 @@ class Secret:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SecretEnvSource:
+class SecretEnvSource(Model):
     """SecretEnvSource selects a Secret to populate the environment variables with."""
 
-    name: str | None = None
-    optional: bool | None = None
+    __slots__ = ("name", "optional")
+
+    name: str | None
+    optional: bool | None
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        optional: bool | None = None,
+    ) -> None:
+        self._set_fields((name, optional))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5810,13 +7820,23 @@ class SecretEnvSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SecretKeySelector:
+class SecretKeySelector(Model):
     """SecretKeySelector selects a key of a Secret."""
 
+    __slots__ = ("key", "name", "optional")
+
     key: str
-    name: str | None = None
-    optional: bool | None = None
+    name: str | None
+    optional: bool | None
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        name: str | None = None,
+        optional: bool | None = None,
+    ) -> None:
+        self._set_fields((key, name, optional))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key}
@@ -5835,17 +7855,28 @@ class SecretKeySelector:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SecretList:
+class SecretList(Model):
     """SecretList is a list of Secret."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "SecretList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[Secret]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[Secret],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5868,13 +7899,23 @@ class SecretList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SecretProjection:
+class SecretProjection(Model):
     """Adapts a secret into a projected volume."""
 
-    items: list[KeyToPath] | None = None
-    name: str | None = None
-    optional: bool | None = None
+    __slots__ = ("items", "name", "optional")
+
+    items: list[KeyToPath] | None
+    name: str | None
+    optional: bool | None
+
+    def __init__(
+        self,
+        *,
+        items: list[KeyToPath] | None = None,
+        name: str | None = None,
+        optional: bool | None = None,
+    ) -> None:
+        self._set_fields((items, name, optional))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5895,14 +7936,23 @@ class SecretProjection:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SecretReference:
+class SecretReference(Model):
     """SecretReference represents a Secret Reference. It has enough information to retrieve secret in any
     namespace
     """
 
-    name: str | None = None
-    namespace: str | None = None
+    __slots__ = ("name", "namespace")
+
+    name: str | None
+    namespace: str | None
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        namespace: str | None = None,
+    ) -> None:
+        self._set_fields((name, namespace))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5920,14 +7970,25 @@ class SecretReference:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SecretVolumeSource:
+class SecretVolumeSource(Model):
     """Adapts a Secret into a volume."""
 
-    default_mode: int | None = None
-    items: list[KeyToPath] | None = None
-    optional: bool | None = None
-    secret_name: str | None = None
+    __slots__ = ("default_mode", "items", "optional", "secret_name")
+
+    default_mode: int | None
+    items: list[KeyToPath] | None
+    optional: bool | None
+    secret_name: str | None
+
+    def __init__(
+        self,
+        *,
+        default_mode: int | None = None,
+        items: list[KeyToPath] | None = None,
+        optional: bool | None = None,
+        secret_name: str | None = None,
+    ) -> None:
+        self._set_fields((default_mode, items, optional, secret_name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -5951,25 +8012,44 @@ class SecretVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SecurityContext:
+class SecurityContext(Model):
     """SecurityContext holds security configuration that will be applied to a container. Some fields are
     present in both SecurityContext and PodSecurityContext. When both are set, the values in
     SecurityContext take precedence.
     """
 
-    allow_privilege_escalation: bool | None = None
-    app_armor_profile: AppArmorProfile | None = None
-    capabilities: Capabilities | None = None
-    privileged: bool | None = None
-    proc_mount: str | None = None
-    read_only_root_filesystem: bool | None = None
-    run_as_group: int | None = None
-    run_as_non_root: bool | None = None
-    run_as_user: int | None = None
-    se_linux_options: SELinuxOptions | None = None
-    seccomp_profile: SeccompProfile | None = None
-    windows_options: WindowsSecurityContextOptions | None = None
+    __slots__ = ("allow_privilege_escalation", "app_armor_profile", "capabilities", "privileged", "proc_mount", "read_only_root_filesystem", "run_as_group", "run_as_non_root", "run_as_user", "se_linux_options", "seccomp_profile", "windows_options")
+
+    allow_privilege_escalation: bool | None
+    app_armor_profile: AppArmorProfile | None
+    capabilities: Capabilities | None
+    privileged: bool | None
+    proc_mount: str | None
+    read_only_root_filesystem: bool | None
+    run_as_group: int | None
+    run_as_non_root: bool | None
+    run_as_user: int | None
+    se_linux_options: SELinuxOptions | None
+    seccomp_profile: SeccompProfile | None
+    windows_options: WindowsSecurityContextOptions | None
+
+    def __init__(
+        self,
+        *,
+        allow_privilege_escalation: bool | None = None,
+        app_armor_profile: AppArmorProfile | None = None,
+        capabilities: Capabilities | None = None,
+        privileged: bool | None = None,
+        proc_mount: str | None = None,
+        read_only_root_filesystem: bool | None = None,
+        run_as_group: int | None = None,
+        run_as_non_root: bool | None = None,
+        run_as_user: int | None = None,
+        se_linux_options: SELinuxOptions | None = None,
+        seccomp_profile: SeccompProfile | None = None,
+        windows_options: WindowsSecurityContextOptions | None = None,
+    ) -> None:
+        self._set_fields((allow_privilege_escalation, app_armor_profile, capabilities, privileged, proc_mount, read_only_root_filesystem, run_as_group, run_as_non_root, run_as_user, se_linux_options, seccomp_profile, windows_options))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6017,21 +8097,33 @@ class SecurityContext:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Service:
+class Service(Model):
     """Service is a named abstraction of software service (for example, mysql) consisting of local port
     (for example 3306) that the proxy listens on, and the selector that determines which pods will
     answer requests sent through the proxy.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "Service"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: ServiceSpec | None = None
-    status: ServiceStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: ServiceSpec | None
+    status: ServiceStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: ServiceSpec | None = None,
+        status: ServiceStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6058,21 +8150,34 @@ class Service:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceAccount:
+class ServiceAccount(Model):
     """ServiceAccount binds together: * a name, understood by users, and perhaps by peripheral systems, for
     an identity * a principal that can be authenticated and authorized * a set of secrets
     """
 
+    __slots__ = ("api_version", "automount_service_account_token", "image_pull_secrets", "kind", "metadata", "secrets")
+
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ServiceAccount"
 
-    api_version: str | None = None
-    automount_service_account_token: bool | None = None
-    image_pull_secrets: list[LocalObjectReference] | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    secrets: list[ObjectReference] | None = None
+    api_version: str | None
+    automount_service_account_token: bool | None
+    image_pull_secrets: list[LocalObjectReference] | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    secrets: list[ObjectReference] | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        automount_service_account_token: bool | None = None,
+        image_pull_secrets: list[LocalObjectReference] | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        secrets: list[ObjectReference] | None = None,
+    ) -> None:
+        self._set_fields((api_version, automount_service_account_token, image_pull_secrets, kind, metadata, secrets))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6102,17 +8207,28 @@ class ServiceAccount:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceAccountList:
+class ServiceAccountList(Model):
     """ServiceAccountList is a list of ServiceAccount objects"""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ServiceAccountList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ServiceAccount]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ServiceAccount],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6135,16 +8251,26 @@ class ServiceAccountList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceAccountTokenProjection:
+class ServiceAccountTokenProjection(Model):
     """ServiceAccountTokenProjection represents a projected service account token volume. This projection
     can be used to insert a service account token into the pods runtime filesystem for use against APIs
     (Kubernetes API Server or otherwise).
     """
 
-    audience: str | None = None
-    expiration_seconds: int | None = None
+    __slots__ = ("audience", "expiration_seconds", "path")
+
+    audience: str | None
+    expiration_seconds: int | None
     path: str
+
+    def __init__(
+        self,
+        *,
+        audience: str | None = None,
+        expiration_seconds: int | None = None,
+        path: str,
+    ) -> None:
+        self._set_fields((audience, expiration_seconds, path))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6164,17 +8290,28 @@ class ServiceAccountTokenProjection:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceList:
+class ServiceList(Model):
     """ServiceList holds a list of services."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ServiceList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[Service]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[Service],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6197,16 +8334,29 @@ class ServiceList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServicePort:
+class ServicePort(Model):
     """ServicePort contains information on service's port."""
 
-    app_protocol: str | None = None
-    name: str | None = None
-    node_port: int | None = None
+    __slots__ = ("app_protocol", "name", "node_port", "port", "protocol", "target_port")
+
+    app_protocol: str | None
+    name: str | None
+    node_port: int | None
     port: int
-    protocol: str | None = None
-    target_port: IntOrString | None = None
+    protocol: str | None
+    target_port: IntOrString | None
+
+    def __init__(
+        self,
+        *,
+        app_protocol: str | None = None,
+        name: str | None = None,
+        node_port: int | None = None,
+        port: int,
+        protocol: str | None = None,
+        target_port: IntOrString | None = None,
+    ) -> None:
+        self._set_fields((app_protocol, name, node_port, port, protocol, target_port))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6235,30 +8385,57 @@ class ServicePort:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceSpec:
+class ServiceSpec(Model):
     """ServiceSpec describes the attributes that a user creates on a service."""
 
-    allocate_load_balancer_node_ports: bool | None = None
-    cluster_ip: str | None = None
-    cluster_ips: list[str] | None = None
-    external_ips: list[str] | None = None
-    external_name: str | None = None
-    external_traffic_policy: str | None = None
-    health_check_node_port: int | None = None
-    internal_traffic_policy: str | None = None
-    ip_families: list[str] | None = None
-    ip_family_policy: str | None = None
-    load_balancer_class: str | None = None
-    load_balancer_ip: str | None = None
-    load_balancer_source_ranges: list[str] | None = None
-    ports: list[ServicePort] | None = None
-    publish_not_ready_addresses: bool | None = None
-    selector: dict[str, str] | None = None
-    session_affinity: str | None = None
-    session_affinity_config: SessionAffinityConfig | None = None
-    traffic_distribution: str | None = None
-    type: str | None = None
+    __slots__ = ("allocate_load_balancer_node_ports", "cluster_ip", "cluster_ips", "external_ips", "external_name", "external_traffic_policy", "health_check_node_port", "internal_traffic_policy", "ip_families", "ip_family_policy", "load_balancer_class", "load_balancer_ip", "load_balancer_source_ranges", "ports", "publish_not_ready_addresses", "selector", "session_affinity", "session_affinity_config", "traffic_distribution", "type")
+
+    allocate_load_balancer_node_ports: bool | None
+    cluster_ip: str | None
+    cluster_ips: list[str] | None
+    external_ips: list[str] | None
+    external_name: str | None
+    external_traffic_policy: str | None
+    health_check_node_port: int | None
+    internal_traffic_policy: str | None
+    ip_families: list[str] | None
+    ip_family_policy: str | None
+    load_balancer_class: str | None
+    load_balancer_ip: str | None
+    load_balancer_source_ranges: list[str] | None
+    ports: list[ServicePort] | None
+    publish_not_ready_addresses: bool | None
+    selector: dict[str, str] | None
+    session_affinity: str | None
+    session_affinity_config: SessionAffinityConfig | None
+    traffic_distribution: str | None
+    type: str | None
+
+    def __init__(
+        self,
+        *,
+        allocate_load_balancer_node_ports: bool | None = None,
+        cluster_ip: str | None = None,
+        cluster_ips: list[str] | None = None,
+        external_ips: list[str] | None = None,
+        external_name: str | None = None,
+        external_traffic_policy: str | None = None,
+        health_check_node_port: int | None = None,
+        internal_traffic_policy: str | None = None,
+        ip_families: list[str] | None = None,
+        ip_family_policy: str | None = None,
+        load_balancer_class: str | None = None,
+        load_balancer_ip: str | None = None,
+        load_balancer_source_ranges: list[str] | None = None,
+        ports: list[ServicePort] | None = None,
+        publish_not_ready_addresses: bool | None = None,
+        selector: dict[str, str] | None = None,
+        session_affinity: str | None = None,
+        session_affinity_config: SessionAffinityConfig | None = None,
+        traffic_distribution: str | None = None,
+        type: str | None = None,
+    ) -> None:
+        self._set_fields((allocate_load_balancer_node_ports, cluster_ip, cluster_ips, external_ips, external_name, external_traffic_policy, health_check_node_port, internal_traffic_policy, ip_families, ip_family_policy, load_balancer_class, load_balancer_ip, load_balancer_source_ranges, ports, publish_not_ready_addresses, selector, session_affinity, session_affinity_config, traffic_distribution, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6330,12 +8507,21 @@ class ServiceSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceStatus:
+class ServiceStatus(Model):
     """ServiceStatus represents the current status of a service."""
 
-    conditions: list[meta_v1.Condition] | None = None
-    load_balancer: LoadBalancerStatus | None = None
+    __slots__ = ("conditions", "load_balancer")
+
+    conditions: list[meta_v1.Condition] | None
+    load_balancer: LoadBalancerStatus | None
+
+    def __init__(
+        self,
+        *,
+        conditions: list[meta_v1.Condition] | None = None,
+        load_balancer: LoadBalancerStatus | None = None,
+    ) -> None:
+        self._set_fields((conditions, load_balancer))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6353,11 +8539,19 @@ class ServiceStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SessionAffinityConfig:
+class SessionAffinityConfig(Model):
     """SessionAffinityConfig represents the configurations of session affinity."""
 
-    client_ip: ClientIPConfig | None = None
+    __slots__ = ("client_ip",)
+
+    client_ip: ClientIPConfig | None
+
+    def __init__(
+        self,
+        *,
+        client_ip: ClientIPConfig | None = None,
+    ) -> None:
+        self._set_fields((client_ip,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6372,11 +8566,19 @@ class SessionAffinityConfig:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SleepAction:
+class SleepAction(Model):
     """SleepAction describes a "sleep" action."""
 
+    __slots__ = ("seconds",)
+
     seconds: int
+
+    def __init__(
+        self,
+        *,
+        seconds: int,
+    ) -> None:
+        self._set_fields((seconds,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"seconds": self.seconds}
@@ -6389,15 +8591,27 @@ class SleepAction:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StorageOSPersistentVolumeSource:
+class StorageOSPersistentVolumeSource(Model):
     """Represents a StorageOS persistent volume resource."""
 
-    fs_type: str | None = None
-    read_only: bool | None = None
-    secret_ref: ObjectReference | None = None
-    volume_name: str | None = None
-    volume_namespace: str | None = None
+    __slots__ = ("fs_type", "read_only", "secret_ref", "volume_name", "volume_namespace")
+
+    fs_type: str | None
+    read_only: bool | None
+    secret_ref: ObjectReference | None
+    volume_name: str | None
+    volume_namespace: str | None
+
+    def __init__(
+        self,
+        *,
+        fs_type: str | None = None,
+        read_only: bool | None = None,
+        secret_ref: ObjectReference | None = None,
+        volume_name: str | None = None,
+        volume_namespace: str | None = None,
+    ) -> None:
+        self._set_fields((fs_type, read_only, secret_ref, volume_name, volume_namespace))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6424,15 +8638,27 @@ class StorageOSPersistentVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StorageOSVolumeSource:
+class StorageOSVolumeSource(Model):
     """Represents a StorageOS persistent volume resource."""
 
-    fs_type: str | None = None
-    read_only: bool | None = None
-    secret_ref: LocalObjectReference | None = None
-    volume_name: str | None = None
-    volume_namespace: str | None = None
+    __slots__ = ("fs_type", "read_only", "secret_ref", "volume_name", "volume_namespace")
+
+    fs_type: str | None
+    read_only: bool | None
+    secret_ref: LocalObjectReference | None
+    volume_name: str | None
+    volume_namespace: str | None
+
+    def __init__(
+        self,
+        *,
+        fs_type: str | None = None,
+        read_only: bool | None = None,
+        secret_ref: LocalObjectReference | None = None,
+        volume_name: str | None = None,
+        volume_namespace: str | None = None,
+    ) -> None:
+        self._set_fields((fs_type, read_only, secret_ref, volume_name, volume_namespace))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6459,12 +8685,21 @@ class StorageOSVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Sysctl:
+class Sysctl(Model):
     """Sysctl defines a kernel parameter to be set"""
+
+    __slots__ = ("name", "value")
 
     name: str
     value: str
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        value: str,
+    ) -> None:
+        self._set_fields((name, value))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "value": self.value}
@@ -6478,12 +8713,21 @@ class Sysctl:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TCPSocketAction:
+class TCPSocketAction(Model):
     """TCPSocketAction describes an action based on opening a socket"""
 
-    host: str | None = None
+    __slots__ = ("host", "port")
+
+    host: str | None
     port: IntOrString
+
+    def __init__(
+        self,
+        *,
+        host: str | None = None,
+        port: IntOrString,
+    ) -> None:
+        self._set_fields((host, port))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6500,14 +8744,25 @@ class TCPSocketAction:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Taint:
+class Taint(Model):
     """The node this Taint is attached to has the "effect" on any pod that does not tolerate the Taint."""
+
+    __slots__ = ("effect", "key", "time_added", "value")
 
     effect: str
     key: str
-    time_added: Time | None = None
-    value: str | None = None
+    time_added: Time | None
+    value: str | None
+
+    def __init__(
+        self,
+        *,
+        effect: str,
+        key: str,
+        time_added: Time | None = None,
+        value: str | None = None,
+    ) -> None:
+        self._set_fields((effect, key, time_added, value))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"effect": self.effect, "key": self.key}
@@ -6527,17 +8782,29 @@ class Taint:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Toleration:
+class Toleration(Model):
     """The pod this Toleration is attached to tolerates any taint that matches the triple
     <key,value,effect> using the matching operator <operator>.
     """
 
-    effect: str | None = None
-    key: str | None = None
-    operator: str | None = None
-    toleration_seconds: int | None = None
-    value: str | None = None
+    __slots__ = ("effect", "key", "operator", "toleration_seconds", "value")
+
+    effect: str | None
+    key: str | None
+    operator: str | None
+    toleration_seconds: int | None
+    value: str | None
+
+    def __init__(
+        self,
+        *,
+        effect: str | None = None,
+        key: str | None = None,
+        operator: str | None = None,
+        toleration_seconds: int | None = None,
+        value: str | None = None,
+    ) -> None:
+        self._set_fields((effect, key, operator, toleration_seconds, value))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6564,14 +8831,23 @@ class Toleration:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TopologySelectorLabelRequirement:
+class TopologySelectorLabelRequirement(Model):
     """A topology selector requirement is a selector that matches given label. This is an alpha feature and
     may change in the future.
     """
 
+    __slots__ = ("key", "values")
+
     key: str
     values: list[str]
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        values: list[str],
+    ) -> None:
+        self._set_fields((key, values))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "values": list(self.values)}
@@ -6585,14 +8861,22 @@ class TopologySelectorLabelRequirement:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TopologySelectorTerm:
+class TopologySelectorTerm(Model):
     """A topology selector term represents the result of label queries. A null or empty topology selector
     term matches no objects. The requirements of them are ANDed. It provides a subset of functionality
     as NodeSelectorTerm. This is an alpha feature and may change in the future.
     """
 
-    match_label_expressions: list[TopologySelectorLabelRequirement] | None = None
+    __slots__ = ("match_label_expressions",)
+
+    match_label_expressions: list[TopologySelectorLabelRequirement] | None
+
+    def __init__(
+        self,
+        *,
+        match_label_expressions: list[TopologySelectorLabelRequirement] | None = None,
+    ) -> None:
+        self._set_fields((match_label_expressions,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6607,18 +8891,33 @@ class TopologySelectorTerm:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TopologySpreadConstraint:
+class TopologySpreadConstraint(Model):
     """TopologySpreadConstraint specifies how to spread matching pods among the given topology."""
 
-    label_selector: meta_v1.LabelSelector | None = None
-    match_label_keys: list[str] | None = None
+    __slots__ = ("label_selector", "match_label_keys", "max_skew", "min_domains", "node_affinity_policy", "node_taints_policy", "topology_key", "when_unsatisfiable")
+
+    label_selector: meta_v1.LabelSelector | None
+    match_label_keys: list[str] | None
     max_skew: int
-    min_domains: int | None = None
-    node_affinity_policy: str | None = None
-    node_taints_policy: str | None = None
+    min_domains: int | None
+    node_affinity_policy: str | None
+    node_taints_policy: str | None
     topology_key: str
     when_unsatisfiable: str
+
+    def __init__(
+        self,
+        *,
+        label_selector: meta_v1.LabelSelector | None = None,
+        match_label_keys: list[str] | None = None,
+        max_skew: int,
+        min_domains: int | None = None,
+        node_affinity_policy: str | None = None,
+        node_taints_policy: str | None = None,
+        topology_key: str,
+        when_unsatisfiable: str,
+    ) -> None:
+        self._set_fields((label_selector, match_label_keys, max_skew, min_domains, node_affinity_policy, node_taints_policy, topology_key, when_unsatisfiable))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6651,15 +8950,25 @@ class TopologySpreadConstraint:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TypedLocalObjectReference:
+class TypedLocalObjectReference(Model):
     """TypedLocalObjectReference contains enough information to let you locate the typed referenced object
     inside the same namespace.
     """
 
-    api_group: str | None = None
+    __slots__ = ("api_group", "kind", "name")
+
+    api_group: str | None
     kind: str
     name: str
+
+    def __init__(
+        self,
+        *,
+        api_group: str | None = None,
+        kind: str,
+        name: str,
+    ) -> None:
+        self._set_fields((api_group, kind, name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6678,14 +8987,25 @@ class TypedLocalObjectReference:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TypedObjectReference:
+class TypedObjectReference(Model):
     """TypedObjectReference contains enough information to let you locate the typed referenced object"""
 
-    api_group: str | None = None
+    __slots__ = ("api_group", "kind", "name", "namespace")
+
+    api_group: str | None
     kind: str
     name: str
-    namespace: str | None = None
+    namespace: str | None
+
+    def __init__(
+        self,
+        *,
+        api_group: str | None = None,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+    ) -> None:
+        self._set_fields((api_group, kind, name, namespace))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6707,41 +9027,79 @@ class TypedObjectReference:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Volume:
+class Volume(Model):
     """Volume represents a named volume in a pod that may be accessed by any container in the pod."""
 
-    aws_elastic_block_store: AWSElasticBlockStoreVolumeSource | None = None
-    azure_disk: AzureDiskVolumeSource | None = None
-    azure_file: AzureFileVolumeSource | None = None
-    cephfs: CephFSVolumeSource | None = None
-    cinder: CinderVolumeSource | None = None
-    config_map: ConfigMapVolumeSource | None = None
-    csi: CSIVolumeSource | None = None
-    downward_api: DownwardAPIVolumeSource | None = None
-    empty_dir: EmptyDirVolumeSource | None = None
-    ephemeral: EphemeralVolumeSource | None = None
-    fc: FCVolumeSource | None = None
-    flex_volume: FlexVolumeSource | None = None
-    flocker: FlockerVolumeSource | None = None
-    gce_persistent_disk: GCEPersistentDiskVolumeSource | None = None
-    git_repo: GitRepoVolumeSource | None = None
-    glusterfs: GlusterfsVolumeSource | None = None
-    host_path: HostPathVolumeSource | None = None
-    image: ImageVolumeSource | None = None
-    iscsi: ISCSIVolumeSource | None = None
+    __slots__ = ("aws_elastic_block_store", "azure_disk", "azure_file", "cephfs", "cinder", "config_map", "csi", "downward_api", "empty_dir", "ephemeral", "fc", "flex_volume", "flocker", "gce_persistent_disk", "git_repo", "glusterfs", "host_path", "image", "iscsi", "name", "nfs", "persistent_volume_claim", "photon_persistent_disk", "portworx_volume", "projected", "quobyte", "rbd", "scale_io", "secret", "storageos", "vsphere_volume")
+
+    aws_elastic_block_store: AWSElasticBlockStoreVolumeSource | None
+    azure_disk: AzureDiskVolumeSource | None
+    azure_file: AzureFileVolumeSource | None
+    cephfs: CephFSVolumeSource | None
+    cinder: CinderVolumeSource | None
+    config_map: ConfigMapVolumeSource | None
+    csi: CSIVolumeSource | None
+    downward_api: DownwardAPIVolumeSource | None
+    empty_dir: EmptyDirVolumeSource | None
+    ephemeral: EphemeralVolumeSource | None
+    fc: FCVolumeSource | None
+    flex_volume: FlexVolumeSource | None
+    flocker: FlockerVolumeSource | None
+    gce_persistent_disk: GCEPersistentDiskVolumeSource | None
+    git_repo: GitRepoVolumeSource | None
+    glusterfs: GlusterfsVolumeSource | None
+    host_path: HostPathVolumeSource | None
+    image: ImageVolumeSource | None
+    iscsi: ISCSIVolumeSource | None
     name: str
-    nfs: NFSVolumeSource | None = None
-    persistent_volume_claim: PersistentVolumeClaimVolumeSource | None = None
-    photon_persistent_disk: PhotonPersistentDiskVolumeSource | None = None
-    portworx_volume: PortworxVolumeSource | None = None
-    projected: ProjectedVolumeSource | None = None
-    quobyte: QuobyteVolumeSource | None = None
-    rbd: RBDVolumeSource | None = None
-    scale_io: ScaleIOVolumeSource | None = None
-    secret: SecretVolumeSource | None = None
-    storageos: StorageOSVolumeSource | None = None
-    vsphere_volume: VsphereVirtualDiskVolumeSource | None = None
+    nfs: NFSVolumeSource | None
+    persistent_volume_claim: PersistentVolumeClaimVolumeSource | None
+    photon_persistent_disk: PhotonPersistentDiskVolumeSource | None
+    portworx_volume: PortworxVolumeSource | None
+    projected: ProjectedVolumeSource | None
+    quobyte: QuobyteVolumeSource | None
+    rbd: RBDVolumeSource | None
+    scale_io: ScaleIOVolumeSource | None
+    secret: SecretVolumeSource | None
+    storageos: StorageOSVolumeSource | None
+    vsphere_volume: VsphereVirtualDiskVolumeSource | None
+
+    def __init__(
+        self,
+        *,
+        aws_elastic_block_store: AWSElasticBlockStoreVolumeSource | None = None,
+        azure_disk: AzureDiskVolumeSource | None = None,
+        azure_file: AzureFileVolumeSource | None = None,
+        cephfs: CephFSVolumeSource | None = None,
+        cinder: CinderVolumeSource | None = None,
+        config_map: ConfigMapVolumeSource | None = None,
+        csi: CSIVolumeSource | None = None,
+        downward_api: DownwardAPIVolumeSource | None = None,
+        empty_dir: EmptyDirVolumeSource | None = None,
+        ephemeral: EphemeralVolumeSource | None = None,
+        fc: FCVolumeSource | None = None,
+        flex_volume: FlexVolumeSource | None = None,
+        flocker: FlockerVolumeSource | None = None,
+        gce_persistent_disk: GCEPersistentDiskVolumeSource | None = None,
+        git_repo: GitRepoVolumeSource | None = None,
+        glusterfs: GlusterfsVolumeSource | None = None,
+        host_path: HostPathVolumeSource | None = None,
+        image: ImageVolumeSource | None = None,
+        iscsi: ISCSIVolumeSource | None = None,
+        name: str,
+        nfs: NFSVolumeSource | None = None,
+        persistent_volume_claim: PersistentVolumeClaimVolumeSource | None = None,
+        photon_persistent_disk: PhotonPersistentDiskVolumeSource | None = None,
+        portworx_volume: PortworxVolumeSource | None = None,
+        projected: ProjectedVolumeSource | None = None,
+        quobyte: QuobyteVolumeSource | None = None,
+        rbd: RBDVolumeSource | None = None,
+        scale_io: ScaleIOVolumeSource | None = None,
+        secret: SecretVolumeSource | None = None,
+        storageos: StorageOSVolumeSource | None = None,
+        vsphere_volume: VsphereVirtualDiskVolumeSource | None = None,
+    ) -> None:
+        self._set_fields((aws_elastic_block_store, azure_disk, azure_file, cephfs, cinder, config_map, csi, downward_api, empty_dir, ephemeral, fc, flex_volume, flocker, gce_persistent_disk, git_repo, glusterfs, host_path, image, iscsi, name, nfs, persistent_volume_claim, photon_persistent_disk, portworx_volume, projected, quobyte, rbd, scale_io, secret, storageos, vsphere_volume))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6845,12 +9203,21 @@ class Volume:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VolumeDevice:
+class VolumeDevice(Model):
     """volumeDevice describes a mapping of a raw block device within a container."""
+
+    __slots__ = ("device_path", "name")
 
     device_path: str
     name: str
+
+    def __init__(
+        self,
+        *,
+        device_path: str,
+        name: str,
+    ) -> None:
+        self._set_fields((device_path, name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"devicePath": self.device_path, "name": self.name}
@@ -6864,17 +9231,31 @@ class VolumeDevice:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VolumeMount:
+class VolumeMount(Model):
     """VolumeMount describes a mounting of a Volume within a container."""
 
+    __slots__ = ("mount_path", "mount_propagation", "name", "read_only", "recursive_read_only", "sub_path", "sub_path_expr")
+
     mount_path: str
-    mount_propagation: str | None = None
+    mount_propagation: str | None
     name: str
-    read_only: bool | None = None
-    recursive_read_only: str | None = None
-    sub_path: str | None = None
-    sub_path_expr: str | None = None
+    read_only: bool | None
+    recursive_read_only: str | None
+    sub_path: str | None
+    sub_path_expr: str | None
+
+    def __init__(
+        self,
+        *,
+        mount_path: str,
+        mount_propagation: str | None = None,
+        name: str,
+        read_only: bool | None = None,
+        recursive_read_only: str | None = None,
+        sub_path: str | None = None,
+        sub_path_expr: str | None = None,
+    ) -> None:
+        self._set_fields((mount_path, mount_propagation, name, read_only, recursive_read_only, sub_path, sub_path_expr))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"mountPath": self.mount_path}
@@ -6904,14 +9285,25 @@ class VolumeMount:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VolumeMountStatus:
+class VolumeMountStatus(Model):
     """VolumeMountStatus shows status of volume mounts."""
+
+    __slots__ = ("mount_path", "name", "read_only", "recursive_read_only")
 
     mount_path: str
     name: str
-    read_only: bool | None = None
-    recursive_read_only: str | None = None
+    read_only: bool | None
+    recursive_read_only: str | None
+
+    def __init__(
+        self,
+        *,
+        mount_path: str,
+        name: str,
+        read_only: bool | None = None,
+        recursive_read_only: str | None = None,
+    ) -> None:
+        self._set_fields((mount_path, name, read_only, recursive_read_only))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"mountPath": self.mount_path, "name": self.name}
@@ -6931,11 +9323,19 @@ class VolumeMountStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VolumeNodeAffinity:
+class VolumeNodeAffinity(Model):
     """VolumeNodeAffinity defines constraints that limit what nodes this volume can be accessed from."""
 
-    required: NodeSelector | None = None
+    __slots__ = ("required",)
+
+    required: NodeSelector | None
+
+    def __init__(
+        self,
+        *,
+        required: NodeSelector | None = None,
+    ) -> None:
+        self._set_fields((required,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6950,17 +9350,29 @@ class VolumeNodeAffinity:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VolumeProjection:
+class VolumeProjection(Model):
     """Projection that may be projected along with other supported volume types. Exactly one of these
     fields must be set.
     """
 
-    cluster_trust_bundle: ClusterTrustBundleProjection | None = None
-    config_map: ConfigMapProjection | None = None
-    downward_api: DownwardAPIProjection | None = None
-    secret: SecretProjection | None = None
-    service_account_token: ServiceAccountTokenProjection | None = None
+    __slots__ = ("cluster_trust_bundle", "config_map", "downward_api", "secret", "service_account_token")
+
+    cluster_trust_bundle: ClusterTrustBundleProjection | None
+    config_map: ConfigMapProjection | None
+    downward_api: DownwardAPIProjection | None
+    secret: SecretProjection | None
+    service_account_token: ServiceAccountTokenProjection | None
+
+    def __init__(
+        self,
+        *,
+        cluster_trust_bundle: ClusterTrustBundleProjection | None = None,
+        config_map: ConfigMapProjection | None = None,
+        downward_api: DownwardAPIProjection | None = None,
+        secret: SecretProjection | None = None,
+        service_account_token: ServiceAccountTokenProjection | None = None,
+    ) -> None:
+        self._set_fields((cluster_trust_bundle, config_map, downward_api, secret, service_account_token))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -6987,12 +9399,21 @@ class VolumeProjection:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VolumeResourceRequirements:
+class VolumeResourceRequirements(Model):
     """VolumeResourceRequirements describes the storage resource requirements for a volume."""
 
-    limits: dict[str, Quantity] | None = None
-    requests: dict[str, Quantity] | None = None
+    __slots__ = ("limits", "requests")
+
+    limits: dict[str, Quantity] | None
+    requests: dict[str, Quantity] | None
+
+    def __init__(
+        self,
+        *,
+        limits: dict[str, Quantity] | None = None,
+        requests: dict[str, Quantity] | None = None,
+    ) -> None:
+        self._set_fields((limits, requests))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -7010,14 +9431,25 @@ class VolumeResourceRequirements:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VsphereVirtualDiskVolumeSource:
+class VsphereVirtualDiskVolumeSource(Model):
     """Represents a vSphere volume resource."""
 
-    fs_type: str | None = None
-    storage_policy_id: str | None = None
-    storage_policy_name: str | None = None
+    __slots__ = ("fs_type", "storage_policy_id", "storage_policy_name", "volume_path")
+
+    fs_type: str | None
+    storage_policy_id: str | None
+    storage_policy_name: str | None
     volume_path: str
+
+    def __init__(
+        self,
+        *,
+        fs_type: str | None = None,
+        storage_policy_id: str | None = None,
+        storage_policy_name: str | None = None,
+        volume_path: str,
+    ) -> None:
+        self._set_fields((fs_type, storage_policy_id, storage_policy_name, volume_path))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -7040,14 +9472,23 @@ class VsphereVirtualDiskVolumeSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WeightedPodAffinityTerm:
+class WeightedPodAffinityTerm(Model):
     """The weights of all of the matched WeightedPodAffinityTerm fields are added per-node to find the most
     preferred node(s)
     """
 
+    __slots__ = ("pod_affinity_term", "weight")
+
     pod_affinity_term: PodAffinityTerm
     weight: int
+
+    def __init__(
+        self,
+        *,
+        pod_affinity_term: PodAffinityTerm,
+        weight: int,
+    ) -> None:
+        self._set_fields((pod_affinity_term, weight))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"podAffinityTerm": self.pod_affinity_term.to_dict(), "weight": self.weight}
@@ -7061,14 +9502,25 @@ class WeightedPodAffinityTerm:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WindowsSecurityContextOptions:
+class WindowsSecurityContextOptions(Model):
     """WindowsSecurityContextOptions contain Windows-specific options and credentials."""
 
-    gmsa_credential_spec: str | None = None
-    gmsa_credential_spec_name: str | None = None
-    host_process: bool | None = None
-    run_as_user_name: str | None = None
+    __slots__ = ("gmsa_credential_spec", "gmsa_credential_spec_name", "host_process", "run_as_user_name")
+
+    gmsa_credential_spec: str | None
+    gmsa_credential_spec_name: str | None
+    host_process: bool | None
+    run_as_user_name: str | None
+
+    def __init__(
+        self,
+        *,
+        gmsa_credential_spec: str | None = None,
+        gmsa_credential_spec_name: str | None = None,
+        host_process: bool | None = None,
+        run_as_user_name: str | None = None,
+    ) -> None:
+        self._set_fields((gmsa_credential_spec, gmsa_credential_spec_name, host_process, run_as_user_name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

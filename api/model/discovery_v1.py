@@ -5,27 +5,41 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import core_v1, meta_v1
+from api.model.primitives import Model
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Endpoint:
+class Endpoint(Model):
     """Endpoint represents a single logical "backend" implementing a service."""
 
+    __slots__ = ("addresses", "conditions", "deprecated_topology", "hints", "hostname", "node_name", "target_ref", "zone")
+
     addresses: list[str]
-    conditions: EndpointConditions | None = None
-    deprecated_topology: dict[str, str] | None = None
-    hints: EndpointHints | None = None
-    hostname: str | None = None
-    node_name: str | None = None
-    target_ref: core_v1.ObjectReference | None = None
-    zone: str | None = None
+    conditions: EndpointConditions | None
+    deprecated_topology: dict[str, str] | None
+    hints: EndpointHints | None
+    hostname: str | None
+    node_name: str | None
+    target_ref: core_v1.ObjectReference | None
+    zone: str | None
+
+    def __init__(
+        self,
+        *,
+        addresses: list[str],
+        conditions: EndpointConditions | None = None,
+        deprecated_topology: dict[str, str] | None = None,
+        hints: EndpointHints | None = None,
+        hostname: str | None = None,
+        node_name: str | None = None,
+        target_ref: core_v1.ObjectReference | None = None,
+        zone: str | None = None,
+    ) -> None:
+        self._set_fields((addresses, conditions, deprecated_topology, hints, hostname, node_name, target_ref, zone))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"addresses": list(self.addresses)}
@@ -59,13 +73,23 @@ class Endpoint:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EndpointConditions:
+class EndpointConditions(Model):
     """EndpointConditions represents the current condition of an endpoint."""
 
-    ready: bool | None = None
-    serving: bool | None = None
-    terminating: bool | None = None
+    __slots__ = ("ready", "serving", "terminating")
+
+    ready: bool | None
+    serving: bool | None
+    terminating: bool | None
+
+    def __init__(
+        self,
+        *,
+        ready: bool | None = None,
+        serving: bool | None = None,
+        terminating: bool | None = None,
+    ) -> None:
+        self._set_fields((ready, serving, terminating))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -86,11 +110,19 @@ class EndpointConditions:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EndpointHints:
+class EndpointHints(Model):
     """EndpointHints provides hints describing how an endpoint should be consumed."""
 
-    for_zones: list[ForZone] | None = None
+    __slots__ = ("for_zones",)
+
+    for_zones: list[ForZone] | None
+
+    def __init__(
+        self,
+        *,
+        for_zones: list[ForZone] | None = None,
+    ) -> None:
+        self._set_fields((for_zones,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -105,14 +137,25 @@ class EndpointHints:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EndpointPort:
+class EndpointPort(Model):
     """EndpointPort represents a Port used by an EndpointSlice"""
 
-    app_protocol: str | None = None
-    name: str | None = None
-    port: int | None = None
-    protocol: str | None = None
+    __slots__ = ("app_protocol", "name", "port", "protocol")
+
+    app_protocol: str | None
+    name: str | None
+    port: int | None
+    protocol: str | None
+
+    def __init__(
+        self,
+        *,
+        app_protocol: str | None = None,
+        name: str | None = None,
+        port: int | None = None,
+        protocol: str | None = None,
+    ) -> None:
+        self._set_fields((app_protocol, name, port, protocol))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -136,22 +179,35 @@ class EndpointPort:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EndpointSlice:
+class EndpointSlice(Model):
     """EndpointSlice represents a subset of the endpoints that implement a service. For a given service
     there may be multiple EndpointSlice objects, selected by labels, which must be joined to produce the
     full set of endpoints.
     """
 
+    __slots__ = ("address_type", "api_version", "endpoints", "kind", "metadata", "ports")
+
     API_VERSION: ClassVar[str] = "discovery.k8s.io/v1"
     KIND: ClassVar[str] = "EndpointSlice"
 
     address_type: str
-    api_version: str | None = None
+    api_version: str | None
     endpoints: list[Endpoint]
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    ports: list[EndpointPort] | None = None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    ports: list[EndpointPort] | None
+
+    def __init__(
+        self,
+        *,
+        address_type: str,
+        api_version: str | None = None,
+        endpoints: list[Endpoint],
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        ports: list[EndpointPort] | None = None,
+    ) -> None:
+        self._set_fields((address_type, api_version, endpoints, kind, metadata, ports))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"addressType": self.address_type}
@@ -178,17 +234,28 @@ class EndpointSlice:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EndpointSliceList:
+class EndpointSliceList(Model):
     """EndpointSliceList represents a list of endpoint slices"""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "discovery.k8s.io/v1"
     KIND: ClassVar[str] = "EndpointSliceList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[EndpointSlice]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[EndpointSlice],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -211,11 +278,19 @@ class EndpointSliceList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ForZone:
+class ForZone(Model):
     """ForZone provides information about which zones should consume this endpoint."""
 
+    __slots__ = ("name",)
+
     name: str
+
+    def __init__(
+        self,
+        *,
+        name: str,
+    ) -> None:
+        self._set_fields((name,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}

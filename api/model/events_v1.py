@@ -5,18 +5,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import core_v1, meta_v1
-from api.model.primitives import MicroTime, Time
+from api.model.primitives import MicroTime, Model, Time
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Event:
+class Event(Model):
     """Event is a report of an event somewhere in the cluster. It generally denotes some state change in
     the system. Events have a limited retention time and triggers and messages may evolve with time.
     Event consumers should not rely on the timing of an event with a given Reason reflecting a
@@ -24,26 +21,51 @@ class Event:
     be treated as informative, best-effort, supplemental data.
     """
 
+    __slots__ = ("action", "api_version", "deprecated_count", "deprecated_first_timestamp", "deprecated_last_timestamp", "deprecated_source", "event_time", "kind", "metadata", "note", "reason", "regarding", "related", "reporting_controller", "reporting_instance", "series", "type")
+
     API_VERSION: ClassVar[str] = "events.k8s.io/v1"
     KIND: ClassVar[str] = "Event"
 
-    action: str | None = None
-    api_version: str | None = None
-    deprecated_count: int | None = None
-    deprecated_first_timestamp: Time | None = None
-    deprecated_last_timestamp: Time | None = None
-    deprecated_source: core_v1.EventSource | None = None
+    action: str | None
+    api_version: str | None
+    deprecated_count: int | None
+    deprecated_first_timestamp: Time | None
+    deprecated_last_timestamp: Time | None
+    deprecated_source: core_v1.EventSource | None
     event_time: MicroTime
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    note: str | None = None
-    reason: str | None = None
-    regarding: core_v1.ObjectReference | None = None
-    related: core_v1.ObjectReference | None = None
-    reporting_controller: str | None = None
-    reporting_instance: str | None = None
-    series: EventSeries | None = None
-    type: str | None = None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    note: str | None
+    reason: str | None
+    regarding: core_v1.ObjectReference | None
+    related: core_v1.ObjectReference | None
+    reporting_controller: str | None
+    reporting_instance: str | None
+    series: EventSeries | None
+    type: str | None
+
+    def __init__(
+        self,
+        *,
+        action: str | None = None,
+        api_version: str | None = None,
+        deprecated_count: int | None = None,
+        deprecated_first_timestamp: Time | None = None,
+        deprecated_last_timestamp: Time | None = None,
+        deprecated_source: core_v1.EventSource | None = None,
+        event_time: MicroTime,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        note: str | None = None,
+        reason: str | None = None,
+        regarding: core_v1.ObjectReference | None = None,
+        related: core_v1.ObjectReference | None = None,
+        reporting_controller: str | None = None,
+        reporting_instance: str | None = None,
+        series: EventSeries | None = None,
+        type: str | None = None,
+    ) -> None:
+        self._set_fields((action, api_version, deprecated_count, deprecated_first_timestamp, deprecated_last_timestamp, deprecated_source, event_time, kind, metadata, note, reason, regarding, related, reporting_controller, reporting_instance, series, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -105,17 +127,28 @@ class Event:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EventList:
+class EventList(Model):
     """EventList is a list of Event objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "events.k8s.io/v1"
     KIND: ClassVar[str] = "EventList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[Event]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[Event],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -138,16 +171,25 @@ class EventList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EventSeries:
+class EventSeries(Model):
     """EventSeries contain information on series of events, i.e. thing that was/is happening continuously
     for some time. How often to update the EventSeries is up to the event reporters. The default event
     reporter in "k8s.io/client-go/tools/events/event_broadcaster.go" shows how this struct is updated on
     heartbeats and can guide customized reporter implementations.
     """
 
+    __slots__ = ("count", "last_observed_time")
+
     count: int
     last_observed_time: MicroTime
+
+    def __init__(
+        self,
+        *,
+        count: int,
+        last_observed_time: MicroTime,
+    ) -> None:
+        self._set_fields((count, last_observed_time))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"count": self.count, "lastObservedTime": self.last_observed_time}

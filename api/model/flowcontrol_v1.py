@@ -5,25 +5,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
-from api.model.primitives import Time
+from api.model.primitives import Model, Time
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExemptPriorityLevelConfiguration:
+class ExemptPriorityLevelConfiguration(Model):
     """ExemptPriorityLevelConfiguration describes the configurable aspects of the handling of exempt
     requests. In the mandatory exempt configuration object the values in the fields here can be modified
     by authorized users, unlike the rest of the `spec`.
     """
 
-    lendable_percent: int | None = None
-    nominal_concurrency_shares: int | None = None
+    __slots__ = ("lendable_percent", "nominal_concurrency_shares")
+
+    lendable_percent: int | None
+    nominal_concurrency_shares: int | None
+
+    def __init__(
+        self,
+        *,
+        lendable_percent: int | None = None,
+        nominal_concurrency_shares: int | None = None,
+    ) -> None:
+        self._set_fields((lendable_percent, nominal_concurrency_shares))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -41,11 +48,19 @@ class ExemptPriorityLevelConfiguration:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FlowDistinguisherMethod:
+class FlowDistinguisherMethod(Model):
     """FlowDistinguisherMethod specifies the method of a flow distinguisher."""
 
+    __slots__ = ("type",)
+
     type: str
+
+    def __init__(
+        self,
+        *,
+        type: str,
+    ) -> None:
+        self._set_fields((type,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
@@ -58,21 +73,33 @@ class FlowDistinguisherMethod:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FlowSchema:
+class FlowSchema(Model):
     """FlowSchema defines the schema of a group of flows. Note that a flow is made up of a set of inbound
     API requests with similar attributes and is identified by a pair of strings: the name of the
     FlowSchema and a "flow distinguisher".
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "flowcontrol.apiserver.k8s.io/v1"
     KIND: ClassVar[str] = "FlowSchema"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: FlowSchemaSpec | None = None
-    status: FlowSchemaStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: FlowSchemaSpec | None
+    status: FlowSchemaStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: FlowSchemaSpec | None = None,
+        status: FlowSchemaStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -99,15 +126,27 @@ class FlowSchema:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FlowSchemaCondition:
+class FlowSchemaCondition(Model):
     """FlowSchemaCondition describes conditions for a FlowSchema."""
 
-    last_transition_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
-    status: str | None = None
-    type: str | None = None
+    __slots__ = ("last_transition_time", "message", "reason", "status", "type")
+
+    last_transition_time: Time | None
+    message: str | None
+    reason: str | None
+    status: str | None
+    type: str | None
+
+    def __init__(
+        self,
+        *,
+        last_transition_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str | None = None,
+        type: str | None = None,
+    ) -> None:
+        self._set_fields((last_transition_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -134,17 +173,28 @@ class FlowSchemaCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FlowSchemaList:
+class FlowSchemaList(Model):
     """FlowSchemaList is a list of FlowSchema objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "flowcontrol.apiserver.k8s.io/v1"
     KIND: ClassVar[str] = "FlowSchemaList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[FlowSchema]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[FlowSchema],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -167,14 +217,25 @@ class FlowSchemaList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FlowSchemaSpec:
+class FlowSchemaSpec(Model):
     """FlowSchemaSpec describes how the FlowSchema's specification looks like."""
 
-    distinguisher_method: FlowDistinguisherMethod | None = None
-    matching_precedence: int | None = None
+    __slots__ = ("distinguisher_method", "matching_precedence", "priority_level_configuration", "rules")
+
+    distinguisher_method: FlowDistinguisherMethod | None
+    matching_precedence: int | None
     priority_level_configuration: PriorityLevelConfigurationReference
-    rules: list[PolicyRulesWithSubjects] | None = None
+    rules: list[PolicyRulesWithSubjects] | None
+
+    def __init__(
+        self,
+        *,
+        distinguisher_method: FlowDistinguisherMethod | None = None,
+        matching_precedence: int | None = None,
+        priority_level_configuration: PriorityLevelConfigurationReference,
+        rules: list[PolicyRulesWithSubjects] | None = None,
+    ) -> None:
+        self._set_fields((distinguisher_method, matching_precedence, priority_level_configuration, rules))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -197,11 +258,19 @@ class FlowSchemaSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FlowSchemaStatus:
+class FlowSchemaStatus(Model):
     """FlowSchemaStatus represents the current state of a FlowSchema."""
 
-    conditions: list[FlowSchemaCondition] | None = None
+    __slots__ = ("conditions",)
+
+    conditions: list[FlowSchemaCondition] | None
+
+    def __init__(
+        self,
+        *,
+        conditions: list[FlowSchemaCondition] | None = None,
+    ) -> None:
+        self._set_fields((conditions,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -216,11 +285,19 @@ class FlowSchemaStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GroupSubject:
+class GroupSubject(Model):
     """GroupSubject holds detailed information for group-kind subject."""
 
+    __slots__ = ("name",)
+
     name: str
+
+    def __init__(
+        self,
+        *,
+        name: str,
+    ) -> None:
+        self._set_fields((name,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -233,12 +310,21 @@ class GroupSubject:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LimitResponse:
+class LimitResponse(Model):
     """LimitResponse defines how to handle requests that can not be executed right now."""
 
-    queuing: QueuingConfiguration | None = None
+    __slots__ = ("queuing", "type")
+
+    queuing: QueuingConfiguration | None
     type: str
+
+    def __init__(
+        self,
+        *,
+        queuing: QueuingConfiguration | None = None,
+        type: str,
+    ) -> None:
+        self._set_fields((queuing, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -255,17 +341,28 @@ class LimitResponse:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LimitedPriorityLevelConfiguration:
+class LimitedPriorityLevelConfiguration(Model):
     """LimitedPriorityLevelConfiguration specifies how to handle requests that are subject to limits. It
     addresses two issues: - How are requests for this priority level limited? - What should be done with
     requests that exceed the limit?
     """
 
-    borrowing_limit_percent: int | None = None
-    lendable_percent: int | None = None
-    limit_response: LimitResponse | None = None
-    nominal_concurrency_shares: int | None = None
+    __slots__ = ("borrowing_limit_percent", "lendable_percent", "limit_response", "nominal_concurrency_shares")
+
+    borrowing_limit_percent: int | None
+    lendable_percent: int | None
+    limit_response: LimitResponse | None
+    nominal_concurrency_shares: int | None
+
+    def __init__(
+        self,
+        *,
+        borrowing_limit_percent: int | None = None,
+        lendable_percent: int | None = None,
+        limit_response: LimitResponse | None = None,
+        nominal_concurrency_shares: int | None = None,
+    ) -> None:
+        self._set_fields((borrowing_limit_percent, lendable_percent, limit_response, nominal_concurrency_shares))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -289,16 +386,25 @@ class LimitedPriorityLevelConfiguration:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NonResourcePolicyRule:
+class NonResourcePolicyRule(Model):
     """NonResourcePolicyRule is a predicate that matches non-resource requests according to their verb and
     the target non-resource URL. A NonResourcePolicyRule matches a request if and only if both (a) at
     least one member of verbs matches the request and (b) at least one member of nonResourceURLs matches
     the request.
     """
 
+    __slots__ = ("non_resource_urls", "verbs")
+
     non_resource_urls: list[str]
     verbs: list[str]
+
+    def __init__(
+        self,
+        *,
+        non_resource_urls: list[str],
+        verbs: list[str],
+    ) -> None:
+        self._set_fields((non_resource_urls, verbs))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"nonResourceURLs": list(self.non_resource_urls), "verbs": list(self.verbs)}
@@ -312,8 +418,7 @@ class NonResourcePolicyRule:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PolicyRulesWithSubjects:
+class PolicyRulesWithSubjects(Model):
     """PolicyRulesWithSubjects prescribes a test that applies to a request to an apiserver. The test
     considers the subject making the request, the verb being requested, and the resource to be acted
     upon. This PolicyRulesWithSubjects matches a request if and only if both (a) at least one member of
@@ -321,9 +426,20 @@ class PolicyRulesWithSubjects:
     matches the request.
     """
 
-    non_resource_rules: list[NonResourcePolicyRule] | None = None
-    resource_rules: list[ResourcePolicyRule] | None = None
+    __slots__ = ("non_resource_rules", "resource_rules", "subjects")
+
+    non_resource_rules: list[NonResourcePolicyRule] | None
+    resource_rules: list[ResourcePolicyRule] | None
     subjects: list[Subject]
+
+    def __init__(
+        self,
+        *,
+        non_resource_rules: list[NonResourcePolicyRule] | None = None,
+        resource_rules: list[ResourcePolicyRule] | None = None,
+        subjects: list[Subject],
+    ) -> None:
+        self._set_fields((non_resource_rules, resource_rules, subjects))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -343,18 +459,30 @@ class PolicyRulesWithSubjects:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PriorityLevelConfiguration:
+class PriorityLevelConfiguration(Model):
     """PriorityLevelConfiguration represents the configuration of a priority level."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "flowcontrol.apiserver.k8s.io/v1"
     KIND: ClassVar[str] = "PriorityLevelConfiguration"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: PriorityLevelConfigurationSpec | None = None
-    status: PriorityLevelConfigurationStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: PriorityLevelConfigurationSpec | None
+    status: PriorityLevelConfigurationStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: PriorityLevelConfigurationSpec | None = None,
+        status: PriorityLevelConfigurationStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -381,15 +509,27 @@ class PriorityLevelConfiguration:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PriorityLevelConfigurationCondition:
+class PriorityLevelConfigurationCondition(Model):
     """PriorityLevelConfigurationCondition defines the condition of priority level."""
 
-    last_transition_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
-    status: str | None = None
-    type: str | None = None
+    __slots__ = ("last_transition_time", "message", "reason", "status", "type")
+
+    last_transition_time: Time | None
+    message: str | None
+    reason: str | None
+    status: str | None
+    type: str | None
+
+    def __init__(
+        self,
+        *,
+        last_transition_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str | None = None,
+        type: str | None = None,
+    ) -> None:
+        self._set_fields((last_transition_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -416,17 +556,28 @@ class PriorityLevelConfigurationCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PriorityLevelConfigurationList:
+class PriorityLevelConfigurationList(Model):
     """PriorityLevelConfigurationList is a list of PriorityLevelConfiguration objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "flowcontrol.apiserver.k8s.io/v1"
     KIND: ClassVar[str] = "PriorityLevelConfigurationList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[PriorityLevelConfiguration]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[PriorityLevelConfiguration],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -449,13 +600,21 @@ class PriorityLevelConfigurationList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PriorityLevelConfigurationReference:
+class PriorityLevelConfigurationReference(Model):
     """PriorityLevelConfigurationReference contains information that points to the "request-priority" being
     used.
     """
 
+    __slots__ = ("name",)
+
     name: str
+
+    def __init__(
+        self,
+        *,
+        name: str,
+    ) -> None:
+        self._set_fields((name,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -468,13 +627,23 @@ class PriorityLevelConfigurationReference:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PriorityLevelConfigurationSpec:
+class PriorityLevelConfigurationSpec(Model):
     """PriorityLevelConfigurationSpec specifies the configuration of a priority level."""
 
-    exempt: ExemptPriorityLevelConfiguration | None = None
-    limited: LimitedPriorityLevelConfiguration | None = None
+    __slots__ = ("exempt", "limited", "type")
+
+    exempt: ExemptPriorityLevelConfiguration | None
+    limited: LimitedPriorityLevelConfiguration | None
     type: str
+
+    def __init__(
+        self,
+        *,
+        exempt: ExemptPriorityLevelConfiguration | None = None,
+        limited: LimitedPriorityLevelConfiguration | None = None,
+        type: str,
+    ) -> None:
+        self._set_fields((exempt, limited, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -494,11 +663,19 @@ class PriorityLevelConfigurationSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PriorityLevelConfigurationStatus:
+class PriorityLevelConfigurationStatus(Model):
     """PriorityLevelConfigurationStatus represents the current state of a "request-priority"."""
 
-    conditions: list[PriorityLevelConfigurationCondition] | None = None
+    __slots__ = ("conditions",)
+
+    conditions: list[PriorityLevelConfigurationCondition] | None
+
+    def __init__(
+        self,
+        *,
+        conditions: list[PriorityLevelConfigurationCondition] | None = None,
+    ) -> None:
+        self._set_fields((conditions,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -513,13 +690,23 @@ class PriorityLevelConfigurationStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QueuingConfiguration:
+class QueuingConfiguration(Model):
     """QueuingConfiguration holds the configuration parameters for queuing"""
 
-    hand_size: int | None = None
-    queue_length_limit: int | None = None
-    queues: int | None = None
+    __slots__ = ("hand_size", "queue_length_limit", "queues")
+
+    hand_size: int | None
+    queue_length_limit: int | None
+    queues: int | None
+
+    def __init__(
+        self,
+        *,
+        hand_size: int | None = None,
+        queue_length_limit: int | None = None,
+        queues: int | None = None,
+    ) -> None:
+        self._set_fields((hand_size, queue_length_limit, queues))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -540,8 +727,7 @@ class QueuingConfiguration:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourcePolicyRule:
+class ResourcePolicyRule(Model):
     """ResourcePolicyRule is a predicate that matches some resource requests, testing the request's verb
     and the target resource. A ResourcePolicyRule matches a resource request if and only if: (a) at
     least one member of verbs matches the request, (b) at least one member of apiGroups matches the
@@ -550,11 +736,24 @@ class ResourcePolicyRule:
     specifies a namespace and least one member of namespaces matches the request's namespace.
     """
 
+    __slots__ = ("api_groups", "cluster_scope", "namespaces", "resources", "verbs")
+
     api_groups: list[str]
-    cluster_scope: bool | None = None
-    namespaces: list[str] | None = None
+    cluster_scope: bool | None
+    namespaces: list[str] | None
     resources: list[str]
     verbs: list[str]
+
+    def __init__(
+        self,
+        *,
+        api_groups: list[str],
+        cluster_scope: bool | None = None,
+        namespaces: list[str] | None = None,
+        resources: list[str],
+        verbs: list[str],
+    ) -> None:
+        self._set_fields((api_groups, cluster_scope, namespaces, resources, verbs))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"apiGroups": list(self.api_groups)}
@@ -577,12 +776,21 @@ class ResourcePolicyRule:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceAccountSubject:
+class ServiceAccountSubject(Model):
     """ServiceAccountSubject holds detailed information for service-account-kind subject."""
+
+    __slots__ = ("name", "namespace")
 
     name: str
     namespace: str
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        namespace: str,
+    ) -> None:
+        self._set_fields((name, namespace))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "namespace": self.namespace}
@@ -596,16 +804,27 @@ class ServiceAccountSubject:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Subject:
+class Subject(Model):
     """Subject matches the originator of a request, as identified by the request authentication system.
     There are three ways of matching an originator; by user, group, or service account.
     """
 
-    group: GroupSubject | None = None
+    __slots__ = ("group", "kind", "service_account", "user")
+
+    group: GroupSubject | None
     kind: str
-    service_account: ServiceAccountSubject | None = None
-    user: UserSubject | None = None
+    service_account: ServiceAccountSubject | None
+    user: UserSubject | None
+
+    def __init__(
+        self,
+        *,
+        group: GroupSubject | None = None,
+        kind: str,
+        service_account: ServiceAccountSubject | None = None,
+        user: UserSubject | None = None,
+    ) -> None:
+        self._set_fields((group, kind, service_account, user))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -628,11 +847,19 @@ class Subject:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UserSubject:
+class UserSubject(Model):
     """UserSubject holds detailed information for user-kind subject."""
 
+    __slots__ = ("name",)
+
     name: str
+
+    def __init__(
+        self,
+        *,
+        name: str,
+    ) -> None:
+        self._set_fields((name,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}

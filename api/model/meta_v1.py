@@ -5,28 +5,39 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from api.model.primitives import FieldsV1, RawExtension, Time
+from api.model.primitives import FieldsV1, Model, RawExtension, Time
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class APIGroup:
+class APIGroup(Model):
     """APIGroup contains the name, the supported versions, and the preferred version of a group."""
+
+    __slots__ = ("api_version", "kind", "name", "preferred_version", "server_address_by_client_cidrs", "versions")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "APIGroup"
 
-    api_version: str | None = None
-    kind: str | None = None
+    api_version: str | None
+    kind: str | None
     name: str
-    preferred_version: GroupVersionForDiscovery | None = None
-    server_address_by_client_cidrs: list[ServerAddressByClientCIDR] | None = None
+    preferred_version: GroupVersionForDiscovery | None
+    server_address_by_client_cidrs: list[ServerAddressByClientCIDR] | None
     versions: list[GroupVersionForDiscovery]
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        name: str,
+        preferred_version: GroupVersionForDiscovery | None = None,
+        server_address_by_client_cidrs: list[ServerAddressByClientCIDR] | None = None,
+        versions: list[GroupVersionForDiscovery],
+    ) -> None:
+        self._set_fields((api_version, kind, name, preferred_version, server_address_by_client_cidrs, versions))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -54,16 +65,26 @@ class APIGroup:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class APIGroupList:
+class APIGroupList(Model):
     """APIGroupList is a list of APIGroup, to allow clients to discover the API at /apis."""
+
+    __slots__ = ("api_version", "groups", "kind")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "APIGroupList"
 
-    api_version: str | None = None
+    api_version: str | None
     groups: list[APIGroup]
-    kind: str | None = None
+    kind: str | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        groups: list[APIGroup],
+        kind: str | None = None,
+    ) -> None:
+        self._set_fields((api_version, groups, kind))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -83,20 +104,37 @@ class APIGroupList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class APIResource:
+class APIResource(Model):
     """APIResource specifies the name of a resource and whether it is namespaced."""
 
-    categories: list[str] | None = None
-    group: str | None = None
+    __slots__ = ("categories", "group", "kind", "name", "namespaced", "short_names", "singular_name", "storage_version_hash", "verbs", "version")
+
+    categories: list[str] | None
+    group: str | None
     kind: str
     name: str
     namespaced: bool
-    short_names: list[str] | None = None
+    short_names: list[str] | None
     singular_name: str
-    storage_version_hash: str | None = None
+    storage_version_hash: str | None
     verbs: list[str]
-    version: str | None = None
+    version: str | None
+
+    def __init__(
+        self,
+        *,
+        categories: list[str] | None = None,
+        group: str | None = None,
+        kind: str,
+        name: str,
+        namespaced: bool,
+        short_names: list[str] | None = None,
+        singular_name: str,
+        storage_version_hash: str | None = None,
+        verbs: list[str],
+        version: str | None = None,
+    ) -> None:
+        self._set_fields((categories, group, kind, name, namespaced, short_names, singular_name, storage_version_hash, verbs, version))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -133,19 +171,30 @@ class APIResource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class APIResourceList:
+class APIResourceList(Model):
     """APIResourceList is a list of APIResource, it is used to expose the name of the resources supported
     in a specific group and version, and if the resource is namespaced.
     """
 
+    __slots__ = ("api_version", "group_version", "kind", "resources")
+
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "APIResourceList"
 
-    api_version: str | None = None
+    api_version: str | None
     group_version: str
-    kind: str | None = None
+    kind: str | None
     resources: list[APIResource]
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        group_version: str,
+        kind: str | None = None,
+        resources: list[APIResource],
+    ) -> None:
+        self._set_fields((api_version, group_version, kind, resources))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -167,19 +216,30 @@ class APIResourceList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class APIVersions:
+class APIVersions(Model):
     """APIVersions lists the versions that are available, to allow clients to discover the API at /api,
     which is the root path of the legacy v1 API.
     """
 
+    __slots__ = ("api_version", "kind", "server_address_by_client_cidrs", "versions")
+
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "APIVersions"
 
-    api_version: str | None = None
-    kind: str | None = None
+    api_version: str | None
+    kind: str | None
     server_address_by_client_cidrs: list[ServerAddressByClientCIDR]
     versions: list[str]
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        server_address_by_client_cidrs: list[ServerAddressByClientCIDR],
+        versions: list[str],
+    ) -> None:
+        self._set_fields((api_version, kind, server_address_by_client_cidrs, versions))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -201,16 +261,29 @@ class APIVersions:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Condition:
+class Condition(Model):
     """Condition contains details for one aspect of the current state of this API Resource."""
+
+    __slots__ = ("last_transition_time", "message", "observed_generation", "reason", "status", "type")
 
     last_transition_time: Time
     message: str
-    observed_generation: int | None = None
+    observed_generation: int | None
     reason: str
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_transition_time: Time,
+        message: str,
+        observed_generation: int | None = None,
+        reason: str,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_transition_time, message, observed_generation, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"lastTransitionTime": self.last_transition_time, "message": self.message}
@@ -233,18 +306,33 @@ class Condition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeleteOptions:
+class DeleteOptions(Model):
     """DeleteOptions may be provided when deleting an API object."""
 
-    api_version: str | None = None
-    dry_run: list[str] | None = None
-    grace_period_seconds: int | None = None
-    ignore_store_read_error_with_cluster_breaking_potential: bool | None = None
-    kind: str | None = None
-    orphan_dependents: bool | None = None
-    preconditions: Preconditions | None = None
-    propagation_policy: str | None = None
+    __slots__ = ("api_version", "dry_run", "grace_period_seconds", "ignore_store_read_error_with_cluster_breaking_potential", "kind", "orphan_dependents", "preconditions", "propagation_policy")
+
+    api_version: str | None
+    dry_run: list[str] | None
+    grace_period_seconds: int | None
+    ignore_store_read_error_with_cluster_breaking_potential: bool | None
+    kind: str | None
+    orphan_dependents: bool | None
+    preconditions: Preconditions | None
+    propagation_policy: str | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        dry_run: list[str] | None = None,
+        grace_period_seconds: int | None = None,
+        ignore_store_read_error_with_cluster_breaking_potential: bool | None = None,
+        kind: str | None = None,
+        orphan_dependents: bool | None = None,
+        preconditions: Preconditions | None = None,
+        propagation_policy: str | None = None,
+    ) -> None:
+        self._set_fields((api_version, dry_run, grace_period_seconds, ignore_store_read_error_with_cluster_breaking_potential, kind, orphan_dependents, preconditions, propagation_policy))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -280,15 +368,25 @@ class DeleteOptions:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FieldSelectorRequirement:
+class FieldSelectorRequirement(Model):
     """FieldSelectorRequirement is a selector that contains values, a key, and an operator that relates the
     key and values.
     """
 
+    __slots__ = ("key", "operator", "values")
+
     key: str
     operator: str
-    values: list[str] | None = None
+    values: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        operator: str,
+        values: list[str] | None = None,
+    ) -> None:
+        self._set_fields((key, operator, values))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "operator": self.operator}
@@ -305,14 +403,23 @@ class FieldSelectorRequirement:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GroupVersionForDiscovery:
+class GroupVersionForDiscovery(Model):
     """GroupVersion contains the "group/version" and "version" string of a version. It is made a struct to
     keep extensibility.
     """
 
+    __slots__ = ("group_version", "version")
+
     group_version: str
     version: str
+
+    def __init__(
+        self,
+        *,
+        group_version: str,
+        version: str,
+    ) -> None:
+        self._set_fields((group_version, version))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"groupVersion": self.group_version, "version": self.version}
@@ -326,15 +433,24 @@ class GroupVersionForDiscovery:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LabelSelector:
+class LabelSelector(Model):
     """A label selector is a label query over a set of resources. The result of matchLabels and
     matchExpressions are ANDed. An empty label selector matches all objects. A null label selector
     matches no objects.
     """
 
-    match_expressions: list[LabelSelectorRequirement] | None = None
-    match_labels: dict[str, str] | None = None
+    __slots__ = ("match_expressions", "match_labels")
+
+    match_expressions: list[LabelSelectorRequirement] | None
+    match_labels: dict[str, str] | None
+
+    def __init__(
+        self,
+        *,
+        match_expressions: list[LabelSelectorRequirement] | None = None,
+        match_labels: dict[str, str] | None = None,
+    ) -> None:
+        self._set_fields((match_expressions, match_labels))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -352,15 +468,25 @@ class LabelSelector:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LabelSelectorRequirement:
+class LabelSelectorRequirement(Model):
     """A label selector requirement is a selector that contains values, a key, and an operator that relates
     the key and values.
     """
 
+    __slots__ = ("key", "operator", "values")
+
     key: str
     operator: str
-    values: list[str] | None = None
+    values: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        operator: str,
+        values: list[str] | None = None,
+    ) -> None:
+        self._set_fields((key, operator, values))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "operator": self.operator}
@@ -377,16 +503,27 @@ class LabelSelectorRequirement:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ListMeta:
+class ListMeta(Model):
     """ListMeta describes metadata that synthetic resources must have, including lists and various status
     objects. A resource may have only one of {ObjectMeta, ListMeta}.
     """
 
-    continue_: str | None = None
-    remaining_item_count: int | None = None
-    resource_version: str | None = None
-    self_link: str | None = None
+    __slots__ = ("continue_", "remaining_item_count", "resource_version", "self_link")
+
+    continue_: str | None
+    remaining_item_count: int | None
+    resource_version: str | None
+    self_link: str | None
+
+    def __init__(
+        self,
+        *,
+        continue_: str | None = None,
+        remaining_item_count: int | None = None,
+        resource_version: str | None = None,
+        self_link: str | None = None,
+    ) -> None:
+        self._set_fields((continue_, remaining_item_count, resource_version, self_link))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -410,19 +547,33 @@ class ListMeta:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ManagedFieldsEntry:
+class ManagedFieldsEntry(Model):
     """ManagedFieldsEntry is a workflow-id, a FieldSet and the group version of the resource that the
     fieldset applies to.
     """
 
-    api_version: str | None = None
-    fields_type: str | None = None
-    fields_v1: FieldsV1 | None = None
-    manager: str | None = None
-    operation: str | None = None
-    subresource: str | None = None
-    time: Time | None = None
+    __slots__ = ("api_version", "fields_type", "fields_v1", "manager", "operation", "subresource", "time")
+
+    api_version: str | None
+    fields_type: str | None
+    fields_v1: FieldsV1 | None
+    manager: str | None
+    operation: str | None
+    subresource: str | None
+    time: Time | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        fields_type: str | None = None,
+        fields_v1: FieldsV1 | None = None,
+        manager: str | None = None,
+        operation: str | None = None,
+        subresource: str | None = None,
+        time: Time | None = None,
+    ) -> None:
+        self._set_fields((api_version, fields_type, fields_v1, manager, operation, subresource, time))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -455,27 +606,49 @@ class ManagedFieldsEntry:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ObjectMeta:
+class ObjectMeta(Model):
     """ObjectMeta is metadata that all persisted resources must have, which includes all objects users must
     create.
     """
 
-    annotations: dict[str, str] | None = None
-    creation_timestamp: Time | None = None
-    deletion_grace_period_seconds: int | None = None
-    deletion_timestamp: Time | None = None
-    finalizers: list[str] | None = None
-    generate_name: str | None = None
-    generation: int | None = None
-    labels: dict[str, str] | None = None
-    managed_fields: list[ManagedFieldsEntry] | None = None
-    name: str | None = None
-    namespace: str | None = None
-    owner_references: list[OwnerReference] | None = None
-    resource_version: str | None = None
-    self_link: str | None = None
-    uid: str | None = None
+    __slots__ = ("annotations", "creation_timestamp", "deletion_grace_period_seconds", "deletion_timestamp", "finalizers", "generate_name", "generation", "labels", "managed_fields", "name", "namespace", "owner_references", "resource_version", "self_link", "uid")
+
+    annotations: dict[str, str] | None
+    creation_timestamp: Time | None
+    deletion_grace_period_seconds: int | None
+    deletion_timestamp: Time | None
+    finalizers: list[str] | None
+    generate_name: str | None
+    generation: int | None
+    labels: dict[str, str] | None
+    managed_fields: list[ManagedFieldsEntry] | None
+    name: str | None
+    namespace: str | None
+    owner_references: list[OwnerReference] | None
+    resource_version: str | None
+    self_link: str | None
+    uid: str | None
+
+    def __init__(
+        self,
+        *,
+        annotations: dict[str, str] | None = None,
+        creation_timestamp: Time | None = None,
+        deletion_grace_period_seconds: int | None = None,
+        deletion_timestamp: Time | None = None,
+        finalizers: list[str] | None = None,
+        generate_name: str | None = None,
+        generation: int | None = None,
+        labels: dict[str, str] | None = None,
+        managed_fields: list[ManagedFieldsEntry] | None = None,
+        name: str | None = None,
+        namespace: str | None = None,
+        owner_references: list[OwnerReference] | None = None,
+        resource_version: str | None = None,
+        self_link: str | None = None,
+        uid: str | None = None,
+    ) -> None:
+        self._set_fields((annotations, creation_timestamp, deletion_grace_period_seconds, deletion_timestamp, finalizers, generate_name, generation, labels, managed_fields, name, namespace, owner_references, resource_version, self_link, uid))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -532,19 +705,32 @@ class ObjectMeta:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OwnerReference:
+class OwnerReference(Model):
     """OwnerReference contains enough information to let you identify an owning object. An owning object
     must be in the same namespace as the dependent, or be cluster-scoped, so there is no namespace
     field.
     """
 
+    __slots__ = ("api_version", "block_owner_deletion", "controller", "kind", "name", "uid")
+
     api_version: str
-    block_owner_deletion: bool | None = None
-    controller: bool | None = None
+    block_owner_deletion: bool | None
+    controller: bool | None
     kind: str
     name: str
     uid: str
+
+    def __init__(
+        self,
+        *,
+        api_version: str,
+        block_owner_deletion: bool | None = None,
+        controller: bool | None = None,
+        kind: str,
+        name: str,
+        uid: str,
+    ) -> None:
+        self._set_fields((api_version, block_owner_deletion, controller, kind, name, uid))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"apiVersion": self.api_version}
@@ -569,9 +755,10 @@ class OwnerReference:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Patch:
+class Patch(Model):
     """Patch is provided to give a concrete name and type to the Kubernetes PATCH request body."""
+
+    __slots__ = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -582,12 +769,21 @@ class Patch:
         return cls()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Preconditions:
+class Preconditions(Model):
     """Preconditions must be fulfilled before an operation (update, delete, etc.) is carried out."""
 
-    resource_version: str | None = None
-    uid: str | None = None
+    __slots__ = ("resource_version", "uid")
+
+    resource_version: str | None
+    uid: str | None
+
+    def __init__(
+        self,
+        *,
+        resource_version: str | None = None,
+        uid: str | None = None,
+    ) -> None:
+        self._set_fields((resource_version, uid))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -605,14 +801,23 @@ class Preconditions:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerAddressByClientCIDR:
+class ServerAddressByClientCIDR(Model):
     """ServerAddressByClientCIDR helps the client to determine the server address that they should use,
     depending on the clientCIDR that they match.
     """
 
+    __slots__ = ("client_cidr", "server_address")
+
     client_cidr: str
     server_address: str
+
+    def __init__(
+        self,
+        *,
+        client_cidr: str,
+        server_address: str,
+    ) -> None:
+        self._set_fields((client_cidr, server_address))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"clientCIDR": self.client_cidr, "serverAddress": self.server_address}
@@ -626,21 +831,36 @@ class ServerAddressByClientCIDR:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Status:
+class Status(Model):
     """Status is a return value for calls that don't return other objects."""
+
+    __slots__ = ("api_version", "code", "details", "kind", "message", "metadata", "reason", "status")
 
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "Status"
 
-    api_version: str | None = None
-    code: int | None = None
-    details: StatusDetails | None = None
-    kind: str | None = None
-    message: str | None = None
-    metadata: ListMeta | None = None
-    reason: str | None = None
-    status: str | None = None
+    api_version: str | None
+    code: int | None
+    details: StatusDetails | None
+    kind: str | None
+    message: str | None
+    metadata: ListMeta | None
+    reason: str | None
+    status: str | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        code: int | None = None,
+        details: StatusDetails | None = None,
+        kind: str | None = None,
+        message: str | None = None,
+        metadata: ListMeta | None = None,
+        reason: str | None = None,
+        status: str | None = None,
+    ) -> None:
+        self._set_fields((api_version, code, details, kind, message, metadata, reason, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -676,15 +896,25 @@ class Status:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StatusCause:
+class StatusCause(Model):
     """StatusCause provides more information about an api.Status failure, including cases when multiple
     errors are encountered.
     """
 
-    field: str | None = None
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("field", "message", "reason")
+
+    field: str | None
+    message: str | None
+    reason: str | None
+
+    def __init__(
+        self,
+        *,
+        field: str | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self._set_fields((field, message, reason))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -705,20 +935,33 @@ class StatusCause:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StatusDetails:
+class StatusDetails(Model):
     """StatusDetails is a set of additional properties that MAY be set by the server to provide additional
     information about a response. The Reason field of a Status object defines what attributes will be
     set. Clients must ignore fields that do not match the defined type of each attribute, and should
     assume that any attribute may be empty, invalid, or under defined.
     """
 
-    causes: list[StatusCause] | None = None
-    group: str | None = None
-    kind: str | None = None
-    name: str | None = None
-    retry_after_seconds: int | None = None
-    uid: str | None = None
+    __slots__ = ("causes", "group", "kind", "name", "retry_after_seconds", "uid")
+
+    causes: list[StatusCause] | None
+    group: str | None
+    kind: str | None
+    name: str | None
+    retry_after_seconds: int | None
+    uid: str | None
+
+    def __init__(
+        self,
+        *,
+        causes: list[StatusCause] | None = None,
+        group: str | None = None,
+        kind: str | None = None,
+        name: str | None = None,
+        retry_after_seconds: int | None = None,
+        uid: str | None = None,
+    ) -> None:
+        self._set_fields((causes, group, kind, name, retry_after_seconds, uid))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -748,12 +991,21 @@ class StatusDetails:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WatchEvent:
+class WatchEvent(Model):
     """Event represents a single event to a watched resource."""
+
+    __slots__ = ("object", "type")
 
     object: RawExtension
     type: str
+
+    def __init__(
+        self,
+        *,
+        object: RawExtension,
+        type: str,
+    ) -> None:
+        self._set_fields((object, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"object": self.object, "type": self.type}

@@ -5,25 +5,33 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import core_v1, meta_v1
-from api.model.primitives import IntOrString
+from api.model.primitives import IntOrString, Model
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HTTPIngressPath:
+class HTTPIngressPath(Model):
     """HTTPIngressPath associates a path with a backend. Incoming urls matching the path are forwarded to
     the backend.
     """
 
+    __slots__ = ("backend", "path", "path_type")
+
     backend: IngressBackend
-    path: str | None = None
+    path: str | None
     path_type: str
+
+    def __init__(
+        self,
+        *,
+        backend: IngressBackend,
+        path: str | None = None,
+        path_type: str,
+    ) -> None:
+        self._set_fields((backend, path, path_type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"backend": self.backend.to_dict()}
@@ -41,15 +49,23 @@ class HTTPIngressPath:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HTTPIngressRuleValue:
+class HTTPIngressRuleValue(Model):
     """HTTPIngressRuleValue is a list of http selectors pointing to backends. In the example:
     http://<host>/<path>?<searchpart> -> backend where where parts of the url correspond to RFC 3986,
     this resource will be used to match against everything after the last '/' and before the first '?'
     or '#'.
     """
 
+    __slots__ = ("paths",)
+
     paths: list[HTTPIngressPath]
+
+    def __init__(
+        self,
+        *,
+        paths: list[HTTPIngressPath],
+    ) -> None:
+        self._set_fields((paths,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"paths": [x.to_dict() for x in self.paths]}
@@ -62,15 +78,24 @@ class HTTPIngressRuleValue:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IPBlock:
+class IPBlock(Model):
     """IPBlock describes a particular CIDR (Ex. "192.168.1.0/24","2001:db8::/64") that is allowed to the
     pods matched by a NetworkPolicySpec's podSelector. The except entry describes CIDRs that should not
     be included within this rule.
     """
 
+    __slots__ = ("cidr", "except_")
+
     cidr: str
-    except_: list[str] | None = None
+    except_: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        cidr: str,
+        except_: list[str] | None = None,
+    ) -> None:
+        self._set_fields((cidr, except_))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"cidr": self.cidr}
@@ -86,21 +111,33 @@ class IPBlock:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Ingress:
+class Ingress(Model):
     """Ingress is a collection of rules that allow inbound connections to reach the endpoints defined by a
     backend. An Ingress can be configured to give services externally-reachable urls, load balance
     traffic, terminate SSL, offer name based virtual hosting etc.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "networking.k8s.io/v1"
     KIND: ClassVar[str] = "Ingress"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: IngressSpec | None = None
-    status: IngressStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: IngressSpec | None
+    status: IngressStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: IngressSpec | None = None,
+        status: IngressStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -127,12 +164,21 @@ class Ingress:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IngressBackend:
+class IngressBackend(Model):
     """IngressBackend describes all endpoints for a given service and port."""
 
-    resource: core_v1.TypedLocalObjectReference | None = None
-    service: IngressServiceBackend | None = None
+    __slots__ = ("resource", "service")
+
+    resource: core_v1.TypedLocalObjectReference | None
+    service: IngressServiceBackend | None
+
+    def __init__(
+        self,
+        *,
+        resource: core_v1.TypedLocalObjectReference | None = None,
+        service: IngressServiceBackend | None = None,
+    ) -> None:
+        self._set_fields((resource, service))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -150,21 +196,32 @@ class IngressBackend:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IngressClass:
+class IngressClass(Model):
     """IngressClass represents the class of the Ingress, referenced by the Ingress Spec. The
     `ingressclass.kubernetes.io/is-default-class` annotation can be used to indicate that an
     IngressClass should be considered default. When a single IngressClass resource has this annotation
     set to true, new Ingress resources without a class specified will be assigned this default class.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec")
+
     API_VERSION: ClassVar[str] = "networking.k8s.io/v1"
     KIND: ClassVar[str] = "IngressClass"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: IngressClassSpec | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: IngressClassSpec | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: IngressClassSpec | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -188,17 +245,28 @@ class IngressClass:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IngressClassList:
+class IngressClassList(Model):
     """IngressClassList is a collection of IngressClasses."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "networking.k8s.io/v1"
     KIND: ClassVar[str] = "IngressClassList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[IngressClass]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[IngressClass],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -221,17 +289,29 @@ class IngressClassList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IngressClassParametersReference:
+class IngressClassParametersReference(Model):
     """IngressClassParametersReference identifies an API object. This can be used to specify a cluster or
     namespace-scoped resource.
     """
 
-    api_group: str | None = None
+    __slots__ = ("api_group", "kind", "name", "namespace", "scope")
+
+    api_group: str | None
     kind: str
     name: str
-    namespace: str | None = None
-    scope: str | None = None
+    namespace: str | None
+    scope: str | None
+
+    def __init__(
+        self,
+        *,
+        api_group: str | None = None,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        scope: str | None = None,
+    ) -> None:
+        self._set_fields((api_group, kind, name, namespace, scope))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -256,12 +336,21 @@ class IngressClassParametersReference:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IngressClassSpec:
+class IngressClassSpec(Model):
     """IngressClassSpec provides information about the class of an Ingress."""
 
-    controller: str | None = None
-    parameters: IngressClassParametersReference | None = None
+    __slots__ = ("controller", "parameters")
+
+    controller: str | None
+    parameters: IngressClassParametersReference | None
+
+    def __init__(
+        self,
+        *,
+        controller: str | None = None,
+        parameters: IngressClassParametersReference | None = None,
+    ) -> None:
+        self._set_fields((controller, parameters))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -279,17 +368,28 @@ class IngressClassSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IngressList:
+class IngressList(Model):
     """IngressList is a collection of Ingress."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "networking.k8s.io/v1"
     KIND: ClassVar[str] = "IngressList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[Ingress]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[Ingress],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -312,13 +412,23 @@ class IngressList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IngressLoadBalancerIngress:
+class IngressLoadBalancerIngress(Model):
     """IngressLoadBalancerIngress represents the status of a load-balancer ingress point."""
 
-    hostname: str | None = None
-    ip: str | None = None
-    ports: list[IngressPortStatus] | None = None
+    __slots__ = ("hostname", "ip", "ports")
+
+    hostname: str | None
+    ip: str | None
+    ports: list[IngressPortStatus] | None
+
+    def __init__(
+        self,
+        *,
+        hostname: str | None = None,
+        ip: str | None = None,
+        ports: list[IngressPortStatus] | None = None,
+    ) -> None:
+        self._set_fields((hostname, ip, ports))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -339,11 +449,19 @@ class IngressLoadBalancerIngress:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IngressLoadBalancerStatus:
+class IngressLoadBalancerStatus(Model):
     """IngressLoadBalancerStatus represents the status of a load-balancer."""
 
-    ingress: list[IngressLoadBalancerIngress] | None = None
+    __slots__ = ("ingress",)
+
+    ingress: list[IngressLoadBalancerIngress] | None
+
+    def __init__(
+        self,
+        *,
+        ingress: list[IngressLoadBalancerIngress] | None = None,
+    ) -> None:
+        self._set_fields((ingress,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -358,13 +476,23 @@ class IngressLoadBalancerStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IngressPortStatus:
+class IngressPortStatus(Model):
     """IngressPortStatus represents the error condition of a service port"""
 
-    error: str | None = None
+    __slots__ = ("error", "port", "protocol")
+
+    error: str | None
     port: int
     protocol: str
+
+    def __init__(
+        self,
+        *,
+        error: str | None = None,
+        port: int,
+        protocol: str,
+    ) -> None:
+        self._set_fields((error, port, protocol))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -383,15 +511,24 @@ class IngressPortStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IngressRule:
+class IngressRule(Model):
     """IngressRule represents the rules mapping the paths under a specified host to the related backend
     services. Incoming requests are first evaluated for a host match, then routed to the backend
     associated with the matching IngressRuleValue.
     """
 
-    host: str | None = None
-    http: HTTPIngressRuleValue | None = None
+    __slots__ = ("host", "http")
+
+    host: str | None
+    http: HTTPIngressRuleValue | None
+
+    def __init__(
+        self,
+        *,
+        host: str | None = None,
+        http: HTTPIngressRuleValue | None = None,
+    ) -> None:
+        self._set_fields((host, http))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -409,12 +546,21 @@ class IngressRule:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IngressServiceBackend:
+class IngressServiceBackend(Model):
     """IngressServiceBackend references a Kubernetes Service as a Backend."""
 
+    __slots__ = ("name", "port")
+
     name: str
-    port: ServiceBackendPort | None = None
+    port: ServiceBackendPort | None
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        port: ServiceBackendPort | None = None,
+    ) -> None:
+        self._set_fields((name, port))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -430,14 +576,25 @@ class IngressServiceBackend:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IngressSpec:
+class IngressSpec(Model):
     """IngressSpec describes the Ingress the user wishes to exist."""
 
-    default_backend: IngressBackend | None = None
-    ingress_class_name: str | None = None
-    rules: list[IngressRule] | None = None
-    tls: list[IngressTLS] | None = None
+    __slots__ = ("default_backend", "ingress_class_name", "rules", "tls")
+
+    default_backend: IngressBackend | None
+    ingress_class_name: str | None
+    rules: list[IngressRule] | None
+    tls: list[IngressTLS] | None
+
+    def __init__(
+        self,
+        *,
+        default_backend: IngressBackend | None = None,
+        ingress_class_name: str | None = None,
+        rules: list[IngressRule] | None = None,
+        tls: list[IngressTLS] | None = None,
+    ) -> None:
+        self._set_fields((default_backend, ingress_class_name, rules, tls))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -461,11 +618,19 @@ class IngressSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IngressStatus:
+class IngressStatus(Model):
     """IngressStatus describe the current state of the Ingress."""
 
-    load_balancer: IngressLoadBalancerStatus | None = None
+    __slots__ = ("load_balancer",)
+
+    load_balancer: IngressLoadBalancerStatus | None
+
+    def __init__(
+        self,
+        *,
+        load_balancer: IngressLoadBalancerStatus | None = None,
+    ) -> None:
+        self._set_fields((load_balancer,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -480,12 +645,21 @@ class IngressStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IngressTLS:
+class IngressTLS(Model):
     """IngressTLS describes the transport layer security associated with an ingress."""
 
-    hosts: list[str] | None = None
-    secret_name: str | None = None
+    __slots__ = ("hosts", "secret_name")
+
+    hosts: list[str] | None
+    secret_name: str | None
+
+    def __init__(
+        self,
+        *,
+        hosts: list[str] | None = None,
+        secret_name: str | None = None,
+    ) -> None:
+        self._set_fields((hosts, secret_name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -503,17 +677,28 @@ class IngressTLS:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NetworkPolicy:
+class NetworkPolicy(Model):
     """NetworkPolicy describes what network traffic is allowed for a set of Pods"""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec")
 
     API_VERSION: ClassVar[str] = "networking.k8s.io/v1"
     KIND: ClassVar[str] = "NetworkPolicy"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: NetworkPolicySpec | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: NetworkPolicySpec | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: NetworkPolicySpec | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -537,15 +722,24 @@ class NetworkPolicy:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NetworkPolicyEgressRule:
+class NetworkPolicyEgressRule(Model):
     """NetworkPolicyEgressRule describes a particular set of traffic that is allowed out of pods matched by
     a NetworkPolicySpec's podSelector. The traffic must match both ports and to. This type is beta-level
     in 1.8
     """
 
-    ports: list[NetworkPolicyPort] | None = None
-    to: list[NetworkPolicyPeer] | None = None
+    __slots__ = ("ports", "to")
+
+    ports: list[NetworkPolicyPort] | None
+    to: list[NetworkPolicyPeer] | None
+
+    def __init__(
+        self,
+        *,
+        ports: list[NetworkPolicyPort] | None = None,
+        to: list[NetworkPolicyPeer] | None = None,
+    ) -> None:
+        self._set_fields((ports, to))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -563,14 +757,23 @@ class NetworkPolicyEgressRule:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NetworkPolicyIngressRule:
+class NetworkPolicyIngressRule(Model):
     """NetworkPolicyIngressRule describes a particular set of traffic that is allowed to the pods matched
     by a NetworkPolicySpec's podSelector. The traffic must match both ports and from.
     """
 
-    from_: list[NetworkPolicyPeer] | None = None
-    ports: list[NetworkPolicyPort] | None = None
+    __slots__ = ("from_", "ports")
+
+    from_: list[NetworkPolicyPeer] | None
+    ports: list[NetworkPolicyPort] | None
+
+    def __init__(
+        self,
+        *,
+        from_: list[NetworkPolicyPeer] | None = None,
+        ports: list[NetworkPolicyPort] | None = None,
+    ) -> None:
+        self._set_fields((from_, ports))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -588,17 +791,28 @@ class NetworkPolicyIngressRule:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NetworkPolicyList:
+class NetworkPolicyList(Model):
     """NetworkPolicyList is a list of NetworkPolicy objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "networking.k8s.io/v1"
     KIND: ClassVar[str] = "NetworkPolicyList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[NetworkPolicy]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[NetworkPolicy],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -621,15 +835,25 @@ class NetworkPolicyList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NetworkPolicyPeer:
+class NetworkPolicyPeer(Model):
     """NetworkPolicyPeer describes a peer to allow traffic to/from. Only certain combinations of fields are
     allowed
     """
 
-    ip_block: IPBlock | None = None
-    namespace_selector: meta_v1.LabelSelector | None = None
-    pod_selector: meta_v1.LabelSelector | None = None
+    __slots__ = ("ip_block", "namespace_selector", "pod_selector")
+
+    ip_block: IPBlock | None
+    namespace_selector: meta_v1.LabelSelector | None
+    pod_selector: meta_v1.LabelSelector | None
+
+    def __init__(
+        self,
+        *,
+        ip_block: IPBlock | None = None,
+        namespace_selector: meta_v1.LabelSelector | None = None,
+        pod_selector: meta_v1.LabelSelector | None = None,
+    ) -> None:
+        self._set_fields((ip_block, namespace_selector, pod_selector))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -650,13 +874,23 @@ class NetworkPolicyPeer:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NetworkPolicyPort:
+class NetworkPolicyPort(Model):
     """NetworkPolicyPort describes a port to allow traffic on"""
 
-    end_port: int | None = None
-    port: IntOrString | None = None
-    protocol: str | None = None
+    __slots__ = ("end_port", "port", "protocol")
+
+    end_port: int | None
+    port: IntOrString | None
+    protocol: str | None
+
+    def __init__(
+        self,
+        *,
+        end_port: int | None = None,
+        port: IntOrString | None = None,
+        protocol: str | None = None,
+    ) -> None:
+        self._set_fields((end_port, port, protocol))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -677,14 +911,25 @@ class NetworkPolicyPort:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NetworkPolicySpec:
+class NetworkPolicySpec(Model):
     """NetworkPolicySpec provides the specification of a NetworkPolicy"""
 
-    egress: list[NetworkPolicyEgressRule] | None = None
-    ingress: list[NetworkPolicyIngressRule] | None = None
+    __slots__ = ("egress", "ingress", "pod_selector", "policy_types")
+
+    egress: list[NetworkPolicyEgressRule] | None
+    ingress: list[NetworkPolicyIngressRule] | None
     pod_selector: meta_v1.LabelSelector
-    policy_types: list[str] | None = None
+    policy_types: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        egress: list[NetworkPolicyEgressRule] | None = None,
+        ingress: list[NetworkPolicyIngressRule] | None = None,
+        pod_selector: meta_v1.LabelSelector,
+        policy_types: list[str] | None = None,
+    ) -> None:
+        self._set_fields((egress, ingress, pod_selector, policy_types))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -707,12 +952,21 @@ class NetworkPolicySpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceBackendPort:
+class ServiceBackendPort(Model):
     """ServiceBackendPort is the service port being referenced."""
 
-    name: str | None = None
-    number: int | None = None
+    __slots__ = ("name", "number")
+
+    name: str | None
+    number: int | None
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        number: int | None = None,
+    ) -> None:
+        self._set_fields((name, number))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -5,17 +5,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
+from api.model.primitives import Model
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IPAddress:
+class IPAddress(Model):
     """IPAddress represents a single IP of a single IP Family. The object is designed to be used by APIs
     that operate on IP addresses. The object is used by the Service core API for allocation of IP
     addresses. An IP address can be represented in different formats, to guarantee the uniqueness of the
@@ -25,13 +23,25 @@ class IPAddress:
     2001:db8:0:0:0::1
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec")
+
     API_VERSION: ClassVar[str] = "networking.k8s.io/v1beta1"
     KIND: ClassVar[str] = "IPAddress"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: IPAddressSpec | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: IPAddressSpec | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: IPAddressSpec | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -55,17 +65,28 @@ class IPAddress:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IPAddressList:
+class IPAddressList(Model):
     """IPAddressList contains a list of IPAddress."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "networking.k8s.io/v1beta1"
     KIND: ClassVar[str] = "IPAddressList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[IPAddress]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[IPAddress],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -88,11 +109,19 @@ class IPAddressList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IPAddressSpec:
+class IPAddressSpec(Model):
     """IPAddressSpec describe the attributes in an IP Address."""
 
+    __slots__ = ("parent_ref",)
+
     parent_ref: ParentReference
+
+    def __init__(
+        self,
+        *,
+        parent_ref: ParentReference,
+    ) -> None:
+        self._set_fields((parent_ref,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"parentRef": self.parent_ref.to_dict()}
@@ -105,14 +134,25 @@ class IPAddressSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ParentReference:
+class ParentReference(Model):
     """ParentReference describes a reference to a parent object."""
 
-    group: str | None = None
+    __slots__ = ("group", "name", "namespace", "resource")
+
+    group: str | None
     name: str
-    namespace: str | None = None
+    namespace: str | None
     resource: str
+
+    def __init__(
+        self,
+        *,
+        group: str | None = None,
+        name: str,
+        namespace: str | None = None,
+        resource: str,
+    ) -> None:
+        self._set_fields((group, name, namespace, resource))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -134,20 +174,32 @@ class ParentReference:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceCIDR:
+class ServiceCIDR(Model):
     """ServiceCIDR defines a range of IP addresses using CIDR format (e.g. 192.168.0.0/24 or
     2001:db2::/64). This range is used to allocate ClusterIPs to Service objects.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "networking.k8s.io/v1beta1"
     KIND: ClassVar[str] = "ServiceCIDR"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: ServiceCIDRSpec | None = None
-    status: ServiceCIDRStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: ServiceCIDRSpec | None
+    status: ServiceCIDRStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: ServiceCIDRSpec | None = None,
+        status: ServiceCIDRStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -174,17 +226,28 @@ class ServiceCIDR:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceCIDRList:
+class ServiceCIDRList(Model):
     """ServiceCIDRList contains a list of ServiceCIDR objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "networking.k8s.io/v1beta1"
     KIND: ClassVar[str] = "ServiceCIDRList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ServiceCIDR]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ServiceCIDR],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -207,11 +270,19 @@ class ServiceCIDRList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceCIDRSpec:
+class ServiceCIDRSpec(Model):
     """ServiceCIDRSpec define the CIDRs the user wants to use for allocating ClusterIPs for Services."""
 
-    cidrs: list[str] | None = None
+    __slots__ = ("cidrs",)
+
+    cidrs: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        cidrs: list[str] | None = None,
+    ) -> None:
+        self._set_fields((cidrs,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -226,11 +297,19 @@ class ServiceCIDRSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceCIDRStatus:
+class ServiceCIDRStatus(Model):
     """ServiceCIDRStatus describes the current state of the ServiceCIDR."""
 
-    conditions: list[meta_v1.Condition] | None = None
+    __slots__ = ("conditions",)
+
+    conditions: list[meta_v1.Condition] | None
+
+    def __init__(
+        self,
+        *,
+        conditions: list[meta_v1.Condition] | None = None,
+    ) -> None:
+        self._set_fields((conditions,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

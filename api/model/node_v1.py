@@ -5,21 +5,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import core_v1, meta_v1
-from api.model.primitives import Quantity, quantity
+from api.model.primitives import Model, Quantity, quantity
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Overhead:
+class Overhead(Model):
     """Overhead structure represents the resource overhead associated with running a pod."""
 
-    pod_fixed: dict[str, Quantity] | None = None
+    __slots__ = ("pod_fixed",)
+
+    pod_fixed: dict[str, Quantity] | None
+
+    def __init__(
+        self,
+        *,
+        pod_fixed: dict[str, Quantity] | None = None,
+    ) -> None:
+        self._set_fields((pod_fixed,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -34,8 +40,7 @@ class Overhead:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RuntimeClass:
+class RuntimeClass(Model):
     """RuntimeClass defines a class of container runtime supported in the cluster. The RuntimeClass is used
     to determine which container runtime is used to run all containers in a pod. RuntimeClasses are
     manually defined by a user or cluster provisioner, and referenced in the PodSpec. The Kubelet is
@@ -43,15 +48,29 @@ class RuntimeClass:
     see https://kubernetes.io/docs/concepts/containers/runtime-class/
     """
 
+    __slots__ = ("api_version", "handler", "kind", "metadata", "overhead", "scheduling")
+
     API_VERSION: ClassVar[str] = "node.k8s.io/v1"
     KIND: ClassVar[str] = "RuntimeClass"
 
-    api_version: str | None = None
+    api_version: str | None
     handler: str
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    overhead: Overhead | None = None
-    scheduling: Scheduling | None = None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    overhead: Overhead | None
+    scheduling: Scheduling | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        handler: str,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        overhead: Overhead | None = None,
+        scheduling: Scheduling | None = None,
+    ) -> None:
+        self._set_fields((api_version, handler, kind, metadata, overhead, scheduling))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -80,17 +99,28 @@ class RuntimeClass:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RuntimeClassList:
+class RuntimeClassList(Model):
     """RuntimeClassList is a list of RuntimeClass objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "node.k8s.io/v1"
     KIND: ClassVar[str] = "RuntimeClassList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[RuntimeClass]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[RuntimeClass],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -113,12 +143,21 @@ class RuntimeClassList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Scheduling:
+class Scheduling(Model):
     """Scheduling specifies the scheduling constraints for nodes supporting a RuntimeClass."""
 
-    node_selector: dict[str, str] | None = None
-    tolerations: list[core_v1.Toleration] | None = None
+    __slots__ = ("node_selector", "tolerations")
+
+    node_selector: dict[str, str] | None
+    tolerations: list[core_v1.Toleration] | None
+
+    def __init__(
+        self,
+        *,
+        node_selector: dict[str, str] | None = None,
+        tolerations: list[core_v1.Toleration] | None = None,
+    ) -> None:
+        self._set_fields((node_selector, tolerations))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

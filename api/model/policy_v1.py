@@ -5,30 +5,39 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
-from api.model.primitives import IntOrString, Time
+from api.model.primitives import IntOrString, Model, Time
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Eviction:
+class Eviction(Model):
     """Eviction evicts a pod from its node subject to certain policies and safety constraints. This is a
     subresource of Pod. A request to cause such an eviction is created by POSTing to .../pods/<pod
     name>/evictions.
     """
 
+    __slots__ = ("api_version", "delete_options", "kind", "metadata")
+
     API_VERSION: ClassVar[str] = "policy/v1"
     KIND: ClassVar[str] = "Eviction"
 
-    api_version: str | None = None
-    delete_options: meta_v1.DeleteOptions | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    delete_options: meta_v1.DeleteOptions | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        delete_options: meta_v1.DeleteOptions | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, delete_options, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -52,20 +61,32 @@ class Eviction:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodDisruptionBudget:
+class PodDisruptionBudget(Model):
     """PodDisruptionBudget is an object to define the max disruption that can be caused to a collection of
     pods
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "policy/v1"
     KIND: ClassVar[str] = "PodDisruptionBudget"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: PodDisruptionBudgetSpec | None = None
-    status: PodDisruptionBudgetStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: PodDisruptionBudgetSpec | None
+    status: PodDisruptionBudgetStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: PodDisruptionBudgetSpec | None = None,
+        status: PodDisruptionBudgetStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -92,17 +113,28 @@ class PodDisruptionBudget:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodDisruptionBudgetList:
+class PodDisruptionBudgetList(Model):
     """PodDisruptionBudgetList is a collection of PodDisruptionBudgets."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "policy/v1"
     KIND: ClassVar[str] = "PodDisruptionBudgetList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[PodDisruptionBudget]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[PodDisruptionBudget],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -125,14 +157,25 @@ class PodDisruptionBudgetList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodDisruptionBudgetSpec:
+class PodDisruptionBudgetSpec(Model):
     """PodDisruptionBudgetSpec is a description of a PodDisruptionBudget."""
 
-    max_unavailable: IntOrString | None = None
-    min_available: IntOrString | None = None
-    selector: meta_v1.LabelSelector | None = None
-    unhealthy_pod_eviction_policy: str | None = None
+    __slots__ = ("max_unavailable", "min_available", "selector", "unhealthy_pod_eviction_policy")
+
+    max_unavailable: IntOrString | None
+    min_available: IntOrString | None
+    selector: meta_v1.LabelSelector | None
+    unhealthy_pod_eviction_policy: str | None
+
+    def __init__(
+        self,
+        *,
+        max_unavailable: IntOrString | None = None,
+        min_available: IntOrString | None = None,
+        selector: meta_v1.LabelSelector | None = None,
+        unhealthy_pod_eviction_policy: str | None = None,
+    ) -> None:
+        self._set_fields((max_unavailable, min_available, selector, unhealthy_pod_eviction_policy))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -156,19 +199,33 @@ class PodDisruptionBudgetSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PodDisruptionBudgetStatus:
+class PodDisruptionBudgetStatus(Model):
     """PodDisruptionBudgetStatus represents information about the status of a PodDisruptionBudget. Status
     may trail the actual state of a system.
     """
 
-    conditions: list[meta_v1.Condition] | None = None
+    __slots__ = ("conditions", "current_healthy", "desired_healthy", "disrupted_pods", "disruptions_allowed", "expected_pods", "observed_generation")
+
+    conditions: list[meta_v1.Condition] | None
     current_healthy: int
     desired_healthy: int
-    disrupted_pods: dict[str, Time] | None = None
+    disrupted_pods: dict[str, Time] | None
     disruptions_allowed: int
     expected_pods: int
-    observed_generation: int | None = None
+    observed_generation: int | None
+
+    def __init__(
+        self,
+        *,
+        conditions: list[meta_v1.Condition] | None = None,
+        current_healthy: int,
+        desired_healthy: int,
+        disrupted_pods: dict[str, Time] | None = None,
+        disruptions_allowed: int,
+        expected_pods: int,
+        observed_generation: int | None = None,
+    ) -> None:
+        self._set_fields((conditions, current_healthy, desired_healthy, disrupted_pods, disruptions_allowed, expected_pods, observed_generation))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -5,11 +5,15 @@
 Quantity is kept as the string the API writes (`"100m"`, `"64Mi"`); numbers YAML produces
 (`cpu: 1`) are read as their string. Time and MicroTime are the RFC 3339 strings the API writes:
 they round-trip exactly and cost nothing to decode; parse them where a time is computed.
+
+Model is the base of every generated class: it compares, hashes, prints and copies an object by
+the fields its class lists in `__slots__` (in the definitions' order) and forbids changing them.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from dataclasses import FrozenInstanceError
+from typing import TYPE_CHECKING, Any, Self, TypeAlias, dataclass_transform
 
 JSON: TypeAlias = Any
 JSONSchemaPropsOrArray: TypeAlias = Any
@@ -26,3 +30,61 @@ IntOrString: TypeAlias = int | str
 def quantity(value: str | float) -> str:
     """A Quantity as its string; numbers from YAML (`cpu: 1`, `cpu: 0.5`) as written."""
     return value if isinstance(value, str) else str(value)
+
+
+_set = object.__setattr__
+
+
+# Type checkers see every subclass as a frozen keyword-only dataclass (assigning a field is an
+# error); at runtime this only marks the class. Its __init__ is the subclass's own.
+@dataclass_transform(kw_only_default=True, frozen_default=True)
+class Model:
+    """Immutable, compared and hashed by its fields (its class's `__slots__`), like a frozen dataclass.
+
+    Not a dataclass at runtime: copy one with `obj.replace(field=value)`, not `dataclasses.replace`.
+    """
+
+    __slots__: tuple[str, ...] = ()
+
+    if not TYPE_CHECKING:  # declared, they would let type checkers accept any attribute name
+
+        def __setattr__(self, name: str, value: object) -> None:
+            raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+        def __delattr__(self, name: str) -> None:
+            raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def _set_fields(self, values: tuple[Any, ...]) -> None:
+        for name, value in zip(self.__slots__, values, strict=True):
+            _set(self, name, value)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple([getattr(self, name) for name in self.__slots__])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Model) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{self.__class__.__qualname__}({fields})"
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return self._values()
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self._set_fields(state)
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with the given fields changed; TypeError for a name that is not a field."""
+        unknown = sorted(changes.keys() - set(self.__slots__))
+        if unknown:
+            raise TypeError(f"{self.__class__.__qualname__} has no field {unknown[0]!r}")
+        changed = object.__new__(self.__class__)
+        for name in self.__slots__:
+            _set(changed, name, changes[name] if name in changes else getattr(self, name))
+        return changed

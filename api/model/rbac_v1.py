@@ -5,20 +5,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
+from api.model.primitives import Model
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AggregationRule:
+class AggregationRule(Model):
     """AggregationRule describes how to locate ClusterRoles to aggregate into the ClusterRole"""
 
-    cluster_role_selectors: list[meta_v1.LabelSelector] | None = None
+    __slots__ = ("cluster_role_selectors",)
+
+    cluster_role_selectors: list[meta_v1.LabelSelector] | None
+
+    def __init__(
+        self,
+        *,
+        cluster_role_selectors: list[meta_v1.LabelSelector] | None = None,
+    ) -> None:
+        self._set_fields((cluster_role_selectors,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -33,20 +40,32 @@ class AggregationRule:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClusterRole:
+class ClusterRole(Model):
     """ClusterRole is a cluster level, logical grouping of PolicyRules that can be referenced as a unit by
     a RoleBinding or ClusterRoleBinding.
     """
 
+    __slots__ = ("aggregation_rule", "api_version", "kind", "metadata", "rules")
+
     API_VERSION: ClassVar[str] = "rbac.authorization.k8s.io/v1"
     KIND: ClassVar[str] = "ClusterRole"
 
-    aggregation_rule: AggregationRule | None = None
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    rules: list[PolicyRule] | None = None
+    aggregation_rule: AggregationRule | None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    rules: list[PolicyRule] | None
+
+    def __init__(
+        self,
+        *,
+        aggregation_rule: AggregationRule | None = None,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        rules: list[PolicyRule] | None = None,
+    ) -> None:
+        self._set_fields((aggregation_rule, api_version, kind, metadata, rules))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -73,20 +92,32 @@ class ClusterRole:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClusterRoleBinding:
+class ClusterRoleBinding(Model):
     """ClusterRoleBinding references a ClusterRole, but not contain it. It can reference a ClusterRole in
     the global namespace, and adds who information via Subject.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "role_ref", "subjects")
+
     API_VERSION: ClassVar[str] = "rbac.authorization.k8s.io/v1"
     KIND: ClassVar[str] = "ClusterRoleBinding"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     role_ref: RoleRef
-    subjects: list[Subject] | None = None
+    subjects: list[Subject] | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        role_ref: RoleRef,
+        subjects: list[Subject] | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, role_ref, subjects))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -112,17 +143,28 @@ class ClusterRoleBinding:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClusterRoleBindingList:
+class ClusterRoleBindingList(Model):
     """ClusterRoleBindingList is a collection of ClusterRoleBindings"""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "rbac.authorization.k8s.io/v1"
     KIND: ClassVar[str] = "ClusterRoleBindingList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ClusterRoleBinding]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ClusterRoleBinding],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -145,17 +187,28 @@ class ClusterRoleBindingList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClusterRoleList:
+class ClusterRoleList(Model):
     """ClusterRoleList is a collection of ClusterRoles"""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "rbac.authorization.k8s.io/v1"
     KIND: ClassVar[str] = "ClusterRoleList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ClusterRole]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ClusterRole],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -178,17 +231,29 @@ class ClusterRoleList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PolicyRule:
+class PolicyRule(Model):
     """PolicyRule holds information that describes a policy rule, but does not contain information about
     who the rule applies to or which namespace the rule applies to.
     """
 
-    api_groups: list[str] | None = None
-    non_resource_urls: list[str] | None = None
-    resource_names: list[str] | None = None
-    resources: list[str] | None = None
+    __slots__ = ("api_groups", "non_resource_urls", "resource_names", "resources", "verbs")
+
+    api_groups: list[str] | None
+    non_resource_urls: list[str] | None
+    resource_names: list[str] | None
+    resources: list[str] | None
     verbs: list[str]
+
+    def __init__(
+        self,
+        *,
+        api_groups: list[str] | None = None,
+        non_resource_urls: list[str] | None = None,
+        resource_names: list[str] | None = None,
+        resources: list[str] | None = None,
+        verbs: list[str],
+    ) -> None:
+        self._set_fields((api_groups, non_resource_urls, resource_names, resources, verbs))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -214,19 +279,30 @@ class PolicyRule:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Role:
+class Role(Model):
     """Role is a namespaced, logical grouping of PolicyRules that can be referenced as a unit by a
     RoleBinding.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "rules")
+
     API_VERSION: ClassVar[str] = "rbac.authorization.k8s.io/v1"
     KIND: ClassVar[str] = "Role"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    rules: list[PolicyRule] | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    rules: list[PolicyRule] | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        rules: list[PolicyRule] | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, rules))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -250,22 +326,34 @@ class Role:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RoleBinding:
+class RoleBinding(Model):
     """RoleBinding references a role, but does not contain it. It can reference a Role in the same
     namespace or a ClusterRole in the global namespace. It adds who information via Subjects and
     namespace information by which namespace it exists in. RoleBindings in a given namespace only have
     effect in that namespace.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "role_ref", "subjects")
+
     API_VERSION: ClassVar[str] = "rbac.authorization.k8s.io/v1"
     KIND: ClassVar[str] = "RoleBinding"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     role_ref: RoleRef
-    subjects: list[Subject] | None = None
+    subjects: list[Subject] | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        role_ref: RoleRef,
+        subjects: list[Subject] | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, role_ref, subjects))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -291,17 +379,28 @@ class RoleBinding:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RoleBindingList:
+class RoleBindingList(Model):
     """RoleBindingList is a collection of RoleBindings"""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "rbac.authorization.k8s.io/v1"
     KIND: ClassVar[str] = "RoleBindingList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[RoleBinding]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[RoleBinding],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -324,17 +423,28 @@ class RoleBindingList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RoleList:
+class RoleList(Model):
     """RoleList is a collection of Roles"""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "rbac.authorization.k8s.io/v1"
     KIND: ClassVar[str] = "RoleList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[Role]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[Role],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -357,13 +467,23 @@ class RoleList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RoleRef:
+class RoleRef(Model):
     """RoleRef contains information that points to the role being used"""
+
+    __slots__ = ("api_group", "kind", "name")
 
     api_group: str
     kind: str
     name: str
+
+    def __init__(
+        self,
+        *,
+        api_group: str,
+        kind: str,
+        name: str,
+    ) -> None:
+        self._set_fields((api_group, kind, name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"apiGroup": self.api_group, "kind": self.kind, "name": self.name}
@@ -378,16 +498,27 @@ class RoleRef:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Subject:
+class Subject(Model):
     """Subject contains a reference to the object or user identities a role binding applies to. This can
     either hold a direct API object reference, or a value for non-objects such as user and group names.
     """
 
-    api_group: str | None = None
+    __slots__ = ("api_group", "kind", "name", "namespace")
+
+    api_group: str | None
     kind: str
     name: str
-    namespace: str | None = None
+    namespace: str | None
+
+    def __init__(
+        self,
+        *,
+        api_group: str | None = None,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+    ) -> None:
+        self._set_fields((api_group, kind, name, namespace))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -4,29 +4,41 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import core_v1, meta_v1
-from api.model.primitives import Quantity, RawExtension, quantity
+from api.model.primitives import Model, Quantity, RawExtension, quantity
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AllocatedDeviceStatus:
+class AllocatedDeviceStatus(Model):
     """AllocatedDeviceStatus contains the status of an allocated device, if the driver chooses to report
     it. This may include driver-specific information.
     """
 
-    conditions: list[meta_v1.Condition] | None = None
-    data: RawExtension | None = None
+    __slots__ = ("conditions", "data", "device", "driver", "network_data", "pool")
+
+    conditions: list[meta_v1.Condition] | None
+    data: RawExtension | None
     device: str
     driver: str
-    network_data: NetworkDeviceData | None = None
+    network_data: NetworkDeviceData | None
     pool: str
+
+    def __init__(
+        self,
+        *,
+        conditions: list[meta_v1.Condition] | None = None,
+        data: RawExtension | None = None,
+        device: str,
+        driver: str,
+        network_data: NetworkDeviceData | None = None,
+        pool: str,
+    ) -> None:
+        self._set_fields((conditions, data, device, driver, network_data, pool))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -53,12 +65,21 @@ class AllocatedDeviceStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AllocationResult:
+class AllocationResult(Model):
     """AllocationResult contains attributes of an allocated resource."""
 
-    devices: DeviceAllocationResult | None = None
-    node_selector: core_v1.NodeSelector | None = None
+    __slots__ = ("devices", "node_selector")
+
+    devices: DeviceAllocationResult | None
+    node_selector: core_v1.NodeSelector | None
+
+    def __init__(
+        self,
+        *,
+        devices: DeviceAllocationResult | None = None,
+        node_selector: core_v1.NodeSelector | None = None,
+    ) -> None:
+        self._set_fields((devices, node_selector))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -76,12 +97,21 @@ class AllocationResult:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BasicDevice:
+class BasicDevice(Model):
     """BasicDevice defines one device instance."""
 
-    attributes: dict[str, DeviceAttribute] | None = None
-    capacity: dict[str, Quantity] | None = None
+    __slots__ = ("attributes", "capacity")
+
+    attributes: dict[str, DeviceAttribute] | None
+    capacity: dict[str, Quantity] | None
+
+    def __init__(
+        self,
+        *,
+        attributes: dict[str, DeviceAttribute] | None = None,
+        capacity: dict[str, Quantity] | None = None,
+    ) -> None:
+        self._set_fields((attributes, capacity))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -99,11 +129,19 @@ class BasicDevice:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CELDeviceSelector:
+class CELDeviceSelector(Model):
     """CELDeviceSelector contains a CEL expression for selecting a device."""
 
+    __slots__ = ("expression",)
+
     expression: str
+
+    def __init__(
+        self,
+        *,
+        expression: str,
+    ) -> None:
+        self._set_fields((expression,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"expression": self.expression}
@@ -116,14 +154,23 @@ class CELDeviceSelector:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Device:
+class Device(Model):
     """Device represents one individual hardware instance that can be selected based on its attributes.
     Besides the name, exactly one field must be set.
     """
 
-    basic: BasicDevice | None = None
+    __slots__ = ("basic", "name")
+
+    basic: BasicDevice | None
     name: str
+
+    def __init__(
+        self,
+        *,
+        basic: BasicDevice | None = None,
+        name: str,
+    ) -> None:
+        self._set_fields((basic, name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -140,13 +187,23 @@ class Device:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceAllocationConfiguration:
+class DeviceAllocationConfiguration(Model):
     """DeviceAllocationConfiguration gets embedded in an AllocationResult."""
 
-    opaque: OpaqueDeviceConfiguration | None = None
-    requests: list[str] | None = None
+    __slots__ = ("opaque", "requests", "source")
+
+    opaque: OpaqueDeviceConfiguration | None
+    requests: list[str] | None
     source: str
+
+    def __init__(
+        self,
+        *,
+        opaque: OpaqueDeviceConfiguration | None = None,
+        requests: list[str] | None = None,
+        source: str,
+    ) -> None:
+        self._set_fields((opaque, requests, source))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -166,12 +223,21 @@ class DeviceAllocationConfiguration:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceAllocationResult:
+class DeviceAllocationResult(Model):
     """DeviceAllocationResult is the result of allocating devices."""
 
-    config: list[DeviceAllocationConfiguration] | None = None
-    results: list[DeviceRequestAllocationResult] | None = None
+    __slots__ = ("config", "results")
+
+    config: list[DeviceAllocationConfiguration] | None
+    results: list[DeviceRequestAllocationResult] | None
+
+    def __init__(
+        self,
+        *,
+        config: list[DeviceAllocationConfiguration] | None = None,
+        results: list[DeviceRequestAllocationResult] | None = None,
+    ) -> None:
+        self._set_fields((config, results))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -189,14 +255,25 @@ class DeviceAllocationResult:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceAttribute:
+class DeviceAttribute(Model):
     """DeviceAttribute must have exactly one field set."""
 
-    bool: bool | None = None
-    int: int | None = None
-    string: str | None = None
-    version: str | None = None
+    __slots__ = ("bool", "int", "string", "version")
+
+    bool: bool | None
+    int: int | None
+    string: str | None
+    version: str | None
+
+    def __init__(
+        self,
+        *,
+        bool: builtins.bool | None = None,
+        int: builtins.int | None = None,
+        string: str | None = None,
+        version: str | None = None,
+    ) -> None:
+        self._set_fields((bool, int, string, version))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -220,13 +297,23 @@ class DeviceAttribute:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceClaim:
+class DeviceClaim(Model):
     """DeviceClaim defines how to request devices with a ResourceClaim."""
 
-    config: list[DeviceClaimConfiguration] | None = None
-    constraints: list[DeviceConstraint] | None = None
-    requests: list[DeviceRequest] | None = None
+    __slots__ = ("config", "constraints", "requests")
+
+    config: list[DeviceClaimConfiguration] | None
+    constraints: list[DeviceConstraint] | None
+    requests: list[DeviceRequest] | None
+
+    def __init__(
+        self,
+        *,
+        config: list[DeviceClaimConfiguration] | None = None,
+        constraints: list[DeviceConstraint] | None = None,
+        requests: list[DeviceRequest] | None = None,
+    ) -> None:
+        self._set_fields((config, constraints, requests))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -247,12 +334,21 @@ class DeviceClaim:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceClaimConfiguration:
+class DeviceClaimConfiguration(Model):
     """DeviceClaimConfiguration is used for configuration parameters in DeviceClaim."""
 
-    opaque: OpaqueDeviceConfiguration | None = None
-    requests: list[str] | None = None
+    __slots__ = ("opaque", "requests")
+
+    opaque: OpaqueDeviceConfiguration | None
+    requests: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        opaque: OpaqueDeviceConfiguration | None = None,
+        requests: list[str] | None = None,
+    ) -> None:
+        self._set_fields((opaque, requests))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -270,20 +366,31 @@ class DeviceClaimConfiguration:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceClass:
+class DeviceClass(Model):
     """DeviceClass is a vendor- or admin-provided resource that contains device configuration and
     selectors. It can be referenced in the device requests of a claim to apply these presets. Cluster
     scoped.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec")
+
     API_VERSION: ClassVar[str] = "resource.k8s.io/v1alpha3"
     KIND: ClassVar[str] = "DeviceClass"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: DeviceClassSpec
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: DeviceClassSpec,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -306,11 +413,19 @@ class DeviceClass:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceClassConfiguration:
+class DeviceClassConfiguration(Model):
     """DeviceClassConfiguration is used in DeviceClass."""
 
-    opaque: OpaqueDeviceConfiguration | None = None
+    __slots__ = ("opaque",)
+
+    opaque: OpaqueDeviceConfiguration | None
+
+    def __init__(
+        self,
+        *,
+        opaque: OpaqueDeviceConfiguration | None = None,
+    ) -> None:
+        self._set_fields((opaque,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -325,17 +440,28 @@ class DeviceClassConfiguration:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceClassList:
+class DeviceClassList(Model):
     """DeviceClassList is a collection of classes."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "resource.k8s.io/v1alpha3"
     KIND: ClassVar[str] = "DeviceClassList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[DeviceClass]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[DeviceClass],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -358,12 +484,21 @@ class DeviceClassList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceClassSpec:
+class DeviceClassSpec(Model):
     """DeviceClassSpec is used in a [DeviceClass] to define what can be allocated and how to configure it."""
 
-    config: list[DeviceClassConfiguration] | None = None
-    selectors: list[DeviceSelector] | None = None
+    __slots__ = ("config", "selectors")
+
+    config: list[DeviceClassConfiguration] | None
+    selectors: list[DeviceSelector] | None
+
+    def __init__(
+        self,
+        *,
+        config: list[DeviceClassConfiguration] | None = None,
+        selectors: list[DeviceSelector] | None = None,
+    ) -> None:
+        self._set_fields((config, selectors))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -381,12 +516,21 @@ class DeviceClassSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceConstraint:
+class DeviceConstraint(Model):
     """DeviceConstraint must have exactly one field set besides Requests."""
 
-    match_attribute: str | None = None
-    requests: list[str] | None = None
+    __slots__ = ("match_attribute", "requests")
+
+    match_attribute: str | None
+    requests: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        match_attribute: str | None = None,
+        requests: list[str] | None = None,
+    ) -> None:
+        self._set_fields((match_attribute, requests))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -404,18 +548,31 @@ class DeviceConstraint:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceRequest:
+class DeviceRequest(Model):
     """DeviceRequest is a request for devices required for a claim. This is typically a request for a
     single resource like a device, but can also ask for several identical devices.
     """
 
-    admin_access: bool | None = None
-    allocation_mode: str | None = None
-    count: int | None = None
+    __slots__ = ("admin_access", "allocation_mode", "count", "device_class_name", "name", "selectors")
+
+    admin_access: bool | None
+    allocation_mode: str | None
+    count: int | None
     device_class_name: str
     name: str
-    selectors: list[DeviceSelector] | None = None
+    selectors: list[DeviceSelector] | None
+
+    def __init__(
+        self,
+        *,
+        admin_access: bool | None = None,
+        allocation_mode: str | None = None,
+        count: int | None = None,
+        device_class_name: str,
+        name: str,
+        selectors: list[DeviceSelector] | None = None,
+    ) -> None:
+        self._set_fields((admin_access, allocation_mode, count, device_class_name, name, selectors))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -443,15 +600,27 @@ class DeviceRequest:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceRequestAllocationResult:
+class DeviceRequestAllocationResult(Model):
     """DeviceRequestAllocationResult contains the allocation result for one request."""
 
-    admin_access: bool | None = None
+    __slots__ = ("admin_access", "device", "driver", "pool", "request")
+
+    admin_access: bool | None
     device: str
     driver: str
     pool: str
     request: str
+
+    def __init__(
+        self,
+        *,
+        admin_access: bool | None = None,
+        device: str,
+        driver: str,
+        pool: str,
+        request: str,
+    ) -> None:
+        self._set_fields((admin_access, device, driver, pool, request))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -474,11 +643,19 @@ class DeviceRequestAllocationResult:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceSelector:
+class DeviceSelector(Model):
     """DeviceSelector must have exactly one field set."""
 
-    cel: CELDeviceSelector | None = None
+    __slots__ = ("cel",)
+
+    cel: CELDeviceSelector | None
+
+    def __init__(
+        self,
+        *,
+        cel: CELDeviceSelector | None = None,
+    ) -> None:
+        self._set_fields((cel,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -493,15 +670,25 @@ class DeviceSelector:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NetworkDeviceData:
+class NetworkDeviceData(Model):
     """NetworkDeviceData provides network-related details for the allocated device. This information may be
     filled by drivers or other components to configure or identify the device within a network context.
     """
 
-    hardware_address: str | None = None
-    interface_name: str | None = None
-    ips: list[str] | None = None
+    __slots__ = ("hardware_address", "interface_name", "ips")
+
+    hardware_address: str | None
+    interface_name: str | None
+    ips: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        hardware_address: str | None = None,
+        interface_name: str | None = None,
+        ips: list[str] | None = None,
+    ) -> None:
+        self._set_fields((hardware_address, interface_name, ips))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -522,14 +709,23 @@ class NetworkDeviceData:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OpaqueDeviceConfiguration:
+class OpaqueDeviceConfiguration(Model):
     """OpaqueDeviceConfiguration contains configuration parameters for a driver in a format defined by the
     driver vendor.
     """
 
+    __slots__ = ("driver", "parameters")
+
     driver: str
     parameters: RawExtension
+
+    def __init__(
+        self,
+        *,
+        driver: str,
+        parameters: RawExtension,
+    ) -> None:
+        self._set_fields((driver, parameters))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"driver": self.driver, "parameters": self.parameters}
@@ -543,22 +739,34 @@ class OpaqueDeviceConfiguration:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceClaim:
+class ResourceClaim(Model):
     """ResourceClaim describes a request for access to resources in the cluster, for use by workloads. For
     example, if a workload needs an accelerator device with specific properties, this is how that
     request is expressed. The status stanza tracks whether this claim has been satisfied and what
     specific resources have been allocated.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "resource.k8s.io/v1alpha3"
     KIND: ClassVar[str] = "ResourceClaim"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: ResourceClaimSpec
-    status: ResourceClaimStatus | None = None
+    status: ResourceClaimStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: ResourceClaimSpec,
+        status: ResourceClaimStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -584,16 +792,27 @@ class ResourceClaim:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceClaimConsumerReference:
+class ResourceClaimConsumerReference(Model):
     """ResourceClaimConsumerReference contains enough information to let you locate the consumer of a
     ResourceClaim. The user must be a resource in the same namespace as the ResourceClaim.
     """
 
-    api_group: str | None = None
+    __slots__ = ("api_group", "name", "resource", "uid")
+
+    api_group: str | None
     name: str
     resource: str
     uid: str
+
+    def __init__(
+        self,
+        *,
+        api_group: str | None = None,
+        name: str,
+        resource: str,
+        uid: str,
+    ) -> None:
+        self._set_fields((api_group, name, resource, uid))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -614,17 +833,28 @@ class ResourceClaimConsumerReference:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceClaimList:
+class ResourceClaimList(Model):
     """ResourceClaimList is a collection of claims."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "resource.k8s.io/v1alpha3"
     KIND: ClassVar[str] = "ResourceClaimList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ResourceClaim]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ResourceClaim],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -647,11 +877,19 @@ class ResourceClaimList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceClaimSpec:
+class ResourceClaimSpec(Model):
     """ResourceClaimSpec defines what is being requested in a ResourceClaim and how to configure it."""
 
-    devices: DeviceClaim | None = None
+    __slots__ = ("devices",)
+
+    devices: DeviceClaim | None
+
+    def __init__(
+        self,
+        *,
+        devices: DeviceClaim | None = None,
+    ) -> None:
+        self._set_fields((devices,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -666,13 +904,23 @@ class ResourceClaimSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceClaimStatus:
+class ResourceClaimStatus(Model):
     """ResourceClaimStatus tracks whether the resource has been allocated and what the result of that was."""
 
-    allocation: AllocationResult | None = None
-    devices: list[AllocatedDeviceStatus] | None = None
-    reserved_for: list[ResourceClaimConsumerReference] | None = None
+    __slots__ = ("allocation", "devices", "reserved_for")
+
+    allocation: AllocationResult | None
+    devices: list[AllocatedDeviceStatus] | None
+    reserved_for: list[ResourceClaimConsumerReference] | None
+
+    def __init__(
+        self,
+        *,
+        allocation: AllocationResult | None = None,
+        devices: list[AllocatedDeviceStatus] | None = None,
+        reserved_for: list[ResourceClaimConsumerReference] | None = None,
+    ) -> None:
+        self._set_fields((allocation, devices, reserved_for))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -693,17 +941,28 @@ class ResourceClaimStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceClaimTemplate:
+class ResourceClaimTemplate(Model):
     """ResourceClaimTemplate is used to produce ResourceClaim objects."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec")
 
     API_VERSION: ClassVar[str] = "resource.k8s.io/v1alpha3"
     KIND: ClassVar[str] = "ResourceClaimTemplate"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: ResourceClaimTemplateSpec
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: ResourceClaimTemplateSpec,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -726,17 +985,28 @@ class ResourceClaimTemplate:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceClaimTemplateList:
+class ResourceClaimTemplateList(Model):
     """ResourceClaimTemplateList is a collection of claim templates."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "resource.k8s.io/v1alpha3"
     KIND: ClassVar[str] = "ResourceClaimTemplateList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ResourceClaimTemplate]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ResourceClaimTemplate],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -759,12 +1029,21 @@ class ResourceClaimTemplateList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceClaimTemplateSpec:
+class ResourceClaimTemplateSpec(Model):
     """ResourceClaimTemplateSpec contains the metadata and fields for a ResourceClaim."""
 
-    metadata: meta_v1.ObjectMeta | None = None
+    __slots__ = ("metadata", "spec")
+
+    metadata: meta_v1.ObjectMeta | None
     spec: ResourceClaimSpec
+
+    def __init__(
+        self,
+        *,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: ResourceClaimSpec,
+    ) -> None:
+        self._set_fields((metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -781,13 +1060,23 @@ class ResourceClaimTemplateSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourcePool:
+class ResourcePool(Model):
     """ResourcePool describes the pool that ResourceSlices belong to."""
+
+    __slots__ = ("generation", "name", "resource_slice_count")
 
     generation: int
     name: str
     resource_slice_count: int
+
+    def __init__(
+        self,
+        *,
+        generation: int,
+        name: str,
+        resource_slice_count: int,
+    ) -> None:
+        self._set_fields((generation, name, resource_slice_count))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"generation": self.generation, "name": self.name, "resourceSliceCount": self.resource_slice_count}
@@ -802,20 +1091,31 @@ class ResourcePool:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceSlice:
+class ResourceSlice(Model):
     """ResourceSlice represents one or more resources in a pool of similar resources, managed by a common
     driver. A pool may span more than one ResourceSlice, and exactly how many ResourceSlices comprise a
     pool is determined by the driver.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec")
+
     API_VERSION: ClassVar[str] = "resource.k8s.io/v1alpha3"
     KIND: ClassVar[str] = "ResourceSlice"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: ResourceSliceSpec
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: ResourceSliceSpec,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -838,17 +1138,28 @@ class ResourceSlice:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceSliceList:
+class ResourceSliceList(Model):
     """ResourceSliceList is a collection of ResourceSlices."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "resource.k8s.io/v1alpha3"
     KIND: ClassVar[str] = "ResourceSliceList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[ResourceSlice]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[ResourceSlice],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -871,16 +1182,29 @@ class ResourceSliceList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceSliceSpec:
+class ResourceSliceSpec(Model):
     """ResourceSliceSpec contains the information published by the driver in one ResourceSlice."""
 
-    all_nodes: bool | None = None
-    devices: list[Device] | None = None
+    __slots__ = ("all_nodes", "devices", "driver", "node_name", "node_selector", "pool")
+
+    all_nodes: bool | None
+    devices: list[Device] | None
     driver: str
-    node_name: str | None = None
-    node_selector: core_v1.NodeSelector | None = None
+    node_name: str | None
+    node_selector: core_v1.NodeSelector | None
     pool: ResourcePool
+
+    def __init__(
+        self,
+        *,
+        all_nodes: bool | None = None,
+        devices: list[Device] | None = None,
+        driver: str,
+        node_name: str | None = None,
+        node_selector: core_v1.NodeSelector | None = None,
+        pool: ResourcePool,
+    ) -> None:
+        self._set_fields((all_nodes, devices, driver, node_name, node_selector, pool))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

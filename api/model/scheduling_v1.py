@@ -5,31 +5,44 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
+from api.model.primitives import Model
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PriorityClass:
+class PriorityClass(Model):
     """PriorityClass defines mapping from a priority class name to the priority integer value. The value
     can be any valid integer.
     """
 
+    __slots__ = ("api_version", "description", "global_default", "kind", "metadata", "preemption_policy", "value")
+
     API_VERSION: ClassVar[str] = "scheduling.k8s.io/v1"
     KIND: ClassVar[str] = "PriorityClass"
 
-    api_version: str | None = None
-    description: str | None = None
-    global_default: bool | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    preemption_policy: str | None = None
+    api_version: str | None
+    description: str | None
+    global_default: bool | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    preemption_policy: str | None
     value: int
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        description: str | None = None,
+        global_default: bool | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        preemption_policy: str | None = None,
+        value: int,
+    ) -> None:
+        self._set_fields((api_version, description, global_default, kind, metadata, preemption_policy, value))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -61,17 +74,28 @@ class PriorityClass:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PriorityClassList:
+class PriorityClassList(Model):
     """PriorityClassList is a collection of priority classes."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "scheduling.k8s.io/v1"
     KIND: ClassVar[str] = "PriorityClassList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[PriorityClass]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[PriorityClass],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -5,31 +5,40 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import core_v1, meta_v1
-from api.model.primitives import Quantity, Time, quantity
+from api.model.primitives import Model, Quantity, Time, quantity
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CSIDriver:
+class CSIDriver(Model):
     """CSIDriver captures information about a Container Storage Interface (CSI) volume driver deployed on
     the cluster. Kubernetes attach detach controller uses this object to determine whether attach is
     required. Kubelet uses this object to determine whether pod information needs to be passed on mount.
     CSIDriver objects are non-namespaced.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec")
+
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "CSIDriver"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: CSIDriverSpec
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: CSIDriverSpec,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -52,17 +61,28 @@ class CSIDriver:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CSIDriverList:
+class CSIDriverList(Model):
     """CSIDriverList is a collection of CSIDriver objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "CSIDriverList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[CSIDriver]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[CSIDriver],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -85,18 +105,33 @@ class CSIDriverList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CSIDriverSpec:
+class CSIDriverSpec(Model):
     """CSIDriverSpec is the specification of a CSIDriver."""
 
-    attach_required: bool | None = None
-    fs_group_policy: str | None = None
-    pod_info_on_mount: bool | None = None
-    requires_republish: bool | None = None
-    se_linux_mount: bool | None = None
-    storage_capacity: bool | None = None
-    token_requests: list[TokenRequest] | None = None
-    volume_lifecycle_modes: list[str] | None = None
+    __slots__ = ("attach_required", "fs_group_policy", "pod_info_on_mount", "requires_republish", "se_linux_mount", "storage_capacity", "token_requests", "volume_lifecycle_modes")
+
+    attach_required: bool | None
+    fs_group_policy: str | None
+    pod_info_on_mount: bool | None
+    requires_republish: bool | None
+    se_linux_mount: bool | None
+    storage_capacity: bool | None
+    token_requests: list[TokenRequest] | None
+    volume_lifecycle_modes: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        attach_required: bool | None = None,
+        fs_group_policy: str | None = None,
+        pod_info_on_mount: bool | None = None,
+        requires_republish: bool | None = None,
+        se_linux_mount: bool | None = None,
+        storage_capacity: bool | None = None,
+        token_requests: list[TokenRequest] | None = None,
+        volume_lifecycle_modes: list[str] | None = None,
+    ) -> None:
+        self._set_fields((attach_required, fs_group_policy, pod_info_on_mount, requires_republish, se_linux_mount, storage_capacity, token_requests, volume_lifecycle_modes))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -132,8 +167,7 @@ class CSIDriverSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CSINode:
+class CSINode(Model):
     """CSINode holds information about all CSI drivers installed on a node. CSI drivers do not need to
     create the CSINode object directly. As long as they use the node-driver-registrar sidecar container,
     the kubelet will automatically populate the CSINode object for the CSI driver as part of kubelet
@@ -142,13 +176,25 @@ class CSINode:
     create this object. CSINode has an OwnerReference that points to the corresponding node object.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec")
+
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "CSINode"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: CSINodeSpec
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: CSINodeSpec,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -171,14 +217,25 @@ class CSINode:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CSINodeDriver:
+class CSINodeDriver(Model):
     """CSINodeDriver holds information about the specification of one CSI driver installed on a node"""
 
-    allocatable: VolumeNodeResources | None = None
+    __slots__ = ("allocatable", "name", "node_id", "topology_keys")
+
+    allocatable: VolumeNodeResources | None
     name: str
     node_id: str
-    topology_keys: list[str] | None = None
+    topology_keys: list[str] | None
+
+    def __init__(
+        self,
+        *,
+        allocatable: VolumeNodeResources | None = None,
+        name: str,
+        node_id: str,
+        topology_keys: list[str] | None = None,
+    ) -> None:
+        self._set_fields((allocatable, name, node_id, topology_keys))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -200,17 +257,28 @@ class CSINodeDriver:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CSINodeList:
+class CSINodeList(Model):
     """CSINodeList is a collection of CSINode objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "CSINodeList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[CSINode]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[CSINode],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -233,11 +301,19 @@ class CSINodeList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CSINodeSpec:
+class CSINodeSpec(Model):
     """CSINodeSpec holds information about the specification of all CSI drivers installed on a node"""
 
+    __slots__ = ("drivers",)
+
     drivers: list[CSINodeDriver]
+
+    def __init__(
+        self,
+        *,
+        drivers: list[CSINodeDriver],
+    ) -> None:
+        self._set_fields((drivers,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"drivers": [x.to_dict() for x in self.drivers]}
@@ -250,23 +326,37 @@ class CSINodeSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CSIStorageCapacity:
+class CSIStorageCapacity(Model):
     """CSIStorageCapacity stores the result of one CSI GetCapacity call. For a given StorageClass, this
     describes the available capacity in a particular topology segment. This can be used when considering
     where to instantiate new PersistentVolumes.
     """
 
+    __slots__ = ("api_version", "capacity", "kind", "maximum_volume_size", "metadata", "node_topology", "storage_class_name")
+
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "CSIStorageCapacity"
 
-    api_version: str | None = None
-    capacity: Quantity | None = None
-    kind: str | None = None
-    maximum_volume_size: Quantity | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    node_topology: meta_v1.LabelSelector | None = None
+    api_version: str | None
+    capacity: Quantity | None
+    kind: str | None
+    maximum_volume_size: Quantity | None
+    metadata: meta_v1.ObjectMeta | None
+    node_topology: meta_v1.LabelSelector | None
     storage_class_name: str
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        capacity: Quantity | None = None,
+        kind: str | None = None,
+        maximum_volume_size: Quantity | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        node_topology: meta_v1.LabelSelector | None = None,
+        storage_class_name: str,
+    ) -> None:
+        self._set_fields((api_version, capacity, kind, maximum_volume_size, metadata, node_topology, storage_class_name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -298,17 +388,28 @@ class CSIStorageCapacity:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CSIStorageCapacityList:
+class CSIStorageCapacityList(Model):
     """CSIStorageCapacityList is a collection of CSIStorageCapacity objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "CSIStorageCapacityList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[CSIStorageCapacity]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[CSIStorageCapacity],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -331,25 +432,42 @@ class CSIStorageCapacityList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StorageClass:
+class StorageClass(Model):
     """StorageClass describes the parameters for a class of storage for which PersistentVolumes can be
     dynamically provisioned.
     """
 
+    __slots__ = ("allow_volume_expansion", "allowed_topologies", "api_version", "kind", "metadata", "mount_options", "parameters", "provisioner", "reclaim_policy", "volume_binding_mode")
+
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "StorageClass"
 
-    allow_volume_expansion: bool | None = None
-    allowed_topologies: list[core_v1.TopologySelectorTerm] | None = None
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    mount_options: list[str] | None = None
-    parameters: dict[str, str] | None = None
+    allow_volume_expansion: bool | None
+    allowed_topologies: list[core_v1.TopologySelectorTerm] | None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    mount_options: list[str] | None
+    parameters: dict[str, str] | None
     provisioner: str
-    reclaim_policy: str | None = None
-    volume_binding_mode: str | None = None
+    reclaim_policy: str | None
+    volume_binding_mode: str | None
+
+    def __init__(
+        self,
+        *,
+        allow_volume_expansion: bool | None = None,
+        allowed_topologies: list[core_v1.TopologySelectorTerm] | None = None,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        mount_options: list[str] | None = None,
+        parameters: dict[str, str] | None = None,
+        provisioner: str,
+        reclaim_policy: str | None = None,
+        volume_binding_mode: str | None = None,
+    ) -> None:
+        self._set_fields((allow_volume_expansion, allowed_topologies, api_version, kind, metadata, mount_options, parameters, provisioner, reclaim_policy, volume_binding_mode))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -390,17 +508,28 @@ class StorageClass:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StorageClassList:
+class StorageClassList(Model):
     """StorageClassList is a collection of storage classes."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "StorageClassList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[StorageClass]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[StorageClass],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -423,12 +552,21 @@ class StorageClassList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TokenRequest:
+class TokenRequest(Model):
     """TokenRequest contains parameters of a service account token."""
 
+    __slots__ = ("audience", "expiration_seconds")
+
     audience: str
-    expiration_seconds: int | None = None
+    expiration_seconds: int | None
+
+    def __init__(
+        self,
+        *,
+        audience: str,
+        expiration_seconds: int | None = None,
+    ) -> None:
+        self._set_fields((audience, expiration_seconds))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"audience": self.audience}
@@ -444,20 +582,32 @@ class TokenRequest:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VolumeAttachment:
+class VolumeAttachment(Model):
     """VolumeAttachment captures the intent to attach or detach the specified volume to/from the specified
     node.
     """
 
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
+
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "VolumeAttachment"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
     spec: VolumeAttachmentSpec
-    status: VolumeAttachmentStatus | None = None
+    status: VolumeAttachmentStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: VolumeAttachmentSpec,
+        status: VolumeAttachmentStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -483,17 +633,28 @@ class VolumeAttachment:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VolumeAttachmentList:
+class VolumeAttachmentList(Model):
     """VolumeAttachmentList is a collection of VolumeAttachment objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1"
     KIND: ClassVar[str] = "VolumeAttachmentList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[VolumeAttachment]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[VolumeAttachment],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -516,15 +677,24 @@ class VolumeAttachmentList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VolumeAttachmentSource:
+class VolumeAttachmentSource(Model):
     """VolumeAttachmentSource represents a volume that should be attached. Right now only PersistentVolumes
     can be attached via external attacher, in the future we may allow also inline volumes in pods.
     Exactly one member can be set.
     """
 
-    inline_volume_spec: core_v1.PersistentVolumeSpec | None = None
-    persistent_volume_name: str | None = None
+    __slots__ = ("inline_volume_spec", "persistent_volume_name")
+
+    inline_volume_spec: core_v1.PersistentVolumeSpec | None
+    persistent_volume_name: str | None
+
+    def __init__(
+        self,
+        *,
+        inline_volume_spec: core_v1.PersistentVolumeSpec | None = None,
+        persistent_volume_name: str | None = None,
+    ) -> None:
+        self._set_fields((inline_volume_spec, persistent_volume_name))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -542,13 +712,23 @@ class VolumeAttachmentSource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VolumeAttachmentSpec:
+class VolumeAttachmentSpec(Model):
     """VolumeAttachmentSpec is the specification of a VolumeAttachment request."""
+
+    __slots__ = ("attacher", "node_name", "source")
 
     attacher: str
     node_name: str
     source: VolumeAttachmentSource
+
+    def __init__(
+        self,
+        *,
+        attacher: str,
+        node_name: str,
+        source: VolumeAttachmentSource,
+    ) -> None:
+        self._set_fields((attacher, node_name, source))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"attacher": self.attacher, "nodeName": self.node_name, "source": self.source.to_dict()}
@@ -563,14 +743,25 @@ class VolumeAttachmentSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VolumeAttachmentStatus:
+class VolumeAttachmentStatus(Model):
     """VolumeAttachmentStatus is the status of a VolumeAttachment request."""
 
-    attach_error: VolumeError | None = None
+    __slots__ = ("attach_error", "attached", "attachment_metadata", "detach_error")
+
+    attach_error: VolumeError | None
     attached: bool
-    attachment_metadata: dict[str, str] | None = None
-    detach_error: VolumeError | None = None
+    attachment_metadata: dict[str, str] | None
+    detach_error: VolumeError | None
+
+    def __init__(
+        self,
+        *,
+        attach_error: VolumeError | None = None,
+        attached: bool,
+        attachment_metadata: dict[str, str] | None = None,
+        detach_error: VolumeError | None = None,
+    ) -> None:
+        self._set_fields((attach_error, attached, attachment_metadata, detach_error))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -593,12 +784,21 @@ class VolumeAttachmentStatus:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VolumeError:
+class VolumeError(Model):
     """VolumeError captures an error encountered during a volume operation."""
 
-    message: str | None = None
-    time: Time | None = None
+    __slots__ = ("message", "time")
+
+    message: str | None
+    time: Time | None
+
+    def __init__(
+        self,
+        *,
+        message: str | None = None,
+        time: Time | None = None,
+    ) -> None:
+        self._set_fields((message, time))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -616,11 +816,19 @@ class VolumeError:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VolumeNodeResources:
+class VolumeNodeResources(Model):
     """VolumeNodeResources is a set of resource limits for scheduling of volumes."""
 
-    count: int | None = None
+    __slots__ = ("count",)
+
+    count: int | None
+
+    def __init__(
+        self,
+        *,
+        count: int | None = None,
+    ) -> None:
+        self._set_fields((count,))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -5,30 +5,41 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
+from api.model.primitives import Model
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VolumeAttributesClass:
+class VolumeAttributesClass(Model):
     """VolumeAttributesClass represents a specification of mutable volume attributes defined by the CSI
     driver. The class can be specified during dynamic provisioning of PersistentVolumeClaims, and
     changed in the PersistentVolumeClaim spec after provisioning.
     """
 
+    __slots__ = ("api_version", "driver_name", "kind", "metadata", "parameters")
+
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "VolumeAttributesClass"
 
-    api_version: str | None = None
+    api_version: str | None
     driver_name: str
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    parameters: dict[str, str] | None = None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    parameters: dict[str, str] | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        driver_name: str,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        parameters: dict[str, str] | None = None,
+    ) -> None:
+        self._set_fields((api_version, driver_name, kind, metadata, parameters))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -54,17 +65,28 @@ class VolumeAttributesClass:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VolumeAttributesClassList:
+class VolumeAttributesClassList(Model):
     """VolumeAttributesClassList is a collection of VolumeAttributesClass objects."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "storage.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "VolumeAttributesClassList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[VolumeAttributesClass]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[VolumeAttributesClass],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -5,23 +5,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.model import meta_v1
-from api.model.primitives import Time
+from api.model.primitives import Model, Time
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GroupVersionResource:
+class GroupVersionResource(Model):
     """The names of the group, the version, and the resource."""
 
-    group: str | None = None
-    resource: str | None = None
-    version: str | None = None
+    __slots__ = ("group", "resource", "version")
+
+    group: str | None
+    resource: str | None
+    version: str | None
+
+    def __init__(
+        self,
+        *,
+        group: str | None = None,
+        resource: str | None = None,
+        version: str | None = None,
+    ) -> None:
+        self._set_fields((group, resource, version))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -42,15 +50,27 @@ class GroupVersionResource:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MigrationCondition:
+class MigrationCondition(Model):
     """Describes the state of a migration at a certain point."""
 
-    last_update_time: Time | None = None
-    message: str | None = None
-    reason: str | None = None
+    __slots__ = ("last_update_time", "message", "reason", "status", "type")
+
+    last_update_time: Time | None
+    message: str | None
+    reason: str | None
     status: str
     type: str
+
+    def __init__(
+        self,
+        *,
+        last_update_time: Time | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        status: str,
+        type: str,
+    ) -> None:
+        self._set_fields((last_update_time, message, reason, status, type))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -75,18 +95,30 @@ class MigrationCondition:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StorageVersionMigration:
+class StorageVersionMigration(Model):
     """StorageVersionMigration represents a migration of stored data to the latest storage version."""
+
+    __slots__ = ("api_version", "kind", "metadata", "spec", "status")
 
     API_VERSION: ClassVar[str] = "storagemigration.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "StorageVersionMigration"
 
-    api_version: str | None = None
-    kind: str | None = None
-    metadata: meta_v1.ObjectMeta | None = None
-    spec: StorageVersionMigrationSpec | None = None
-    status: StorageVersionMigrationStatus | None = None
+    api_version: str | None
+    kind: str | None
+    metadata: meta_v1.ObjectMeta | None
+    spec: StorageVersionMigrationSpec | None
+    status: StorageVersionMigrationStatus | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        metadata: meta_v1.ObjectMeta | None = None,
+        spec: StorageVersionMigrationSpec | None = None,
+        status: StorageVersionMigrationStatus | None = None,
+    ) -> None:
+        self._set_fields((api_version, kind, metadata, spec, status))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -113,17 +145,28 @@ class StorageVersionMigration:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StorageVersionMigrationList:
+class StorageVersionMigrationList(Model):
     """StorageVersionMigrationList is a collection of storage version migrations."""
+
+    __slots__ = ("api_version", "items", "kind", "metadata")
 
     API_VERSION: ClassVar[str] = "storagemigration.k8s.io/v1alpha1"
     KIND: ClassVar[str] = "StorageVersionMigrationList"
 
-    api_version: str | None = None
+    api_version: str | None
     items: list[StorageVersionMigration]
-    kind: str | None = None
-    metadata: meta_v1.ListMeta | None = None
+    kind: str | None
+    metadata: meta_v1.ListMeta | None
+
+    def __init__(
+        self,
+        *,
+        api_version: str | None = None,
+        items: list[StorageVersionMigration],
+        kind: str | None = None,
+        metadata: meta_v1.ListMeta | None = None,
+    ) -> None:
+        self._set_fields((api_version, items, kind, metadata))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -146,12 +189,21 @@ class StorageVersionMigrationList:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StorageVersionMigrationSpec:
+class StorageVersionMigrationSpec(Model):
     """Spec of the storage version migration."""
 
-    continue_token: str | None = None
+    __slots__ = ("continue_token", "resource")
+
+    continue_token: str | None
     resource: GroupVersionResource
+
+    def __init__(
+        self,
+        *,
+        continue_token: str | None = None,
+        resource: GroupVersionResource,
+    ) -> None:
+        self._set_fields((continue_token, resource))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -168,12 +220,21 @@ class StorageVersionMigrationSpec:
         return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StorageVersionMigrationStatus:
+class StorageVersionMigrationStatus(Model):
     """Status of the storage version migration."""
 
-    conditions: list[MigrationCondition] | None = None
-    resource_version: str | None = None
+    __slots__ = ("conditions", "resource_version")
+
+    conditions: list[MigrationCondition] | None
+    resource_version: str | None
+
+    def __init__(
+        self,
+        *,
+        conditions: list[MigrationCondition] | None = None,
+        resource_version: str | None = None,
+    ) -> None:
+        self._set_fields((conditions, resource_version))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -5,16 +5,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-# from_dict sets the fields itself: a frozen dataclass's __init__ costs twice as much
+from api.model.primitives import Model
+
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Info:
+class Info(Model):
     """Info contains versioning information. how we'll want to distribute that information."""
+
+    __slots__ = ("build_date", "compiler", "git_commit", "git_tree_state", "git_version", "go_version", "major", "minor", "platform")
 
     build_date: str
     compiler: str
@@ -25,6 +26,21 @@ class Info:
     major: str
     minor: str
     platform: str
+
+    def __init__(
+        self,
+        *,
+        build_date: str,
+        compiler: str,
+        git_commit: str,
+        git_tree_state: str,
+        git_version: str,
+        go_version: str,
+        major: str,
+        minor: str,
+        platform: str,
+    ) -> None:
+        self._set_fields((build_date, compiler, git_commit, git_tree_state, git_version, go_version, major, minor, platform))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"buildDate": self.build_date, "compiler": self.compiler, "gitCommit": self.git_commit, "gitTreeState": self.git_tree_state, "gitVersion": self.git_version, "goVersion": self.go_version, "major": self.major, "minor": self.minor, "platform": self.platform}

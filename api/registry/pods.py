@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from api.core.v1.defaults import image_pull_policy_for
-from api.core.v1.manifest import decode_pod
-from api.meta.errors import FieldError, InvalidObjectError
+from api.core.v1.validation_names import dns_label
+from api.meta.errors import FieldError, duplicate, invalid, not_supported, required
 from api.registry.printing import AGE, NAME, none_if_empty, spec, status
 from api.registry.strategy import Column, Object, Strategy
 
@@ -68,16 +68,57 @@ def _qos_class(pod_spec: dict[str, Any]) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
-def validate_pod(pod: Object) -> list[FieldError]:
-    try:
-        decode_pod(pod)
-    except InvalidObjectError as error:
-        return list(error.errors)
-    except ValueError as error:
-        from api.meta.errors import invalid
+RESTART_POLICIES = ("Always", "OnFailure", "Never")
+PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+PROTOCOLS = ("TCP", "UDP", "SCTP")
 
-        return [invalid("spec", None, str(error))]
-    return []
+
+def _container_errors(container: Any, path: str, names: set[Any]) -> list[FieldError]:
+    if not isinstance(container, dict):
+        return [invalid(path, container, "must be an object")]
+    errors = dns_label(f"{path}.name", container.get("name"))
+    if container.get("name") in names:
+        errors.append(duplicate(f"{path}.name", container["name"]))
+    names.add(container.get("name"))
+    if not container.get("image"):
+        errors.append(required(f"{path}.image"))
+    policy = container.get("imagePullPolicy")
+    if policy not in PULL_POLICIES:
+        errors.append(not_supported(f"{path}.imagePullPolicy", policy, PULL_POLICIES))
+    for index, port in enumerate(container.get("ports") or []):
+        number = port.get("containerPort") if isinstance(port, dict) else None
+        if not isinstance(number, int) or not 1 <= number <= 65535:
+            errors.append(invalid(f"{path}.ports[{index}].containerPort", number,
+                                  "must be between 1 and 65535, inclusive"))
+        if isinstance(port, dict) and port.get("protocol") not in PROTOCOLS:
+            errors.append(not_supported(f"{path}.ports[{index}].protocol", port.get("protocol"), PROTOCOLS))
+    return errors
+
+
+def validate_pod_spec(pod_spec: Any, path: str) -> list[FieldError]:
+    """What users commonly get wrong, worded as kube-apiserver's pod validation words it."""
+    if not isinstance(pod_spec, dict):
+        return [required(path)]
+    errors: list[FieldError] = []
+    containers = pod_spec.get("containers")
+    if not containers:
+        errors.append(required(f"{path}.containers"))
+    names: set[Any] = set()
+    for kind in ("initContainers", "containers"):
+        for index, container in enumerate(pod_spec.get(kind) or []):
+            errors += _container_errors(container, f"{path}.{kind}[{index}]", names)
+    policy = pod_spec.get("restartPolicy")
+    if policy not in RESTART_POLICIES:
+        errors.append(not_supported(f"{path}.restartPolicy", policy, RESTART_POLICIES))
+    grace = pod_spec.get("terminationGracePeriodSeconds")
+    if isinstance(grace, int) and grace < 0:
+        errors.append(invalid(f"{path}.terminationGracePeriodSeconds", grace, "must be greater than or equal "
+                              "to 0"))
+    return errors
+
+
+def validate_pod(pod: Object) -> list[FieldError]:
+    return validate_pod_spec(pod.get("spec"), "spec")
 
 
 def _ready(pod: Object) -> str:

@@ -23,6 +23,8 @@ SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
 # Served outside the registry: `kubectl auth whoami`.
 SELF_SUBJECT_REVIEW = {"name": "selfsubjectreviews", "singularName": "selfsubjectreview", "namespaced": False,
                        "kind": "SelfSubjectReview", "verbs": ["create"]}
+BINDINGS = {"name": "bindings", "singularName": "binding", "namespaced": True, "kind": "Binding",
+            "verbs": ["create"]}
 AUTHENTICATION_GV = ("authentication.k8s.io", "v1")
 
 
@@ -66,6 +68,8 @@ def _resource_entries(strategy: Strategy) -> list[dict[str, Any]]:
 def resource_list(registry: Registry, group: str, version: str) -> dict[str, Any] | None:
     strategies = registry.in_group_version(group, version)
     resources = [e for s in strategies for e in _resource_entries(s)]
+    if (group, version) == ("", "v1"):
+        resources.append(BINDINGS)
     if (group, version) == AUTHENTICATION_GV:
         resources = [SELF_SUBJECT_REVIEW]
     if not resources:

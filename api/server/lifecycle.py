@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import secrets
 import uuid
 from typing import Any
@@ -39,7 +40,8 @@ def metadata_of(obj: Object) -> dict[str, Any]:
 def check_type(strategy: Strategy, obj: Object) -> None:
     api_version, kind = obj.get("apiVersion"), obj.get("kind")
     if not kind:
-        raise errors.bad_request(f"Object 'Kind' is missing in '{_short(obj)}'")
+        text = json.dumps(obj, separators=(",", ":"))
+        raise errors.bad_request(f"Object 'Kind' is missing in '{text[:500]}'")
     if api_version and api_version != strategy.api_version:
         raise errors.bad_request(
             f"the API version in the data ({api_version}) does not match the expected API version "
@@ -50,13 +52,7 @@ def check_type(strategy: Strategy, obj: Object) -> None:
             f"the kind in the data ({kind}) does not match the expected kind ({strategy.kind})"
         )
     obj["apiVersion"] = strategy.api_version
-
-
-def _short(obj: Object) -> str:
-    import json
-
-    text = json.dumps(obj, separators=(",", ":"))
-    return text if len(text) < 200 else text[:200] + "..."
+    obj["kind"] = strategy.kind
 
 
 def check_namespace(strategy: Strategy, obj: Object, namespace: str) -> None:

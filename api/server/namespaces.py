@@ -66,10 +66,11 @@ async def finalize(api: Api, name: str) -> bool:
         return True
     if await _delete_content(api, name):
         return False
-    namespace["spec"]["finalizers"] = []
     try:
         if namespace["metadata"].get("finalizers"):
-            await api.objects.update(NAMESPACES, namespace, int(namespace["metadata"]["resourceVersion"]))
+            if namespace["spec"].get("finalizers"):
+                namespace["spec"]["finalizers"] = []
+                await api.objects.update(NAMESPACES, namespace, int(namespace["metadata"]["resourceVersion"]))
             return False
         await api.objects.delete(NAMESPACES, namespace)
     except errors.ApiError as error:
@@ -85,6 +86,8 @@ async def run_namespace_controller(api: Api) -> None:
     pending: set[str] = set()
     page = await api.objects.page(NAMESPACES, "", revision=0, limit=0, continue_key=None)
     pending.update(ns["metadata"]["name"] for ns in page.items if ns["metadata"].get("deletionTimestamp"))
+    for namespace in page.items:
+        api.namespaces.observe(namespace, deleted=False)
     try:
         while True:
             for name in list(pending):
@@ -100,6 +103,7 @@ async def run_namespace_controller(api: Api) -> None:
                 continue
             if change is None:
                 return
+            api.namespaces.observe(change.obj, deleted=change.type == "DELETED")
             if change.type != "DELETED" and change.obj["metadata"].get("deletionTimestamp"):
                 pending.add(change.obj["metadata"]["name"])
     finally:

@@ -5,11 +5,12 @@ The one place store errors become API errors.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from api.machinery import status as errors
 from api.registry.strategy import Object, Strategy
@@ -30,14 +31,14 @@ def encode(obj: Object) -> bytes:
     metadata = obj.get("metadata") or {}
     version = metadata.pop("resourceVersion", None)
     try:
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+        return orjson.dumps(obj)
     finally:
         if version is not None:
             metadata["resourceVersion"] = version
 
 
 def decode(value: bytes, revision: int) -> Object:
-    obj: Object = json.loads(value)
+    obj: Object = orjson.loads(value)
     obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
     return obj
 
@@ -130,6 +131,10 @@ class Objects:
         remaining = max(result.count - len(items), 0) if result.continue_key else 0
         return Page(items, result.revision, result.continue_key, remaining)
 
+    async def compacted_revision(self) -> int:
+        with mapped_any():
+            return (await self.store.status()).compact_revision
+
     async def revision(self) -> int:
         with mapped_any():
             return await self.store.current_revision()
@@ -144,4 +149,4 @@ def mapped_any() -> Iterator[None]:
 
 
 def json_bytes(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return orjson.dumps(body)

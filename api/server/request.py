@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import yaml
 from aiohttp import web
 
@@ -63,18 +63,22 @@ def media_type(request: web.Request) -> str:
 async def read_body(request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise errors.entity_too_large(MAX_BODY_BYTES)
-    body = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
-        raise errors.entity_too_large(MAX_BODY_BYTES)
-    return body
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise errors.entity_too_large(MAX_BODY_BYTES)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def parse_document(body: bytes, content_type: str) -> Any:
     if content_type in ("application/json", "application/merge-patch+json",
                         "application/strategic-merge-patch+json", "application/json-patch+json"):
         try:
-            return json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
             raise errors.bad_request(f"error decoding JSON: {exc}") from exc
     if content_type in ("application/yaml", "application/apply-patch+yaml", "text/yaml"):
         try:

@@ -92,6 +92,10 @@ def resource_handler(api: Api) -> Handler:
         group = request.match_info.get("group", "")
         version = request.match_info["version"]
         segments = request.match_info["tail"].split("/")
+        if not group and len(segments) == 3 and segments[0] == "namespaces" and segments[2] == "bindings":
+            from api.server.handlers import subresources
+
+            return await subresources.bindings(api, request, segments[1])
         path = resolve(api.registry, group, version, segments)
         method = request.method
         if path.subresource in ("binding", "eviction", "scale", "finalize"):

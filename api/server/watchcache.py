@@ -10,11 +10,11 @@ import asyncio
 import collections
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from api.machinery import status as errors
 from api.registry.strategy import Object, Strategy
-from api.server.objects import decode
+from api.server.objects import decode, json_bytes
 from api.storage import Store, StoreError, Watch, prefix_end
 from api.storage.types import Event, EventType, WatchBatch
 
@@ -27,6 +27,14 @@ class Change:
     type: str  # ADDED, MODIFIED, DELETED
     obj: Object
     previous: Object | None
+    lines: dict[str, bytes] = field(default_factory=dict, compare=False)
+
+    def line(self, kind: str) -> bytes:
+        """The watch event line for this change as ``kind``, encoded once for every watcher."""
+        encoded = self.lines.get(kind)
+        if encoded is None:
+            encoded = self.lines[kind] = json_bytes({"type": kind, "object": self.obj}) + b"\n"
+        return encoded
 
 
 class Subscriber:

@@ -84,7 +84,7 @@ def _timed(trace: Trace, phase: str, call: Callable[..., Awaitable[Any]]) -> Cal
 
 
 def _running(status: PodStatus) -> bool:
-    states = [s.state for s in status.container_statuses]
+    states = [s.state for s in status.container_statuses or ()]
     return bool(states) and all(s is not None and s.running is not None for s in states)
 
 

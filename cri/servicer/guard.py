@@ -15,6 +15,7 @@ from google.protobuf.message import Message
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from cri.errors import CRIError
+from cri.exhaustion import exhausted
 
 log = logging.getLogger("tinykube.cri")
 
@@ -65,6 +66,9 @@ def status_of(method: str, exc: BaseException) -> RpcStatus:
         return RpcStatus(exc.code, exc.message)
     if isinstance(exc, TimeoutError):
         return RpcStatus(grpc.StatusCode.DEADLINE_EXCEEDED, f"{method}: deadline exceeded")
+    resource = exhausted(exc, what=method)
+    if resource is not None:
+        return RpcStatus(resource.code, resource.message)
     log.exception("%s failed unexpectedly", method, exc_info=exc)
     return RpcStatus(grpc.StatusCode.INTERNAL, f"{method}: internal error: {type(exc).__name__}: {exc}")
 

@@ -7,23 +7,35 @@ Plugins are processes: stdin = the plugin's config (with ``name``, ``cniVersion`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
+
 from cri import domain as d
-from cri.errors import Internal
+from cri.errors import CRIError
 
 PLUGIN_TIMEOUT_SECONDS = 30.0
 IFNAME = "eth0"
 PROTOCOLS = {d.Protocol.TCP: "tcp", d.Protocol.UDP: "udp", d.Protocol.SCTP: "sctp"}
 
 
-class CNIError(Internal):
+class CNIError(CRIError):
     """A plugin failed; the message names the plugin and its error."""
+
+    code = grpc.StatusCode.INTERNAL
+
+
+class CNITimeout(CNIError):
+    """A plugin did not answer in time; the message names the plugin, the step and the network."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -143,6 +155,7 @@ async def _call(
     *,
     bin_dirs: Sequence[Path],
     prev_result: Mapping[str, Any] | None,
+    timeout: float,
 ) -> dict[str, Any]:
     binary = find_plugin(str(plugin["type"]), bin_dirs)
     env = {
@@ -161,20 +174,32 @@ async def _call(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env,
+        start_new_session=True,  # its own process group: a timeout kills what it started too
     )
     stdin = plugin_stdin(network, plugin, attachment, prev_result)
     try:
-        out, err = await asyncio.wait_for(process.communicate(stdin), PLUGIN_TIMEOUT_SECONDS)
+        out, err = await asyncio.wait_for(process.communicate(stdin), timeout)
     except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise CNIError(f"CNI plugin {plugin['type']} {command} timed out") from None
+        await _kill_group(process)
+        raise CNITimeout(
+            f"CNI plugin {plugin['type']} {command} on network {network.name!r} "
+            f"did not answer within {timeout:g}s"
+        ) from None
+    except BaseException:
+        await _kill_group(process)
+        raise
     if process.returncode != 0:
         raise CNIError(f"CNI plugin {plugin['type']} {command} failed: {_error_text(out, err)}")
     if not out.strip():
         return {}
     parsed: dict[str, Any] = json.loads(out)
     return parsed
+
+
+async def _kill_group(process: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    await process.wait()
 
 
 def _error_text(out: bytes, err: bytes) -> str:
@@ -185,10 +210,18 @@ def _error_text(out: bytes, err: bytes) -> str:
         return (out or err).decode(errors="replace").strip()
 
 
-async def add(network: NetworkList, attachment: Attachment, *, bin_dirs: Sequence[Path]) -> AddResult:
+async def add(
+    network: NetworkList,
+    attachment: Attachment,
+    *,
+    bin_dirs: Sequence[Path],
+    timeout: float = PLUGIN_TIMEOUT_SECONDS,
+) -> AddResult:
     result: dict[str, Any] | None = None
     for plugin in network.plugins:
-        result = await _call("ADD", network, plugin, attachment, bin_dirs=bin_dirs, prev_result=result)
+        result = await _call(
+            "ADD", network, plugin, attachment, bin_dirs=bin_dirs, prev_result=result, timeout=timeout
+        )
     final = result or {}
     ips = tuple(str(ip["address"]).split("/")[0] for ip in final.get("ips", []) if "address" in ip)
     return AddResult(ips=ips, raw=final)
@@ -200,12 +233,16 @@ async def delete(
     *,
     bin_dirs: Sequence[Path],
     prev_result: Mapping[str, Any] | None,
+    timeout: float = PLUGIN_TIMEOUT_SECONDS,
 ) -> None:
     """DEL every plugin (reversed); all are tried, the first failure is raised at the end."""
     first_error: CNIError | None = None
     for plugin in reversed(network.plugins):
         try:
-            await _call("DEL", network, plugin, attachment, bin_dirs=bin_dirs, prev_result=prev_result)
+            await _call(
+                "DEL", network, plugin, attachment,
+                bin_dirs=bin_dirs, prev_result=prev_result, timeout=timeout,
+            )  # fmt: skip
         except CNIError as exc:
             first_error = first_error or exc
     if first_error is not None:

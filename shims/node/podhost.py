@@ -56,9 +56,17 @@ class Attached:
 class PodHost:
     """Sets up and tears down the host side of pod sandboxes under ``<directory>`` of each."""
 
-    def __init__(self, *, cni_conf_dir: Path, cni_bin_dirs: tuple[Path, ...], pause_binary: Path) -> None:
+    def __init__(
+        self,
+        *,
+        cni_conf_dir: Path,
+        cni_bin_dirs: tuple[Path, ...],
+        pause_binary: Path,
+        cni_timeout: float = cni.PLUGIN_TIMEOUT_SECONDS,
+    ) -> None:
         self.cni_conf_dir = cni_conf_dir
         self.cni_bin_dirs = cni_bin_dirs
+        self.cni_timeout = cni_timeout
         self.pause_binary = pause_binary
         self._infra_launchers: dict[str, asyncio.subprocess.Process] = {}
 
@@ -88,7 +96,8 @@ class PodHost:
     async def attach(
         self, network: cni.NetworkList, sandbox_id: str, config: d.PodSandboxConfig, *, netns: str
     ) -> Attached:
-        result = await cni.add(network, _attachment(sandbox_id, config, netns), bin_dirs=self.cni_bin_dirs)
+        attachment = _attachment(sandbox_id, config, netns)
+        result = await cni.add(network, attachment, bin_dirs=self.cni_bin_dirs, timeout=self.cni_timeout)
         return Attached(ips=result.ips, cni_result=dict(result.raw))
 
     async def write_files(
@@ -121,6 +130,7 @@ class PodHost:
                 _attachment(sandbox_id, config, netns if alive else ""),
                 bin_dirs=self.cni_bin_dirs,
                 prev_result=cni_result or None,
+                timeout=self.cni_timeout,
             )
         except cni.CNIError as exc:
             log.warning("CNI DEL failed for sandbox %s: %s", sandbox_id, exc.message)
@@ -136,7 +146,13 @@ class PodHost:
         if network is not None:
             try:
                 attachment = _attachment(sandbox_id, _UNKNOWN_POD, "")
-                await cni.delete(network, attachment, bin_dirs=self.cni_bin_dirs, prev_result=None)
+                await cni.delete(
+                    network,
+                    attachment,
+                    bin_dirs=self.cni_bin_dirs,
+                    prev_result=None,
+                    timeout=self.cni_timeout,
+                )
             except cni.CNIError as exc:
                 log.warning("CNI DEL failed for lost sandbox %s: %s", sandbox_id, exc.message)
         await asyncio.to_thread(cgroups.remove, cgroup)

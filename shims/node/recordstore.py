@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from cri.domain.jsoncodec import DecodeError, decode, encode
+from cri.exhaustion import writing
+from shims.node.atomicfile import write_temporary
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +61,18 @@ class RecordStore(Generic[S, C]):
         return directory / f"{record.id}.json"
 
     def save(self, record: S | C, *, durable: bool = True) -> None:
-        """Blocking; a durable record is on stable storage when this returns."""
+        """Blocking; a durable record is on stable storage when this returns.
+
+        A full disk leaves the previous record in place (and no temporary file) and answers
+        RESOURCE_EXHAUSTED naming the record."""
         path = self._path(record)
         temporary = path.with_suffix(".tmp")
         data = json.dumps({"version": FORMAT_VERSION, "record": encode(record)}).encode()
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        try:
-            os.write(fd, data)
+        with writing(f"saving the record of {record.id}", path):
+            write_temporary(temporary, data, durable=durable)
+            os.replace(temporary, path)
             if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, path)
-        if durable:
-            _fsync_directory(path.parent)
+                _fsync_directory(path.parent)
 
     def delete(self, record: S | C) -> None:
         with contextlib.suppress(FileNotFoundError):

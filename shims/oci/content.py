@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from cri.errors import Internal, NotFound
+from shims.node.atomicfile import write_temporary
 from shims.oci.reference import validate_digest
 
 CHUNK = 1 << 20
@@ -96,8 +97,10 @@ class BlobWriter:
         return digest
 
     def abort(self) -> None:
-        self._file.close()
-        self.temp_path.unlink(missing_ok=True)
+        try:
+            self._file.close()  # flushing may fail again (a full disk): the file goes all the same
+        finally:
+            self.temp_path.unlink(missing_ok=True)
 
 
 class ContentStore:
@@ -140,10 +143,7 @@ class ContentStore:
             raise DigestMismatch(f"content {expected.digest} arrived as {digest} ({len(data)} bytes)")
         if not target.exists():
             temp = self._ingest / uuid.uuid4().hex
-            with temp.open("wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
+            write_temporary(temp, data)
             os.replace(temp, target)
         return digest
 

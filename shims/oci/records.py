@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shims.node.atomicfile import write_temporary
 from shims.oci.content import Descriptor
 
 
@@ -82,10 +83,7 @@ class RecordFiles:
 
     def save(self, record: ImageRecord) -> None:
         temp = self._dir / f".{uuid.uuid4().hex}.tmp"
-        with temp.open("w") as file:
-            file.write(json.dumps(record.to_json(), indent=1))
-            file.flush()
-            os.fsync(file.fileno())
+        write_temporary(temp, json.dumps(record.to_json(), indent=1).encode())
         os.replace(temp, self._path(record.id))
         self._sync_dir()
 

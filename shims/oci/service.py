@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cri import domain as d
 from cri.errors import NotFound
+from cri.exhaustion import writing
 from shims.node.ocispec import ImageProcess
 from shims.oci.auth import credentials_from
 from shims.oci.manifest import ImageConfig
@@ -84,7 +85,8 @@ class OciImages:
     async def pull_image(
         self, image: d.ImageSpec, auth: d.AuthConfig | None, sandbox_config: d.PodSandboxConfig | None
     ) -> str:
-        record = await self._puller.pull(image.image, credentials=credentials_from(auth))
+        with writing(f"PullImage {image.image!r} into the image store", self.store.root):
+            record = await self._puller.pull(image.image, credentials=credentials_from(auth))
         return record.id
 
     async def remove_image(self, image: d.ImageSpec) -> None:

@@ -23,6 +23,8 @@ class RuncShimConfig:
     sandbox_image: str = "registry.k8s.io/pause:3.10"
     cni_conf_dir: Path = Path("/etc/cni/net.d")
     cni_bin_dirs: tuple[Path, ...] = (Path("/usr/lib/cni"), Path("/opt/cni/bin"))
+    cni_plugin_timeout: float = 30.0
+    """Seconds one CNI plugin call (ADD or DEL) may take before RunPodSandbox answers DEADLINE_EXCEEDED."""
     registry_certs_dir: Path = Path("/etc/tinykube/certs.d")
     streaming_address: str = "127.0.0.1:0"
     log_level: str = "info"
@@ -53,7 +55,9 @@ LOG_LEVELS = {"debug", "info", "warning", "error"}
 def load_config(path: Path | None, **overrides: Any) -> RuncShimConfig:
     raw = read_settings(path, overrides)
     local_images = raw.pop("local_images", None)
-    values = build(RuncShimConfig, raw, paths=PATH_FIELDS, path_lists={"cni_bin_dirs"})
+    values = build(
+        RuncShimConfig, raw, paths=PATH_FIELDS, path_lists={"cni_bin_dirs"}, seconds={"cni_plugin_timeout"}
+    )
     if local_images is not None:
         values["local_images"] = {
             str(k): Path(text("local_images", v)) for k, v in dict(local_images).items()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cri import domain as d
 from cri.errors import Internal
+from cri.exhaustion import writing
 from shims.node import cgroups, mounts
 from shims.node.conmon import ConmonContainer, ConmonSettings
 from shims.node.ocispec import SpecInputs, build_spec
@@ -60,7 +61,8 @@ class ContainerHost:
             [await self._resolve_mount(record, m, n) for n, m in enumerate(record.config.mounts)]
         )
         config = dataclasses.replace(record.config, mounts=resolved)
-        inputs = await asyncio.to_thread(self._write_bundle, record, config, pod, image, target_pid)
+        with writing(f"creating container {record.id}", self.paths.bundle(record.id)):
+            inputs = await asyncio.to_thread(self._write_bundle, record, config, pod, image, target_pid)
         user = d.LinuxContainerUser(
             uid=inputs.user.uid, gid=inputs.user.gid, supplemental_groups=inputs.user.additional_gids
         )

@@ -57,6 +57,7 @@ class RuncRuntime(TableViews[SandboxRecord, ContainerRecord]):
             cni_conf_dir=config.cni_conf_dir,
             cni_bin_dirs=config.cni_bin_dirs,
             pause_binary=config.pause_binary,
+            cni_timeout=config.cni_plugin_timeout,
         )
         self.container_manager = ContainerManager(self.table, self.container_host)
         self.sandbox_manager = SandboxManager(

@@ -79,12 +79,11 @@ class SandboxManager:
         )
         self.table.commit(record, durable=False)
         try:
-            record = await self._set_up(record, network)
+            record = dataclasses.replace(await self._set_up(record, network), setting_up=False)
+            self.table.commit(record)  # a full disk here undoes the sandbox too
         except BaseException:
             await asyncio.shield(self.discard(self.table.get_sandbox(record.id) or record))
             raise
-        record = dataclasses.replace(record, setting_up=False)
-        self.table.commit(record)
         self._watch_infra(record)
         log.info("pod sandbox ready id=%s name=%s ips=%s", record.id, record.metadata.name, record.ips)
         self.table.publish(record.id, EVENT.CONTAINER_CREATED_EVENT)
@@ -112,10 +111,14 @@ class SandboxManager:
 
     async def _tear_down(self, record: SandboxRecord) -> None:
         """Release infra process, network (CNI DEL even when the netns is gone), namespaces, /dev/shm."""
-        await self.host.stop_infra(record.id, record.infra)
-        if record.network_attached:
-            await self.host.detach(record.id, record.config, netns=record.netns, cni_result=record.cni_result)
-        await self.host.unpin(self.paths.sandbox_dir(record.id), _pins(record))
+        try:
+            await self.host.stop_infra(record.id, record.infra)
+            if record.network_attached:
+                await self.host.detach(
+                    record.id, record.config, netns=record.netns, cni_result=record.cni_result
+                )
+        finally:  # the pins and /dev/shm are mounts: they go even when a step before failed
+            await self.host.unpin(self.paths.sandbox_dir(record.id), _pins(record))
 
     async def discard(self, record: SandboxRecord) -> None:
         """All the sandbox holds on the host, then its record (for one whose containers are gone)."""

@@ -117,7 +117,10 @@ async def test_strict_field_validation_rejects_unknown_fields(client: Client) ->
     body["spec"]["containers"][0]["imagee"] = "typo"
     reply = await client.post(f"{PODS}?fieldValidation=Strict", body)
     assert reply.status == 400
-    assert reply.body["message"] == 'strict decoding error: unknown field "spec.containers[0].imagee"'
+    assert reply.body["message"] == (
+        'Pod in version "v1" cannot be handled as a Pod: strict decoding error: '
+        'unknown field "spec.containers[0].imagee"'
+    )
     warned = await client.post(f"{PODS}?fieldValidation=Warn", body)
     assert warned.status == 201
     assert 'unknown field \\"spec.containers[0].imagee\\"' in warned.headers["Warning"] or (
@@ -214,3 +217,33 @@ async def test_anonymous_requests_are_401_except_health_and_version(apiserver: o
         for path in ("/healthz", "/readyz", "/livez", "/version"):
             async with session.get(apiserver.url + path) as response:
                 assert response.status == 200, path
+
+
+async def test_scale_subresource_reads_and_sets_replicas(client: Client) -> None:
+    path = "/apis/apps/v1/namespaces/default/deployments"
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "d"}},
+            "template": {
+                "metadata": {"labels": {"app": "d"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+            },
+        },
+    }
+    await client.post(path, deployment)
+    scale = (await client.get(f"{path}/d/scale")).body
+    assert scale["kind"] == "Scale" and scale["spec"] == {"replicas": 1}
+    assert scale["status"]["selector"] == "app=d"
+    scale["spec"]["replicas"] = 5
+    assert (await client.put(f"{path}/d/scale", scale)).body["spec"]["replicas"] == 5
+    patched = await client.patch(f"{path}/d/scale", {"spec": {"replicas": 2}}, "application/merge-patch+json")
+    assert patched.body["spec"]["replicas"] == 2
+    assert (await client.get(f"{path}/d")).body["spec"]["replicas"] == 2
+    negative = await client.patch(
+        f"{path}/d/scale", {"spec": {"replicas": -1}}, "application/merge-patch+json"
+    )
+    assert negative.status == 422

@@ -214,3 +214,19 @@ async def test_typed_create_commands_send_protobuf(kubectl: Kubectl) -> None:
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx"
     assert await kubectl.ok("get", "secret", "pw", "-o", "jsonpath={.data.p}") == "cQ=="
     assert await kubectl.ok("get", "svc", "web", "-o", "jsonpath={.spec.ports[0].targetPort}") == "8080"
+
+
+async def test_scale_through_the_scale_subresource(kubectl: Kubectl) -> None:
+    await kubectl.ok("apply", "-f", str(MANIFEST))
+    assert "deployment.apps/shop scaled" in await kubectl.ok("scale", "deployment", "shop", "--replicas=5")
+    assert await kubectl.ok("get", "deploy", "shop", "-o", "jsonpath={.spec.replicas}") == "5"
+
+
+async def test_explain_and_delete_all(kubectl: Kubectl) -> None:
+    explained = await kubectl.ok("explain", "pod.spec.containers")
+    assert "KIND:       Pod" in explained and "FIELD: containers <[]Container>" in explained
+    assert "image\t<string>" in explained
+    await kubectl.ok("apply", "-f", str(MANIFEST))
+    deleted = await kubectl.ok("delete", "pods,configmaps", "--all")
+    assert 'pod "worker" deleted' in deleted and 'configmap "settings" deleted' in deleted
+    assert "No resources found" in (await kubectl.run("get", "pods,configmaps")).err

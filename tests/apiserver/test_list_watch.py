@@ -177,3 +177,16 @@ async def test_namespace_deletion_removes_its_content(client: Client, apiserver:
         await asyncio.sleep(0.1)
     assert (await client.get("/api/v1/namespaces/t")).status == 404
     assert (await client.get("/api/v1/namespaces/t/configmaps/c")).status == 404
+
+
+async def test_updating_a_terminating_namespace_keeps_its_content_deletion(client: Client) -> None:
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "t", "finalizers": ["x/hold"]}}
+    await client.post("/api/v1/namespaces", namespace)
+    await client.delete("/api/v1/namespaces/t")
+    for _ in range(50):  # the namespace controller may update it between our read and write
+        deleting = (await client.get("/api/v1/namespaces/t")).body
+        deleting["metadata"]["labels"] = {"touched": "yes"}
+        if (await client.put("/api/v1/namespaces/t", deleting)).status == 200:
+            break
+    assert (await client.get("/api/v1/namespaces/t")).body["metadata"]["labels"]["touched"] == "yes"
+    assert (await client.get("/api/v1/namespaces/t")).body["status"]["phase"] == "Terminating"

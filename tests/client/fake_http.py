@@ -72,6 +72,7 @@ async def _dispatch(api: FakeApi, request: web.Request) -> web.StreamResponse:
         name,
         namespace=namespace,
         propagation_policy=options.get("propagationPolicy"),
+        grace_period_seconds=options.get("gracePeriodSeconds"),
         preconditions=options.get("preconditions"),
     )
     return web.json_response(deleted)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 
 from api.client.fake import FakeApi
 from api.client.resources import PODS
@@ -27,9 +26,7 @@ async def test_models_round_trip_through_create_get_and_update() -> None:
     assert created.metadata is not None and created.metadata.uid
     fetched = await pods.get("p", namespace="default")
     assert fetched.spec is not None and fetched.spec.containers[0].image == "busybox"
-    relabeled = dataclasses.replace(
-        fetched, metadata=dataclasses.replace(fetched.metadata, labels={"app": "db"})
-    )
+    relabeled = fetched.replace(metadata=fetched.metadata.replace(labels={"app": "db"}))
     updated = await pods.update(relabeled)
     assert updated.metadata is not None and updated.metadata.labels == {"app": "db"}
     assert (await api.get(PODS, "p", namespace="default"))["metadata"]["labels"] == {"app": "db"}

@@ -40,3 +40,11 @@ def test_unreadable_token_file_is_one_line(tmp_path: Path, capsys: pytest.Captur
     missing = tmp_path / "token"
     expected = f"tinykube kubelet: authenticationTokenFile: cannot read {missing}: No such file or directory"
     assert err == [expected]
+
+
+def test_unreadable_kubeconfig_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "kubelet.yaml"
+    config.write_text(f"staticPodPath: {tmp_path}\n")
+    assert main(["--config", str(config), "--kubeconfig", str(tmp_path / "kubeconfig")]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("tinykube kubelet: ") and str(tmp_path / "kubeconfig") in line

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -29,7 +28,7 @@ def _pod(name: str, namespace: str = "default") -> Pod:
 def _uncached(pods: dict[str, Pod], statuses: dict[str, PodStatus]) -> bytes:
     ordered = sorted(pods.items(), key=lambda item: (pod_namespace(item[1]), pod_name(item[1])))
     pending = PodStatus(phase="Pending")
-    items = tuple(dataclasses.replace(pod, status=statuses.get(uid) or pending) for uid, pod in ordered)
+    items = tuple(pod.replace(status=statuses.get(uid) or pending) for uid, pod in ordered)
     return json.dumps(pod_list_to_dict(PodList(api_version="v1", kind="PodList", items=items))).encode()
 
 
@@ -49,7 +48,7 @@ def test_body_matches_the_whole_list_encoded_through_changes() -> None:
     assert by_name["web-node"]["status"]["reason"] == "DeadlineExceeded"
     assert by_name["job-node"]["status"] == {"phase": "Pending"}
 
-    edited = dataclasses.replace(web, metadata=dataclasses.replace(web.metadata, labels={"tier": "front"}))
+    edited = web.replace(metadata=web.metadata.replace(labels={"tier": "front"}))
     pods[pod_uid(web)] = edited
     del pods[pod_uid(db)]
     rendered = body.render(pods, statuses.get)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from api.model.core_v1 import Container, ExecAction, Probe
 from kubelet.probes.types import ProbeKind, ProbeResult, failure, success
 from kubelet.probes.worker import ContainerProbes, ProbeWorker, ResultChange
@@ -160,7 +158,7 @@ def test_container_without_probes_is_started_and_ready() -> None:
 
 
 def test_a_failed_probe_with_its_own_grace_period_overrides_the_pods() -> None:
-    live = replace(probe(failure_threshold=1), termination_grace_period_seconds=3)
+    live = probe(failure_threshold=1).replace(termination_grace_period_seconds=3)
     probes = ContainerProbes(container(liveness_probe=live), container_id="c1", started_at=0.0)
     assert probes.kill_grace_seconds is None
     probes.observe(ProbeKind.LIVENESS, failure("dead"), 0.0)

@@ -6,7 +6,6 @@ import json
 import os
 import socket
 import stat
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -243,8 +242,8 @@ async def test_downward_api_item_escaping_the_volume_is_refused(
     volume = pod_volumes(pod)[0]
     assert volume.downward_api is not None
     evil = DownwardAPIVolumeFile(path="../../../../escaped", field_ref=volume.downward_api.items[0].field_ref)
-    bad_volume = replace(volume, downward_api=replace(volume.downward_api, items=(evil,)))
-    bad_pod = replace(pod, spec=replace(pod.spec, volumes=(bad_volume,)))
+    bad_volume = volume.replace(downward_api=volume.downward_api.replace(items=(evil,)))
+    bad_pod = pod.replace(spec=pod.spec.replace(volumes=(bad_volume,)))
     with pytest.raises(VolumeError, match="escapes"):
         await manager.prepare(bad_pod, FACTS)
     assert not found_anywhere(tmp_path, "escaped")
@@ -308,7 +307,7 @@ async def test_memory_empty_dir_is_a_tmpfs_of_size_limit_and_cleanup_unmounts_it
 async def test_downward_api_quotes_annotation_values_like_the_kubelet(manager: VolumeManager) -> None:
     items = [{"path": "annotations", "fieldRef": {"fieldPath": "metadata.annotations"}}]
     pod = pod_with([{"name": "info", "downwardAPI": {"items": items}}])
-    pod = replace(pod, metadata=replace(pod.metadata, annotations={"note": 'say "hi"\nbye'}))
+    pod = pod.replace(metadata=pod.metadata.replace(annotations={"note": 'say "hi"\nbye'}))
     root = (await manager.prepare(pod, FACTS))["info"]
     assert (root / "annotations").read_text() == 'note="say \\"hi\\"\\nbye"'
 

@@ -20,12 +20,13 @@ from shims.runc.runtime import RuncRuntime
 
 def test_config_file_overrides_defaults(tmp_path: Path) -> None:
     path = tmp_path / "runc.yaml"
-    path.write_text("root_dir: /tmp/r\ncni_bin_dirs: [/a, /b]\nlog_level: debug\n")
+    path.write_text("root_dir: /tmp/r\ncni_bin_dirs: [/a, /b]\nlog_level: debug\ncni_plugin_timeout: 5\n")
     config = load_config(path)
-    assert (config.root_dir, config.cni_bin_dirs, config.log_level) == (
+    assert (config.root_dir, config.cni_bin_dirs, config.log_level, config.cni_plugin_timeout) == (
         Path("/tmp/r"),
         (Path("/a"), Path("/b")),
         "debug",
+        5.0,
     )
 
 
@@ -38,6 +39,7 @@ def test_config_file_overrides_defaults(tmp_path: Path) -> None:
         ("cni_bin_dirs: /usr/lib/cni\n", "cni_bin_dirs"),
         ("streaming_address: nowhere\n", "streaming_address"),
         ("cgroup_parent: relative\n", "cgroup_parent"),
+        ("cni_plugin_timeout: 0\n", "cni_plugin_timeout: expected a positive number of seconds"),
         ("- a list\n", "mapping"),
     ],
 )

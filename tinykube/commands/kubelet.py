@@ -1,13 +1,18 @@
-"""`tinykube kubelet --config FILE [flags]`: the kubelet in standalone mode (static pods)."""
+"""`tinykube kubelet --config FILE [--kubeconfig FILE] [flags]`: the kubelet, standalone (static pods)
+or, with a kubeconfig, as a node of that apiserver's cluster."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.client.kubeconfig import ClientConfig, KubeconfigError, load_kubeconfig
+from api.client.protocol import Api
+from api.client.rest import RestClient
 from cri.client import CRIClient
 from cri.errors import CRIError
 from kubelet.config import ConfigError, KubeletConfiguration, add_flags, apply_flags, load_config
@@ -24,6 +29,7 @@ CONNECT_TIMEOUT_S = 30.0
 class KubeletStart:
     config: KubeletConfiguration
     auth: ServerAuth
+    cluster: ClientConfig | None = None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--config", type=Path, help="a KubeletConfiguration (kubelet.config.k8s.io/v1beta1) YAML"
+    )
+    parser.add_argument(
+        "--kubeconfig", type=Path, help="kubeconfig of the apiserver: register as a node of its cluster"
     )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     add_flags(parser)
@@ -48,12 +57,13 @@ def _load(args: argparse.Namespace) -> KubeletStart:
     try:
         config = apply_flags(load_config(args.config), args)
         auth = ServerAuth.from_config(config)
-    except ConfigError as exc:
+        cluster = load_kubeconfig(args.kubeconfig) if args.kubeconfig else None
+    except (ConfigError, KubeconfigError) as exc:
         raise StartupError(str(exc)) from exc
     _check_socket(config.container_runtime_endpoint)
     if config.image_service_endpoint:
         _check_socket(config.image_service_endpoint)
-    return KubeletStart(config=config, auth=auth)
+    return KubeletStart(config=config, auth=auth, cluster=cluster)
 
 
 async def _connect(config: KubeletConfiguration) -> CRIClient:
@@ -80,8 +90,12 @@ async def _listen(server: KubeletServer, config: KubeletConfiguration) -> None:
 async def _run(start: KubeletStart) -> None:
     """The kubelet's loops, the malloc trimmer and (its lifetime spanning theirs) the HTTP API."""
     config = start.config
-    async with await _connect(config) as client:
-        kubelet = build_kubelet(config, client)
+    async with contextlib.AsyncExitStack() as stack:
+        client = await stack.enter_async_context(await _connect(config))
+        api: Api | None = None
+        if start.cluster is not None:
+            api = await stack.enter_async_context(RestClient(start.cluster, user_agent="tinykube-kubelet"))
+        kubelet = build_kubelet(config, client, api=api)
         server = KubeletServer(kubelet, config, start.auth)
         await _listen(server, config)
         try:

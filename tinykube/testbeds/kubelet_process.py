@@ -57,6 +57,7 @@ class KubeletProcess:
     log: Path
     process: asyncio.subprocess.Process | None = None
     port: int = field(default=0)
+    args: tuple[str, ...] = ()
 
     async def start(self) -> None:
         self.port = int(
@@ -70,6 +71,7 @@ class KubeletProcess:
                 "kubelet",
                 "--config",
                 str(self.config),
+                *self.args,
                 stdout=log_file,
                 stderr=log_file,
                 start_new_session=True,

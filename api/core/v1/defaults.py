@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from api.core.v1.pods import volume_sources
 from api.model.core_v1 import (
     Container,
@@ -36,14 +34,13 @@ def image_pull_policy_for(image: str) -> str:
 def _http_get(action: HTTPGetAction | None) -> HTTPGetAction | None:
     if action is None:
         return None
-    return replace(action, path=action.path or "/", scheme=action.scheme or "HTTP")
+    return action.replace(path=action.path or "/", scheme=action.scheme or "HTTP")
 
 
 def _probe(probe: Probe | None) -> Probe | None:
     if probe is None:
         return None
-    return replace(
-        probe,
+    return probe.replace(
         http_get=_http_get(probe.http_get),
         timeout_seconds=probe.timeout_seconds or 1,
         period_seconds=probe.period_seconds or 10,
@@ -53,24 +50,21 @@ def _probe(probe: Probe | None) -> Probe | None:
 
 
 def _handler(handler: LifecycleHandler | None) -> LifecycleHandler | None:
-    return None if handler is None else replace(handler, http_get=_http_get(handler.http_get))
+    return None if handler is None else handler.replace(http_get=_http_get(handler.http_get))
 
 
 def _lifecycle(lifecycle: Lifecycle | None) -> Lifecycle | None:
     if lifecycle is None:
         return None
-    return replace(
-        lifecycle, post_start=_handler(lifecycle.post_start), pre_stop=_handler(lifecycle.pre_stop)
-    )
+    return lifecycle.replace(post_start=_handler(lifecycle.post_start), pre_stop=_handler(lifecycle.pre_stop))
 
 
 def _port(port: ContainerPort) -> ContainerPort:
-    return replace(port, protocol=port.protocol or "TCP")
+    return port.replace(protocol=port.protocol or "TCP")
 
 
 def default_container(container: Container) -> Container:
-    return replace(
-        container,
+    return container.replace(
         ports=None if container.ports is None else [_port(p) for p in container.ports],
         image_pull_policy=container.image_pull_policy or image_pull_policy_for(container.image or ""),
         termination_message_path=container.termination_message_path or "/dev/termination-log",
@@ -84,13 +78,12 @@ def default_container(container: Container) -> Container:
 
 def _volume(volume: Volume) -> Volume:
     if not volume_sources(volume):
-        return replace(volume, empty_dir=EmptyDirVolumeSource())
+        return volume.replace(empty_dir=EmptyDirVolumeSource())
     return volume
 
 
 def default_spec(spec: PodSpec) -> PodSpec:
-    return replace(
-        spec,
+    return spec.replace(
         volumes=None if spec.volumes is None else [_volume(v) for v in spec.volumes],
         init_containers=(
             None if spec.init_containers is None else [default_container(c) for c in spec.init_containers]
@@ -113,6 +106,6 @@ def default_spec(spec: PodSpec) -> PodSpec:
 def default_pod(pod: Pod) -> Pod:
     """A pod without metadata gets an empty one; one without spec an empty spec (no containers)."""
     metadata = pod.metadata or ObjectMeta()
-    metadata = replace(metadata, namespace=metadata.namespace or DEFAULT_NAMESPACE)
+    metadata = metadata.replace(namespace=metadata.namespace or DEFAULT_NAMESPACE)
     spec = default_spec(pod.spec or PodSpec(containers=[]))
-    return replace(pod, api_version="v1", kind="Pod", metadata=metadata, spec=spec)
+    return pod.replace(api_version="v1", kind="Pod", metadata=metadata, spec=spec)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -18,15 +18,38 @@ from api.server.watchcache import WatchCaches
 JSON = "application/json"
 
 
+class NamespaceIndex:
+    """Namespaces known to be active, kept by the namespace controller from the namespaces' watch.
+
+    Only a fast path: a namespace missing here is looked up in the store."""
+
+    def __init__(self) -> None:
+        self._active: set[str] = set()
+
+    def active(self, name: str) -> bool:
+        return name in self._active
+
+    def observe(self, namespace: Object, *, deleted: bool) -> None:
+        name = namespace["metadata"]["name"]
+        phase = (namespace.get("status") or {}).get("phase")
+        if deleted or phase != "Active" or namespace["metadata"].get("deletionTimestamp"):
+            self._active.discard(name)
+        else:
+            self._active.add(name)
+
+
 @dataclass(frozen=True)
 class Api:
     objects: Objects
     registry: Registry
     caches: WatchCaches
+    namespaces: NamespaceIndex = field(default_factory=lambda: NamespaceIndex())
 
     async def require_namespace(self, strategy: Strategy, name: str, namespace: str) -> None:
         """NamespaceLifecycle admission: the namespace exists and is not terminating."""
         if not strategy.namespaced:
+            return
+        if self.namespaces.active(namespace):
             return
         found = await self.objects.find(NAMESPACES, "", namespace)
         if found is None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.machinery import status as errors
+from api.meta.errors import required
+from api.registry.pods import PODS
 from api.server.handlers.context import Api, respond
 from api.server.handlers.delete import DeleteOptions, delete_object
 from api.server.handlers.write import update_object
@@ -25,15 +27,30 @@ async def handle(api: Api, request: web.Request, path: ResourcePath) -> web.Stre
     raise errors.method_not_allowed(request.method, f"{path.strategy.plural}/{path.subresource}")
 
 
-async def bind(api: Api, request: web.Request, path: ResourcePath) -> web.Response:
+async def bindings(api: Api, request: web.Request, namespace: str) -> web.Response:
+    """POST namespaces/<ns>/bindings: the older form of pods/<name>/binding, naming the pod in the body."""
+    if request.method != "POST":
+        raise errors.method_not_allowed(request.method, "bindings")
     binding = await read_object(request)
+    name = str((binding.get("metadata") or {}).get("name") or "")
+    if not name:
+        problem = required("metadata.name", "name or generateName is required")
+        raise errors.invalid("", "Binding", "", [problem])
+    return await _bind(api, request, ResourcePath(PODS, namespace, name, "binding"), binding)
+
+
+async def bind(api: Api, request: web.Request, path: ResourcePath) -> web.Response:
+    return await _bind(api, request, path, await read_object(request))
+
+
+async def _bind(api: Api, request: web.Request, path: ResourcePath,
+                binding: dict[str, object]) -> web.Response:
     target = binding.get("target") or {}
-    node = target.get("name")
+    node = target.get("name") if isinstance(target, dict) else None
     if not node:
-        raise errors.invalid("", "Binding", path.name, [
-            __import__("api.meta.errors", fromlist=["required"]).required("target.name")])
+        raise errors.invalid("", "Binding", path.name, [required("target.name")])
     metadata = binding.get("metadata") or {}
-    if metadata.get("name") and metadata["name"] != path.name:
+    if isinstance(metadata, dict) and metadata.get("name") and metadata["name"] != path.name:
         raise errors.bad_request(f"the name of the object ({metadata['name']}) does not match the name on "
                                  f"the URL ({path.name})")
 

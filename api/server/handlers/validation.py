@@ -38,7 +38,8 @@ def check_fields(request: web.Request, strategy: Strategy, obj: Object) -> list[
         )
     unknown = [f'unknown field "{path}"' for path in problems.unknown]
     if mode == "Strict" and unknown:
-        raise errors.bad_request(f"strict decoding error: {', '.join(unknown)}")
+        raise errors.bad_request(f'{strategy.kind} in version "{strategy.version}" cannot be handled as a '
+                                 f"{strategy.kind}: strict decoding error: {', '.join(unknown)}")
     return unknown if mode == "Warn" else []
 
 

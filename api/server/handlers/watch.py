@@ -32,6 +32,7 @@ class _Stream:
         self.output = output
         self.include_object = include_object
         self.headers_sent = False
+        self.plain = not output.table and not output.metadata_only
 
     def _shape(self, obj: Object) -> Any:
         if self.output.table:
@@ -85,6 +86,7 @@ async def watch(api: Api, request: web.Request, strategy: Strategy, namespace: s
     if requested:
         await check_not_future(api, requested)
     cache = await api.caches.of(strategy)
+    compacted = await api.objects.compacted_revision() if requested else 0
     timeout = float(request.query.get("timeoutSeconds") or DEFAULT_TIMEOUT_S)
     response = web.StreamResponse(headers={"Content-Type": "application/json",
                                            "Transfer-Encoding": "chunked"})
@@ -99,6 +101,8 @@ async def watch(api: Api, request: web.Request, strategy: Strategy, namespace: s
     else:
         after = requested or 0
     try:
+        if after and after < compacted:
+            raise errors.expired(f"too old resource version: {after} ({compacted})")
         subscriber = cache.subscribe(after)
     except errors.ApiError as error:
         await stream.send("ERROR", error.status(), raw=True)
@@ -128,5 +132,9 @@ async def _follow(stream: _Stream, subscriber: Subscriber, selection: Filter, ti
                 last_bookmark = time.monotonic()
             continue
         kind = _transition(change, selection)
-        if kind is not None:
+        if kind is None:
+            continue
+        if stream.plain:
+            await stream.response.write(change.line(kind))
+        else:
             await stream.send(kind, change.obj)

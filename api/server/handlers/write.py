@@ -119,7 +119,10 @@ async def update_object(api: Api, path: ResourcePath, change: object, *, dry: bo
 
 
 def _finished_deleting(obj: Object) -> bool:
+    """A deleting object whose last finalizer went (a namespace's spec ones too; a pod at grace 0)."""
     metadata = obj["metadata"]
-    return bool(metadata.get("deletionTimestamp")) and not metadata.get("finalizers") and (
-        obj.get("kind") != "Pod" or metadata.get("deletionGracePeriodSeconds") == 0
-    )
+    if not metadata.get("deletionTimestamp") or metadata.get("finalizers"):
+        return False
+    if obj.get("kind") == "Namespace":
+        return not (obj.get("spec") or {}).get("finalizers")
+    return obj.get("kind") != "Pod" or metadata.get("deletionGracePeriodSeconds") == 0

@@ -97,3 +97,25 @@ async def test_a_node_is_created_with_the_status_it_registers(api: Api) -> None:
     }
     created = await api.create(NODES, node)
     assert created["status"]["allocatable"] == {"cpu": "4"}
+
+
+async def test_a_pod_on_a_node_is_deleted_gracefully_and_finally_with_grace_zero(api: Api) -> None:
+    name = unique("pod")
+    await api.create(PODS, {**pod(name), "spec": {**pod(name)["spec"], "nodeName": unique("node")}})
+    marked = await api.delete(PODS, name, namespace=NS, grace_period_seconds=5)
+    assert marked["metadata"]["deletionTimestamp"] and marked["metadata"]["deletionGracePeriodSeconds"] == 5
+    status = {**marked, "status": {"phase": "Running"}}
+    still = await api.update(PODS, status, subresource="status")
+    assert still["metadata"]["deletionGracePeriodSeconds"] == 5, "a status write does not end the grace"
+    uid = marked["metadata"]["uid"]
+    await api.delete(PODS, name, namespace=NS, grace_period_seconds=0, preconditions={"uid": uid})
+    with pytest.raises(errors.NotFound):
+        await api.get(PODS, name, namespace=NS)
+
+
+async def test_an_unscheduled_pod_is_deleted_at_once(api: Api) -> None:
+    name = unique("pod")
+    await api.create(PODS, pod(name))
+    await api.delete(PODS, name, namespace=NS, grace_period_seconds=30)
+    with pytest.raises(errors.NotFound):
+        await api.get(PODS, name, namespace=NS)

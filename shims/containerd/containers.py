@@ -38,6 +38,7 @@ EVENT = d.ContainerEventType
 STATES = d.ContainerState
 START_FAILED_EXIT_CODE = 128
 START_FAILED_REASON = "StartError"
+OOM_KILLED = exit_reason(137, oom=True)
 
 Table = RecordTable[SandboxRecord, ContainerRecord]
 Spawn = Callable[[str, Coroutine[Any, Any, None]], None]
@@ -286,6 +287,13 @@ class ContainerManager:
         if starting is not None:
             await starting.wait()
         self.record_exit(container_id, code, exited_at, oom=oom)
+
+    def oom_killed(self, container_id: str) -> None:
+        """A TaskOOM after the exit it caused was recorded: the reason becomes OOMKilled, as
+        containerd's CRI does."""
+        record = self.table.get_container(container_id)
+        if record is not None and record.finished_at and record.reason != OOM_KILLED:
+            self.table.commit(dataclasses.replace(record, reason=OOM_KILLED))
 
     def record_exit(self, container_id: str, code: int, exited_at: datetime | None, *, oom: bool) -> None:
         record = self.table.get_container(container_id)

@@ -25,7 +25,7 @@ from shims.containerd import execsync, lifecycle
 from shims.containerd.client import Client, Subscribed
 from shims.containerd.config import ContainerdShimConfig
 from shims.containerd.containers import ContainerManager
-from shims.containerd.exits import TaskExited, task_exits
+from shims.containerd.exits import OomKilled, TaskExited, task_exits
 from shims.containerd.images import ContainerdImages
 from shims.containerd.records import ContainerRecord, SandboxRecord
 from shims.containerd.sandboxes import SandboxManager, SandboxSettings
@@ -94,7 +94,9 @@ class ContainerdRuntime(TableViews[SandboxRecord, ContainerRecord]):
         async for item in task_exits(self.client):
             if isinstance(item, Subscribed):
                 self.subscribed.set()
-            elif isinstance(item, TaskExited) and not item.exec_id:
+            elif isinstance(item, OomKilled):
+                self.container_manager.oom_killed(item.container_id)
+            elif not item.exec_id:
                 await self._exited(item)
 
     async def _exited(self, item: TaskExited) -> None:

@@ -39,18 +39,19 @@ run_pytest() {
   return "$status"
 }
 
-# conformance_on_shim <backend> [config]: the CRI conformance suite against `tinykube shim --backend
-# <backend>`, served from a private socket for the length of the run, held to the backend's profile
-# (conformance/policy.py): a missing capability or a skip outside its allow-list fails the stage.
+# conformance_on_shim <backend> [config] [profile]: the CRI conformance suite against `tinykube shim
+# --backend <backend>`, served from a private socket for the length of the run, held to its profile
+# (conformance/policy.py; the backend's name unless given): a missing capability or a skip outside its
+# allow-list fails the stage.
 conformance_on_shim() {
-  local backend=$1 config=${2:-} dir status=0 shim
+  local backend=$1 config=${2:-} profile=${3:-$1} dir status=0 shim
   dir=$(mktemp -d "/tmp/tinykube-ci-$backend.XXXXXX")
   "$VENV/bin/tinykube" shim --backend "$backend" --socket "$dir/$backend.sock" ${config:+--config "$config"} \
     >"$LOG_DIR/ci-$backend-shim.log" 2>&1 &
   shim=$!
   if wait_until 30 "the $backend shim's socket" test -S "$dir/$backend.sock"; then
     timeout -s INT -k 30 300 "$VENV/bin/tinykube" conformance --endpoint "unix://$dir/$backend.sock" \
-      --profile "$backend" --parallel 2 || status=$?
+      --profile "$profile" --parallel 2 || status=$?
   else
     status=1
   fi
@@ -66,6 +67,15 @@ conformance_on_runc() {
   install -d -m 0755 /etc/tinykube/runc/net.d
   install -m 0644 "$REPO/shims/runc/examples/10-tinykube-runc.conflist" /etc/tinykube/runc/net.d/
   conformance_on_shim runc "$REPO/shims/runc/examples/runc.yaml"
+}
+
+# conformance_on_containerd_shim: our containerd shim over the containerd service (namespace tinykube)
+# with the example config, its CNI network (bridge tkctr0, 10.212.0.0/16, no NAT) installed where that
+# config looks for it.
+conformance_on_containerd_shim() {
+  install -d -m 0755 /etc/tinykube/containerd/net.d
+  install -m 0644 "$REPO/shims/containerd/examples/10-tinykube-containerd.conflist" /etc/tinykube/containerd/net.d/
+  conformance_on_shim containerd "$REPO/shims/containerd/examples/containerd.yaml" containerd-shim
 }
 
 # conformance_on_containerd: the reference run against containerd's own CRI plugin (the service).
@@ -105,6 +115,7 @@ main() {
   stage "integration tests (root, services)" run_pytest 1200 fail -m integration
   stage "conformance: fake shim" conformance_on_shim fake
   stage "conformance: runc shim" conformance_on_runc
+  stage "conformance: containerd shim" conformance_on_containerd_shim
   stage "conformance: containerd's CRI (reference)" conformance_on_containerd
   summary
   ((FAILURES == 0))

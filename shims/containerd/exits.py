@@ -28,7 +28,14 @@ class TaskExited:
     oom_killed: bool = False
 
 
-async def task_exits(client: Client) -> AsyncIterator[TaskExited | Subscribed]:
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OomKilled:
+    """A TaskOOM; containerd may publish it after the TaskExit of the same container."""
+
+    container_id: str
+
+
+async def task_exits(client: Client) -> AsyncIterator[TaskExited | OomKilled | Subscribed]:
     """Exits in ``client``'s namespace, for as long as the caller iterates; ``Subscribed`` follows
     the exits of tasks that stopped before the subscription opened (events report the later ones)."""
     oom_killed: set[str] = set()
@@ -45,14 +52,15 @@ async def task_exits(client: Client) -> AsyncIterator[TaskExited | Subscribed]:
                         oom_killed=task.container_id in oom_killed,
                     )
             yield item
+        elif isinstance(item.payload, task_pb2.TaskOOM):
+            oom_killed.add(item.payload.container_id)
+            yield OomKilled(container_id=item.payload.container_id)
         elif (exited := _exit(item, oom_killed)) is not None:
             yield exited
 
 
 def _exit(event: Event, oom_killed: set[str]) -> TaskExited | None:
     payload = event.payload
-    if isinstance(payload, task_pb2.TaskOOM):
-        oom_killed.add(payload.container_id)
     if not isinstance(payload, task_pb2.TaskExit):
         return None
     init = payload.id in ("", payload.container_id)

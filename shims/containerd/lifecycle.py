@@ -7,14 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cri import domain as d
 from cri.errors import NotFound
-from shims.containerd.client import Client, ContainerRecord
+from shims.containerd.client import Client, ContainerRecord, Mount
 from shims.containerd.logcopy import ContainerLog
 from shims.containerd.stdio import FifoReader, Fifos, make_fifos
 from shims.node.ocispec import build_resources
@@ -44,22 +44,34 @@ class Started:
     fifos: Fifos
 
 
-async def create(client: Client, spec: ContainerSpec) -> None:
+SpecBuilder = Callable[[Sequence[Mount]], Awaitable[Mapping[str, Any]]]
+"""The OCI spec from the writable snapshot's mounts (where the image's files are read)."""
+
+
+async def create(client: Client, spec: ContainerSpec, *, build: SpecBuilder | None = None) -> list[Mount]:
     """The writable snapshot and the container record naming it, made under a lease: until the record
-    exists nothing else keeps the snapshot from containerd's garbage collector."""
+    exists nothing else keeps the snapshot from containerd's garbage collector. ``build``, when given,
+    makes the OCI spec in place of ``spec.spec``; the snapshot's mounts are returned."""
     async with client.leases.held():
-        await client.snapshots.prepare(spec.container_id, spec.chain_id)
-        await client.containers.create(
-            ContainerRecord(
-                id=spec.container_id,
-                image=spec.image_id,
-                spec=spec.spec,
-                snapshotter=client.snapshots.snapshotter,
-                snapshot_key=spec.container_id,
-                labels={**spec.labels, KIND_LABEL: CONTAINER_KIND},
-                extensions=spec.extensions,
+        mounts = await client.snapshots.prepare(spec.container_id, spec.chain_id)
+        try:
+            oci = spec.spec if build is None else await build(mounts)
+            await client.containers.create(
+                ContainerRecord(
+                    id=spec.container_id,
+                    image=spec.image_id,
+                    spec=oci,
+                    snapshotter=client.snapshots.snapshotter,
+                    snapshot_key=spec.container_id,
+                    labels={**spec.labels, KIND_LABEL: CONTAINER_KIND},
+                    extensions=spec.extensions,
+                )
             )
-        )
+        except BaseException:
+            with contextlib.suppress(NotFound):
+                await asyncio.shield(client.snapshots.remove(spec.container_id))
+            raise
+    return mounts
 
 
 async def start(

@@ -41,13 +41,18 @@ class Fifos:
                 path.unlink(missing_ok=True)
 
 
-def make_fifos(directory: Path, name: str, *, stdin: bool, terminal: bool) -> Fifos:
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fifos = Fifos(
+def fifos_named(directory: Path, name: str, *, stdin: bool, terminal: bool) -> Fifos:
+    """Where ``make_fifos`` makes the FIFOs of ``name`` (a restarted shim finds them there)."""
+    return Fifos(
         stdin=directory / f"{name}-stdin" if stdin else None,
         stdout=directory / f"{name}-stdout",
         stderr=None if terminal else directory / f"{name}-stderr",
     )
+
+
+def make_fifos(directory: Path, name: str, *, stdin: bool, terminal: bool) -> Fifos:
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fifos = fifos_named(directory, name, stdin=stdin, terminal=terminal)
     for path in (fifos.stdin, fifos.stdout, fifos.stderr):
         if path is not None:
             path.unlink(missing_ok=True)

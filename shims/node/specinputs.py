@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,17 +56,20 @@ def spec_inputs(
     cgroups_path: str,
     limits: RuntimeLimits,
     target_pid: int = 0,
+    image_file: Callable[[str], str] | None = None,
 ) -> SpecInputs:
     """Blocking: everything the pure spec builder needs from the host.
 
-    ``target_pid``: the process whose PID namespace a TARGET-mode container joins.
+    ``target_pid``: the process whose PID namespace a TARGET-mode container joins. ``image_file``
+    reads a file of the image by its path inside it ("" when absent); by default, under ``rootfs``.
     """
     security = config.linux.security_context if config.linux else None
+    read = image_file or (lambda inside: _read_text(rootfs / inside))
     user = resolve_user(
         security,
         image_user=image.user,
-        passwd_text=_read_text(rootfs / "etc/passwd"),
-        group_text=_read_text(rootfs / "etc/group"),
+        passwd_text=read("etc/passwd"),
+        group_text=read("etc/group"),
     )
     files = PodFilePaths.under(pod.directory)
     return SpecInputs(

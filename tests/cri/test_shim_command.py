@@ -58,17 +58,6 @@ async def test_a_bad_backend_config_is_refused_naming_the_setting(tmp_path: Path
     assert b"bogus_key" in stderr and b"Traceback" not in stderr
 
 
-async def test_a_backend_that_cannot_serve_yet_says_so_in_one_line(tmp_path: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tinykube.main", "shim", "--backend", "containerd",
-        "--socket", str(tmp_path / "containerd.sock"), stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    _, stderr = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 2
-    assert b"backend 'containerd' cannot serve yet" in stderr and b"Traceback" not in stderr
-    assert not (tmp_path / "containerd.sock").exists()
-
-
 async def test_a_misspelt_failpoint_is_refused_at_start() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tinykube.main", "shim", "--backend", "fake",

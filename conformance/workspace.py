@@ -133,6 +133,7 @@ class Workspace:
         """Remove everything this check made; returns the problems met (never raises)."""
         problems: list[str] = []
         for container_id in reversed(self.containers):
+            await _quietly(problems, partial(self.cri.stop_container, container_id, grace_seconds=0))
             await _quietly(problems, partial(self.cri.remove_container, container_id))
         for sandbox_id in reversed(self.sandboxes):
             await _quietly(problems, partial(self.cri.stop_pod_sandbox, sandbox_id, timeout=60))
